@@ -1,0 +1,37 @@
+"""Estimation for CSI models: PLS path modeling, covariance-based SEM, 0-100 indices,
+measurement quality and bootstrap inference. Never imports Flask.
+
+    >>> from analysis import fit
+    >>> results = fit(model, data, method="pls", n_boot=5000, seed=1)
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from models.csi_model import Model
+
+from .data import DataError, ItemInfo, prepare
+from .pls import PLSPM, ConvergenceError
+from .results import PLSResults
+
+METHODS = ("pls", "cbsem")
+
+
+def fit(model: Model, data: pd.DataFrame, method: str = "pls", *, questionnaire=None, **options: Any):
+    """Fit ``model`` on ``data`` by PLS path modeling (``"pls"``) or ML SEM (``"cbsem"``).
+
+    PLS options: scheme, scaled, tol, max_iter, missing, n_boot, seed, level, workers,
+    progress, scales. CB-SEM options: missing ("listwise", "mean", "fiml"), tol.
+    """
+    if method == "pls":
+        scales = options.pop("scales", None)
+        return PLSPM(model, **options).fit(data, questionnaire=questionnaire, scales=scales)
+    if method == "cbsem":
+        from .cbsem import CBSEM
+        return CBSEM(model, **options).fit(data, questionnaire=questionnaire)
+    raise DataError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+
+
+__all__ = ["ConvergenceError", "DataError", "ItemInfo", "PLSPM", "PLSResults", "fit", "prepare"]

@@ -1,0 +1,199 @@
+"""Nonparametric bootstrap of a PLS fit: seeded, parallel, batched.
+
+Resamples are drawn in fixed chunks, each from its own child of one
+``numpy.random.SeedSequence(seed)``; chunk k always gets the k-th child whatever the
+number of worker processes, so results depend only on the seed, and no two chunks
+share a stream (every resample is distinct across workers). Each chunk turns its
+resamples into multiplicity counts, computes all resampled covariance matrices at
+once and iterates PLS on the whole batch together.
+
+Failed resamples (no convergence, singular matrices) are counted and reported,
+never silently dropped.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
+
+import multiprocessing as mp
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import statistics as st
+from .layout import Layout
+from .pls_core import run
+
+CHUNK = 250
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """``samples`` (n_ok, K) of the statistics labelled by ``labels``; intervals per label."""
+
+    n_requested: int
+    n_ok: int
+    failures: Mapping[str, int]
+    seed: int
+    level: float
+    labels: tuple[tuple[str, str, str], ...]
+    samples: np.ndarray = field(repr=False)
+    estimate: np.ndarray = field(repr=False)
+    percentile: np.ndarray = field(repr=False)   # (K, 2)
+    bca: np.ndarray = field(repr=False)          # (K, 2)
+    se: np.ndarray = field(repr=False)           # (K,)
+    seconds: float = 0.0
+
+    @property
+    def n_failed(self) -> int:
+        return self.n_requested - self.n_ok
+
+    def to_frame(self) -> pd.DataFrame:
+        index = pd.MultiIndex.from_tuples(self.labels, names=["kind", "a", "b"])
+        valid = np.isfinite(self.samples).sum(axis=0)
+        return pd.DataFrame({
+            "estimate": self.estimate, "boot_mean": np.nanmean(self.samples, axis=0) if self.n_ok else np.nan,
+            "se": self.se, "pct_low": self.percentile[:, 0], "pct_high": self.percentile[:, 1],
+            "bca_low": self.bca[:, 0], "bca_high": self.bca[:, 1], "n_valid": valid,
+        }, index=index)
+
+    def lookup(self, kind: str, a: str, b: str = "") -> dict:
+        n = self.labels.index((kind, a, b))
+        return {"se": float(self.se[n]), "pct": tuple(map(float, self.percentile[n])),
+                "bca": tuple(map(float, self.bca[n]))}
+
+
+class _Progress:
+    """A one-line progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, total: int, label: str, callback: Callable[[int, int], None] | None, enabled: bool | None):
+        self.total = total
+        self.label = label
+        self.callback = callback
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.start = time.perf_counter()
+        self.done = 0
+
+    def advance(self, amount: int) -> None:
+        self.done += amount
+        if self.callback:
+            self.callback(self.done, self.total)
+        if self.enabled:
+            fraction = self.done / self.total
+            bar = "#" * int(30 * fraction)
+            elapsed = time.perf_counter() - self.start
+            sys.stderr.write(f"\r{self.label} [{bar:<30}] {self.done}/{self.total} {elapsed:5.1f}s")
+            if self.done >= self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _chunk_task(args):
+    X, layout, scheme, scaled, tol, max_iter, low, span, seed_seq, size = args
+    rng = np.random.default_rng(seed_seq)
+    n = X.shape[0]
+    draws = rng.integers(0, n, size=(size, n))
+    counts = np.bincount((draws + n * np.arange(size)[:, None]).ravel(), minlength=size * n).reshape(size, n).astype(float)
+    return _evaluate(X, counts, layout, scheme, scaled, tol, max_iter, low, span)
+
+
+def _evaluate(X, counts, layout: Layout, scheme, scaled, tol, max_iter, low, span):
+    mom = st.moments_from_counts(X, counts)
+    degenerate = ~(mom.sd > 0).all(axis=1)
+    S = mom.corr if scaled else mom.cov
+    S = np.where(degenerate[:, None, None], np.eye(S.shape[1]), S)  # keep the batch computable
+    with np.errstate(all="ignore"):
+        core = run(S, layout.structure, scheme, tol, max_iter)
+        values = layout.compute(core, mom, scaled, low, span)
+    status = np.where(degenerate, 2, np.where(~core.converged, 1, np.where(~core.ok, 3, 0)))
+    return values, status
+
+
+FAILURE_NAMES = {1: "did not converge", 2: "an item was constant in the resample", 3: "singular or non-finite estimates"}
+
+
+def bootstrap(X: np.ndarray, layout: Layout, estimate: np.ndarray, *, scheme: str, scaled: bool, tol: float,
+              max_iter: int, low: np.ndarray, span: np.ndarray, n_boot: int = 5000, seed: int = 0,
+              level: float = 0.95, workers: int | None = None, progress: bool | None = None,
+              on_progress: Callable[[int, int], None] | None = None) -> BootstrapResult:
+    """Bootstrap ``n_boot`` resamples of the rows of ``X`` (n, p) and summarize."""
+    if n_boot < 1:
+        raise ValueError("n_boot must be at least 1")
+    started = time.perf_counter()
+    n, p = X.shape
+    # Keep each chunk's (size, n, p) temporaries near 200 MB for large n.
+    chunk = max(1, min(CHUNK, int(2.5e7 // max(1, n * p))))
+    sizes = [chunk] * (n_boot // chunk) + ([n_boot % chunk] if n_boot % chunk else [])
+    children = np.random.SeedSequence(seed).spawn(len(sizes))
+    tasks = [(X, layout, scheme, scaled, tol, max_iter, low, span, children[k], size) for k, size in enumerate(sizes)]
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    workers = max(1, min(workers, len(tasks)))
+    bar = _Progress(n_boot, "bootstrap", on_progress, progress)
+    outputs = []
+    if workers == 1:
+        for task in tasks:
+            outputs.append(_chunk_task(task))
+            bar.advance(task[-1])
+    else:
+        context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for task, output in zip(tasks, pool.map(_chunk_task, tasks)):
+                outputs.append(output)
+                bar.advance(task[-1])
+    values = np.concatenate([o[0] for o in outputs])
+    status = np.concatenate([o[1] for o in outputs])
+    failures = {FAILURE_NAMES[code]: int((status == code).sum()) for code in FAILURE_NAMES if (status == code).any()}
+    samples = values[status == 0]
+    percentile, bca, se = _intervals(samples, estimate, level, X, layout, scheme, scaled, tol, max_iter, low, span)
+    return BootstrapResult(n_boot, int(samples.shape[0]), failures, seed, level, layout.labels, samples, estimate,
+                           percentile, bca, se, time.perf_counter() - started)
+
+
+def _jackknife(X, layout, scheme, scaled, tol, max_iter, low, span) -> np.ndarray:
+    """Delete-one jackknife values (n, K); for n > 1000 a delete-group jackknife with 1000
+    contiguous groups (the usual large-n approximation for the BCa acceleration)."""
+    n = X.shape[0]
+    groups = min(n, 1000)
+    labels = np.arange(n) * groups // n
+    out = []
+    for start in range(0, groups, CHUNK):
+        members = np.arange(start, min(groups, start + CHUNK))
+        counts = (labels[None, :] != members[:, None]).astype(float)
+        values, status = _evaluate(X, counts, layout, scheme, scaled, tol, max_iter, low, span)
+        values[status != 0] = np.nan
+        out.append(values)
+    return np.concatenate(out)
+
+
+def _intervals(samples, estimate, level, X, layout, scheme, scaled, tol, max_iter, low, span):
+    K = samples.shape[1]
+    alpha = (1 - level) / 2
+    if samples.shape[0] < 2:
+        nan = np.full((K, 2), np.nan)
+        return nan, nan.copy(), np.full(K, np.nan)
+    with np.errstate(all="ignore"):
+        se = np.nanstd(samples, axis=0, ddof=1)
+        percentile = np.nanquantile(samples, [alpha, 1 - alpha], axis=0).T
+        jack = _jackknife(X, layout, scheme, scaled, tol, max_iter, low, span)
+        bca = np.full((K, 2), np.nan)
+        for k in range(K):
+            column = samples[:, k]
+            column = column[np.isfinite(column)]
+            jk = jack[:, k][np.isfinite(jack[:, k])]
+            if len(column) < 2 or not np.isfinite(estimate[k]) or len(jk) < 3:
+                continue
+            below = (np.sum(column < estimate[k]) + 0.5 * np.sum(column == estimate[k])) / len(column)
+            if not 0 < below < 1:
+                continue
+            z0 = stats.norm.ppf(below)
+            d = jk.mean() - jk
+            denominator = 6 * (np.sum(d ** 2) ** 1.5)
+            a = np.sum(d ** 3) / denominator if denominator > 0 else 0.0
+            z = stats.norm.ppf([alpha, 1 - alpha])
+            adjusted = stats.norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
+            bca[k] = np.quantile(column, adjusted)
+    return percentile, bca, se

@@ -1,0 +1,60 @@
+"""One flat vector of every statistic a PLS fit reports, so a bootstrap can keep
+B x K numbers and the results object can read estimates and intervals by label."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .pls_core import CoreResult, Structure
+from . import statistics as st
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Labels (kind, a, b) of the K statistics; a/b are construct or item names."""
+
+    labels: tuple[tuple[str, str, str], ...]
+    structure: Structure
+    reachable: tuple[tuple[int, int], ...]  # (source, target) pairs with a total effect
+    htmt_pairs: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def build(cls, structure: Structure) -> "Layout":
+        names = structure.constructs
+        J = len(names)
+        reach = np.linalg.matrix_power(np.eye(J) + structure.path_matrix, J) > 0
+        reachable = tuple((s, t) for t in range(J) for s in range(J) if s != t and reach[t, s])
+        multi = [j for j in range(J) if structure.mask[:, j].sum() >= 2]
+        htmt_pairs = tuple((a, b) for a in range(J) for b in range(a + 1, J) if a in multi and b in multi)
+        labels = []
+        labels += [("path", names[s], names[t]) for t in range(J) for s in structure.predecessors[t]]
+        labels += [("total", names[s], names[t]) for s, t in reachable]
+        labels += [("weight", names[structure.block_of[i]], item) for i, item in enumerate(structure.items)]
+        labels += [("loading", names[structure.block_of[i]], item) for i, item in enumerate(structure.items)]
+        labels += [("r_squared", names[j], "") for j in range(J) if structure.predecessors[j]]
+        labels += [("index", names[j], "") for j in range(J)]
+        labels += [("htmt", names[a], names[b]) for a, b in htmt_pairs]
+        return cls(tuple(labels), structure, reachable, htmt_pairs)
+
+    def positions(self, kind: str) -> list[int]:
+        return [n for n, label in enumerate(self.labels) if label[0] == kind]
+
+    def compute(self, core: CoreResult, mom: st.Moments, scaled: bool, low: np.ndarray, span: np.ndarray) -> np.ndarray:
+        """(B, K) statistics; an index whose weights include a negative one is NaN."""
+        s = self.structure
+        J = len(s.constructs)
+        parts = [core.paths[:, t, list(s.predecessors[t])] for t in range(J) if s.predecessors[t]]
+        _, _, total = st.effects(core)
+        parts.append(np.stack([total[:, t, src] for src, t in self.reachable], axis=1) if self.reachable else np.empty((core.paths.shape[0], 0)))
+        parts.append((core.weights * s.mask).sum(axis=2))
+        parts.append((st.loadings(core, mom, scaled) * s.mask).sum(axis=2))
+        parts.append(core.r_squared[:, [j for j in range(J) if s.predecessors[j]]])
+        w01 = st.index_weights(core, mom, s, scaled, low, span)
+        index = st.csi_index(w01, mom, s, low, span)
+        negative = np.einsum("bp,pj->bj", (w01 < 0).astype(float), s.mask) > 0
+        parts.append(np.where(negative, np.nan, index))
+        if self.htmt_pairs:
+            _, values = st.htmt(mom.corr, s)
+            parts.append(values)
+        return np.concatenate([np.atleast_2d(p) if p.ndim == 2 else p for p in parts], axis=1)

@@ -1,0 +1,113 @@
+"""PLS path modeling estimator (the ACSI/ECSI method), scikit-learn style.
+
+    >>> from analysis import PLSPM
+    >>> results = PLSPM(model, scheme="path").fit(data)
+    >>> print(results.summary())
+"""
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from models.csi_model import Model
+from models.errors import CSIError
+
+from . import statistics as st
+from .bootstrap import bootstrap
+from .data import ItemInfo, PreparedData, items_from_questionnaire, prepare
+from .layout import Layout
+from .pls_core import SCHEMES, Structure, run
+from .results import PLSResults
+
+
+class ConvergenceError(CSIError):
+    """The PLS iteration did not converge within ``max_iter`` steps."""
+
+
+class PLSPM:
+    """Partial least squares path modeling (Wold; Lohmöller 1989).
+
+    Parameters
+    ----------
+    model : Model
+        Measurement blocks (Mode A for ``=~``, Mode B for ``<~``) and structural paths.
+    scheme : {"path", "centroid", "factorial"}
+        Inner weighting scheme.
+    scaled : bool
+        True (default, as SmartPLS): standardize the indicators. False (as R plspm's
+        ``scaled=FALSE``): only centre them, so weights are on the items' own metric.
+    tol : float
+        Stop when the largest change of any outer weight is below this (default 1e-7).
+    max_iter : int
+        Iteration cap; reaching it without convergence raises :class:`ConvergenceError`.
+    missing : {"listwise", "mean"}
+        Missing-data handling (see ``docs/methods.md``).
+    n_boot : int
+        Bootstrap resamples (0 = none). ``seed``, ``level``, ``workers`` control it.
+    """
+
+    def __init__(self, model: Model, scheme: str = "path", scaled: bool = True, tol: float = 1e-7,
+                 max_iter: int = 300, missing: str = "listwise", n_boot: int = 0, seed: int = 0,
+                 level: float = 0.95, workers: int | None = None, progress: bool | None = None,
+                 on_progress: Callable[[int, int], None] | None = None):
+        if scheme not in SCHEMES:
+            raise CSIError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
+        if not 0 < level < 1:
+            raise CSIError(f"confidence level must be between 0 and 1, got {level}")
+        if n_boot < 0:
+            raise CSIError(f"n_boot must be 0 or more, got {n_boot}")
+        if not (tol > 0 and max_iter >= 1):
+            raise CSIError("tol must be positive and max_iter at least 1")
+        self.model = model
+        self.scheme = scheme
+        self.scaled = scaled
+        self.tol = tol
+        self.max_iter = max_iter
+        self.missing = missing
+        self.n_boot = n_boot
+        self.seed = seed
+        self.level = level
+        self.workers = workers
+        self.progress = progress
+        self.on_progress = on_progress
+
+    def fit(self, data: pd.DataFrame, questionnaire=None, item_info: Mapping[str, ItemInfo] | None = None,
+            scales: Mapping[str, tuple[float, float]] | None = None) -> PLSResults:
+        """Estimate the model on ``data`` (rows = respondents, columns include every item).
+
+        ``questionnaire`` (or ``item_info``) supplies scales, don't-know codes and
+        reverse-coded items; ``scales`` overrides item scale ranges for the 0-100 index.
+        """
+        if questionnaire is not None and item_info is None:
+            item_info = items_from_questionnaire(questionnaire)
+        prepared = prepare(data, self.model, item_info, self.missing, scales)
+        return self.fit_prepared(prepared)
+
+    def fit_prepared(self, prepared: PreparedData) -> PLSResults:
+        structure = Structure.from_model(self.model)
+        X = prepared.values
+        mom = st.moments(X)
+        S = mom.corr if self.scaled else mom.cov
+        core = run(S, structure, self.scheme, self.tol, self.max_iter)
+        if not core.converged[0]:
+            worst = structure.constructs[int(np.argmax(np.abs(core.weights[0]).sum(axis=0)))]
+            raise ConvergenceError(
+                f"PLS did not converge in {self.max_iter} iterations (last largest weight change "
+                f"{core.last_change[0]:.2e} > tol {self.tol:g}); try the factorial or path scheme, more "
+                f"iterations, or check block {worst!r} for items that measure different things")
+        if not core.ok[0]:
+            raise CSIError("PLS produced non-finite estimates: the latent variables are collinear "
+                           "(two constructs' scores are identical or one is a combination of others)")
+        low = np.array([prepared.scales[i][0] for i in structure.items])
+        span = np.array([prepared.scales[i][1] - prepared.scales[i][0] for i in structure.items])
+        layout = Layout.build(structure)
+        estimate = layout.compute(core, mom, self.scaled, low, span)[0]
+        boot = None
+        if self.n_boot:
+            boot = bootstrap(X, layout, estimate, scheme=self.scheme, scaled=self.scaled, tol=self.tol,
+                             max_iter=self.max_iter, low=low, span=span, n_boot=self.n_boot, seed=self.seed,
+                             level=self.level, workers=self.workers, progress=self.progress,
+                             on_progress=self.on_progress)
+        return PLSResults.build(self, prepared, structure, layout, core, mom, estimate, low, span, boot)

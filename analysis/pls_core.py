@@ -1,0 +1,181 @@
+"""The PLS path modeling algorithm (Wold 1982; Lohmöller 1989), on covariance matrices.
+
+Every quantity of the PLS-PM iteration depends on the data only through the
+indicator covariance matrix S: with latent scores Y_j = X_j w_j,
+cov(X_i, Y_k) = (S W)_ik and cov(Y_j, Y_k) = (W' S W)_jk. So the algorithm runs on
+S, not on the n x p data, and it runs on a *batch* of B matrices at once
+(shape (B, p, p)): a single fit is a batch of one, a bootstrap is thousands of
+resampled S's iterated together in a few numpy calls per step.
+
+Shapes: p indicators, J constructs, B batch members. Weights W are (B, p, J),
+block-diagonal by the model's mask, scaled so every latent score has unit variance.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.csi_model import Model
+
+SCHEMES = ("path", "centroid", "factorial")
+
+
+@dataclass(frozen=True)
+class Structure:
+    """The model's layout as index arrays (item order = ``model.items``)."""
+
+    items: tuple[str, ...]
+    constructs: tuple[str, ...]
+    mask: np.ndarray          # (p, J) 1 where item i belongs to construct j
+    block_of: np.ndarray      # (p,) construct index of each item
+    adjacency: np.ndarray     # (J, J) 1 where j and k are linked by a path (either way)
+    path_matrix: np.ndarray   # (J, J) 1 where k -> j  (row = target, column = source)
+    predecessors: tuple[tuple[int, ...], ...]
+    formative: tuple[int, ...]
+    formative_items: tuple[np.ndarray, ...]
+
+    @classmethod
+    def from_model(cls, model: Model) -> "Structure":
+        items = model.items
+        constructs = model.construct_names
+        p, J = len(items), len(constructs)
+        mask = np.zeros((p, J))
+        block_of = np.zeros(p, dtype=int)
+        for j, c in enumerate(model.constructs):
+            for item in c.items:
+                i = items.index(item)
+                mask[i, j] = 1.0
+                block_of[i] = j
+        path_matrix = np.zeros((J, J))
+        for source, target in model.paths:
+            path_matrix[constructs.index(target), constructs.index(source)] = 1.0
+        adjacency = np.clip(path_matrix + path_matrix.T, 0, 1)
+        predecessors = tuple(tuple(np.flatnonzero(path_matrix[j])) for j in range(J))
+        formative = tuple(j for j, c in enumerate(model.constructs) if c.is_formative)
+        formative_items = tuple(np.flatnonzero(mask[:, j]) for j in formative)
+        return cls(items, constructs, mask, block_of, adjacency, path_matrix, predecessors, formative, formative_items)
+
+
+@dataclass
+class CoreResult:
+    """Raw arrays of a batch of PLS fits (see module docstring for shapes)."""
+
+    weights: np.ndarray       # (B, p, J)
+    lv_corr: np.ndarray       # (B, J, J)
+    cov_items_lv: np.ndarray  # (B, p, J)  S W
+    paths: np.ndarray         # (B, J, J)  [target, source]
+    r_squared: np.ndarray     # (B, J)     0 for exogenous
+    converged: np.ndarray     # (B,) bool
+    iterations: np.ndarray    # (B,) int
+    last_change: np.ndarray   # (B,) largest weight change of the last step
+    ok: np.ndarray            # (B,) bool: converged and all numbers finite
+
+
+def _normalize(W: np.ndarray, S: np.ndarray) -> np.ndarray:
+    variance = np.einsum("bpj,bpq,bqj->bj", W, S, W)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return W / np.sqrt(variance)[:, None, :]
+
+
+def _regressions(C: np.ndarray, structure: Structure) -> tuple[np.ndarray, np.ndarray]:
+    """OLS of each endogenous LV on its predecessors, from LV correlations C (B, J, J)."""
+    B, J, _ = C.shape
+    coefficients = np.zeros((B, J, J))
+    r_squared = np.zeros((B, J))
+    for j, preds in enumerate(structure.predecessors):
+        if not preds:
+            continue
+        idx = np.array(preds)
+        Cpp = C[:, idx[:, None], idx[None, :]]
+        cpj = C[:, idx, j]
+        try:
+            b = np.linalg.solve(Cpp, cpj[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            b = _safe_solve(Cpp, cpj)
+        coefficients[:, j, idx] = b
+        r_squared[:, j] = np.einsum("bk,bk->b", b, cpj)
+    return coefficients, r_squared
+
+
+def _safe_solve(A: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Batched solve that yields NaN (not an exception) for singular members."""
+    out = np.full(y.shape, np.nan)
+    for b in range(A.shape[0]):
+        try:
+            out[b] = np.linalg.solve(A[b], y[b])
+        except np.linalg.LinAlgError:
+            pass
+    return out
+
+
+def _inner_weights(C: np.ndarray, structure: Structure, scheme: str) -> np.ndarray:
+    """E[b, j, k]: weight of LV k in the inner proxy of LV j."""
+    adjacency = structure.adjacency
+    if scheme == "centroid":
+        return np.sign(C) * adjacency
+    if scheme == "factorial":
+        return C * adjacency
+    # Path weighting (Lohmöller 1989): followers (j -> k) enter with their correlation,
+    # predecessors (k -> j) with their coefficient in the regression of Y_j on all predecessors.
+    followers = structure.path_matrix.T
+    E = C * followers
+    coefficients, _ = _regressions(C, structure)
+    return E + coefficients
+
+
+def run(S: np.ndarray, structure: Structure, scheme: str = "path", tol: float = 1e-7,
+        max_iter: int = 300) -> CoreResult:
+    """Iterate PLS-PM on a batch of covariance (or correlation) matrices ``S`` (B, p, p).
+
+    Convergence: the largest absolute change of any outer weight between two steps
+    is below ``tol``. Members that converge stop updating; the rest go on to ``max_iter``.
+    """
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown inner weighting scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
+    S = np.asarray(S, dtype=float)
+    if S.ndim == 2:
+        S = S[None]
+    B = S.shape[0]
+    mask = structure.mask
+    W = _normalize(np.broadcast_to(mask, (B,) + mask.shape).copy(), S)
+    converged = np.zeros(B, dtype=bool)
+    iterations = np.zeros(B, dtype=int)
+    change = np.full(B, np.inf)
+    for step in range(1, max_iter + 1):
+        SW = S @ W
+        C = np.swapaxes(W, 1, 2) @ SW
+        E = _inner_weights(C, structure, scheme)
+        # cov(X_i, Z_j) where Z_j = sum_k E[j, k] Y_k is the inner proxy.
+        target = SW @ np.swapaxes(E, 1, 2)
+        W_new = target * mask
+        for j, idx in zip(structure.formative, structure.formative_items):
+            # Mode B: w_j = S_jj^-1 cov(X_j, Z_j), the OLS of the proxy on the block.
+            S_jj = S[:, idx[:, None], idx[None, :]]
+            W_new[:, idx, j] = np.linalg.solve(S_jj, target[:, idx, j][..., None])[..., 0]
+        W_new = _normalize(W_new, S)
+        active = ~converged
+        change = np.where(active, np.nanmax(np.abs(W_new - W), axis=(1, 2)), change)
+        change = np.where(np.isnan(change), np.inf, change)
+        W = np.where(active[:, None, None], W_new, W)
+        iterations = np.where(active, step, iterations)
+        converged = converged | (change < tol)
+        if converged.all():
+            break
+    # Sign convention: each LV correlates positively with the majority of its items.
+    SW = S @ W
+    orientation = np.sign(np.einsum("bpj,pj->bj", SW, mask))
+    orientation[orientation == 0] = 1.0
+    W = W * orientation[:, None, :]
+    SW = S @ W
+    C = np.swapaxes(W, 1, 2) @ SW
+    paths, r_squared = _regressions(C, structure)
+    finite = (np.isfinite(W).all(axis=(1, 2)) & np.isfinite(paths).all(axis=(1, 2)) & np.isfinite(r_squared).all(axis=1))
+    return CoreResult(W, C, SW, paths, r_squared, converged, iterations, change, converged & finite)
+
+
+def total_effects(paths: np.ndarray) -> np.ndarray:
+    """Total effects T[b, target, source] = (I - P)^-1 - I for a recursive path matrix P."""
+    B, J, _ = paths.shape
+    identity = np.eye(J)
+    return np.linalg.inv(identity - paths) - identity

@@ -1,0 +1,365 @@
+"""Results of a PLS fit: immutable, ``summary()`` for people, frames and dicts for code."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from models.csi_model import Model
+
+from . import statistics as st
+from .bootstrap import BootstrapResult
+from .data import PreparedData
+from .layout import Layout
+from .pls_core import CoreResult, Structure
+
+# Thresholds flagged in summaries; sources in docs/methods.md.
+THRESHOLDS = MappingProxyType({
+    "alpha": 0.7, "rho_c": 0.7, "rho_a": 0.7, "ave": 0.5, "loading": 0.708, "htmt": 0.85,
+    "vif": 5.0, "rho_c_max": 0.95,
+})
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array = np.array(array, dtype=float, copy=True)
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True)
+class PLSResults:
+    """Everything a PLS fit estimated. Frames returned by properties are fresh copies."""
+
+    model: Model
+    scheme: str
+    scaled: bool
+    tol: float
+    max_iter: int
+    iterations: int
+    missing: str
+    n_total: int
+    n_used: int
+    dropped: Mapping[str, int]
+    notes: tuple[str, ...]
+    structure: Structure = field(repr=False)
+    layout: Layout = field(repr=False)
+    estimates: np.ndarray = field(repr=False)
+    _weights: np.ndarray = field(repr=False)
+    _cross: np.ndarray = field(repr=False)
+    _lv_corr: np.ndarray = field(repr=False)
+    _paths: np.ndarray = field(repr=False)
+    _r2: np.ndarray = field(repr=False)
+    _scores: np.ndarray = field(repr=False)
+    _respondent_index: np.ndarray = field(repr=False)
+    _index_weights: np.ndarray = field(repr=False)
+    _quality: Mapping[str, np.ndarray] = field(repr=False)
+    _item_corr: np.ndarray = field(repr=False)
+    row_index: pd.Index = field(repr=False)
+    scales: Mapping[str, tuple[float, float]] = field(repr=False)
+    bootstrap: BootstrapResult | None = None
+    method: str = "pls"
+
+    @classmethod
+    def build(cls, estimator, prepared: PreparedData, structure: Structure, layout: Layout, core: CoreResult,
+              mom: st.Moments, estimate: np.ndarray, low: np.ndarray, span: np.ndarray,
+              boot: BootstrapResult | None) -> "PLSResults":
+        X = prepared.values
+        weights = core.weights[0]
+        raw = st.raw_weights(core, mom, estimator.scaled)[0]
+        scores = (X - mom.means[0]) @ raw
+        w01 = st.index_weights(core, mom, structure, estimator.scaled, low, span)[0]
+        rescaled = (X - low) / span * 100.0
+        respondent_index = rescaled @ (w01[:, None] * structure.mask)
+        notes = list(prepared.notes)
+        for j, name in enumerate(structure.constructs):
+            idx = np.flatnonzero(structure.mask[:, j])
+            negative = [structure.items[i] for i in idx if w01[i] < 0]
+            if negative:
+                notes.append(
+                    f"no 0-100 index for {name!r}: item{'s' if len(negative) > 1 else ''} {', '.join(negative)} "
+                    f"{'have' if len(negative) > 1 else 'has'} a negative outer weight; the ACSI index is a weighted "
+                    "mean of item scores and needs every weight positive (recode a reversed item, or drop it)")
+                respondent_index[:, j] = np.nan
+        if boot is not None and boot.n_failed:
+            notes.append(f"bootstrap: {boot.n_failed} of {boot.n_requested} resamples failed "
+                         f"({', '.join(f'{v} {k}' for k, v in boot.failures.items())}); intervals use the {boot.n_ok} others")
+        quality = {k: _frozen(v[0]) for k, v in st.reliability(core, mom, structure, estimator.scaled).items()}
+        return cls(
+            model=estimator.model, scheme=estimator.scheme, scaled=estimator.scaled, tol=estimator.tol,
+            max_iter=estimator.max_iter, iterations=int(core.iterations[0]), missing=prepared.missing,
+            n_total=prepared.n_total, n_used=prepared.n_used, dropped=MappingProxyType(dict(prepared.dropped)),
+            notes=tuple(notes), structure=structure, layout=layout, estimates=_frozen(estimate),
+            _weights=_frozen(weights), _cross=_frozen(st.loadings(core, mom, estimator.scaled)[0]),
+            _lv_corr=_frozen(core.lv_corr[0]), _paths=_frozen(core.paths[0]), _r2=_frozen(core.r_squared[0]),
+            _scores=_frozen(scores), _respondent_index=_frozen(respondent_index), _index_weights=_frozen(w01),
+            _quality=MappingProxyType(quality), _item_corr=_frozen(mom.corr[0]), row_index=prepared.index,
+            scales=MappingProxyType(dict(prepared.scales)), bootstrap=boot,
+        )
+
+    # ---- tidy frames -------------------------------------------------------------
+    def _with_intervals(self, kind: str, rows: list[dict]) -> pd.DataFrame:
+        frame = pd.DataFrame(rows)
+        if self.bootstrap is None or frame.empty:
+            return frame
+        se, low, high, blow, bhigh = [], [], [], [], []
+        for row in rows:
+            key = row["_key"]
+            n = self.layout.labels.index((kind,) + key)
+            se.append(self.bootstrap.se[n])
+            low.append(self.bootstrap.percentile[n, 0])
+            high.append(self.bootstrap.percentile[n, 1])
+            blow.append(self.bootstrap.bca[n, 0])
+            bhigh.append(self.bootstrap.bca[n, 1])
+        frame["se"] = se
+        frame["ci_low"], frame["ci_high"] = low, high
+        frame["bca_low"], frame["bca_high"] = blow, bhigh
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame["t"] = frame["estimate"] / frame["se"]
+        return frame
+
+    def _finish(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.drop(columns=["_key"]) if "_key" in frame else frame
+
+    @property
+    def path_coefficients(self) -> pd.DataFrame:
+        """One row per structural path: from, to, estimate (+ se, CIs when bootstrapped)."""
+        names = self.structure.constructs
+        rows = []
+        for t, preds in enumerate(self.structure.predecessors):
+            for s in preds:
+                rows.append({"from": names[s], "to": names[t], "estimate": float(self._paths[t, s]),
+                             "_key": (names[s], names[t])})
+        return self._finish(self._with_intervals("path", rows))
+
+    def _outer(self, kind: str, matrix: np.ndarray) -> pd.DataFrame:
+        rows = []
+        for i, item in enumerate(self.structure.items):
+            j = self.structure.block_of[i]
+            construct = self.structure.constructs[j]
+            rows.append({"construct": construct, "item": item, "estimate": float(matrix[i, j]), "_key": (construct, item)})
+        return self._finish(self._with_intervals(kind, rows))
+
+    @property
+    def outer_weights(self) -> pd.DataFrame:
+        """Outer weights: on standardized items scaled to unit-variance scores when
+        ``scaled`` (SmartPLS convention), else on the centred items' own metric."""
+        return self._outer("weight", self._weights)
+
+    @property
+    def loadings(self) -> pd.DataFrame:
+        """Outer loadings: correlation of each item with its own construct's score."""
+        return self._outer("loading", self._cross)
+
+    @property
+    def cross_loadings(self) -> pd.DataFrame:
+        """Correlation of every item (rows) with every construct score (columns)."""
+        return pd.DataFrame(np.array(self._cross), index=list(self.structure.items), columns=list(self.structure.constructs))
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        """Latent variable scores (n_used x constructs), mean 0 and variance 1 (ddof=0)."""
+        return pd.DataFrame(np.array(self._scores), index=self.row_index, columns=list(self.structure.constructs))
+
+    @property
+    def construct_correlations(self) -> pd.DataFrame:
+        names = list(self.structure.constructs)
+        return pd.DataFrame(np.array(self._lv_corr), index=names, columns=names)
+
+    @property
+    def r_squared(self) -> pd.Series:
+        """R² of every endogenous construct."""
+        names = self.structure.constructs
+        endo = [j for j, p in enumerate(self.structure.predecessors) if p]
+        return pd.Series({names[j]: float(self._r2[j]) for j in endo}, name="r_squared")
+
+    @property
+    def adj_r_squared(self) -> pd.Series:
+        names = self.structure.constructs
+        n = self.n_used
+        out = {}
+        for j, preds in enumerate(self.structure.predecessors):
+            if preds:
+                k = len(preds)
+                out[names[j]] = float(1 - (1 - self._r2[j]) * (n - 1) / (n - k - 1))
+        return pd.Series(out, name="adj_r_squared")
+
+    @property
+    def effects(self) -> pd.DataFrame:
+        """Direct, indirect and total effect for every pair connected by a directed path."""
+        names = self.structure.constructs
+        J = len(names)
+        total = np.linalg.inv(np.eye(J) - self._paths) - np.eye(J)
+        rows = []
+        for s, t in self.layout.reachable:
+            rows.append({"from": names[s], "to": names[t], "direct": float(self._paths[t, s]),
+                         "indirect": float(total[t, s] - self._paths[t, s]), "estimate": float(total[t, s]),
+                         "_key": (names[s], names[t])})
+        frame = self._finish(self._with_intervals("total", rows))
+        return frame.rename(columns={"estimate": "total"})
+
+    @property
+    def index(self) -> pd.Series:
+        """The 0-100 CSI index per construct (ACSI method; see ``analysis.index``).
+
+        Constructs whose index weights include a negative one are left out; ``notes`` says why.
+        """
+        out = {}
+        for n in self.layout.positions("index"):
+            construct = self.layout.labels[n][1]
+            if np.isfinite(self.estimates[n]):
+                out[construct] = float(self.estimates[n])
+        return pd.Series(out, name="index")
+
+    @property
+    def index_table(self) -> pd.DataFrame:
+        rows = [{"construct": c, "estimate": v, "_key": (c, "")} for c, v in self.index.items()]
+        return self._finish(self._with_intervals("index", rows))
+
+    @property
+    def index_weights(self) -> pd.DataFrame:
+        """The normalized ACSI weights (sum to 1 within each block) behind the index."""
+        rows = [{"construct": self.structure.constructs[self.structure.block_of[i]], "item": item,
+                 "weight": float(self._index_weights[i]), "scale_min": self.scales[item][0],
+                 "scale_max": self.scales[item][1]} for i, item in enumerate(self.structure.items)]
+        return pd.DataFrame(rows)
+
+    @property
+    def respondent_index(self) -> pd.DataFrame:
+        """Each respondent's 0-100 score per construct (the index weights applied to their answers)."""
+        return pd.DataFrame(np.array(self._respondent_index), index=self.row_index, columns=list(self.structure.constructs))
+
+    @property
+    def quality(self) -> pd.DataFrame:
+        """Cronbach's alpha, rho_C, rho_A and AVE per construct, with threshold flags."""
+        frame = pd.DataFrame({k: np.array(v) for k, v in self._quality.items()}, index=list(self.structure.constructs))
+        frame["n_items"] = self.structure.mask.sum(axis=0).astype(int)
+        frame["flags"] = [", ".join(self._quality_flags(j)) for j in range(len(frame))]
+        return frame
+
+    def _quality_flags(self, j: int) -> list[str]:
+        if self.structure.mask[:, j].sum() < 2 or j in self.structure.formative:
+            return []
+        flags = []
+        for key in ("alpha", "rho_c", "rho_a", "ave"):
+            if self._quality[key][j] < THRESHOLDS[key]:
+                flags.append(f"{key} < {THRESHOLDS[key]}")
+        if self._quality["rho_c"][j] > THRESHOLDS["rho_c_max"]:
+            flags.append(f"rho_c > {THRESHOLDS['rho_c_max']} (redundant items?)")
+        return flags
+
+    @property
+    def htmt(self) -> pd.DataFrame:
+        """Heterotrait-monotrait ratios for pairs of multi-item constructs."""
+        names = self.structure.constructs
+        rows = []
+        for n in self.layout.positions("htmt"):
+            _, a, b = self.layout.labels[n]
+            rows.append({"construct_a": a, "construct_b": b, "estimate": float(self.estimates[n]), "_key": (a, b)})
+        frame = self._finish(self._with_intervals("htmt", rows))
+        if not frame.empty:
+            frame["flag"] = np.where(frame["estimate"] > THRESHOLDS["htmt"], f"> {THRESHOLDS['htmt']}", "")
+        return frame
+
+    @property
+    def fornell_larcker(self) -> pd.DataFrame:
+        """sqrt(AVE) on the diagonal, construct correlations off it."""
+        frame = self.construct_correlations
+        values = frame.to_numpy().copy()
+        np.fill_diagonal(values, np.sqrt(np.array(self._quality["ave"])))
+        return pd.DataFrame(values, index=frame.index, columns=frame.columns)
+
+    @property
+    def vif_inner(self) -> pd.DataFrame:
+        names = self.structure.constructs
+        rows = [{"from": names[k], "to": names[j], "vif": v}
+                for (k, j), v in st.inner_vif(np.array(self._lv_corr), self.structure).items()]
+        return pd.DataFrame(rows)
+
+    @property
+    def vif_outer(self) -> pd.DataFrame:
+        """VIF of the items of formative (Mode B) blocks."""
+        rows = [{"construct": self.structure.constructs[self.structure.block_of[i]], "item": self.structure.items[i],
+                 "vif": v} for i, v in st.outer_vif(np.array(self._item_corr), self.structure).items()]
+        return pd.DataFrame(rows, columns=["construct", "item", "vif"])
+
+    @property
+    def f_squared(self) -> pd.DataFrame:
+        names = self.structure.constructs
+        rows = [{"from": names[k], "to": names[j], "f_squared": v}
+                for (k, j), v in st.f_squared(np.array(self._lv_corr), self.structure, np.array(self._r2)).items()]
+        return pd.DataFrame(rows)
+
+    def to_frame(self) -> pd.DataFrame:
+        """All statistics in one long frame (kind, a, b) -> estimate (+ bootstrap columns)."""
+        if self.bootstrap is not None:
+            return self.bootstrap.to_frame()
+        index = pd.MultiIndex.from_tuples(self.layout.labels, names=["kind", "a", "b"])
+        return pd.DataFrame({"estimate": np.array(self.estimates)}, index=index)
+
+    # ---- for code and the command line ------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (the ``csi fit --json`` contract)."""
+        def records(frame: pd.DataFrame) -> list[dict]:
+            return [{k: _json_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
+
+        return {
+            "method": "pls",
+            "scheme": self.scheme,
+            "scaled": self.scaled,
+            "converged": True,
+            "iterations": self.iterations,
+            "tolerance": self.tol,
+            "n_total": self.n_total,
+            "n_used": self.n_used,
+            "dropped": dict(self.dropped),
+            "missing": self.missing,
+            "paths": records(self.path_coefficients),
+            "r_squared": {k: float(v) for k, v in self.r_squared.items()},
+            "adj_r_squared": {k: float(v) for k, v in self.adj_r_squared.items()},
+            "effects": records(self.effects),
+            "loadings": records(self.loadings),
+            "weights": records(self.outer_weights),
+            "index": {k: float(v) for k, v in self.index.items()},
+            "index_intervals": records(self.index_table) if self.bootstrap is not None else [],
+            "quality": {name: {k: float(row[k]) for k in ("alpha", "rho_c", "rho_a", "ave")}
+                        for name, row in self.quality.iterrows()},
+            "htmt": records(self.htmt),
+            "fornell_larcker": {r: {c: float(v) for c, v in row.items()} for r, row in self.fornell_larcker.iterrows()},
+            "vif_inner": records(self.vif_inner),
+            "f_squared": records(self.f_squared),
+            "fit": {},
+            "bootstrap": None if self.bootstrap is None else {
+                "resamples": self.bootstrap.n_requested, "ok": self.bootstrap.n_ok,
+                "failures": dict(self.bootstrap.failures), "seed": self.bootstrap.seed,
+                "level": self.bootstrap.level, "seconds": round(self.bootstrap.seconds, 3)},
+            "notes": list(self.notes),
+        }
+
+    def summary(self) -> str:
+        """A readable report of the fit."""
+        from .summary import pls_summary
+        return pls_summary(self)
+
+    # ---- figures ------------------------------------------------------------------
+    def plot_paths(self, ax=None):
+        from .plots import path_diagram
+        return path_diagram(self, ax=ax)
+
+    def plot_loadings(self, ax=None):
+        from .plots import loadings_chart
+        return loadings_chart(self, ax=ax)
+
+    def plot_index(self, ax=None):
+        from .plots import index_bars
+        return index_bars(self, ax=ax)
+
+
+def _json_value(value):
+    if isinstance(value, (np.floating, float)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    return value

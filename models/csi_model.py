@@ -1,0 +1,347 @@
+"""CSI structural-equation model definitions and the lavaan-style model language.
+
+Syntax, one statement per line (or separated by ``;``), ``#`` starts a comment::
+
+    satisfaction =~ sat1 + sat2 + sat3           # reflective block (Mode A)
+    value        <~ val_money + val_time          # formative block (Mode B)
+    satisfaction ~ expectations + quality + value # structural paths into satisfaction
+    sat1 ~~ sat2                                  # residual covariance (CB-SEM only)
+
+The same syntax serves questionnaire item ids and CSV column names.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+from .errors import ModelSpecError, ModelSyntaxError
+
+REFLECTIVE = "reflective"
+FORMATIVE = "formative"
+
+_NAME = re.compile(r"[^\W\d][\w.]*", re.UNICODE)
+_OPERATORS = ("=~", "<~", "~~", "~")
+
+
+@dataclass(frozen=True)
+class Construct:
+    """A latent construct measured by ``items`` (column or question ids)."""
+
+    name: str
+    items: tuple[str, ...]
+    mode: str = REFLECTIVE
+
+    @property
+    def is_formative(self) -> bool:
+        return self.mode == FORMATIVE
+
+
+@dataclass(frozen=True)
+class Model:
+    """A measurement model plus a recursive structural model.
+
+    ``paths`` are ``(source, target)`` pairs: ``source`` explains ``target``.
+    ``covariances`` are residual covariances, used only by covariance-based SEM.
+    """
+
+    constructs: tuple[Construct, ...]
+    paths: tuple[tuple[str, str], ...]
+    covariances: tuple[tuple[str, str], ...] = ()
+    name: str = "custom"
+    citation: str = ""
+    _order: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    def __post_init__(self):
+        _check_model(self)
+        object.__setattr__(self, "_order", _topological_order(self))
+
+    @property
+    def construct_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.constructs)
+
+    @property
+    def items(self) -> tuple[str, ...]:
+        return tuple(item for c in self.constructs for item in c.items)
+
+    def construct(self, name: str) -> Construct:
+        for c in self.constructs:
+            if c.name == name:
+                return c
+        raise KeyError(f"no construct named {name!r} (model has: {', '.join(self.construct_names)})")
+
+    def predecessors(self, name: str) -> tuple[str, ...]:
+        return tuple(s for s, t in self.paths if t == name)
+
+    def successors(self, name: str) -> tuple[str, ...]:
+        return tuple(t for s, t in self.paths if s == name)
+
+    @property
+    def endogenous(self) -> tuple[str, ...]:
+        return tuple(n for n in self._order if self.predecessors(n))
+
+    @property
+    def exogenous(self) -> tuple[str, ...]:
+        return tuple(n for n in self._order if not self.predecessors(n))
+
+    @property
+    def causal_order(self) -> tuple[str, ...]:
+        """Construct names so that every path goes from an earlier to a later one."""
+        return self._order
+
+    def to_text(self) -> str:
+        """The model in the model language (parses back to an equal model)."""
+        lines = []
+        if self.citation:
+            lines.append(f"# {self.name}: {self.citation}")
+        for c in self.constructs:
+            op = "<~" if c.is_formative else "=~"
+            lines.append(f"{c.name} {op} {' + '.join(c.items)}")
+        for target in self._order:
+            sources = self.predecessors(target)
+            if sources:
+                lines.append(f"{target} ~ {' + '.join(sources)}")
+        for a, b in self.covariances:
+            lines.append(f"{a} ~~ {b}")
+        return "\n".join(lines) + "\n"
+
+
+def _check_model(model: Model) -> None:
+    names = [c.name for c in model.constructs]
+    seen: dict[str, str] = {}
+    for c in model.constructs:
+        if names.count(c.name) > 1:
+            raise ModelSpecError(f"construct {c.name!r} is defined more than once")
+        if not c.items:
+            raise ModelSpecError(f"construct {c.name!r} has no items")
+        if c.mode not in (REFLECTIVE, FORMATIVE):
+            raise ModelSpecError(f"construct {c.name!r}: unknown mode {c.mode!r}")
+        for item in c.items:
+            if item in names:
+                raise ModelSpecError(f"{item!r} is both a construct and an item of {c.name!r}")
+            if item in seen:
+                raise ModelSpecError(f"item {item!r} is in two blocks: {seen[item]!r} and {c.name!r}")
+            seen[item] = c.name
+    for source, target in model.paths:
+        for end in (source, target):
+            if end not in names:
+                raise ModelSpecError(f"path {source} -> {target}: {end!r} is not a construct of the model")
+        if source == target:
+            raise ModelSpecError(f"path {source} -> {target} points to itself")
+    if len(set(model.paths)) != len(model.paths):
+        raise ModelSpecError("a structural path is listed twice")
+    if len(names) > 1:
+        for name in names:
+            if not any(name in p for p in model.paths):
+                raise ModelSpecError(f"construct {name!r} has no structural path to or from any other construct")
+    known = set(names) | set(seen)
+    for a, b in model.covariances:
+        for end in (a, b):
+            if end not in known:
+                raise ModelSpecError(f"covariance {a} ~~ {b}: {end!r} is neither a construct nor an item")
+
+
+def _topological_order(model: Model) -> tuple[str, ...]:
+    remaining = [c.name for c in model.constructs]
+    order: list[str] = []
+    while remaining:
+        ready = [n for n in remaining if all(s in order for s in model.predecessors(n))]
+        if not ready:
+            cycle = " -> ".join(_find_cycle(model, remaining))
+            raise ModelSpecError(f"the structural model has a cycle ({cycle}); PLS path modeling needs a recursive model")
+        order.extend(ready)
+        remaining = [n for n in remaining if n not in ready]
+    return tuple(order)
+
+
+def _find_cycle(model: Model, nodes: list[str]) -> list[str]:
+    start = nodes[0]
+    path = [start]
+    while True:
+        nxt = next(s for s in model.predecessors(path[-1]) if s in nodes)
+        if nxt in path:
+            cycle = path[path.index(nxt):] + [nxt]
+            return list(reversed(cycle))
+        path.append(nxt)
+
+
+def _split_statements(text: str):
+    for line_number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0]
+        for part in line.split(";"):
+            if part.strip():
+                yield line_number, part.strip()
+
+
+def _parse_terms(rhs: str, line: int, source: str, op: str) -> list[str]:
+    if not rhs.strip():
+        raise ModelSyntaxError(f"nothing after {op!r}", line, op, source)
+    terms = []
+    for raw in rhs.split("+"):
+        term = raw.strip()
+        if not term:
+            raise ModelSyntaxError(f"empty term between '+' signs in {rhs.strip()!r}", line, "+", source)
+        if not _NAME.fullmatch(term):
+            bad = term.split()[1] if len(term.split()) > 1 else term
+            hint = " (fixed values and labels like 0.5*x are not supported)" if "*" in term else ""
+            if len(term.split()) > 1:
+                raise ModelSyntaxError(f"unexpected token {bad!r}: separate terms with '+'{hint}", line, bad, source)
+            raise ModelSyntaxError(f"{term!r} is not a valid name{hint}", line, term, source)
+        if term in terms:
+            raise ModelSyntaxError(f"{term!r} is listed twice", line, term, source)
+        terms.append(term)
+    return terms
+
+
+def parse_model(text: str, source: str = "<model>", name: str = "custom") -> Model:
+    """Parse model text; errors name ``source``, the line and the offending token."""
+    blocks: dict[str, tuple[list[str], str, int]] = {}
+    regressions: list[tuple[str, str, int]] = []
+    covariances: list[tuple[str, str]] = []
+    for line, statement in _split_statements(text):
+        op = next((o for o in _OPERATORS if o in statement), None)
+        if op is None:
+            token = statement.split()[0] if statement.split() else statement
+            raise ModelSyntaxError(
+                f"no operator in {statement!r}: expected one of =~ (reflective), <~ (formative), ~ (path), ~~ (covariance)",
+                line, token, source)
+        lhs, rhs = statement.split(op, 1)
+        lhs = lhs.strip()
+        if not lhs:
+            raise ModelSyntaxError(f"nothing before {op!r}", line, op, source)
+        if not _NAME.fullmatch(lhs):
+            bad = lhs.split()[-1] if lhs.split() else lhs
+            raise ModelSyntaxError(f"{lhs!r} is not a valid name on the left of {op!r}", line, bad, source)
+        for other in _OPERATORS:
+            if other in rhs:
+                raise ModelSyntaxError(f"a second operator {other!r} in one statement", line, other, source)
+        terms = _parse_terms(rhs, line, source, op)
+        if op in ("=~", "<~"):
+            mode = REFLECTIVE if op == "=~" else FORMATIVE
+            if lhs in blocks:
+                items, old_mode, first = blocks[lhs]
+                if old_mode != mode:
+                    raise ModelSyntaxError(f"{lhs!r} is defined as {old_mode} on line {first} and {mode} here", line, op, source)
+                items.extend(t for t in terms if t not in items)
+            else:
+                blocks[lhs] = (terms, mode, line)
+        elif op == "~":
+            regressions.extend((t, lhs, line) for t in terms)
+        else:
+            covariances.extend((lhs, t) for t in terms)
+    if not blocks:
+        raise ModelSyntaxError("no construct defined (use 'Construct =~ item1 + item2')", 0, None, source)
+    for s, t, line in regressions:
+        for end in (t, s):
+            if end not in blocks:
+                raise ModelSyntaxError(
+                    f"{end!r} in a structural path is not a construct defined with =~ or <~", line, end, source)
+    constructs = tuple(Construct(n, tuple(items), mode) for n, (items, mode, _) in blocks.items())
+    paths = tuple(dict.fromkeys((s, t) for s, t, _ in regressions))
+    try:
+        return Model(constructs, paths, tuple(covariances), name=name)
+    except ModelSpecError as exc:
+        raise ModelSyntaxError(str(exc), 0, None, source) from None
+
+
+@dataclass(frozen=True)
+class Template:
+    """The structural part of a published CSI model: constructs and paths, no items."""
+
+    name: str
+    title: str
+    constructs: tuple[str, ...]
+    paths: tuple[tuple[str, str], ...]
+    citation: str
+    optional: tuple[str, ...] = ()
+
+    def bind(self, items: Mapping[str, Iterable[str]], modes: Mapping[str, str] | None = None) -> Model:
+        """A full model: the template's paths with ``items`` (construct -> item ids).
+
+        Optional constructs without items are dropped with their paths; a required
+        construct without items is an error naming it.
+        """
+        modes = modes or {}
+        missing = [c for c in self.constructs if not list(items.get(c, ())) and c not in self.optional]
+        if missing:
+            raise ModelSpecError(
+                f"the {self.title} template needs items for: {', '.join(missing)} "
+                f"(tag rating questions with construct: <name>)")
+        present = [c for c in self.constructs if list(items.get(c, ()))]
+        constructs = tuple(Construct(c, tuple(items[c]), modes.get(c, REFLECTIVE)) for c in present)
+        paths = tuple((s, t) for s, t in self.paths if s in present and t in present)
+        return Model(constructs, paths, name=self.name, citation=self.citation)
+
+
+def _paths(text: str) -> tuple[tuple[str, str], ...]:
+    out = []
+    for statement in text.strip().splitlines():
+        target, sources = statement.split("~")
+        out.extend((s.strip(), target.strip()) for s in sources.split("+"))
+    return tuple(out)
+
+
+TEMPLATES: dict[str, Template] = {
+    "acsi": Template(
+        "acsi", "ACSI",
+        ("expectations", "perceived_quality", "perceived_value", "satisfaction", "complaints", "loyalty"),
+        _paths("""
+            perceived_quality ~ expectations
+            perceived_value ~ expectations + perceived_quality
+            satisfaction ~ expectations + perceived_quality + perceived_value
+            complaints ~ satisfaction
+            loyalty ~ satisfaction + complaints
+        """),
+        "Fornell, Johnson, Anderson, Cha & Bryant (1996), The American Customer Satisfaction "
+        "Index: Nature, Purpose, and Findings. Journal of Marketing 60(4):7-18, Figure 1.",
+    ),
+    "ecsi": Template(
+        "ecsi", "ECSI",
+        ("image", "expectations", "perceived_quality", "perceived_value", "satisfaction", "loyalty"),
+        _paths("""
+            expectations ~ image
+            perceived_quality ~ expectations
+            perceived_value ~ expectations + perceived_quality
+            satisfaction ~ image + expectations + perceived_quality + perceived_value
+            loyalty ~ image + satisfaction
+        """),
+        "ECSI Technical Committee (1998), European Customer Satisfaction Index: Foundation "
+        "and Structure for Harmonized National Pilot Projects; as estimated in Tenenhaus, "
+        "Esposito Vinzi, Chatelin & Lauro (2005), PLS path modeling, CSDA 48:159-205, Fig. 2 "
+        "(whose mobile-phone study also keeps a complaints construct: write that as a custom model).",
+    ),
+    "ccsi": Template(
+        "ccsi", "CCSI",
+        ("brand_image", "expected_quality", "perceived_quality", "perceived_value", "satisfaction", "loyalty"),
+        _paths("""
+            expected_quality ~ brand_image
+            perceived_quality ~ brand_image + expected_quality
+            perceived_value ~ expected_quality + perceived_quality
+            satisfaction ~ brand_image + expected_quality + perceived_quality + perceived_value
+            loyalty ~ brand_image + satisfaction
+        """),
+        "China Customer Satisfaction Index model of Tsinghua University's China Business "
+        "Research Center and the China Quality Association (CCSI, 2002-2003): ACSI's core "
+        "chain with brand image (品牌形象) as an antecedent of expected quality, perceived "
+        "quality, satisfaction and loyalty, and no complaints construct.",
+    ),
+    "scsb": Template(
+        "scsb", "SCSB",
+        ("expectations", "perceived_value", "satisfaction", "complaints", "loyalty"),
+        _paths("""
+            perceived_value ~ expectations
+            satisfaction ~ expectations + perceived_value
+            complaints ~ satisfaction
+            loyalty ~ satisfaction + complaints
+        """),
+        "Fornell (1992), A National Customer Satisfaction Barometer: The Swedish Experience. "
+        "Journal of Marketing 56(1):6-21, Figure 1 (perceived performance = perceived_value, "
+        "voice = complaints).",
+    ),
+}
+
+def get_template(name: str) -> Template:
+    try:
+        return TEMPLATES[name.lower()]
+    except KeyError:
+        raise ModelSpecError(f"unknown model template {name!r}; built-in templates: {', '.join(TEMPLATES)}") from None

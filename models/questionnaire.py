@@ -1,0 +1,474 @@
+"""Questionnaires: the file format researchers write, loaded into immutable objects.
+
+``load_questionnaire(path)`` returns a :class:`Questionnaire` or raises
+:class:`QuestionnaireError` listing *every* problem with file, line and field path.
+The structural rules live in ``models/schema/questionnaire.schema.json`` (shipped for
+editors); the semantic rules (unknown scales, forward references in ``show_if``,
+missing translations, constructs too small for the model) live here.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+import jsonschema
+
+from .csi_model import FORMATIVE, Model, get_template, parse_model
+from .errors import CSIError, ExpressionError, ModelSpecError, Problem, QuestionnaireError
+from .expressions import Expression, parse_expression
+from .yaml_source import SourceMap, format_path, load_with_lines
+
+QUESTION_TYPES = ("rating", "single_choice", "multiple_choice", "text", "number")
+DEFAULT_MIN_ITEMS = 3
+MAX_FILE_BYTES = 2_000_000
+
+
+@lru_cache(maxsize=1)
+def questionnaire_schema() -> dict:
+    """The JSON Schema (draft 2020-12) of the questionnaire format."""
+    text = resources.files("models.schema").joinpath("questionnaire.schema.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text in several languages; ``get(lang)`` falls back to the default language."""
+
+    values: Mapping[str, str]
+    default_language: str
+
+    def get(self, language: str | None = None) -> str:
+        if language and language in self.values:
+            return self.values[language]
+        if self.default_language in self.values:
+            return self.values[self.default_language]
+        return next(iter(self.values.values()))
+
+    def __str__(self) -> str:
+        return self.get()
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A rating scale from ``minimum`` to ``maximum`` (integers, inclusive)."""
+
+    name: str
+    minimum: int
+    maximum: int
+    labels: Mapping[int, Text]
+    dont_know_code: int | None = None
+    dont_know_label: Text | None = None
+    kind: str = "rating"
+
+    @property
+    def points(self) -> tuple[int, ...]:
+        return tuple(range(self.minimum, self.maximum + 1))
+
+    def accepts(self, value: int) -> bool:
+        return self.minimum <= value <= self.maximum or value == self.dont_know_code
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str | int
+    label: Text
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    type: str
+    text: Text
+    page_id: str
+    required: bool = True
+    help: Text | None = None
+    show_if: Expression | None = None
+    scale: Scale | None = None
+    construct: str | None = None
+    reverse: bool = False
+    options: tuple[Option, ...] = ()
+    max_selected: int | None = None
+    max_length: int = 2000
+    multiline: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    integer: bool = False
+
+
+@dataclass(frozen=True)
+class Page:
+    id: str
+    title: Text | None
+    questions: tuple[Question, ...]
+    show_if: Expression | None = None
+
+
+@dataclass(frozen=True)
+class FollowUpRule:
+    id: str
+    when: Expression
+    reason: Text | None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    template: str | None
+    text: str | None
+    formative: tuple[str, ...]
+    min_items: int
+    single_item: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    """A validated questionnaire. ``content_hash`` identifies its exact content."""
+
+    id: str
+    version: str
+    languages: tuple[str, ...]
+    default_language: str
+    title: Text
+    intro: Text | None
+    privacy_notice: Text | None
+    thank_you: Text | None
+    scales: Mapping[str, Scale]
+    pages: tuple[Page, ...]
+    follow_up: tuple[FollowUpRule, ...]
+    model_spec: ModelSpec | None
+    content_hash: str
+    source: str = field(default="<questionnaire>", compare=False)
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def questions(self) -> tuple[Question, ...]:
+        return tuple(q for page in self.pages for q in page.questions)
+
+    def question(self, question_id: str) -> Question:
+        for q in self.questions:
+            if q.id == question_id:
+                return q
+        raise KeyError(f"questionnaire {self.id!r} has no question {question_id!r}")
+
+    @property
+    def rating_items(self) -> tuple[Question, ...]:
+        return tuple(q for q in self.questions if q.type == "rating")
+
+    def constructs(self) -> dict[str, tuple[str, ...]]:
+        """Construct name -> ids of the rating items tagged with it, in file order."""
+        out: dict[str, list[str]] = {}
+        for q in self.rating_items:
+            if q.construct:
+                out.setdefault(q.construct, []).append(q.id)
+        return {k: tuple(v) for k, v in out.items()}
+
+    def item_scales(self) -> dict[str, tuple[int, int]]:
+        """Rating item id -> (minimum, maximum) of its scale."""
+        return {q.id: (q.scale.minimum, q.scale.maximum) for q in self.rating_items}
+
+    def csi_model(self) -> Model:
+        """The CSI model the questionnaire declares (template bound to its construct tags)."""
+        spec = self.model_spec
+        if spec is None:
+            raise ModelSpecError(f"questionnaire {self.id!r} declares no model (add a 'model:' section)")
+        if spec.text:
+            return parse_model(spec.text, source=f"{self.source}: model.text", name=self.id)
+        modes = {c: FORMATIVE for c in spec.formative}
+        return get_template(spec.template).bind(self.constructs(), modes)
+
+    def summary_line(self) -> str:
+        constructs = self.constructs()
+        return (f"{self.id} v{self.version}: {len(self.questions)} questions "
+                f"({len(self.rating_items)} rating items), {len(constructs)} constructs, "
+                f"{len(self.pages)} pages, languages {', '.join(self.languages)}")
+
+
+def load_questionnaire(path: str | Path) -> Questionnaire:
+    """Load and validate a questionnaire file (YAML or JSON)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise QuestionnaireError([Problem(str(path), 0, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")])
+        data = path.read_bytes()
+    except OSError as exc:
+        raise QuestionnaireError([Problem(str(path), 0, "", f"cannot read file: {exc.strerror or exc}")]) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise QuestionnaireError([Problem(str(path), line, "", "file is not valid UTF-8")]) from None
+    return parse_questionnaire(text, str(path))
+
+
+def parse_questionnaire(text: str, filename: str = "<questionnaire>") -> Questionnaire:
+    raw, smap, problems = load_with_lines(text, filename)
+    if raw is None or problems:
+        raise QuestionnaireError(problems)
+    if not isinstance(raw, dict):
+        raise QuestionnaireError([Problem(filename, 1, "", "the top level must be a mapping of fields (id, title, scales, pages, ...)")])
+    problems.extend(_schema_problems(raw, smap, filename))
+    if problems:
+        # Semantic checks assume the structure is right; stop here so messages stay precise.
+        raise QuestionnaireError(problems)
+    checker = _SemanticChecker(raw, smap, filename)
+    questionnaire = checker.build()
+    if checker.problems:
+        raise QuestionnaireError(checker.problems)
+    return questionnaire
+
+
+def _schema_problems(raw: dict, smap: SourceMap, filename: str) -> list[Problem]:
+    validator = jsonschema.Draft202012Validator(questionnaire_schema())
+    out = []
+    for error in validator.iter_errors(raw):
+        for leaf in _leaves(error):
+            path = tuple(leaf.absolute_path)
+            out.append(Problem(filename, smap.line(path), format_path(path), _schema_message(leaf)))
+    return sorted(set(out))
+
+
+def _leaves(error):
+    # For allOf/if-then the useful message is on the innermost error.
+    if error.context:
+        for sub in error.context:
+            yield from _leaves(sub)
+    else:
+        yield error
+
+
+def _schema_message(error) -> str:
+    kind = error.validator
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return f"missing required field '{missing}'"
+    if kind == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        return f"unknown field {', '.join(repr(e) for e in extra)} (allowed: {allowed})"
+    if kind == "enum":
+        return f"{error.instance!r} is not one of: {', '.join(map(str, error.validator_value))}"
+    if kind == "type":
+        expected = error.validator_value if isinstance(error.validator_value, str) else " or ".join(error.validator_value)
+        expected = expected.replace("object", "mapping").replace("array", "list")
+        return f"expected {expected}, got {_describe(error.instance)}"
+    if kind == "pattern":
+        return f"{error.instance!r} is not a valid name here (must match {error.validator_value})"
+    if kind == "propertyNames":
+        return f"{error.instance!r} is not a valid key here"
+    if kind in ("minItems", "minProperties"):
+        return "must not be empty"
+    if kind == "minLength":
+        return "must not be empty text"
+    return error.message
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"boolean {value}"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"{type(value).__name__} {value!r}"
+
+
+class _SemanticChecker:
+    def __init__(self, raw: dict, smap: SourceMap, filename: str):
+        self.raw = raw
+        self.smap = smap
+        self.filename = filename
+        self.problems: list[Problem] = []
+        self.default_language = raw["default_language"]
+        self.languages = tuple(raw.get("languages") or [self.default_language])
+
+    def problem(self, path: tuple, message: str) -> None:
+        self.problems.append(Problem(self.filename, self.smap.line(path), format_path(path), message))
+
+    def text(self, value, path: tuple) -> Text:
+        if isinstance(value, str):
+            return Text({lang: value for lang in self.languages}, self.default_language)
+        for lang in self.languages:
+            if lang not in value:
+                self.problem(path, f"missing translation for '{lang}'")
+        for lang in value:
+            if lang not in self.languages:
+                self.problem(path + (lang,), f"language '{lang}' is not listed in languages ({', '.join(self.languages)})")
+        return Text(dict(value), self.default_language)
+
+    def optional_text(self, value, path):
+        return None if value is None else self.text(value, path)
+
+    def expression(self, source: str, path: tuple, earlier: set[str], known: set[str], what: str) -> Expression | None:
+        try:
+            expression = parse_expression(source)
+        except ExpressionError as exc:
+            self.problem(path, f"{what}: {exc}")
+            return None
+        for name in expression.names:
+            if name in earlier:
+                continue
+            if name in known:
+                self.problem(path, f"{what} refers to {name!r}, which is asked later or in the same place; it can only use earlier answers")
+            else:
+                self.problem(path, f"{what} refers to unknown question {name!r}")
+        return expression
+
+    def build(self) -> Questionnaire:
+        raw = self.raw
+        if self.default_language not in self.languages:
+            self.problem(("default_language",), f"default language '{self.default_language}' is not in languages ({', '.join(self.languages)})")
+        scales = {name: self.scale(name, spec) for name, spec in raw["scales"].items()}
+        all_ids = {q["id"] for page in raw["pages"] for q in page["questions"]}
+        seen_questions: dict[str, tuple] = {}
+        seen_pages: dict[str, int] = {}
+        earlier: set[str] = set()
+        pages = []
+        for p_index, page in enumerate(raw["pages"]):
+            p_path = ("pages", p_index)
+            if page["id"] in seen_pages:
+                self.problem(p_path + ("id",), f"duplicate page id {page['id']!r} (also pages[{seen_pages[page['id']]}])")
+            seen_pages.setdefault(page["id"], p_index)
+            page_condition = None
+            if "show_if" in page:
+                page_condition = self.expression(page["show_if"], p_path + ("show_if",), set(earlier), all_ids, "show_if")
+            questions = []
+            for q_index, spec in enumerate(page["questions"]):
+                q_path = p_path + ("questions", q_index)
+                qid = spec["id"]
+                if qid in seen_questions:
+                    self.problem(q_path + ("id",), f"duplicate question id {qid!r} (also {format_path(seen_questions[qid])})")
+                seen_questions.setdefault(qid, q_path)
+                questions.append(self.question(spec, q_path, page["id"], scales, set(earlier), all_ids))
+            # Questions on one page are shown together, so a page's conditions may use only earlier pages.
+            earlier.update(q["id"] for q in page["questions"])
+            pages.append(Page(page["id"], self.optional_text(page.get("title"), p_path + ("title",)), tuple(questions), page_condition))
+        rules = []
+        for r_index, rule in enumerate(raw.get("follow_up", [])):
+            r_path = ("follow_up", r_index)
+            expression = self.expression(rule["when"], r_path + ("when",), all_ids, all_ids, "follow-up rule")
+            if expression is not None:
+                rules.append(FollowUpRule(rule.get("id", f"rule{r_index + 1}"), expression,
+                                          self.optional_text(rule.get("reason"), r_path + ("reason",))))
+        model_spec = self.model(raw.get("model"), pages)
+        canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+        return Questionnaire(
+            id=raw["id"], version=str(raw["version"]), languages=self.languages,
+            default_language=self.default_language,
+            title=self.text(raw["title"], ("title",)),
+            intro=self.optional_text(raw.get("intro"), ("intro",)),
+            privacy_notice=self.optional_text(raw.get("privacy_notice"), ("privacy_notice",)),
+            thank_you=self.optional_text(raw.get("thank_you"), ("thank_you",)),
+            scales=scales, pages=tuple(pages), follow_up=tuple(rules), model_spec=model_spec,
+            content_hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
+            source=self.filename, raw=raw,
+        )
+
+    def scale(self, name: str, spec: dict) -> Scale:
+        path = ("scales", name)
+        low, high = spec["min"], spec["max"]
+        if low >= high:
+            self.problem(path + ("max",), f"max ({high}) must be greater than min ({low})")
+        if high - low > 100:
+            self.problem(path + ("max",), f"a rating scale may have at most 101 points (got {low}..{high})")
+        labels = {}
+        for key, label in (spec.get("labels") or {}).items():
+            point = int(key)
+            if not low <= point <= high:
+                self.problem(path + ("labels", key), f"label for {point}, which is outside the scale {low}..{high}")
+            labels[point] = self.text(label, path + ("labels", key))
+        code = label = None
+        if "dont_know" in spec:
+            code = spec["dont_know"]["code"]
+            if low <= code <= high:
+                self.problem(path + ("dont_know", "code"), f"don't-know code {code} is inside the scale {low}..{high}; use a value outside it (e.g. 99)")
+            label = self.text(spec["dont_know"]["label"], path + ("dont_know", "label"))
+        kind = spec.get("kind", "rating")
+        if kind == "nps" and (low, high) != (0, 10):
+            self.problem(path + ("kind",), f"an nps scale runs 0..10, not {low}..{high}")
+        return Scale(name, low, high, labels, code, label, kind)
+
+    def question(self, spec: dict, path: tuple, page_id: str, scales: dict, earlier: set, all_ids: set) -> Question:
+        qtype = spec["type"]
+        allowed_extra = {
+            "rating": {"scale", "construct", "reverse"},
+            "single_choice": {"options"},
+            "multiple_choice": {"options", "max_selected"},
+            "text": {"max_length", "multiline"},
+            "number": {"min", "max", "integer"},
+        }
+        type_specific = {"scale", "construct", "reverse", "options", "max_selected", "max_length", "multiline", "min", "max", "integer"}
+        for key in sorted(type_specific & set(spec) - allowed_extra[qtype]):
+            self.problem(path + (key,), f"field '{key}' does not apply to a {qtype} question")
+        scale = None
+        if qtype == "rating":
+            scale = scales.get(spec["scale"])
+            if scale is None:
+                self.problem(path + ("scale",), f"unknown scale {spec['scale']!r} (defined scales: {', '.join(scales)})")
+        options = []
+        if "options" in spec:
+            seen = set()
+            for o_index, option in enumerate(spec["options"]):
+                if option["value"] in seen:
+                    self.problem(path + ("options", o_index, "value"), f"duplicate option value {option['value']!r}")
+                seen.add(option["value"])
+                options.append(Option(option["value"], self.text(option["label"], path + ("options", o_index, "label"))))
+        if "min" in spec and "max" in spec and spec["min"] > spec["max"]:
+            self.problem(path + ("max",), f"max ({spec['max']}) is less than min ({spec['min']})")
+        show_if = None
+        if "show_if" in spec:
+            show_if = self.expression(spec["show_if"], path + ("show_if",), earlier, all_ids, "show_if")
+        return Question(
+            id=spec["id"], type=qtype, text=self.text(spec["text"], path + ("text",)), page_id=page_id,
+            required=spec.get("required", True), help=self.optional_text(spec.get("help"), path + ("help",)),
+            show_if=show_if, scale=scale, construct=spec.get("construct"), reverse=spec.get("reverse", False),
+            options=tuple(options), max_selected=spec.get("max_selected"), max_length=spec.get("max_length", 2000),
+            multiline=spec.get("multiline", False), minimum=spec.get("min"), maximum=spec.get("max"),
+            integer=spec.get("integer", False),
+        )
+
+    def model(self, spec: dict | None, pages: list[Page]) -> ModelSpec | None:
+        if spec is None:
+            return None
+        path = ("model",)
+        if ("template" in spec) == ("text" in spec):
+            self.problem(path, "give exactly one of 'template' (acsi, ecsi, ccsi, scsb) or 'text' (a custom model)")
+            return None
+        result = ModelSpec(spec.get("template"), spec.get("text"), tuple(spec.get("formative", ())),
+                           spec.get("min_items", DEFAULT_MIN_ITEMS), tuple(spec.get("single_item", ())))
+        ratings = {q.id: q for page in pages for q in page.questions if q.type == "rating"}
+        items: dict[str, list[str]] = {}
+        for q in ratings.values():
+            if q.construct:
+                items.setdefault(q.construct, []).append(q.id)
+        if result.text:
+            try:
+                model = parse_model(result.text, source="model.text")
+            except CSIError as exc:
+                self.problem(path + ("text",), str(exc))
+                return result
+            for construct in model.constructs:
+                for item in construct.items:
+                    if item not in ratings:
+                        self.problem(path + ("text",), f"model item {item!r} of {construct.name!r} is not a rating question")
+            needed = {c.name: len(c.items) for c in model.constructs}
+        else:
+            template = get_template(result.template)
+            for name in template.constructs:
+                if name not in items and name not in template.optional:
+                    self.problem(path + ("template",), f"the {template.title} model needs construct {name!r}, but no rating question is tagged with it")
+            needed = {name: len(items.get(name, ())) for name in template.constructs if name in items}
+        for name in result.formative:
+            if name not in needed:
+                self.problem(path + ("formative",), f"formative construct {name!r} is not in the model")
+        for name, count in needed.items():
+            if count < result.min_items and name not in result.single_item:
+                self.problem(path, f"construct {name!r} has {count} item{'s' if count != 1 else ''}; the model needs at least "
+                                   f"{result.min_items} (or list it under model.single_item)")
+        return result

@@ -1,0 +1,173 @@
+"""Reading and writing surveys, waves and responses.
+
+Functions take an Engine or Session explicitly (no globals). The bulk loader reads a
+wave's answers through one SQL query and pivots them with numpy, because the
+ORM would spend minutes on a million answers.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, insert, select, text
+from sqlalchemy.orm import Session
+
+from ..errors import CSIError
+from ..questionnaire import Questionnaire
+from .tables import Answer, Invitation, Response, Survey, Wave, utcnow
+
+
+class StorageError(CSIError):
+    """A lookup or write the database cannot satisfy (unknown wave, reused token...)."""
+
+
+def register_questionnaire(session: Session, questionnaire: Questionnaire) -> Survey:
+    """Store this exact questionnaire version once; return its row (existing or new)."""
+    existing = session.scalar(select(Survey).where(
+        Survey.questionnaire_id == questionnaire.id, Survey.content_hash == questionnaire.content_hash))
+    if existing is not None:
+        return existing
+    survey = Survey(questionnaire_id=questionnaire.id, version=questionnaire.version,
+                    content_hash=questionnaire.content_hash, content=dict(questionnaire.raw),
+                    title=questionnaire.title.get()[:500])
+    session.add(survey)
+    session.flush()
+    return survey
+
+
+def create_wave(session: Session, survey: Survey, name: str, opens_at: datetime | None = None,
+                closes_at: datetime | None = None) -> Wave:
+    existing = find_wave(session, survey.questionnaire_id, name, required=False)
+    if existing is not None:
+        raise StorageError(f"wave {name!r} of {survey.questionnaire_id!r} already exists")
+    wave = Wave(questionnaire_id=survey.questionnaire_id, name=name, survey_id=survey.id,
+                opens_at=opens_at, closes_at=closes_at, closed=False)
+    session.add(wave)
+    session.flush()
+    return wave
+
+
+def find_wave(session: Session, questionnaire_id: str, name: str, required: bool = True) -> Wave | None:
+    wave = session.scalar(select(Wave).where(Wave.questionnaire_id == questionnaire_id, Wave.name == name))
+    if wave is None and required:
+        names = session.scalars(select(Wave.name).where(Wave.questionnaire_id == questionnaire_id)).all()
+        known = f"; its waves: {', '.join(names)}" if names else "; it has no waves"
+        raise StorageError(f"no wave {name!r} for questionnaire {questionnaire_id!r}{known}")
+    return wave
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_invitations(session: Session, wave: Wave, attributes: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Create one invitation per attribute mapping; return the plain tokens (shown once).
+
+    Tokens carry 256 bits from ``secrets``; only their SHA-256 is stored.
+    """
+    tokens = []
+    rows = []
+    for attrs in attributes:
+        token = secrets.token_urlsafe(32)
+        tokens.append(token)
+        rows.append({"wave_id": wave.id, "token_hash": hash_token(token), "attributes": dict(attrs),
+                     "created_at": utcnow()})
+    if rows:
+        session.execute(insert(Invitation), rows)
+    return tokens
+
+
+def encode_answer(value: Any) -> tuple[float | None, str | None]:
+    """(value_num, value_text) for one answer value."""
+    if value is None:
+        return None, None
+    if isinstance(value, bool):
+        return None, json.dumps(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value), None
+    if isinstance(value, (list, tuple)):
+        return None, json.dumps(list(value), ensure_ascii=False)
+    return None, str(value)
+
+
+def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: pd.DataFrame,
+                          language: str = "en", status: str = "complete",
+                          started_at: Iterable[datetime] | None = None) -> list[int]:
+    """Insert complete responses, one per row of ``answers`` (columns = question ids; NaN = unanswered).
+
+    Used for imports, the demo and benchmarks; the web app writes page by page instead.
+    Returns the new response ids in row order.
+    """
+    now = utcnow()
+    starts = list(started_at) if started_at is not None else [now] * len(answers)
+    with engine.begin() as connection:
+        ids = []
+        # Insert responses first to get ids; executemany with RETURNING keeps order on SQLite and PostgreSQL.
+        result = connection.execute(
+            insert(Response).returning(Response.id, sort_by_parameter_order=True),
+            [{"survey_id": survey.id, "wave_id": wave.id, "status": status, "language": language,
+              "current_page": 0, "started_at": start, "updated_at": now,
+              "completed_at": now if status == "complete" else None, "follow_up": False} for start in starts])
+        ids = [row[0] for row in result]
+        columns = list(answers.columns)
+        numeric = {c: pd.api.types.is_numeric_dtype(answers[c]) for c in columns}
+        batch = []
+        for response_id, row in zip(ids, answers.itertuples(index=False, name=None)):
+            for column, value in zip(columns, row):
+                if value is None or (numeric[column] and np.isnan(value)):
+                    continue
+                num, txt = (float(value), None) if numeric[column] else encode_answer(value)
+                batch.append({"response_id": response_id, "question_id": column, "value_num": num, "value_text": txt})
+                if len(batch) >= 50_000:
+                    connection.execute(insert(Answer), batch)
+                    batch = []
+        if batch:
+            connection.execute(insert(Answer), batch)
+    return ids
+
+
+def load_wave_frame(engine: Engine, questionnaire_id: str, wave_name: str, status: str = "complete",
+                    columns: Iterable[str] | None = None) -> pd.DataFrame:
+    """All ``status`` responses of a wave as one wide frame.
+
+    Shape: one row per response (index ``response_id``, sorted), one column per
+    question that has at least one answer (or exactly ``columns`` when given).
+    Numeric answers are float64 (NaN = unanswered); choice and text answers are
+    strings (multiple choice as a JSON list).
+    """
+    with Session(engine) as session:
+        wave = find_wave(session, questionnaire_id, wave_name)
+        wave_id = wave.id
+    sql = text(
+        "SELECT a.response_id, a.question_id, a.value_num, a.value_text FROM answers a "
+        "JOIN responses r ON r.id = a.response_id WHERE r.wave_id = :wave AND r.status = :status")
+    id_sql = text("SELECT id FROM responses WHERE wave_id = :wave AND status = :status ORDER BY id")
+    with engine.connect() as connection:
+        response_ids = np.array([row[0] for row in connection.execute(id_sql, {"wave": wave_id, "status": status})], dtype=np.int64)
+        rows = connection.execute(sql, {"wave": wave_id, "status": status}).fetchall()
+    wanted = list(columns) if columns is not None else None
+    if not rows:
+        return pd.DataFrame(index=pd.Index(response_ids, name="response_id"), columns=wanted or [], dtype=float)
+    response_col, question_col, num_col, text_col = zip(*rows)
+    row_index = np.searchsorted(response_ids, np.fromiter(response_col, dtype=np.int64, count=len(rows)))
+    question_codes, question_names = pd.factorize(pd.Index(question_col), sort=False)
+    nums = np.array(num_col, dtype=float)  # None -> nan
+    matrix = np.full((len(response_ids), len(question_names)), np.nan)
+    matrix[row_index, question_codes] = nums
+    frame = pd.DataFrame(matrix, index=pd.Index(response_ids, name="response_id"), columns=list(question_names))
+    has_text = np.fromiter((t is not None for t in text_col), dtype=bool, count=len(rows))
+    if has_text.any():
+        texts = np.array(text_col, dtype=object)
+        for code in np.unique(question_codes[has_text]):
+            mask = has_text & (question_codes == code)
+            column = np.full(len(response_ids), None, dtype=object)
+            column[row_index[mask]] = texts[mask]
+            frame[question_names[code]] = column
+    if wanted is not None:
+        frame = frame.reindex(columns=wanted)
+    return frame

@@ -1,0 +1,122 @@
+"""The database schema (SQLAlchemy 2 ORM). Alembic migrations in ``migrations/`` build it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Survey(Base):
+    """One exact questionnaire version (its content hash identifies it)."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (UniqueConstraint("questionnaire_id", "content_hash", name="uq_survey_content"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    questionnaire_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[str] = mapped_column(String(32))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    content: Mapped[dict] = mapped_column(JSON)
+    title: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Wave(Base):
+    """A fielding period of a questionnaire, e.g. ``2026Q4``."""
+
+    __tablename__ = "waves"
+    __table_args__ = (UniqueConstraint("questionnaire_id", "name", name="uq_wave_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    questionnaire_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(32))
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    survey: Mapped[Survey] = relationship()
+
+    def is_open(self, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        if self.closed:
+            return False
+        if self.opens_at and _aware(self.opens_at) > now:
+            return False
+        if self.closes_at and _aware(self.closes_at) <= now:
+            return False
+        return True
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite returns naive datetimes; everything is stored in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class Invitation(Base):
+    """A one-time personal link. Only the SHA-256 of the token is stored."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Response(Base):
+    __tablename__ = "responses"
+    __table_args__ = (Index("ix_responses_wave_status", "wave_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"))
+    invitation_id: Mapped[int | None] = mapped_column(ForeignKey("invitations.id"), unique=True)
+    respondent_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="partial")
+    language: Mapped[str] = mapped_column(String(16))
+    current_page: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Added in revision 0002.
+    follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    follow_up_status: Mapped[str | None] = mapped_column(String(16))
+    contact: Mapped[dict | None] = mapped_column(JSON)
+
+    answers: Mapped[list["Answer"]] = relationship(cascade="all, delete-orphan")
+
+
+class Answer(Base):
+    """One answer. Numbers (ratings, numeric answers, don't-know codes) go to
+    ``value_num``; choices and text to ``value_text`` (multiple choice as JSON)."""
+
+    __tablename__ = "answers"
+
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value_num: Mapped[float | None] = mapped_column(Float)
+    value_text: Mapped[str | None] = mapped_column(Text)
+
+
+class PageSubmission(Base):
+    """Added in revision 0002: the submission id of every accepted page post, so a
+    repeated post (double click, retry) is recognised and stored once."""
+
+    __tablename__ = "page_submissions"
+
+    submission_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
+    page_index: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
