@@ -91,7 +91,7 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
     if absent:
         hints = []
         for item in absent:
-            close = difflib.get_close_matches(str(item), [str(c) for c in data.columns], n=1)
+            close = difflib.get_close_matches(str(item), [str(c) for c in data.columns], n=1, cutoff=0.5)
             construct = next(c.name for c in model.constructs if item in c.items)
             hints.append(f"{item!r} (construct {construct!r}{'; did you mean ' + repr(close[0]) + '?' if close else ''})")
         raise DataError(f"item column{'s' if len(absent) > 1 else ''} not in the data: {', '.join(hints)}")

@@ -228,6 +228,9 @@ def _schema_problems(raw: dict, smap: SourceMap, filename: str) -> list[Problem]
     for error in validator.iter_errors(raw):
         for leaf in _leaves(error):
             path = tuple(leaf.absolute_path)
+            if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict):
+                extra = sorted(set(leaf.instance) - set(leaf.schema.get("properties", {})))
+                path = path + (extra[0],) if len(extra) == 1 else path
             out.append(Problem(filename, smap.line(path), format_path(path), _schema_message(leaf)))
     return sorted(set(out))
 
@@ -249,7 +252,7 @@ def _schema_message(error) -> str:
     if kind == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
-        return f"unknown field {', '.join(repr(e) for e in extra)} (allowed: {allowed})"
+        return f"unknown field{'s' if len(extra) > 1 else ''} {', '.join(repr(e) for e in extra)} (allowed: {allowed})"
     if kind == "enum":
         return f"{error.instance!r} is not one of: {', '.join(map(str, error.validator_value))}"
     if kind == "type":

@@ -56,7 +56,7 @@ def load_with_lines(text: str, filename: str) -> tuple[Any, SourceMap, list[Prob
     constructor = yaml.constructor.SafeConstructor()
     budget = [MAX_NODES]  # aliases can expand a small file exponentially
 
-    def build(node, path: Path, depth: int = 0):
+    def build(node, path: Path, depth: int = 0, line: int | None = None):
         budget[0] -= 1
         if budget[0] < 0:
             if budget[0] == -1:
@@ -66,7 +66,8 @@ def load_with_lines(text: str, filename: str) -> tuple[Any, SourceMap, list[Prob
         if depth > 64:
             problems.append(Problem(filename, node.start_mark.line + 1, format_path(path), "nested too deeply"))
             return None
-        smap.lines[path] = node.start_mark.line + 1
+        # A mapping value is reported at its key's line (where a reader looks for it).
+        smap.lines[path] = line or node.start_mark.line + 1
         if isinstance(node, yaml.MappingNode):
             out = {}
             for key_node, value_node in node.value:
@@ -79,7 +80,7 @@ def load_with_lines(text: str, filename: str) -> tuple[Any, SourceMap, list[Prob
                     problems.append(Problem(filename, key_node.start_mark.line + 1, format_path(path + (key,)),
                                             f"duplicate key {key!r} (first on line {smap.lines[path + (key,)]})"))
                     continue
-                out[key] = build(value_node, path + (key,), depth + 1)
+                out[key] = build(value_node, path + (key,), depth + 1, key_node.start_mark.line + 1)
             return out
         if isinstance(node, yaml.SequenceNode):
             return [build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]

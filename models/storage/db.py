@@ -73,7 +73,22 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
     """Create or upgrade the schema to ``revision``; return (before, after) revisions."""
     before = current_revision(engine)
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite's batch migrations rebuild a table by copy-drop-rename; with foreign keys
+            # enforced, dropping the old table would cascade-delete every answer. The pragma
+            # only takes effect outside a transaction, hence before begin().
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # end SQLAlchemy's autobegun (empty) transaction
+        with connection.begin():
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left {len(broken)} rows with dangling foreign keys, e.g. {broken[0]}")
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
     return before, current_revision(engine)

@@ -1,0 +1,135 @@
+"""Figures for PLS results (matplotlib). Each function takes ``ax=None``: with no axes
+it makes and returns a new figure, otherwise it draws on ``ax`` and returns its figure.
+
+Colours are the Okabe-Ito palette (distinguishable with the common colour-vision
+deficiencies); CJK labels use a CJK font when one is installed.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Source Han Sans SC")
+
+
+def _axes(ax, size):
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+
+    available = {f.name for f in font_manager.fontManager.ttflist}
+    cjk = [name for name in CJK_FONTS if name in available]
+    if cjk:
+        plt.rcParams["font.sans-serif"] = cjk + list(plt.rcParams["font.sans-serif"])
+    if ax is None:
+        figure, ax = plt.subplots(figsize=size)
+        return figure, ax
+    return ax.figure, ax
+
+
+def _depths(structure) -> list[int]:
+    depth = [0] * len(structure.constructs)
+    changed = True
+    while changed:
+        changed = False
+        for j, preds in enumerate(structure.predecessors):
+            for k in preds:
+                if depth[j] < depth[k] + 1:
+                    depth[j] = depth[k] + 1
+                    changed = True
+    return depth
+
+
+def path_diagram(results, ax=None):
+    """Constructs in columns by causal depth; arrows labelled with path coefficients
+    (with * when the 95% bootstrap interval excludes 0); R² under each endogenous box.
+    Paths that skip a column are drawn as arcs so they do not run through other boxes."""
+    s = results.structure
+    depth = _depths(s)
+    columns = max(depth) + 1
+    figure, ax = _axes(ax, (2.3 * columns + 1.5, 5.6))
+    positions = {}
+    for d in range(columns):
+        members = [j for j in range(len(s.constructs)) if depth[j] == d]
+        if len(members) == 1:
+            # A lone construct alternates above and below the centre line, so a chain
+            # becomes a zig-zag and skip paths have room between the boxes.
+            positions[members[0]] = (d * 2.4, 0.9 if d % 2 else -0.9)
+        else:
+            for rank, j in enumerate(members):
+                positions[j] = (d * 2.4, (len(members) - 1) / 2 * 1.9 - rank * 1.9)
+    xs = [p[0] for p in positions.values()]
+    ys = [p[1] for p in positions.values()]
+    ax.set_xlim(min(xs) - 1.3, max(xs) + 1.3)
+    ax.set_ylim(min(ys) - 2.0, max(ys) + 1.6)
+    ax.set_aspect("equal")
+    paths = results.path_coefficients
+    r2 = results.r_squared
+    for row in paths.itertuples(index=False):
+        j_from, j_to = s.constructs.index(row[0]), s.constructs.index(row[1])
+        a, b = np.array(positions[j_from]), np.array(positions[j_to])
+        skip = depth[j_to] - depth[j_from] > 1 or abs(a[1] - b[1]) < 1e-9 and abs(a[0] - b[0]) > 2.5
+        # Positive rad bends a left-to-right arc downwards: bend away from the centre line.
+        side = (a[1] + b[1]) / 2 or a[1]
+        rad = (0.3 if side < 0 else -0.3) if skip else 0.0
+        significant = hasattr(row, "ci_low") and (row.ci_low > 0 or row.ci_high < 0)
+        colour = OKABE_ITO[0] if row.estimate >= 0 else OKABE_ITO[3]
+        ax.annotate("", xy=tuple(b), xytext=tuple(a),
+                    arrowprops=dict(arrowstyle="-|>", color=colour, lw=0.8 + 3 * abs(row.estimate), alpha=0.85,
+                                    shrinkA=30, shrinkB=30, connectionstyle=f"arc3,rad={rad}"))
+        delta = b - a
+        # Midpoint of matplotlib's arc3 Bezier: the chord's midpoint moved by rad/2 along (dy, -dx).
+        middle = (a + b) / 2 + rad / 2 * np.array([delta[1], -delta[0]])
+        label = f"{row.estimate:.2f}{'*' if significant else ''}"
+        ax.text(*middle, label, ha="center", va="center", fontsize=9,
+                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
+    for j, (x, y) in positions.items():
+        name = s.constructs[j]
+        label = name.replace("_", "\n") + (f"\nR² = {r2[name]:.2f}" if name in r2.index else "")
+        ax.text(x, y, label, ha="center", va="center", fontsize=9, fontweight="bold", linespacing=1.3,
+                bbox=dict(boxstyle="round,pad=0.5", fc="#E8F1F8", ec=OKABE_ITO[0], lw=1.2))
+    ax.axis("off")
+    boot = results.bootstrap
+    note = f"* 95% bootstrap interval excludes 0 ({boot.n_ok} resamples)" if boot is not None else "no bootstrap run"
+    ax.set_title(f"PLS path model ({results.scheme} scheme), n = {results.n_used}\n{note}", fontsize=10)
+    return figure
+
+
+def loadings_chart(results, ax=None):
+    """Horizontal bars of outer loadings by construct, with the 0.708 threshold."""
+    frame = results.loadings
+    figure, ax = _axes(ax, (7, 0.28 * len(frame) + 1.4))
+    constructs = list(dict.fromkeys(frame["construct"]))
+    colours = [OKABE_ITO[constructs.index(c) % len(OKABE_ITO)] for c in frame["construct"]]
+    y = np.arange(len(frame))[::-1]
+    ax.barh(y, frame["estimate"], color=colours, height=0.7)
+    if "ci_low" in frame:
+        ax.errorbar(frame["estimate"], y, xerr=[frame["estimate"] - frame["ci_low"], frame["ci_high"] - frame["estimate"]],
+                    fmt="none", ecolor="#333333", lw=0.8, capsize=2)
+    ax.set_yticks(y, [f"{c} · {i}" for c, i in zip(frame["construct"], frame["item"])], fontsize=8)
+    ax.axvline(0.708, color="#555555", ls="--", lw=0.8)
+    ax.text(0.708, y.max() + 0.9, " 0.708", fontsize=8, color="#555555", va="bottom")
+    ax.set_xlim(min(0, frame["estimate"].min() - 0.05), 1.05)
+    ax.set_xlabel("outer loading (correlation of item with its construct)")
+    ax.set_title("Outer loadings")
+    figure.tight_layout()
+    return figure
+
+
+def index_bars(results, ax=None):
+    """0-100 index per construct with bootstrap intervals when available."""
+    frame = results.index_table
+    figure, ax = _axes(ax, (7, 0.45 * len(frame) + 1.4))
+    y = np.arange(len(frame))[::-1]
+    ax.barh(y, frame["estimate"], color=OKABE_ITO[0], height=0.6)
+    if "ci_low" in frame:
+        ax.errorbar(frame["estimate"], y, xerr=[frame["estimate"] - frame["ci_low"], frame["ci_high"] - frame["estimate"]],
+                    fmt="none", ecolor="#000000", lw=1, capsize=3)
+    for yy, value in zip(y, frame["estimate"]):
+        ax.text(1.5, yy, f"{value:.1f}", va="center", color="white", fontsize=9, fontweight="bold")
+    ax.set_yticks(y, frame["construct"])
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("index (0 = scale minimum, 100 = scale maximum)")
+    interval = f", {int(results.bootstrap.level * 100)}% bootstrap intervals" if results.bootstrap is not None else ""
+    ax.set_title(f"CSI index (ACSI method){interval}")
+    figure.tight_layout()
+    return figure

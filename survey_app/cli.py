@@ -1,0 +1,189 @@
+"""The ``csi`` command line.
+
+Exit codes: 0 success, 1 invalid input (reported as ``FILE:LINE: path: message`` or
+one clear sentence), 2 usage errors (click). A user error never prints a traceback.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from models.errors import CSIError, QuestionnaireError
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="csi-toolkit", prog_name="csi")
+def main() -> None:
+    """Customer satisfaction indices end to end: questionnaires, storage, PLS/SEM analysis."""
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def validate(files: tuple[str, ...]) -> None:
+    """Check questionnaire files; print every problem as FILE:LINE: path: message."""
+    from models.questionnaire import load_questionnaire
+
+    failed = False
+    for name in files:
+        try:
+            questionnaire = load_questionnaire(name)
+        except QuestionnaireError as exc:
+            failed = True
+            for problem in exc.problems:
+                click.echo(str(problem))
+            continue
+        click.echo(f"{name}: ok: {questionnaire.summary_line()}")
+    sys.exit(1 if failed else 0)
+
+
+def _database_option(function):
+    return click.option("--database", "database_url", envvar="CSI_DATABASE_URL", default=None,
+                        help="SQLAlchemy URL (default: SQLite file in ./instance, or $CSI_DATABASE_URL).")(function)
+
+
+@main.command()
+@_database_option
+def init(database_url: str | None) -> None:
+    """Create the database, or upgrade it to the current schema."""
+    from models.storage import default_url, make_engine, upgrade
+
+    url = database_url or default_url()
+    try:
+        before, after = upgrade(make_engine(url))
+    except Exception as exc:  # a broken URL or unreachable server is a user error here
+        _fail(f"cannot initialize {url}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+    if before == after:
+        click.echo(f"database {url} is up to date (schema {after})")
+    else:
+        click.echo(f"database {url}: schema {before or 'empty'} -> {after}")
+
+
+def _load_model(spec: str, questionnaire):
+    from models.csi_model import TEMPLATES, get_template, parse_model
+
+    if spec.lower() in TEMPLATES:
+        if questionnaire is None:
+            _fail(f"template {spec!r} needs --questionnaire to know which items measure which construct "
+                  "(or write a model file: docs/model-syntax.md)")
+        return get_template(spec).bind(questionnaire.constructs())
+    path = Path(spec)
+    if not path.is_file():
+        _fail(f"--model {spec!r} is neither a built-in template ({', '.join(TEMPLATES)}) nor a model file")
+    return parse_model(path.read_text(encoding="utf-8"), source=str(path), name=path.stem)
+
+
+@main.command()
+@click.option("--model", "model_spec", help="Template name (acsi, ecsi, ccsi, scsb) or a model text file. "
+              "Default: the questionnaire's own model.")
+@click.option("--data", "data_file", type=click.Path(dir_okay=False), help="CSV file, one row per respondent.")
+@click.option("--questionnaire", "questionnaire_file", type=click.Path(dir_okay=False),
+              help="Questionnaire file (scales, don't-know codes, reverse items, construct tags).")
+@click.option("--survey", help="Questionnaire id of a stored survey (with --wave): read responses from the database.")
+@click.option("--wave", help="Wave name, e.g. 2026Q4 (with --survey).")
+@_database_option
+@click.option("--method", type=click.Choice(["pls", "cbsem"]), default="pls", show_default=True)
+@click.option("--scheme", type=click.Choice(["path", "centroid", "factorial"]), default="path", show_default=True)
+@click.option("--unscaled", is_flag=True, help="Centre but do not standardize indicators (R plspm scaled=FALSE).")
+@click.option("--missing", type=click.Choice(["listwise", "mean", "fiml"]), default="listwise", show_default=True)
+@click.option("--boot", "n_boot", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap resamples.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the text summary.")
+@click.option("--plot", "plot_prefix", type=click.Path(), help="Write PNG figures PREFIX-paths.png, -loadings.png, -index.png.")
+def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, method, scheme, unscaled, missing,
+        n_boot, seed, as_json, plot_prefix) -> None:
+    """Fit a CSI model (PLS path modeling or CB-SEM) on a CSV file or a stored wave."""
+    import pandas as pd
+
+    from analysis import fit as fit_model
+    from models.questionnaire import load_questionnaire, parse_questionnaire
+
+    if bool(data_file) == bool(survey):
+        _fail("give either --data FILE.csv or --survey ID --wave NAME")
+    try:
+        questionnaire = load_questionnaire(questionnaire_file) if questionnaire_file else None
+        if survey:
+            if not wave:
+                _fail("--survey needs --wave")
+            from sqlalchemy.orm import Session
+
+            from models.storage import find_wave, load_wave_frame, make_engine
+            engine = make_engine(database_url)
+            with Session(engine) as session:
+                stored = find_wave(session, survey, wave)
+                content = stored.survey.content
+            if questionnaire is None:
+                questionnaire = parse_questionnaire(json.dumps(content, ensure_ascii=False), f"{survey} (stored)")
+            data = load_wave_frame(engine, survey, wave)
+            source = f"{survey}/{wave}"
+        else:
+            try:
+                data = pd.read_csv(data_file)
+            except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+                _fail(f"cannot read {data_file}: {exc}")
+            source = data_file
+        if model_spec:
+            model = _load_model(model_spec, questionnaire)
+        elif questionnaire is not None:
+            model = questionnaire.csi_model()
+        else:
+            _fail("give --model (a template with --questionnaire, or a model file)")
+        if method == "pls":
+            if missing == "fiml":
+                _fail("--missing fiml is available for --method cbsem only")
+            results = fit_model(model, data, "pls", questionnaire=questionnaire, scheme=scheme, scaled=not unscaled,
+                                missing=missing, n_boot=n_boot, seed=seed)
+        else:
+            if n_boot:
+                _fail("--boot applies to --method pls (CB-SEM reports ML standard errors)")
+            results = fit_model(model, data, "cbsem", questionnaire=questionnaire, missing=missing)
+    except CSIError as exc:
+        _fail(str(exc))
+    if plot_prefix and method == "pls":
+        _write_plots(results, plot_prefix)
+    if as_json:
+        payload = results.to_dict()
+        payload["source"] = source
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False))
+    else:
+        click.echo(f"data: {source}")
+        click.echo(results.summary())
+
+
+def _write_plots(results, prefix: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for name, method in (("paths", results.plot_paths), ("loadings", results.plot_loadings), ("index", results.plot_index)):
+        figure = method()
+        path = f"{prefix}-{name}.png"
+        figure.savefig(path, dpi=130, bbox_inches="tight")
+        plt.close(figure)
+        click.echo(f"wrote {path}", err=True)
+
+
+@main.command()
+@_database_option
+@click.option("--respondents", type=click.IntRange(min=50), default=400, show_default=True,
+              help="Example responses per wave.")
+@click.option("--seed", type=int, default=2026, show_default=True)
+def demo(database_url, respondents, seed) -> None:
+    """Set up the demo: shipped questionnaires, open waves, example responses, and their analysis."""
+    from .demo import run_demo
+
+    try:
+        run_demo(database_url, respondents, seed, echo=click.echo)
+    except CSIError as exc:
+        _fail(str(exc))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,75 @@
+"""Shared fixtures. Reference data lives in ../shared/data (not copied into the project);
+tests that need it skip, saying why, when it is absent (a user's clone)."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def shared_file(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.is_file():
+        pytest.skip(f"reference data {path} is absent (../shared/ is provided to developers and CI, not in a clone)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def mobi() -> pd.DataFrame:
+    return pd.read_csv(shared_file("mobi.csv"))
+
+
+@pytest.fixture(scope="session")
+def mobi_reference() -> dict:
+    return json.loads(shared_file("mobi_reference.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def ecsi_mobi_model(mobi_reference):
+    from models import parse_model
+
+    spec = mobi_reference["model_ECSImobi"]
+    text = "\n".join(f"{b} =~ {' + '.join(items)}" for b, items in spec["blocks"].items())
+    text += "\n" + "\n".join(f"{t} ~ {s}" for s, t in spec["paths"])
+    return parse_model(text, name="ecsi_mobi")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+def postgres_url() -> str | None:
+    return os.environ.get("CSI_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """A fresh empty database on each backend; PostgreSQL gets its own schema-free database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+        return
+    base = postgres_url()
+    if not base:
+        pytest.skip("CSI_TEST_POSTGRES_URL is not set (.ci/run sets it to the local PostgreSQL server)")
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"csi_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

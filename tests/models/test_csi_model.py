@@ -1,0 +1,105 @@
+import pytest
+
+import questionnaires
+from models import TEMPLATES, get_template, load_questionnaire, parse_model
+from models.errors import ModelSpecError, ModelSyntaxError
+
+ACSI_TEXT = """
+# the ACSI chain
+expectations =~ exp1 + exp2 + exp3
+quality =~ q1 + q2 + q3
+value <~ v1 + v2          # formative
+satisfaction =~ s1 + s2 + s3
+quality ~ expectations
+value ~ expectations + quality
+satisfaction ~ expectations + quality + value
+s1 ~~ s2
+"""
+
+
+def test_parses_blocks_modes_paths_and_covariances():
+    model = parse_model(ACSI_TEXT)
+    assert model.construct_names == ("expectations", "quality", "value", "satisfaction")
+    assert model.construct("value").is_formative and not model.construct("quality").is_formative
+    assert model.predecessors("satisfaction") == ("expectations", "quality", "value")
+    assert model.successors("expectations") == ("quality", "value", "satisfaction")
+    assert model.exogenous == ("expectations",)
+    assert model.covariances == (("s1", "s2"),)
+    assert parse_model(model.to_text()) == model
+
+
+def test_semicolons_and_unicode_names():
+    model = parse_model("满意度 =~ a + b; 忠诚度 =~ c + d; 忠诚度 ~ 满意度")
+    assert model.paths == (("满意度", "忠诚度"),)
+
+
+@pytest.mark.parametrize("text, line, token, message", [
+    ("a =~ x1 + x2\nb =~ y1\nb ~ a +\n", 3, "+", "empty term between '+' signs"),
+    ("a =~ x1 + x2\nb =~ y1\nb ~ a c\n", 3, "c", "unexpected token 'c': separate terms with '+'"),
+    ("a =~ x1 + 0.5*x2\n", 1, "0.5*x2", "'0.5*x2' is not a valid name (fixed values and labels like 0.5*x are not supported)"),
+    ("a =~ x1\nb =~ y1\nb ~ a\nc ~ a\n", 4, "c", "'c' in a structural path is not a construct defined with =~ or <~"),
+    ("a =~ x1\nb := a\n", 2, "b", "no operator in 'b := a'"),
+    ("a =~ x1 + x1\n", 1, "x1", "'x1' is listed twice"),
+    ("a =~ x1\na <~ x2\n", 2, "<~", "'a' is defined as reflective on line 1 and formative here"),
+    ("=~ x1\n", 1, "=~", "nothing before '=~'"),
+    ("a =~\n", 1, "=~", "nothing after '=~'"),
+    ("a =~ x1 ~ x2\n", 1, "~", "a second operator '~' in one statement"),
+])
+def test_syntax_errors_name_line_and_token(text, line, token, message):
+    with pytest.raises(ModelSyntaxError) as info:
+        parse_model(text, source="m.txt")
+    assert info.value.line == line
+    assert info.value.token == token
+    assert message in str(info.value)
+    assert str(info.value).startswith(f"m.txt:{line}: ")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a =~ x1\nb =~ y1\nc =~ z1\nb ~ a\n", "construct 'c' has no structural path"),
+    ("a =~ x1\nb =~ y1\nb ~ a\na ~ b\n", "the structural model has a cycle (a -> b -> a)"),
+    ("a =~ x1 + x2\nb =~ x2\nb ~ a\n", "item 'x2' is in two blocks: 'a' and 'b'"),
+    ("a =~ x1\nb =~ a\nb ~ a\n", "'a' is both a construct and an item of 'b'"),
+    ("a =~ x1\nb =~ y1\nb ~ a\nx1 ~~ q\n", "covariance x1 ~~ q: 'q' is neither a construct nor an item"),
+    ("# nothing\n", "no construct defined"),
+])
+def test_consistency_errors(text, message):
+    with pytest.raises(ModelSyntaxError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_model(text)
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATES))
+def test_templates_are_recursive_cite_sources_and_bind(name):
+    template = get_template(name)
+    assert template.citation and any(year in template.citation for year in ("1992", "1996", "1998", "2002", "2005"))
+    items = {c: [f"{c}_{k}" for k in range(3)] for c in template.constructs}
+    model = template.bind(items)
+    assert set(model.construct_names) == set(template.constructs)
+    assert len(model.paths) == len(template.paths)
+    assert model.endogenous  # a recursive order exists (Model checks for cycles)
+
+
+def test_acsi_template_paths_follow_fornell_1996():
+    assert set(get_template("acsi").paths) == {
+        ("expectations", "perceived_quality"), ("expectations", "perceived_value"), ("perceived_quality", "perceived_value"),
+        ("expectations", "satisfaction"), ("perceived_quality", "satisfaction"), ("perceived_value", "satisfaction"),
+        ("satisfaction", "complaints"), ("satisfaction", "loyalty"), ("complaints", "loyalty")}
+
+
+def test_ecsi_adds_image_and_drops_complaints():
+    constructs = set(get_template("ecsi").constructs)
+    assert "image" in constructs and "complaints" not in constructs
+
+
+def test_bind_names_missing_constructs_and_unknown_templates():
+    with pytest.raises(ModelSpecError, match="needs items for: complaints, loyalty"):
+        get_template("scsb").bind({"expectations": ["e"], "perceived_value": ["v"], "satisfaction": ["s"]})
+    with pytest.raises(ModelSpecError, match="unknown model template 'nps'"):
+        get_template("nps")
+
+
+def test_questionnaire_model_from_construct_tags():
+    q = load_questionnaire(questionnaires.path("ccsi_mobile"))
+    model = q.csi_model()
+    assert model.name == "ccsi"
+    assert model.construct("brand_image").items == ("img_trust", "img_innovative", "img_responsible", "img_reputation")
+    assert "total_customer_value" not in model.construct_names  # optional block outside the template

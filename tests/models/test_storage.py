@@ -1,0 +1,107 @@
+"""Storage on SQLite and (when CSI_TEST_POSTGRES_URL is set) PostgreSQL."""
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import Session
+
+import questionnaires
+from models import load_questionnaire
+from models.storage import (StorageError, bulk_insert_responses, create_invitations, create_wave, current_revision,
+                            find_wave, hash_token, head_revision, load_wave_frame, make_engine, register_questionnaire,
+                            upgrade)
+from models.storage.tables import Invitation, Response
+
+
+@pytest.fixture
+def acsi():
+    return load_questionnaire(questionnaires.path("acsi_retail"))
+
+
+def test_upgrade_creates_schema_and_is_idempotent(database_url):
+    engine = make_engine(database_url)
+    assert upgrade(engine) == (None, head_revision())
+    assert upgrade(engine) == (head_revision(), head_revision())
+    tables = set(inspect(engine).get_table_names())
+    assert {"surveys", "waves", "invitations", "responses", "answers", "page_submissions", "alembic_version"} <= tables
+
+
+def test_sqlite_uses_wal(sqlite_url):
+    engine = make_engine(sqlite_url)
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_migration_from_first_schema_keeps_data(database_url, acsi):
+    engine = make_engine(database_url)
+    upgrade(engine, "0001")
+    assert current_revision(engine) == "0001"
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO surveys (id, questionnaire_id, version, content_hash, content, title, created_at) "
+            "VALUES (1, 'acsi-retail', '1', 'abc', '{}', 'T', CURRENT_TIMESTAMP)"))
+        connection.execute(text("INSERT INTO waves (id, questionnaire_id, name, survey_id, closed) VALUES (1, 'acsi-retail', '2026Q3', 1, false)"))
+        connection.execute(text(
+            "INSERT INTO responses (id, survey_id, wave_id, status, language, current_page, started_at, updated_at) "
+            "VALUES (7, 1, 1, 'complete', 'en', 3, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        connection.execute(text("INSERT INTO answers (response_id, question_id, value_num) VALUES (7, 'sat_overall', 9)"))
+    assert upgrade(engine) == ("0001", "0002")
+    frame = load_wave_frame(engine, "acsi-retail", "2026Q3")
+    assert frame.loc[7, "sat_overall"] == 9
+    with Session(engine) as session:
+        response = session.get(Response, 7)
+        assert response.follow_up is False and response.contact is None and response.current_page == 3
+
+
+def test_register_is_idempotent_per_content(database_url, acsi):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        first = register_questionnaire(session, acsi)
+        again = register_questionnaire(session, acsi)
+        session.commit()
+        assert first.id == again.id and first.content_hash == acsi.content_hash
+        create_wave(session, first, "2026Q4")
+        with pytest.raises(StorageError, match="wave '2026Q4' of 'acsi-retail' already exists"):
+            create_wave(session, first, "2026Q4")
+        with pytest.raises(StorageError, match="no wave '2025Q1' for questionnaire 'acsi-retail'; its waves: 2026Q4"):
+            find_wave(session, "acsi-retail", "2025Q1")
+
+
+def test_invitation_tokens_are_stored_hashed(database_url, acsi):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        wave = create_wave(session, register_questionnaire(session, acsi), "2026Q4")
+        tokens = create_invitations(session, wave, [{"region": "north"}, {"region": "south"}])
+        session.commit()
+        stored = session.scalars(select(Invitation.token_hash)).all()
+    assert len(set(tokens)) == 2 and all(len(t) >= 43 for t in tokens)  # >= 256 bits, URL-safe
+    assert sorted(stored) == sorted(hash_token(t) for t in tokens)
+    assert not set(tokens) & set(stored)
+
+
+def test_wide_frame_round_trip(database_url, acsi):
+    engine = make_engine(database_url)
+    upgrade(engine)
+    answers = pd.DataFrame({
+        "sat_overall": [9, 4, np.nan], "nps": [10, 3, 7], "channel": ["store", "online", None],
+        "categories": [["grocery", "home"], None, ["clothing"]], "comments": ["<script>x</script>", None, "好"]})
+    with Session(engine) as session:
+        survey = register_questionnaire(session, acsi)
+        wave = create_wave(session, survey, "2026Q4")
+        other = create_wave(session, survey, "2026Q3")
+        session.commit()
+        ids = bulk_insert_responses(engine, survey, wave, answers)
+        bulk_insert_responses(engine, survey, other, answers.iloc[:1])
+        bulk_insert_responses(engine, survey, wave, answers.iloc[:1], status="partial")
+    frame = load_wave_frame(engine, "acsi-retail", "2026Q4")
+    assert list(frame.index) == ids
+    assert frame["sat_overall"].tolist()[:2] == [9.0, 4.0] and np.isnan(frame["sat_overall"].iloc[2])
+    assert frame["channel"].tolist()[:2] == ["store", "online"] and pd.isna(frame["channel"].iloc[2])
+    assert frame["categories"].iloc[0] == '["grocery", "home"]'
+    assert frame["comments"].iloc[0] == "<script>x</script>" and frame["comments"].iloc[2] == "好"
+    assert pd.isna(frame["comments"].iloc[1])
+    partial = load_wave_frame(engine, "acsi-retail", "2026Q4", status="partial")
+    assert len(partial) == 1
+    assert list(load_wave_frame(engine, "acsi-retail", "2026Q4", columns=["nps", "missing_q"]).columns) == ["nps", "missing_q"]
