@@ -169,8 +169,13 @@ class CBSEM:
                 if item in frame and info.reverse:
                     frame[item] = info.minimum + info.maximum - frame[item]
             frame = frame.dropna(how="all")
+            # semopy's FIML objective has no mean structure (it treats the data as mean zero), so the
+            # items are centred at their available-case means first: exact for complete data (then
+            # FIML = ML), and consistent under MCAR. See docs/methods.md.
+            frame = frame - frame.mean()
             n_used, dropped = len(frame), {}
-            notes = [f"FIML on {len(frame)} rows ({raw.n_total - raw.n_used} with some missing answers)"]
+            notes = [f"FIML on {len(frame)} rows ({raw.n_total - raw.n_used} with some missing answers); "
+                     "items centred at their available-case means (semopy's FIML has no mean structure)"]
         else:
             prepared = prepare(data, self.model, item_info, self.missing)
             frame = pd.DataFrame(prepared.values, columns=list(self.model.items))
@@ -199,11 +204,14 @@ class CBSEM:
             inspected = sem.inspect(std_est=True)
         estimates = _tidy(inspected)
         variances = estimates[(estimates["op"] == "~~") & (estimates["lval"] == estimates["rval"])]
-        negative = variances[variances["estimate"] < 0]
+        # semopy bounds variances below at 0, so a Heywood case shows up as a variance at the bound.
+        scale = float(np.median(np.diag(cov)))
+        negative = variances[variances["estimate"] <= 1e-6 * scale]
         if len(negative):
-            where = ", ".join(f"{r.lval} ({r.estimate:.3f})" for r in negative.itertuples())
-            message = (f"negative variance estimate (Heywood case) for {where}: the solution is improper; "
-                       "typical causes are a construct with one or two items, or an item loading near 1")
+            where = ", ".join(f"{r.lval} ({r.estimate:.3g})" for r in negative.itertuples())
+            message = (f"improper solution (Heywood case): the variance of {where} is at or below zero, "
+                       "so the unconstrained ML estimate would be negative; typical causes are a construct with "
+                       "one or two items, or an item that nearly duplicates another")
             if not self.allow_negative_variance:
                 raise CBSEMError(message)
             notes.append(message)

@@ -19,7 +19,7 @@ from models.csi_model import Model
 from models.errors import CSIError
 
 MISSING_METHODS = ("listwise", "mean")
-STANDARD_SCALES = ((1, 5), (1, 7), (0, 10), (1, 10), (1, 11), (0, 100))
+STANDARD_SCALES = ((1, 5), (1, 7), (1, 10), (0, 10), (0, 100))  # tightest first
 
 
 class DataError(CSIError):
@@ -123,14 +123,21 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
     if dont_know_counts:
         notes.append(f"{dont_know_counts} don't-know/not-applicable answers treated as missing")
     resolved_scales = {}
+    undeclared = [j for j, item in enumerate(items) if not (scales and item in scales) and item not in item_info]
+    common = None
+    if undeclared and np.isfinite(matrix[:, undeclared]).any():
+        # One scale for every undeclared item: an item nobody rated above 7 is still on the 1-10 scale.
+        common = infer_scale(np.nanmin(matrix[:, undeclared]), np.nanmax(matrix[:, undeclared]))
+        notes.append(f"answer scale {common[0]:g}-{common[1]:g} inferred from the data for "
+                     f"{len(undeclared)} item{'s' if len(undeclared) > 1 else ''}; pass scales or a questionnaire to set it")
     for j, item in enumerate(items):
         column = matrix[:, j]
         if scales and item in scales:
             low, high = scales[item]
         elif item in item_info:
             low, high = item_info[item].minimum, item_info[item].maximum
-        elif np.isfinite(column).any():
-            low, high = infer_scale(np.nanmin(column), np.nanmax(column))
+        elif common is not None:
+            low, high = common
         else:
             low, high = (np.nan, np.nan)
         resolved_scales[item] = (float(low), float(high))
