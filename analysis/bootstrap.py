@@ -104,9 +104,9 @@ def _chunk_task(args):
 def _evaluate(X, counts, layout: Layout, scheme, scaled, tol, max_iter, low, span):
     mom = st.moments_from_counts(X, counts)
     degenerate = ~(mom.sd > 0).all(axis=1)
-    S = mom.corr if scaled else mom.cov
-    S = np.where(degenerate[:, None, None], np.eye(S.shape[1]), S)  # keep the batch computable
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # degenerate members are replaced below and reported as failures
+        S = mom.corr if scaled else mom.cov
+        S = np.where(degenerate[:, None, None], np.eye(S.shape[1]), S)  # keep the batch computable
         core = run(S, layout.structure, scheme, tol, max_iter)
         values = layout.compute(core, mom, scaled, low, span)
     status = np.where(degenerate, 2, np.where(~core.converged, 1, np.where(~core.ok, 3, 0)))

@@ -86,6 +86,13 @@ class PLSResults:
         if boot is not None and boot.n_failed:
             notes.append(f"bootstrap: {boot.n_failed} of {boot.n_requested} resamples failed "
                          f"({', '.join(f'{v} {k}' for k, v in boot.failures.items())}); intervals use the {boot.n_ok} others")
+        if boot is not None and boot.n_ok:
+            for n in layout.positions("index"):
+                invalid = int(np.isnan(boot.samples[:, n]).sum())
+                construct = layout.labels[n][1]
+                if invalid and np.isfinite(estimate[n]):
+                    notes.append(f"index interval for {construct!r} uses {boot.n_ok - invalid} of {boot.n_ok} resamples: "
+                                 f"in {invalid} an outer weight turned negative, where the ACSI index is not defined")
         quality = {k: _frozen(v[0]) for k, v in st.reliability(core, mom, structure, estimator.scaled).items()}
         return cls(
             model=estimator.model, scheme=estimator.scheme, scaled=estimator.scaled, tol=estimator.tol,

@@ -25,7 +25,8 @@ class Moments:
 
     @property
     def sd(self) -> np.ndarray:
-        return np.sqrt(np.einsum("bii->bi", self.cov))
+        # A constant item in a resample can give a variance of -1e-17 from rounding.
+        return np.sqrt(np.clip(np.einsum("bii->bi", self.cov), 0.0, None))
 
     @property
     def corr(self) -> np.ndarray:

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from analysis import PLSPM
+from analysis.bootstrap import _chunk_task
+from analysis.layout import Layout
+from analysis.pls_core import Structure
+
+
+@pytest.fixture(scope="module")
+def boot_pair(ecsi_mobi_model, mobi):
+    one = PLSPM(ecsi_mobi_model, n_boot=600, seed=42, workers=1, progress=False).fit(mobi)
+    two = PLSPM(ecsi_mobi_model, n_boot=600, seed=42, workers=2, progress=False).fit(mobi)
+    return one, two
+
+
+def test_same_seed_same_result_whatever_the_worker_count(boot_pair):
+    one, two = boot_pair
+    # Same resamples; only BLAS summation order may differ between processes (last-bit differences).
+    np.testing.assert_allclose(one.bootstrap.samples, two.bootstrap.samples, rtol=1e-10, atol=1e-12)
+    assert one.bootstrap.n_ok == 600 and not one.bootstrap.failures
+
+
+def test_other_seed_other_resamples(ecsi_mobi_model, mobi, boot_pair):
+    other = PLSPM(ecsi_mobi_model, n_boot=600, seed=43, workers=1, progress=False).fit(mobi)
+    assert not np.array_equal(other.bootstrap.samples, boot_pair[0].bootstrap.samples)
+
+
+def test_every_resample_is_distinct(ecsi_mobi_model, mobi, boot_pair):
+    samples = boot_pair[0].bootstrap.samples
+    assert len(np.unique(samples.round(12), axis=0)) == len(samples)
+
+
+def test_chunks_draw_from_independent_streams(ecsi_mobi_model, mobi):
+    structure = Structure.from_model(ecsi_mobi_model)
+    layout = Layout.build(structure)
+    X = mobi[list(ecsi_mobi_model.items)].to_numpy(float)
+    children = np.random.SeedSequence(7).spawn(2)
+    args = (X, layout, "path", True, 1e-7, 300, np.ones(24), np.full(24, 9.0))
+    a, _ = _chunk_task(args + (children[0], 50))
+    b, _ = _chunk_task(args + (children[1], 50))
+    assert not np.intersect1d(a[:, 0].round(12), b[:, 0].round(12)).size
+
+
+def test_undefined_index_resamples_are_reported(boot_pair):
+    results = boot_pair[0]
+    frame = results.bootstrap.to_frame().loc["index"]
+    invalid = 600 - int(frame.loc[("Loyalty", ""), "n_valid"])
+    assert 0 < invalid < 60  # CUSL2's small weight turns negative in a few resamples
+    assert any(f"uses {600 - invalid} of 600 resamples" in note and "'Loyalty'" in note for note in results.notes)
+
+
+def test_intervals_bracket_estimates_and_bca_is_computed(boot_pair):
+    frame = boot_pair[0].bootstrap.to_frame()
+    paths = frame.loc["path"]
+    assert (paths["pct_low"] < paths["estimate"]).all() and (paths["estimate"] < paths["pct_high"]).all()
+    assert paths["bca_low"].notna().all() and (paths["bca_low"] < paths["bca_high"]).all()
+    # Percentile SEs near the published SmartPLS-style magnitude for mobi (0.03 to 0.1 for paths).
+    assert paths["se"].between(0.02, 0.12).all()
+
+
+def test_failed_resamples_are_counted_and_reported(ecsi_mobi_model, mobi):
+    data = mobi.copy()
+    # One respondent out of 250 carries all the variance of CUSCO: resamples without them have
+    # a constant item; they must be counted, not silently dropped.
+    data["CUSCO"] = 5
+    data.loc[0, "CUSCO"] = 9
+    results = PLSPM(ecsi_mobi_model, n_boot=400, seed=1, workers=1, progress=False).fit(data)
+    boot = results.bootstrap
+    expected = 400 * (1 - 1 / 250) ** 250  # P(row 0 not drawn) is about 0.367
+    assert boot.failures["an item was constant in the resample"] == pytest.approx(expected, rel=0.2)
+    assert boot.n_ok + boot.n_failed == 400
+    assert any("resamples failed" in note for note in results.notes)
+
+
+def test_progress_callback_sees_every_resample(ecsi_mobi_model, mobi):
+    seen = []
+    PLSPM(ecsi_mobi_model, n_boot=520, workers=1, progress=False, on_progress=lambda d, t: seen.append((d, t))).fit(mobi)
+    assert seen[-1] == (520, 520) and [d for d, _ in seen] == sorted(d for d, _ in seen)
