@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
@@ -104,7 +105,9 @@ def _chunk_task(args):
 def _evaluate(X, counts, layout: Layout, scheme, scaled, tol, max_iter, low, span):
     mom = st.moments_from_counts(X, counts)
     degenerate = ~(mom.sd > 0).all(axis=1)
-    with np.errstate(all="ignore"):  # degenerate members are replaced below and reported as failures
+    # Degenerate members are kept computable and then reported as failures, not warned about.
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         S = mom.corr if scaled else mom.cov
         S = np.where(degenerate[:, None, None], np.eye(S.shape[1]), S)  # keep the batch computable
         core = run(S, layout.structure, scheme, tol, max_iter)
