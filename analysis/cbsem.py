@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 from models.csi_model import Model
 from models.errors import CSIError
@@ -215,7 +215,8 @@ class CBSEM:
             if not self.allow_negative_variance:
                 raise CBSEMError(message)
             notes.append(message)
-        fit = _fit_indices(sem, n_used, prepared.values if self.missing != "fiml" else None)
+        observed = sem.vars["observed"]  # semopy orders variables its own way (alphabetically)
+        fit = _fit_indices(sem, n_used, frame[observed].to_numpy() if self.missing != "fiml" else None)
         return CBSEMResults(self.model, prepared.n_total, n_used, MappingProxyType(dropped), self.missing,
                             estimates, MappingProxyType(fit), tuple(notes))
 
@@ -232,31 +233,49 @@ def _tidy(inspected: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fit_indices(sem, n: int, values: np.ndarray | None) -> dict[str, float]:
-    """Fit indices as lavaan reports them: chi-square, CFI and TLI from semopy; RMSEA
-    with N (not N-1) in the denominator; log-likelihood, AIC and BIC of the normal
-    model without a mean structure (q = free parameters)."""
-    import semopy
+    """Fit indices as lavaan reports them (ML, no mean structure, N in the formulas).
+    ``values`` (n, p) must have its columns in semopy's order, ``sem.vars["observed"]``.
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        table = semopy.calc_stats(sem).iloc[0]
-    chi2, df = float(table["chi2"]), float(table["DoF"])
-    out = {"chi2": chi2, "df": df, "p_value": float(table["chi2 p-value"]), "cfi": float(table["CFI"]),
-           "tli": float(table["TLI"]), "rmsea": float(np.sqrt(max(0.0, (chi2 - df) / (df * n)))) if df > 0 else float("nan"),
-           "n": n, "n_parameters": int(len(sem.param_vals))}
-    low, high = rmsea_interval(chi2, df, n)
-    out["rmsea_ci_low"], out["rmsea_ci_high"] = low, high
-    if values is not None:
+    With complete data every index has a closed form in the sample covariance S (ddof=0)
+    and the model-implied Sigma: chi2 = N * F_ML with F_ML = log|Sigma| + tr(S Sigma^-1)
+    - log|S| - p; the independence baseline has chi2_b = N * (sum log s_ii - log|S|) on
+    p(p-1)/2 df. That avoids semopy refitting a baseline model. Under FIML (no S) the
+    chi-square family comes from semopy's ``calc_stats``.
+    """
+    q = int(len(sem.param_vals))
+    if values is None:
+        import semopy
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            table = semopy.calc_stats(sem).iloc[0]
+        chi2, df = float(table["chi2"]), float(table["DoF"])
+        out = {"chi2": chi2, "df": df, "p_value": float(table["chi2 p-value"]), "cfi": float(table["CFI"]),
+               "tli": float(table["TLI"]), "loglik": float("nan"), "aic": float("nan"), "bic": float("nan"),
+               "srmr": float("nan")}
+    else:
         sample = np.cov(values, rowvar=False, ddof=0)
         implied = sem.calc_sigma()[0]
         p = sample.shape[0]
-        _, logdet = np.linalg.slogdet(implied)
-        loglik = -n / 2 * (p * np.log(2 * np.pi) + logdet + np.trace(sample @ np.linalg.inv(implied)))
-        q = out["n_parameters"]
-        out.update({"loglik": float(loglik), "aic": float(-2 * loglik + 2 * q),
-                    "bic": float(-2 * loglik + q * np.log(n)), "srmr": srmr(sample, implied)})
-    else:
-        out.update({"loglik": float("nan"), "aic": float("nan"), "bic": float("nan"), "srmr": float("nan")})
+        _, logdet_implied = np.linalg.slogdet(implied)
+        _, logdet_sample = np.linalg.slogdet(sample)
+        trace = float(np.trace(sample @ np.linalg.inv(implied)))
+        chi2 = float(n * (logdet_implied + trace - logdet_sample - p))
+        df = float(p * (p + 1) / 2 - q)
+        chi2_base = float(n * (np.log(np.diag(sample)).sum() - logdet_sample))
+        df_base = p * (p - 1) / 2
+        worst = max(chi2_base - df_base, chi2 - df, 0.0)
+        loglik = -n / 2 * (p * np.log(2 * np.pi) + logdet_implied + trace)
+        out = {"chi2": chi2, "df": df, "p_value": float(stats.chi2.sf(chi2, df)) if df > 0 else float("nan"),
+               "cfi": 1.0 - max(chi2 - df, 0.0) / worst if worst > 0 else 1.0,
+               "tli": ((chi2_base / df_base) - (chi2 / df)) / ((chi2_base / df_base) - 1) if df > 0 else float("nan"),
+               "loglik": float(loglik), "aic": float(-2 * loglik + 2 * q), "bic": float(-2 * loglik + q * np.log(n)),
+               "srmr": srmr(sample, implied)}
+    chi2, df = out["chi2"], out["df"]
+    out["rmsea"] = float(np.sqrt(max(0.0, (chi2 - df) / (df * n)))) if df > 0 else float("nan")
+    out["rmsea_ci_low"], out["rmsea_ci_high"] = rmsea_interval(chi2, df, n)
+    out["n"] = n
+    out["n_parameters"] = q
     return out
 
 
@@ -270,16 +289,10 @@ def rmsea_interval(chi2: float, df: float, n: int, level: float = 0.90) -> tuple
         # Find lambda with P(X <= chi2 | df, lambda) = target; zero if even lambda = 0 is below.
         if stats.chi2.cdf(chi2, df) < target:
             return 0.0
-        lo, hi = 0.0, max(10.0, chi2 * 4)
-        while stats.ncx2.cdf(chi2, df, hi) > target:
-            hi *= 2
-        for _ in range(200):
-            mid = (lo + hi) / 2
-            if stats.ncx2.cdf(chi2, df, mid) > target:
-                lo = mid
-            else:
-                hi = mid
-        return (lo + hi) / 2
+        high = max(10.0, chi2 * 4)
+        while stats.ncx2.cdf(chi2, df, high) > target:
+            high *= 2
+        return optimize.brentq(lambda lam: stats.ncx2.cdf(chi2, df, lam) - target, 0.0, high, xtol=1e-10)
 
     upper_tail = (1 + level) / 2
     lam_low = noncentrality(upper_tail)

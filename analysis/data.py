@@ -99,18 +99,12 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
         dup = data.columns[data.columns.duplicated()][0]
         raise DataError(f"column {dup!r} appears twice in the data")
     frame = data.loc[:, list(items)]
-    numeric = {}
-    for item in items:
-        column = frame[item]
-        converted = pd.to_numeric(column, errors="coerce")
-        bad = converted.isna() & column.notna() & (column.astype(str).str.strip() != "")
-        if bad.any():
-            row = bad.idxmax()
-            position = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"column {item!r}, row {row!r} (data row {position + 1}): {column.loc[row]!r} is not a number"
-                            + (f" ({int(bad.sum())} such cells in this column)" if bad.sum() > 1 else ""))
-        numeric[item] = converted.astype(float).to_numpy()
-    matrix = np.column_stack([numeric[i] for i in items]) if items else np.empty((len(frame), 0))
+    numeric = [pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in frame.dtypes]
+    if all(numeric):
+        matrix = frame.to_numpy(dtype=float, na_value=np.nan)  # one block copy: the common, fast case
+    else:
+        matrix = np.column_stack([frame[item].to_numpy(dtype=float, na_value=np.nan) if is_numeric
+                                  else _numeric_column(frame[item], item) for item, is_numeric in zip(items, numeric)])
     matrix = np.where(np.isfinite(matrix), matrix, np.nan)
     notes = []
     dont_know_counts = 0
@@ -186,6 +180,18 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
                         "it carries no information: drop it from the model")
     _check_collinear(matrix, items, model)
     return PreparedData(matrix, tuple(items), index, resolved_scales, n_total, dropped, tuple(notes), missing)
+
+
+def _numeric_column(column: pd.Series, item: str) -> np.ndarray:
+    """Convert a text-like column, naming the first cell that is not a number."""
+    converted = pd.to_numeric(column, errors="coerce")
+    bad = converted.isna() & column.notna() & (column.astype(str).str.strip() != "")
+    if bad.any():
+        row = bad.idxmax()
+        position = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"column {item!r}, row {row!r} (data row {position + 1}): {column.loc[row]!r} is not a number"
+                        + (f" ({int(bad.sum())} such cells in this column)" if bad.sum() > 1 else ""))
+    return converted.to_numpy(dtype=float, na_value=np.nan)
 
 
 def _check_collinear(matrix: np.ndarray, items: tuple[str, ...], model: Model) -> None:
