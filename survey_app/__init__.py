@@ -1,2 +1,105 @@
-"""The survey application and the ``csi`` command line (the composition root:
-it may use both ``models`` and ``analysis``)."""
+"""The survey web application (Flask app factory) and the ``csi`` command line.
+
+``create_app(config)`` follows the Flask tutorial's factory: configuration from the
+``Config`` defaults, then ``CSI_*`` environment variables, then ``config``; no globals.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from .config import Config
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    # Invitation links carry their token in the path: never send it on as a Referer.
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
+    from models.storage import default_url, make_engine, session_factory, upgrade
+
+    from .respondent import FriendlyError, bp as respondent_bp
+    from .services import SurveyService
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    app.config.from_prefixed_env("CSI")
+    if config is not None:
+        app.config.from_mapping(config) if isinstance(config, Mapping) else app.config.from_object(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    url = app.config.get("DATABASE_URL") or default_url(app.instance_path)
+    engine = make_engine(url)
+    if app.config.get("AUTO_MIGRATE"):
+        upgrade(engine)
+    app.extensions["csi"] = {"engine": engine, "service": SurveyService(session_factory(engine)), "url": url}
+    CSRFProtect(app)
+    app.register_blueprint(respondent_bp)
+
+    @app.after_request
+    def headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    def friendly(status: int, title_key: str, body_key: str, questionnaire=None):
+        from .i18n import translate
+        from .respondent import language_for
+        try:
+            language = language_for(questionnaire)
+        except Exception:  # the error page must render even when the request is broken
+            language = "en"
+        return render_template("message.html", lang=language, title=translate(language, title_key),
+                               body=translate(language, body_key), q=questionnaire, switch=[],
+                               t=lambda key, **v: translate(language, key, **v)), status
+
+    @app.errorhandler(FriendlyError)
+    def on_friendly(error: FriendlyError):
+        return friendly(error.status, error.title_key, error.body_key, error.questionnaire)
+
+    @app.errorhandler(CSRFError)
+    def on_csrf(error):
+        return friendly(400, "csrf_title", "csrf_body")
+
+    @app.errorhandler(HTTPException)
+    def on_http(error: HTTPException):
+        keys = {400: ("bad_request_title", "bad_request_body"), 404: ("not_found_title", "not_found_body"),
+                405: ("method_title", "method_body"), 413: ("too_large_title", "too_large_body")}
+        title, body = keys.get(error.code, ("bad_request_title", "bad_request_body"))
+        return friendly(error.code or 400, title, body)
+
+    @app.errorhandler(Exception)
+    def on_error(error: Exception):
+        if app.debug or app.testing and app.config.get("PROPAGATE_EXCEPTIONS"):
+            raise error
+        app.logger.exception("unhandled error on %s", request.path)
+        return friendly(500, "server_error_title", "server_error_body")
+
+    return app
+
+
+def _instance_secret(folder: Path) -> str:
+    path = folder / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret)
+    return secret

@@ -170,19 +170,54 @@ def _write_plots(results, prefix: str) -> None:
         click.echo(f"wrote {path}", err=True)
 
 
+def _serve_options(function):
+    function = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")(function)
+    function = click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)(function)
+    return click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True,
+                        help="Worker threads (waitress).")(function)
+
+
+def _run_server(database_url: str | None, host: str, port: int, threads: int, extra: dict | None = None) -> None:
+    import waitress
+
+    from models.storage import current_revision, default_url, head_revision, make_engine
+
+    from . import create_app
+
+    url = database_url or default_url()
+    if current_revision(make_engine(url)) != head_revision():
+        _fail(f"the database {url} is not at the current schema; run: csi init")
+    app = create_app({"DATABASE_URL": url, **(extra or {})})
+    click.echo(f"serving on http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{port}/ "
+               f"({threads} threads; Ctrl+C to stop)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="csi", clear_untrusted_proxy_headers=True)
+
+
+@main.command()
+@_database_option
+@_serve_options
+def serve(database_url, host, port, threads) -> None:
+    """Run the survey web server (waitress) on the database."""
+    _run_server(database_url, host, port, threads)
+
+
 @main.command()
 @_database_option
 @click.option("--respondents", type=click.IntRange(min=50), default=400, show_default=True,
               help="Example responses per wave.")
 @click.option("--seed", type=int, default=2026, show_default=True)
-def demo(database_url, respondents, seed) -> None:
-    """Set up the demo: shipped questionnaires, open waves, example responses, and their analysis."""
+@click.option("--no-serve", is_flag=True, help="Set up and analyse, but do not start the web server.")
+@_serve_options
+def demo(database_url, respondents, seed, no_serve, host, port, threads) -> None:
+    """The demo: shipped questionnaires, waves with example responses, their analysis, and the survey server."""
     from .demo import run_demo
 
     try:
-        run_demo(database_url, respondents, seed, echo=click.echo)
+        run_demo(database_url, respondents, seed, echo=click.echo, base_url=f"http://localhost:{port}")
     except CSIError as exc:
         _fail(str(exc))
+    if not no_serve:
+        _run_server(database_url, host, port, threads)
 
 
 if __name__ == "__main__":

@@ -16,13 +16,14 @@ import questionnaires
 from analysis import fit
 from analysis.simulate import simulate_responses
 from models.questionnaire import load_questionnaire
-from models.storage import (bulk_insert_responses, create_wave, default_url, find_wave, load_wave_frame, make_engine,
+from models.storage import (bulk_insert_responses, create_invitations, create_wave, default_url, find_wave, load_wave_frame, make_engine,
                             register_questionnaire, upgrade)
 
 WAVES = (("2026Q3", -0.15, True), ("2026Q4", 0.0, False))
 
 
-def run_demo(database_url: str | None, respondents: int, seed: int, echo: Callable[[str], None] = print) -> None:
+def run_demo(database_url: str | None, respondents: int, seed: int, echo: Callable[[str], None] = print,
+             base_url: str = "http://localhost:8000") -> None:
     url = database_url or default_url()
     engine = make_engine(url)
     before, after = upgrade(engine)
@@ -62,4 +63,15 @@ def run_demo(database_url: str | None, respondents: int, seed: int, echo: Callab
             echo(f"  {construct:<20}" + "".join(f"{c:>22}" for c in cells))
         sizes = ", ".join(f"{w}: n={tables[w][0].n_used}{' (closed)' if tables[w][1] else ' (open)'}" for w, _, _ in WAVES)
         echo(f"  respondents {sizes}; 0-100 ACSI index, 95% bootstrap intervals (1,000 resamples)")
-    echo("\nNext: csi fit --survey acsi-retail --wave 2026Q4 --boot 5000   (full model report)")
+    echo("\nSurvey links (open wave 2026Q4):")
+    with Session(engine) as session:
+        for name in questionnaires.SHIPPED:
+            questionnaire = load_questionnaire(questionnaires.path(name))
+            wave = find_wave(session, questionnaire.id, "2026Q4")
+            echo(f"  public:      {base_url}/s/{questionnaire.id}/2026Q4")
+            tokens = create_invitations(session, wave, [{"segment": "demo"}] * 2)
+            for token in tokens:
+                echo(f"  invitation:  {base_url}/i/{token}")
+            echo(f"  closed wave: {base_url}/s/{questionnaire.id}/2026Q3")
+        session.commit()
+    echo("\nAnalysis: csi fit --survey acsi-retail --wave 2026Q4 --boot 5000 --plot out/acsi")

@@ -39,7 +39,7 @@ def test_help_lists_only_built_commands():
     result = csi("--help")
     assert result.returncode == 0
     listed = {line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()}
-    assert listed == {"validate", "init", "fit", "demo"}
+    assert listed == {"validate", "init", "fit", "demo", "serve"}
 
 
 def test_validate_ok_and_problems(tmp_path):
@@ -106,7 +106,7 @@ def test_fit_errors_are_one_clear_line(tmp_path):
 
 def test_demo_then_fit_from_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
-    demo = csi("demo", "--database", url, "--respondents", "150", cwd=tmp_path)
+    demo = csi("demo", "--database", url, "--respondents", "150", "--no-serve", cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr
     assert "2026Q3" in demo.stdout and "satisfaction" in demo.stdout
     result = csi("fit", "--database", url, "--survey", "ccsi-mobile", "--wave", "2026Q4", "--json", cwd=tmp_path)
@@ -115,5 +115,5 @@ def test_demo_then_fit_from_database(tmp_path):
     assert payload["n_used"] == 150 and payload["source"] == "ccsi-mobile/2026Q4"
     assert set(payload["index"]) == {"brand_image", "expected_quality", "perceived_quality", "perceived_value", "satisfaction", "loyalty"}
     # Running the demo again reuses the data rather than duplicating it.
-    again = csi("demo", "--database", url, "--respondents", "150", cwd=tmp_path)
+    again = csi("demo", "--database", url, "--respondents", "150", "--no-serve", cwd=tmp_path)
     assert again.returncode == 0 and "n=150" in again.stdout

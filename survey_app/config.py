@@ -1,0 +1,23 @@
+"""Configuration: defaults here, then ``CSI_*`` environment variables, then the mapping
+or object handed to ``create_app``."""
+from __future__ import annotations
+
+
+class Config:
+    # A secret is generated into the instance folder on first start unless one is given.
+    SECRET_KEY: str | None = None
+    # SQLAlchemy URL; default: SQLite file in the instance folder (CSI_DATABASE_URL overrides).
+    DATABASE_URL: str | None = None
+    # Create or upgrade the schema at start (the demo and tests); production runs `csi init`.
+    AUTO_MIGRATE = False
+    # Survey forms are small: 64 KiB is far above the largest page (a few 2,000-character texts).
+    MAX_CONTENT_LENGTH = 64 * 1024
+    MAX_FORM_PARTS = 200
+    SESSION_COOKIE_NAME = "csi_session"
+    SESSION_COOKIE_SECURE = True      # browsers treat http://localhost as secure, so the demo works too
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 30  # resume within 30 days
+    WTF_CSRF_TIME_LIMIT = None        # a respondent may leave a page open for hours; the token is bound to the session
+    WTF_CSRF_SSL_STRICT = False       # behind a TLS-terminating proxy the Referer check adds nothing but failures
+    PREFERRED_URL_SCHEME = "https"

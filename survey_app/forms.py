@@ -1,0 +1,173 @@
+"""WTForms built from a questionnaire page.
+
+Two kinds of bad input are told apart: a respondent's mistake (a required question left
+empty, a number out of range, too much text) is shown next to the field with the rest of
+the answers kept; a value no form could have sent (an option that does not exist, a
+rating outside the scale, a field that is not on the page) is tampering or a stale page,
+answered with a 400 page and never stored.
+"""
+from __future__ import annotations
+
+import math
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import HiddenField, RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import ValidationError
+
+from models.questionnaire import Question
+
+from .i18n import translate
+
+CONTROL_FIELDS = {"csrf_token", "submission_id", "nav"}
+
+
+class Tampered(Exception):
+    """The post contains something the rendered form could not have produced."""
+
+
+class PageForm(FlaskForm):
+    submission_id = HiddenField()
+
+
+def _choices(question: Question, language: str) -> list[SelectChoice]:
+    if question.type == "rating":
+        scale = question.scale
+        choices = [SelectChoice(str(p), scale.labels[p].get(language) if p in scale.labels else "") for p in scale.points]
+        if scale.dont_know_code is not None:
+            choices.append(SelectChoice(str(scale.dont_know_code), scale.dont_know_label.get(language)))
+        return choices
+    return [SelectChoice(str(o.value), o.label.get(language)) for o in question.options]
+
+
+def build_form(questions: list[Question], language: str, formdata: MultiDict | None, answers: dict[str, Any]):
+    """A form class for the visible ``questions``, bound to ``formdata`` or to saved ``answers``."""
+
+    class Form(PageForm):
+        pass
+
+    for q in questions:
+        label = q.text.get(language)
+        if q.type in ("rating", "single_choice"):
+            field = RadioField(label, choices=_choices(q, language), validate_choice=False)
+        elif q.type == "multiple_choice":
+            field = SelectMultipleField(label, choices=_choices(q, language), validate_choice=False)
+        elif q.type == "text":
+            field = (TextAreaField if q.multiline else StringField)(label)
+        else:
+            field = StringField(label)
+        setattr(Form, q.id, field)
+    data = {}
+    for q in questions:
+        value = answers.get(q.id)
+        if value is None:
+            continue
+        data[q.id] = [str(v) for v in value] if q.type == "multiple_choice" else str(value)
+    form = Form(formdata=formdata, data=data if formdata is None else None)
+    form.questions = {q.id: q for q in questions}
+    return form
+
+
+def check_tampering(formdata: MultiDict, questions: list[Question]) -> None:
+    """Raise :class:`Tampered` for unknown fields and impossible values."""
+    allowed = {q.id: q for q in questions}
+    for key in formdata.keys():
+        if key not in allowed and key not in CONTROL_FIELDS:
+            raise Tampered(f"unknown field {key[:64]!r}")
+    for key in CONTROL_FIELDS:
+        if len(formdata.getlist(key)) > 1:
+            raise Tampered(f"field {key!r} sent twice")
+    for qid, question in allowed.items():
+        values = formdata.getlist(qid)
+        if question.type != "multiple_choice" and len(values) > 1:
+            raise Tampered(f"field {qid!r} sent {len(values)} times")
+        if question.type in ("rating", "single_choice", "multiple_choice"):
+            valid = {c.value for c in _choices(question, "en")}
+            for value in values:
+                if value not in valid:
+                    raise Tampered(f"{value[:32]!r} is not an option of {qid!r}")
+            if question.type == "multiple_choice" and len(set(values)) != len(values):
+                raise Tampered(f"an option of {qid!r} was sent twice")
+        if question.type == "text" and values and len(values[0]) > 4 * question.max_length:
+            raise Tampered(f"{qid!r} is far longer than its limit")
+    if formdata.get("nav") not in (None, "next", "back"):
+        raise Tampered("unknown navigation")
+
+
+def validate_answers(form, language: str, require: bool) -> dict[str, Any]:
+    """Check the respondent's answers; put messages on the fields; return the clean values.
+
+    ``require``: enforce required questions (moving forward) or not (going back).
+    """
+    values: dict[str, Any] = {}
+    for qid, question in form.questions.items():
+        field = form[qid]
+        raw = field.data
+        try:
+            values[qid] = _clean(question, raw, language, require)
+        except ValidationError as error:
+            field.errors = [str(error)]
+            values[qid] = None
+    return values
+
+
+def _clean(question: Question, raw: Any, language: str, require: bool) -> Any:
+    empty = raw is None or raw == "" or raw == []
+    if isinstance(raw, str):
+        raw = raw.strip()
+        empty = raw == ""
+    if empty:
+        if require and question.required:
+            raise ValidationError(translate(language, "error_required"))
+        return None
+    if question.type == "rating":
+        return int(raw)
+    if question.type == "single_choice":
+        for option in question.options:
+            if str(option.value) == raw:
+                return option.value
+    if question.type == "multiple_choice":
+        if question.max_selected and len(raw) > question.max_selected:
+            raise ValidationError(translate(language, "error_max_selected", max=question.max_selected))
+        order = [str(o.value) for o in question.options]
+        return sorted(raw, key=order.index)
+    if question.type == "text":
+        if len(raw) > question.max_length:
+            raise ValidationError(translate(language, "error_length", max=question.max_length))
+        return raw
+    if question.type == "number":
+        return _number(question, raw, language)
+    return raw
+
+
+def _number(question: Question, raw: str, language: str) -> float | int:
+    text = raw.replace(",", ".").replace("，", ".").strip()
+    if len(text) > 32:
+        raise ValidationError(translate(language, "error_number"))
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValidationError(translate(language, "error_number")) from None
+    if not value.is_finite():
+        raise ValidationError(translate(language, "error_number"))
+    if question.integer and value != value.to_integral_value():
+        raise ValidationError(translate(language, "error_integer"))
+    low, high = question.minimum, question.maximum
+    number = float(value)
+    if not math.isfinite(number) or (low is not None and number < low) or (high is not None and number > high):
+        if low is not None and high is not None:
+            message = translate(language, "error_range", low=_fmt(low), high=_fmt(high))
+        elif low is not None:
+            message = translate(language, "error_min", low=_fmt(low))
+        elif high is not None:
+            message = translate(language, "error_max", high=_fmt(high))
+        else:
+            message = translate(language, "error_number")
+        raise ValidationError(message)
+    return int(value) if question.integer else number
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)

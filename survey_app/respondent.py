@@ -1,0 +1,222 @@
+"""Respondent blueprint: public links, invitation links, pages, thank-you and follow-up."""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+
+from models.questionnaire import Questionnaire
+from models.storage.tables import Response, Wave
+
+from .forms import PageForm, Tampered, build_form, check_tampering, validate_answers
+from .i18n import LANGUAGE_NAMES, translate
+from .services import SurveyService, page_visible, visible_questions
+
+bp = Blueprint("respondent", __name__)
+
+
+class FriendlyError(Exception):
+    """Rendered as a calm page in the respondent's language (see ``create_app``)."""
+
+    def __init__(self, status: int, title_key: str, body_key: str, questionnaire: Questionnaire | None = None):
+        self.status, self.title_key, self.body_key, self.questionnaire = status, title_key, body_key, questionnaire
+
+
+def service() -> SurveyService:
+    return current_app.extensions["csi"]["service"]
+
+
+def language_for(questionnaire: Questionnaire | None) -> str:
+    available = list(questionnaire.languages) if questionnaire else list(LANGUAGE_NAMES)
+    asked = request.args.get("lang")
+    if asked in available:
+        session["lang"] = asked
+    chosen = session.get("lang")
+    if chosen in available:
+        return chosen
+    best = request.accept_languages.best_match(available + [a.split("-")[0] for a in available])
+    if best:
+        return next((a for a in available if a == best or a.split("-")[0] == best), available[0])
+    return questionnaire.default_language if questionnaire else "en"
+
+
+def _wave_or_fail(questionnaire_id: str, wave_name: str) -> tuple[Wave, Questionnaire]:
+    wave = service().find_wave(questionnaire_id, wave_name)
+    if wave is None:
+        raise FriendlyError(404, "not_found_title", "not_found_body")
+    return wave, service().questionnaire(wave.survey_id)
+
+
+def _own_response(wave: Wave) -> Response | None:
+    key = session.get("responses", {}).get(str(wave.id))
+    response = service().response_by_key(key)
+    return response if response is not None and response.wave_id == wave.id else None
+
+
+def _remember(wave: Wave, response: Response) -> None:
+    keys = dict(session.get("responses", {}))
+    keys[str(wave.id)] = response.respondent_key
+    session["responses"] = keys
+    session.permanent = True
+
+
+def _context(questionnaire: Questionnaire, language: str, **extra):
+    def t(key, **values):
+        return translate(language, key, **values)
+    switch = [(code, LANGUAGE_NAMES.get(code, code)) for code in questionnaire.languages if code != language]
+    return {"q": questionnaire, "lang": language, "t": t, "switch": switch, **extra}
+
+
+@bp.get("/s/<questionnaire_id>/<wave_name>")
+def landing(questionnaire_id: str, wave_name: str):
+    wave, questionnaire = _wave_or_fail(questionnaire_id, wave_name)
+    language = language_for(questionnaire)
+    response = _own_response(wave)
+    if response is not None:
+        if response.status == "complete":
+            return redirect(url_for(".done", questionnaire_id=questionnaire_id, wave_name=wave_name))
+        if response.current_page > 0:
+            return _resume(questionnaire_id, wave_name, response, questionnaire)
+        # A started response with nothing answered yet (e.g. just opened from an invitation)
+        # still sees the introduction and privacy notice first.
+    if not wave.is_open():
+        raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
+    form = PageForm()
+    return render_template("intro.html", form=form, wave=wave, **_context(questionnaire, language))
+
+
+@bp.post("/s/<questionnaire_id>/<wave_name>/start")
+def start(questionnaire_id: str, wave_name: str):
+    wave, questionnaire = _wave_or_fail(questionnaire_id, wave_name)
+    language = language_for(questionnaire)
+    form = PageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    response = _own_response(wave)
+    if response is None:
+        if not wave.is_open():
+            raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
+        response = service().start(wave, language)
+        _remember(wave, response)
+    return _resume(questionnaire_id, wave_name, response, questionnaire)
+
+
+def _resume(questionnaire_id: str, wave_name: str, response: Response, questionnaire: Questionnaire):
+    answers = service().answers(response)
+    index = service().resume_page(response, questionnaire, answers)
+    if index is None:
+        return redirect(url_for(".done", questionnaire_id=questionnaire_id, wave_name=wave_name))
+    return redirect(url_for(".page", questionnaire_id=questionnaire_id, wave_name=wave_name, number=index + 1,
+                            resumed=1 if response.current_page else None))
+
+
+@bp.route("/s/<questionnaire_id>/<wave_name>/p/<int:number>", methods=["GET", "POST"])
+def page(questionnaire_id: str, wave_name: str, number: int):
+    wave, questionnaire = _wave_or_fail(questionnaire_id, wave_name)
+    language = language_for(questionnaire)
+    response = _own_response(wave)
+    if response is None:
+        return redirect(url_for(".landing", questionnaire_id=questionnaire_id, wave_name=wave_name))
+    if response.status == "complete":
+        return redirect(url_for(".done", questionnaire_id=questionnaire_id, wave_name=wave_name))
+    if not wave.is_open():
+        raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
+    index = number - 1
+    answers = service().answers(response)
+    if not 0 <= index < len(questionnaire.pages) or index > response.current_page \
+            or not page_visible(questionnaire.pages[index], answers):
+        # No skipping ahead, no hidden pages: go to where the respondent really is.
+        return _resume(questionnaire_id, wave_name, response, questionnaire)
+    page_spec = questionnaire.pages[index]
+    questions = visible_questions(page_spec, answers)
+    visible_pages = [i for i, p in enumerate(questionnaire.pages) if page_visible(p, answers)]
+    previous = max((i for i in visible_pages if i < index), default=None)
+    if request.method == "POST":
+        try:
+            check_tampering(request.form, questions)
+        except Tampered as exc:
+            current_app.logger.info("rejected page post for response %s: %s", response.id, exc)
+            abort(400)
+        form = build_form(questions, language, request.form, answers)
+        if not form.validate():  # CSRF and the hidden submission id
+            abort(400)
+        going_back = request.form.get("nav") == "back"
+        values = validate_answers(form, language, require=not going_back)
+        has_errors = any(form[qid].errors for qid in form.questions)
+        submission_id = form.submission_id.data or ""
+        if not has_errors and 8 <= len(submission_id) <= 64:
+            if going_back:
+                values = {k: v for k, v in values.items() if v is not None or k not in answers}
+            outcome = service().save_page(response.id, index, values, submission_id, language, advance=not going_back)
+            if going_back and previous is not None:
+                return redirect(url_for(".page", questionnaire_id=questionnaire_id, wave_name=wave_name, number=previous + 1))
+            if outcome.next_page is None:
+                return redirect(url_for(".done", questionnaire_id=questionnaire_id, wave_name=wave_name))
+            return redirect(url_for(".page", questionnaire_id=questionnaire_id, wave_name=wave_name, number=outcome.next_page + 1))
+        if not has_errors:
+            abort(400)  # no submission id: not a form we rendered
+        status = 422
+    else:
+        form = build_form(questions, language, None, answers)
+        status = 200
+    form.submission_id.data = uuid.uuid4().hex
+    position = visible_pages.index(index) + 1
+    is_last = index == visible_pages[-1] and not _later_pages_depend_on(questionnaire, index)
+    return render_template(
+        "page.html", form=form, page=page_spec, questions=questions, number=number, position=position,
+        total=len(visible_pages), previous=previous, is_last=is_last, resumed=request.args.get("resumed") == "1",
+        wave=wave, **_context(questionnaire, language)), status
+
+
+def _later_pages_depend_on(questionnaire: Questionnaire, index: int) -> bool:
+    """Could an answer on page ``index`` reveal a later (now hidden) page?"""
+    here = {q.id for q in questionnaire.pages[index].questions}
+    for later in questionnaire.pages[index + 1:]:
+        conditions = [later.show_if] + [q.show_if for q in later.questions]
+        if any(c is not None and here & set(c.names) for c in conditions):
+            return True
+    return False
+
+
+@bp.route("/s/<questionnaire_id>/<wave_name>/done", methods=["GET", "POST"])
+def done(questionnaire_id: str, wave_name: str):
+    wave, questionnaire = _wave_or_fail(questionnaire_id, wave_name)
+    language = language_for(questionnaire)
+    response = _own_response(wave)
+    if response is None or response.status != "complete":
+        return redirect(url_for(".landing", questionnaire_id=questionnaire_id, wave_name=wave_name))
+    form = PageForm()
+    errors = []
+    saved = response.contact is not None
+    if request.method == "POST":
+        if not response.follow_up or saved:
+            abort(400)
+        if not form.validate_on_submit():
+            abort(400)
+        unknown = set(request.form) - {"csrf_token", "submission_id", "name", "phone", "email", "consent"}
+        fields = {k: request.form.get(k, "").strip() for k in ("name", "phone", "email")}
+        if unknown or any(len(v) > 200 for v in fields.values()):
+            abort(400)
+        if request.form.get("consent") != "yes":
+            errors.append(translate(language, "contact_needs_consent"))
+        if not (fields["phone"] or fields["email"]):
+            errors.append(translate(language, "contact_needs_channel"))
+        if not errors:
+            service().save_contact(response.id, {**fields, "consent": True})
+            saved = True
+    return render_template("done.html", form=form, response=response, saved=saved, errors=errors,
+                           **_context(questionnaire, language)), (422 if errors else 200)
+
+
+@bp.get("/i/<token>")
+def invitation(token: str):
+    if not 16 <= len(token) <= 128:
+        raise FriendlyError(404, "invalid_link_title", "invalid_link_body")
+    status, wave, response = service().open_invitation(token, language_for(None))
+    if status == "invalid":
+        raise FriendlyError(404, "invalid_link_title", "invalid_link_body")
+    questionnaire = service().questionnaire(wave.survey_id)
+    if response is None:
+        raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
+    _remember(wave, response)
+    return redirect(url_for(".landing", questionnaire_id=wave.questionnaire_id, wave_name=wave.name))

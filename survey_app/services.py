@@ -1,0 +1,239 @@
+"""The respondent's side of storage: starting, resuming, saving page by page, completing.
+
+Every page post carries a submission id; the id is stored with the answers in the same
+transaction (primary key), so a repeated post (double click, retry after a network
+error, back button) is recognised and stored once, even when the two posts race.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.questionnaire import Page, Question, Questionnaire, parse_questionnaire
+from models.storage import hash_token
+from models.storage.tables import Answer, Invitation, PageSubmission, Response, Survey, Wave, utcnow
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    status: str            # "saved", "duplicate" or "already_complete"
+    next_page: int | None  # index of the next page to show, None when the response is complete
+
+
+def decode_answer(question: Question, value_num: float | None, value_text: str | None) -> Any:
+    """The stored value as the expression language and the forms see it."""
+    if question.type == "rating":
+        return None if value_num is None else int(value_num)
+    if question.type == "number":
+        if value_num is None:
+            return None
+        return int(value_num) if question.integer or float(value_num).is_integer() else value_num
+    if question.type == "multiple_choice":
+        return None if value_text is None else json.loads(value_text)
+    if question.type == "single_choice":
+        if value_text is None:
+            return None
+        for option in question.options:
+            if str(option.value) == value_text:
+                return option.value
+        return value_text
+    return value_text
+
+
+def encode_answer(question: Question, value: Any) -> tuple[float | None, str | None]:
+    if value is None or value == "" or value == []:
+        return None, None
+    if question.type in ("rating", "number"):
+        return float(value), None
+    if question.type == "multiple_choice":
+        return None, json.dumps([str(v) for v in value], ensure_ascii=False)
+    return None, str(value)
+
+
+def page_visible(page: Page, answers: dict) -> bool:
+    if page.show_if is not None and not page.show_if.evaluate(answers):
+        return False
+    return any(q.show_if is None or q.show_if.evaluate(answers) for q in page.questions)
+
+
+def visible_questions(page: Page, answers: dict) -> list[Question]:
+    return [q for q in page.questions if q.show_if is None or q.show_if.evaluate(answers)]
+
+
+class SurveyService:
+    """Database operations for the respondent blueprint. One per app; thread-safe."""
+
+    def __init__(self, session_factory: sessionmaker[Session]):
+        self.sessions = session_factory
+        self._questionnaires: dict[int, Questionnaire] = {}
+
+    # ---- lookups ------------------------------------------------------------------
+    def find_wave(self, questionnaire_id: str, wave_name: str) -> Wave | None:
+        with self.sessions() as session:
+            return session.scalar(select(Wave).where(Wave.questionnaire_id == questionnaire_id, Wave.name == wave_name))
+
+    def questionnaire(self, survey_id: int) -> Questionnaire:
+        cached = self._questionnaires.get(survey_id)
+        if cached is None:
+            with self.sessions() as session:
+                survey = session.get(Survey, survey_id)
+                content = survey.content
+            cached = parse_questionnaire(json.dumps(content, ensure_ascii=False), f"survey {survey_id}")
+            self._questionnaires[survey_id] = cached
+        return cached
+
+    def response_by_key(self, key: str | None) -> Response | None:
+        if not key:
+            return None
+        with self.sessions() as session:
+            return session.scalar(select(Response).where(Response.respondent_key == key))
+
+    def answers(self, response: Response) -> dict[str, Any]:
+        questionnaire = self.questionnaire(response.survey_id)
+        with self.sessions() as session:
+            rows = session.execute(select(Answer.question_id, Answer.value_num, Answer.value_text)
+                                   .where(Answer.response_id == response.id)).all()
+        out = {}
+        for question_id, num, txt in rows:
+            try:
+                question = questionnaire.question(question_id)
+            except KeyError:
+                continue
+            out[question_id] = decode_answer(question, num, txt)
+        return out
+
+    # ---- starting -------------------------------------------------------------------
+    def start(self, wave: Wave, language: str, invitation_id: int | None = None) -> Response:
+        now = utcnow()
+        with self.sessions.begin() as session:
+            response = Response(survey_id=wave.survey_id, wave_id=wave.id, invitation_id=invitation_id,
+                                respondent_key=secrets.token_urlsafe(32), status="partial", language=language,
+                                current_page=0, started_at=now, updated_at=now, follow_up=False)
+            session.add(response)
+        return response
+
+    def open_invitation(self, token: str, language: str) -> tuple[str, Wave | None, Response | None]:
+        """("invalid" | "ok", wave, response). Reopening resumes the same response."""
+        with self.sessions() as session:
+            invitation = session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
+            if invitation is None:
+                return "invalid", None, None
+            wave = session.get(Wave, invitation.wave_id)
+            response = session.scalar(select(Response).where(Response.invitation_id == invitation.id))
+        if response is not None:
+            return "ok", wave, response
+        if not wave.is_open():
+            return "ok", wave, None
+        try:
+            response = self.start(wave, language, invitation.id)
+        except IntegrityError:  # the same link opened twice at once: the other request won
+            with self.sessions() as session:
+                response = session.scalar(select(Response).where(Response.invitation_id == invitation.id))
+            return "ok", wave, response
+        with self.sessions.begin() as session:
+            session.get(Invitation, invitation.id).used_at = utcnow()
+        return "ok", wave, response
+
+    # ---- saving ---------------------------------------------------------------------
+    def save_page(self, response_id: int, page_index: int, values: dict[str, Any], submission_id: str,
+                  language: str, advance: bool) -> SaveOutcome:
+        """Store one page's answers (replacing earlier ones for that page) exactly once.
+
+        ``values`` holds the page's visible questions (None = unanswered). ``advance``:
+        move on (Next / Submit) rather than back.
+        """
+        with self.sessions() as session:
+            response = session.get(Response, response_id)
+            if response is None:
+                raise LookupError(f"no response {response_id}")
+            if response.status == "complete":
+                return SaveOutcome("already_complete", None)
+            questionnaire = self.questionnaire(response.survey_id)
+        page = questionnaire.pages[page_index]
+        try:
+            with self.sessions.begin() as session:
+                if session.get(PageSubmission, submission_id) is not None:
+                    return self._after_duplicate(response_id)
+                response = session.get(Response, response_id, with_for_update=True)
+                if response.status == "complete":
+                    return SaveOutcome("already_complete", None)
+                page_ids = [q.id for q in page.questions]
+                session.execute(delete(Answer).where(Answer.response_id == response_id, Answer.question_id.in_(page_ids)))
+                rows = []
+                for question in page.questions:
+                    num, txt = encode_answer(question, values.get(question.id))
+                    if num is not None or txt is not None:
+                        rows.append({"response_id": response_id, "question_id": question.id, "value_num": num, "value_text": txt})
+                if rows:
+                    session.execute(insert(Answer), rows)
+                session.add(PageSubmission(submission_id=submission_id, response_id=response_id, page_index=page_index,
+                                           created_at=utcnow()))
+                session.flush()  # the submission id's primary key decides a race here
+                answers = self._answers_in(session, questionnaire, response_id)
+                next_page = self._next_visible(questionnaire, answers, page_index) if advance else page_index
+                response.language = language
+                response.updated_at = utcnow()
+                if advance and next_page is None:
+                    self._complete(session, questionnaire, response, answers)
+                    return SaveOutcome("saved", None)
+                if advance:
+                    response.current_page = max(response.current_page, next_page)
+                return SaveOutcome("saved", next_page)
+        except IntegrityError:
+            return self._after_duplicate(response_id)
+
+    def _after_duplicate(self, response_id: int) -> SaveOutcome:
+        with self.sessions() as session:
+            response = session.get(Response, response_id)
+            if response.status == "complete":
+                return SaveOutcome("duplicate", None)
+            return SaveOutcome("duplicate", response.current_page)
+
+    def _answers_in(self, session: Session, questionnaire: Questionnaire, response_id: int) -> dict[str, Any]:
+        rows = session.execute(select(Answer.question_id, Answer.value_num, Answer.value_text)
+                               .where(Answer.response_id == response_id)).all()
+        return {qid: decode_answer(questionnaire.question(qid), num, txt) for qid, num, txt in rows}
+
+    def _next_visible(self, questionnaire: Questionnaire, answers: dict, after: int) -> int | None:
+        for index in range(after + 1, len(questionnaire.pages)):
+            if page_visible(questionnaire.pages[index], answers):
+                return index
+        return None
+
+    def _complete(self, session: Session, questionnaire: Questionnaire, response: Response, answers: dict) -> None:
+        # Answers to questions that the final answers hide (the respondent went back and
+        # changed an earlier answer) are not part of the response.
+        visible = {q.id for p in questionnaire.pages if page_visible(p, answers) for q in visible_questions(p, answers)}
+        hidden = [qid for qid in answers if qid not in visible]
+        if hidden:
+            session.execute(delete(Answer).where(Answer.response_id == response.id, Answer.question_id.in_(hidden)))
+            answers = {k: v for k, v in answers.items() if k in visible}
+        response.status = "complete"
+        response.completed_at = utcnow()
+        response.current_page = len(questionnaire.pages)
+        if any(rule.when.evaluate(answers) for rule in questionnaire.follow_up):
+            response.follow_up = True
+            response.follow_up_status = "open"
+
+    def first_page(self, questionnaire: Questionnaire, answers: dict) -> int | None:
+        return self._next_visible(questionnaire, answers, -1)
+
+    def resume_page(self, response: Response, questionnaire: Questionnaire, answers: dict) -> int | None:
+        """The first page not yet submitted (skipping pages hidden by earlier answers)."""
+        index = response.current_page
+        if index < len(questionnaire.pages) and page_visible(questionnaire.pages[index], answers):
+            return index
+        return self._next_visible(questionnaire, answers, index)
+
+    def save_contact(self, response_id: int, contact: dict) -> None:
+        with self.sessions.begin() as session:
+            response = session.get(Response, response_id)
+            response.contact = contact
+            response.updated_at = datetime.now(timezone.utc)

@@ -1,0 +1,160 @@
+"""A real app on a fresh database per test, and a scripted respondent that reads the
+rendered pages (CSRF token, submission id, visible questions) like a browser would."""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy.orm import Session
+
+import questionnaires
+from models import load_questionnaire
+from models.storage import create_invitations, create_wave, register_questionnaire
+
+
+@pytest.fixture
+def app(database_url):
+    from survey_app import create_app
+
+    app = create_app({"DATABASE_URL": database_url, "AUTO_MIGRATE": True, "TESTING": True,
+                      "PROPAGATE_EXCEPTIONS": False})
+    engine = app.extensions["csi"]["engine"]
+    with Session(engine) as session:
+        for name in questionnaires.SHIPPED:
+            survey = register_questionnaire(session, load_questionnaire(questionnaires.path(name)))
+            create_wave(session, survey, "2026Q4")
+            closed = create_wave(session, survey, "2026Q3")
+            closed.closed = True
+        session.commit()
+    yield app
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(app):
+    return app.extensions["csi"]["engine"]
+
+
+@pytest.fixture
+def invitations(app, engine):
+    from models.storage import find_wave
+    with Session(engine) as session:
+        tokens = create_invitations(session, find_wave(session, "acsi-retail", "2026Q4"),
+                                    [{"region": "north", "tier": "gold"}, {"region": "south", "tier": "basic"}])
+        session.commit()
+    return tokens
+
+
+def https_client(app):
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"  # the session cookie is Secure
+    return client
+
+
+@pytest.fixture
+def client(app):
+    return https_client(app)
+
+
+def default_answer(question):
+    if question.type == "rating":
+        return str(question.scale.maximum - 2)
+    if question.type == "single_choice":
+        return str(question.options[-1].value)
+    if question.type == "multiple_choice":
+        return [str(question.options[0].value), str(question.options[-1].value)]
+    if question.type == "number":
+        return "3"
+    return "Fine, thanks."
+
+
+@dataclass
+class Page:
+    status: int
+    text: str
+    url: str
+    csrf: str | None = None
+    submission_id: str | None = None
+    question_ids: list[str] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, response, url):
+        text = response.get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text)
+        sub = re.search(r'name="submission_id" type="hidden" value="([^"]*)"', text)
+        ids = re.findall(r'<div class="question[^"]*" id="q-([A-Za-z0-9_]+)"', text)
+        return cls(response.status_code, text, url, csrf and csrf.group(1), sub and html.unescape(sub.group(1)), ids)
+
+    def checked(self, qid: str) -> list[str]:
+        return re.findall(rf'name="{qid}" value="([^"]*)" checked', self.text)
+
+
+class Respondent:
+    """Follows redirects by hand so tests can see every status code."""
+
+    def __init__(self, client, questionnaire, answers=None):
+        self.client = client
+        self.questionnaire = questionnaire
+        self.answers = answers or {}
+        self.posted: dict[str, object] = {}
+
+    def get(self, url, **kwargs):
+        response = self.client.get(url, **kwargs)
+        while response.status_code in (301, 302, 303):
+            url = response.headers["Location"]
+            response = self.client.get(url, **kwargs)
+        return Page.parse(response, url)
+
+    def post(self, url, data, follow=True):
+        response = self.client.post(url, data=data)
+        if follow and response.status_code in (302, 303):
+            return self.get(response.headers["Location"])
+        return Page.parse(response, url)
+
+    def start(self, survey="acsi-retail", wave="2026Q4", **kwargs):
+        intro = self.get(f"/s/{survey}/{wave}", **kwargs)
+        assert intro.status == 200, intro.text
+        return self.post(f"/s/{survey}/{wave}/start", {"csrf_token": intro.csrf})
+
+    def page_data(self, page: Page, nav="next", overrides=None):
+        data = {"csrf_token": page.csrf, "submission_id": page.submission_id, "nav": nav}
+        for qid in page.question_ids:
+            question = self.questionnaire.question(qid)
+            value = (overrides or {}).get(qid, self.answers.get(qid, default_answer(question)))
+            if value is None:
+                continue
+            data[qid] = value
+            self.posted[qid] = value
+        return data
+
+    def answer(self, page: Page, nav="next", overrides=None):
+        return self.post(page.url, self.page_data(page, nav, overrides))
+
+    def advance_to(self, page: Page, question_id: str, limit=20):
+        """Answer pages until the one that asks ``question_id``."""
+        for _ in range(limit):
+            if question_id in page.question_ids:
+                return page
+            assert page.status == 200 and "/done" not in page.url, (page.url, page.status)
+            page = self.answer(page)
+        raise AssertionError(f"never reached {question_id}")
+
+    def finish(self, page: Page, limit=20):
+        for _ in range(limit):
+            if "/done" in page.url:
+                return page
+            assert page.status == 200, (page.url, page.status, page.text[:500])
+            page = self.answer(page)
+        raise AssertionError("did not finish")
+
+
+@pytest.fixture
+def acsi():
+    return load_questionnaire(questionnaires.path("acsi_retail"))
+
+
+@pytest.fixture
+def ccsi():
+    return load_questionnaire(questionnaires.path("ccsi_mobile"))
