@@ -158,3 +158,18 @@ def acsi():
 @pytest.fixture
 def ccsi():
     return load_questionnaire(questionnaires.path("ccsi_mobile"))
+
+
+@pytest.fixture
+def live_server(app):
+    """The app behind a real waitress server on a free loopback port."""
+    import threading
+
+    from waitress.server import create_server
+
+    server = create_server(app, host="127.0.0.1", port=0, threads=8, ident="csi-test")
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://localhost:{server.effective_port}"
+    server.close()
+    thread.join(timeout=10)
