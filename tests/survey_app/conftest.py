@@ -150,6 +150,26 @@ class Respondent:
         raise AssertionError("did not finish")
 
 
+def as_stored(question, value):
+    """A posted form value in the form the wide frame holds it (for comparisons)."""
+    import json
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if question.type in ("rating", "number"):
+        return float(value)
+    if question.type == "multiple_choice":
+        return tuple(value if isinstance(value, (list, tuple)) else json.loads(value))
+    return value
+
+
+def assert_row_matches(row, posted: dict, questionnaire) -> None:
+    """The stored wide-frame ``row`` holds exactly the ``posted`` answers."""
+    import pandas as pd
+    stored = {qid: as_stored(questionnaire.question(qid), v) for qid, v in row.items() if not pd.isna(v)}
+    sent = {qid: as_stored(questionnaire.question(qid), v) for qid, v in posted.items()}
+    assert stored == sent
+
+
 @pytest.fixture
 def acsi():
     return load_questionnaire(questionnaires.path("acsi_retail"))

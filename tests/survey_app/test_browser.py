@@ -5,14 +5,14 @@ Needs Debian's chromium (/usr/bin/chromium; .ci/run installs it and sets
 CSI_REQUIRE_BROWSER=1 so a missing browser fails CI instead of skipping). Screenshots of
 every page go to $CSI_SCREENSHOTS (default: the test's tmp folder).
 """
-import json
 import os
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from models.storage import load_wave_frame
+
+from .conftest import assert_row_matches
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -155,16 +155,7 @@ def test_phone_respondent_leaves_and_comes_back(app, live_server, browser, shots
     context.close()
 
     row = load_wave_frame(engine, "acsi-retail", "2026Q4").iloc[0]
-    for qid, value in person.clicked.items():
-        question = acsi.question(qid)
-        if question.type == "multiple_choice":
-            assert json.loads(row[qid]) == value
-        elif question.type in ("rating", "number"):
-            assert row[qid] == float(value), qid
-        else:
-            assert row[qid] == value, qid
-    answered = {k for k, v in row.items() if not pd.isna(v)}
-    assert answered == set(person.clicked)
+    assert_row_matches(row, person.clicked, acsi)
 
 
 def test_keyboard_only_chinese_desktop(app, live_server, browser, shots, ccsi):

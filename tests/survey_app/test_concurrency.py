@@ -2,7 +2,6 @@
 time): every acknowledged response is stored exactly once, with exactly the answers sent."""
 import html
 import http.client
-import json
 import random
 import re
 import threading
@@ -10,14 +9,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlencode, urlparse
 
-import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.storage import load_wave_frame
 from models.storage.tables import PageSubmission, Response
 
-from .conftest import default_answer
+from .conftest import as_stored, default_answer
 
 RESPONDENTS = 48
 CONCURRENCY = 16
@@ -106,19 +104,10 @@ def test_concurrent_respondents_are_stored_exactly_once(live_server, engine, acs
     assert dict(statuses) == {"complete": RESPONDENTS}
     assert submissions == RESPONDENTS * 7  # one per page: retries were recognised
     frame = load_wave_frame(engine, "acsi-retail", "2026Q4")
-    stored = []
-    for _, row in frame.iterrows():
-        stored.append({k: v for k, v in row.items() if not pd.isna(v)})
+
+    def canonical(answers: dict) -> tuple:
+        return tuple(sorted((qid, as_stored(acsi.question(qid), v)) for qid, v in answers.items()
+                            if as_stored(acsi.question(qid), v) is not None))
+    stored = [canonical(dict(row)) for _, row in frame.iterrows()]
     # Every acknowledged answer set is stored once, exactly as sent.
-    def normalize(answers):
-        out = {}
-        for qid, value in answers.items():
-            question = acsi.question(qid)
-            if question.type in ("rating", "number"):
-                out[qid] = float(value)
-            elif question.type == "multiple_choice":
-                out[qid] = tuple(value) if isinstance(value, list) else tuple(json.loads(value))
-            else:
-                out[qid] = value
-        return tuple(sorted(out.items()))
-    assert sorted(map(normalize, stored)) == sorted(map(normalize, acknowledged))
+    assert sorted(stored) == sorted(canonical(a) for a in acknowledged)
