@@ -66,6 +66,42 @@ def init(database_url: str | None) -> None:
         click.echo(f"database {url}: schema {before or 'empty'} -> {after}")
 
 
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@_database_option
+def backup(file: str, database_url: str | None) -> None:
+    """Write a consistent backup of the database (SQLite online backup, or pg_dump)."""
+    from models.storage import default_url
+    from models.storage.backup import BackupError, backup as run_backup
+
+    url = database_url or default_url()
+    try:
+        facts = run_backup(url, file)
+    except BackupError as exc:
+        _fail(str(exc))
+    extra = f", {facts['responses']} responses" if "responses" in facts else ""
+    click.echo(f"backed up {url} to {file} ({facts['kind']}, {facts['bytes']:,} bytes{extra})")
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@_database_option
+@click.option("--yes", is_flag=True, help="Do not ask before replacing the database's contents.")
+def restore(file: str, database_url: str | None, yes: bool) -> None:
+    """Replace the database's contents with a backup made by `csi backup`."""
+    from models.storage import default_url
+    from models.storage.backup import BackupError, restore as run_restore
+
+    url = database_url or default_url()
+    if not yes and not click.confirm(f"Replace everything in {url} with {file}?", default=False):
+        _fail("restore cancelled")
+    try:
+        facts = run_restore(file, url)
+    except BackupError as exc:
+        _fail(str(exc))
+    click.echo(f"restored {file} into {url}" + (f" ({facts['responses']} responses)" if "responses" in facts else ""))
+
+
 def _load_model(spec: str, questionnaire):
     from models.csi_model import TEMPLATES, get_template, parse_model
 

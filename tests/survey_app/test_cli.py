@@ -117,3 +117,19 @@ def test_demo_then_fit_from_database(tmp_path):
     # Running the demo again reuses the data rather than duplicating it.
     again = csi("demo", "--database", url, "--respondents", "150", "--no-serve", cwd=tmp_path)
     assert again.returncode == 0 and "n=150" in again.stdout
+
+
+def test_backup_and_restore_commands(tmp_path):
+    url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
+    assert csi("demo", "--database", url, "--respondents", "60", "--no-serve", cwd=tmp_path).returncode == 0
+    before = json.loads(csi("fit", "--database", url, "--survey", "acsi-retail", "--wave", "2026Q3", "--json").stdout)
+    saved = csi("backup", str(tmp_path / "b.sqlite3"), "--database", url)
+    assert saved.returncode == 0 and "responses" in saved.stdout, saved.stderr
+    other = f"sqlite:///{tmp_path / 'other.sqlite3'}"
+    refused = subprocess.run([sys.executable, "-m", "survey_app.cli", "restore", str(tmp_path / "b.sqlite3"),
+                              "--database", other], input="n\n", capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "restore cancelled" in refused.stderr
+    restored = csi("restore", str(tmp_path / "b.sqlite3"), "--database", other, "--yes")
+    assert restored.returncode == 0, restored.stderr
+    after = json.loads(csi("fit", "--database", other, "--survey", "acsi-retail", "--wave", "2026Q3", "--json").stdout)
+    assert after["index"] == before["index"] and after["n_used"] == 60
