@@ -209,32 +209,31 @@ def _write_plots(results, prefix: str) -> None:
 def _serve_options(function):
     function = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")(function)
     function = click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)(function)
+    function = click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+                            help="Processes: 1 runs waitress; more run gunicorn (gthread workers).")(function)
     return click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True,
-                        help="Worker threads (waitress).")(function)
+                        help="Threads per process.")(function)
 
 
-def _run_server(database_url: str | None, host: str, port: int, threads: int, extra: dict | None = None) -> None:
-    import waitress
-
+def _run_server(database_url: str | None, host: str, port: int, threads: int, workers: int = 1) -> None:
     from models.storage import current_revision, default_url, head_revision, make_engine
 
-    from . import create_app
+    from .server import run
 
     url = database_url or default_url()
     if current_revision(make_engine(url)) != head_revision():
         _fail(f"the database {url} is not at the current schema; run: csi init")
-    app = create_app({"DATABASE_URL": url, **(extra or {})})
     click.echo(f"serving on http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{port}/ "
-               f"({threads} threads; Ctrl+C to stop)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="csi", clear_untrusted_proxy_headers=True)
+               f"({workers} process{'es' if workers > 1 else ''} x {threads} threads; Ctrl+C to stop)")
+    run(url, host, port, workers, threads)
 
 
 @main.command()
 @_database_option
 @_serve_options
-def serve(database_url, host, port, threads) -> None:
-    """Run the survey web server (waitress) on the database."""
-    _run_server(database_url, host, port, threads)
+def serve(database_url, host, port, workers, threads) -> None:
+    """Run the survey web server (waitress, or gunicorn with --workers > 1)."""
+    _run_server(database_url, host, port, threads, workers)
 
 
 @main.command()
@@ -244,7 +243,7 @@ def serve(database_url, host, port, threads) -> None:
 @click.option("--seed", type=int, default=2026, show_default=True)
 @click.option("--no-serve", is_flag=True, help="Set up and analyse, but do not start the web server.")
 @_serve_options
-def demo(database_url, respondents, seed, no_serve, host, port, threads) -> None:
+def demo(database_url, respondents, seed, no_serve, host, port, workers, threads) -> None:
     """The demo: shipped questionnaires, waves with example responses, their analysis, and the survey server."""
     from .demo import run_demo
 
@@ -253,7 +252,7 @@ def demo(database_url, respondents, seed, no_serve, host, port, threads) -> None
     except CSIError as exc:
         _fail(str(exc))
     if not no_serve:
-        _run_server(database_url, host, port, threads)
+        _run_server(database_url, host, port, threads, workers)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,190 @@
+"""Load test of the survey server on loopback (bounded; stops by itself).
+
+    python bench/load_survey.py [--respondents 5000] [--concurrency 200] [--backends sqlite,postgresql]
+                                [--workers 1,2] [--threads 8] [--seconds 300] [--kill-after S]
+
+For each backend x worker count: a fresh database with the ACSI retail questionnaire and
+an open wave, `csi serve` started as a subprocess on 127.0.0.1, N simulated respondents
+(bench/loadgen.py) with `concurrency` at a time, then the integrity check (every
+acknowledged response stored exactly once with exactly the answers sent). Reports page
+submissions per second (the server's write path) and latency percentiles.
+PostgreSQL runs against CSI_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test).
+
+With --kill-after S the server's worker processes are SIGKILLed S seconds into the run
+and the server is restarted (the crash test, also run small in the test suite).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import questionnaires  # noqa: E402
+from bench.loadgen import Stats, respondent, verify  # noqa: E402
+from models import load_questionnaire  # noqa: E402
+from models.storage import create_wave, make_engine, register_questionnaire, upgrade  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+SURVEY, WAVE, PAGES = "acsi-retail", "2026Q4", 7
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare(url: str):
+    engine = make_engine(url)
+    upgrade(engine)
+    questionnaire = load_questionnaire(questionnaires.path("acsi_retail"))
+    with Session(engine) as session:
+        create_wave(session, register_questionnaire(session, questionnaire), WAVE)
+        session.commit()
+    return engine, questionnaire
+
+
+class Server:
+    """`csi serve` in a subprocess (its own process group, so a kill reaches the workers)."""
+
+    def __init__(self, url: str, workers: int, threads: int):
+        self.url, self.workers, self.threads = url, workers, threads
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "survey_app.cli", "serve", "--database", self.url, "--port", str(self.port),
+             "--workers", str(self.workers), "--threads", str(self.threads)],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("server did not start")
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: master and workers die without any cleanup."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def run(url: str, workers: int, threads: int, respondents: int, concurrency: int, seconds: float,
+        kill_after: float | None = None) -> dict:
+    engine, questionnaire = prepare(url)
+    server = Server(url, workers, threads)
+    server.start()
+    stats = Stats()
+    deadline = time.monotonic() + seconds
+    killed = []
+
+    def killer():
+        time.sleep(kill_after)
+        server.kill()
+        killed.append(time.monotonic())
+        server.start()
+
+    if kill_after is not None:
+        threading.Thread(target=killer, daemon=True).start()
+    started = time.perf_counter()
+    try:
+        with ThreadPoolExecutor(concurrency) as pool:
+            results = list(pool.map(
+                lambda n: respondent(server.base, questionnaire, SURVEY, WAVE, n, stats, deadline), range(respondents)))
+        elapsed = time.perf_counter() - started
+    finally:
+        server.stop()
+    acknowledged = [r for r in results if r is not None]
+    problems = verify(engine, questionnaire, SURVEY, WAVE, acknowledged, PAGES)
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            check = connection.exec_driver_sql("PRAGMA integrity_check").scalar()
+        if check != "ok":
+            problems.append(f"SQLite integrity_check: {check}")
+    engine.dispose()
+
+    def pct(values, q):
+        return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 100 else float("nan")
+    return {"acknowledged": len(acknowledged), "respondents": respondents, "seconds": elapsed,
+            "submissions_per_s": stats.page_posts / elapsed, "respondents_per_s": len(acknowledged) / elapsed,
+            "post_p50": pct(stats.latencies["POST"], 50), "post_p99": pct(stats.latencies["POST"], 99),
+            "get_p50": pct(stats.latencies["GET"], 50), "get_p99": pct(stats.latencies["GET"], 99),
+            "retries": stats.retries, "connection_errors": stats.connection_errors, "killed": bool(killed),
+            "problems": problems}
+
+
+def database(backend: str, folder: str):
+    if backend == "sqlite":
+        return f"sqlite:///{folder}/load-{uuid.uuid4().hex[:6]}.sqlite3", lambda: None
+    base = os.environ.get("CSI_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    name = f"csi_load_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return base.rsplit("/", 1)[0] + "/" + name, drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--respondents", type=int, default=5000)
+    parser.add_argument("--concurrency", type=int, default=200)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--kill-after", type=float, default=None)
+    args = parser.parse_args()
+    print(f"{args.respondents} respondents x {PAGES} pages, {args.concurrency} at a time, {args.threads} threads per "
+          f"server process, client and server on the same 2 cores"
+          + (f"; server SIGKILLed after {args.kill_after} s and restarted" if args.kill_after else ""))
+    print("\n| backend | processes | page submissions/s | respondents/s | POST p50 / p99 | GET p50 / p99 | "
+          "acknowledged | retries sent | connection errors | integrity |\n|---|---|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as folder:
+        for backend in args.backends.split(","):
+            for workers in map(int, args.workers.split(",")):
+                url, drop = database(backend, folder)
+                try:
+                    r = run(url, workers, args.threads, args.respondents, args.concurrency, args.seconds, args.kill_after)
+                finally:
+                    drop()
+                print(f"| {backend} | {workers} | {r['submissions_per_s']:.0f} | {r['respondents_per_s']:.1f} | "
+                      f"{r['post_p50']:.0f} / {r['post_p99']:.0f} ms | {r['get_p50']:.0f} / {r['get_p99']:.0f} ms | "
+                      f"{r['acknowledged']}/{r['respondents']} | {r['retries']} | {r['connection_errors']} | "
+                      f"{'ok' if not r['problems'] else '; '.join(r['problems'])} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()

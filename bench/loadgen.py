@@ -1,0 +1,190 @@
+"""Simulated respondents over real HTTP, for the load benchmark, the concurrency test and
+the crash test. Requests go only to the server URL given (loopback in all our uses).
+
+A respondent fetches each page, posts answers with the page's CSRF token and submission
+id, sometimes re-posts the same form (a retry after a network error), sometimes leaves
+and comes back with the same cookie. A post that fails at the connection level (server
+killed) is re-sent with the same submission id, as a browser's retry would be: the
+server's de-duplication makes that safe. A response counts as acknowledged when the
+server redirected to the thank-you page.
+"""
+from __future__ import annotations
+
+import html
+import http.client
+import json
+import random
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlencode, urlparse
+
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+SUBMISSION = re.compile(r'name="submission_id" type="hidden" value="([^"]*)"')
+QUESTION = re.compile(r'<div class="question[^"]*" id="q-([A-Za-z0-9_]+)"')
+
+
+@dataclass
+class Stats:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: {"GET": [], "POST": []})
+    page_posts: int = 0
+    retries: int = 0
+    connection_errors: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, method: str, seconds: float, status: int) -> None:
+        with self.lock:
+            self.latencies[method].append(seconds)
+            if method == "POST" and status == 302:
+                self.page_posts += 1
+
+
+class Client:
+    """One browser: a cookie jar and a keep-alive connection, reopened when it breaks."""
+
+    def __init__(self, base: str, stats: Stats, timeout: float = 30):
+        parsed = urlparse(base)
+        self.host, self.port, self.timeout = parsed.hostname, parsed.port, timeout
+        self.cookies: dict[str, str] = {}
+        self.stats = stats
+        self.connection: http.client.HTTPConnection | None = None
+
+    def _send(self, method: str, path: str, body: str | None) -> tuple[int, str, str]:
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        started = time.perf_counter()
+        self.connection.request(method, path, body=body, headers=headers)
+        response = self.connection.getresponse()
+        text = response.read().decode("utf-8")
+        self.stats.record(method, time.perf_counter() - started, response.status)
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie":
+                key, _, rest = value.partition("=")
+                self.cookies[key] = rest.split(";", 1)[0]
+        if response.getheader("Connection", "").lower() == "close":
+            self.close()
+        return response.status, response.getheader("Location") or "", text
+
+    def request(self, method: str, path: str, data: dict | None = None, attempts: int = 30) -> tuple[int, str, str]:
+        body = urlencode(data, doseq=True) if data is not None else None
+        for attempt in range(attempts):
+            try:
+                status, location, text = self._send(method, path, body)
+                if status in (502, 503, 504):  # a proxy or a restarting server: try again like a user would
+                    raise ConnectionError(f"HTTP {status}")
+                return status, location, text
+            except (ConnectionError, http.client.HTTPException, OSError):
+                with self.stats.lock:
+                    self.stats.connection_errors += 1
+                self.close()
+                time.sleep(min(0.05 * 2 ** attempt, 1.0))
+        raise ConnectionError(f"{method} {path} failed {attempts} times")
+
+    def follow(self, method: str, path: str, data: dict | None = None) -> tuple[int, str, str]:
+        status, location, text = self.request(method, path, data)
+        while status in (301, 302, 303):
+            path = urlparse(location).path or location
+            status, location, text = self.request("GET", path)
+        return status, path, text
+
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+def answer_value(question, rng: random.Random):
+    if question.type == "rating":
+        return str(rng.randint(question.scale.minimum, question.scale.maximum))
+    if question.type == "single_choice":
+        return str(rng.choice(question.options).value)
+    if question.type == "multiple_choice":
+        return [str(o.value) for o in rng.sample(list(question.options), rng.randint(1, len(question.options)))]
+    if question.type == "number":
+        return str(rng.randint(int(question.minimum or 0), int(min(question.maximum or 30, 30))))
+    return rng.choice(["", "Fine.", "店员很热情", "<b>ok</b>"])
+
+
+def respondent(base: str, questionnaire, survey: str, wave: str, number: int, stats: Stats, deadline: float,
+               retry: float = 0.1, abandon: float = 0.05) -> dict | None:
+    """Answer the survey; return the answers sent when the server acknowledged completion."""
+    rng = random.Random(number)
+    client = Client(base, stats)
+    try:
+        status, path, text = client.follow("GET", f"/s/{survey}/{wave}")
+        csrf = CSRF.search(text).group(1)
+        status, path, text = client.follow("POST", f"/s/{survey}/{wave}/start", {"csrf_token": csrf})
+        sent: dict = {}
+        left = False
+        while "/done" not in path:
+            if time.monotonic() > deadline:
+                return None
+            if status != 200:
+                raise AssertionError(f"respondent {number}: {status} on {path}: {text[:200]}")
+            csrf = CSRF.search(text).group(1)
+            submission = html.unescape(SUBMISSION.search(text).group(1))
+            data = {"csrf_token": csrf, "submission_id": submission, "nav": "next"}
+            for qid in QUESTION.findall(text):
+                value = answer_value(questionnaire.question(qid), rng)
+                if value in ("", []):
+                    sent.pop(qid, None)
+                    continue
+                data[qid] = value
+                sent[qid] = value
+            if rng.random() < retry:
+                client.request("POST", path, data)   # the same form sent twice
+                with stats.lock:
+                    stats.retries += 1
+            status, path, text = client.follow("POST", path, data)
+            if not left and rng.random() < abandon:
+                left = True                           # close the tab, come back later
+                client.close()
+                status, path, text = client.follow("GET", f"/s/{survey}/{wave}")
+        return sent
+    finally:
+        client.close()
+
+
+def verify(engine, questionnaire, survey: str, wave: str, acknowledged: list[dict], pages: int) -> list[str]:
+    """Every acknowledged response stored exactly once with exactly its answers; no partial
+    response marked complete; one page submission per page. Returns the problems found."""
+    import pandas as pd
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from models.storage import load_wave_frame
+    from models.storage.tables import PageSubmission, Response
+
+    problems = []
+
+    def canonical(answers: dict) -> tuple:
+        out = []
+        for qid, value in answers.items():
+            if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
+                continue
+            question = questionnaire.question(qid)
+            if question.type in ("rating", "number"):
+                value = float(value)
+            elif question.type == "multiple_choice":
+                # The server stores choices in the questionnaire's option order.
+                value = tuple(sorted(value if isinstance(value, (list, tuple)) else json.loads(value)))
+            out.append((qid, value))
+        return tuple(sorted(out))
+
+    frame = load_wave_frame(engine, survey, wave)
+    stored = sorted(canonical(dict(row)) for _, row in frame.iterrows())
+    sent = sorted(canonical(a) for a in acknowledged)
+    if stored != sent:
+        problems.append(f"stored complete responses ({len(stored)}) differ from acknowledged ones ({len(sent)})")
+    with Session(engine) as session:
+        complete_ids = session.scalars(select(Response.id).where(Response.status == "complete")).all()
+        per_response = dict(session.execute(select(PageSubmission.response_id, func.count())
+                                             .group_by(PageSubmission.response_id)).all())
+    wrong = [rid for rid in complete_ids if per_response.get(rid) != pages]
+    if wrong:
+        problems.append(f"{len(wrong)} complete responses without exactly {pages} page submissions")
+    return problems

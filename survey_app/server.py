@@ -1,0 +1,31 @@
+"""Production serving: waitress for one process, gunicorn (gthread workers) for several.
+
+Each gunicorn worker builds its own app, and so its own database engine, after the fork:
+connections must never be shared between processes.
+"""
+from __future__ import annotations
+
+
+def run(database_url: str, host: str, port: int, workers: int = 1, threads: int = 8) -> None:
+    if workers <= 1:
+        import waitress
+
+        from . import create_app
+        waitress.serve(create_app({"DATABASE_URL": database_url}), host=host, port=port, threads=threads,
+                       ident="csi", clear_untrusted_proxy_headers=True)
+        return
+    from gunicorn.app.base import BaseApplication
+
+    class Gunicorn(BaseApplication):
+        def load_config(self):
+            settings = {"bind": f"{host}:{port}", "workers": workers, "threads": threads, "worker_class": "gthread",
+                        "preload_app": False, "accesslog": None, "graceful_timeout": 10, "timeout": 60,
+                        "keepalive": 5, "proc_name": "csi"}
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from . import create_app
+            return create_app({"DATABASE_URL": database_url})
+
+    Gunicorn().run()
