@@ -49,6 +49,10 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     app.extensions["csi"] = {"engine": engine, "service": SurveyService(session_factory(engine)), "url": url}
     CSRFProtect(app)
     app.register_blueprint(respondent_bp)
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     @app.after_request
     def headers(response):

@@ -21,3 +21,5 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None        # a respondent may leave a page open for hours; the token is bound to the session
     WTF_CSRF_SSL_STRICT = False       # behind a TLS-terminating proxy the Referer check adds nothing but failures
     PREFERRED_URL_SCHEME = "https"
+    # Number of reverse proxies in front whose X-Forwarded-For/Proto/Host to trust (0 = none).
+    PROXY_HOPS = 0

@@ -309,3 +309,18 @@ def test_server_error_page_has_no_stack_trace(app, client, acsi, monkeypatch):
 def test_static_assets_are_served_locally(client):
     response = client.get("/static/style.css")
     assert response.status_code == 200 and "--primary" in response.get_data(as_text=True)
+
+
+def test_forwarded_headers_are_trusted_only_when_configured(database_url):
+    from survey_app import create_app
+
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Host": "survey.example.com"}
+    for hops, expected in ((0, "localhost 127.0.0.1"), (1, "survey.example.com 203.0.113.9")):
+        app = create_app({"DATABASE_URL": database_url, "AUTO_MIGRATE": True, "PROXY_HOPS": hops})
+
+        @app.get("/_probe")
+        def probe():
+            from flask import request
+            return f"{request.host} {request.remote_addr}"
+        assert app.test_client().get("/_probe", headers=forwarded).get_data(as_text=True) == expected
+        app.extensions["csi"]["engine"].dispose()
