@@ -145,7 +145,7 @@ def page(questionnaire_id: str, wave_name: str, number: int):
         has_errors = any(form[qid].errors for qid in form.questions)
         submission_id = form.submission_id.data or ""
         if not has_errors and 8 <= len(submission_id) <= 64:
-            outcome = service().save_page(response.id, index, values, submission_id, language, advance=not going_back)
+            outcome = service().save_page(response, index, values, submission_id, language, advance=not going_back)
             if going_back and previous is not None:
                 return redirect(url_for(".page", questionnaire_id=questionnaire_id, wave_name=wave_name, number=previous + 1))
             if outcome.next_page is None:

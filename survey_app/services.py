@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -19,6 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from models.questionnaire import Page, Question, Questionnaire, parse_questionnaire
 from models.storage import hash_token
 from models.storage.tables import Answer, Invitation, PageSubmission, Response, Survey, Wave, utcnow
+
+
+WAVE_TTL = 2.0  # seconds
+
+
+class _AlreadyComplete(Exception):
+    pass
 
 
 @dataclass(frozen=True)
@@ -73,11 +81,22 @@ class SurveyService:
     def __init__(self, session_factory: sessionmaker[Session]):
         self.sessions = session_factory
         self._questionnaires: dict[int, Questionnaire] = {}
+        self._waves: dict[tuple[str, str], tuple[float, Wave]] = {}
 
     # ---- lookups ------------------------------------------------------------------
     def find_wave(self, questionnaire_id: str, wave_name: str) -> Wave | None:
+        """The wave, from a cache kept for WAVE_TTL seconds (every request needs it; opening
+        or closing a wave takes effect within that time)."""
+        key = (questionnaire_id, wave_name)
+        now = time.monotonic()
+        cached = self._waves.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
         with self.sessions() as session:
-            return session.scalar(select(Wave).where(Wave.questionnaire_id == questionnaire_id, Wave.name == wave_name))
+            wave = session.scalar(select(Wave).where(Wave.questionnaire_id == questionnaire_id, Wave.name == wave_name))
+        if wave is not None:
+            self._waves[key] = (now + WAVE_TTL, wave)
+        return wave
 
     def questionnaire(self, survey_id: int) -> Questionnaire:
         cached = self._questionnaires.get(survey_id)
@@ -142,28 +161,25 @@ class SurveyService:
         return "ok", wave, response
 
     # ---- saving ---------------------------------------------------------------------
-    def save_page(self, response_id: int, page_index: int, values: dict[str, Any], submission_id: str,
+    def save_page(self, response: Response, page_index: int, values: dict[str, Any], submission_id: str,
                   language: str, advance: bool) -> SaveOutcome:
         """Store one page's answers (replacing earlier ones for that page) exactly once.
 
         ``values`` holds the page's visible questions (None = unanswered). ``advance``:
-        move on (Next / Submit) rather than back.
+        move on (Next / Submit) rather than back. The submission id is inserted first: its
+        primary key makes a repeated post fail before anything else is written.
         """
-        with self.sessions() as session:
-            response = session.get(Response, response_id)
-            if response is None:
-                raise LookupError(f"no response {response_id}")
-            if response.status == "complete":
-                return SaveOutcome("already_complete", None)
-            questionnaire = self.questionnaire(response.survey_id)
+        response_id = response.id
+        questionnaire = self.questionnaire(response.survey_id)
         page = questionnaire.pages[page_index]
         try:
             with self.sessions.begin() as session:
-                if session.get(PageSubmission, submission_id) is not None:
-                    return self._after_duplicate(response_id)
+                session.add(PageSubmission(submission_id=submission_id, response_id=response_id, page_index=page_index,
+                                           created_at=utcnow()))
+                session.flush()
                 response = session.get(Response, response_id, with_for_update=True)
                 if response.status == "complete":
-                    return SaveOutcome("already_complete", None)
+                    raise _AlreadyComplete  # rolls the submission id back with everything else
                 page_ids = [q.id for q in page.questions]
                 session.execute(delete(Answer).where(Answer.response_id == response_id, Answer.question_id.in_(page_ids)))
                 rows = []
@@ -173,9 +189,7 @@ class SurveyService:
                         rows.append({"response_id": response_id, "question_id": question.id, "value_num": num, "value_text": txt})
                 if rows:
                     session.execute(insert(Answer), rows)
-                session.add(PageSubmission(submission_id=submission_id, response_id=response_id, page_index=page_index,
-                                           created_at=utcnow()))
-                session.flush()  # the submission id's primary key decides a race here
+                # Read back inside the transaction: another tab may have saved another page meanwhile.
                 answers = self._answers_in(session, questionnaire, response_id)
                 next_page = self._next_visible(questionnaire, answers, page_index) if advance else page_index
                 response.language = language
@@ -188,6 +202,8 @@ class SurveyService:
                 return SaveOutcome("saved", next_page)
         except IntegrityError:
             return self._after_duplicate(response_id)
+        except _AlreadyComplete:
+            return SaveOutcome("already_complete", None)
 
     def _after_duplicate(self, response_id: int) -> SaveOutcome:
         with self.sessions() as session:
