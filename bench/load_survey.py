@@ -27,6 +27,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +37,7 @@ import questionnaires  # noqa: E402
 from bench.loadgen import Stats, respondent, verify  # noqa: E402
 from models import load_questionnaire  # noqa: E402
 from models.storage import create_wave, make_engine, register_questionnaire, upgrade  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
+from models.storage.db import scratch_postgres_database  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 SURVEY, WAVE, PAGES = "acsi-retail", "2026Q4", 7
@@ -142,19 +143,11 @@ def run(url: str, workers: int, threads: int, respondents: int, concurrency: int
             "problems": problems}
 
 
-def database(backend: str, folder: str):
+def database(backend: str, folder: str, stack: ExitStack) -> str:
     if backend == "sqlite":
-        return f"sqlite:///{folder}/load-{uuid.uuid4().hex[:6]}.sqlite3", lambda: None
+        return f"sqlite:///{folder}/load-{uuid.uuid4().hex[:6]}.sqlite3"
     base = os.environ.get("CSI_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    name = f"csi_load_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    return base.rsplit("/", 1)[0] + "/" + name, drop
+    return stack.enter_context(scratch_postgres_database(base, "csi_load"))
 
 
 def main() -> None:
@@ -175,11 +168,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         for backend in args.backends.split(","):
             for workers in map(int, args.workers.split(",")):
-                url, drop = database(backend, folder)
-                try:
+                with ExitStack() as stack:
+                    url = database(backend, folder, stack)
                     r = run(url, workers, args.threads, args.respondents, args.concurrency, args.seconds, args.kill_after)
-                finally:
-                    drop()
                 print(f"| {backend} | {workers} | {r['submissions_per_s']:.0f} | {r['respondents_per_s']:.1f} | "
                       f"{r['post_p50']:.0f} / {r['post_p99']:.0f} ms | {r['get_p50']:.0f} / {r['get_p99']:.0f} ms | "
                       f"{r['acknowledged']}/{r['respondents']} | {r['retries']} | {r['connection_errors']} | "

@@ -58,18 +58,7 @@ def database_url(request, tmp_path):
     base = postgres_url()
     if not base:
         pytest.skip("CSI_TEST_POSTGRES_URL is not set (.ci/run sets it to the local PostgreSQL server)")
-    import uuid
+    from models.storage.db import scratch_postgres_database
 
-    from sqlalchemy import create_engine, text
-
-    name = f"csi_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_postgres_database(base, "csi_test") as url:
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

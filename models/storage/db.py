@@ -6,7 +6,9 @@ SQLite (a file in the instance folder, WAL mode) is the default; set
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from alembic import command
 from alembic.config import Config
@@ -92,3 +94,26 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
             connection.exec_driver_sql("PRAGMA foreign_keys=ON")
             connection.commit()
     return before, current_revision(engine)
+
+
+@contextmanager
+def scratch_postgres_database(base_url: str, prefix: str = "csi_scratch") -> Iterator[str]:
+    """A new, empty PostgreSQL database beside ``base_url``'s, dropped afterwards.
+
+    For tests and benchmarks that need a database of their own on a shared server.
+    Yields its URL (same server and credentials, new database name).
+    """
+    import uuid
+
+    from sqlalchemy import text
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -1,8 +1,7 @@
 """csi backup / csi restore: a restored database yields the same indices (both backends)."""
-import uuid
+from contextlib import ExitStack
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 import questionnaires
@@ -11,20 +10,13 @@ from analysis.simulate import simulate_responses
 from models import load_questionnaire
 from models.storage import bulk_insert_responses, create_wave, load_wave_frame, make_engine, register_questionnaire, upgrade
 from models.storage.backup import BackupError, backup, restore
+from models.storage.db import scratch_postgres_database
 
 
-def second_database(url: str, tmp_path):
+def second_database(url: str, tmp_path, stack: ExitStack) -> str:
     if url.startswith("sqlite"):
-        return f"sqlite:///{tmp_path / 'restored.sqlite3'}", lambda: None
-    name = f"csi_restore_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    return url.rsplit("/", 1)[0] + "/" + name, drop
+        return f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    return stack.enter_context(scratch_postgres_database(url, "csi_restore"))
 
 
 def indices(url, questionnaire):
@@ -46,16 +38,16 @@ def test_restored_database_gives_the_same_indices(database_url, tmp_path):
     file = tmp_path / "backup.bin"
     facts = backup(database_url, file)
     assert file.stat().st_size > 10_000 and facts.get("responses", 300) == 300
-    target, drop = second_database(database_url, tmp_path)
-    try:
+    with ExitStack() as stack:
+        target = second_database(database_url, tmp_path, stack)
         restore(file, target)
         after = indices(target, questionnaire)
         assert after.to_dict() == before.to_dict()
         # Restoring over a database that already has data replaces it rather than adding to it.
         restore(file, target)
-        assert len(load_wave_frame(make_engine(target), questionnaire.id, "2026Q4")) == 300
-    finally:
-        drop()
+        restored = make_engine(target)
+        assert len(load_wave_frame(restored, questionnaire.id, "2026Q4")) == 300
+        restored.dispose()
 
 
 def test_restore_refuses_what_it_cannot_restore(tmp_path, sqlite_url):
