@@ -159,28 +159,21 @@ class CBSEM:
         if questionnaire is not None and item_info is None:
             item_info = items_from_questionnaire(questionnaire)
         if self.missing == "fiml":
-            prepared = prepare(data, self.model, item_info, "mean")
-            # FIML needs the holes: rebuild the frame with NaN where answers were missing.
-            raw = prepare(data, self.model, item_info, "listwise", min_rows=0)
-            frame = data.loc[:, list(self.model.items)].apply(pd.to_numeric, errors="coerce")
-            for item, info in (item_info or {}).items():
-                if item in frame and info.dont_know is not None:
-                    frame.loc[frame[item] == info.dont_know, item] = np.nan
-                if item in frame and info.reverse:
-                    frame[item] = info.minimum + info.maximum - frame[item]
-            frame = frame.dropna(how="all")
+            prepared = prepare(data, self.model, item_info, "keep")
             # semopy's FIML objective has no mean structure (it treats the data as mean zero), so the
             # items are centred at their available-case means first: exact for complete data (then
             # FIML = ML), and consistent under MCAR. See docs/methods.md.
-            frame = frame - frame.mean()
-            n_used, dropped = len(frame), {}
-            notes = [f"FIML on {len(frame)} rows ({raw.n_total - raw.n_used} with some missing answers); "
-                     "items centred at their available-case means (semopy's FIML has no mean structure)"]
+            values = prepared.values - np.nanmean(prepared.values, axis=0)
+            frame = pd.DataFrame(values, columns=list(self.model.items))
+            n_used, dropped = prepared.n_used, dict(prepared.dropped)
+            notes = list(prepared.notes) + ["items centred at their available-case means (semopy's FIML has no mean structure)"]
         else:
             prepared = prepare(data, self.model, item_info, self.missing)
             frame = pd.DataFrame(prepared.values, columns=list(self.model.items))
             n_used, dropped, notes = prepared.n_used, dict(prepared.dropped), list(prepared.notes)
-        cov = np.cov(prepared.values, rowvar=False)
+        complete = prepared.values[~np.isnan(prepared.values).any(axis=1)]
+        cov = np.cov(complete if len(complete) > len(self.model.items) else
+                     np.where(np.isnan(prepared.values), np.nanmean(prepared.values, axis=0), prepared.values), rowvar=False)
         eigen = np.linalg.eigvalsh(cov)
         if eigen.min() <= 1e-10 * max(eigen.max(), 1e-300):
             vector = np.linalg.eigh(cov)[1][:, 0]

@@ -18,7 +18,7 @@ import pandas as pd
 from models.csi_model import Model
 from models.errors import CSIError
 
-MISSING_METHODS = ("listwise", "mean")
+MISSING_METHODS = ("listwise", "mean", "keep")
 STANDARD_SCALES = ((1, 5), (1, 7), (1, 10), (0, 10), (0, 100))  # tightest first
 
 
@@ -40,7 +40,8 @@ class ItemInfo:
 class PreparedData:
     """Numeric item matrix ready for estimation.
 
-    ``values``: float64 array (n_used, p), columns in ``items`` order, no missing values.
+    ``values``: float64 array (n_used, p), columns in ``items`` order; no missing values
+    except with ``missing="keep"``, where NaN marks an unanswered item (for FIML).
     ``scales``: item -> (minimum, maximum) of its answer scale (for 0-100 indices).
     """
 
@@ -159,26 +160,36 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
             dropped["missing values (listwise deletion)"] = int(row_missing.sum())
             matrix = matrix[~row_missing]
             index = index[~row_missing]
-    else:
+    elif missing == "mean":
         means = np.nanmean(matrix, axis=0)
         holes = np.isnan(matrix)
         if holes.any():
             notes.append(f"{int(holes.sum())} missing values in {int(row_missing.sum())} rows replaced by item means")
             matrix = np.where(holes, means, matrix)
+    else:  # "keep": the holes stay for estimators that model them (FIML); only empty rows go
+        empty = np.isnan(matrix).all(axis=1)
+        if empty.any():
+            dropped["no answer to any model item"] = int(empty.sum())
+            matrix, index = matrix[~empty], index[~empty]
+        if row_missing.any():
+            notes.append(f"{int(np.isnan(matrix).sum())} missing values in {int(np.isnan(matrix).any(axis=1).sum())} rows "
+                         "kept for full-information estimation")
     n_used = matrix.shape[0]
     required = min_rows if min_rows is not None else max(10, len(items) + 1)
     if n_used < required:
         raise DataError(f"{n_used} usable respondents for {len(items)} items; need at least {required}"
                         + (f" ({n_total - n_used} dropped for missing values)" if n_total > n_used else ""))
-    sd = matrix.std(axis=0, ddof=1)
+    # The checks need a complete matrix; with holes kept, they look at the item-mean-filled one.
+    checked = np.where(np.isnan(matrix), np.nanmean(matrix, axis=0), matrix) if missing == "keep" else matrix
+    sd = checked.std(axis=0, ddof=1)
     constant = [item for item, s in zip(items, sd) if not s > 0]
     if constant:
         item = constant[0]
         construct = next(c.name for c in model.constructs if item in c.items)
-        value = matrix[0, items.index(item)]
+        value = checked[0, items.index(item)]
         raise DataError(f"item {item!r} of construct {construct!r} has the same value ({value:g}) for every respondent; "
                         "it carries no information: drop it from the model")
-    _check_collinear(matrix, items, model)
+    _check_collinear(checked, items, model)
     return PreparedData(matrix, tuple(items), index, resolved_scales, n_total, dropped, tuple(notes), missing)
 
 

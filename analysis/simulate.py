@@ -95,15 +95,14 @@ def simulate(pop: Population, n: int, seed: int | None = None, scale: tuple[int,
     return frame
 
 
-def default_paths(model: Model, strength: float = 0.75) -> dict[tuple[str, str], float]:
-    """Plausible standardized coefficients: the paths into a construct share ``strength``
-    of explained correlation equally (0.75 for one predecessor, 0.45 each for two, ...)."""
+def default_paths(model: Model) -> dict[tuple[str, str], float]:
+    """Plausible standardized coefficients for demos: 0.6 for a construct's only
+    predecessor, 0.9 / k each when it has k predecessors (R² stays below 1)."""
     out = {}
     for target in model.endogenous:
         sources = model.predecessors(target)
-        share = strength / np.sqrt(len(sources)) if len(sources) > 1 else strength * 0.8
-        for s in sources:
-            out[(s, target)] = round(float(share / np.sqrt(len(sources)) * 1.2), 3) if len(sources) > 1 else round(share, 3)
+        coefficient = 0.6 if len(sources) == 1 else round(0.9 / len(sources), 3)
+        out.update({(s, target): coefficient for s in sources})
     return out
 
 

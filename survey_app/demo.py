@@ -28,8 +28,8 @@ def run_demo(database_url: str | None, respondents: int, seed: int, echo: Callab
     engine = make_engine(url)
     before, after = upgrade(engine)
     echo(f"database: {url} (schema {after})")
-    for offset, name in enumerate(questionnaires.SHIPPED):
-        questionnaire = load_questionnaire(questionnaires.path(name))
+    shipped = [load_questionnaire(questionnaires.path(name)) for name in questionnaires.SHIPPED]
+    for offset, questionnaire in enumerate(shipped):
         with Session(engine) as session:
             survey = register_questionnaire(session, questionnaire)
             session.commit()
@@ -65,8 +65,7 @@ def run_demo(database_url: str | None, respondents: int, seed: int, echo: Callab
         echo(f"  respondents {sizes}; 0-100 ACSI index, 95% bootstrap intervals (1,000 resamples)")
     echo("\nSurvey links (open wave 2026Q4):")
     with Session(engine) as session:
-        for name in questionnaires.SHIPPED:
-            questionnaire = load_questionnaire(questionnaires.path(name))
+        for questionnaire in shipped:
             wave = find_wave(session, questionnaire.id, "2026Q4")
             echo(f"  public:      {base_url}/s/{questionnaire.id}/2026Q4")
             tokens = create_invitations(session, wave, [{"segment": "demo"}] * 2)

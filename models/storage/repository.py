@@ -106,7 +106,6 @@ def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: p
     now = utcnow()
     starts = list(started_at) if started_at is not None else [now] * len(answers)
     with engine.begin() as connection:
-        ids = []
         # Insert responses first to get ids; executemany with RETURNING keeps order on SQLite and PostgreSQL.
         result = connection.execute(
             insert(Response).returning(Response.id, sort_by_parameter_order=True),

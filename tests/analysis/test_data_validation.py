@@ -126,3 +126,16 @@ def test_summary_and_json_have_no_nan(ecsi_mobi_model, mobi):
     text = results.summary()
     assert "nan" not in text.lower() and "Path coefficients" in text and "CSI index" in text
     json.dumps(results.to_dict(), allow_nan=False)
+
+
+def test_keep_mode_leaves_holes_for_fiml_and_drops_only_empty_rows(small, mobi):
+    from analysis.data import prepare
+    data = mobi.copy()
+    data.loc[[1, 2], "CUSA1"] = np.nan
+    data.loc[3, list(small.items)] = np.nan
+    kept = prepare(data, small, missing="keep")
+    assert kept.n_used == 249 and kept.dropped == {"no answer to any model item": 1}
+    assert int(np.isnan(kept.values).sum()) == 2
+    assert any("2 missing values in 2 rows kept" in n for n in kept.notes)
+    with pytest.raises(DataError, match="has the same value"):
+        prepare(data.assign(CUSL1=4), small, missing="keep")
