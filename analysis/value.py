@@ -1,0 +1,75 @@
+"""Customer delivered value (Kotler): total customer value (product, service, staff,
+image) minus total customer cost (money, time, effort, stress), each scored 0-100 as
+the plain mean of its items rescaled to 0-100, and how it relates to satisfaction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+VALUE, COST = "total_customer_value", "total_customer_cost"
+
+
+@dataclass(frozen=True)
+class DeliveredValue:
+    """``scores``: per respondent value, cost, delivered (value - cost), satisfaction (0-100).
+    ``table``: measure, mean, ci_low, ci_high, n. ``regression``: satisfaction on value and cost."""
+
+    scores: pd.DataFrame = field(repr=False)
+    table: pd.DataFrame = field(repr=False)
+    regression: pd.DataFrame = field(repr=False)
+    r_squared: float
+    correlation: float  # delivered value with satisfaction
+
+    def sentence(self) -> str:
+        row = self.table.set_index("measure").loc["delivered value"]
+        return (f"delivered value {row['mean']:+.1f} points (value minus cost, 0-100 scale); its correlation with "
+                f"satisfaction is {self.correlation:.2f}, and value and cost explain {self.r_squared:.0%} of it")
+
+
+def block_scores(data: pd.DataFrame, questionnaire, construct: str) -> pd.Series:
+    """Mean of a construct's items rescaled to 0-100 (don't-know answers left out)."""
+    items = questionnaire.constructs().get(construct, ())
+    parts = []
+    for item in items:
+        if item not in data.columns:
+            continue
+        q = questionnaire.question(item)
+        x = pd.to_numeric(data[item], errors="coerce")
+        if q.scale.dont_know_code is not None:
+            x = x.where(x != q.scale.dont_know_code)
+        x = (x - q.scale.minimum) / (q.scale.maximum - q.scale.minimum) * 100
+        parts.append(100 - x if q.reverse else x)
+    if not parts:
+        return pd.Series(np.nan, index=data.index, name=construct)
+    return pd.concat(parts, axis=1).mean(axis=1, skipna=True).rename(construct)
+
+
+def delivered_value(data: pd.DataFrame, questionnaire, satisfaction: pd.Series | None = None) -> DeliveredValue | None:
+    """None when the questionnaire has no value and cost blocks. ``satisfaction``: 0-100
+    scores per respondent (e.g. a PLS fit's ``respondent_index``); default: item means."""
+    constructs = questionnaire.constructs()
+    if VALUE not in constructs or COST not in constructs:
+        return None
+    value, cost = block_scores(data, questionnaire, VALUE), block_scores(data, questionnaire, COST)
+    if satisfaction is None:
+        satisfaction = block_scores(data, questionnaire, "satisfaction")
+    scores = pd.DataFrame({"value": value, "cost": cost, "delivered": value - cost,
+                           "satisfaction": satisfaction.reindex(data.index)}).dropna()
+    rows = []
+    for measure, column in (("total value", "value"), ("total cost", "cost"), ("delivered value", "delivered")):
+        x = scores[column]
+        half = 1.96 * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.nan
+        rows.append({"measure": measure, "mean": x.mean(), "ci_low": x.mean() - half, "ci_high": x.mean() + half,
+                     "n": len(x)})
+    table = pd.DataFrame(rows)
+    if len(scores) < 5:
+        return DeliveredValue(scores, table, pd.DataFrame(), np.nan, np.nan)
+    model = sm.OLS(scores["satisfaction"], sm.add_constant(scores[["value", "cost"]])).fit()
+    regression = pd.DataFrame({"term": model.params.index, "estimate": model.params.values, "se": model.bse.values,
+                               "p_value": model.pvalues.values})
+    return DeliveredValue(scores, table, regression, float(model.rsquared),
+                          float(scores["delivered"].corr(scores["satisfaction"])))

@@ -1,0 +1,133 @@
+"""Group comparisons (waves, segments): the permutation test detects a known change,
+holds its level when nothing changed, MICOM flags a construct measured differently,
+and the permutation MGA finds a path that differs between segments.
+
+All data come from known population models (``analysis.simulate``)."""
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from analysis.groups import compare_groups
+from analysis.segments import analyse_segments
+from analysis.simulate import population, simulate
+from models import parse_model
+
+MODEL = parse_model("""
+quality =~ q1 + q2 + q3
+value =~ v1 + v2 + v3
+satisfaction =~ s1 + s2 + s3
+value ~ quality
+satisfaction ~ quality + value
+""")
+PATHS = {("quality", "value"): 0.5, ("quality", "satisfaction"): 0.4, ("value", "satisfaction"): 0.35}
+SCALES = {item: (1, 10) for item in MODEL.items}
+
+
+def draw(n, seed, center=0.65, paths=PATHS, loadings=0.8):
+    return simulate(population(MODEL, paths, loadings), n, seed=seed, center=center)
+
+
+def expected_item_mean(center, spread=0.2):
+    """E[clip(round(1 + 9 (center + spread z)), 1, 10)] by quadrature: the population item mean."""
+    z = np.linspace(-8, 8, 200001)
+    density = stats.norm.pdf(z)
+    values = np.clip(np.rint(1 + 9 * (center + spread * z)), 1, 10)
+    return float((values * density).sum() / density.sum())
+
+
+def test_detects_a_known_index_change():
+    # Every item has the same distribution, so any weighted index moves by the item-mean
+    # change: 100 * (E[x | 0.70] - E[x | 0.65]) / 9 = 4.75 points (rounding and clipping included).
+    true_change = 100 * (expected_item_mean(0.70) - expected_item_mean(0.65)) / 9
+    assert true_change == pytest.approx(4.747, abs=1e-3)
+    before, after = draw(500, 1), draw(500, 2, center=0.70)
+    result = compare_groups(MODEL, before, after, names=("2026Q3", "2026Q4"), n_perm=199, n_boot=199, seed=1,
+                            scales=SCALES)
+    change = result.index_change().set_index("construct")
+    for construct in MODEL.construct_names:
+        se = (change.loc[construct, "ci_high"] - change.loc[construct, "ci_low"]) / (2 * 1.96)
+        assert abs(change.loc[construct, "difference"] - true_change) < 3 * se
+        assert change.loc[construct, "p_value"] <= 0.01
+        assert change.loc[construct, "ci_low"] > 0
+        # Only the means moved: the measurement is compositionally invariant, means differ.
+        assert change.loc[construct, "invariance"] == "partial"
+    # The structure did not change: no path difference is significant at 1%.
+    paths = result.differences[result.differences["kind"] == "path"]
+    assert (paths["p_value"] > 0.01).all()
+    assert "permutation" in result.method and "199" in result.method
+
+
+@pytest.mark.slow
+def test_false_positive_rate_near_five_percent_when_nothing_changed():
+    """200 pairs of waves from one population: the 5% test rejects about 5% of the time.
+
+    With 200 replications the rejection count is Binomial(200, 0.05) under a correct
+    test: mean 10, 99.9% of draws within 2..22. Satisfaction's index is the tested statistic."""
+    rejections = 0
+    replications = 200
+    for r in range(replications):
+        a, b = draw(120, 1000 + 2 * r), draw(120, 1001 + 2 * r)
+        result = compare_groups(MODEL, a, b, n_perm=99, n_boot=0, seed=r, scales=SCALES)
+        change = result.index_change().set_index("construct")
+        rejections += change.loc["satisfaction", "p_value"] < 0.05
+    assert 2 <= rejections <= 22, rejections
+
+
+def test_permutation_results_depend_only_on_the_seed():
+    a, b = draw(150, 5), draw(150, 6)
+    one = compare_groups(MODEL, a, b, n_perm=99, n_boot=50, seed=7, scales=SCALES)
+    two = compare_groups(MODEL, a, b, n_perm=99, n_boot=50, seed=7, scales=SCALES)
+    pd.testing.assert_frame_equal(one.differences, two.differences)
+    pd.testing.assert_frame_equal(one.micom.table, two.micom.table)
+
+
+def test_micom_flags_a_construct_measured_differently():
+    """In group B one value item measures something else (loading 0.8 -> noise, and a
+    weak item becomes strong): value's composite is no longer the same composite."""
+    a = draw(500, 11)
+    b = draw(500, 12)
+    rng = np.random.default_rng(3)
+    b["v1"] = np.clip(np.rint(1 + 9 * (0.65 + 0.2 * rng.standard_normal(len(b)))), 1, 10).astype(int)
+    result = compare_groups(MODEL, a, b, n_perm=199, n_boot=0, seed=2, scales=SCALES)
+    micom = result.micom.table.set_index("construct")
+    assert not micom.loc["value", "compositional"]
+    assert micom.loc["value", "invariance"] == "none"
+    assert micom.loc["quality", "compositional"] and micom.loc["satisfaction", "compositional"]
+    assert any("value" in note and "compositional invariance fails" in note for note in result.notes)
+
+
+def test_mga_finds_the_path_that_differs_between_segments():
+    strong = {**PATHS, ("value", "satisfaction"): 0.65}
+    weak = {**PATHS, ("value", "satisfaction"): 0.05}
+    data = pd.concat([draw(400, 21, paths=strong).assign(tier="gold"),
+                      draw(400, 22, paths=weak).assign(tier="basic"),
+                      draw(40, 23).assign(tier="trial")], ignore_index=True)
+    result = analyse_segments(MODEL, data, "tier", n_perm=199, n_boot=100, seed=4, scales=SCALES)
+    mga = result.mga.set_index(["segment", "from", "to"])
+    gold = mga.loc[("gold", "value", "satisfaction")]
+    assert gold["significant"] and gold["difference"] > 0.2
+    basic = mga.loc[("basic", "value", "satisfaction")]
+    assert basic["significant"] and basic["difference"] < -0.2
+    # The path that did not change is not flagged for the two big segments.
+    assert not mga.loc[("gold", "quality", "value"), "significant"]
+    assert any("trial" in w and "n = 40" in w for w in result.warnings)
+    sizes = result.index_table.drop_duplicates("segment").set_index("segment")["n"]
+    assert sizes.to_dict() == {"gold": 400, "basic": 400, "trial": 40}
+
+
+def test_segments_too_small_to_estimate_are_listed_not_fitted():
+    data = pd.concat([draw(200, 31).assign(region="north"), draw(12, 32).assign(region="islands")], ignore_index=True)
+    result = analyse_segments(MODEL, data, "region", n_perm=19, n_boot=0, scales=SCALES)
+    assert any("islands" in w and "too few to estimate" in w for w in result.warnings)
+    assert set(result.comparisons) == {"north"} or set(result.comparisons) == set()
+
+
+def test_unknown_segment_variable_names_the_columns_there_are():
+    with pytest.raises(KeyError, match="no segment variable 'tier'"):
+        analyse_segments(MODEL, draw(100, 1), "tier", scales=SCALES)
+
+
+def test_too_few_permutations_is_refused():
+    with pytest.raises(Exception, match="at least 19"):
+        compare_groups(MODEL, draw(100, 1), draw(100, 2), n_perm=10, scales=SCALES)
