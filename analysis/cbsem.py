@@ -201,7 +201,9 @@ class CBSEM:
         scale = float(np.median(np.diag(cov)))
         negative = variances[variances["estimate"] <= 1e-6 * scale]
         if len(negative):
-            where = ", ".join(f"{r.lval} ({r.estimate:.3g})" for r in negative.itertuples())
+            # Estimates at semopy's bound differ from 0 by rounding noise only (1e-16): say 0.
+            where = ", ".join(f"{r.lval} ({(r.estimate if abs(r.estimate) > 1e-9 * scale else 0.0):.3g})"
+                              for r in negative.itertuples())
             message = (f"improper solution (Heywood case): the variance of {where} is at or below zero, "
                        "so the unconstrained ML estimate would be negative; typical causes are a construct with "
                        "one or two items, or an item that nearly duplicates another")

@@ -50,10 +50,14 @@ class SatisfactionLoyalty:
         """Loyal share among top-box customers divided by that one level below."""
         return self.top_box_loyal / self.next_box_loyal if self.next_box_loyal > 0 else np.inf
 
-    def sentence(self) -> str:
+    def sentence(self, language: str | None = None) -> str:
         if not np.isfinite(self.top_box_loyal):
-            return "no top-box respondents"
+            return "没有最高档受访者" if language == "zh-CN" else "no top-box respondents"
         ratio = self.top_box_ratio
+        if language == "zh-CN":
+            times = "无穷" if not np.isfinite(ratio) else f"{ratio:.1f}"
+            return (f"最满意的顾客中{self.top_box_loyal:.0%}为忠诚顾客，低一档的顾客中为{self.next_box_loyal:.0%}："
+                    f"前者忠诚的可能性是后者的{times}倍")
         ratio_text = "infinitely" if not np.isfinite(ratio) else f"{ratio:.1f} times as"
         return (f"{self.top_box_loyal:.0%} of the most satisfied customers are loyal against {self.next_box_loyal:.0%} "
                 f"one level below: {ratio_text} likely")

@@ -11,6 +11,8 @@ import pandas as pd
 import statsmodels.api as sm
 
 VALUE, COST = "total_customer_value", "total_customer_cost"
+MEASURES = (("total value", "value"), ("total cost", "cost"), ("delivered value", "delivered"))
+MEASURE_NAMES_ZH = {"total value": "顾客总价值", "total cost": "顾客总成本", "delivered value": "顾客让渡价值"}
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,11 @@ class DeliveredValue:
     r_squared: float
     correlation: float  # delivered value with satisfaction
 
-    def sentence(self) -> str:
+    def sentence(self, language: str | None = None) -> str:
         row = self.table.set_index("measure").loc["delivered value"]
+        if language == "zh-CN":
+            return (f"顾客让渡价值为{row['mean']:+.1f}分（总价值减总成本，0-100分）；与满意度的相关系数为"
+                    f"{self.correlation:.2f}，总价值与总成本共解释满意度方差的{self.r_squared:.0%}")
         return (f"delivered value {row['mean']:+.1f} points (value minus cost, 0-100 scale); its correlation with "
                 f"satisfaction is {self.correlation:.2f}, and value and cost explain {self.r_squared:.0%} of it")
 
@@ -60,7 +65,7 @@ def delivered_value(data: pd.DataFrame, questionnaire, satisfaction: pd.Series |
     scores = pd.DataFrame({"value": value, "cost": cost, "delivered": value - cost,
                            "satisfaction": satisfaction.reindex(data.index)}).dropna()
     rows = []
-    for measure, column in (("total value", "value"), ("total cost", "cost"), ("delivered value", "delivered")):
+    for measure, column in MEASURES:
         x = scores[column]
         half = 1.96 * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.nan
         rows.append({"measure": measure, "mean": x.mean(), "ci_low": x.mean() - half, "ci_high": x.mean() + half,

@@ -31,6 +31,8 @@ SECURITY_HEADERS = {
 def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     from models.storage import default_url, make_engine, session_factory, upgrade
 
+    from .admin import bp as admin_bp
+    from .api import bp as api_bp
     from .respondent import FriendlyError, bp as respondent_bp
     from .services import SurveyService
 
@@ -47,8 +49,11 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     if app.config.get("AUTO_MIGRATE"):
         upgrade(engine)
     app.extensions["csi"] = {"engine": engine, "service": SurveyService(session_factory(engine)), "url": url}
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     app.register_blueprint(respondent_bp)
+    app.register_blueprint(admin_bp)
+    csrf.exempt(api_bp)  # bearer tokens, no cookies: cross-site requests carry no credentials
+    app.register_blueprint(api_bp)
     hops = int(app.config.get("PROXY_HOPS") or 0)
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -83,7 +88,13 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def on_http(error: HTTPException):
+        if request.blueprint == "api":
+            from flask import jsonify
+            response = jsonify({"error": error.description or error.name})
+            response.status_code = error.code or 400
+            return response
         keys = {400: ("bad_request_title", "bad_request_body"), 404: ("not_found_title", "not_found_body"),
+                403: ("forbidden_title", "forbidden_body"),
                 405: ("method_title", "method_body"), 413: ("too_large_title", "too_large_body")}
         title, body = keys.get(error.code, ("bad_request_title", "bad_request_body"))
         return friendly(error.code or 400, title, body)

@@ -255,5 +255,120 @@ def demo(database_url, respondents, seed, no_serve, host, port, workers, threads
         _run_server(database_url, host, port, threads, workers)
 
 
+@main.group()
+def admin() -> None:
+    """Administrator accounts and API tokens."""
+
+
+def _admin_session(database_url):
+    from sqlalchemy.orm import Session
+
+    from models.storage import current_revision, default_url, head_revision, make_engine
+
+    url = database_url or default_url()
+    engine = make_engine(url)
+    if current_revision(engine) != head_revision():
+        _fail(f"the database {url} is not at the current schema; run: csi init")
+    return Session(engine)
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@admin.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["admin", "viewer"]), default="admin", show_default=True,
+              help="admin: everything; viewer: read only.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@_database_option
+def admin_create(username, role, password_stdin, database_url) -> None:
+    """Create an administrator (the password is asked twice, or read with --password-stdin)."""
+    from models.storage import StorageError
+    from models.storage.accounts import create_admin
+
+    password = _read_password(password_stdin)
+    with _admin_session(database_url) as session:
+        try:
+            create_admin(session, username, password, role)
+        except StorageError as exc:
+            _fail(str(exc))
+        session.commit()
+    click.echo(f"administrator {username!r} ({role}) created; log in at /admin/")
+
+
+@admin.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of standard input.")
+@_database_option
+def admin_password(username, password_stdin, database_url) -> None:
+    """Set a new password (and log the user out everywhere)."""
+    from models.storage import StorageError
+    from models.storage.accounts import set_password
+
+    password = _read_password(password_stdin)
+    with _admin_session(database_url) as session:
+        try:
+            set_password(session, username, password)
+        except StorageError as exc:
+            _fail(str(exc))
+        session.commit()
+    click.echo(f"password of {username!r} changed; its sessions were ended")
+
+
+@admin.command("token")
+@click.argument("name")
+@click.option("--user", "username", required=True, help="The administrator the token acts for.")
+@_database_option
+def admin_token(name, username, database_url) -> None:
+    """Create an API token (printed once; only its hash is stored)."""
+    from models.storage import StorageError
+    from models.storage.accounts import create_api_token
+
+    with _admin_session(database_url) as session:
+        try:
+            token = create_api_token(session, username, name)
+        except StorageError as exc:
+            _fail(str(exc))
+        session.commit()
+    click.echo(token)
+
+
+@main.command()
+@click.option("--survey", required=True, help="Questionnaire id, e.g. acsi-retail.")
+@click.option("--wave", required=True, help="The wave to report, e.g. 2026Q4 (earlier waves give the trend).")
+@click.option("--compare", help="Also compare with this wave (default: the previous wave and the same period a year earlier).")
+@click.option("-o", "--output", default="report.html", show_default=True, type=click.Path(dir_okay=False),
+              help="The HTML file to write.")
+@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False), help="Also print the report to this PDF (needs Chromium).")
+@click.option("--lang", "language", help="Report language (default: the questionnaire's).")
+@click.option("--boot", "n_boot", type=click.IntRange(min=0), default=1000, show_default=True)
+@click.option("--perm", "n_perm", type=click.IntRange(min=19), default=1000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@_database_option
+def report(survey, wave, compare, output, pdf_path, language, n_boot, n_perm, seed, database_url) -> None:
+    """Write the quarterly report of a wave as one self-contained HTML file (and a PDF)."""
+    import time
+
+    from analysis.report import ReportError, build_report
+    from models.storage import default_url, make_engine
+
+    started = time.perf_counter()
+    engine = make_engine(database_url or default_url())
+    say = lambda message: click.echo(f"[{time.perf_counter() - started:5.1f}s] {message}", err=True)  # noqa: E731
+    try:
+        built = build_report(engine, survey, wave, compare=compare, language=language, n_boot=n_boot, n_perm=n_perm,
+                             seed=seed, on_progress=say)
+        path = built.write_html(output)
+        click.echo(f"wrote {path}")
+        if pdf_path:
+            say("printing the PDF")
+            click.echo(f"wrote {built.write_pdf(pdf_path)}")
+    except (ReportError, CSIError) as exc:
+        _fail(str(exc))
+
+
 if __name__ == "__main__":
     main()

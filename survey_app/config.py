@@ -23,3 +23,11 @@ class Config:
     PREFERRED_URL_SCHEME = "https"
     # Number of reverse proxies in front whose X-Forwarded-For/Proto/Host to trust (0 = none).
     PROXY_HOPS = 0
+    # Admin console: sessions end after this much inactivity, or this long after login at most.
+    ADMIN_IDLE_MINUTES = 30
+    ADMIN_ABSOLUTE_HOURS = 12
+    # Open follow-ups older than this are counted at the top of every admin page.
+    FOLLOW_UP_OVERDUE_HOURS = 48
+    # Resamples and permutations behind a report downloaded from the console.
+    REPORT_BOOTSTRAP = 1000
+    REPORT_PERMUTATIONS = 1000

@@ -174,3 +174,32 @@ def load_wave_frame(engine: Engine, questionnaire_id: str, wave_name: str, statu
     if wanted is not None:
         frame = frame.reindex(columns=wanted)
     return frame
+
+
+def load_response_attributes(engine: Engine, questionnaire_id: str, wave_name: str,
+                             status: str = "complete") -> pd.DataFrame:
+    """Invitation attributes (region, tier, channel...) of a wave's responses, indexed by
+    response_id; responses from public links have none (all-missing rows)."""
+    with Session(engine) as session:
+        wave = find_wave(session, questionnaire_id, wave_name)
+        rows = session.execute(select(Response.id, Invitation.attributes)
+                               .outerjoin(Invitation, Invitation.id == Response.invitation_id)
+                               .where(Response.wave_id == wave.id, Response.status == status)
+                               .order_by(Response.id)).all()
+    frame = pd.DataFrame([attrs or {} for _, attrs in rows], index=pd.Index([r[0] for r in rows], name="response_id"))
+    return frame
+
+
+def wave_names(engine: Engine, questionnaire_id: str) -> list[str]:
+    """The questionnaire's waves in order of name (period names sort by time)."""
+    with Session(engine) as session:
+        return list(session.scalars(select(Wave.name).where(Wave.questionnaire_id == questionnaire_id).order_by(Wave.name)))
+
+
+def questionnaire_of_wave(engine: Engine, questionnaire_id: str, wave_name: str) -> Questionnaire:
+    """The exact questionnaire version a wave was fielded with."""
+    from ..questionnaire import parse_questionnaire
+    with Session(engine) as session:
+        wave = find_wave(session, questionnaire_id, wave_name)
+        content = session.get(Survey, wave.survey_id).content
+    return parse_questionnaire(json.dumps(content, ensure_ascii=False), f"{questionnaire_id} {wave_name}")

@@ -1,0 +1,381 @@
+"""Admin blueprint: login, surveys and waves, invitations, live wave view, follow-up
+queue, reports and exports. Every route but login needs a live admin session.
+
+Sessions are server-side (``models.storage.accounts``): the signed cookie carries a
+random id whose hash is in the database, so logout and expiry end them for real, and
+the id is replaced at every login (no session fixation). Roles: "viewer" reads,
+"admin" also changes things.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, Response as FlaskResponse, abort, current_app, flash, g, redirect, render_template,
+                   request, session, url_for)
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models.errors import QuestionnaireError
+from models.questionnaire import parse_questionnaire
+from models.storage import StorageError, create_invitations, create_wave, register_questionnaire
+from models.storage import accounts, console
+from models.storage.tables import Response, Survey, Wave
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+UPLOAD_LIMIT = 16 * 1024 * 1024  # questionnaires and invitation lists; respondents keep the 64 KiB limit
+SEGMENT_COLUMNS_HINT = "region, tier, channel (any other columns are kept as attributes too)"
+
+
+def _db() -> Session:
+    if "db" not in g:
+        g.db = Session(current_app.extensions["csi"]["engine"], expire_on_commit=False)
+    return g.db
+
+
+@bp.teardown_app_request
+def _close_db(_error):
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+def _limits() -> tuple[timedelta, timedelta]:
+    config = current_app.config
+    return (timedelta(minutes=float(config.get("ADMIN_IDLE_MINUTES", 30))),
+            timedelta(hours=float(config.get("ADMIN_ABSOLUTE_HOURS", 12))))
+
+
+def current_user():
+    if "admin_user" not in g:
+        idle, absolute = _limits()
+        user = accounts.session_user(_db(), session.get("admin_sid"), idle, absolute)
+        _db().commit()
+        g.admin_user = user
+    return g.admin_user
+
+
+def login_required(role: str | None = None):
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            user = current_user()
+            if user is None:
+                session.pop("admin_sid", None)
+                return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+            if role == "admin" and user.role != "admin":
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+@bp.before_request
+def _allow_uploads():
+    request.max_content_length = UPLOAD_LIMIT
+
+
+@bp.context_processor
+def _context():
+    user = g.get("admin_user")
+    overdue = 0
+    if user is not None:
+        hours = float(current_app.config.get("FOLLOW_UP_OVERDUE_HOURS", 48))
+        overdue = console.overdue_follow_ups(_db(), timedelta(hours=hours))
+        return {"user": user, "overdue": overdue, "overdue_hours": hours}
+    return {"user": None, "overdue": 0, "overdue_hours": 0}
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: an open redirect after login would hand attackers a trusted link.
+    if target and target.startswith("/admin") and not urlsplit(target).netloc and "\\" not in target:
+        return target
+    return url_for("admin.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    status = 200
+    if request.method == "POST":
+        username = request.form.get("username", "")[:64]
+        password = request.form.get("password", "")[:1024]
+        try:
+            user = accounts.authenticate(_db(), username, password)
+        except accounts.LoginThrottled as exc:
+            _db().commit()
+            response = FlaskResponse(render_template("admin/login.html", error=str(exc)), status=429)
+            response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+        if user is None:
+            _db().commit()
+            error, status = "Wrong username or password.", 401
+        else:
+            accounts.end_session(_db(), session.get("admin_sid"))
+            session.clear()  # a new session for a new privilege level: nothing planted before login survives
+            session["admin_sid"] = accounts.start_session(_db(), user)
+            _db().commit()
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("admin/login.html", error=error), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    accounts.end_session(_db(), session.get("admin_sid"))
+    _db().commit()
+    session.clear()
+    return redirect(url_for("admin.login"))
+
+
+def _latest_surveys() -> list[Survey]:
+    latest = select(func.max(Survey.id)).group_by(Survey.questionnaire_id)
+    return list(_db().scalars(select(Survey).where(Survey.id.in_(latest)).order_by(Survey.questionnaire_id)))
+
+
+@bp.route("/")
+@login_required()
+def index():
+    db = _db()
+    surveys = _latest_surveys()
+    waves = {}
+    for survey in surveys:
+        rows = db.scalars(select(Wave).where(Wave.questionnaire_id == survey.questionnaire_id).order_by(Wave.name)).all()
+        waves[survey.questionnaire_id] = [(wave, console.wave_progress(db, wave)) for wave in rows]
+    return render_template("admin/index.html", surveys=surveys, waves=waves, problems=None)
+
+
+@bp.route("/questionnaires", methods=["POST"])
+@login_required("admin")
+def upload_questionnaire():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Choose a questionnaire file (YAML or JSON) to upload.", "error")
+        return redirect(url_for("admin.index"))
+    name = upload.filename.rsplit("/", 1)[-1]
+    try:
+        text = upload.read().decode("utf-8")
+        questionnaire = parse_questionnaire(text, filename=name)
+    except UnicodeDecodeError as exc:
+        problems = [f"{name}: the file is not UTF-8 text (byte {exc.start})"]
+    except QuestionnaireError as exc:
+        problems = [str(problem) for problem in exc.problems]
+    else:
+        existing = _db().scalar(select(Survey).where(Survey.questionnaire_id == questionnaire.id,
+                                                     Survey.content_hash == questionnaire.content_hash))
+        register_questionnaire(_db(), questionnaire)
+        _db().commit()
+        flash(f"{name}: ok: {questionnaire.summary_line()}" + (" (this exact version was already stored)" if existing else ""),
+              "ok")
+        return redirect(url_for("admin.index"))
+    surveys = _latest_surveys()
+    waves = {s.questionnaire_id: [(w, console.wave_progress(_db(), w)) for w in _db().scalars(
+        select(Wave).where(Wave.questionnaire_id == s.questionnaire_id).order_by(Wave.name))] for s in surveys}
+    return render_template("admin/index.html", surveys=surveys, waves=waves, problems=problems), 422
+
+
+@bp.route("/waves", methods=["POST"])
+@login_required("admin")
+def new_wave():
+    questionnaire_id = request.form.get("questionnaire_id", "")
+    name = request.form.get("name", "").strip()
+    survey = _db().scalar(select(Survey).where(Survey.questionnaire_id == questionnaire_id).order_by(Survey.id.desc()).limit(1))
+    if survey is None:
+        flash(f"No questionnaire {questionnaire_id!r}.", "error")
+    elif not name or len(name) > 32 or not all(c.isalnum() or c in "-_" for c in name):
+        flash("Wave names are 1-32 letters, digits, - or _ (for example 2026Q4).", "error")
+    else:
+        try:
+            wave = create_wave(_db(), survey, name)
+            wave.closed = request.form.get("open") != "1"
+            _db().commit()
+            flash(f"Wave {name} of {questionnaire_id} created ({'open' if not wave.closed else 'closed'}), "
+                  f"questionnaire version {survey.version}.", "ok")
+        except StorageError as exc:
+            _db().rollback()
+            flash(str(exc), "error")
+    return redirect(url_for("admin.index"))
+
+
+def _wave(wave_id: int) -> Wave:
+    wave = _db().get(Wave, wave_id)
+    if wave is None:
+        abort(404)
+    return wave
+
+
+@bp.route("/waves/<int:wave_id>")
+@login_required()
+def wave(wave_id: int):
+    from survey_app.respondent import service
+    wave = _wave(wave_id)
+    questionnaire = service().questionnaire(wave.survey_id)
+    progress = console.wave_progress(_db(), wave)
+    counts = console.answer_counts(_db(), wave)
+    items = []
+    for q in questionnaire.questions:
+        if q.type == "rating":
+            values = list(q.scale.points) + ([q.scale.dont_know_code] if q.scale.dont_know_code is not None else [])
+            labels = {v: (q.scale.labels[v].get("en") if v in q.scale.labels else str(v)) for v in values}
+        elif q.type in ("single_choice",):
+            values = [o.value for o in q.options]
+            labels = {o.value: o.label.get("en") for o in q.options}
+        else:
+            items.append({"question": q, "rows": [], "answered": sum(counts.get(q.id, {}).values())})
+            continue
+        seen = counts.get(q.id, {})
+        total = sum(seen.values())
+        rows = [{"value": v, "label": labels.get(v, str(v)), "count": seen.get(v, 0)} for v in values]
+        items.append({"question": q, "rows": rows, "answered": total})
+    others = _db().scalars(select(Wave).where(Wave.questionnaire_id == wave.questionnaire_id, Wave.id != wave.id)
+                           .order_by(Wave.name)).all()
+    return render_template("admin/wave.html", wave=wave, q=questionnaire, progress=progress, items=items, others=others)
+
+
+@bp.route("/waves/<int:wave_id>/state", methods=["POST"])
+@login_required("admin")
+def wave_state(wave_id: int):
+    wave = _wave(wave_id)
+    wave.closed = request.form.get("action") != "open"
+    _db().commit()
+    flash(f"Wave {wave.name} is now {'closed' if wave.closed else 'open'}.", "ok")
+    return redirect(url_for("admin.wave", wave_id=wave_id))
+
+
+def _read_attribute_rows(upload) -> list[dict]:
+    """Rows of the respondents CSV as attribute dicts; errors name the line."""
+    try:
+        text = upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise StorageError(f"{upload.filename}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames:
+        raise StorageError(f"{upload.filename}: empty file; expected a header row such as {SEGMENT_COLUMNS_HINT}")
+    names = [n.strip() for n in reader.fieldnames]
+    if len(set(names)) != len(names) or any(not n for n in names):
+        raise StorageError(f"{upload.filename}:1: header has empty or repeated column names: {', '.join(names)}")
+    rows = []
+    for line, record in enumerate(reader, start=2):
+        if None in record:
+            raise StorageError(f"{upload.filename}:{line}: more cells than header columns")
+        attributes = {k.strip(): (v or "").strip()[:200] for k, v in record.items()}
+        if any(attributes.values()):
+            rows.append(attributes)
+        if len(rows) > 100_000:
+            raise StorageError(f"{upload.filename}: more than 100,000 respondents; split the file")
+    if not rows:
+        raise StorageError(f"{upload.filename}: no respondents below the header")
+    return rows
+
+
+@bp.route("/waves/<int:wave_id>/invitations", methods=["POST"])
+@login_required("admin")
+def invitations(wave_id: int):
+    wave = _wave(wave_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash(f"Choose a CSV of respondents with a header row ({SEGMENT_COLUMNS_HINT}).", "error")
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    try:
+        rows = _read_attribute_rows(upload)
+    except StorageError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    tokens = create_invitations(_db(), wave, rows)
+    _db().commit()
+    base = request.host_url.rstrip("/")
+    out = io.StringIO()
+    columns = list(rows[0])
+    writer = csv.writer(out)
+    writer.writerow(columns + ["link"])
+    for attributes, token in zip(rows, tokens):
+        writer.writerow([attributes.get(c, "") for c in columns] + [f"{base}/i/{token}"])
+    filename = f"invitations-{wave.questionnaire_id}-{wave.name}.csv"
+    # The links are shown this once: only their hashes are stored.
+    return FlaskResponse(out.getvalue(), mimetype="text/csv",
+                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/follow-up")
+@login_required()
+def follow_up():
+    status = request.args.get("status") or "open"
+    if status not in console.FOLLOW_UP_STATUSES + ("all",):
+        abort(400)
+    rows = console.follow_up_queue(_db(), status=None if status == "all" else status)
+    waves = {w.id: w for w in _db().scalars(select(Wave))}
+    return render_template("admin/follow_up.html", rows=rows, waves=waves, status=status,
+                           statuses=console.FOLLOW_UP_STATUSES)
+
+
+@bp.route("/follow-up/<int:response_id>", methods=["GET", "POST"])
+@login_required()
+def follow_up_item(response_id: int):
+    from survey_app.respondent import service
+    response = _db().get(Response, response_id)
+    if response is None or not response.follow_up:
+        abort(404)
+    if request.method == "POST":
+        if current_user().role != "admin":
+            abort(403)
+        try:
+            console.update_follow_up(_db(), response_id, request.form.get("status", ""), request.form.get("note"))
+            _db().commit()
+            flash(f"Follow-up {response_id} saved.", "ok")
+            return redirect(url_for("admin.follow_up"))
+        except StorageError as exc:
+            _db().rollback()
+            flash(str(exc), "error")
+    questionnaire = service().questionnaire(response.survey_id)
+    answers = console.response_answers(_db(), response_id)
+    shown = [(q, answers.get(q.id)) for q in questionnaire.questions if q.id in answers]
+    reasons = [rule.reason.get("en") if rule.reason else rule.id for rule in questionnaire.follow_up
+               if _safe_eval(rule.when, answers)]
+    return render_template("admin/follow_up_item.html", response=response, q=questionnaire, shown=shown,
+                           reasons=reasons, wave=_db().get(Wave, response.wave_id), statuses=console.FOLLOW_UP_STATUSES)
+
+
+def _safe_eval(expression, answers) -> bool:
+    try:
+        return bool(expression.evaluate(answers))
+    except Exception:
+        return False
+
+
+@bp.route("/waves/<int:wave_id>/report")
+@login_required()
+def report(wave_id: int):
+    from analysis.report import ReportError, build_report
+    wave = _wave(wave_id)
+    compare = request.args.get("compare") or None
+    language = request.args.get("lang") or None
+    try:
+        built = build_report(current_app.extensions["csi"]["engine"], wave.questionnaire_id, wave.name,
+                             compare=compare, language=language,
+                             n_boot=int(current_app.config.get("REPORT_BOOTSTRAP", 1000)),
+                             n_perm=int(current_app.config.get("REPORT_PERMUTATIONS", 1000)))
+    except ReportError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    filename = f"report-{wave.questionnaire_id}-{wave.name}.html"
+    return FlaskResponse(built.html(), mimetype="text/html",
+                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@bp.route("/waves/<int:wave_id>/export")
+@login_required()
+def export(wave_id: int):
+    from models.exports import EXPORT_FORMATS, export_wave
+    wave = _wave(wave_id)
+    fmt = request.args.get("format", "csv")
+    layout = request.args.get("layout", "wide")
+    if fmt not in EXPORT_FORMATS or layout not in ("wide", "long"):
+        abort(400)
+    from survey_app.respondent import service
+    questionnaire = service().questionnaire(wave.survey_id)
+    data, mimetype = export_wave(current_app.extensions["csi"]["engine"], questionnaire, wave.name, fmt, layout)
+    filename = f"{wave.questionnaire_id}-{wave.name}-{layout}.{fmt}"
+    return FlaskResponse(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})

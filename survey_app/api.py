@@ -1,0 +1,127 @@
+"""JSON API (read only), authenticated by bearer tokens from ``csi admin token``.
+
+    GET /api/v1/surveys
+    GET /api/v1/surveys/<questionnaire_id>/waves/<wave>/responses?layout=wide|long
+    GET /api/v1/surveys/<questionnaire_id>/waves/<wave>/indices?boot=N&seed=S
+
+Described in ``survey_app/static/openapi.json`` (served at /api/v1/openapi.json).
+"""
+from __future__ import annotations
+
+import math
+from functools import wraps
+
+from flask import Blueprint, current_app, jsonify, request, send_from_directory
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models.storage import StorageError, find_wave
+from models.storage import accounts
+from models.storage.tables import Response, Survey, Wave
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_BOOT = 5000
+
+
+def _engine():
+    return current_app.extensions["csi"]["engine"]
+
+
+def _error(status: int, message: str):
+    response = jsonify({"error": message})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="csi"'
+    return response
+
+
+def token_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else None
+        with Session(_engine()) as session:
+            user = accounts.token_user(session, token)
+            session.commit()
+        if user is None:
+            return _error(401, "missing or unknown API token (send 'Authorization: Bearer <token>')")
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def _clean(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@bp.route("/openapi.json")
+def openapi():
+    return send_from_directory(current_app.static_folder, "openapi.json", mimetype="application/json")
+
+
+@bp.route("/surveys")
+@token_required
+def surveys():
+    with Session(_engine()) as session:
+        waves = session.execute(select(Wave.questionnaire_id, Wave.name, Wave.closed, func.count(Response.id))
+                                .outerjoin(Response, (Response.wave_id == Wave.id) & (Response.status == "complete"))
+                                .group_by(Wave.id).order_by(Wave.questionnaire_id, Wave.name)).all()
+        titles = dict(session.execute(select(Survey.questionnaire_id, Survey.title).order_by(Survey.id)).all())
+    out = {}
+    for qid, name, closed, completed in waves:
+        out.setdefault(qid, {"id": qid, "title": titles.get(qid), "waves": []})["waves"].append(
+            {"name": name, "closed": bool(closed), "completed": int(completed)})
+    return jsonify({"surveys": list(out.values())})
+
+
+def _questionnaire(questionnaire_id: str, wave_name: str):
+    from models.storage.repository import questionnaire_of_wave
+    return questionnaire_of_wave(_engine(), questionnaire_id, wave_name)
+
+
+@bp.route("/surveys/<questionnaire_id>/waves/<wave_name>/responses")
+@token_required
+def responses(questionnaire_id: str, wave_name: str):
+    from models.exports import long_frame, wide_frame
+    layout = request.args.get("layout", "wide")
+    if layout not in ("wide", "long"):
+        return _error(400, f"layout must be 'wide' or 'long', not {layout!r}")
+    try:
+        questionnaire = _questionnaire(questionnaire_id, wave_name)
+    except StorageError as exc:
+        return _error(404, str(exc))
+    wide = wide_frame(_engine(), questionnaire, wave_name)
+    frame = wide.reset_index() if layout == "wide" else long_frame(wide)
+    rows = [{k: _clean(v) for k, v in row.items()} for row in frame.astype(object).where(frame.notna(), None).to_dict("records")]
+    return jsonify({"survey": questionnaire_id, "wave": wave_name, "layout": layout, "count": len(rows), "responses": rows})
+
+
+@bp.route("/surveys/<questionnaire_id>/waves/<wave_name>/indices")
+@token_required
+def indices(questionnaire_id: str, wave_name: str):
+    from analysis import fit
+    from analysis.data import DataError
+    from models.storage import load_wave_frame
+    try:
+        n_boot = int(request.args.get("boot", 1000))
+        seed = int(request.args.get("seed", 1))
+    except ValueError:
+        return _error(400, "boot and seed must be integers")
+    if not 0 <= n_boot <= MAX_BOOT:
+        return _error(400, f"boot must be between 0 and {MAX_BOOT}")
+    try:
+        questionnaire = _questionnaire(questionnaire_id, wave_name)
+    except StorageError as exc:
+        return _error(404, str(exc))
+    data = load_wave_frame(_engine(), questionnaire_id, wave_name)
+    try:
+        results = fit(questionnaire.csi_model(), data, questionnaire=questionnaire, n_boot=n_boot, seed=seed,
+                      progress=False, workers=1)
+    except DataError as exc:
+        return _error(422, f"wave {wave_name!r} cannot be estimated yet: {exc}")
+    table = results.index_table
+    rows = [{k: _clean(float(v)) if isinstance(v, float) else v for k, v in row.items()} for row in table.to_dict("records")]
+    return jsonify({"survey": questionnaire_id, "wave": wave_name, "n": results.n_used, "bootstrap": n_boot,
+                    "seed": seed, "method": "PLS path modeling, ACSI 0-100 index, percentile bootstrap intervals",
+                    "index": rows, "notes": list(results.notes)})
