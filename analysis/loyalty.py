@@ -22,7 +22,8 @@ def wilson(successes: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[n
         p = np.asarray(successes) / n
         centre = (p + z * z / (2 * n)) / (1 + z * z / n)
         half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return centre - half, centre + half
+    # Rounding can put a bound a hair past the estimate at p = 0 or 1; the interval always holds p.
+    return np.clip(np.minimum(centre - half, p), 0, 1), np.clip(np.maximum(centre + half, p), 0, 1)
 
 
 def loyal_threshold(minimum: int, maximum: int) -> int:

@@ -18,7 +18,7 @@ def trend_chart(trend, constructs, name=lambda c: c, title="CSI index per wave")
         rows = table[table["construct"] == construct].set_index("wave").reindex(waves)
         est = rows["estimate"].to_numpy(dtype=float)
         low, high = rows["ci_low"].to_numpy(dtype=float), rows["ci_high"].to_numpy(dtype=float)
-        ax.errorbar(x + offsets[k], est, yerr=[est - low, high - est], color=OKABE_ITO[k % len(OKABE_ITO)],
+        ax.errorbar(x + offsets[k], est, yerr=np.clip([est - low, high - est], 0, None), color=OKABE_ITO[k % len(OKABE_ITO)],
                     marker=markers[k % len(markers)], capsize=3, lw=1.6, label=name(construct))
     ax.set_xticks(x, waves)
     ax.set_ylabel("0-100")
@@ -64,7 +64,8 @@ def loyalty_chart(result, labels=("share loyal", "share of respondents", "Loyalt
     x = np.arange(len(curve))
     ax.bar(x, curve["share"], color="#CCCCCC", width=0.6, label=labels[1])
     est = curve["loyal_share"].to_numpy(dtype=float)
-    ax.errorbar(x, est, yerr=[est - curve["ci_low"].to_numpy(dtype=float), curve["ci_high"].to_numpy(dtype=float) - est],
+    yerr = np.clip([est - curve["ci_low"].to_numpy(dtype=float), curve["ci_high"].to_numpy(dtype=float) - est], 0, None)
+    ax.errorbar(x, est, yerr=yerr,
                 color=OKABE_ITO[0], marker="o", lw=2, capsize=3, label=labels[0])
     ax.set_xticks(x, [f"{lv}\n{lab}" if str(lab) != str(lv) else str(lv) for lv, lab in zip(curve["level"], curve["label"])],
                   fontsize=8)
@@ -87,7 +88,7 @@ def segment_chart(analysis, construct, name=lambda c: c, title="Index by segment
     low, high = rows["ci_low"].to_numpy(dtype=float), rows["ci_high"].to_numpy(dtype=float)
     for k, small in enumerate(rows["small"]):
         colour = OKABE_ITO[1] if small else OKABE_ITO[0]
-        ax.errorbar(est[k], y[k], xerr=[[est[k] - low[k]], [high[k] - est[k]]], fmt="D" if small else "o",
+        ax.errorbar(est[k], y[k], xerr=np.clip([[est[k] - low[k]], [high[k] - est[k]]], 0, None), fmt="D" if small else "o",
                     color=colour, ms=8, capsize=4, lw=1.6)
         ax.text(high[k] + 0.3, y[k], f"{est[k]:.1f}", va="center", fontsize=9)
     ax.set_yticks(y, [f"{s} (n={n})" for s, n in zip(rows["segment"], rows["n"])])
