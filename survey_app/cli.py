@@ -242,13 +242,17 @@ def serve(database_url, host, port, workers, threads) -> None:
               help="Example responses per wave.")
 @click.option("--seed", type=int, default=2026, show_default=True)
 @click.option("--no-serve", is_flag=True, help="Set up and analyse, but do not start the web server.")
+@click.option("--reports", "reports", default="instance/reports", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the quarterly HTML reports.")
+@click.option("--no-reports", is_flag=True, help="Do not write the reports.")
 @_serve_options
-def demo(database_url, respondents, seed, no_serve, host, port, workers, threads) -> None:
+def demo(database_url, respondents, seed, no_serve, reports, no_reports, host, port, workers, threads) -> None:
     """The demo: shipped questionnaires, waves with example responses, their analysis, and the survey server."""
     from .demo import run_demo
 
     try:
-        run_demo(database_url, respondents, seed, echo=click.echo, base_url=f"http://localhost:{port}")
+        run_demo(database_url, respondents, seed, echo=click.echo, base_url=f"http://localhost:{port}",
+                 reports=None if no_reports else reports)
     except CSIError as exc:
         _fail(str(exc))
     if not no_serve:

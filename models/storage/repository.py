@@ -14,7 +14,7 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, insert, select, text
+from sqlalchemy import Engine, insert, null, select, text
 from sqlalchemy.orm import Session
 
 from ..errors import CSIError
@@ -97,21 +97,31 @@ def encode_answer(value: Any) -> tuple[float | None, str | None]:
 
 def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: pd.DataFrame,
                           language: str = "en", status: str = "complete",
-                          started_at: Iterable[datetime] | None = None) -> list[int]:
+                          started_at: Iterable[datetime] | None = None,
+                          completed_at: Iterable[datetime] | None = None,
+                          follow_up: Iterable[bool] | None = None,
+                          contacts: Iterable[dict | None] | None = None) -> list[int]:
     """Insert complete responses, one per row of ``answers`` (columns = question ids; NaN = unanswered).
 
     Used for imports, the demo and benchmarks; the web app writes page by page instead.
-    Returns the new response ids in row order.
+    ``follow_up`` flags rows for the follow-up queue (status "open"); ``contacts`` holds
+    their consented contact details. Returns the new response ids in row order.
     """
     now = utcnow()
     starts = list(started_at) if started_at is not None else [now] * len(answers)
+    ends = list(completed_at) if completed_at is not None else [now] * len(answers)
+    flags = list(follow_up) if follow_up is not None else [False] * len(answers)
+    contact_rows = list(contacts) if contacts is not None else [None] * len(answers)
     with engine.begin() as connection:
         # Insert responses first to get ids; executemany with RETURNING keeps order on SQLite and PostgreSQL.
         result = connection.execute(
             insert(Response).returning(Response.id, sort_by_parameter_order=True),
             [{"survey_id": survey.id, "wave_id": wave.id, "status": status, "language": language,
-              "current_page": 0, "started_at": start, "updated_at": now,
-              "completed_at": now if status == "complete" else None, "follow_up": False} for start in starts])
+              "current_page": 0, "started_at": start, "updated_at": end,
+              "completed_at": end if status == "complete" else None, "follow_up": flag,
+              "follow_up_status": "open" if flag else None,
+              "contact": contact if contact is not None else null()}  # SQL NULL, not JSON 'null'
+             for start, end, flag, contact in zip(starts, ends, flags, contact_rows)])
         ids = [row[0] for row in result]
         columns = list(answers.columns)
         numeric = {c: pd.api.types.is_numeric_dtype(answers[c]) for c in columns}

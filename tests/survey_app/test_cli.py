@@ -1,5 +1,6 @@
 """The csi command-line contract (exit codes, output lines), run in a subprocess as a user would."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,19 +110,34 @@ def test_demo_then_fit_from_database(tmp_path):
     demo = csi("demo", "--database", url, "--respondents", "150", "--no-serve", cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr
     assert "2026Q3" in demo.stdout and "satisfaction" in demo.stdout
+    assert re.search(r"satisfaction +(\d+\.\d +){5}\[\d", demo.stdout), demo.stdout  # five waves and an interval
+    reports = sorted(p.name for p in (tmp_path / "instance" / "reports").iterdir())
+    assert reports == ["acsi-retail-2026Q4-en.html", "acsi-retail-2026Q4-zh-CN.html",
+                       "ccsi-mobile-2026Q4-en.html", "ccsi-mobile-2026Q4-zh-CN.html"]
+    password = re.search(r"user admin, password (\S+)", demo.stdout).group(1)
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+    from models.storage import make_engine
+    from models.storage.accounts import authenticate
+    engine = make_engine(url)
+    with Session(engine) as session:
+        assert authenticate(session, "admin", password) is not None
+        flagged = session.execute(text("SELECT count(*) FROM responses WHERE follow_up_status = 'open'")).scalar()
+        assert flagged > 0  # dissatisfied simulated customers are in the follow-up queue
+    engine.dispose()
     result = csi("fit", "--database", url, "--survey", "ccsi-mobile", "--wave", "2026Q4", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["n_used"] == 150 and payload["source"] == "ccsi-mobile/2026Q4"
     assert set(payload["index"]) == {"brand_image", "expected_quality", "perceived_quality", "perceived_value", "satisfaction", "loyalty"}
     # Running the demo again reuses the data rather than duplicating it.
-    again = csi("demo", "--database", url, "--respondents", "150", "--no-serve", cwd=tmp_path)
+    again = csi("demo", "--database", url, "--respondents", "150", "--no-serve", "--no-reports", cwd=tmp_path)
     assert again.returncode == 0 and "n=150" in again.stdout
 
 
 def test_backup_and_restore_commands(tmp_path):
     url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
-    assert csi("demo", "--database", url, "--respondents", "60", "--no-serve", cwd=tmp_path).returncode == 0
+    assert csi("demo", "--database", url, "--respondents", "60", "--no-serve", "--no-reports", cwd=tmp_path).returncode == 0
     before = json.loads(csi("fit", "--database", url, "--survey", "acsi-retail", "--wave", "2026Q3", "--json").stdout)
     saved = csi("backup", str(tmp_path / "b.sqlite3"), "--database", url)
     assert saved.returncode == 0 and "responses" in saved.stdout, saved.stderr
