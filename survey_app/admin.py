@@ -136,16 +136,20 @@ def _latest_surveys() -> list[Survey]:
     return list(_db().scalars(select(Survey).where(Survey.id.in_(latest)).order_by(Survey.questionnaire_id)))
 
 
-@bp.route("/")
-@login_required()
-def index():
+def _render_index(problems: list[str] | None = None):
     db = _db()
     surveys = _latest_surveys()
     waves = {}
     for survey in surveys:
         rows = db.scalars(select(Wave).where(Wave.questionnaire_id == survey.questionnaire_id).order_by(Wave.name)).all()
         waves[survey.questionnaire_id] = [(wave, console.wave_progress(db, wave)) for wave in rows]
-    return render_template("admin/index.html", surveys=surveys, waves=waves, problems=None)
+    return render_template("admin/index.html", surveys=surveys, waves=waves, problems=problems)
+
+
+@bp.route("/")
+@login_required()
+def index():
+    return _render_index()
 
 
 @bp.route("/questionnaires", methods=["POST"])
@@ -171,10 +175,7 @@ def upload_questionnaire():
         flash(f"{name}: ok: {questionnaire.summary_line()}" + (" (this exact version was already stored)" if existing else ""),
               "ok")
         return redirect(url_for("admin.index"))
-    surveys = _latest_surveys()
-    waves = {s.questionnaire_id: [(w, console.wave_progress(_db(), w)) for w in _db().scalars(
-        select(Wave).where(Wave.questionnaire_id == s.questionnaire_id).order_by(Wave.name))] for s in surveys}
-    return render_template("admin/index.html", surveys=surveys, waves=waves, problems=problems), 422
+    return _render_index(problems), 422
 
 
 @bp.route("/waves", methods=["POST"])

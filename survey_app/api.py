@@ -75,9 +75,22 @@ def surveys():
     return jsonify({"surveys": list(out.values())})
 
 
+class _NotFound(Exception):
+    pass
+
+
 def _questionnaire(questionnaire_id: str, wave_name: str):
+    """The wave's questionnaire version; a 404 JSON error (via ``_NotFound``) when there is no such wave."""
     from models.storage.repository import questionnaire_of_wave
-    return questionnaire_of_wave(_engine(), questionnaire_id, wave_name)
+    try:
+        return questionnaire_of_wave(_engine(), questionnaire_id, wave_name)
+    except StorageError as exc:
+        raise _NotFound(str(exc)) from None
+
+
+@bp.errorhandler(_NotFound)
+def _not_found(error):
+    return _error(404, str(error))
 
 
 @bp.route("/surveys/<questionnaire_id>/waves/<wave_name>/responses")
@@ -87,10 +100,7 @@ def responses(questionnaire_id: str, wave_name: str):
     layout = request.args.get("layout", "wide")
     if layout not in ("wide", "long"):
         return _error(400, f"layout must be 'wide' or 'long', not {layout!r}")
-    try:
-        questionnaire = _questionnaire(questionnaire_id, wave_name)
-    except StorageError as exc:
-        return _error(404, str(exc))
+    questionnaire = _questionnaire(questionnaire_id, wave_name)
     wide = wide_frame(_engine(), questionnaire, wave_name)
     frame = wide.reset_index() if layout == "wide" else long_frame(wide)
     rows = [{k: _clean(v) for k, v in row.items()} for row in frame.astype(object).where(frame.notna(), None).to_dict("records")]
@@ -110,10 +120,7 @@ def indices(questionnaire_id: str, wave_name: str):
         return _error(400, "boot and seed must be integers")
     if not 0 <= n_boot <= MAX_BOOT:
         return _error(400, f"boot must be between 0 and {MAX_BOOT}")
-    try:
-        questionnaire = _questionnaire(questionnaire_id, wave_name)
-    except StorageError as exc:
-        return _error(404, str(exc))
+    questionnaire = _questionnaire(questionnaire_id, wave_name)
     data = load_wave_frame(_engine(), questionnaire_id, wave_name)
     try:
         results = fit(questionnaire.csi_model(), data, questionnaire=questionnaire, n_boot=n_boot, seed=seed,
