@@ -27,7 +27,7 @@ from models.storage.repository import (load_response_attributes, load_wave_frame
 from .drivers import ipma, priorities
 from .loyalty import satisfaction_loyalty
 from .report_plots import ipma_chart, loyalty_chart, png, segment_chart, trend_chart
-from .segments import analyse_segments
+from .segments import analyse_segments, segment_changes
 from .value import MEASURE_NAMES_ZH, delivered_value
 from .waves import wave_trend
 
@@ -127,6 +127,12 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return frame.replace({np.nan: None}).to_dict("records")
 
 
+def _with_attributes(engine, questionnaire_id: str, wave: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The wave's answers joined with its invitation attributes (region, tier, ...)."""
+    attributes = load_response_attributes(engine, questionnaire_id, wave)
+    return frame.join(attributes.drop(columns=[c for c in attributes.columns if c in frame.columns]), how="left")
+
+
 def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | None = None, language: str | None = None,
                  n_boot: int = 1000, n_perm: int = 1000, seed: int = 1,
                  on_progress: Callable[[str], None] | None = None) -> Report:
@@ -176,15 +182,22 @@ def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | Non
         figures["ipma"] = png(ipma_chart(drivers["satisfaction"], "satisfaction", cname, text["ipma_labels"]))
     frame = frames[wave]
     say("segments")
-    attributes = load_response_attributes(engine, questionnaire_id, wave)
-    seg_data = frame.join(attributes.drop(columns=[c for c in attributes.columns if c in frame.columns]), how="left")
-    segments = []
+    seg_data = _with_attributes(engine, questionnaire_id, wave, frame)
+    position = list(trend.waves).index(wave)
+    previous = trend.waves[position - 1] if position else None
+    previous_data = _with_attributes(engine, questionnaire_id, previous, frames[previous]) if previous else None
+    segments, segment_change = [], {}
     for variable in [c for c in seg_data.columns if c in SEGMENT_NAMES]:
         levels = seg_data[variable].dropna().nunique()
         if 2 <= levels <= 12:
             analysis = analyse_segments(model, seg_data, variable, questionnaire=questionnaire,
                                         n_boot=min(n_boot, 500), n_perm=min(n_perm, 500), seed=seed)
             segments.append(analysis)
+            if previous_data is not None:
+                changes_by_segment = segment_changes(model, previous_data, seg_data, variable, names=(previous, wave),
+                                                     questionnaire=questionnaire, n_perm=min(n_perm, 500), seed=seed)
+                headline_changes = changes_by_segment[changes_by_segment["construct"] == HEADLINE]
+                segment_change[variable] = {r["segment"]: r for r in _records(headline_changes)}
             if HEADLINE in set(analysis.index_table["construct"].dropna()):
                 figures[f"segment_{variable}"] = png(segment_chart(analysis, HEADLINE, cname, text["segment_title"]))
     loyalty = None
@@ -206,7 +219,9 @@ def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | Non
         "quality": _records(quality), "htmt": _records(results.htmt[results.htmt["flag"] != ""]) if not results.htmt.empty else [],
         "drivers": {k: _records(v) for k, v in drivers.items()},
         "priorities": priorities(drivers["satisfaction"]) if "satisfaction" in drivers else [],
+        "previous": previous,
         "segments": [{"variable": s.variable, "rows": _records(s.index_table[s.index_table["construct"] == HEADLINE]),
+                      "change": segment_change.get(s.variable, {}),
                       "mga": _records(s.mga[s.mga["significant"]]), "warnings": list(s.warnings)} for s in segments],
         "loyalty": loyalty, "loyalty_rows": _records(loyalty.curve) if loyalty else [],
         "measure_name": (lambda m: MEASURE_NAMES_ZH.get(m, m)) if language == "zh-CN" else (lambda m: m),

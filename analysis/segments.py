@@ -106,3 +106,39 @@ def analyse_segments(model: Model, data: pd.DataFrame, variable: str, *, questio
         warnings.append(f"{variable}: {len(mga)} path tests across {len(comparisons)} segments; about "
                         f"{0.05 * len(mga):.1f} would be 'significant' at 5% by chance alone")
     return SegmentAnalysis(variable, index_table, mga, comparisons, tuple(warnings))
+
+
+def segment_changes(model: Model, previous: pd.DataFrame, current: pd.DataFrame, variable: str, *,
+                    names: tuple[str, str] = ("previous", "current"), questionnaire=None, n_perm: int = 500,
+                    seed: int = 0, min_estimable: int = 30,
+                    scales: Mapping[str, tuple[float, float]] | None = None) -> pd.DataFrame:
+    """Each segment's index change between two waves (its own fits in each wave, permutation test).
+
+    Columns: segment, n_previous, n, construct, previous, estimate, change, p_value, significant,
+    invariance. Segments too small in either wave are left out.
+    """
+    rows = []
+    if variable not in previous.columns or variable not in current.columns:
+        return pd.DataFrame(rows, columns=["segment", "n_previous", "n", "construct", "previous", "estimate",
+                                           "change", "p_value", "significant", "invariance"])
+    levels = sorted(set(current[variable].dropna().astype(str)) & set(previous[variable].dropna().astype(str)))
+    seeds = np.random.SeedSequence(seed).spawn(max(1, len(levels)))
+    for k, level in enumerate(levels):
+        before = previous[previous[variable].astype("string") == level]
+        after = current[current[variable].astype("string") == level]
+        if min(len(before), len(after)) < min_estimable:
+            continue
+        try:
+            comparison = compare_groups(model, before, after, names=(names[0], names[1]), questionnaire=questionnaire,
+                                        n_perm=n_perm, n_boot=0, seed=int(seeds[k].generate_state(1)[0]),
+                                        scales=scales)
+        except Exception:  # a segment that cannot be estimated in one wave is simply not compared
+            continue
+        for record in comparison.index_change().to_dict("records"):
+            rows.append({"segment": level, "n_previous": comparison.results_a.n_used, "n": comparison.results_b.n_used,
+                         "construct": record["construct"], "previous": record["estimate_a"],
+                         "estimate": record["estimate_b"], "change": record["difference"],
+                         "p_value": record["p_value"], "significant": bool(record["p_value"] < 0.05),
+                         "invariance": record["invariance"]})
+    return pd.DataFrame(rows, columns=["segment", "n_previous", "n", "construct", "previous", "estimate", "change",
+                                       "p_value", "significant", "invariance"])

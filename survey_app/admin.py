@@ -28,6 +28,8 @@ from models.storage.tables import Response, Survey, Wave
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 UPLOAD_LIMIT = 16 * 1024 * 1024  # questionnaires and invitation lists; respondents keep the 64 KiB limit
+REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
+              "base-uri 'none'; form-action 'none'")
 SEGMENT_COLUMNS_HINT = "region, tier, channel (any other columns are kept as attributes too)"
 
 
@@ -361,6 +363,9 @@ def report(wave_id: int):
     except ReportError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
+    if request.args.get("view") == "1":
+        # Shown inside the console: the report has no script, only its own <style> and data: images.
+        return FlaskResponse(built.html(), mimetype="text/html", headers={"Content-Security-Policy": REPORT_CSP})
     filename = f"report-{wave.questionnaire_id}-{wave.name}.html"
     return FlaskResponse(built.html(), mimetype="text/html",
                          headers={"Content-Disposition": f'attachment; filename="{filename}"'})

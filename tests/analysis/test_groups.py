@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from analysis.groups import compare_groups
-from analysis.segments import analyse_segments
+from analysis.segments import analyse_segments, segment_changes
 from analysis.simulate import population, simulate
 from models import parse_model
 
@@ -131,3 +131,15 @@ def test_unknown_segment_variable_names_the_columns_there_are():
 def test_too_few_permutations_is_refused():
     with pytest.raises(Exception, match="at least 19"):
         compare_groups(MODEL, draw(100, 1), draw(100, 2), n_perm=10, scales=SCALES)
+
+
+def test_segment_changes_find_the_segment_that_moved():
+    previous = pd.concat([draw(300, 41).assign(tier="gold"), draw(300, 42).assign(tier="basic")], ignore_index=True)
+    current = pd.concat([draw(300, 43, center=0.72).assign(tier="gold"), draw(300, 44).assign(tier="basic")],
+                        ignore_index=True)
+    changes = segment_changes(MODEL, previous, current, "tier", n_perm=199, seed=3, scales=SCALES)
+    satisfaction = changes[changes["construct"] == "satisfaction"].set_index("segment")
+    assert satisfaction.loc["gold", "change"] > 3 and satisfaction.loc["gold", "p_value"] <= 0.01
+    assert abs(satisfaction.loc["basic", "change"]) < 3 and satisfaction.loc["basic", "p_value"] > 0.01
+    assert satisfaction.loc["gold", "n"] == 300 and satisfaction.loc["gold", "n_previous"] == 300
+    assert segment_changes(MODEL, previous, current, "region", scales=SCALES).empty

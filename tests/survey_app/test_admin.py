@@ -300,6 +300,11 @@ def test_report_download_from_the_console(admin_client, engine, fielded):
     html = response.get_data(as_text=True)
     assert "Satisfaction index" in html and "change from 2026Q3" in html
     assert html.count("data:image/png;base64,") >= 4
+    shown = admin_client.get(f"/admin/waves/{wave_id}/report?view=1")
+    assert shown.status_code == 200 and "Content-Disposition" not in shown.headers
+    policy = shown.headers["Content-Security-Policy"]
+    assert "script-src" not in policy and "default-src 'none'" in policy  # no script can run in the shown report
+    assert "<script" not in shown.get_data(as_text=True)
 
 
 def test_api_with_a_token(app, accounts, fielded):
