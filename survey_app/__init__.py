@@ -88,7 +88,7 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def on_http(error: HTTPException):
-        if request.blueprint == "api":
+        if request.blueprint == "api" or request.path.startswith("/api/"):
             from flask import jsonify
             response = jsonify({"error": error.description or error.name})
             response.status_code = error.code or 400

@@ -329,3 +329,33 @@ def test_api_with_a_token(app, accounts, fielded):
     spec = client.get("/api/v1/openapi.json").json
     assert set(spec["paths"]) == {"/surveys", "/surveys/{questionnaire_id}/waves/{wave}/responses",
                                   "/surveys/{questionnaire_id}/waves/{wave}/indices"}
+
+
+def test_headers_and_cookie_flags_on_admin_api_and_download_responses(app, admin_client, accounts, fielded, engine):
+    with Session(engine) as session:
+        wave_id = find_wave(session, "acsi-retail", "2026Q4").id
+    anonymous = https_client(app)
+    responses = {
+        "login page": anonymous.get("/admin/login"),
+        "redirect to login": anonymous.get("/admin/"),
+        "failed login": login(https_client(app), password="not the password"),
+        "console page": admin_client.get("/admin/"),
+        "403": https_client(app).post("/admin/waves", data={}),  # CSRF refusal for anonymous posts
+        "csv download": admin_client.get(f"/admin/waves/{wave_id}/export?format=csv"),
+        "sav download": admin_client.get(f"/admin/waves/{wave_id}/export?format=sav"),
+        "api 401": anonymous.get("/api/v1/surveys"),
+        "api json": anonymous.get("/api/v1/surveys", headers={"Authorization": f"Bearer {accounts['token']}"}),
+        "api 404": anonymous.get("/api/v1/nothing-here"),
+        "openapi": anonymous.get("/api/v1/openapi.json"),
+    }
+    for name, response in responses.items():
+        assert response.headers["X-Frame-Options"] == "DENY", name
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"], name
+        assert response.headers["X-Content-Type-Options"] == "nosniff", name
+        assert response.headers["Referrer-Policy"] == "no-referrer", name
+        assert response.headers["Cache-Control"] == "no-store", name
+    assert responses["api 404"].status_code == 404 and responses["api 404"].is_json
+    fresh = https_client(app)
+    login(fresh)
+    cookie = fresh.get_cookie("csi_session")
+    assert cookie.secure and cookie.http_only and cookie.same_site == "Lax"
