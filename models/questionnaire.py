@@ -11,9 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Mapping
 
 import jsonschema
@@ -144,15 +145,20 @@ class Questionnaire:
     source: str = field(default="<questionnaire>", compare=False)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
-    @property
+    @cached_property
     def questions(self) -> tuple[Question, ...]:
         return tuple(q for page in self.pages for q in page.questions)
 
+    @cached_property
+    def _by_id(self) -> Mapping[str, Question]:
+        # The web app looks questions up for every stored answer of every request.
+        return MappingProxyType({q.id: q for q in self.questions})
+
     def question(self, question_id: str) -> Question:
-        for q in self.questions:
-            if q.id == question_id:
-                return q
-        raise KeyError(f"questionnaire {self.id!r} has no question {question_id!r}")
+        try:
+            return self._by_id[question_id]
+        except KeyError:
+            raise KeyError(f"questionnaire {self.id!r} has no question {question_id!r}") from None
 
     @property
     def rating_items(self) -> tuple[Question, ...]:

@@ -53,6 +53,14 @@ def _own_response(wave: Wave) -> Response | None:
     return response if response is not None and response.wave_id == wave.id else None
 
 
+def _own_response_and_answers(wave: Wave) -> tuple[Response | None, dict]:
+    key = session.get("responses", {}).get(str(wave.id))
+    response, answers = service().response_and_answers(key)
+    if response is None or response.wave_id != wave.id:
+        return None, {}
+    return response, answers
+
+
 def _remember(wave: Wave, response: Response) -> None:
     keys = dict(session.get("responses", {}))
     keys[str(wave.id)] = response.respondent_key
@@ -114,7 +122,7 @@ def _resume(questionnaire_id: str, wave_name: str, response: Response, questionn
 def page(questionnaire_id: str, wave_name: str, number: int):
     wave, questionnaire = _wave_or_fail(questionnaire_id, wave_name)
     language = language_for(questionnaire)
-    response = _own_response(wave)
+    response, answers = _own_response_and_answers(wave)
     if response is None:
         return redirect(url_for(".landing", questionnaire_id=questionnaire_id, wave_name=wave_name))
     if response.status == "complete":
@@ -122,7 +130,6 @@ def page(questionnaire_id: str, wave_name: str, number: int):
     if not wave.is_open():
         raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
     index = number - 1
-    answers = service().answers(response)
     if not 0 <= index < len(questionnaire.pages) or index > response.current_page \
             or not page_visible(questionnaire.pages[index], answers):
         # No skipping ahead, no hidden pages: go to where the respondent really is.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,6 +65,22 @@ def encode_answer(question: Question, value: Any) -> tuple[float | None, str | N
     return None, str(value)
 
 
+_RESPONSE_COLUMNS = (Response.id, Response.survey_id, Response.wave_id, Response.invitation_id, Response.respondent_key,
+                     Response.status, Response.language, Response.current_page)
+
+
+def _decode_rows(questionnaire: Questionnaire, rows) -> dict[str, Any]:
+    """question id -> value from (question_id, value_num, value_text) rows; unknown ids are skipped."""
+    out = {}
+    for question_id, num, txt in rows:
+        try:
+            question = questionnaire.question(question_id)
+        except KeyError:
+            continue
+        out[question_id] = decode_answer(question, num, txt)
+    return out
+
+
 def page_visible(page: Page, answers: dict) -> bool:
     if page.show_if is not None and not page.show_if.evaluate(answers):
         return False
@@ -80,6 +96,9 @@ class SurveyService:
 
     def __init__(self, session_factory: sessionmaker[Session]):
         self.sessions = session_factory
+        # Reads outside a transaction: no BEGIN and no ROLLBACK round trips (PostgreSQL), one
+        # statement each. Writes keep their transactions (``self.sessions.begin()``).
+        self._reader = session_factory.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
         self._questionnaires: dict[int, Questionnaire] = {}
         self._waves: dict[tuple[str, str], tuple[float, Wave]] = {}
 
@@ -114,19 +133,29 @@ class SurveyService:
         with self.sessions() as session:
             return session.scalar(select(Response).where(Response.respondent_key == key))
 
+    def response_and_answers(self, key: str | None) -> tuple[Response | None, dict[str, Any]]:
+        """The respondent's response (detached) and its answers, in one autocommit query."""
+        if not key:
+            return None, {}
+        query = (select(*_RESPONSE_COLUMNS, Answer.question_id, Answer.value_num, Answer.value_text)
+                 .select_from(Response).outerjoin(Answer, Answer.response_id == Response.id)
+                 .where(Response.respondent_key == key))
+        with self._reader.connect() as connection:
+            rows = connection.execute(query).all()
+        if not rows:
+            return None, {}
+        first = rows[0]
+        response = Response(**{column.key: getattr(first, column.key) for column in _RESPONSE_COLUMNS})
+        questionnaire = self.questionnaire(response.survey_id)
+        return response, _decode_rows(questionnaire, ((r.question_id, r.value_num, r.value_text) for r in rows
+                                                      if r.question_id is not None))
+
     def answers(self, response: Response) -> dict[str, Any]:
         questionnaire = self.questionnaire(response.survey_id)
-        with self.sessions() as session:
-            rows = session.execute(select(Answer.question_id, Answer.value_num, Answer.value_text)
-                                   .where(Answer.response_id == response.id)).all()
-        out = {}
-        for question_id, num, txt in rows:
-            try:
-                question = questionnaire.question(question_id)
-            except KeyError:
-                continue
-            out[question_id] = decode_answer(question, num, txt)
-        return out
+        with self._reader.connect() as connection:
+            rows = connection.execute(select(Answer.question_id, Answer.value_num, Answer.value_text)
+                                      .where(Answer.response_id == response.id)).all()
+        return _decode_rows(questionnaire, rows)
 
     # ---- starting -------------------------------------------------------------------
     def start(self, wave: Wave, language: str, invitation_id: int | None = None) -> Response:
@@ -172,34 +201,42 @@ class SurveyService:
         response_id = response.id
         questionnaire = self.questionnaire(response.survey_id)
         page = questionnaire.pages[page_index]
+        page_ids = [q.id for q in page.questions]
+        now = utcnow()
         try:
             with self.sessions.begin() as session:
-                session.add(PageSubmission(submission_id=submission_id, response_id=response_id, page_index=page_index,
-                                           created_at=utcnow()))
-                session.flush()
-                response = session.get(Response, response_id, with_for_update=True)
-                if response.status == "complete":
+                session.execute(insert(PageSubmission).values(submission_id=submission_id, response_id=response_id,
+                                                              page_index=page_index, created_at=now))
+                # Lock the response and read its answers in one statement: saves of one response
+                # (two tabs, a retry) are serialized, and the answers are current under the lock.
+                rows = session.execute(
+                    select(Response.status, Response.current_page, Answer.question_id, Answer.value_num,
+                           Answer.value_text)
+                    .select_from(Response).outerjoin(Answer, Answer.response_id == Response.id)
+                    .where(Response.id == response_id).with_for_update(of=Response)).all()
+                if rows[0].status == "complete":
                     raise _AlreadyComplete  # rolls the submission id back with everything else
-                page_ids = [q.id for q in page.questions]
+                current_page = rows[0].current_page
+                answers = _decode_rows(questionnaire, ((r.question_id, r.value_num, r.value_text) for r in rows
+                                                       if r.question_id is not None and r.question_id not in page_ids))
                 session.execute(delete(Answer).where(Answer.response_id == response_id, Answer.question_id.in_(page_ids)))
-                rows = []
+                new_rows = []
                 for question in page.questions:
                     num, txt = encode_answer(question, values.get(question.id))
                     if num is not None or txt is not None:
-                        rows.append({"response_id": response_id, "question_id": question.id, "value_num": num, "value_text": txt})
-                if rows:
-                    session.execute(insert(Answer), rows)
-                # Read back inside the transaction: another tab may have saved another page meanwhile.
-                answers = self._answers_in(session, questionnaire, response_id)
+                        new_rows.append({"response_id": response_id, "question_id": question.id, "value_num": num,
+                                         "value_text": txt})
+                        answers[question.id] = decode_answer(question, num, txt)
+                if new_rows:
+                    session.execute(insert(Answer), new_rows)
                 next_page = self._next_visible(questionnaire, answers, page_index) if advance else page_index
-                response.language = language
-                response.updated_at = utcnow()
+                changes: dict[str, Any] = {"language": language, "updated_at": now}
                 if advance and next_page is None:
-                    self._complete(session, questionnaire, response, answers)
-                    return SaveOutcome("saved", None)
-                if advance:
-                    response.current_page = max(response.current_page, next_page)
-                return SaveOutcome("saved", next_page)
+                    changes |= self._complete(session, questionnaire, response_id, answers, now)
+                elif advance:
+                    changes["current_page"] = max(current_page, next_page)
+                session.execute(update(Response).where(Response.id == response_id).values(**changes))
+                return SaveOutcome("saved", next_page if not (advance and next_page is None) else None)
         except IntegrityError:
             return self._after_duplicate(response_id)
         except _AlreadyComplete:
@@ -212,31 +249,26 @@ class SurveyService:
                 return SaveOutcome("duplicate", None)
             return SaveOutcome("duplicate", response.current_page)
 
-    def _answers_in(self, session: Session, questionnaire: Questionnaire, response_id: int) -> dict[str, Any]:
-        rows = session.execute(select(Answer.question_id, Answer.value_num, Answer.value_text)
-                               .where(Answer.response_id == response_id)).all()
-        return {qid: decode_answer(questionnaire.question(qid), num, txt) for qid, num, txt in rows}
-
     def _next_visible(self, questionnaire: Questionnaire, answers: dict, after: int) -> int | None:
         for index in range(after + 1, len(questionnaire.pages)):
             if page_visible(questionnaire.pages[index], answers):
                 return index
         return None
 
-    def _complete(self, session: Session, questionnaire: Questionnaire, response: Response, answers: dict) -> None:
+    def _complete(self, session: Session, questionnaire: Questionnaire, response_id: int, answers: dict,
+                  now: datetime) -> dict[str, Any]:
+        """Drop answers the final answers hide; the column values of a completed response."""
         # Answers to questions that the final answers hide (the respondent went back and
         # changed an earlier answer) are not part of the response.
         visible = {q.id for p in questionnaire.pages if page_visible(p, answers) for q in visible_questions(p, answers)}
         hidden = [qid for qid in answers if qid not in visible]
         if hidden:
-            session.execute(delete(Answer).where(Answer.response_id == response.id, Answer.question_id.in_(hidden)))
+            session.execute(delete(Answer).where(Answer.response_id == response_id, Answer.question_id.in_(hidden)))
             answers = {k: v for k, v in answers.items() if k in visible}
-        response.status = "complete"
-        response.completed_at = utcnow()
-        response.current_page = len(questionnaire.pages)
+        changes = {"status": "complete", "completed_at": now, "current_page": len(questionnaire.pages)}
         if any(rule.when.evaluate(answers) for rule in questionnaire.follow_up):
-            response.follow_up = True
-            response.follow_up_status = "open"
+            changes |= {"follow_up": True, "follow_up_status": "open"}
+        return changes
 
     def first_page(self, questionnaire: Questionnaire, answers: dict) -> int | None:
         return self._next_visible(questionnaire, answers, -1)
