@@ -99,6 +99,31 @@ class Server:
                 self.kill()
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_role(server_group: int | None) -> dict[str, float]:
+    """CPU seconds so far of the server's processes (its process group), of PostgreSQL
+    processes, and of this process (the load generator), from /proc."""
+    out = {"server": 0.0, "postgres": 0.0, "client": time.process_time()}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                raw = handle.read()
+        except OSError:
+            continue
+        name = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        seconds = (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
+        if server_group is not None and int(fields[2]) == server_group:
+            out["server"] += seconds
+        elif name.startswith("postgres"):
+            out["postgres"] += seconds
+    return out
+
+
 def run(url: str, workers: int, threads: int, respondents: int, concurrency: int, seconds: float,
         kill_after: float | None = None) -> dict:
     engine, questionnaire = prepare(url)
@@ -117,13 +142,18 @@ def run(url: str, workers: int, threads: int, respondents: int, concurrency: int
     if kill_after is not None:
         threading.Thread(target=killer, daemon=True).start()
     started = time.perf_counter()
+    cpu_before = cpu_by_role(server.process.pid)
     try:
         with ThreadPoolExecutor(concurrency) as pool:
             results = list(pool.map(
                 lambda n: respondent(server.base, questionnaire, SURVEY, WAVE, n, stats, deadline), range(respondents)))
         elapsed = time.perf_counter() - started
+        cpu_after = cpu_by_role(server.process.pid)
     finally:
         server.stop()
+    # CPU per acknowledged page post (each also costs a page view); gunicorn workers are in the
+    # server's process group. A killed server's first processes are not counted.
+    cpu = {role: (cpu_after[role] - cpu_before[role]) / max(stats.page_posts, 1) * 1000 for role in cpu_after}
     acknowledged = [r for r in results if r is not None]
     problems = verify(engine, questionnaire, SURVEY, WAVE, acknowledged, PAGES)
     if engine.dialect.name == "sqlite":
@@ -140,6 +170,7 @@ def run(url: str, workers: int, threads: int, respondents: int, concurrency: int
             "post_p50": pct(stats.latencies["POST"], 50), "post_p99": pct(stats.latencies["POST"], 99),
             "get_p50": pct(stats.latencies["GET"], 50), "get_p99": pct(stats.latencies["GET"], 99),
             "retries": stats.retries, "connection_errors": stats.connection_errors, "killed": bool(killed),
+            "cpu_ms": cpu,
             "problems": problems}
 
 
@@ -164,7 +195,8 @@ def main() -> None:
           f"server process, client and server on the same 2 cores"
           + (f"; server SIGKILLed after {args.kill_after} s and restarted" if args.kill_after else ""))
     print("\n| backend | processes | page submissions/s | respondents/s | POST p50 / p99 | GET p50 / p99 | "
-          "acknowledged | retries sent | connection errors | integrity |\n|---|---|---|---|---|---|---|---|---|---|")
+          "acknowledged | retries sent | connection errors | CPU ms per submission: server / PostgreSQL / client | "
+          "integrity |\n|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
         for backend in args.backends.split(","):
             for workers in map(int, args.workers.split(",")):
@@ -174,6 +206,7 @@ def main() -> None:
                 print(f"| {backend} | {workers} | {r['submissions_per_s']:.0f} | {r['respondents_per_s']:.1f} | "
                       f"{r['post_p50']:.0f} / {r['post_p99']:.0f} ms | {r['get_p50']:.0f} / {r['get_p99']:.0f} ms | "
                       f"{r['acknowledged']}/{r['respondents']} | {r['retries']} | {r['connection_errors']} | "
+                      f"{r['cpu_ms']['server']:.1f} / {r['cpu_ms']['postgres']:.1f} / {r['cpu_ms']['client']:.1f} | "
                       f"{'ok' if not r['problems'] else '; '.join(r['problems'])} |", flush=True)
 
 

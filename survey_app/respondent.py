@@ -22,6 +22,17 @@ class FriendlyError(Exception):
         self.status, self.title_key, self.body_key, self.questionnaire = status, title_key, body_key, questionnaire
 
 
+@bp.app_template_global()
+def chosen(field) -> set[str]:
+    """The values a choice field shows as selected (what WTForms' per-option ``checked`` computes)."""
+    data = field.data
+    if data is None:
+        return set()
+    if isinstance(data, (list, tuple, set)):
+        return {str(v) for v in data}
+    return {str(data)}
+
+
 def service() -> SurveyService:
     return current_app.extensions["csi"]["service"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,8 +65,26 @@ def encode_answer(question: Question, value: Any) -> tuple[float | None, str | N
     return None, str(value)
 
 
+_RESPONSES, _ANSWERS, _SUBMISSIONS = Response.__table__, Answer.__table__, PageSubmission.__table__
 _RESPONSE_COLUMNS = (Response.id, Response.survey_id, Response.wave_id, Response.invitation_id, Response.respondent_key,
                      Response.status, Response.language, Response.current_page)
+
+
+_RESPONSE_BY_KEY = (select(*_RESPONSE_COLUMNS, Answer.question_id, Answer.value_num, Answer.value_text)
+                    .select_from(Response).outerjoin(Answer, Answer.response_id == Response.id)
+                    .where(Response.respondent_key == bindparam("key")))
+_ANSWERS_OF = (select(_ANSWERS.c.question_id, _ANSWERS.c.value_num, _ANSWERS.c.value_text)
+               .where(_ANSWERS.c.response_id == bindparam("response_id")))
+_LOCK_WITH_ANSWERS = (select(_RESPONSES.c.status, _RESPONSES.c.current_page, _ANSWERS.c.question_id,
+                             _ANSWERS.c.value_num, _ANSWERS.c.value_text)
+                      .select_from(_RESPONSES.outerjoin(_ANSWERS, _ANSWERS.c.response_id == _RESPONSES.c.id))
+                      .where(_RESPONSES.c.id == bindparam("response_id")).with_for_update(of=_RESPONSES))
+_DELETE_ANSWERS = delete(_ANSWERS).where(_ANSWERS.c.response_id == bindparam("response_id"),
+                                         _ANSWERS.c.question_id.in_(bindparam("question_ids", expanding=True)))
+_INSERT_SUBMISSION = insert(_SUBMISSIONS)
+_INSERT_ANSWERS = insert(_ANSWERS)
+# The SET clause comes from the parameters given (language, updated_at, current_page or completion).
+_UPDATE_RESPONSE = update(_RESPONSES).where(_RESPONSES.c.id == bindparam("where_id"))
 
 
 def _decode_rows(questionnaire: Questionnaire, rows) -> dict[str, Any]:
@@ -98,7 +116,8 @@ class SurveyService:
         self.sessions = session_factory
         # Reads outside a transaction: no BEGIN and no ROLLBACK round trips (PostgreSQL), one
         # statement each. Writes keep their transactions (``self.sessions.begin()``).
-        self._reader = session_factory.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
+        self._engine = session_factory.kw["bind"]
+        self._reader = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         self._questionnaires: dict[int, Questionnaire] = {}
         self._waves: dict[tuple[str, str], tuple[float, Wave]] = {}
 
@@ -137,11 +156,8 @@ class SurveyService:
         """The respondent's response (detached) and its answers, in one autocommit query."""
         if not key:
             return None, {}
-        query = (select(*_RESPONSE_COLUMNS, Answer.question_id, Answer.value_num, Answer.value_text)
-                 .select_from(Response).outerjoin(Answer, Answer.response_id == Response.id)
-                 .where(Response.respondent_key == key))
         with self._reader.connect() as connection:
-            rows = connection.execute(query).all()
+            rows = connection.execute(_RESPONSE_BY_KEY, {"key": key}).all()
         if not rows:
             return None, {}
         first = rows[0]
@@ -153,8 +169,7 @@ class SurveyService:
     def answers(self, response: Response) -> dict[str, Any]:
         questionnaire = self.questionnaire(response.survey_id)
         with self._reader.connect() as connection:
-            rows = connection.execute(select(Answer.question_id, Answer.value_num, Answer.value_text)
-                                      .where(Answer.response_id == response.id)).all()
+            rows = connection.execute(_ANSWERS_OF, {"response_id": response.id}).all()
         return _decode_rows(questionnaire, rows)
 
     # ---- starting -------------------------------------------------------------------
@@ -204,22 +219,20 @@ class SurveyService:
         page_ids = [q.id for q in page.questions]
         now = utcnow()
         try:
-            with self.sessions.begin() as session:
-                session.execute(insert(PageSubmission).values(submission_id=submission_id, response_id=response_id,
-                                                              page_index=page_index, created_at=now))
+            # Core statements built once (module level) on a plain connection: in this hot path the
+            # ORM's machinery and building statements cost more CPU than the statements themselves.
+            with self._engine.begin() as connection:
+                connection.execute(_INSERT_SUBMISSION, {"submission_id": submission_id, "response_id": response_id,
+                                                        "page_index": page_index, "created_at": now})
                 # Lock the response and read its answers in one statement: saves of one response
                 # (two tabs, a retry) are serialized, and the answers are current under the lock.
-                rows = session.execute(
-                    select(Response.status, Response.current_page, Answer.question_id, Answer.value_num,
-                           Answer.value_text)
-                    .select_from(Response).outerjoin(Answer, Answer.response_id == Response.id)
-                    .where(Response.id == response_id).with_for_update(of=Response)).all()
+                rows = connection.execute(_LOCK_WITH_ANSWERS, {"response_id": response_id}).all()
                 if rows[0].status == "complete":
                     raise _AlreadyComplete  # rolls the submission id back with everything else
                 current_page = rows[0].current_page
                 answers = _decode_rows(questionnaire, ((r.question_id, r.value_num, r.value_text) for r in rows
                                                        if r.question_id is not None and r.question_id not in page_ids))
-                session.execute(delete(Answer).where(Answer.response_id == response_id, Answer.question_id.in_(page_ids)))
+                connection.execute(_DELETE_ANSWERS, {"response_id": response_id, "question_ids": page_ids})
                 new_rows = []
                 for question in page.questions:
                     num, txt = encode_answer(question, values.get(question.id))
@@ -228,14 +241,14 @@ class SurveyService:
                                          "value_text": txt})
                         answers[question.id] = decode_answer(question, num, txt)
                 if new_rows:
-                    session.execute(insert(Answer), new_rows)
+                    connection.execute(_INSERT_ANSWERS, new_rows)
                 next_page = self._next_visible(questionnaire, answers, page_index) if advance else page_index
                 changes: dict[str, Any] = {"language": language, "updated_at": now}
                 if advance and next_page is None:
-                    changes |= self._complete(session, questionnaire, response_id, answers, now)
+                    changes |= self._complete(connection, questionnaire, response_id, answers, now)
                 elif advance:
                     changes["current_page"] = max(current_page, next_page)
-                session.execute(update(Response).where(Response.id == response_id).values(**changes))
+                connection.execute(_UPDATE_RESPONSE, {"where_id": response_id, **changes})
                 return SaveOutcome("saved", next_page if not (advance and next_page is None) else None)
         except IntegrityError:
             return self._after_duplicate(response_id)
@@ -255,7 +268,7 @@ class SurveyService:
                 return index
         return None
 
-    def _complete(self, session: Session, questionnaire: Questionnaire, response_id: int, answers: dict,
+    def _complete(self, connection, questionnaire: Questionnaire, response_id: int, answers: dict,
                   now: datetime) -> dict[str, Any]:
         """Drop answers the final answers hide; the column values of a completed response."""
         # Answers to questions that the final answers hide (the respondent went back and
@@ -263,7 +276,7 @@ class SurveyService:
         visible = {q.id for p in questionnaire.pages if page_visible(p, answers) for q in visible_questions(p, answers)}
         hidden = [qid for qid in answers if qid not in visible]
         if hidden:
-            session.execute(delete(Answer).where(Answer.response_id == response_id, Answer.question_id.in_(hidden)))
+            connection.execute(_DELETE_ANSWERS, {"response_id": response_id, "question_ids": hidden})
             answers = {k: v for k, v in answers.items() if k in visible}
         changes = {"status": "complete", "completed_at": now, "current_page": len(questionnaire.pages)}
         if any(rule.when.evaluate(answers) for rule in questionnaire.follow_up):
