@@ -141,10 +141,11 @@ def wave_trend(model: Model, waves: Mapping[str, pd.DataFrame], *, questionnaire
         pairs.setdefault((wave, reference), "requested")
     comparisons = {}
     change_rows = []
+    pair_seeds = seeds[-1].spawn(len(pairs))
     for n_pair, ((wave, reference), relation) in enumerate(pairs.items()):
         if on_progress:
             on_progress(f"comparing {wave} with {reference}")
-        pair_seed = int(seeds[-1].spawn(len(pairs))[n_pair].generate_state(1)[0])
+        pair_seed = int(pair_seeds[n_pair].generate_state(1)[0])
         comparison = compare_groups(model, None, None, names=(reference, wave), scheme=scheme, n_perm=n_perm,
                                     seed=pair_seed, level=level, prepared=(prepared[reference], prepared[wave]),
                                     fitted=(fits[reference], fits[wave]), progress=progress)

@@ -210,7 +210,7 @@ def _serve_options(function):
     function = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")(function)
     function = click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)(function)
     function = click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-                            help="Processes: 1 runs waitress; more run gunicorn (gthread workers).")(function)
+                            help="Processes (gunicorn gthread workers; waitress on Windows).")(function)
     return click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True,
                         help="Threads per process.")(function)
 
@@ -232,7 +232,7 @@ def _run_server(database_url: str | None, host: str, port: int, threads: int, wo
 @_database_option
 @_serve_options
 def serve(database_url, host, port, workers, threads) -> None:
-    """Run the survey web server (waitress, or gunicorn with --workers > 1)."""
+    """Run the survey web server (gunicorn with gthread workers; waitress on Windows or with CSI_SERVER=waitress)."""
     _run_server(database_url, host, port, threads, workers)
 
 
