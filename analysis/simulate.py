@@ -126,7 +126,8 @@ def simulate_responses(questionnaire, n: int, seed: int | None = None, shift: fl
                   model.paths + tuple(("satisfaction", c) for c in extra if "satisfaction" in model.construct_names),
                   name=model.name)
     paths = default_paths(model)
-    paths.update({("satisfaction", c): 0.5 for c in extra})
+    # Blocks outside the model follow satisfaction; perceived costs (money, time, effort) fall as it rises.
+    paths.update({("satisfaction", c): -0.4 if "cost" in c else 0.5 for c in extra})
     pop = population(full, paths, loading)
     chol = np.linalg.cholesky(pop.item_cov)
     z = rng.standard_normal((n, len(full.items))) @ chol.T + shift

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
@@ -223,9 +224,20 @@ def wave(wave_id: int):
         if q.type == "rating":
             values = list(q.scale.points) + ([q.scale.dont_know_code] if q.scale.dont_know_code is not None else [])
             labels = {v: (q.scale.labels[v].get("en") if v in q.scale.labels else str(v)) for v in values}
-        elif q.type in ("single_choice",):
+        elif q.type == "single_choice":
             values = [o.value for o in q.options]
             labels = {o.value: o.label.get("en") for o in q.options}
+        elif q.type == "multiple_choice":
+            # Stored as JSON lists: count each option chosen; the bar's total is the number who answered.
+            picks: dict[str, int] = {}
+            answered = 0
+            for stored, count in counts.get(q.id, {}).items():
+                answered += count
+                for value in json.loads(stored):
+                    picks[value] = picks.get(value, 0) + count
+            rows = [{"value": o.value, "label": o.label.get("en"), "count": picks.get(str(o.value), 0)} for o in q.options]
+            items.append({"question": q, "rows": rows, "answered": answered})
+            continue
         else:
             items.append({"question": q, "rows": [], "answered": sum(counts.get(q.id, {}).values())})
             continue
