@@ -346,11 +346,30 @@ def follow_up_item(response_id: int):
             flash(str(exc), "error")
     questionnaire = service().questionnaire(response.survey_id)
     answers = console.response_answers(_db(), response_id)
-    shown = [(q, answers.get(q.id)) for q in questionnaire.questions if q.id in answers]
+    shown = [(q, _shown_answer(q, answers[q.id])) for q in questionnaire.questions if q.id in answers]
     reasons = [rule.reason.get("en") if rule.reason else rule.id for rule in questionnaire.follow_up
                if _safe_eval(rule.when, answers)]
     return render_template("admin/follow_up_item.html", response=response, q=questionnaire, shown=shown,
                            reasons=reasons, wave=_db().get(Wave, response.wave_id), statuses=console.FOLLOW_UP_STATUSES)
+
+
+def _shown_answer(question, value) -> str:
+    """An answer as a caller reads it: option labels instead of codes, a rating with its label."""
+    labels = {str(o.value): o.label.get("en") for o in question.options}
+    if question.type == "multiple_choice" and isinstance(value, str):
+        try:
+            return ", ".join(labels.get(str(v), str(v)) for v in json.loads(value))
+        except ValueError:
+            return value
+    if question.type == "single_choice":
+        return labels.get(str(value), str(value))
+    if question.type == "rating" and question.scale is not None:
+        code = int(value) if isinstance(value, (int, float)) else None
+        if code == question.scale.dont_know_code and question.scale.dont_know_label is not None:
+            return question.scale.dont_know_label.get("en")
+        if code in question.scale.labels:
+            return f"{code} ({question.scale.labels[code].get('en')})"
+    return str(value)
 
 
 def _safe_eval(expression, answers) -> bool:

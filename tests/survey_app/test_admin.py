@@ -239,6 +239,8 @@ def test_live_view_and_follow_up_queue(app, admin_client, engine, acsi):
     assert f"#{flagged[0].id}" in queue
     item = admin_client.get(f"/admin/follow-up/{flagged[0].id}").get_data(as_text=True)
     assert "Dissatisfied customer" in item and "sat_overall" in item
+    assert "Groceries, Home goods" in item and '["grocery"' not in item  # labels, not stored codes
+    assert "3 (Neutral)" in item  # sat_level: the 5-point labelled scale, answered 3
     saved = admin_client.post(f"/admin/follow-up/{flagged[0].id}", data={
         "csrf_token": csrf_of(item), "status": "called", "note": "Called; refund agreed."}, follow_redirects=True)
     assert saved.status_code == 200
