@@ -10,6 +10,7 @@ from models.storage.tables import Response, Wave
 
 from .forms import PageForm, Tampered, build_form, check_tampering, validate_answers
 from .i18n import LANGUAGE_NAMES, translate
+from .options import options_html
 from .services import SurveyService, page_visible, visible_questions
 
 bp = Blueprint("respondent", __name__)
@@ -20,6 +21,9 @@ class FriendlyError(Exception):
 
     def __init__(self, status: int, title_key: str, body_key: str, questionnaire: Questionnaire | None = None):
         self.status, self.title_key, self.body_key, self.questionnaire = status, title_key, body_key, questionnaire
+
+
+bp.add_app_template_global(options_html)
 
 
 @bp.app_template_global()

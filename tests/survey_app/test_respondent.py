@@ -324,3 +324,18 @@ def test_forwarded_headers_are_trusted_only_when_configured(database_url):
             return f"{request.host} {request.remote_addr}"
         assert app.test_client().get("/_probe", headers=forwarded).get_data(as_text=True) == expected
         app.extensions["csi"]["engine"].dispose()
+
+
+def test_cached_option_markup_follows_the_language_and_the_answer(client, acsi):
+    """Options come from a cache (survey_app/options.py): switching language or answering
+    must still show that language's labels and exactly the chosen option checked."""
+    person = Respondent(client, acsi)
+    page = person.advance_to(person.start(), "sat_level")
+    english = person.get(page.url + "?lang=en").text
+    assert 'value="5"' in english and "Very satisfied" in english
+    chinese = person.get(page.url + "?lang=zh-CN").text
+    assert "非常满意" in chinese and "Very satisfied" not in chinese
+    answered = person.answer(page, overrides={"sat_level": "4"})
+    back = person.get(page.url)
+    assert back.checked("sat_level") == ["4"]
+    assert answered.status == 200
