@@ -56,9 +56,6 @@ class Micom:
     def not_comparable(self) -> list[str]:
         return list(self.table.loc[self.table["invariance"] == "none", "construct"])
 
-    def verdict(self, construct: str) -> str:
-        return str(self.table.set_index("construct").loc[construct, "invariance"])
-
     def notes(self, name_a: str, name_b: str) -> list[str]:
         notes = []
         bad = self.not_comparable
@@ -121,8 +118,10 @@ class GroupComparison:
 def _shared_prepare(model: Model, frames: Sequence[pd.DataFrame], item_info, missing: str,
                     scales) -> list[PreparedData]:
     """Prepare each group on one set of answer scales (declared, or inferred from all groups)."""
-    if scales is None:
-        pooled = prepare(pd.concat(frames, ignore_index=True), model, item_info, "keep", None)
+    declared = set(item_info or {}) | set(scales or {})
+    if not set(model.items) <= declared:
+        # Some scale must be inferred: infer it once from all groups, so every group shares it.
+        pooled = prepare(pd.concat(frames, ignore_index=True), model, item_info, "keep", scales)
         scales = pooled.scales
     out = []
     for frame in frames:
