@@ -1,13 +1,17 @@
 """Load test of the survey server on loopback (bounded; stops by itself).
 
     python bench/load_survey.py [--respondents 5000] [--concurrency 200] [--backends sqlite,postgresql]
-                                [--workers 1,2] [--threads 8] [--seconds 300] [--kill-after S]
+                                [--workers 1,2] [--threads 8] [--seconds 300] [--kill-after S] [--think S]
 
 For each backend x worker count: a fresh database with the ACSI retail questionnaire and
 an open wave, `csi serve` started as a subprocess on 127.0.0.1, N simulated respondents
 (bench/loadgen.py) with `concurrency` at a time, then the integrity check (every
 acknowledged response stored exactly once with exactly the answers sent). Reports page
-submissions per second (the server's write path) and latency percentiles.
+submissions stored per second (the server's write path; repeats of a post are not counted
+twice) and latency percentiles. With --think 0 (the default) respondents post each page as
+soon as they have it: the server's capacity. With --think S they spend S seconds on average
+on each page, as people do, so the server sees a steady rate below its capacity: the
+latency at that rate.
 PostgreSQL runs against CSI_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test).
 
 With --kill-after S the server's worker processes are SIGKILLed S seconds into the run
@@ -124,8 +128,16 @@ def cpu_by_role(server_group: int | None) -> dict[str, float]:
     return out
 
 
+def stored_submissions(engine) -> int:
+    from sqlalchemy import func, select
+
+    from models.storage.tables import PageSubmission
+    with engine.connect() as connection:
+        return connection.scalar(select(func.count()).select_from(PageSubmission))
+
+
 def run(url: str, workers: int, threads: int, respondents: int, concurrency: int, seconds: float,
-        kill_after: float | None = None) -> dict:
+        kill_after: float | None = None, think: float = 0.0) -> dict:
     engine, questionnaire = prepare(url)
     server = Server(url, workers, threads)
     server.start()
@@ -146,14 +158,17 @@ def run(url: str, workers: int, threads: int, respondents: int, concurrency: int
     try:
         with ThreadPoolExecutor(concurrency) as pool:
             results = list(pool.map(
-                lambda n: respondent(server.base, questionnaire, SURVEY, WAVE, n, stats, deadline), range(respondents)))
+                lambda n: respondent(server.base, questionnaire, SURVEY, WAVE, n, stats, deadline, think=think),
+                range(respondents)))
         elapsed = time.perf_counter() - started
         cpu_after = cpu_by_role(server.process.pid)
     finally:
         server.stop()
-    # CPU per acknowledged page post (each also costs a page view); gunicorn workers are in the
-    # server's process group. A killed server's first processes are not counted.
-    cpu = {role: (cpu_after[role] - cpu_before[role]) / max(stats.page_posts, 1) * 1000 for role in cpu_after}
+    # Throughput counts page submissions stored (each exactly once, whatever was re-sent): the
+    # server's write path, one per page a respondent moved on from. CPU is per stored submission
+    # (gunicorn workers are in the server's process group; a killed server's are not counted).
+    stored = stored_submissions(engine)
+    cpu = {role: (cpu_after[role] - cpu_before[role]) / max(stored, 1) * 1000 for role in cpu_after}
     acknowledged = [r for r in results if r is not None]
     problems = verify(engine, questionnaire, SURVEY, WAVE, acknowledged, PAGES)
     if engine.dialect.name == "sqlite":
@@ -166,7 +181,8 @@ def run(url: str, workers: int, threads: int, respondents: int, concurrency: int
     def pct(values, q):
         return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 100 else float("nan")
     return {"acknowledged": len(acknowledged), "respondents": respondents, "seconds": elapsed,
-            "submissions_per_s": stats.page_posts / elapsed, "respondents_per_s": len(acknowledged) / elapsed,
+            "submissions_per_s": stored / elapsed,
+            "posts_per_s": stats.page_posts / elapsed, "respondents_per_s": len(acknowledged) / elapsed,
             "post_p50": pct(stats.latencies["POST"], 50), "post_p99": pct(stats.latencies["POST"], 99),
             "get_p50": pct(stats.latencies["GET"], 50), "get_p99": pct(stats.latencies["GET"], 99),
             "retries": stats.retries, "connection_errors": stats.connection_errors, "killed": bool(killed),
@@ -190,11 +206,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--kill-after", type=float, default=None)
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds a respondent spends on a page before posting it (0: at once)")
     args = parser.parse_args()
     print(f"{args.respondents} respondents x {PAGES} pages, {args.concurrency} at a time, {args.threads} threads per "
           f"server process, client and server on the same 2 cores"
+          + (f", {args.think} s mean think time per page" if args.think else ", no think time")
           + (f"; server SIGKILLed after {args.kill_after} s and restarted" if args.kill_after else ""))
-    print("\n| backend | processes | page submissions/s | respondents/s | POST p50 / p99 | GET p50 / p99 | "
+    print("\n| backend | processes | stored page submissions/s | respondents/s | POST p50 / p99 | GET p50 / p99 | "
           "acknowledged | retries sent | connection errors | CPU ms per submission: server / PostgreSQL / client | "
           "integrity |\n|---|---|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
@@ -202,7 +221,8 @@ def main() -> None:
             for workers in map(int, args.workers.split(",")):
                 with ExitStack() as stack:
                     url = database(backend, folder, stack)
-                    r = run(url, workers, args.threads, args.respondents, args.concurrency, args.seconds, args.kill_after)
+                    r = run(url, workers, args.threads, args.respondents, args.concurrency, args.seconds, args.kill_after,
+                            args.think)
                 print(f"| {backend} | {workers} | {r['submissions_per_s']:.0f} | {r['respondents_per_s']:.1f} | "
                       f"{r['post_p50']:.0f} / {r['post_p99']:.0f} ms | {r['get_p50']:.0f} / {r['get_p99']:.0f} ms | "
                       f"{r['acknowledged']}/{r['respondents']} | {r['retries']} | {r['connection_errors']} | "

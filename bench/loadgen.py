@@ -22,6 +22,7 @@ from urllib.parse import urlencode, urlparse
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 SUBMISSION = re.compile(r'name="submission_id" type="hidden" value="([^"]*)"')
+ACTION = re.compile(r'<form method="post" action="([^"]+/p/[0-9]+)"')
 QUESTION = re.compile(r'<div class="question[^"]*" id="q-([A-Za-z0-9_]+)"')
 
 
@@ -33,10 +34,12 @@ class Stats:
     connection_errors: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, method: str, seconds: float, status: int) -> None:
+    def record(self, method: str, path: str, seconds: float, status: int) -> None:
         with self.lock:
             self.latencies[method].append(seconds)
-            if method == "POST" and status == 302:
+            # A page post the server accepted: answered with the next page, or sent on to the
+            # thank-you page (repeats included; the stored count is in the database).
+            if method == "POST" and "/p/" in path and status in (200, 302, 303):
                 self.page_posts += 1
 
 
@@ -60,7 +63,7 @@ class Client:
         self.connection.request(method, path, body=body, headers=headers)
         response = self.connection.getresponse()
         text = response.read().decode("utf-8")
-        self.stats.record(method, time.perf_counter() - started, response.status)
+        self.stats.record(method, path, time.perf_counter() - started, response.status)
         for name, value in response.getheaders():
             if name.lower() == "set-cookie":
                 key, _, rest = value.partition("=")
@@ -89,6 +92,9 @@ class Client:
         while status in (301, 302, 303):
             path = urlparse(location).path or location
             status, location, text = self.request("GET", path)
+        action = ACTION.search(text) if status == 200 and "/done" not in path else None
+        if action:  # a page shown in answer to a post lives at the address its form names
+            path = html.unescape(action.group(1))
         return status, path, text
 
     def close(self) -> None:
@@ -110,8 +116,12 @@ def answer_value(question, rng: random.Random):
 
 
 def respondent(base: str, questionnaire, survey: str, wave: str, number: int, stats: Stats, deadline: float,
-               retry: float = 0.1, abandon: float = 0.05) -> dict | None:
-    """Answer the survey; return the answers sent when the server acknowledged completion."""
+               retry: float = 0.1, abandon: float = 0.05, think: float = 0.0) -> dict | None:
+    """Answer the survey; return the answers sent when the server acknowledged completion.
+
+    ``think``: mean seconds (exponentially distributed) spent reading and answering each
+    page before posting it; 0 posts at once (a stress test, not a person).
+    """
     rng = random.Random(number)
     client = Client(base, stats)
     try:
@@ -135,6 +145,8 @@ def respondent(base: str, questionnaire, survey: str, wave: str, number: int, st
                     continue
                 data[qid] = value
                 sent[qid] = value
+            if think:
+                time.sleep(rng.expovariate(1 / think))
             if rng.random() < retry:
                 client.request("POST", path, data)   # the same form sent twice
                 with stats.lock:

@@ -26,6 +26,7 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+_SECURITY_HEADERS_LOWER = {name.lower(): (name, value) for name, value in SECURITY_HEADERS.items()}
 
 
 def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
@@ -61,8 +62,9 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
 
     @app.after_request
     def headers(response):
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
+        # One pass over the headers a view set (a page may set its own policy), not one per name.
+        present = {name.lower() for name, _ in response.headers.items()}
+        response.headers.extend([pair for lower, pair in _SECURITY_HEADERS_LOWER.items() if lower not in present])
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -1,4 +1,4 @@
-"""WTForms built from a questionnaire page.
+"""A questionnaire page's answers: reading, checking and validating a post.
 
 Two kinds of bad input are told apart: a respondent's mistake (a required question left
 empty, a number out of range, too much text) is shown next to the field with the rest of
@@ -9,12 +9,13 @@ answered with a 400 page and never stored.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import HiddenField, RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField
+from wtforms import HiddenField, SelectChoice
 from wtforms.validators import ValidationError
 
 from models.questionnaire import Question
@@ -42,32 +43,44 @@ def _choices(question: Question, language: str) -> list[SelectChoice]:
     return [SelectChoice(str(o.value), o.label.get(language)) for o in question.options]
 
 
-def build_form(questions: list[Question], language: str, formdata: MultiDict | None, answers: dict[str, Any]):
-    """A form class for the visible ``questions``, bound to ``formdata`` or to saved ``answers``."""
+@dataclass
+class AnswerField:
+    """One question's value as the page shows it: ``data`` is a string, a list of strings
+    (multiple choice) or None; ``errors`` the messages shown next to it."""
+    data: Any
+    errors: list[str] = field(default_factory=list)
 
-    class Form(PageForm):
-        pass
 
-    for q in questions:
-        label = q.text.get(language)
-        if q.type in ("rating", "single_choice"):
-            field = RadioField(label, choices=_choices(q, language), validate_choice=False)
-        elif q.type == "multiple_choice":
-            field = SelectMultipleField(label, choices=_choices(q, language), validate_choice=False)
-        elif q.type == "text":
-            field = (TextAreaField if q.multiline else StringField)(label)
-        else:
-            field = StringField(label)
-        setattr(Form, q.id, field)
-    data = {}
-    for q in questions:
-        value = answers.get(q.id)
-        if value is None:
-            continue
-        data[q.id] = [str(v) for v in value] if q.type == "multiple_choice" else str(value)
-    form = Form(formdata=formdata, data=data if formdata is None else None)
-    form.questions = {q.id: q for q in questions}
-    return form
+class PageAnswers:
+    """A questionnaire page's answers as the page template and validation see them.
+
+    Deliberately not a WTForms form: the page's questions change with the respondent's
+    earlier answers, and building a form class and binding its fields on every request cost
+    more CPU than the rest of validation. Validation is our own (:func:`validate_answers`),
+    and the CSRF token is checked for every post by ``CSRFProtect`` before the view runs.
+    """
+
+    def __init__(self, questions: list[Question], formdata: MultiDict | None = None,
+                 answers: dict[str, Any] | None = None):
+        self.questions = {q.id: q for q in questions}
+        self.fields: dict[str, AnswerField] = {}
+        for q in questions:
+            if formdata is not None:
+                data = formdata.getlist(q.id) if q.type == "multiple_choice" else formdata.get(q.id)
+            else:
+                value = (answers or {}).get(q.id)
+                if value is not None:
+                    value = [str(v) for v in value] if q.type == "multiple_choice" else str(value)
+                data = value
+            self.fields[q.id] = AnswerField(data)
+        self.submission_id = formdata.get("submission_id", "") if formdata is not None else ""
+
+    def __getitem__(self, question_id: str) -> AnswerField:
+        return self.fields[question_id]
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        return {qid: f.errors for qid, f in self.fields.items() if f.errors}
 
 
 def check_tampering(formdata: MultiDict, questions: list[Question]) -> None:
@@ -96,19 +109,18 @@ def check_tampering(formdata: MultiDict, questions: list[Question]) -> None:
         raise Tampered("unknown navigation")
 
 
-def validate_answers(form, language: str, require: bool) -> dict[str, Any]:
+def validate_answers(form: PageAnswers, language: str, require: bool) -> dict[str, Any]:
     """Check the respondent's answers; put messages on the fields; return the clean values.
 
     ``require``: enforce required questions (moving forward) or not (going back).
     """
     values: dict[str, Any] = {}
     for qid, question in form.questions.items():
-        field = form[qid]
-        raw = field.data
+        answer = form[qid]
         try:
-            values[qid] = _clean(question, raw, language, require)
+            values[qid] = _clean(question, answer.data, language, require)
         except ValidationError as error:
-            field.errors = [str(error)]
+            answer.errors = [str(error)]
             values[qid] = None
     return values
 

@@ -33,6 +33,7 @@ class _AlreadyComplete(Exception):
 class SaveOutcome:
     status: str            # "saved", "duplicate" or "already_complete"
     next_page: int | None  # index of the next page to show, None when the response is complete
+    answers: dict[str, Any] | None = None  # all the response's answers after a save ("saved" only)
 
 
 def decode_answer(question: Question, value_num: float | None, value_text: str | None) -> Any:
@@ -249,7 +250,7 @@ class SurveyService:
                 elif advance:
                     changes["current_page"] = max(current_page, next_page)
                 connection.execute(_UPDATE_RESPONSE, {"where_id": response_id, **changes})
-                return SaveOutcome("saved", next_page if not (advance and next_page is None) else None)
+                return SaveOutcome("saved", next_page if not (advance and next_page is None) else None, answers)
         except IntegrityError:
             return self._after_duplicate(response_id)
         except _AlreadyComplete:

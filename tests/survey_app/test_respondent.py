@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 from models.storage import load_wave_frame
 from models.storage.tables import Answer, Invitation, PageSubmission, Response
 
-from .conftest import Respondent, assert_row_matches, https_client
+from .conftest import Page, Respondent, assert_row_matches, https_client
 
 
 def stored(engine):
@@ -181,10 +181,15 @@ def test_repeated_middle_page_post_is_recognised(client, acsi, engine):
     person = Respondent(client, acsi)
     page = person.start()
     data = person.page_data(page)
-    client.post(page.url, data=data)
+    first = Page.parse(client.post(page.url, data=data), page.url)
     before = count_answers(engine)
-    repeat = client.post(page.url, data=data)
-    assert repeat.status_code == 302 and repeat.headers["Location"].endswith("/p/2")
+    repeat = Page.parse(client.post(page.url, data=data), page.url)
+    # Both posts are answered with page 2 itself, at its own address, and stored once.
+    assert first.status == repeat.status == 200
+    assert first.url == repeat.url == "/s/acsi-retail/2026Q4/p/2"
+    assert repeat.question_ids == first.question_ids == ["exp_overall", "exp_customization", "exp_reliability"]
+    assert 'href="/s/acsi-retail/2026Q4/p/2?lang=zh-CN"' in repeat.text  # switching language stays on page 2
+    assert 'data-address="/s/acsi-retail/2026Q4/p/2"' in repeat.text
     assert count_answers(engine) == before
 
 
