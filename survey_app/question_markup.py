@@ -35,7 +35,7 @@ def question_html(questionnaire: Questionnaire, question: Question, language: st
         picked = _picked(data)
         middle = "".join(start + (" checked" if value in picked else "") + end for value, start, end in options)
     else:
-        middle = escape("" if data is None else data)
+        middle = str(escape("" if data is None else data))
     return Markup(head + middle + tail)
 
 

@@ -10,7 +10,7 @@ from models.storage.tables import Response, Wave
 
 from .forms import PageAnswers, PageForm, Tampered, check_tampering, validate_answers
 from .i18n import LANGUAGE_NAMES, translate
-from .options import options_html
+from .question_markup import question_html
 from .services import SurveyService, page_visible, visible_questions
 
 bp = Blueprint("respondent", __name__)
@@ -23,18 +23,7 @@ class FriendlyError(Exception):
         self.status, self.title_key, self.body_key, self.questionnaire = status, title_key, body_key, questionnaire
 
 
-bp.add_app_template_global(options_html)
-
-
-@bp.app_template_global()
-def chosen(field) -> set[str]:
-    """The values a choice field shows as selected (what WTForms' per-option ``checked`` computes)."""
-    data = field.data
-    if data is None:
-        return set()
-    if isinstance(data, (list, tuple, set)):
-        return {str(v) for v in data}
-    return {str(data)}
+bp.add_app_template_global(question_html)
 
 
 def service() -> SurveyService:

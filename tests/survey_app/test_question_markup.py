@@ -1,0 +1,91 @@
+"""The cached question markup: escaped once, right per questionnaire version, and only the
+respondent's answer and the error vary between requests."""
+import re
+
+import pytest
+
+from models.questionnaire import parse_questionnaire
+from survey_app.i18n import translate
+from survey_app.question_markup import question_html
+
+QUESTIONNAIRE = """\
+id: markup
+version: {version}
+default_language: en
+languages: [en, zh-CN]
+title: {{en: T, zh-CN: 题}}
+scales:
+  five: {{min: 1, max: 5, dont_know: {{code: 9, label: {{en: "Don't <know>", zh-CN: 不知道}}}}}}
+pages:
+  - id: p1
+    questions:
+      - id: rating
+        type: rating
+        scale: five
+        text: {{en: "{text}", zh-CN: 评分}}
+        help: {{en: "A & B", zh-CN: 帮助}}
+      - id: pick
+        type: multiple_choice
+        options:
+          - {{value: a, label: {{en: "<i>A</i>", zh-CN: 甲}}}}
+          - {{value: b, label: {{en: B, zh-CN: 乙}}}}
+        text: {{en: Pick, zh-CN: 选}}
+      - id: note
+        type: text
+        required: false
+        text: {{en: Note, zh-CN: 备注}}
+"""
+
+
+def build(version=1, text="How <b>good</b>?"):
+    return parse_questionnaire(QUESTIONNAIRE.format(version=version, text=text), "markup.yaml")
+
+
+@pytest.fixture
+def questionnaire():
+    return build()
+
+
+def test_questionnaire_text_and_labels_are_escaped(questionnaire):
+    html = question_html(questionnaire, questionnaire.question("rating"), "en", None, None)
+    assert "How &lt;b&gt;good&lt;/b&gt;?" in html and "<b>" not in html
+    assert "A &amp; B" in html and "Don&#39;t &lt;know&gt;" in html
+    pick = question_html(questionnaire, questionnaire.question("pick"), "en", None, None)
+    assert "&lt;i&gt;A&lt;/i&gt;" in pick
+
+
+@pytest.mark.parametrize("qid, data, checked", [
+    ("rating", "4", ["4"]),
+    ("rating", "9", ["9"]),            # don't know, after the scale
+    ("rating", None, []),
+    ("pick", ["a", "b"], ["a", "b"]),
+    ("pick", None, []),
+])
+def test_only_the_answer_is_checked(questionnaire, qid, data, checked):
+    html = question_html(questionnaire, questionnaire.question(qid), "en", data, None)
+    assert re.findall(r'value="([^"]*)" checked', html) == checked
+    # The cached pieces are not changed by a request: the next respondent sees nothing checked.
+    assert " checked" not in question_html(questionnaire, questionnaire.question(qid), "en", None, None)
+
+
+def test_text_answer_is_escaped_and_errors_are_shown(questionnaire):
+    question = questionnaire.question("note")
+    html = question_html(questionnaire, question, "en", '"><script>x</script>', "Too long")
+    assert 'value="&#34;&gt;&lt;script&gt;x&lt;/script&gt;"' in html and "<script>" not in html
+    assert 'class="question has-error"' in html and '<p class="error" id="note-error">Too long</p>' in html
+    assert 'aria-invalid="true" aria-describedby="note-error"' in html
+    calm = question_html(questionnaire, question, "en", None, None)
+    assert "has-error" not in calm and 'aria-invalid="false"' in calm and 'value=""' in calm
+
+
+def test_a_new_questionnaire_version_is_not_served_from_the_cache(questionnaire):
+    old = question_html(questionnaire, questionnaire.question("rating"), "en", None, None)
+    new_version = build(version=2, text="How fair?")
+    new = question_html(new_version, new_version.question("rating"), "en", None, None)
+    assert "How fair?" in new and "How fair?" not in old
+
+
+def test_each_language_has_its_own_markup(questionnaire):
+    zh = question_html(questionnaire, questionnaire.question("pick"), "zh-CN", None, None)
+    assert "甲" in zh and translate("zh-CN", "required") in zh and "<i>" not in zh
+    assert question_html(questionnaire, questionnaire.question("pick"), "en", None, None) != zh
