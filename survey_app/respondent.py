@@ -11,7 +11,7 @@ from models.storage.tables import Response, Wave
 from .forms import PageAnswers, PageForm, Tampered, check_tampering, validate_answers
 from .i18n import LANGUAGE_NAMES, translate
 from .question_markup import question_html
-from .services import SurveyService, page_visible, visible_questions
+from .services import PagePost, SurveyService, page_visible, visible_questions
 
 bp = Blueprint("respondent", __name__)
 
@@ -55,14 +55,6 @@ def _own_response(wave: Wave) -> Response | None:
     key = session.get("responses", {}).get(str(wave.id))
     response = service().response_by_key(key)
     return response if response is not None and response.wave_id == wave.id else None
-
-
-def _own_response_and_answers(wave: Wave) -> tuple[Response | None, dict]:
-    key = session.get("responses", {}).get(str(wave.id))
-    response, answers = service().response_and_answers(key)
-    if response is None or response.wave_id != wave.id:
-        return None, {}
-    return response, answers
 
 
 def _remember(wave: Wave, response: Response) -> None:
@@ -126,8 +118,22 @@ def _resume(questionnaire_id: str, wave_name: str, response: Response, questionn
 def page(questionnaire_id: str, wave_name: str, number: int):
     wave, questionnaire = _wave_or_fail(questionnaire_id, wave_name)
     language = language_for(questionnaire)
-    response, answers = _own_response_and_answers(wave)
-    if response is None:
+    key = session.get("responses", {}).get(str(wave.id))
+    if request.method == "GET":
+        response, answers = service().response_and_answers(key)
+        return _page(wave, questionnaire, language, number, response, answers, None)
+    # A post is checked and saved in one transaction, against the response as it is under lock.
+    index = number - 1
+    in_range = 0 <= index < len(questionnaire.pages)  # else no claim: the post is sent back where it belongs
+    with service().page_post(key, index, request.form.get("submission_id", "") if in_range else "") as post:
+        return _page(wave, questionnaire, language, number, post.response, post.answers, post)
+
+
+def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, response: Response | None,
+          answers: dict, post: PagePost | None):
+    """Show page ``number`` (``post`` None) or check and save the posted page."""
+    questionnaire_id, wave_name = wave.questionnaire_id, wave.name
+    if response is None or response.wave_id != wave.id:
         return redirect(url_for(".landing", questionnaire_id=questionnaire_id, wave_name=wave_name))
     if response.status == "complete":
         return redirect(url_for(".done", questionnaire_id=questionnaire_id, wave_name=wave_name))
@@ -138,9 +144,9 @@ def page(questionnaire_id: str, wave_name: str, number: int):
             or not page_visible(questionnaire.pages[index], answers):
         # No skipping ahead, no hidden pages: go to where the respondent really is.
         return _resume(questionnaire_id, wave_name, response, questionnaire)
-    questions = visible_questions(questionnaire.pages[index], answers)
-    if request.method == "GET":
+    if post is None:
         return _show_page(wave, questionnaire, language, index, answers, resumed=request.args.get("resumed") == "1")
+    questions = visible_questions(questionnaire.pages[index], answers)
     try:
         check_tampering(request.form, questions)
     except Tampered as exc:
@@ -149,13 +155,11 @@ def page(questionnaire_id: str, wave_name: str, number: int):
     form = PageAnswers(questions, formdata=request.form)  # CSRFProtect has checked the token
     going_back = request.form.get("nav") == "back"
     values = validate_answers(form, language, require=not going_back)
-    has_errors = any(form[qid].errors for qid in form.questions)
-    submission_id = form.submission_id
-    if has_errors:
+    if form.errors:
         return _show_page(wave, questionnaire, language, index, answers, form=form, status=422)
-    if not 8 <= len(submission_id) <= 64:
+    if not 8 <= len(form.submission_id) <= 64:
         abort(400)  # no submission id: not a form we rendered
-    outcome = service().save_page(response, index, values, submission_id, language, advance=not going_back)
+    outcome = post.save(values, language, advance=not going_back)
     if outcome.next_page is None:
         return redirect(url_for(".done", questionnaire_id=questionnaire_id, wave_name=wave_name))
     if going_back:
@@ -168,8 +172,7 @@ def page(questionnaire_id: str, wave_name: str, number: int):
     # for, and 40% of the server's requests). The page names its own address (form action,
     # links, and a script that puts it in the address bar), and a repeated post is harmless:
     # its submission id is recognised and the page it leads to is shown again.
-    after = outcome.answers if outcome.answers is not None else service().answers(response)
-    return _show_page(wave, questionnaire, language, outcome.next_page, after)
+    return _show_page(wave, questionnaire, language, outcome.next_page, outcome.answers)
 
 
 def _previous_visible(questionnaire: Questionnaire, index: int, answers: dict) -> int | None:

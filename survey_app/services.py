@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import DateTime, Integer, String, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,15 +25,11 @@ from models.storage.tables import Answer, Invitation, PageSubmission, Response, 
 WAVE_TTL = 2.0  # seconds
 
 
-class _AlreadyComplete(Exception):
-    pass
-
-
 @dataclass(frozen=True)
 class SaveOutcome:
-    status: str            # "saved", "duplicate" or "already_complete"
-    next_page: int | None  # index of the next page to show, None when the response is complete
-    answers: dict[str, Any] | None = None  # all the response's answers after a save ("saved" only)
+    status: str             # "saved" or "duplicate" (the submission id was stored before)
+    next_page: int | None   # index of the next page to show, None when the response is complete
+    answers: dict[str, Any]  # all the response's answers after the post
 
 
 def decode_answer(question: Question, value_num: float | None, value_text: str | None) -> Any:
@@ -74,15 +70,21 @@ _RESPONSE_COLUMNS = (Response.id, Response.survey_id, Response.wave_id, Response
 _RESPONSE_BY_KEY = (select(*_RESPONSE_COLUMNS, Answer.question_id, Answer.value_num, Answer.value_text)
                     .select_from(Response).outerjoin(Answer, Answer.response_id == Response.id)
                     .where(Response.respondent_key == bindparam("key")))
+# A page post's transaction starts by recording its submission id, taken from the response
+# found by the respondent's key, in one statement that also locks that response (PostgreSQL:
+# FOR UPDATE; SQLite: the insert takes the database's write lock). Posts of one response thus
+# run one after another, and a submission id seen before fails at once (primary key). The
+# response and its answers are read by the next statement, so they are read under the lock
+# (a PostgreSQL statement that waited for a lock still sees the rows of its own snapshot).
+_CLAIM_SUBMISSION = insert(_SUBMISSIONS).from_select(
+    ["submission_id", "response_id", "page_index", "created_at"],
+    select(bindparam("submission_id", type_=String), _RESPONSES.c.id, bindparam("page_index", type_=Integer),
+           bindparam("created_at", type_=DateTime(timezone=True)))
+    .where(_RESPONSES.c.respondent_key == bindparam("key")).with_for_update())
 _ANSWERS_OF = (select(_ANSWERS.c.question_id, _ANSWERS.c.value_num, _ANSWERS.c.value_text)
                .where(_ANSWERS.c.response_id == bindparam("response_id")))
-_LOCK_WITH_ANSWERS = (select(_RESPONSES.c.status, _RESPONSES.c.current_page, _ANSWERS.c.question_id,
-                             _ANSWERS.c.value_num, _ANSWERS.c.value_text)
-                      .select_from(_RESPONSES.outerjoin(_ANSWERS, _ANSWERS.c.response_id == _RESPONSES.c.id))
-                      .where(_RESPONSES.c.id == bindparam("response_id")).with_for_update(of=_RESPONSES))
 _DELETE_ANSWERS = delete(_ANSWERS).where(_ANSWERS.c.response_id == bindparam("response_id"),
                                          _ANSWERS.c.question_id.in_(bindparam("question_ids", expanding=True)))
-_INSERT_SUBMISSION = insert(_SUBMISSIONS)
 _INSERT_ANSWERS = insert(_ANSWERS)
 # The SET clause comes from the parameters given (language, updated_at, current_page or completion).
 _UPDATE_RESPONSE = update(_RESPONSES).where(_RESPONSES.c.id == bindparam("where_id"))
@@ -108,6 +110,92 @@ def page_visible(page: Page, answers: dict) -> bool:
 
 def visible_questions(page: Page, answers: dict) -> list[Question]:
     return [q for q in page.questions if q.show_if is None or q.show_if.evaluate(answers)]
+
+
+class PagePost:
+    """One page post in one transaction: ``with service.page_post(key, page_index, submission_id) as post``.
+
+    Entering claims the submission id for the respondent's response, which locks it, then
+    reads the response and its answers (``response``, ``answers``; None and {} when the key is
+    unknown). :meth:`save` stores the page and commits; leaving without saving rolls back,
+    the claim included. A post without a usable submission id is read without a lock: it is
+    refused before anything is written.
+    """
+
+    def __init__(self, service: "SurveyService", key: str | None, page_index: int, submission_id: str):
+        self.service, self.key = service, key
+        self.page_index, self.submission_id = page_index, submission_id
+        self.response: Response | None = None
+        self.answers: dict[str, Any] = {}
+        self.duplicate = False
+        self.connection = self.transaction = None
+
+    def __enter__(self) -> "PagePost":
+        if not self.key:
+            return self
+        if not 8 <= len(self.submission_id) <= 64:
+            self.response, self.answers = self.service.response_and_answers(self.key)
+            return self
+        self.connection = self.service._engine.connect()
+        self.transaction = self.connection.begin()
+        try:
+            self.connection.execute(_CLAIM_SUBMISSION, {
+                "submission_id": self.submission_id, "page_index": self.page_index, "created_at": utcnow(),
+                "key": self.key})
+        except IntegrityError:  # posted before (double click, retry): nothing more is written
+            self.transaction.rollback()
+            self.transaction = self.connection.begin()
+            self.duplicate = True
+        rows = self.connection.execute(_RESPONSE_BY_KEY, {"key": self.key}).all()
+        if rows:
+            self.response, self.answers = self.service._response_from_rows(rows)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.connection is not None:
+            if self.transaction.is_active:
+                self.transaction.rollback()
+            self.connection.close()
+
+    def save(self, values: dict[str, Any], language: str, advance: bool) -> SaveOutcome:
+        """Store the page's answers (replacing earlier ones for that page) and commit.
+
+        ``values`` holds the page's visible questions (None = unanswered). ``advance``: move
+        on (Next / Submit) rather than back. A repeated submission id stores nothing and
+        leads where the first post led.
+        """
+        connection, response = self.connection, self.response
+        if self.duplicate:
+            return SaveOutcome("duplicate", response.current_page, dict(self.answers))
+        page_index = self.page_index
+        questionnaire = self.service.questionnaire(response.survey_id)
+        page = questionnaire.pages[page_index]
+        page_ids = {q.id for q in page.questions}
+        now = utcnow()
+        # Core statements built once (module level) on a plain connection: in this hot path the
+        # ORM's machinery and building statements cost more CPU than the statements themselves.
+        answers = {qid: value for qid, value in self.answers.items() if qid not in page_ids}
+        earlier = [qid for qid in self.answers if qid in page_ids]
+        if earlier:  # the page was saved before (Back, or a second tab): replace its answers
+            connection.execute(_DELETE_ANSWERS, {"response_id": response.id, "question_ids": earlier})
+        new_rows = []
+        for question in page.questions:
+            num, txt = encode_answer(question, values.get(question.id))
+            if num is not None or txt is not None:
+                new_rows.append({"response_id": response.id, "question_id": question.id, "value_num": num,
+                                 "value_text": txt})
+                answers[question.id] = decode_answer(question, num, txt)
+        if new_rows:
+            connection.execute(_INSERT_ANSWERS, new_rows)
+        next_page = self.service._next_visible(questionnaire, answers, page_index) if advance else page_index
+        changes: dict[str, Any] = {"language": language, "updated_at": now}
+        if advance and next_page is None:
+            changes |= self.service._complete(connection, questionnaire, response.id, answers, now)
+        elif advance:
+            changes["current_page"] = max(response.current_page, next_page)
+        connection.execute(_UPDATE_RESPONSE, {"where_id": response.id, **changes})
+        self.transaction.commit()
+        return SaveOutcome("saved", next_page, answers)
 
 
 class SurveyService:
@@ -161,11 +249,19 @@ class SurveyService:
             rows = connection.execute(_RESPONSE_BY_KEY, {"key": key}).all()
         if not rows:
             return None, {}
+        return self._response_from_rows(rows)
+
+    def _response_from_rows(self, rows) -> tuple[Response, dict[str, Any]]:
+        """A detached response and its answers from rows of (response columns, answer columns)."""
         first = rows[0]
         response = Response(**{column.key: getattr(first, column.key) for column in _RESPONSE_COLUMNS})
         questionnaire = self.questionnaire(response.survey_id)
         return response, _decode_rows(questionnaire, ((r.question_id, r.value_num, r.value_text) for r in rows
                                                       if r.question_id is not None))
+
+    def page_post(self, key: str | None, page_index: int, submission_id: str) -> PagePost:
+        """The transaction of one page post by the respondent with ``key`` (see :class:`PagePost`)."""
+        return PagePost(self, key, page_index, submission_id)
 
     def answers(self, response: Response) -> dict[str, Any]:
         questionnaire = self.questionnaire(response.survey_id)
@@ -206,63 +302,6 @@ class SurveyService:
         return "ok", wave, response
 
     # ---- saving ---------------------------------------------------------------------
-    def save_page(self, response: Response, page_index: int, values: dict[str, Any], submission_id: str,
-                  language: str, advance: bool) -> SaveOutcome:
-        """Store one page's answers (replacing earlier ones for that page) exactly once.
-
-        ``values`` holds the page's visible questions (None = unanswered). ``advance``:
-        move on (Next / Submit) rather than back. The submission id is inserted first: its
-        primary key makes a repeated post fail before anything else is written.
-        """
-        response_id = response.id
-        questionnaire = self.questionnaire(response.survey_id)
-        page = questionnaire.pages[page_index]
-        page_ids = [q.id for q in page.questions]
-        now = utcnow()
-        try:
-            # Core statements built once (module level) on a plain connection: in this hot path the
-            # ORM's machinery and building statements cost more CPU than the statements themselves.
-            with self._engine.begin() as connection:
-                connection.execute(_INSERT_SUBMISSION, {"submission_id": submission_id, "response_id": response_id,
-                                                        "page_index": page_index, "created_at": now})
-                # Lock the response and read its answers in one statement: saves of one response
-                # (two tabs, a retry) are serialized, and the answers are current under the lock.
-                rows = connection.execute(_LOCK_WITH_ANSWERS, {"response_id": response_id}).all()
-                if rows[0].status == "complete":
-                    raise _AlreadyComplete  # rolls the submission id back with everything else
-                current_page = rows[0].current_page
-                answers = _decode_rows(questionnaire, ((r.question_id, r.value_num, r.value_text) for r in rows
-                                                       if r.question_id is not None and r.question_id not in page_ids))
-                connection.execute(_DELETE_ANSWERS, {"response_id": response_id, "question_ids": page_ids})
-                new_rows = []
-                for question in page.questions:
-                    num, txt = encode_answer(question, values.get(question.id))
-                    if num is not None or txt is not None:
-                        new_rows.append({"response_id": response_id, "question_id": question.id, "value_num": num,
-                                         "value_text": txt})
-                        answers[question.id] = decode_answer(question, num, txt)
-                if new_rows:
-                    connection.execute(_INSERT_ANSWERS, new_rows)
-                next_page = self._next_visible(questionnaire, answers, page_index) if advance else page_index
-                changes: dict[str, Any] = {"language": language, "updated_at": now}
-                if advance and next_page is None:
-                    changes |= self._complete(connection, questionnaire, response_id, answers, now)
-                elif advance:
-                    changes["current_page"] = max(current_page, next_page)
-                connection.execute(_UPDATE_RESPONSE, {"where_id": response_id, **changes})
-                return SaveOutcome("saved", next_page if not (advance and next_page is None) else None, answers)
-        except IntegrityError:
-            return self._after_duplicate(response_id)
-        except _AlreadyComplete:
-            return SaveOutcome("already_complete", None)
-
-    def _after_duplicate(self, response_id: int) -> SaveOutcome:
-        with self.sessions() as session:
-            response = session.get(Response, response_id)
-            if response.status == "complete":
-                return SaveOutcome("duplicate", None)
-            return SaveOutcome("duplicate", response.current_page)
-
     def _next_visible(self, questionnaire: Questionnaire, answers: dict, after: int) -> int | None:
         for index in range(after + 1, len(questionnaire.pages)):
             if page_visible(questionnaire.pages[index], answers):
