@@ -67,6 +67,10 @@ _RESPONSE_COLUMNS = (Response.id, Response.survey_id, Response.wave_id, Response
                      Response.status, Response.language, Response.current_page)
 
 
+# What the landing, start and thank-you pages need of a response, without its answers.
+_RESPONSE_ONLY_BY_KEY = (select(*_RESPONSE_COLUMNS, Response.follow_up, Response.contact)
+                         .where(Response.respondent_key == bindparam("key")))
+_INSERT_RESPONSE = insert(_RESPONSES).returning(_RESPONSES.c.id)
 _RESPONSE_BY_KEY = (select(*_RESPONSE_COLUMNS, Answer.question_id, Answer.value_num, Answer.value_text)
                     .select_from(Response).outerjoin(Answer, Answer.response_id == Response.id)
                     .where(Response.respondent_key == bindparam("key")))
@@ -236,10 +240,12 @@ class SurveyService:
         return cached
 
     def response_by_key(self, key: str | None) -> Response | None:
+        """The respondent's response (detached, without its answers), in one autocommit query."""
         if not key:
             return None
-        with self.sessions() as session:
-            return session.scalar(select(Response).where(Response.respondent_key == key))
+        with self._reader.connect() as connection:
+            row = connection.execute(_RESPONSE_ONLY_BY_KEY, {"key": key}).first()
+        return None if row is None else Response(**row._asdict())
 
     def response_and_answers(self, key: str | None) -> tuple[Response | None, dict[str, Any]]:
         """The respondent's response (detached) and its answers, in one autocommit query."""
@@ -271,13 +277,14 @@ class SurveyService:
 
     # ---- starting -------------------------------------------------------------------
     def start(self, wave: Wave, language: str, invitation_id: int | None = None) -> Response:
+        """A new response (detached) with a fresh respondent key."""
         now = utcnow()
-        with self.sessions.begin() as session:
-            response = Response(survey_id=wave.survey_id, wave_id=wave.id, invitation_id=invitation_id,
-                                respondent_key=secrets.token_urlsafe(32), status="partial", language=language,
-                                current_page=0, started_at=now, updated_at=now, follow_up=False)
-            session.add(response)
-        return response
+        values = dict(survey_id=wave.survey_id, wave_id=wave.id, invitation_id=invitation_id,
+                      respondent_key=secrets.token_urlsafe(32), status="partial", language=language,
+                      current_page=0, started_at=now, updated_at=now, follow_up=False)
+        with self._engine.begin() as connection:
+            response_id = connection.execute(_INSERT_RESPONSE, values).scalar_one()
+        return Response(id=response_id, contact=None, **values)
 
     def open_invitation(self, token: str, language: str) -> tuple[str, Wave | None, Response | None]:
         """("invalid" | "ok", wave, response). Reopening resumes the same response."""
