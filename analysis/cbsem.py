@@ -18,7 +18,7 @@ from scipy import optimize, stats
 from models.csi_model import Model
 from models.errors import CSIError
 
-from .data import DataError, items_from_questionnaire, prepare
+from .data import items_from_questionnaire, prepare
 
 MISSING = ("listwise", "mean", "fiml")
 

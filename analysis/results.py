@@ -260,7 +260,6 @@ class PLSResults:
     @property
     def htmt(self) -> pd.DataFrame:
         """Heterotrait-monotrait ratios for pairs of multi-item constructs."""
-        names = self.structure.constructs
         rows = []
         for n in self.layout.positions("htmt"):
             _, a, b = self.layout.labels[n]

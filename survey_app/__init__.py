@@ -46,7 +46,8 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     url = app.config.get("DATABASE_URL") or default_url(app.instance_path)
-    engine = make_engine(url)
+    pool_size = app.config.get("DATABASE_POOL_SIZE")
+    engine = make_engine(url, **({"pool_size": int(pool_size)} if pool_size else {}))
     if app.config.get("AUTO_MIGRATE"):
         upgrade(engine)
     app.extensions["csi"] = {"engine": engine, "service": SurveyService(session_factory(engine)), "url": url}

@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, jsonify, request, send_from_directory
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.storage import StorageError, find_wave
+from models.storage import StorageError
 from models.storage import accounts
 from models.storage.tables import Response, Survey, Wave
 

@@ -8,6 +8,10 @@ class Config:
     SECRET_KEY: str | None = None
     # SQLAlchemy URL; default: SQLite file in the instance folder (CSI_DATABASE_URL overrides).
     DATABASE_URL: str | None = None
+    # Database connections kept open per process (SQLAlchemy's default is 5). `csi serve` sets it
+    # to its thread count: with fewer, every request above the pool's size opened and closed a
+    # connection of its own, and each new PostgreSQL connection is a process started and ended.
+    DATABASE_POOL_SIZE: int | None = None
     # Create or upgrade the schema at start (the demo and tests); production runs `csi init`.
     AUTO_MIGRATE = False
     # Survey forms are small: 64 KiB is far above the largest page (a few 2,000-character texts).

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import HiddenField, SelectChoice
+from wtforms import HiddenField
 from wtforms.validators import ValidationError
 
 from models.questionnaire import Question
@@ -31,16 +31,6 @@ class Tampered(Exception):
 
 class PageForm(FlaskForm):
     submission_id = HiddenField()
-
-
-def _choices(question: Question, language: str) -> list[SelectChoice]:
-    if question.type == "rating":
-        scale = question.scale
-        choices = [SelectChoice(str(p), scale.labels[p].get(language) if p in scale.labels else "") for p in scale.points]
-        if scale.dont_know_code is not None:
-            choices.append(SelectChoice(str(scale.dont_know_code), scale.dont_know_label.get(language)))
-        return choices
-    return [SelectChoice(str(o.value), o.label.get(language)) for o in question.options]
 
 
 @dataclass
@@ -83,6 +73,17 @@ class PageAnswers:
         return {qid: f.errors for qid, f in self.fields.items() if f.errors}
 
 
+def _option_values(question: Question) -> set[str]:
+    """The values the page's radio buttons or checkboxes for ``question`` can send."""
+    if question.type == "rating":
+        scale = question.scale
+        values = {str(p) for p in scale.points}
+        if scale.dont_know_code is not None:
+            values.add(str(scale.dont_know_code))
+        return values
+    return {str(o.value) for o in question.options}
+
+
 def check_tampering(formdata: MultiDict, questions: list[Question]) -> None:
     """Raise :class:`Tampered` for unknown fields and impossible values."""
     allowed = {q.id: q for q in questions}
@@ -97,7 +98,7 @@ def check_tampering(formdata: MultiDict, questions: list[Question]) -> None:
         if question.type != "multiple_choice" and len(values) > 1:
             raise Tampered(f"field {qid!r} sent {len(values)} times")
         if question.type in ("rating", "single_choice", "multiple_choice"):
-            valid = {c.value for c in _choices(question, "en")}
+            valid = _option_values(question)
             for value in values:
                 if value not in valid:
                     raise Tampered(f"{value[:32]!r} is not an option of {qid!r}")

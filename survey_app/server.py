@@ -20,7 +20,7 @@ def run(database_url: str, host: str, port: int, workers: int = 1, threads: int 
         import waitress
 
         from . import create_app
-        waitress.serve(create_app({"DATABASE_URL": database_url}), host=host, port=port, threads=threads,
+        waitress.serve(create_app({"DATABASE_URL": database_url, "DATABASE_POOL_SIZE": threads}), host=host, port=port, threads=threads,
                        ident="csi", clear_untrusted_proxy_headers=True)
         return
     from gunicorn.app.base import BaseApplication
@@ -35,6 +35,6 @@ def run(database_url: str, host: str, port: int, workers: int = 1, threads: int 
 
         def load(self):
             from . import create_app
-            return create_app({"DATABASE_URL": database_url})
+            return create_app({"DATABASE_URL": database_url, "DATABASE_POOL_SIZE": threads})
 
     Gunicorn().run()

@@ -1,6 +1,5 @@
 """Degenerate and bad input: a clear error naming the culprit, never a NaN table."""
 import numpy as np
-import pandas as pd
 import pytest
 
 from analysis import PLSPM, fit

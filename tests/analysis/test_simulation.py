@@ -8,7 +8,6 @@ approaches the structural coefficients as measurement becomes reliable. CB-SEM (
 consistent for the structural coefficients themselves.
 """
 import numpy as np
-import pandas as pd
 import pytest
 
 from analysis import PLSPM, fit

@@ -5,7 +5,6 @@ import csv
 import io
 import re
 import time
-from datetime import timedelta
 
 import pandas as pd
 import pytest

@@ -3,7 +3,6 @@ the quarterly report; the console also fits a 360-px phone. Screenshots go to
 $CSI_SCREENSHOTS (default: the test's tmp folder)."""
 import re
 
-import pytest
 
 from .test_admin import PASSWORD, accounts, fielded  # noqa: F401  (fixtures)
 from .test_browser import FLAGS, PHONE, browser, database_url, shots, sync_api  # noqa: F401  (fixtures)
