@@ -102,9 +102,9 @@ def start(questionnaire_id: str, wave_name: str):
             raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
         response = service().start(wave, language)
         _remember(wave, response)
-        first = service().first_page(questionnaire, {})  # nothing answered yet: no need to read answers
-        if first is not None:
-            return redirect(url_for(".page", questionnaire_id=questionnaire_id, wave_name=wave_name, number=first + 1))
+        first = service().first_page(questionnaire, {})
+        if first is not None:  # answered with the first page itself, as a page post is with the next
+            return _show_page(wave, questionnaire, language, first, {})
     return _resume(questionnaire_id, wave_name, response, questionnaire)
 
 

@@ -122,7 +122,9 @@ def test_phone_respondent_leaves_and_comes_back(app, live_server, browser, shots
     assert page.locator("h1").inner_text() == acsi.title.get("en")
     assert acsi.privacy_notice.get("en") in page.content()
     person.shot("intro")
-    page.get_by_role("button", name="Start the survey").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Start the survey").click()
+    assert page.url == f"{live_server}/s/acsi-retail/2026Q4/p/1"  # the first page, at its own address
     # Press Next with nothing answered: errors next to the fields, nothing lost.
     person.next()
     assert page.locator(".error").first.is_visible()
