@@ -124,6 +124,8 @@ def respondent(base: str, questionnaire, survey: str, wave: str, number: int, st
     """
     rng = random.Random(number)
     client = Client(base, stats)
+    if think:  # people open the link at different moments, not all in the same millisecond
+        time.sleep(rng.expovariate(1 / think))
     try:
         status, path, text = client.follow("GET", f"/s/{survey}/{wave}")
         csrf = CSRF.search(text).group(1)
