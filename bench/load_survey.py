@@ -185,6 +185,7 @@ def run(url: str, workers: int, threads: int, respondents: int, concurrency: int
             "posts_per_s": stats.page_posts / elapsed, "respondents_per_s": len(acknowledged) / elapsed,
             "post_p50": pct(stats.latencies["POST"], 50), "post_p99": pct(stats.latencies["POST"], 99),
             "get_p50": pct(stats.latencies["GET"], 50), "get_p99": pct(stats.latencies["GET"], 99),
+            "by_kind": {kind: (len(v), pct(v, 50), pct(v, 99)) for kind, v in sorted(stats.by_kind.items())},
             "retries": stats.retries, "connection_errors": stats.connection_errors, "killed": bool(killed),
             "cpu_ms": cpu,
             "problems": problems}
@@ -216,6 +217,7 @@ def main() -> None:
     print("\n| backend | processes | stored page submissions/s | respondents/s | POST p50 / p99 | GET p50 / p99 | "
           "acknowledged | retries sent | connection errors | CPU ms per submission: server / PostgreSQL / client | "
           "integrity |\n|---|---|---|---|---|---|---|---|---|---|---|")
+    kinds = []
     with tempfile.TemporaryDirectory() as folder:
         for backend in args.backends.split(","):
             for workers in map(int, args.workers.split(",")):
@@ -228,6 +230,11 @@ def main() -> None:
                       f"{r['acknowledged']}/{r['respondents']} | {r['retries']} | {r['connection_errors']} | "
                       f"{r['cpu_ms']['server']:.1f} / {r['cpu_ms']['postgres']:.1f} / {r['cpu_ms']['client']:.1f} | "
                       f"{'ok' if not r['problems'] else '; '.join(r['problems'])} |", flush=True)
+                kinds.append((backend, workers, r["by_kind"]))
+    print("\nLatency by kind of request, p50 / p99 (count):\n")
+    for backend, workers, by_kind in kinds:
+        print(f"- {backend}, {workers} process{'es' if workers > 1 else ''}: " + "; ".join(
+            f"{kind} {p50:.0f} / {p99:.0f} ms ({n})" for kind, (n, p50, p99) in by_kind.items()))
 
 
 if __name__ == "__main__":

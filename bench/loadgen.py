@@ -26,17 +26,28 @@ ACTION = re.compile(r'<form method="post" action="([^"]+/p/[0-9]+)"')
 QUESTION = re.compile(r'<div class="question[^"]*" id="q-([A-Za-z0-9_]+)"')
 
 
+def request_kind(path: str) -> str:
+    """What a survey path is, for latencies by kind of request."""
+    for marker, kind in (("/p/", "page"), ("/start", "start"), ("/done", "thank-you")):
+        if marker in path:
+            return kind
+    return "landing"
+
+
 @dataclass
 class Stats:
     latencies: dict[str, list[float]] = field(default_factory=lambda: {"GET": [], "POST": []})
+    by_kind: dict[str, list[float]] = field(default_factory=dict)  # "POST page", "GET landing", ...
     page_posts: int = 0
     retries: int = 0
     connection_errors: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def record(self, method: str, path: str, seconds: float, status: int) -> None:
+        kind = f"{method} {request_kind(path)}"
         with self.lock:
             self.latencies[method].append(seconds)
+            self.by_kind.setdefault(kind, []).append(seconds)
             # A page post the server accepted: answered with the next page, or sent on to the
             # thank-you page (repeats included; the stored count is in the database).
             if method == "POST" and "/p/" in path and status in (200, 302, 303):
