@@ -211,7 +211,10 @@ def _serve_options(function):
     function = click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)(function)
     function = click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
                             help="Processes (gunicorn gthread workers; waitress on Windows).")(function)
-    return click.option("--threads", type=click.IntRange(1, 256), default=8, show_default=True,
+    # 4: enough to overlap database round trips; more threads only contend for the GIL (at
+    # the same throughput, 8 threads doubled the p99 of a first request on a new connection;
+    # docs/benchmarks.md).
+    return click.option("--threads", type=click.IntRange(1, 256), default=4, show_default=True,
                         help="Threads per process.")(function)
 
 

@@ -13,7 +13,7 @@ import os
 import sys
 
 
-def run(database_url: str, host: str, port: int, workers: int = 1, threads: int = 8,
+def run(database_url: str, host: str, port: int, workers: int = 1, threads: int = 4,
         server: str | None = None) -> None:
     server = server or os.environ.get("CSI_SERVER") or ("waitress" if sys.platform == "win32" else "gunicorn")
     if server == "waitress":
