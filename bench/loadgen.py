@@ -6,7 +6,7 @@ id, sometimes re-posts the same form (a retry after a network error), sometimes 
 and comes back with the same cookie. A post that fails at the connection level (server
 killed) is re-sent with the same submission id, as a browser's retry would be: the
 server's de-duplication makes that safe. A response counts as acknowledged when the
-server redirected to the thank-you page.
+server answered with the thank-you page.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from urllib.parse import urlencode, urlparse
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 SUBMISSION = re.compile(r'name="submission_id" type="hidden" value="([^"]*)"')
+ADDRESS = re.compile(r'data-address="([^"]+)"')
 ACTION = re.compile(r'<form method="post" action="([^"]+/p/[0-9]+)"')
 QUESTION = re.compile(r'<div class="question[^"]*" id="q-([A-Za-z0-9_]+)"')
 
@@ -103,9 +104,10 @@ class Client:
         while status in (301, 302, 303):
             path = urlparse(location).path or location
             status, location, text = self.request("GET", path)
-        action = ACTION.search(text) if status == 200 and "/done" not in path else None
-        if action:  # a page shown in answer to a post lives at the address its form names
-            path = html.unescape(action.group(1))
+        if status == 200:  # a page shown in answer to a post lives at the address it names
+            address = ADDRESS.search(text) or ACTION.search(text)
+            if address:
+                path = html.unescape(address.group(1))
         return status, path, text
 
     def close(self) -> None:

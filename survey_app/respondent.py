@@ -163,8 +163,8 @@ def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, 
     if not 8 <= len(form.submission_id) <= 64:
         abort(400)  # no submission id: not a form we rendered
     outcome = post.save(values, language, advance=not going_back)
-    if outcome.next_page is None:
-        return redirect(url_for(".done", questionnaire_id=questionnaire_id, wave_name=wave_name))
+    if outcome.next_page is None:  # complete: answered with the thank-you page itself
+        return _show_done(wave, questionnaire, language, outcome.follow_up)
     if going_back:
         previous = _previous_visible(questionnaire, index, answers)
         if previous is not None:
@@ -237,7 +237,17 @@ def done(questionnaire_id: str, wave_name: str):
         if not errors:
             service().save_contact(response.id, {**fields, "consent": True})
             saved = True
-    return render_template("done.html", form=form, response=response, saved=saved, errors=errors,
+    return _show_done(wave, questionnaire, language, response.follow_up, form=form, saved=saved, errors=errors,
+                      contact=request.form if request.method == "POST" else {})
+
+
+def _show_done(wave: Wave, questionnaire: Questionnaire, language: str, follow_up: bool, *, form=None,
+               saved: bool = False, errors: list[str] | None = None, contact=None):
+    """The thank-you page; with ``follow_up``, the form that asks for a contact (``contact``:
+    what was typed into it, shown again with ``errors``)."""
+    here = url_for(".done", questionnaire_id=wave.questionnaire_id, wave_name=wave.name)
+    return render_template("done.html", form=form or PageForm(), follow_up=follow_up, saved=saved,
+                           errors=errors or [], contact=contact or {}, here=here,
                            **_context(questionnaire, language)), (422 if errors else 200)
 
 

@@ -30,6 +30,7 @@ class SaveOutcome:
     status: str             # "saved" or "duplicate" (the submission id was stored before)
     next_page: int | None   # index of the next page to show, None when the response is complete
     answers: dict[str, Any]  # all the response's answers after the post
+    follow_up: bool = False  # completed and flagged by a follow-up rule
 
 
 def decode_answer(question: Question, value_num: float | None, value_text: str | None) -> Any:
@@ -199,7 +200,7 @@ class PagePost:
             changes["current_page"] = max(response.current_page, next_page)
         connection.execute(_UPDATE_RESPONSE, {"where_id": response.id, **changes})
         self.transaction.commit()
-        return SaveOutcome("saved", next_page, answers)
+        return SaveOutcome("saved", next_page, answers, changes.get("follow_up", False))
 
 
 class SurveyService:

@@ -85,9 +85,11 @@ class Page:
         csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text)
         sub = re.search(r'name="submission_id" type="hidden" value="([^"]*)"', text)
         ids = re.findall(r'<div class="question[^"]*" id="q-([A-Za-z0-9_]+)"', text)
-        # A page shown in answer to a post names its own address in the form, as a browser sees it.
-        action = re.search(r'<form method="post" action="([^"]+/p/[0-9]+)"', text)
-        return cls(response.status_code, text, action.group(1) if action else url, csrf and csrf.group(1),
+        # A page shown in answer to a post names its own address (the address bar shows it; the
+        # form posts to it), as a browser sees it.
+        address = (re.search(r'data-address="([^"]+)"', text)
+                   or re.search(r'<form method="post" action="([^"]+/p/[0-9]+)"', text))
+        return cls(response.status_code, text, address.group(1) if address else url, csrf and csrf.group(1),
                    sub and html.unescape(sub.group(1)), ids)
 
     def checked(self, qid: str) -> list[str]:
