@@ -27,7 +27,6 @@ WAVE_TTL = 2.0  # seconds
 
 @dataclass(frozen=True)
 class SaveOutcome:
-    status: str             # "saved" or "duplicate" (the submission id was stored before)
     next_page: int | None   # index of the next page to show, None when the response is complete
     answers: dict[str, Any]  # all the response's answers after the post
     follow_up: bool = False  # completed and flagged by a follow-up rule
@@ -171,7 +170,7 @@ class PagePost:
         """
         connection, response = self.connection, self.response
         if self.duplicate:
-            return SaveOutcome("duplicate", response.current_page, dict(self.answers))
+            return SaveOutcome(response.current_page, dict(self.answers))
         page_index = self.page_index
         questionnaire = self.service.questionnaire(response.survey_id)
         page = questionnaire.pages[page_index]
@@ -200,7 +199,7 @@ class PagePost:
             changes["current_page"] = max(response.current_page, next_page)
         connection.execute(_UPDATE_RESPONSE, {"where_id": response.id, **changes})
         self.transaction.commit()
-        return SaveOutcome("saved", next_page, answers, changes.get("follow_up", False))
+        return SaveOutcome(next_page, answers, changes.get("follow_up", False))
 
 
 class SurveyService:
