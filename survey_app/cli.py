@@ -6,6 +6,7 @@ one clear sentence), 2 usage errors (click). A user error never prints a traceba
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -210,7 +211,7 @@ def _serve_options(function):
     function = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")(function)
     function = click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)(function)
     function = click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-                            help="Processes (gunicorn gthread workers; waitress on Windows).")(function)
+                            help="Worker processes (granian; waitress, with CSI_SERVER=waitress, runs one).")(function)
     # 4: enough to overlap database round trips; more threads only contend for the GIL (at
     # the same throughput, 8 threads doubled the p99 of a first request on a new connection;
     # docs/benchmarks.md).
@@ -221,21 +222,24 @@ def _serve_options(function):
 def _run_server(database_url: str | None, host: str, port: int, threads: int, workers: int = 1) -> None:
     from models.storage import current_revision, default_url, head_revision, make_engine
 
-    from .server import run
+    from .server import SERVERS, run
 
+    server = os.environ.get("CSI_SERVER", SERVERS[0])
+    if server not in SERVERS:
+        _fail(f"CSI_SERVER={server}: choose one of {', '.join(SERVERS)}")
     url = database_url or default_url()
     if current_revision(make_engine(url)) != head_revision():
         _fail(f"the database {url} is not at the current schema; run: csi init")
     click.echo(f"serving on http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{port}/ "
                f"({workers} process{'es' if workers > 1 else ''} x {threads} threads; Ctrl+C to stop)")
-    run(url, host, port, workers, threads)
+    run(url, host, port, workers, threads, server)
 
 
 @main.command()
 @_database_option
 @_serve_options
 def serve(database_url, host, port, workers, threads) -> None:
-    """Run the survey web server (gunicorn with gthread workers; waitress on Windows or with CSI_SERVER=waitress)."""
+    """Run the survey web server (granian; waitress with CSI_SERVER=waitress)."""
     _run_server(database_url, host, port, threads, workers)
 
 
