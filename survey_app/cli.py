@@ -212,9 +212,9 @@ def _serve_options(function):
     function = click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)(function)
     function = click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
                             help="Worker processes (granian; waitress, with CSI_SERVER=waitress, runs one).")(function)
-    # 4: enough to overlap database round trips; more threads only contend for the GIL (at
-    # the same throughput, 8 threads doubled the p99 of a first request on a new connection;
-    # docs/benchmarks.md).
+    # 4: enough to overlap database round trips (a page post makes two); 2 and 4 threads
+    # per process reached the same capacity, and with gunicorn more threads lengthened the
+    # latency tail (docs/benchmarks.md).
     return click.option("--threads", type=click.IntRange(1, 256), default=4, show_default=True,
                         help="Threads per process.")(function)
 

@@ -347,3 +347,32 @@ def test_cached_option_markup_follows_the_language_and_the_answer(client, acsi):
     back = person.get(page.url)
     assert back.checked("sat_level") == ["4"]
     assert answered.status == 200
+
+
+def stored_answers(engine) -> dict:
+    with Session(engine) as session:
+        return {a.question_id: (a.value_num, a.value_text) for a in session.scalars(select(Answer))}
+
+
+def test_changed_earlier_answer_replaces_it_and_drops_answers_it_now_hides(client, ccsi, engine):
+    """Back to an earlier page, a different answer: that page's answers are replaced, and the
+    answers on a page the new answer hides are not part of the completed response (on
+    PostgreSQL this is the pipeline's DELETE ... = ANY path)."""
+    person = Respondent(client, ccsi, {"complained": "yes", "complaint_handling": "3"})
+    complaint = person.advance_to(person.start(survey="ccsi-mobile"), "complaint_handling")
+    loyalty = person.answer(complaint)
+    assert stored_answers(engine)["complaint_handling"] == (3.0, None)
+    page = person.answer(loyalty, nav="back")
+    while "complained" not in page.question_ids:  # Back, page by page, to the complaint question
+        page = person.answer(page, nav="back")
+    assert page.checked("complained") == ["yes"]
+    after = person.answer(page, overrides={"complained": "no"})
+    assert stored_answers(engine)["complained"] == (None, "no")
+    assert "complaint_handling" not in after.question_ids  # the complaint page is now skipped
+    assert "complaint_handling" in stored_answers(engine)  # ... and dropped only on completion
+    done = person.finish(after)
+    assert "/done" in done.url
+    answers = stored_answers(engine)
+    assert "complaint_handling" not in answers and answers["complained"] == (None, "no")
+    (response,) = stored(engine)
+    assert response.status == "complete" and response.follow_up is False
