@@ -166,7 +166,7 @@ def run(url: str, workers: int, threads: int, respondents: int, concurrency: int
         server.stop()
     # Throughput counts page submissions stored (each exactly once, whatever was re-sent): the
     # server's write path, one per page a respondent moved on from. CPU is per stored submission
-    # (gunicorn workers are in the server's process group; a killed server's are not counted).
+    # (granian worker processes are in the server's process group; a killed server's are not counted).
     stored = stored_submissions(engine)
     cpu = {role: (cpu_after[role] - cpu_before[role]) / max(stored, 1) * 1000 for role in cpu_after}
     acknowledged = [r for r in results if r is not None]
