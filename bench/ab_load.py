@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--backend", default="postgresql")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--think", type=float, default=0.0)
     args = parser.parse_args()
     results: dict[str, list[dict]] = {args.base: [], args.head: []}

@@ -1,7 +1,7 @@
 """Load test of the survey server on loopback (bounded; stops by itself).
 
     python bench/load_survey.py [--respondents 5000] [--concurrency 200] [--backends sqlite,postgresql]
-                                [--workers 1,2] [--threads 4] [--seconds 300] [--kill-after S] [--think S]
+                                [--workers 1,2] [--threads 2] [--seconds 300] [--kill-after S] [--think S]
 
 For each backend x worker count: a fresh database with the ACSI retail questionnaire and
 an open wave, `csi serve` started as a subprocess on 127.0.0.1, N simulated respondents
@@ -204,7 +204,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--backends", default="sqlite,postgresql")
     parser.add_argument("--workers", default="1,2")
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--kill-after", type=float, default=None)
     parser.add_argument("--think", type=float, default=0.0,

@@ -212,10 +212,11 @@ def _serve_options(function):
     function = click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)(function)
     function = click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
                             help="Worker processes (granian; waitress, with CSI_SERVER=waitress, runs one).")(function)
-    # 4: enough to overlap database round trips (a page post makes two); 2 and 4 threads
-    # per process reached the same capacity, and with gunicorn more threads lengthened the
-    # latency tail (docs/benchmarks.md).
-    return click.option("--threads", type=click.IntRange(1, 256), default=4, show_default=True,
+    # 2: with a database on the same machine a page post waits for it twice, briefly. 2 and 4
+    # threads per process reached the same capacity, but at a steady 140 posts/s 4 threads
+    # doubled the p50 and p99 (GIL contention; docs/benchmarks.md). With the database on another
+    # host, more threads overlap its longer round trips.
+    return click.option("--threads", type=click.IntRange(1, 256), default=2, show_default=True,
                         help="Threads per process.")(function)
 
 

@@ -17,7 +17,7 @@ import os
 SERVERS = ("granian", "waitress")
 
 
-def run(database_url: str, host: str, port: int, workers: int = 1, threads: int = 4,
+def run(database_url: str, host: str, port: int, workers: int = 1, threads: int = 2,
         server: str | None = None) -> None:
     server = server or os.environ.get("CSI_SERVER") or "granian"
     if server not in SERVERS:
