@@ -285,7 +285,7 @@ class PagePost:
             # Answers to questions that the final answers hide (the respondent went back and
             # changed an earlier answer) are not part of the response.
             visible = _visible_question_ids(questionnaire, answers)
-            if len(visible) < len(answers):
+            if any(qid not in visible for qid in answers):
                 remove += [qid for qid in stored if qid not in visible and qid not in page_ids]
                 rows = [row for row in rows if row["question_id"] in visible]
                 answers = {qid: value for qid, value in answers.items() if qid in visible}
