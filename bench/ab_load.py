@@ -1,7 +1,7 @@
 """Interleaved A/B of the survey server under load: two commits, same load, alternating.
 
     python bench/ab_load.py BASE [HEAD] [--rounds 3] [--respondents 2000] [--concurrency 200]
-                            [--backend postgresql] [--workers 2] [--think 0]
+                            [--backend postgresql] [--workers 2] [--think 0] [--clients 2]
 
 Each commit is checked out into a temporary git worktree and served from there by `csi
 serve`; the load generator, the integrity check and the accounting are this checkout's
@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--think", type=float, default=0.0)
+    parser.add_argument("--clients", type=int, default=2, help="load-generating processes")
     args = parser.parse_args()
     results: dict[str, list[dict]] = {args.base: [], args.head: []}
     with tempfile.TemporaryDirectory() as folder, ExitStack() as cleanup:
@@ -56,7 +57,7 @@ def main() -> None:
                 with ExitStack() as stack:
                     url = load_survey.database(args.backend, folder, stack)
                     r = load_survey.run(url, args.workers, args.threads, args.respondents, args.concurrency,
-                                        seconds=600, think=args.think)
+                                        seconds=600, think=args.think, clients=args.clients)
                 results[revision].append(r)
                 print(f"round {round_number + 1} {revision:>10}: {r['submissions_per_s']:6.1f} stored page "
                       f"submissions/s, POST p50/p99 {r['post_p50']:.0f}/{r['post_p99']:.0f} ms, CPU ms per "

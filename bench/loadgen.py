@@ -54,6 +54,22 @@ class Stats:
             if method == "POST" and "/p/" in path and status in (200, 302, 303):
                 self.page_posts += 1
 
+    def to_dict(self) -> dict:
+        """Plain data, to send from a client process to the one that reports."""
+        with self.lock:
+            return {"latencies": self.latencies, "by_kind": self.by_kind, "page_posts": self.page_posts,
+                    "retries": self.retries, "connection_errors": self.connection_errors}
+
+    def merge(self, other: dict) -> None:
+        with self.lock:
+            for method, values in other["latencies"].items():
+                self.latencies.setdefault(method, []).extend(values)
+            for kind, values in other["by_kind"].items():
+                self.by_kind.setdefault(kind, []).extend(values)
+            self.page_posts += other["page_posts"]
+            self.retries += other["retries"]
+            self.connection_errors += other["connection_errors"]
+
 
 class Client:
     """One browser: a cookie jar and a keep-alive connection, reopened when it breaks."""
