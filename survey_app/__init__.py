@@ -33,6 +33,7 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     from models.storage import default_url, make_engine, session_factory, upgrade
 
     from .admin import bp as admin_bp
+    from .page_skeleton import PageSkeletons
     from .api import bp as api_bp
     from .respondent import FriendlyError, bp as respondent_bp
     from .services import SurveyService
@@ -50,7 +51,8 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     engine = make_engine(url, **({"pool_size": int(pool_size)} if pool_size else {}))
     if app.config.get("AUTO_MIGRATE"):
         upgrade(engine)
-    app.extensions["csi"] = {"engine": engine, "service": SurveyService(session_factory(engine)), "url": url}
+    app.extensions["csi"] = {"engine": engine, "service": SurveyService(session_factory(engine)), "url": url,
+                             "page_skeletons": PageSkeletons()}
     csrf = CSRFProtect(app)
     app.register_blueprint(respondent_bp)
     app.register_blueprint(admin_bp)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from models.questionnaire import Questionnaire
 from models.storage.tables import Response, Wave
@@ -23,7 +25,6 @@ class FriendlyError(Exception):
         self.status, self.title_key, self.body_key, self.questionnaire = status, title_key, body_key, questionnaire
 
 
-bp.add_app_template_global(question_html)
 
 
 def service() -> SurveyService:
@@ -194,11 +195,23 @@ def _show_page(wave: Wave, questionnaire: Questionnaire, language: str, index: i
     position = visible_pages.index(index) + 1
     is_last = index == visible_pages[-1] and not _later_pages_depend_on(questionnaire, index)
     here = url_for(".page", questionnaire_id=wave.questionnaire_id, wave_name=wave.name, number=index + 1)
-    return render_template(
-        "page.html", form=form, page=page_spec, questions=questions, number=index + 1, position=position,
-        total=len(visible_pages), previous=previous, is_last=is_last, resumed=resumed, wave=wave, here=here,
-        submission_id=uuid.uuid4().hex,
-        **_context(questionnaire, language)), status
+    questions_html = Markup("".join(
+        question_html(questionnaire, question, language, form[question.id].data,
+                      form[question.id].errors[0] if form[question.id].errors else None) for question in questions))
+
+    def render(csrf_token: str, submission_id: str, questions_html: Markup) -> str:
+        return render_template(
+            "page.html", form=form, page=page_spec, position=position, total=len(visible_pages), previous=previous,
+            is_last=is_last, resumed=resumed, here=here, submission_id=submission_id, questions_html=questions_html,
+            csrf_token=lambda: csrf_token, **_context(questionnaire, language))
+
+    gaps = {"csrf_token": generate_csrf(), "submission_id": uuid.uuid4().hex, "questions_html": questions_html}
+    if form.errors:
+        return render(**gaps), status
+    # Everything page.html and base.html read, but the gaps (see page_skeleton.py).
+    key = (questionnaire.content_hash, index, language, here, here != request.path, resumed, position,
+           len(visible_pages), previous is None, is_last, tuple(q.id for q in questions))
+    return current_app.extensions["csi"]["page_skeletons"].render(key, render, **gaps), status
 
 
 def _later_pages_depend_on(questionnaire: Questionnaire, index: int) -> bool:

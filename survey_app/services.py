@@ -167,12 +167,22 @@ class _PostgresStatements:
         claim = postgresql.insert(_SUBMISSIONS).from_select(_CLAIM_COLUMNS, _CLAIM_SOURCE)
         self.claim = str(claim.on_conflict_do_nothing(index_elements=["submission_id"]).compile(dialect=dialect))
         self.read = str(_RESPONSE_BY_KEY.compile(dialect=dialect))
-        self.insert = str(_INSERT_ANSWERS.compile(dialect=dialect, column_keys=list(_ANSWER_ROW_KEYS)))
         self.delete = str(delete(_ANSWERS).where(
             _ANSWERS.c.response_id == bindparam("response_id"),
             _ANSWERS.c.question_id == any_(bindparam("question_ids", type_=postgresql.ARRAY(String))))
             .compile(dialect=dialect))
         self._updates: dict[tuple[str, ...], str] = {}
+        self._inserts: dict[int, str] = {}
+        self._positional = postgresql.psycopg.dialect(paramstyle="format")
+
+    def insert(self, count: int) -> str:
+        """INSERT of ``count`` answers in one statement, positional parameters row after row
+        (one per page size, cached): one execution in PostgreSQL instead of one per answer."""
+        sql = self._inserts.get(count)
+        if sql is None:
+            rows = [{key: bindparam(f"{key}_{n}") for key in _ANSWER_ROW_KEYS} for n in range(count)]
+            sql = self._inserts[count] = str(insert(_ANSWERS).values(rows).compile(dialect=self._positional))
+        return sql
 
     def update(self, columns: tuple[str, ...]) -> str:
         """UPDATE of the response setting ``columns`` (a handful of combinations, cached)."""
@@ -210,7 +220,7 @@ class _PostgresPipeline:
             if remove:
                 connection.execute(sql.delete, {"response_id": response_id, "question_ids": remove})
             if rows:
-                connection.cursor().executemany(sql.insert, rows)
+                connection.execute(sql.insert(len(rows)), [row[key] for row in rows for key in _ANSWER_ROW_KEYS])
             connection.execute(sql.update(tuple(changes)), {"where_id": response_id, **changes})
             connection.commit()
 
