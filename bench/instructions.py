@@ -35,9 +35,11 @@ POSTS_PER_RESPONDENT = 7
 def instructions(tree: Path, respondents: int, folder: Path) -> int:
     """Instructions executed by ``profile_requests.py --respondents N`` run from ``tree``."""
     out = folder / f"callgrind-{tree.name}-{respondents}.out"
-    subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
-                    "bench/profile_requests.py", "--respondents", str(respondents)],
-                   cwd=tree, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable,
+                          "bench/profile_requests.py", "--respondents", str(respondents)],
+                         cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if run.returncode != 0:  # e.g. an old revision that needs a package this environment lacks
+        raise RuntimeError(f"{tree.name}, {respondents} respondents: exit {run.returncode}\n{run.stderr[-2000:]}")
     return int(re.search(r"^summary: (\d+)", out.read_text(), re.M).group(1))
 
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from flask import Flask, render_template, request
-from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from .config import Config
@@ -33,6 +32,7 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     from models.storage import default_url, make_engine, session_factory, upgrade
 
     from .admin import bp as admin_bp
+    from .csrf import CSRFError, CSRFProtection
     from .page_skeleton import PageSkeletons
     from .api import bp as api_bp
     from .respondent import FriendlyError, bp as respondent_bp
@@ -53,7 +53,7 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
         upgrade(engine)
     app.extensions["csi"] = {"engine": engine, "service": SurveyService(session_factory(engine)), "url": url,
                              "page_skeletons": PageSkeletons()}
-    csrf = CSRFProtect(app)
+    csrf = CSRFProtection(app)
     app.register_blueprint(respondent_bp)
     app.register_blueprint(admin_bp)
     csrf.exempt(api_bp)  # bearer tokens, no cookies: cross-site requests carry no credentials

@@ -25,8 +25,9 @@ class Config:
     # Re-sign and re-send the cookie only when the session changes (start, language, login),
     # not on every page: signing was 8% of a page view's CPU.
     SESSION_REFRESH_EACH_REQUEST = False
-    WTF_CSRF_TIME_LIMIT = None        # a respondent may leave a page open for hours; the token is bound to the session
-    WTF_CSRF_SSL_STRICT = False       # behind a TLS-terminating proxy the Referer check adds nothing but failures
+    # Every form post must carry the session's token (survey_app/csrf.py). It has no time limit:
+    # a respondent may leave a page open for hours. Off only in tests that probe other checks.
+    CSRF_ENABLED = True
     PREFERRED_URL_SCHEME = "https"
     # Number of reverse proxies in front whose X-Forwarded-For/Proto/Host to trust (0 = none).
     PROXY_HOPS = 0

@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
-from wtforms import HiddenField
 from wtforms.validators import ValidationError
 
 from models.questionnaire import Question
@@ -27,10 +25,6 @@ CONTROL_FIELDS = {"csrf_token", "submission_id", "nav"}
 
 class Tampered(Exception):
     """The post contains something the rendered form could not have produced."""
-
-
-class PageForm(FlaskForm):
-    submission_id = HiddenField()
 
 
 @dataclass

@@ -4,13 +4,13 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from models.questionnaire import Questionnaire
 from models.storage.tables import Response, Wave
 
-from .forms import PageAnswers, PageForm, Tampered, check_tampering, validate_answers
+from .csrf import generate_csrf
+from .forms import PageAnswers, Tampered, check_tampering, validate_answers
 from .i18n import LANGUAGE_NAMES, translate
 from .question_markup import question_html
 from .services import PagePost, SurveyService, page_visible, visible_questions
@@ -86,18 +86,14 @@ def landing(questionnaire_id: str, wave_name: str):
         # still sees the introduction and privacy notice first.
     if not wave.is_open():
         raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
-    form = PageForm()
-    return render_template("intro.html", form=form, wave=wave, **_context(questionnaire, language))
+    return render_template("intro.html", wave=wave, **_context(questionnaire, language))
 
 
 @bp.post("/s/<questionnaire_id>/<wave_name>/start")
 def start(questionnaire_id: str, wave_name: str):
     wave, questionnaire = _wave_or_fail(questionnaire_id, wave_name)
     language = language_for(questionnaire)
-    form = PageForm()
-    if not form.validate_on_submit():
-        abort(400)
-    response = _own_response(wave)
+    response = _own_response(wave)  # the CSRF token was checked before the view (survey_app/csrf.py)
     if response is None:
         if not wave.is_open():
             raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
@@ -156,7 +152,7 @@ def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, 
     except Tampered as exc:
         current_app.logger.info("rejected page post for response %s: %s", response.id, exc)
         abort(400)
-    form = PageAnswers(questions, formdata=request.form)  # CSRFProtect has checked the token
+    form = PageAnswers(questions, formdata=request.form)  # the CSRF token was checked before the view
     going_back = request.form.get("nav") == "back"
     values = validate_answers(form, language, require=not going_back)
     if form.errors:
@@ -231,13 +227,10 @@ def done(questionnaire_id: str, wave_name: str):
     response = _own_response(wave)
     if response is None or response.status != "complete":
         return redirect(url_for(".landing", questionnaire_id=questionnaire_id, wave_name=wave_name))
-    form = PageForm()
     errors = []
     saved = response.contact is not None
     if request.method == "POST":
         if not response.follow_up or saved:
-            abort(400)
-        if not form.validate_on_submit():
             abort(400)
         unknown = set(request.form) - {"csrf_token", "submission_id", "name", "phone", "email", "consent"}
         fields = {k: request.form.get(k, "").strip() for k in ("name", "phone", "email")}
@@ -250,16 +243,16 @@ def done(questionnaire_id: str, wave_name: str):
         if not errors:
             service().save_contact(response.id, {**fields, "consent": True})
             saved = True
-    return _show_done(wave, questionnaire, language, response.follow_up, form=form, saved=saved, errors=errors,
+    return _show_done(wave, questionnaire, language, response.follow_up, saved=saved, errors=errors,
                       contact=request.form if request.method == "POST" else {})
 
 
-def _show_done(wave: Wave, questionnaire: Questionnaire, language: str, follow_up: bool, *, form=None,
+def _show_done(wave: Wave, questionnaire: Questionnaire, language: str, follow_up: bool, *,
                saved: bool = False, errors: list[str] | None = None, contact=None):
     """The thank-you page; with ``follow_up``, the form that asks for a contact (``contact``:
     what was typed into it, shown again with ``errors``)."""
     here = url_for(".done", questionnaire_id=wave.questionnaire_id, wave_name=wave.name)
-    return render_template("done.html", form=form or PageForm(), follow_up=follow_up, saved=saved,
+    return render_template("done.html", follow_up=follow_up, saved=saved,
                            errors=errors or [], contact=contact or {}, here=here,
                            **_context(questionnaire, language)), (422 if errors else 200)
 
