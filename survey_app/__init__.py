@@ -34,11 +34,13 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     from .admin import bp as admin_bp
     from .csrf import CSRFError, CSRFProtection
     from .page_skeleton import PageSkeletons
+    from .session_cookie import SignedCookieSessionInterface
     from .api import bp as api_bp
     from .respondent import FriendlyError, bp as respondent_bp
     from .services import SurveyService
 
     app = Flask(__name__, instance_relative_config=True)
+    app.session_interface = SignedCookieSessionInterface()
     app.config.from_object(Config)
     app.config.from_prefixed_env("CSI")
     if config is not None:

@@ -171,33 +171,34 @@ class _PostgresStatements:
             _ANSWERS.c.response_id == bindparam("response_id"),
             _ANSWERS.c.question_id == any_(bindparam("question_ids", type_=postgresql.ARRAY(String))))
             .compile(dialect=dialect))
-        self._updates: dict[tuple[str, ...], str] = {}
-        self._inserts: dict[int, str] = {}
+        self._saves: dict[tuple[int, tuple[str, ...]], tuple[str, tuple[str, ...]]] = {}
         self._positional = postgresql.psycopg.dialect(paramstyle="format")
 
-    def insert(self, count: int) -> str:
-        """INSERT of ``count`` answers in one statement, positional parameters row after row
-        (one per page size, cached): one execution in PostgreSQL instead of one per answer."""
-        sql = self._inserts.get(count)
-        if sql is None:
-            rows = [{key: bindparam(f"{key}_{n}") for key in _ANSWER_ROW_KEYS} for n in range(count)]
-            sql = self._inserts[count] = str(insert(_ANSWERS).values(rows).compile(dialect=self._positional))
-        return sql
-
-    def update(self, columns: tuple[str, ...]) -> str:
-        """UPDATE of the response setting ``columns`` (a handful of combinations, cached)."""
-        sql = self._updates.get(columns)
-        if sql is None:
-            sql = self._updates[columns] = str(_UPDATE_RESPONSE.compile(dialect=self._dialect,
-                                                                        column_keys=list(columns)))
-        return sql
+    def save(self, count: int, columns: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+        """One statement that inserts ``count`` answers and updates the response's
+        ``columns`` (``WITH saved_answers AS (INSERT ...) UPDATE ...``), with positional
+        parameters: the answers row after row, then the names returned, in order. One
+        execution in PostgreSQL instead of one per answer plus the update. Cached per
+        (page size, columns): a handful of combinations."""
+        cached = self._saves.get((count, columns))
+        if cached is None:
+            statement = _UPDATE_RESPONSE
+            if count:
+                rows = [{key: bindparam(f"{key}_{n}") for key in _ANSWER_ROW_KEYS} for n in range(count)]
+                statement = statement.add_cte(insert(_ANSWERS).values(rows).cte("saved_answers"))
+            compiled = statement.compile(dialect=self._positional, column_keys=list(columns))
+            cached = self._saves[(count, columns)] = (str(compiled),
+                                                      tuple(compiled.positiontup[count * len(_ANSWER_ROW_KEYS):]))
+        return cached
 
 
 class _PostgresPipeline:
     """The same transaction on PostgreSQL through psycopg's pipeline mode: claim and read go
     out together, then the writes with the COMMIT, so a page post costs two network round
     trips instead of six, and skips SQLAlchemy's execution machinery (about half the
-    client-side CPU of each statement; docs/benchmarks.md)."""
+    client-side CPU of each statement; docs/benchmarks.md). The answers and the response's
+    update are one statement, so PostgreSQL executes four statements per post, not one per
+    answer plus four."""
 
     statements: _PostgresStatements | None = None
 
@@ -219,9 +220,10 @@ class _PostgresPipeline:
         with connection.pipeline():
             if remove:
                 connection.execute(sql.delete, {"response_id": response_id, "question_ids": remove})
-            if rows:
-                connection.execute(sql.insert(len(rows)), [row[key] for row in rows for key in _ANSWER_ROW_KEYS])
-            connection.execute(sql.update(tuple(changes)), {"where_id": response_id, **changes})
+            statement, names = sql.save(len(rows), tuple(changes))
+            values = {"where_id": response_id, **changes}
+            connection.execute(statement, [row[key] for row in rows for key in _ANSWER_ROW_KEYS]
+                               + [values[name] for name in names])
             connection.commit()
 
     def close(self) -> None:
