@@ -110,7 +110,10 @@ def main() -> None:
             one_respondent(app.test_client(), questionnaire, -1 - warmup)
         profiler = cProfile.Profile(time.process_time) if args.cprofile else None  # CPU, not waiting
         meter = Meter(app, profiler)
+        from bench.load_survey import cpu_by_role
+        postgres_before = cpu_by_role(None)["postgres"]
         posts = sum(one_respondent(app.test_client(), questionnaire, n) for n in range(args.respondents))
+        postgres = cpu_by_role(None)["postgres"] - postgres_before  # all PostgreSQL processes, this run only
         app.extensions["csi"]["engine"].dispose()
     total = sum(sum(v) for v in meter.cpu.values())
     requests = sum(len(v) for v in meter.cpu.values())
@@ -121,6 +124,8 @@ def main() -> None:
               f"{statistics.fmean(values) * 1000:>8.2f} {sum(values) / total:>6.1%}")
     print(f"server CPU per request {total / requests * 1000:.2f} ms, per page submission {total / posts * 1000:.2f} ms "
           f"({requests / posts:.2f} requests per submission)")
+    if args.backend == "postgresql":
+        print(f"PostgreSQL CPU per page submission {postgres / posts * 1000:.2f} ms (all its processes)")
     if profiler:
         profiler.dump_stats(args.cprofile)
 
