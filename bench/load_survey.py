@@ -151,7 +151,8 @@ def _client_process(base: str, numbers: range, concurrency: int, deadline: float
 
 
 def run(url: str, workers: int, threads: int, respondents: int, concurrency: int, seconds: float,
-        kill_after: float | None = None, think: float = 0.0, clients: int = 2) -> dict:
+        kill_after: float | None = None, think: float = 0.0, clients: int = 2,
+        warmup: float = 10.0) -> dict:
     engine, questionnaire = prepare(url)
     server = Server(url, workers, threads)
     server.start()
@@ -204,12 +205,20 @@ def run(url: str, workers: int, threads: int, respondents: int, concurrency: int
 
     def pct(values, q):
         return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 100 else float("nan")
+
+    # The steady part of the run: without its first and last ``warmup`` seconds, when the
+    # respondents arrive (all 200 within about a think time) and when the last ones finish.
+    first, last = min(e[0] for e in stats.events), max(e[0] for e in stats.events)
+    steady = [e for e in stats.events if first + warmup <= e[0] <= last - warmup and e[1] == "POST page"]
+    steady_seconds = max(last - first - 2 * warmup, 1e-9)
     return {"acknowledged": len(acknowledged), "respondents": respondents, "seconds": elapsed,
             "submissions_per_s": stored / elapsed,
             "respondents_per_s": len(acknowledged) / elapsed,
             "post_p50": pct(stats.latencies["POST"], 50), "post_p99": pct(stats.latencies["POST"], 99),
             "get_p50": pct(stats.latencies["GET"], 50), "get_p99": pct(stats.latencies["GET"], 99),
             "by_kind": {kind: (len(v), pct(v, 50), pct(v, 99)) for kind, v in sorted(stats.by_kind.items())},
+            "steady_page_posts_per_s": len(steady) / steady_seconds,
+            "steady_post_p50": pct([e[2] for e in steady], 50), "steady_post_p99": pct([e[2] for e in steady], 99),
             "retries": stats.retries, "connection_errors": stats.connection_errors, "killed": bool(killed),
             "cpu_ms": cpu,
             "problems": problems}
@@ -230,6 +239,8 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--clients", type=int, default=2, help="load-generating processes")
+    parser.add_argument("--warmup", type=float, default=10.0,
+                        help="seconds left out at each end of the run for the steady-state page-post latency")
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--kill-after", type=float, default=None)
     parser.add_argument("--think", type=float, default=0.0,
@@ -242,20 +253,26 @@ def main() -> None:
     print("\n| backend | processes | stored page submissions/s | respondents/s | POST p50 / p99 | GET p50 / p99 | "
           "acknowledged | retries sent | connection errors | CPU ms per submission: server / PostgreSQL / client | "
           "integrity |\n|---|---|---|---|---|---|---|---|---|---|---|")
-    kinds = []
+    kinds, steadies = [], []
     with tempfile.TemporaryDirectory() as folder:
         for backend in args.backends.split(","):
             for workers in map(int, args.workers.split(",")):
                 with ExitStack() as stack:
                     url = database(backend, folder, stack)
                     r = run(url, workers, args.threads, args.respondents, args.concurrency, args.seconds, args.kill_after,
-                            args.think, args.clients)
+                            args.think, args.clients, warmup=args.warmup)
                 print(f"| {backend} | {workers} | {r['submissions_per_s']:.0f} | {r['respondents_per_s']:.1f} | "
                       f"{r['post_p50']:.0f} / {r['post_p99']:.0f} ms | {r['get_p50']:.0f} / {r['get_p99']:.0f} ms | "
                       f"{r['acknowledged']}/{r['respondents']} | {r['retries']} | {r['connection_errors']} | "
                       f"{r['cpu_ms']['server']:.1f} / {r['cpu_ms']['postgres']:.1f} / {r['cpu_ms']['client']:.1f} | "
                       f"{'ok' if not r['problems'] else '; '.join(r['problems'])} |", flush=True)
                 kinds.append((backend, workers, r["by_kind"]))
+                steadies.append((backend, workers, r))
+    print(f"\nSteady state (without the first and last {args.warmup:.0f} s of each run): page posts answered/s "
+          f"(repeats included), page-post p50 / p99:\n")
+    for backend, workers, r in steadies:
+        print(f"- {backend}, {workers} process{'es' if workers > 1 else ''}: {r['steady_page_posts_per_s']:.0f}/s, "
+              f"{r['steady_post_p50']:.0f} / {r['steady_post_p99']:.0f} ms")
     print("\nLatency by kind of request, p50 / p99 (count):\n")
     for backend, workers, by_kind in kinds:
         print(f"- {backend}, {workers} process{'es' if workers > 1 else ''}: " + "; ".join(

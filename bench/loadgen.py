@@ -39,6 +39,9 @@ def request_kind(path: str) -> str:
 class Stats:
     latencies: dict[str, list[float]] = field(default_factory=lambda: {"GET": [], "POST": []})
     by_kind: dict[str, list[float]] = field(default_factory=dict)  # "POST page", "GET landing", ...
+    # (time.monotonic() when answered, kind, seconds): latencies over time, for a window that
+    # leaves out the ramp up and down (CLOCK_MONOTONIC is one clock for all processes).
+    events: list[tuple[float, str, float]] = field(default_factory=list)
     page_posts: int = 0
     retries: int = 0
     connection_errors: int = 0
@@ -49,6 +52,7 @@ class Stats:
         with self.lock:
             self.latencies[method].append(seconds)
             self.by_kind.setdefault(kind, []).append(seconds)
+            self.events.append((time.monotonic(), kind, seconds))
             # A page post the server accepted: answered with the next page, or sent on to the
             # thank-you page (repeats included; the stored count is in the database).
             if method == "POST" and "/p/" in path and status in (200, 302, 303):
@@ -57,7 +61,8 @@ class Stats:
     def to_dict(self) -> dict:
         """Plain data, to send from a client process to the one that reports."""
         with self.lock:
-            return {"latencies": self.latencies, "by_kind": self.by_kind, "page_posts": self.page_posts,
+            return {"latencies": self.latencies, "by_kind": self.by_kind, "events": self.events,
+                    "page_posts": self.page_posts,
                     "retries": self.retries, "connection_errors": self.connection_errors}
 
     def merge(self, other: dict) -> None:
@@ -66,6 +71,7 @@ class Stats:
                 self.latencies.setdefault(method, []).extend(values)
             for kind, values in other["by_kind"].items():
                 self.by_kind.setdefault(kind, []).extend(values)
+            self.events.extend(other["events"])
             self.page_posts += other["page_posts"]
             self.retries += other["retries"]
             self.connection_errors += other["connection_errors"]
