@@ -25,8 +25,6 @@ class FriendlyError(Exception):
         self.status, self.title_key, self.body_key, self.questionnaire = status, title_key, body_key, questionnaire
 
 
-
-
 def service() -> SurveyService:
     return current_app.extensions["csi"]["service"]
 

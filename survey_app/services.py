@@ -163,7 +163,6 @@ class _PostgresStatements:
         from sqlalchemy.dialects import postgresql
 
         dialect = postgresql.psycopg.dialect()
-        self._dialect = dialect
         claim = postgresql.insert(_SUBMISSIONS).from_select(_CLAIM_COLUMNS, _CLAIM_SOURCE)
         self.claim = str(claim.on_conflict_do_nothing(index_elements=["submission_id"]).compile(dialect=dialect))
         self.read = str(_RESPONSE_BY_KEY.compile(dialect=dialect))
