@@ -12,6 +12,10 @@ JSON holds the session's keys and ``"_t"``, the Unix time it was written; a cook
 than ``PERMANENT_SESSION_LIFETIME`` (for a permanent session) is ignored, as Flask's own
 would be. The key is derived from the app's secret key, so changing that secret signs
 everybody out, and tokens of the old secret are refused.
+
+A cookie in Flask's own format (written before this module existed) is still read, and
+rewritten in this format on that response: respondents in the middle of a wave keep their
+place across the upgrade.
 """
 from __future__ import annotations
 
@@ -23,7 +27,8 @@ import json
 import time
 
 from flask import Flask, Request, Response
-from flask.sessions import SecureCookieSession, SessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionInterface
+from itsdangerous import BadSignature
 
 _WRITTEN = "_t"
 
@@ -31,6 +36,7 @@ _WRITTEN = "_t"
 class SignedCookieSessionInterface(SessionInterface):
     def __init__(self):
         self._keys: dict[bytes, bytes] = {}
+        self._flask_format = SecureCookieSessionInterface()
 
     def _key(self, app: Flask) -> bytes | None:
         secret = app.secret_key
@@ -52,7 +58,7 @@ class SignedCookieSessionInterface(SessionInterface):
         payload, _, signature = raw.rpartition(".")
         expected = base64.urlsafe_b64encode(hmac.digest(key, payload.encode("ascii", "replace"), "sha256"))
         if not signature.isascii() or not hmac.compare_digest(signature.encode(), expected.rstrip(b"=")):
-            return SecureCookieSession()  # forged, damaged, or signed with another secret: start afresh
+            return self._from_flask_format(app, raw)
         try:
             data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
             written = float(data.pop(_WRITTEN))
@@ -63,6 +69,20 @@ class SignedCookieSessionInterface(SessionInterface):
         if time.time() - written > app.permanent_session_lifetime.total_seconds():
             return SecureCookieSession()
         return SecureCookieSession(data)
+
+    def _from_flask_format(self, app: Flask, raw: str) -> SecureCookieSession:
+        """The session of a cookie Flask's default interface wrote, marked to be rewritten;
+        an empty session if it is not one (forged, damaged, another secret, expired)."""
+        try:
+            data = self._flask_format.get_signing_serializer(app).loads(
+                raw, max_age=int(app.permanent_session_lifetime.total_seconds()))
+        except (BadSignature, ValueError, TypeError):
+            return SecureCookieSession()
+        if not isinstance(data, dict):
+            return SecureCookieSession()
+        session = SecureCookieSession(data)
+        session.modified = True
+        return session
 
     def save_session(self, app: Flask, session: SecureCookieSession, response: Response) -> None:
         # The same rules as Flask's SecureCookieSessionInterface.save_session.

@@ -105,3 +105,25 @@ def test_no_secret_key_is_an_error_not_an_unsigned_cookie(app):
     app.config["PROPAGATE_EXCEPTIONS"] = True
     with pytest.raises(RuntimeError, match="secret key"):
         app.test_client().get("/set", base_url="https://localhost")
+
+
+def test_a_cookie_in_flasks_own_format_is_read_and_rewritten(app):
+    """Respondents in the middle of a wave keep their place across the upgrade to this format."""
+    from flask.sessions import SecureCookieSessionInterface
+
+    old = Flask(__name__)
+    old.secret_key = app.secret_key
+    old_cookie = SecureCookieSessionInterface().get_signing_serializer(old).dumps(
+        {"responses": {"7": "key-é"}, "_permanent": True})
+    client = app.test_client()
+    client.set_cookie("csi_session", old_cookie, domain="localhost")
+    response = client.get("/read", base_url="https://localhost")
+    assert json.loads(response.get_data(as_text=True)) == {"_permanent": True, "responses": {"7": "key-é"}}
+    assert cookie_value(client) != old_cookie and cookie_value(client).count(".") == 1   # rewritten in this format
+    assert "Set-Cookie" not in client.get("/read", base_url="https://localhost").headers
+    # ... but not one under another secret
+    stranger = Flask(__name__)
+    stranger.secret_key = "another secret"
+    client.set_cookie("csi_session", SecureCookieSessionInterface().get_signing_serializer(stranger).dumps(
+        {"responses": {"7": "x"}}), domain="localhost")
+    assert client.get("/read", base_url="https://localhost").get_data(as_text=True) == "{}"
