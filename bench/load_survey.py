@@ -208,7 +208,8 @@ def run(url: str, workers: int, threads: int, respondents: int, concurrency: int
 
     # The steady part of the run: without its first and last ``warmup`` seconds, when the
     # respondents arrive (all 200 within about a think time) and when the last ones finish.
-    first, last = min(e[0] for e in stats.events), max(e[0] for e in stats.events)
+    times = [e[0] for e in stats.events] or [0.0]
+    first, last = min(times), max(times)
     steady = [e for e in stats.events if first + warmup <= e[0] <= last - warmup and e[1] == "POST page"]
     steady_seconds = max(last - first - 2 * warmup, 1e-9)
     return {"acknowledged": len(acknowledged), "respondents": respondents, "seconds": elapsed,
