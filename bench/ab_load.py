@@ -62,7 +62,7 @@ def main() -> None:
                 print(f"round {round_number + 1} {revision:>10}: {r['submissions_per_s']:6.1f} stored page "
                       f"submissions/s, POST p50/p99 {r['post_p50']:.0f}/{r['post_p99']:.0f} ms, CPU ms per "
                       f"submission server {r['cpu_ms']['server']:.1f} PostgreSQL {r['cpu_ms']['postgres']:.1f} "
-                      f"client {r['cpu_ms']['client']:.1f}, "
+                      f"client {r['cpu_ms']['client']:.1f}, stolen {r['stolen_share']:.1%}, "
                       f"{'ok' if not r['problems'] else '; '.join(r['problems'])}", flush=True)
     base, head = results[args.base], results[args.head]
     ratios = [h["submissions_per_s"] / b["submissions_per_s"] for b, h in zip(base, head)]

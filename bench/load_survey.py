@@ -130,6 +130,15 @@ def cpu_by_role(server_group: int | None) -> dict[str, float]:
     return out
 
 
+def stolen_seconds() -> float:
+    """CPU seconds the hypervisor gave to other guests while this machine's processes were
+    ready to run ("steal", all cores, /proc/stat): on a shared host this is what makes the
+    same code slower at one hour than at another."""
+    with open("/proc/stat") as handle:
+        fields = handle.readline().split()
+    return int(fields[8]) / TICKS
+
+
 def stored_submissions(engine) -> int:
     from sqlalchemy import func, select
 
@@ -170,6 +179,7 @@ def run(url: str, workers: int, threads: int, respondents: int, concurrency: int
         threading.Thread(target=killer, daemon=True).start()
     started = time.perf_counter()
     cpu_before = cpu_by_role(server.process.pid)
+    stolen_before = stolen_seconds()
     # The respondents are spread over ``clients`` processes: 200 threads in one interpreter
     # queue for its lock, and that wait would be counted as the server's latency.
     client_cpu = 0.0
@@ -186,6 +196,7 @@ def run(url: str, workers: int, threads: int, respondents: int, concurrency: int
         results = [by_number[n] for n in range(respondents)]
         elapsed = time.perf_counter() - started
         cpu_after = cpu_by_role(server.process.pid)
+        stolen = stolen_seconds() - stolen_before
         cpu_after["client"] += client_cpu
     finally:
         server.stop()
@@ -221,7 +232,7 @@ def run(url: str, workers: int, threads: int, respondents: int, concurrency: int
             "steady_page_posts_per_s": len(steady) / steady_seconds,
             "steady_post_p50": pct([e[2] for e in steady], 50), "steady_post_p99": pct([e[2] for e in steady], 99),
             "retries": stats.retries, "connection_errors": stats.connection_errors, "killed": bool(killed),
-            "cpu_ms": cpu,
+            "cpu_ms": cpu, "stolen_share": stolen / (elapsed * (os.cpu_count() or 1)),
             "problems": problems}
 
 
@@ -253,7 +264,7 @@ def main() -> None:
           + (f"; server SIGKILLed after {args.kill_after} s and restarted" if args.kill_after else ""))
     print("\n| backend | processes | stored page submissions/s | respondents/s | POST p50 / p99 | GET p50 / p99 | "
           "acknowledged | retries sent | connection errors | CPU ms per submission: server / PostgreSQL / client | "
-          "integrity |\n|---|---|---|---|---|---|---|---|---|---|---|")
+          "CPU stolen by the host | integrity |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
     kinds, steadies = [], []
     with tempfile.TemporaryDirectory() as folder:
         for backend in args.backends.split(","):
@@ -266,6 +277,7 @@ def main() -> None:
                       f"{r['post_p50']:.0f} / {r['post_p99']:.0f} ms | {r['get_p50']:.0f} / {r['get_p99']:.0f} ms | "
                       f"{r['acknowledged']}/{r['respondents']} | {r['retries']} | {r['connection_errors']} | "
                       f"{r['cpu_ms']['server']:.1f} / {r['cpu_ms']['postgres']:.1f} / {r['cpu_ms']['client']:.1f} | "
+                      f"{r['stolen_share']:.1%} | "
                       f"{'ok' if not r['problems'] else '; '.join(r['problems'])} |", flush=True)
                 kinds.append((backend, workers, r["by_kind"]))
                 steadies.append((backend, workers, r))

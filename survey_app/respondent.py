@@ -13,7 +13,7 @@ from .csrf import generate_csrf
 from .forms import PageAnswers, Tampered, check_tampering, validate_answers
 from .i18n import LANGUAGE_NAMES, translate
 from .question_markup import question_html
-from .services import PagePost, SurveyService, page_visible, visible_questions
+from .services import PagePost, StaleRead, SurveyService, page_visible, visible_questions
 
 bp = Blueprint("respondent", __name__)
 
@@ -120,10 +120,19 @@ def page(questionnaire_id: str, wave_name: str, number: int):
     if request.method == "GET":
         response, answers = service().response_and_answers(key)
         return _page(wave, questionnaire, language, number, response, answers, None)
-    # A post is checked and saved in one transaction, against the response as it is under lock.
+    # A post is checked against the response as it is stored and saved only if it is still
+    # so: read, check, then write only if nothing changed in between (services.PagePost). A
+    # post that lost a race with another post of the same response is done again under the
+    # response's lock, so it is checked against what the other post saved.
     index = number - 1
     in_range = 0 <= index < len(questionnaire.pages)  # else no claim: the post is sent back where it belongs
-    with service().page_post(key, index, request.form.get("submission_id", "") if in_range else "") as post:
+    submission_id = request.form.get("submission_id", "") if in_range else ""
+    with service().page_post(key, index, submission_id) as post:
+        try:
+            return _page(wave, questionnaire, language, number, post.response, post.answers, post)
+        except StaleRead:
+            pass
+    with service().page_post(key, index, submission_id, locking=True) as post:
         return _page(wave, questionnaire, language, number, post.response, post.answers, post)
 
 

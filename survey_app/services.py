@@ -125,8 +125,9 @@ class _CoreTransaction:
         self.connection = engine.connect()
         self.transaction = self.connection.begin()
 
-    def claim_and_read(self, params: dict[str, Any]) -> tuple[bool, list]:
-        """(claimed, rows of _RESPONSE_BY_KEY); not claimed: the submission id was used before."""
+    def open(self, params: dict[str, Any]) -> tuple[bool, list]:
+        """(duplicate, rows of _RESPONSE_BY_KEY), read under the response's lock; duplicate:
+        the submission id was used before."""
         claimed = True
         try:
             self.connection.execute(_CLAIM_SUBMISSION, params)
@@ -134,9 +135,9 @@ class _CoreTransaction:
             self.transaction.rollback()
             self.transaction = self.connection.begin()
             claimed = False
-        return claimed, self.connection.execute(_RESPONSE_BY_KEY, {"key": params["key"]}).all()
+        return not claimed, self.connection.execute(_RESPONSE_BY_KEY, {"key": params["key"]}).all()
 
-    def write(self, response_id: int, remove: list[str], rows: list[dict], changes: dict[str, Any]) -> None:
+    def write(self, response_id: int, remove: list[str], rows: list[dict], changes: dict[str, Any]) -> bool:
         """Delete the answers to ``remove``, insert ``rows``, update the response, commit."""
         connection = self.connection
         if remove:
@@ -145,6 +146,7 @@ class _CoreTransaction:
             connection.execute(_INSERT_ANSWERS, rows)
         connection.execute(_UPDATE_RESPONSE, {"where_id": response_id, **changes})
         self.transaction.commit()
+        return True
 
     def close(self) -> None:
         if self.transaction.is_active:
@@ -192,12 +194,12 @@ class _PostgresStatements:
 
 
 class _PostgresPipeline:
-    """The same transaction on PostgreSQL through psycopg's pipeline mode: claim and read go
-    out together, then the writes with the COMMIT, so a page post costs two network round
+    """The locking transaction on PostgreSQL through psycopg's pipeline mode: claim and read
+    go out together, then the writes with the COMMIT, so a page post costs two network round
     trips instead of six, and skips SQLAlchemy's execution machinery (about half the
     client-side CPU of each statement; docs/benchmarks.md). The answers and the response's
     update are one statement, so PostgreSQL executes four statements per post, not one per
-    answer plus four."""
+    answer plus four. Used after :class:`_PostgresOptimistic` found its read outdated."""
 
     statements: _PostgresStatements | None = None
 
@@ -207,14 +209,15 @@ class _PostgresPipeline:
         self.pooled = engine.raw_connection()  # returned to the pool (and rolled back) by close()
         self.connection = self.pooled.driver_connection
 
-    def claim_and_read(self, params: dict[str, Any]) -> tuple[bool, list]:
+    def open(self, params: dict[str, Any]) -> tuple[bool, list]:
+        """(duplicate, rows of _RESPONSE_BY_KEY), read under the response's lock."""
         connection, sql = self.connection, self.statements
         with connection.pipeline():
             claim = connection.execute(sql.claim, params)
             read = connection.execute(sql.read, {"key": params["key"]})
-        return claim.rowcount == 1, read.fetchall()
+        return claim.rowcount != 1, read.fetchall()
 
-    def write(self, response_id: int, remove: list[str], rows: list[dict], changes: dict[str, Any]) -> None:
+    def write(self, response_id: int, remove: list[str], rows: list[dict], changes: dict[str, Any]) -> bool:
         connection, sql = self.connection, self.statements
         with connection.pipeline():
             if remove:
@@ -224,28 +227,142 @@ class _PostgresPipeline:
             connection.execute(statement, [row[key] for row in rows for key in _ANSWER_ROW_KEYS]
                                + [values[name] for name in names])
             connection.commit()
+        return True
 
     def close(self) -> None:
         self.pooled.close()
 
 
-class PagePost:
-    """One page post in one transaction: ``with service.page_post(key, page_index, submission_id) as post``.
+# The optimistic page post (PostgreSQL). Its read also says whether the submission id was
+# used before; the response's updated_at, which every save changes, is its version.
+_OPTIMISTIC_READ = (
+    "SELECT " + ", ".join(f"r.{c.key}" for c in _RESPONSE_COLUMNS)
+    + ", a.question_id, a.value_num, a.value_text, r.updated_at,"
+    " EXISTS (SELECT 1 FROM page_submissions WHERE submission_id = %(submission_id)s)"
+    " FROM responses AS r LEFT OUTER JOIN answers AS a ON a.response_id = r.id"
+    " WHERE r.respondent_key = %(key)s")
 
-    Entering claims the submission id for the respondent's response, which locks it, then
-    reads the response and its answers (``response``, ``answers``; None and {} when the key is
-    unknown). :meth:`save` stores the page and commits; leaving without saving rolls back,
-    the claim included. A post without a usable submission id is read without a lock: it is
-    refused before anything is written.
+
+def _optimistic_write(count: int, remove: bool, columns: tuple[str, ...]) -> str:
+    """One statement, its own transaction, that saves a page only if the response is as it
+    was read. It locks the response only if its updated_at is still the one read (``FOR
+    UPDATE`` re-checks the condition on the newest version of the row after waiting for
+    another writer), claims the submission id, then replaces the page's answers and updates
+    the response, each step taking its rows from the one before, so a stale read or a used
+    submission id writes nothing and returns no row. Positional parameters, in order: response
+    id, updated_at as read, submission id, page index, created_at, [question ids to delete],
+    ``count`` x (question id, value_num, value_text), then ``columns``' values."""
+    unknown = [c for c in columns if c not in _RESPONSES.c]
+    if unknown:
+        raise ValueError(f"not a column of responses: {unknown}")
+    parts = [
+        "WITH locked AS (SELECT id FROM responses WHERE id = %s AND updated_at = %s FOR UPDATE),"
+        " claimed AS (INSERT INTO page_submissions (submission_id, response_id, page_index, created_at)"
+        " SELECT %s, id, %s, %s FROM locked ON CONFLICT (submission_id) DO NOTHING RETURNING response_id)"]
+    if remove:
+        parts.append(", removed AS (DELETE FROM answers WHERE response_id IN (SELECT response_id FROM claimed)"
+                     " AND question_id = ANY(%s::varchar[]))")
+    if count:
+        # The first row's casts type the VALUES list's columns (a NULL alone has no type).
+        values = ", ".join(["(%s::varchar, %s::float8, %s::text)"] + ["(%s, %s, %s)"] * (count - 1))
+        parts.append(
+            ", saved AS (INSERT INTO answers (response_id, question_id, value_num, value_text)"
+            " SELECT claimed.response_id, page.question_id, page.value_num, page.value_text"
+            f" FROM claimed CROSS JOIN (VALUES {values}) AS page (question_id, value_num, value_text)"
+            " ON CONFLICT (response_id, question_id) DO UPDATE"
+            " SET value_num = excluded.value_num, value_text = excluded.value_text)")
+    parts.append(" UPDATE responses SET " + ", ".join(f"{c} = %s" for c in columns)
+                 + " FROM claimed WHERE responses.id = claimed.response_id RETURNING responses.id")
+    return "".join(parts)
+
+
+class _PostgresOptimistic:
+    """A page post on PostgreSQL in two statements and no open transaction: read (response,
+    answers, whether the submission id was used before), then one statement that saves the
+    page only if the response is still as read (:func:`_optimistic_write`). Against the
+    locking :class:`_PostgresPipeline`, PostgreSQL runs two statements per post instead of
+    five (BEGIN, claim, read, save, COMMIT) and psycopg runs no pipeline. When two posts of
+    one response race, the one that read first and wrote second finds its read outdated
+    (:meth:`write` returns False) and the post is done again with the locking path, which
+    always succeeds."""
+
+    _writes: dict[tuple[int, bool, tuple[str, ...]], str] = {}
+
+    def __init__(self, engine):
+        self.pooled = engine.raw_connection()
+        self.connection = self.pooled.driver_connection
+        self.connection.autocommit = True  # each statement its own transaction; reset by close()
+        self.params: dict[str, Any] = {}
+        self.version = None
+
+    def open(self, params: dict[str, Any]) -> tuple[bool, list]:
+        """(duplicate, rows of response columns, answer columns, updated_at, used before)."""
+        self.params = params
+        rows = self.connection.execute(_OPTIMISTIC_READ, params).fetchall()
+        if not rows:
+            return False, rows
+        self.version = rows[0][-2]
+        return rows[0][-1], rows
+
+    def write(self, response_id: int, remove: list[str], rows: list[dict], changes: dict[str, Any]) -> bool:
+        """Save unless the response changed since :meth:`open` read it; False: nothing written."""
+        upserted = {row["question_id"] for row in rows}
+        remove = [qid for qid in remove if qid not in upserted]  # the rest are overwritten in place
+        columns = tuple(changes)
+        key = (len(rows), bool(remove), columns)
+        statement = self._writes.get(key)
+        if statement is None:
+            statement = self._writes[key] = _optimistic_write(*key)
+        params = self.params
+        values = [response_id, self.version, params["submission_id"], params["page_index"], params["created_at"]]
+        if remove:
+            values.append(remove)
+        for row in rows:
+            values += (row["question_id"], row["value_num"], row["value_text"])
+        values += changes.values()
+        return self.connection.execute(statement, values).fetchone() is not None
+
+    def close(self) -> None:
+        try:
+            self.connection.autocommit = False  # as the pool hands connections out
+        except Exception:  # a broken connection: the pool replaces it
+            self.pooled.invalidate()
+        self.pooled.close()
+
+
+class StaleRead(Exception):
+    """The response changed between a page post's read and its save (another post of the
+    same response was saved in between); nothing was written. Post again with
+    ``locking=True``."""
+
+
+class PagePost:
+    """One page post: ``with service.page_post(key, page_index, submission_id) as post``.
+
+    Entering reads the response and its answers (``response``, ``answers``; None and {} when
+    the key is unknown) and whether the submission id was used before (``duplicate``).
+    :meth:`save` stores the page. Two ways, one outcome:
+
+    - locking (SQLite always; PostgreSQL with ``locking=True``): entering claims the
+      submission id for the response in a transaction, which locks the response, then reads
+      it; :meth:`save` commits; leaving without saving rolls back, the claim included;
+    - optimistic (PostgreSQL by default): entering reads without a lock; :meth:`save` writes
+      in one statement only if the response is still as read, else writes nothing and raises
+      :class:`StaleRead`, and the post is done again with ``locking=True``.
+
+    A post without a usable submission id is read without a lock: it is refused before
+    anything is written.
     """
 
-    def __init__(self, service: "SurveyService", key: str | None, page_index: int, submission_id: str):
+    def __init__(self, service: "SurveyService", key: str | None, page_index: int, submission_id: str,
+                 locking: bool = False):
         self.service, self.key = service, key
         self.page_index, self.submission_id = page_index, submission_id
+        self.locking = locking
         self.response: Response | None = None
         self.answers: dict[str, Any] = {}
         self.duplicate = False
-        self._transaction: _CoreTransaction | _PostgresPipeline | None = None
+        self._transaction: _CoreTransaction | _PostgresPipeline | _PostgresOptimistic | None = None
 
     def __enter__(self) -> "PagePost":
         if not self.key:
@@ -253,11 +370,11 @@ class PagePost:
         if not 8 <= len(self.submission_id) <= 64:
             self.response, self.answers = self.service.response_and_answers(self.key)
             return self
-        self._transaction = self.service._transaction_type(self.service._engine)
-        claimed, rows = self._transaction.claim_and_read({
+        kind = self.service._locking_type if self.locking else self.service._optimistic_type
+        self._transaction = kind(self.service._engine)
+        self.duplicate, rows = self._transaction.open({
             "submission_id": self.submission_id, "page_index": self.page_index, "created_at": utcnow(),
             "key": self.key})
-        self.duplicate = not claimed
         if rows:
             self.response, self.answers = self.service._response_from_rows(rows)
         return self
@@ -305,7 +422,8 @@ class PagePost:
                 changes |= {"follow_up": True, "follow_up_status": "open"}
         elif advance:
             changes["current_page"] = max(response.current_page, next_page)
-        self._transaction.write(response.id, remove, rows, changes)
+        if not self._transaction.write(response.id, remove, rows, changes):
+            raise StaleRead(f"response {response.id} changed since it was read")
         return SaveOutcome(next_page, answers, changes.get("follow_up", False))
 
 
@@ -323,8 +441,9 @@ class SurveyService:
         self._engine = session_factory.kw["bind"]
         self._reader = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         dialect = self._engine.dialect
-        self._transaction_type = (_PostgresPipeline if (dialect.name, dialect.driver) == ("postgresql", "psycopg")
-                                  else _CoreTransaction)
+        psycopg = (dialect.name, dialect.driver) == ("postgresql", "psycopg")
+        self._locking_type = _PostgresPipeline if psycopg else _CoreTransaction
+        self._optimistic_type = _PostgresOptimistic if psycopg else _CoreTransaction
         self._questionnaires: dict[int, Questionnaire] = {}
         self._waves: dict[tuple[str, str], tuple[float, Wave]] = {}
 
@@ -376,11 +495,11 @@ class SurveyService:
         width = len(_RESPONSE_COLUMNS)
         response = Response(**dict(zip(_RESPONSE_KEYS, rows[0][:width])))
         questionnaire = self.questionnaire(response.survey_id)
-        return response, _decode_rows(questionnaire, (r[width:] for r in rows if r[width] is not None))
+        return response, _decode_rows(questionnaire, (r[width:width + 3] for r in rows if r[width] is not None))
 
-    def page_post(self, key: str | None, page_index: int, submission_id: str) -> PagePost:
-        """The transaction of one page post by the respondent with ``key`` (see :class:`PagePost`)."""
-        return PagePost(self, key, page_index, submission_id)
+    def page_post(self, key: str | None, page_index: int, submission_id: str, locking: bool = False) -> PagePost:
+        """One page post by the respondent with ``key`` (see :class:`PagePost`)."""
+        return PagePost(self, key, page_index, submission_id, locking)
 
     def answers(self, response: Response) -> dict[str, Any]:
         questionnaire = self.questionnaire(response.survey_id)
