@@ -2,6 +2,7 @@
 
     python bench/load_survey.py [--respondents 5000] [--concurrency 200] [--backends sqlite,postgresql]
                                 [--workers 1,2] [--threads 2] [--seconds 300] [--kill-after S] [--think S]
+                                [--prime 20] [--warmup 10] [--clients 2]
 
 For each backend x worker count: a fresh database with the ACSI retail questionnaire and
 an open wave, `csi serve` started as a subprocess on 127.0.0.1, N simulated respondents
@@ -11,7 +12,8 @@ submissions stored per second (the server's write path; repeats of a post are no
 twice) and latency percentiles. With --think 0 (the default) respondents post each page as
 soon as they have it: the server's capacity. With --think S they spend S seconds on average
 on each page, as people do, so the server sees a steady rate below its capacity: the
-latency at that rate.
+latency at that rate. Each new server first serves --prime respondents (20) outside the
+figures, as a server that has been up for a while would have done.
 PostgreSQL runs against CSI_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test).
 
 With --kill-after S the server's worker processes are SIGKILLed S seconds into the run
@@ -159,12 +161,25 @@ def _client_process(base: str, numbers: range, concurrency: int, deadline: float
     return results, stats.to_dict(), time.process_time() - cpu
 
 
+def prime(base: str, questionnaire, count: int, deadline: float) -> list[dict | None]:
+    """``count`` respondents through the new server, 4 at a time and without think time,
+    before the measured run: a server that has been up for a while has its statements
+    prepared, its connections open, its page skeletons built and its code warm; one started
+    a second ago does all that while the first 200 respondents wait. Their answers are
+    checked with the rest; their requests are not in the figures."""
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(lambda n: respondent(base, questionnaire, SURVEY, WAVE, n, Stats(), deadline),
+                             range(-count, 0)))
+
+
 def run(url: str, workers: int, threads: int, respondents: int, concurrency: int, seconds: float,
         kill_after: float | None = None, think: float = 0.0, clients: int = 2,
-        warmup: float = 10.0) -> dict:
+        warmup: float = 10.0, primed: int = 20) -> dict:
     engine, questionnaire = prepare(url)
     server = Server(url, workers, threads)
     server.start()
+    priming = prime(server.base, questionnaire, primed, time.monotonic() + seconds)
+    stored_before = stored_submissions(engine)
     stats = Stats()
     deadline = time.monotonic() + seconds
     killed = []
@@ -203,10 +218,10 @@ def run(url: str, workers: int, threads: int, respondents: int, concurrency: int
     # Throughput counts page submissions stored (each exactly once, whatever was re-sent): the
     # server's write path, one per page a respondent moved on from. CPU is per stored submission
     # (granian worker processes are in the server's process group; a killed server's are not counted).
-    stored = stored_submissions(engine)
+    stored = stored_submissions(engine) - stored_before
     cpu = {role: (cpu_after[role] - cpu_before[role]) / max(stored, 1) * 1000 for role in cpu_after}
     acknowledged = [r for r in results if r is not None]
-    problems = verify(engine, questionnaire, SURVEY, WAVE, acknowledged, PAGES)
+    problems = verify(engine, questionnaire, SURVEY, WAVE, acknowledged + [r for r in priming if r is not None], PAGES)
     if engine.dialect.name == "sqlite":
         with engine.connect() as connection:
             check = connection.exec_driver_sql("PRAGMA integrity_check").scalar()
@@ -254,6 +269,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=10.0,
                         help="seconds left out at each end of the run for the steady-state page-post latency")
     parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--prime", type=int, default=20,
+                        help="respondents sent through the new server before the measured run (0: a cold server)")
     parser.add_argument("--kill-after", type=float, default=None)
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean seconds a respondent spends on a page before posting it (0: at once)")
@@ -261,7 +278,8 @@ def main() -> None:
     print(f"{args.respondents} respondents x {PAGES} pages, {args.concurrency} at a time, {args.threads} threads per "
           f"server process, client and server on the same 2 cores"
           + (f", {args.think} s mean think time per page" if args.think else ", no think time")
-          + (f"; server SIGKILLed after {args.kill_after} s and restarted" if args.kill_after else ""))
+          + (f"; server SIGKILLed after {args.kill_after} s and restarted" if args.kill_after else "")
+          + (f"; each server primed with {args.prime} respondents before the clock starts" if args.prime else ""))
     print("\n| backend | processes | stored page submissions/s | respondents/s | POST p50 / p99 | GET p50 / p99 | "
           "acknowledged | retries sent | connection errors | CPU ms per submission: server / PostgreSQL / client | "
           "CPU stolen by the host | integrity |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -272,7 +290,7 @@ def main() -> None:
                 with ExitStack() as stack:
                     url = database(backend, folder, stack)
                     r = run(url, workers, args.threads, args.respondents, args.concurrency, args.seconds, args.kill_after,
-                            args.think, args.clients, warmup=args.warmup)
+                            args.think, args.clients, warmup=args.warmup, primed=args.prime)
                 print(f"| {backend} | {workers} | {r['submissions_per_s']:.0f} | {r['respondents_per_s']:.1f} | "
                       f"{r['post_p50']:.0f} / {r['post_p99']:.0f} ms | {r['get_p50']:.0f} / {r['get_p99']:.0f} ms | "
                       f"{r['acknowledged']}/{r['respondents']} | {r['retries']} | {r['connection_errors']} | "

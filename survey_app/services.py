@@ -256,7 +256,7 @@ def _optimistic_write(count: int, remove: bool, columns: tuple[str, ...]) -> str
     if unknown:
         raise ValueError(f"not a column of responses: {unknown}")
     parts = [
-        "WITH locked AS (SELECT id FROM responses WHERE id = %s AND updated_at = %s FOR UPDATE),"
+        "WITH locked AS (SELECT id FROM responses WHERE id = %s AND updated_at IS NOT DISTINCT FROM %s FOR UPDATE),"
         " claimed AS (INSERT INTO page_submissions (submission_id, response_id, page_index, created_at)"
         " SELECT %s, id, %s, %s FROM locked ON CONFLICT (submission_id) DO NOTHING RETURNING response_id)"]
     if remove:
