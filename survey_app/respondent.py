@@ -13,7 +13,7 @@ from .csrf import generate_csrf
 from .forms import PageAnswers, Tampered, check_tampering, validate_answers
 from .i18n import LANGUAGE_NAMES, translate
 from .question_markup import question_html
-from .services import PagePost, StaleRead, SurveyService, page_visible, visible_questions
+from .services import PagePost, ResponseState, StaleRead, SurveyService, page_visible, visible_questions
 
 bp = Blueprint("respondent", __name__)
 
@@ -50,13 +50,13 @@ def _wave_or_fail(questionnaire_id: str, wave_name: str) -> tuple[Wave, Question
     return wave, service().questionnaire(wave.survey_id)
 
 
-def _own_response(wave: Wave) -> Response | None:
+def _own_response(wave: Wave) -> ResponseState | None:
     key = session.get("responses", {}).get(str(wave.id))
     response = service().response_by_key(key)
     return response if response is not None and response.wave_id == wave.id else None
 
 
-def _remember(wave: Wave, response: Response) -> None:
+def _remember(wave: Wave, response: ResponseState | Response) -> None:
     keys = dict(session.get("responses", {}))
     keys[str(wave.id)] = response.respondent_key
     session["responses"] = keys
@@ -103,7 +103,7 @@ def start(questionnaire_id: str, wave_name: str):
     return _resume(questionnaire_id, wave_name, response, questionnaire)
 
 
-def _resume(questionnaire_id: str, wave_name: str, response: Response, questionnaire: Questionnaire):
+def _resume(questionnaire_id: str, wave_name: str, response: ResponseState | Response, questionnaire: Questionnaire):
     answers = service().answers(response)
     index = service().resume_page(response, questionnaire, answers)
     if index is None:
@@ -136,7 +136,7 @@ def page(questionnaire_id: str, wave_name: str, number: int):
         return _page(wave, questionnaire, language, number, post.response, post.answers, post)
 
 
-def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, response: Response | None,
+def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, response: ResponseState | None,
           answers: dict, post: PagePost | None):
     """Show page ``number`` (``post`` None) or check and save the posted page."""
     questionnaire_id, wave_name = wave.questionnaire_id, wave.name

@@ -11,7 +11,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import DateTime, Integer, String, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -66,6 +66,27 @@ _RESPONSES, _ANSWERS, _SUBMISSIONS = Response.__table__, Answer.__table__, PageS
 _RESPONSE_COLUMNS = (Response.id, Response.survey_id, Response.wave_id, Response.invitation_id, Response.respondent_key,
                      Response.status, Response.language, Response.current_page)
 _RESPONSE_KEYS = tuple(column.key for column in _RESPONSE_COLUMNS)
+
+
+class ResponseState(NamedTuple):
+    """A stored response as the respondent's pages see it: a snapshot read in one query.
+    Not an ORM object: building one of those costs about 30 µs, and every page post reads
+    a response. Fields in the order of ``_RESPONSE_COLUMNS``, then ``follow_up`` and
+    ``contact`` (read only where the thank-you page needs them)."""
+
+    id: int
+    survey_id: int
+    wave_id: int
+    invitation_id: int | None
+    respondent_key: str | None
+    status: str
+    language: str
+    current_page: int
+    follow_up: bool = False
+    contact: dict | None = None
+
+
+assert ResponseState._fields[:len(_RESPONSE_KEYS)] == _RESPONSE_KEYS
 
 
 # What the landing, start and thank-you pages need of a response, without its answers.
@@ -276,6 +297,38 @@ def _optimistic_write(count: int, remove: bool, columns: tuple[str, ...]) -> str
     return "".join(parts)
 
 
+class _AutocommitConnection:
+    """A psycopg connection from the engine's pool in autocommit mode: each statement is its
+    own transaction, without the BEGIN and COMMIT round trips. ``close()`` gives it back to
+    the pool as the pool hands connections out."""
+
+    def __init__(self, engine):
+        self.pooled = engine.raw_connection()
+        self.connection = self.pooled.driver_connection
+        self.connection.autocommit = True
+        self.execute = self.connection.execute
+
+    def close(self) -> None:
+        try:
+            self.connection.autocommit = False
+        except Exception:  # a broken connection: the pool replaces it
+            self.pooled.invalidate()
+        self.pooled.close()
+
+
+_POSTGRES_INSERTS: dict[tuple[str, ...], str] = {}
+
+
+def _postgres_insert_response(columns: tuple[str, ...]) -> str:
+    """``INSERT INTO responses (columns) VALUES (%(name)s, ...) RETURNING id`` for psycopg."""
+    statement = _POSTGRES_INSERTS.get(columns)
+    if statement is None:
+        from sqlalchemy.dialects import postgresql
+        statement = _POSTGRES_INSERTS[columns] = str(
+            _INSERT_RESPONSE.compile(dialect=postgresql.psycopg.dialect(), column_keys=list(columns)))
+    return statement
+
+
 class _PostgresOptimistic:
     """A page post on PostgreSQL in two statements and no open transaction: read (response,
     answers, whether the submission id was used before), then one statement that saves the
@@ -289,9 +342,7 @@ class _PostgresOptimistic:
     _writes: dict[tuple[int, bool, tuple[str, ...]], str] = {}
 
     def __init__(self, engine):
-        self.pooled = engine.raw_connection()
-        self.connection = self.pooled.driver_connection
-        self.connection.autocommit = True  # each statement its own transaction; reset by close()
+        self.connection = _AutocommitConnection(engine)
         self.params: dict[str, Any] = {}
         self.version = None
 
@@ -323,11 +374,7 @@ class _PostgresOptimistic:
         return self.connection.execute(statement, values).fetchone() is not None
 
     def close(self) -> None:
-        try:
-            self.connection.autocommit = False  # as the pool hands connections out
-        except Exception:  # a broken connection: the pool replaces it
-            self.pooled.invalidate()
-        self.pooled.close()
+        self.connection.close()
 
 
 class StaleRead(Exception):
@@ -359,7 +406,7 @@ class PagePost:
         self.service, self.key = service, key
         self.page_index, self.submission_id = page_index, submission_id
         self.locking = locking
-        self.response: Response | None = None
+        self.response: ResponseState | None = None
         self.answers: dict[str, Any] = {}
         self.duplicate = False
         self._transaction: _CoreTransaction | _PostgresPipeline | _PostgresOptimistic | None = None
@@ -472,16 +519,16 @@ class SurveyService:
             self._questionnaires[survey_id] = cached
         return cached
 
-    def response_by_key(self, key: str | None) -> Response | None:
-        """The respondent's response (detached, without its answers), in one autocommit query."""
+    def response_by_key(self, key: str | None) -> ResponseState | None:
+        """The respondent's response (without its answers), in one autocommit query."""
         if not key:
             return None
         with self._reader.connect() as connection:
             row = connection.execute(_RESPONSE_ONLY_BY_KEY, {"key": key}).first()
-        return None if row is None else Response(**row._asdict())
+        return None if row is None else ResponseState(*row)
 
-    def response_and_answers(self, key: str | None) -> tuple[Response | None, dict[str, Any]]:
-        """The respondent's response (detached) and its answers, in one autocommit query."""
+    def response_and_answers(self, key: str | None) -> tuple[ResponseState | None, dict[str, Any]]:
+        """The respondent's response and its answers, in one autocommit query."""
         if not key:
             return None, {}
         with self._reader.connect() as connection:
@@ -490,10 +537,10 @@ class SurveyService:
             return None, {}
         return self._response_from_rows(rows)
 
-    def _response_from_rows(self, rows) -> tuple[Response, dict[str, Any]]:
-        """A detached response and its answers from rows of (response columns, answer columns)."""
+    def _response_from_rows(self, rows) -> tuple[ResponseState, dict[str, Any]]:
+        """The response and its answers from rows of (response columns, answer columns, ...)."""
         width = len(_RESPONSE_COLUMNS)
-        response = Response(**dict(zip(_RESPONSE_KEYS, rows[0][:width])))
+        response = ResponseState(*rows[0][:width])
         questionnaire = self.questionnaire(response.survey_id)
         return response, _decode_rows(questionnaire, (r[width:width + 3] for r in rows if r[width] is not None))
 
@@ -501,24 +548,32 @@ class SurveyService:
         """One page post by the respondent with ``key`` (see :class:`PagePost`)."""
         return PagePost(self, key, page_index, submission_id, locking)
 
-    def answers(self, response: Response) -> dict[str, Any]:
+    def answers(self, response: ResponseState | Response) -> dict[str, Any]:
         questionnaire = self.questionnaire(response.survey_id)
         with self._reader.connect() as connection:
             rows = connection.execute(_ANSWERS_OF, {"response_id": response.id}).all()
         return _decode_rows(questionnaire, rows)
 
     # ---- starting -------------------------------------------------------------------
-    def start(self, wave: Wave, language: str, invitation_id: int | None = None) -> Response:
-        """A new response (detached) with a fresh respondent key."""
+    def start(self, wave: Wave, language: str, invitation_id: int | None = None) -> ResponseState:
+        """A new response with a fresh respondent key."""
         now = utcnow()
         values = dict(survey_id=wave.survey_id, wave_id=wave.id, invitation_id=invitation_id,
                       respondent_key=secrets.token_urlsafe(32), status="partial", language=language,
                       current_page=0, started_at=now, updated_at=now, follow_up=False)
-        with self._engine.begin() as connection:
-            response_id = connection.execute(_INSERT_RESPONSE, values).scalar_one()
-        return Response(id=response_id, contact=None, **values)
+        if self._optimistic_type is _PostgresOptimistic:  # one statement, its own transaction
+            connection = _AutocommitConnection(self._engine)
+            try:
+                response_id = connection.execute(_postgres_insert_response(tuple(values)), values).fetchone()[0]
+            finally:
+                connection.close()
+        else:
+            with self._engine.begin() as connection:
+                response_id = connection.execute(_INSERT_RESPONSE, values).scalar_one()
+        return ResponseState(response_id, wave.survey_id, wave.id, invitation_id, values["respondent_key"], "partial",
+                             language, 0)
 
-    def open_invitation(self, token: str, language: str) -> tuple[str, Wave | None, Response | None]:
+    def open_invitation(self, token: str, language: str) -> tuple[str, Wave | None, ResponseState | Response | None]:
         """("invalid" | "ok", wave, response). Reopening resumes the same response."""
         with self.sessions() as session:
             invitation = session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
@@ -550,7 +605,7 @@ class SurveyService:
     def first_page(self, questionnaire: Questionnaire, answers: dict) -> int | None:
         return self._next_visible(questionnaire, answers, -1)
 
-    def resume_page(self, response: Response, questionnaire: Questionnaire, answers: dict) -> int | None:
+    def resume_page(self, response: ResponseState | Response, questionnaire: Questionnaire, answers: dict) -> int | None:
         """The first page not yet submitted (skipping pages hidden by earlier answers)."""
         index = response.current_page
         if index < len(questionnaire.pages) and page_visible(questionnaire.pages[index], answers):
