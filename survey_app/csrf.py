@@ -34,13 +34,13 @@ class CSRFError(BadRequest):
 
 def generate_csrf() -> str:
     """The current session's form token (64 hex digits); draws the session's secret if it has none."""
-    token = g.get("_csrf_token")
-    if token is None:
-        secret = session.get(SESSION_KEY)
-        if secret is None:
-            secret = session[SESSION_KEY] = secrets.token_hex(32)
-        token = g._csrf_token = _token_for(secret)
-    return token
+    secret = session.get(SESSION_KEY)
+    if secret is None:
+        secret = session[SESSION_KEY] = secrets.token_hex(32)
+    cached = g.get("_csrf")  # (secret, token) of this request: a page asks for it more than once
+    if cached is None or cached[0] != secret:  # (a cleared session draws a new secret)
+        cached = g._csrf = (secret, _token_for(secret))
+    return cached[1]
 
 
 def _token_for(secret: str) -> str:
@@ -68,6 +68,8 @@ class CSRFProtection:
             return  # (no endpoint: routing answers 404 or 405)
         secret = session.get(SESSION_KEY)
         sent = request.form.get(FIELD) or request.headers.get(HEADER) or ""
+        expected = _token_for(secret) if secret else ""
         # compare_digest needs ASCII: a non-ASCII token is wrong anyway.
-        if not secret or not sent.isascii() or not hmac.compare_digest(sent, _token_for(secret)):
+        if not expected or not sent.isascii() or not hmac.compare_digest(sent, expected):
             raise CSRFError()
+        g._csrf = (secret, expected)  # the page this post answers with carries the same token

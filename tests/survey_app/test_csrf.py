@@ -103,3 +103,18 @@ def test_exempt_blueprints_need_no_token_and_unknown_urls_stay_404():
     assert client.post("/form").status_code == 400
     assert client.post("/no/such/page").status_code == 404
     assert client.get("/form").status_code == 405
+
+
+def test_a_session_cleared_after_the_check_gets_a_fresh_token_in_the_same_request(app):
+    """The token checked on a post is reused for the page it answers with, but only while the
+    session keeps the same secret: a view that clears the session (login) renders new tokens."""
+    from flask import session
+
+    from survey_app.csrf import SESSION_KEY, generate_csrf
+
+    with app.test_request_context("/"):
+        first = generate_csrf()
+        assert generate_csrf() == first
+        session.clear()
+        second = generate_csrf()
+        assert second != first and session[SESSION_KEY]
