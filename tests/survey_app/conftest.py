@@ -193,8 +193,19 @@ def live_server(app):
     from waitress.server import create_server
 
     server = create_server(app, host="127.0.0.1", port=0, threads=8, ident="csi-test")
-    thread = threading.Thread(target=server.run, daemon=True)
+    stop = threading.Event()
+
+    def serve():
+        # waitress's own run() loops until its sockets are closed; closing them from this
+        # (another) thread while it waits in select() ends it with EBADF. So the loop runs
+        # here in short turns and the server is closed in its own thread.
+        while not stop.is_set():
+            server.asyncore.loop(timeout=0.05, map=server._map, count=1)
+        server.close()
+        server.task_dispatcher.shutdown()
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     yield f"http://localhost:{server.effective_port}"
-    server.close()
+    stop.set()
     thread.join(timeout=10)
