@@ -562,9 +562,14 @@ class SurveyService:
                       respondent_key=secrets.token_urlsafe(32), status="partial", language=language,
                       current_page=0, started_at=now, updated_at=now, follow_up=False)
         if self._optimistic_type is _PostgresOptimistic:  # one statement, its own transaction
+            from psycopg import errors
+
+            statement = _postgres_insert_response(tuple(values))
             connection = _AutocommitConnection(self._engine)
             try:
-                response_id = connection.execute(_postgres_insert_response(tuple(values)), values).fetchone()[0]
+                response_id = connection.execute(statement, values).fetchone()[0]
+            except errors.IntegrityError as exc:  # as SQLAlchemy raises it (open_invitation relies on it)
+                raise IntegrityError(statement, values, exc) from exc
             finally:
                 connection.close()
         else:

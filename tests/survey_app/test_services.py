@@ -125,3 +125,21 @@ def test_connections_go_back_to_the_pool_as_it_hands_them_out(service, engine, k
         assert pooled.driver_connection.autocommit is False
     finally:
         pooled.close()
+
+
+def test_second_response_for_one_invitation_is_refused_as_sqlalchemy_reports_it(service, engine):
+    """open_invitation counts on an IntegrityError when the same link is opened twice at once."""
+    from sqlalchemy.exc import IntegrityError
+
+    from models.storage import create_invitations, find_wave
+
+    with Session(engine) as session:
+        create_invitations(session, find_wave(session, "acsi-retail", "2026Q4"), [{"region": "north"}])
+        session.commit()
+        invitation_id = session.scalar(text("SELECT id FROM invitations"))
+    wave = service.find_wave("acsi-retail", "2026Q4")
+    first = service.start(wave, "en", invitation_id)
+    with pytest.raises(IntegrityError):
+        service.start(wave, "en", invitation_id)
+    with Session(engine) as session:
+        assert session.scalars(select(Response.id).where(Response.invitation_id == invitation_id)).all() == [first.id]
