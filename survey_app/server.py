@@ -21,9 +21,9 @@ SERVERS = ("granian", "waitress")
 def settled(app):
     """``app``, with everything built so far set aside from the garbage collector.
 
-    A server process holds about 130,000 objects once the app is built (Flask, SQLAlchemy,
-    pandas for the exports), and a full collection, which Python runs now and then as
-    objects survive, walks them all: about 60 ms with the GIL held, a stall for every
+    A server process holds about 95,000 objects once the app is built (Flask, SQLAlchemy,
+    Alembic, Jinja), and a full collection, which Python runs now and then as objects
+    survive, walks them all: about 60 ms with the GIL held, a stall for every
     request in that process. ``gc.freeze()`` moves them to a generation that is never
     collected (they live as long as the process anyway), so a full collection walks only
     what requests left behind. Only for a serving process: objects frozen stay in memory.

@@ -10,16 +10,20 @@ import hashlib
 import json
 import secrets
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-import numpy as np
-import pandas as pd
 from sqlalchemy import Engine, insert, null, select, text
 from sqlalchemy.orm import Session
 
 from ..errors import CSIError
 from ..questionnaire import Questionnaire
 from .tables import Answer, Invitation, Response, Survey, Wave, utcnow
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# numpy and pandas are imported where they are used: the survey server imports this module
+# but none of its frame functions, and pandas alone is about 41,000 objects per process.
 
 
 class StorageError(CSIError):
@@ -84,6 +88,8 @@ def create_invitations(session: Session, wave: Wave, attributes: Iterable[Mappin
 
 def encode_answer(value: Any) -> tuple[float | None, str | None]:
     """(value_num, value_text) for one answer value."""
+    import numpy as np
+
     if value is None:
         return None, None
     if isinstance(value, bool):
@@ -107,6 +113,9 @@ def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: p
     ``follow_up`` flags rows for the follow-up queue (status "open"); ``contacts`` holds
     their consented contact details. Returns the new response ids in row order.
     """
+    import numpy as np
+    import pandas as pd
+
     now = utcnow()
     starts = list(started_at) if started_at is not None else [now] * len(answers)
     ends = list(completed_at) if completed_at is not None else [now] * len(answers)
@@ -149,6 +158,9 @@ def load_wave_frame(engine: Engine, questionnaire_id: str, wave_name: str, statu
     Numeric answers are float64 (NaN = unanswered); choice and text answers are
     strings (multiple choice as a JSON list).
     """
+    import numpy as np
+    import pandas as pd
+
     with Session(engine) as session:
         wave = find_wave(session, questionnaire_id, wave_name)
         wave_id = wave.id
@@ -190,6 +202,8 @@ def load_response_attributes(engine: Engine, questionnaire_id: str, wave_name: s
                              status: str = "complete") -> pd.DataFrame:
     """Invitation attributes (region, tier, channel...) of a wave's responses, indexed by
     response_id; responses from public links have none (all-missing rows)."""
+    import pandas as pd
+
     with Session(engine) as session:
         wave = find_wave(session, questionnaire_id, wave_name)
         rows = session.execute(select(Response.id, Invitation.attributes)
