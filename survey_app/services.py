@@ -6,6 +6,7 @@ error, back button) is recognised and stored once, even when the two posts race.
 """
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import time
@@ -264,6 +265,7 @@ _OPTIMISTIC_READ = (
     " WHERE r.respondent_key = %(key)s")
 
 
+@functools.cache  # a handful of (page size, delete or not, columns) combinations
 def _optimistic_write(count: int, remove: bool, columns: tuple[str, ...]) -> str:
     """One statement, its own transaction, that saves a page only if the response is as it
     was read. It locks the response only if its updated_at is still the one read (``FOR
@@ -316,17 +318,11 @@ class _AutocommitConnection:
         self.pooled.close()
 
 
-_POSTGRES_INSERTS: dict[tuple[str, ...], str] = {}
-
-
+@functools.cache
 def _postgres_insert_response(columns: tuple[str, ...]) -> str:
     """``INSERT INTO responses (columns) VALUES (%(name)s, ...) RETURNING id`` for psycopg."""
-    statement = _POSTGRES_INSERTS.get(columns)
-    if statement is None:
-        from sqlalchemy.dialects import postgresql
-        statement = _POSTGRES_INSERTS[columns] = str(
-            _INSERT_RESPONSE.compile(dialect=postgresql.psycopg.dialect(), column_keys=list(columns)))
-    return statement
+    from sqlalchemy.dialects import postgresql
+    return str(_INSERT_RESPONSE.compile(dialect=postgresql.psycopg.dialect(), column_keys=list(columns)))
 
 
 class _PostgresOptimistic:
@@ -338,8 +334,6 @@ class _PostgresOptimistic:
     one response race, the one that read first and wrote second finds its read outdated
     (:meth:`write` returns False) and the post is done again with the locking path, which
     always succeeds."""
-
-    _writes: dict[tuple[int, bool, tuple[str, ...]], str] = {}
 
     def __init__(self, engine):
         self.connection = _AutocommitConnection(engine)
@@ -359,11 +353,7 @@ class _PostgresOptimistic:
         """Save unless the response changed since :meth:`open` read it; False: nothing written."""
         upserted = {row["question_id"] for row in rows}
         remove = [qid for qid in remove if qid not in upserted]  # the rest are overwritten in place
-        columns = tuple(changes)
-        key = (len(rows), bool(remove), columns)
-        statement = self._writes.get(key)
-        if statement is None:
-            statement = self._writes[key] = _optimistic_write(*key)
+        statement = _optimistic_write(len(rows), bool(remove), tuple(changes))
         params = self.params
         values = [response_id, self.version, params["submission_id"], params["page_index"], params["created_at"]]
         if remove:

@@ -49,16 +49,22 @@ def postgres_url() -> str | None:
     return os.environ.get("CSI_TEST_POSTGRES_URL")
 
 
+def scratch_postgres():
+    """A fresh empty PostgreSQL database (a context manager yielding its URL), or the test
+    skipped where no server is configured."""
+    base = postgres_url()
+    if not base:
+        pytest.skip("CSI_TEST_POSTGRES_URL is not set (.ci/run sets it to the local PostgreSQL server)")
+    from models.storage.db import scratch_postgres_database
+
+    return scratch_postgres_database(base, "csi_test")
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """A fresh empty database on each backend; PostgreSQL gets its own schema-free database."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
         return
-    base = postgres_url()
-    if not base:
-        pytest.skip("CSI_TEST_POSTGRES_URL is not set (.ci/run sets it to the local PostgreSQL server)")
-    from models.storage.db import scratch_postgres_database
-
-    with scratch_postgres_database(base, "csi_test") as url:
+    with scratch_postgres() as url:
         yield url

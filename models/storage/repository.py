@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
@@ -88,13 +89,11 @@ def create_invitations(session: Session, wave: Wave, attributes: Iterable[Mappin
 
 def encode_answer(value: Any) -> tuple[float | None, str | None]:
     """(value_num, value_text) for one answer value."""
-    import numpy as np
-
     if value is None:
         return None, None
     if isinstance(value, bool):
         return None, json.dumps(value)
-    if isinstance(value, (int, float, np.integer, np.floating)):
+    if isinstance(value, numbers.Real):  # numpy registers its integer and floating scalars
         return float(value), None
     if isinstance(value, (list, tuple)):
         return None, json.dumps(list(value), ensure_ascii=False)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from models.storage.tables import Answer, PageSubmission, Response
 from survey_app.services import StaleRead
-from tests.conftest import postgres_url
+from tests.conftest import scratch_postgres
 
 FIRST_PAGE = {"channel": "store", "categories": ["grocery"], "visits_per_month": 3}
 OTHER_FIRST_PAGE = {"channel": "online", "categories": ["clothing", "grocery"], "visits_per_month": 7}
@@ -18,12 +18,7 @@ OTHER_FIRST_PAGE = {"channel": "online", "categories": ["clothing", "grocery"], 
 @pytest.fixture
 def database_url():
     """PostgreSQL only: the optimistic path exists only there."""
-    base = postgres_url()
-    if not base:
-        pytest.skip("CSI_TEST_POSTGRES_URL is not set (.ci/run sets it to the local PostgreSQL server)")
-    from models.storage.db import scratch_postgres_database
-
-    with scratch_postgres_database(base, "csi_test") as url:
+    with scratch_postgres() as url:
         yield url
 
 
