@@ -100,7 +100,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 def validate(files: tuple[str, ...]) -> None:
     """Check questionnaire files; print every problem as FILE:LINE: path: message."""
     from models.questionnaire import load_questionnaire
@@ -252,6 +252,8 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
             if questionnaire is None:
                 questionnaire = parse_questionnaire(json.dumps(content, ensure_ascii=False), f"{survey} (stored)")
             data = load_wave_frame(engine, survey, wave)
+            if data.empty:
+                _fail(f"wave {wave!r} of {survey!r} has no complete responses yet")
             source = f"{survey}/{wave}"
         else:
             try:
