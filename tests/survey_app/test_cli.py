@@ -249,6 +249,26 @@ def test_unknown_survey_or_wave_is_one_line(stored_wave, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_fit_on_a_wave_without_responses_says_so(stored_wave):
+    from sqlalchemy.orm import Session
+
+    from models.storage import create_wave, find_wave, make_engine
+
+    engine = make_engine(stored_wave)
+    with Session(engine) as session:
+        create_wave(session, find_wave(session, "acsi-retail", "2026Q4").survey, "2027Q1")
+        session.commit()
+    engine.dispose()
+    one_line_error(csi("fit", "--survey", "acsi-retail", "--wave", "2027Q1", "--database", stored_wave),
+                   r"^error: wave '2027Q1' of 'acsi-retail' has no complete responses yet$")
+
+
+def test_validate_a_folder_is_one_line(tmp_path):
+    result = csi("validate", str(tmp_path))
+    assert result.returncode == 1 and result.stdout.strip() == f"{tmp_path}: cannot read file: Is a directory"
+    assert "Traceback" not in result.stderr
+
+
 def test_schema_older_or_newer_than_the_code(tmp_path):
     from sqlalchemy import text
 
