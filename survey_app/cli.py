@@ -20,6 +20,79 @@ def _fail(message: str) -> None:
     sys.exit(1)
 
 
+def _first_line(exc: BaseException | str) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else exc.__class__.__name__
+
+
+def _shown(url: str) -> str:
+    """The URL as printed: never with its password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    return url if parsed.password is None else parsed.render_as_string(hide_password=True)
+
+
+def _database_url(database_url: str | None) -> str:
+    """The URL to use (given, $CSI_DATABASE_URL or the instance SQLite file), or a one-line error."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from models.storage import default_url
+
+    url = database_url or default_url()
+    try:
+        make_url(url)
+    except ArgumentError:
+        _fail(f"{url!r} is not a database URL (e.g. sqlite:///path/csi.sqlite3 or postgresql://user@host/db)")
+    return url
+
+
+def _open_database(database_url: str | None):
+    """(engine, url) of an existing database at the code's schema, or a one-line error: a
+    malformed URL, an unreachable server, a missing SQLite file (never created here), a
+    schema older or newer than the code."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from models.storage import current_revision, head_revision, make_engine
+    from models.storage.backup import known_revisions
+
+    url = _database_url(database_url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:") \
+            and not parsed.database.startswith("file:") and not Path(parsed.database).is_file():
+        _fail(f"there is no database at {parsed.database}; create it with: csi init --database {_shown(url)}")
+    try:
+        engine = make_engine(url)
+        revision = current_revision(engine)
+    except SQLAlchemyError as exc:
+        _fail(f"cannot open the database {_shown(url)}: {_first_line(getattr(exc, 'orig', None) or exc)}")
+    if revision != head_revision():
+        if revision is not None and revision not in known_revisions():
+            _fail(f"the database {_shown(url)} has schema {revision}, newer than this version of csi-toolkit "
+                  f"knows ({head_revision()}); upgrade csi-toolkit")
+        _fail(f"the database {_shown(url)} is not at the current schema "
+              f"({revision or 'empty'}, expected {head_revision()}); run: csi init")
+    return engine, url
+
+
+def _writable_file(path: str, option: str) -> None:
+    """Refuse an output path whose folder is missing or unwritable, before any work is done."""
+    target = Path(path)
+    if target.is_dir():
+        _fail(f"{option} {path} is a folder; give a file name")
+    folder = target.parent
+    if not folder.is_dir():
+        _fail(f"{option} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        _fail(f"{option} {path}: cannot write there (permission denied)")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="csi-toolkit", prog_name="csi")
 def main() -> None:
@@ -27,7 +100,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path())
 def validate(files: tuple[str, ...]) -> None:
     """Check questionnaire files; print every problem as FILE:LINE: path: message."""
     from models.questionnaire import load_questionnaire
@@ -54,53 +127,60 @@ def _database_option(function):
 @_database_option
 def init(database_url: str | None) -> None:
     """Create the database, or upgrade it to the current schema."""
-    from models.storage import default_url, make_engine, upgrade
+    from models.storage import make_engine, upgrade
 
-    url = database_url or default_url()
+    url = _database_url(database_url)
     try:
         before, after = upgrade(make_engine(url))
     except Exception as exc:  # a broken URL or unreachable server is a user error here
-        _fail(f"cannot initialize {url}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+        _fail(f"cannot initialize {_shown(url)}: {_first_line(getattr(exc, 'orig', None) or exc)}")
     if before == after:
-        click.echo(f"database {url} is up to date (schema {after})")
+        click.echo(f"database {_shown(url)} is up to date (schema {after})")
     else:
-        click.echo(f"database {url}: schema {before or 'empty'} -> {after}")
+        click.echo(f"database {_shown(url)}: schema {before or 'empty'} -> {after}")
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @_database_option
 def backup(file: str, database_url: str | None) -> None:
     """Write a consistent backup of the database (SQLite online backup, or pg_dump)."""
-    from models.storage import default_url
     from models.storage.backup import BackupError, backup as run_backup
 
-    url = database_url or default_url()
+    url = _database_url(database_url)
     try:
         facts = run_backup(url, file)
     except BackupError as exc:
         _fail(str(exc))
     extra = f", {facts['responses']} responses" if "responses" in facts else ""
-    click.echo(f"backed up {url} to {file} ({facts['kind']}, {facts['bytes']:,} bytes{extra})")
+    click.echo(f"backed up {_shown(url)} to {file} ({facts['kind']}, {facts['bytes']:,} bytes{extra})")
 
 
 @main.command()
-@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.argument("file", type=click.Path())
 @_database_option
 @click.option("--yes", is_flag=True, help="Do not ask before replacing the database's contents.")
 def restore(file: str, database_url: str | None, yes: bool) -> None:
-    """Replace the database's contents with a backup made by `csi backup`."""
-    from models.storage import default_url
+    """Replace the database's contents with a backup made by `csi backup`.
+
+    The backup is restored into a scratch copy and verified (an Alembic schema this code
+    knows, the expected tables, SQLite's integrity check) before the database is replaced;
+    on any failure the database is left as it was."""
     from models.storage.backup import BackupError, restore as run_restore
 
-    url = database_url or default_url()
-    if not yes and not click.confirm(f"Replace everything in {url} with {file}?", default=False):
+    url = _database_url(database_url)
+    if not Path(file).exists():
+        _fail(f"no backup file {file}")
+    if not yes and not click.confirm(f"Replace everything in {_shown(url)} with {file}?", default=False):
         _fail("restore cancelled")
     try:
         facts = run_restore(file, url)
     except BackupError as exc:
         _fail(str(exc))
-    click.echo(f"restored {file} into {url}" + (f" ({facts['responses']} responses)" if "responses" in facts else ""))
+    upgraded = f", upgraded from schema {facts['revision']} to {facts['schema']}" \
+        if facts["revision"] != facts["schema"] else f", schema {facts['schema']}"
+    click.echo(f"restored {file} into {_shown(url)} ({facts['surveys']} surveys, {facts['waves']} waves, "
+               f"{facts['responses']} responses{upgraded})")
 
 
 def _load_model(spec: str, questionnaire):
@@ -114,13 +194,19 @@ def _load_model(spec: str, questionnaire):
     path = Path(spec)
     if not path.is_file():
         _fail(f"--model {spec!r} is neither a built-in template ({', '.join(TEMPLATES)}) nor a model file")
-    return parse_model(path.read_text(encoding="utf-8"), source=str(path), name=path.stem)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        _fail(f"model file {spec} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})")
+    except OSError as exc:
+        _fail(f"cannot read model file {spec}: {exc.strerror}")
+    return parse_model(text, source=str(path), name=path.stem)
 
 
 @main.command()
 @click.option("--model", "model_spec", help="Template name (acsi, ecsi, ccsi, scsb) or a model text file. "
               "Default: the questionnaire's own model.")
-@click.option("--data", "data_file", type=click.Path(dir_okay=False), help="CSV file, one row per respondent.")
+@click.option("--data", "data_file", type=click.Path(), help="CSV file, one row per respondent.")
 @click.option("--questionnaire", "questionnaire_file", type=click.Path(dir_okay=False),
               help="Questionnaire file (scales, don't-know codes, reverse items, construct tags).")
 @click.option("--survey", help="Questionnaire id of a stored survey (with --wave): read responses from the database.")
@@ -144,27 +230,42 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
 
     if bool(data_file) == bool(survey):
         _fail("give either --data FILE.csv or --survey ID --wave NAME")
+    if survey and not wave:
+        _fail("--survey needs --wave")
+    if plot_prefix:
+        if method != "pls":
+            _fail("--plot draws PLS results; it applies to --method pls")
+        # Checked before fitting: a bootstrap can take minutes, and its figures must not be lost.
+        _writable_file(f"{plot_prefix}-paths.png", "--plot")
+    if data_file and not Path(data_file).is_file():
+        _fail(f"{data_file} is a folder, not a CSV file" if Path(data_file).is_dir() else f"no data file {data_file}")
     try:
         questionnaire = load_questionnaire(questionnaire_file) if questionnaire_file else None
         if survey:
-            if not wave:
-                _fail("--survey needs --wave")
             from sqlalchemy.orm import Session
 
-            from models.storage import find_wave, load_wave_frame, make_engine
-            engine = make_engine(database_url)
+            from models.storage import find_wave, load_wave_frame
+            engine, _ = _open_database(database_url)
             with Session(engine) as session:
                 stored = find_wave(session, survey, wave)
                 content = stored.survey.content
             if questionnaire is None:
                 questionnaire = parse_questionnaire(json.dumps(content, ensure_ascii=False), f"{survey} (stored)")
             data = load_wave_frame(engine, survey, wave)
+            if data.empty:
+                _fail(f"wave {wave!r} of {survey!r} has no complete responses yet")
             source = f"{survey}/{wave}"
         else:
             try:
                 data = pd.read_csv(data_file)
-            except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-                _fail(f"cannot read {data_file}: {exc}")
+            except pd.errors.EmptyDataError:
+                _fail(f"{data_file} is empty: a CSV file needs a header row of item names and one row per respondent")
+            except UnicodeDecodeError as exc:
+                _fail(f"{data_file} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})")
+            except (OSError, pd.errors.ParserError) as exc:
+                _fail(f"cannot read {data_file}: {_first_line(exc)}")
+            if data.empty:
+                _fail(f"{data_file} has a header but no rows of data")
             source = data_file
         if model_spec:
             model = _load_model(model_spec, questionnaire)
@@ -183,7 +284,7 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
             results = fit_model(model, data, "cbsem", questionnaire=questionnaire, missing=missing)
     except CSIError as exc:
         _fail(str(exc))
-    if plot_prefix and method == "pls":
+    if plot_prefix:
         _write_plots(results, plot_prefix)
     if as_json:
         payload = results.to_dict()
@@ -202,8 +303,12 @@ def _write_plots(results, prefix: str) -> None:
     for name, method in (("paths", results.plot_paths), ("loadings", results.plot_loadings), ("index", results.plot_index)):
         figure = method()
         path = f"{prefix}-{name}.png"
-        figure.savefig(path, dpi=130, bbox_inches="tight")
-        plt.close(figure)
+        try:
+            figure.savefig(path, dpi=130, bbox_inches="tight")
+        except OSError as exc:
+            _fail(f"cannot write {path}: {exc.strerror}")
+        finally:
+            plt.close(figure)
         click.echo(f"wrote {path}", err=True)
 
 
@@ -221,16 +326,20 @@ def _serve_options(function):
 
 
 def _run_server(database_url: str | None, host: str, port: int, threads: int, workers: int = 1) -> None:
-    from models.storage import current_revision, default_url, head_revision, make_engine
-
-    from .server import SERVERS, run
+    from .server import SERVERS, port_problem, read_only_problem, run
 
     server = os.environ.get("CSI_SERVER", SERVERS[0])
     if server not in SERVERS:
         _fail(f"CSI_SERVER={server}: choose one of {', '.join(SERVERS)}")
-    url = database_url or default_url()
-    if current_revision(make_engine(url)) != head_revision():
-        _fail(f"the database {url} is not at the current schema; run: csi init")
+    busy = port_problem(host, port)
+    if busy:
+        _fail(busy)
+    engine, url = _open_database(database_url)
+    problem = read_only_problem(engine)
+    engine.dispose()
+    if problem:
+        click.echo(f"warning: the database {_shown(url)} is read-only ({problem}): "
+                   "respondents' answers cannot be stored", err=True)
     click.echo(f"serving on http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{port}/ "
                f"({workers} process{'es' if workers > 1 else ''} x {threads} threads; Ctrl+C to stop)")
     run(url, host, port, workers, threads, server)
@@ -256,13 +365,21 @@ def serve(database_url, host, port, workers, threads) -> None:
 @_serve_options
 def demo(database_url, respondents, seed, no_serve, reports, no_reports, host, port, workers, threads) -> None:
     """The demo: shipped questionnaires, waves with example responses, their analysis, and the survey server."""
-    from .demo import run_demo
+    from sqlalchemy.exc import SQLAlchemyError
 
+    from .demo import run_demo
+    from .server import port_problem
+
+    busy = None if no_serve else port_problem(host, port)
+    if busy:  # known before minutes of setting up
+        _fail(busy)
     try:
         run_demo(database_url, respondents, seed, echo=click.echo, base_url=f"http://localhost:{port}",
                  reports=None if no_reports else reports)
     except CSIError as exc:
         _fail(str(exc))
+    except SQLAlchemyError as exc:
+        _fail(f"cannot set up the demo database: {_first_line(getattr(exc, 'orig', None) or exc)}")
     if not no_serve:
         _run_server(database_url, host, port, threads, workers)
 
@@ -275,12 +392,7 @@ def admin() -> None:
 def _admin_session(database_url):
     from sqlalchemy.orm import Session
 
-    from models.storage import current_revision, default_url, head_revision, make_engine
-
-    url = database_url or default_url()
-    engine = make_engine(url)
-    if current_revision(engine) != head_revision():
-        _fail(f"the database {url} is not at the current schema; run: csi init")
+    engine, _ = _open_database(database_url)
     return Session(engine)
 
 
@@ -352,9 +464,9 @@ def admin_token(name, username, database_url) -> None:
 @click.option("--survey", required=True, help="Questionnaire id, e.g. acsi-retail.")
 @click.option("--wave", required=True, help="The wave to report, e.g. 2026Q4 (earlier waves give the trend).")
 @click.option("--compare", help="Also compare with this wave (default: the previous wave and the same period a year earlier).")
-@click.option("-o", "--output", default="report.html", show_default=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", default="report.html", show_default=True, type=click.Path(),
               help="The HTML file to write.")
-@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False), help="Also print the report to this PDF (needs Chromium).")
+@click.option("--pdf", "pdf_path", type=click.Path(), help="Also print the report to this PDF (needs Chromium).")
 @click.option("--lang", "language", help="Report language (default: the questionnaire's).")
 @click.option("--boot", "n_boot", type=click.IntRange(min=0), default=1000, show_default=True)
 @click.option("--perm", "n_perm", type=click.IntRange(min=19), default=1000, show_default=True)
@@ -365,10 +477,12 @@ def report(survey, wave, compare, output, pdf_path, language, n_boot, n_perm, se
     import time
 
     from analysis.report import ReportError, build_report
-    from models.storage import default_url, make_engine
 
+    _writable_file(output, "-o")
+    if pdf_path:
+        _writable_file(pdf_path, "--pdf")
+    engine, _ = _open_database(database_url)
     started = time.perf_counter()
-    engine = make_engine(database_url or default_url())
     say = lambda message: click.echo(f"[{time.perf_counter() - started:5.1f}s] {message}", err=True)  # noqa: E731
     try:
         built = build_report(engine, survey, wave, compare=compare, language=language, n_boot=n_boot, n_perm=n_perm,
@@ -380,6 +494,60 @@ def report(survey, wave, compare, output, pdf_path, language, n_boot, n_perm, se
             click.echo(f"wrote {built.write_pdf(pdf_path)}")
     except (ReportError, CSIError) as exc:
         _fail(str(exc))
+
+
+# The formats and layouts of models.exports.EXPORT_FORMATS and the console's export route,
+# spelled out so that `csi --help` does not load pandas (a test keeps them equal).
+EXPORT_CHOICES = ("csv", "xlsx", "sav")
+
+
+@main.command("export")
+@click.option("--survey", required=True, help="Questionnaire id, e.g. acsi-retail.")
+@click.option("--wave", required=True, help="Wave name, e.g. 2026Q4.")
+@click.option("--format", "fmt", type=click.Choice(EXPORT_CHOICES),
+              help="File format (default: from the output file's extension, else csv).")
+@click.option("--layout", type=click.Choice(["wide", "long"]), default="wide", show_default=True,
+              help="wide: one row per response; long: one row per answer.")
+@click.option("-o", "--output", required=True, type=click.Path(), help="The file to write.")
+@_database_option
+def export(survey, wave, fmt, layout, output, database_url) -> None:
+    """Export a wave's complete responses, as the console's export button does."""
+    import json as json_module
+    import tempfile
+
+    from sqlalchemy.orm import Session
+
+    from models.exports import export_wave
+    from models.questionnaire import parse_questionnaire
+    from models.storage import find_wave
+
+    if fmt is None:
+        suffix = Path(output).suffix.lower().lstrip(".")
+        fmt = suffix if suffix in EXPORT_CHOICES else "csv"
+    _writable_file(output, "-o")
+    engine, _ = _open_database(database_url)
+    try:
+        with Session(engine) as session:
+            stored = find_wave(session, survey, wave)
+            survey_id, content = stored.survey_id, stored.survey.content
+        # Parsed as the console's service parses a stored version (survey_app/services.py).
+        questionnaire = parse_questionnaire(json_module.dumps(content, ensure_ascii=False), f"survey {survey_id}")
+        data, _ = export_wave(engine, questionnaire, wave, fmt, layout)
+    except CSIError as exc:
+        _fail(str(exc))
+    finally:
+        engine.dispose()
+    target = Path(output)
+    # Written beside the target and renamed: an interrupted export never leaves half a file.
+    handle, partial = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as f:
+            f.write(data)
+        os.replace(partial, target)
+    except OSError as exc:
+        Path(partial).unlink(missing_ok=True)
+        _fail(f"cannot write {output}: {exc.strerror}")
+    click.echo(f"wrote {output} ({fmt}, {layout}, {len(data):,} bytes)")
 
 
 if __name__ == "__main__":

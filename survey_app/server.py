@@ -33,6 +33,54 @@ def settled(app):
     return app
 
 
+def port_problem(host: str, port: int) -> str | None:
+    """Why ``csi serve`` cannot listen on ``host:port``, or None.
+
+    Granian listens with SO_REUSEPORT, so a second instance on a port already in use starts
+    without complaint and the kernel shares the connections between the two (serving
+    respondents from two databases). A plain socket, without SO_REUSEPORT, cannot bind a
+    port someone listens on, whatever options the listener set. SO_REUSEADDR keeps the
+    connections a stopped server left in TIME_WAIT from counting as "in use".
+    """
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        return f"cannot listen on {host}: {exc.strerror}"
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return f"port {port} on {host} is already in use (another csi serve?); choose another with --port"
+            return f"cannot listen on {host} port {port}: {exc.strerror}"
+    return None
+
+
+def read_only_problem(engine) -> str | None:
+    """Why the database refuses writes, or None: a write that changes nothing, rolled back.
+
+    Catches what file permissions alone do not show: a read-only mount or SQLite URL, an
+    immutable file, a PostgreSQL database or standby in read-only mode.
+    """
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with engine.connect() as connection:
+            with connection.begin() as transaction:
+                connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+                transaction.rollback()
+    except DBAPIError as exc:
+        lines = str(exc.orig).strip().splitlines()
+        return lines[0] if lines else exc.orig.__class__.__name__
+    return None
+
+
 def run(database_url: str, host: str, port: int, workers: int = 1, threads: int = 2,
         server: str | None = None) -> None:
     server = server or os.environ.get("CSI_SERVER") or "granian"

@@ -39,7 +39,7 @@ def test_help_lists_only_built_commands():
     result = csi("--help")
     assert result.returncode == 0
     listed = {line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()}
-    assert listed == {"validate", "init", "fit", "demo", "serve", "backup", "restore", "admin", "report"}
+    assert listed == {"validate", "init", "fit", "demo", "serve", "backup", "restore", "admin", "report", "export"}
 
 
 def test_validate_ok_and_problems(tmp_path):
@@ -148,3 +148,346 @@ def test_backup_and_restore_commands(tmp_path):
     assert restored.returncode == 0, restored.stderr
     after = json.loads(csi("fit", "--database", other, "--survey", "acsi-retail", "--wave", "2026Q3", "--json").stdout)
     assert after["index"] == before["index"] and after["n_used"] == 60
+
+
+# --- hostile and careless input: one line `error: ...`, exit 1, no traceback, nothing written ---
+
+def one_line_error(result, expected: str):
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert re.search(expected, lines[0]), lines[0]
+
+
+@pytest.fixture
+def fit_files(tmp_path):
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "header.csv").write_text("a1,a2,b1,b2\n")
+    (tmp_path / "latin1.csv").write_bytes("a1,a2,b1,b2\n1,2,3,4\n# caf\xe9\n".encode("latin-1"))
+    (tmp_path / "d.csv").write_text("a1,a2,b1\n1,2,3\n2,3,4\n3,3,5\n")  # lacks b2: fitting would fail
+    (tmp_path / "m.model").write_text("A =~ a1 + a2\nB =~ b1 + b2\nB ~ A\n")
+    (tmp_path / "gbk.model").write_bytes("满意 =~ a1 + a2\n".encode("gbk"))
+    return tmp_path
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--model", "m.model", "--data", "empty.csv"], r"^error: empty.csv is empty: a CSV file needs a header row"),
+    (["--model", "m.model", "--data", "header.csv"], r"^error: header.csv has a header but no rows of data$"),
+    (["--model", "m.model", "--data", "latin1.csv"], r"^error: latin1.csv is not UTF-8 text \(byte 0xe9"),
+    (["--model", "gbk.model", "--data", "d.csv"], r"^error: model file gbk.model is not UTF-8 text \(byte 0x"),
+    (["--model", "m.model", "--data", "missing.csv"], r"^error: no data file missing.csv$"),
+    (["--model", "m.model", "--data", "."], r"^error: \. is a folder, not a CSV file$"),
+    # Checked before fitting: this data would fail the fit (no b2), yet the folder is named.
+    (["--model", "m.model", "--data", "d.csv", "--plot", "nowhere/fig"],
+     r"^error: --plot nowhere/fig-paths.png: the folder nowhere does not exist$"),
+    (["--model", "m.model", "--data", "d.csv", "--plot", "fig", "--method", "cbsem"], r"--plot draws PLS results"),
+    (["--survey", "acsi-retail"], r"^error: --survey needs --wave$"),
+])
+def test_fit_rejects_bad_input_in_one_line(fit_files, args, expected):
+    one_line_error(csi("fit", *args, cwd=fit_files), expected)
+    assert not list(fit_files.glob("*.png"))
+
+
+@pytest.fixture
+def stored_wave(database_url):
+    """A database at the current schema with 40 complete responses in acsi-retail/2026Q4."""
+    from sqlalchemy.orm import Session
+
+    from analysis.simulate import simulate_responses
+    from models import load_questionnaire
+    from models.storage import bulk_insert_responses, create_wave, make_engine, register_questionnaire, upgrade
+
+    questionnaire = load_questionnaire(questionnaires.path("acsi_retail"))
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with Session(engine) as session:
+        survey = register_questionnaire(session, questionnaire)
+        wave = create_wave(session, survey, "2026Q4")
+        session.commit()
+        bulk_insert_responses(engine, survey, wave, simulate_responses(questionnaire, 40, seed=3))
+    engine.dispose()
+    return database_url
+
+
+UNREACHABLE = "postgresql://nobody:hunter2@127.0.0.1:1/none"
+
+
+@pytest.mark.parametrize("command", [
+    ["fit", "--survey", "acsi-retail", "--wave", "2026Q4"],
+    ["report", "--survey", "acsi-retail", "--wave", "2026Q4"],
+    ["export", "--survey", "acsi-retail", "--wave", "2026Q4", "-o", "out.csv"],
+    ["admin", "token", "t", "--user", "alice"],
+    ["serve", "--port", "FREE"],
+    ["init"],
+    ["backup", "b.bin"],
+])
+@pytest.mark.parametrize("database, expected", [
+    (UNREACHABLE, r"cannot (open|initialize) (the database )?postgresql://nobody:\*\*\*@127.0.0.1:1/none: .*refused"
+                  r"|pg_dump failed: .*refused"),
+    ("sqlite:///{tmp}/absent/none.sqlite3", r"there is no database at .*none.sqlite3$|cannot initialize .*unable to open"),
+    ("not a url", r"^error: 'not a url' is not a database URL"),
+])
+def test_database_problems_are_one_line(tmp_path, command, database, expected):
+    database = database.format(tmp=tmp_path)
+    command = [str(free_port()) if part == "FREE" else part for part in command]
+    result = csi(*command, "--database", database, cwd=tmp_path)
+    one_line_error(result, expected)
+    assert "hunter2" not in result.stderr
+    assert not (tmp_path / "absent").exists() and not (tmp_path / "out.csv").exists()
+
+
+def test_unknown_survey_or_wave_is_one_line(stored_wave, tmp_path):
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    waves = r"its waves: 2026Q4"
+    for command in (["fit"], ["report", "-o", str(tmp_path / "r.html")], ["export", "-o", str(tmp_path / "x.csv")]):
+        one_line_error(csi(*command, "--survey", "acsi-retail", "--wave", "1999Q1", "--database", stored_wave),
+                       rf"no wave '1999Q1' for questionnaire 'acsi-retail'; {waves}")
+        one_line_error(csi(*command, "--survey", "no-such-survey", "--wave", "2026Q4", "--database", stored_wave),
+                       r"no wave '2026Q4' for questionnaire 'no-such-survey'")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_fit_on_a_wave_without_responses_says_so(stored_wave):
+    from sqlalchemy.orm import Session
+
+    from models.storage import create_wave, find_wave, make_engine
+
+    engine = make_engine(stored_wave)
+    with Session(engine) as session:
+        create_wave(session, find_wave(session, "acsi-retail", "2026Q4").survey, "2027Q1")
+        session.commit()
+    engine.dispose()
+    one_line_error(csi("fit", "--survey", "acsi-retail", "--wave", "2027Q1", "--database", stored_wave),
+                   r"^error: wave '2027Q1' of 'acsi-retail' has no complete responses yet$")
+
+
+def test_validate_a_folder_is_one_line(tmp_path):
+    result = csi("validate", str(tmp_path))
+    assert result.returncode == 1 and result.stdout.strip() == f"{tmp_path}: cannot read file: Is a directory"
+    assert "Traceback" not in result.stderr
+
+
+def test_schema_older_or_newer_than_the_code(tmp_path):
+    from sqlalchemy import text
+
+    from models.storage import make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    engine = make_engine(url)
+    upgrade(engine, "0002")
+    one_line_error(csi("admin", "token", "t", "--user", "alice", "--database", url),
+                   r"is not at the current schema \(0002, expected \w+\); run: csi init$")
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+    engine.dispose()
+    one_line_error(csi("export", "--survey", "s", "--wave", "w", "-o", str(tmp_path / "x.csv"), "--database", url),
+                   r"has schema 9999_future, newer than this version of csi-toolkit knows")
+
+
+# --- csi export: the console's files, scriptable ---
+
+def test_export_choices_are_the_exporters():
+    from models.exports import EXPORT_FORMATS
+    from survey_app.cli import EXPORT_CHOICES
+
+    assert EXPORT_CHOICES == tuple(EXPORT_FORMATS)
+
+
+def test_export_writes_what_the_console_downloads(app, database_url, tmp_path):
+    import io
+
+    import pandas as pd
+    import pyreadstat
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from analysis.simulate import simulate_responses
+    from models import load_questionnaire
+    from models.storage import bulk_insert_responses, find_wave
+    from models.storage.accounts import create_admin
+    from models.storage.tables import Survey
+    from tests.survey_app.conftest import https_client
+    from tests.survey_app.test_admin import PASSWORD, login
+
+    engine = app.extensions["csi"]["engine"]
+    acsi = load_questionnaire(questionnaires.path("acsi_retail"))
+    with Session(engine) as session:
+        survey = session.scalar(select(Survey).where(Survey.questionnaire_id == "acsi-retail"))
+        wave = find_wave(session, "acsi-retail", "2026Q4")
+        wave_id = wave.id
+        create_admin(session, "alice", PASSWORD, "admin")
+        session.commit()
+        bulk_insert_responses(engine, survey, wave, simulate_responses(acsi, 60, seed=4))
+    client = https_client(app)
+    assert login(client).status_code == 302
+    for fmt, layout in (("csv", "wide"), ("csv", "long"), ("xlsx", "wide"), ("sav", "wide"), ("sav", "long")):
+        console = client.get(f"/admin/waves/{wave_id}/export?format={fmt}&layout={layout}")
+        assert console.status_code == 200
+        out = tmp_path / f"answers-{layout}.{fmt}"
+        result = csi("export", "--survey", "acsi-retail", "--wave", "2026Q4", "--layout", layout, "-o", str(out),
+                     "--database", database_url)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == f"wrote {out} ({fmt}, {layout}, {out.stat().st_size:,} bytes)"
+        if fmt == "csv":
+            assert out.read_bytes() == console.data  # byte for byte
+            assert len(pd.read_csv(out)) == (60 if layout == "wide" else len(pd.read_csv(io.BytesIO(console.data))))
+        elif fmt == "xlsx":  # the file carries its creation time: compare every sheet's cells
+            mine, theirs = pd.read_excel(out, sheet_name=None), pd.read_excel(io.BytesIO(console.data), sheet_name=None)
+            assert list(mine) == list(theirs) == ["responses", "variables"]
+            for sheet in mine:
+                pd.testing.assert_frame_equal(mine[sheet], theirs[sheet])
+            assert len(mine["responses"]) == 60
+        else:
+            console_file = tmp_path / f"console-{layout}.sav"
+            console_file.write_bytes(console.data)
+            (mine, mine_meta), (theirs, theirs_meta) = pyreadstat.read_sav(out), pyreadstat.read_sav(console_file)
+            pd.testing.assert_frame_equal(mine, theirs)
+            assert mine_meta.column_names_to_labels == theirs_meta.column_names_to_labels
+            assert mine_meta.variable_value_labels == theirs_meta.variable_value_labels
+    # The format follows the file name when --format is not given.
+    named = tmp_path / "by-name.xlsx"
+    assert csi("export", "--survey", "acsi-retail", "--wave", "2026Q4", "-o", str(named),
+               "--database", database_url).returncode == 0
+    assert named.read_bytes()[:2] == b"PK"
+
+
+def test_export_refuses_unwritable_output(stored_wave, tmp_path):
+    tmp_path = tmp_path / "out"
+    tmp_path.mkdir()
+    base = ["export", "--survey", "acsi-retail", "--wave", "2026Q4", "--database", stored_wave]
+    one_line_error(csi(*base, "-o", str(tmp_path / "missing" / "x.csv")), r"the folder .*missing does not exist$")
+    one_line_error(csi(*base, "-o", str(tmp_path)), r"is a folder; give a file name$")
+    result = csi(*base, "--format", "pdf", "-o", str(tmp_path / "x.pdf"))
+    assert result.returncode == 2 and "'pdf' is not one of 'csv', 'xlsx', 'sav'" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- csi serve ---
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("server", ["granian", "waitress"])
+def test_serve_refuses_a_port_in_use(stored_wave, server):
+    import os
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        result = csi("serve", "--port", str(port), "--database", stored_wave,
+                     env={**os.environ, "CSI_SERVER": server})
+    one_line_error(result, rf"^error: port {port} on 127.0.0.1 is already in use")
+
+
+def wait_for(process, text: str, timeout: float = 60) -> str:
+    """Lines of the process's output up to the first that contains ``text``."""
+    import selectors
+    import time
+
+    seen, deadline = [], time.monotonic() + timeout
+    selector = selectors.DefaultSelector()
+    selector.register(process.stdout, selectors.EVENT_READ)
+    while time.monotonic() < deadline:
+        if not selector.select(timeout=1):
+            continue
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return "".join(seen)
+    raise AssertionError(f"{text!r} not seen in: {''.join(seen)}")
+
+
+def test_second_granian_instance_on_the_same_port_fails(stored_wave, tmp_path):
+    """Granian listens with SO_REUSEPORT: without the check a second server would share the port."""
+    import os
+
+    port = free_port()
+    first = subprocess.Popen([sys.executable, "-m", "survey_app.cli", "serve", "--port", str(port),
+                              "--database", stored_wave], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                             env={**os.environ, "CSI_SERVER": "granian", "PYTHONUNBUFFERED": "1"})
+    try:
+        wait_for(first, "Started worker")
+        second = csi("serve", "--port", str(port), "--database", f"sqlite:///{tmp_path / 'other.sqlite3'}")
+        one_line_error(second, rf"^error: port {port} on 127.0.0.1 is already in use")
+        assert not (tmp_path / "other.sqlite3").exists()
+    finally:
+        first.terminate()
+        first.wait(timeout=30)
+
+
+def test_serve_warns_when_the_database_is_read_only(stored_wave, tmp_path):
+    """A SQLite URL opened read-only, or a PostgreSQL database in read-only mode: a warning, then serving."""
+    import os
+
+    from sqlalchemy import text
+
+    from models.storage import make_engine
+
+    if stored_wave.startswith("sqlite"):
+        url = f"sqlite:///file:{stored_wave[len('sqlite:///'):]}?mode=ro&uri=true"
+        reason = "attempt to write a readonly database"
+    else:
+        url = stored_wave
+        engine = make_engine(stored_wave)
+        name = stored_wave.rsplit("/", 1)[1]
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+        engine.dispose()
+        reason = "cannot execute UPDATE in a read-only transaction"
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "survey_app.cli", "serve", "--port", str(port),
+                                "--database", url], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env={**os.environ, "CSI_SERVER": "waitress", "PYTHONUNBUFFERED": "1"})
+    try:
+        seen = wait_for(process, "warning:")
+        assert f"is read-only ({reason}" in seen and "respondents' answers cannot be stored" in seen
+        assert process.poll() is None  # a warning: the server still starts
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_serve_does_not_warn_on_a_writable_database(stored_wave):
+    from sqlalchemy import text
+
+    from models.storage import make_engine
+    from survey_app.server import read_only_problem
+
+    engine = make_engine(stored_wave)
+    assert read_only_problem(engine) is None
+    with engine.connect() as connection:  # the probe changed nothing
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() != ""
+    engine.dispose()
+
+
+def test_restore_of_a_foreign_file_is_one_line_and_changes_nothing(stored_wave, tmp_path):
+    import sqlite3
+
+    from sqlalchemy import text
+
+    from models.storage import make_engine
+
+    foreign = tmp_path / "foreign.sqlite3"
+    with sqlite3.connect(foreign) as db:
+        db.execute("CREATE TABLE foo (x INTEGER)")
+    result = csi("restore", str(foreign), "--yes", "--database", stored_wave)
+    one_line_error(result, r"is not a csi-toolkit backup: it has no alembic_version table \(tables: foo\)$"
+                   if stored_wave.startswith("sqlite") else r"is a SQLite backup; it restores into a SQLite database")
+    engine = make_engine(stored_wave)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM responses")).scalar_one() == 40
+    engine.dispose()
+    one_line_error(csi("restore", str(tmp_path / "none.bin"), "--yes", "--database", stored_wave),
+                   r"^error: no backup file .*none.bin$")
