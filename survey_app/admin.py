@@ -439,3 +439,98 @@ def export(wave_id: int):
     data, mimetype = export_wave(current_app.extensions["csi"]["engine"], questionnaire, wave.name, fmt, layout)
     filename = f"{wave.questionnaire_id}-{wave.name}-{layout}.{fmt}"
     return FlaskResponse(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _user_or_404(user_id: int):
+    from models.storage.tables import AdminUser
+    user = _db().get(AdminUser, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _render_users(new_token: str | None = None, token_owner: str | None = None, status: int = 200):
+    from models.storage.tables import AdminUser
+    users = _db().scalars(select(AdminUser).order_by(AdminUser.username)).all()
+    tokens = [(token, owner, accounts.token_state(token)) for token, owner in accounts.list_api_tokens(_db())]
+    return render_template("admin/users.html", users=users, tokens=tokens, roles=accounts.ROLES,
+                           new_token=new_token, token_owner=token_owner, min_password=accounts.MIN_PASSWORD,
+                           token_days=accounts.TOKEN_DAYS, max_token_days=accounts.MAX_TOKEN_DAYS), status
+
+
+@bp.route("/users")
+@login_required("admin")
+def users():
+    return _render_users()
+
+
+def _account_action(action, done: str):
+    """Run ``action()`` (a change to accounts), commit and flash ``done``; or roll back and flash the error."""
+    try:
+        action()
+        _db().commit()
+        flash(done, "ok")
+    except StorageError as exc:
+        _db().rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users", methods=["POST"])
+@login_required("admin")
+def create_user():
+    username = request.form.get("username", "").strip()
+    role = request.form.get("role", "viewer")
+    return _account_action(lambda: accounts.create_admin(_db(), username, request.form.get("password", ""), role),
+                           f"User {username} ({role}) created.")
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@login_required("admin")
+def reset_password(user_id: int):
+    user = _user_or_404(user_id)
+    return _account_action(lambda: accounts.set_password(_db(), user.username, request.form.get("password", "")),
+                           f"Password of {user.username} changed; its sessions were ended and its failed logins cleared.")
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@login_required("admin")
+def unlock_user(user_id: int):
+    user = _user_or_404(user_id)
+    return _account_action(lambda: accounts.unlock(_db(), user.username), f"Failed logins of {user.username} cleared.")
+
+
+@bp.route("/users/<int:user_id>/disable", methods=["POST"])
+@login_required("admin")
+def disable_user(user_id: int):
+    user = _user_or_404(user_id)
+    if user.id == current_user().id:
+        flash("You cannot disable your own account; ask another administrator.", "error")
+        return redirect(url_for("admin.users"))
+    return _account_action(lambda: accounts.disable_user(_db(), user.username),
+                           f"{user.username} disabled; its sessions were ended and its API tokens revoked.")
+
+
+@bp.route("/tokens", methods=["POST"])
+@login_required("admin")
+def create_token():
+    owner = request.form.get("username", "")
+    try:
+        days = int(request.form.get("days") or accounts.TOKEN_DAYS)
+        token = accounts.create_api_token(_db(), owner, request.form.get("name", ""), days)
+    except ValueError:
+        flash(f"Days until expiry: a whole number from 1 to {accounts.MAX_TOKEN_DAYS}.", "error")
+        return redirect(url_for("admin.users"))
+    except StorageError as exc:
+        _db().rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("admin.users"))
+    _db().commit()
+    # Shown in this answer only (not flashed: the session cookie is signed, not encrypted).
+    return _render_users(new_token=token, token_owner=owner)
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required("admin")
+def revoke_token(token_id: int):
+    return _account_action(lambda: accounts.revoke_api_token(_db(), token_id), f"API token {token_id} revoked.")

@@ -13,7 +13,7 @@ import math
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ MIN_PASSWORD = 10
 TOKEN_DAYS = 90                      # default API token lifetime
 MAX_TOKEN_DAYS = 3650
 ACCOUNT = "account"                  # LoginThrottle.scope of the account-wide counter
+NO_WAIT = datetime(2000, 1, 1, tzinfo=timezone.utc)  # not_before of a counter that was cleared
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def create_admin(session: Session, username: str, password: str, role: str = "ad
     return user
 
 
-def _user(session: Session, username: str) -> AdminUser:
+def find_user(session: Session, username: str) -> AdminUser:
     user = session.scalar(select(AdminUser).where(AdminUser.username == username))
     if user is None:
         raise StorageError(f"no administrator named {username!r}")
@@ -122,7 +123,7 @@ def _user(session: Session, username: str) -> AdminUser:
 
 def set_password(session: Session, username: str, password: str) -> None:
     """A new password; logs the user out everywhere and clears its failed logins."""
-    user = _user(session, username)
+    user = find_user(session, username)
     if len(password) < MIN_PASSWORD:
         raise StorageError(f"password too short: at least {MIN_PASSWORD} characters")
     user.password_hash = hash_password(password)
@@ -135,7 +136,7 @@ def unlock(session: Session, username: str) -> int:
     how many counters were reset. Addresses it logged in from stay trusted."""
     result = session.execute(update(LoginThrottle).where(LoginThrottle.username == username[:64],
                                                          LoginThrottle.failures > 0)
-                             .values(failures=0, not_before=utcnow()))
+                             .values(failures=0, not_before=NO_WAIT))
     return result.rowcount or 0
 
 
@@ -143,7 +144,7 @@ def disable_user(session: Session, username: str, now: datetime | None = None) -
     """Disable a user: no more logins, its sessions ended, its API tokens revoked at once.
     Returns the number of tokens revoked."""
     now = now or utcnow()
-    user = _user(session, username)
+    user = find_user(session, username)
     if user.disabled_at is not None:
         raise StorageError(f"{username!r} is already disabled")
     user.disabled_at = now
@@ -171,7 +172,7 @@ def _insert_ignore(session: Session, rows: list[dict]) -> None:
 
 
 def _claim_attempt(session: Session, username: str, address_scope: str | None, policy: ThrottlePolicy,
-                   now: datetime) -> None:
+                   fixed_now: datetime | None) -> None:
     """Count this attempt as a failure before its password is checked (a success undoes it), or
     raise LoginThrottled without counting it. Committed before returning, so that parallel
     attempts (threads, processes, machines sharing the database) each see the others.
@@ -184,8 +185,10 @@ def _claim_attempt(session: Session, username: str, address_scope: str | None, p
     scopes = ([address_scope] if address_scope else []) + [ACCOUNT]
     backoffs = {ACCOUNT: policy.per_account, address_scope: policy.per_address}
     for _ in range(50):
+        now = fixed_now or utcnow()
         _insert_ignore(session, [{"username": username, "scope": scope, "failures": 0, "not_before": now,
                                   "updated_at": now} for scope in scopes])
+        now = fixed_now or utcnow()  # after waiting for the write lock (SQLite), not before
         rows = {row.scope: row for row in session.execute(
             select(LoginThrottle.scope, LoginThrottle.failures, LoginThrottle.not_before, LoginThrottle.updated_at,
                    LoginThrottle.succeeded_at)
@@ -226,10 +229,10 @@ def authenticate(session: Session, username: str, password: str, address_scope: 
     a delay: per client address (``address_scope``, e.g. "addr:" + a keyed hash of the
     address) and per account, with growing delays (``policy``). Commits the session."""
     global _DUMMY_HASH
-    now = now or utcnow()
     username = (username or "")[:64]
     purge_login_throttle(session, policy, now)
     _claim_attempt(session, username, address_scope, policy, now)
+    now = now or utcnow()
     user = session.scalar(select(AdminUser).where(AdminUser.username == username))
     if user is None or user.disabled_at is not None:
         # Spend the same time as a real check, so response times do not reveal which names exist.
@@ -288,7 +291,7 @@ def end_session(session: Session, sid: str | None) -> None:
 def create_api_token(session: Session, username: str, name: str, days: int = TOKEN_DAYS,
                      now: datetime | None = None) -> str:
     """A new token for ``username`` valid ``days`` days (printed once; only its hash is stored)."""
-    user = _user(session, username)
+    user = find_user(session, username)
     if user.disabled_at is not None:
         raise StorageError(f"{username!r} is disabled; it cannot get API tokens")
     if not isinstance(days, int) or not 1 <= days <= MAX_TOKEN_DAYS:
@@ -307,7 +310,7 @@ def list_api_tokens(session: Session, username: str | None = None) -> list[tuple
     """Tokens (newest first) with their users; all users' when ``username`` is None."""
     query = select(ApiToken, AdminUser).join(AdminUser, AdminUser.id == ApiToken.user_id).order_by(ApiToken.id.desc())
     if username is not None:
-        query = query.where(AdminUser.id == _user(session, username).id)
+        query = query.where(AdminUser.id == find_user(session, username).id)
     return [(token, user) for token, user in session.execute(query)]
 
 
