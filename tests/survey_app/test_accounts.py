@@ -299,3 +299,29 @@ def test_too_large_uploads_and_posts_say_which_limit(app, users, engine, client,
     data["padding"] = "x" * 70_000
     refused = person.post(page.url, data, follow=False)
     assert refused.status == 413 and "Too much text" in refused.text and "at most 64 KiB" in refused.text
+
+
+def test_per_address_limit_is_shared_through_redis(database_url):
+    """Two apps (as two server processes) on one Redis count one address's logins together."""
+    import secrets
+
+    import redis
+
+    from survey_app import create_app
+    url = "redis://127.0.0.1:6379/0"
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis server at 127.0.0.1:6379 (.ci/run starts one)")
+    config = {"DATABASE_URL": database_url, "AUTO_MIGRATE": True, "TESTING": True, "REDIS_URL": url,
+              "LOGIN_RATE_LIMIT": "4 per minute", "SECRET_KEY": "shared secret"}
+    apps = [create_app(config), create_app(config)]
+    address = f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.{secrets.randbelow(256)}"  # fresh keys
+    statuses = []
+    for n in range(6):
+        client = https_client(apps[n % 2])
+        client.environ_base["REMOTE_ADDR"] = address
+        statuses.append(login(client, f"user{n}", "wrong password!").status_code)
+    assert statuses == [401] * 4 + [429] * 2
+    for app in apps:
+        app.extensions["csi"]["engine"].dispose()
