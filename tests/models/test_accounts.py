@@ -163,3 +163,37 @@ def test_tokens_expire_are_revoked_and_die_with_their_user(engine):
         for bad in (0, 3651):
             with pytest.raises(Exception, match="lifetime"):
                 create_api_token(session, "alice", "x", days=bad)
+
+
+def test_migration_gives_existing_tokens_the_default_lifetime_and_downgrades(database_url):
+    from sqlalchemy import inspect, text
+    engine = make_engine(database_url)
+    upgrade(engine, "0003")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO admin_users (id, username, password_hash, role, created_at) "
+                                "VALUES (1, 'alice', 'x', 'admin', CURRENT_TIMESTAMP)"))
+        connection.execute(text("INSERT INTO api_tokens (id, token_hash, name, user_id, created_at) "
+                                "VALUES (1, 'h', 'old', 1, CURRENT_TIMESTAMP)"))
+        connection.execute(text("INSERT INTO login_failures (username, at) VALUES ('alice', CURRENT_TIMESTAMP)"))
+    upgrade(engine, "0004_accounts")
+    with Session(engine) as session:
+        from models.storage.tables import ApiToken
+        token = session.get(ApiToken, 1)
+        left = token.expires_at.replace(tzinfo=utcnow().tzinfo) - utcnow()
+        assert timedelta(days=89) < left <= timedelta(days=90) and token.revoked_at is None
+    tables = set(inspect(engine).get_table_names())
+    assert "login_throttle" in tables and "login_failures" not in tables
+    from alembic import command
+    from models.storage.db import alembic_config
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":  # as upgrade() does: batch rebuilds must not cascade
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        with connection.begin():
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0003")
+    assert "login_failures" in set(inspect(engine).get_table_names())
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT name FROM api_tokens")).scalars().all() == ["old"]
+    engine.dispose()
