@@ -229,7 +229,8 @@ def authenticate(session: Session, username: str, password: str, address_scope: 
     a delay: per client address (``address_scope``, e.g. "addr:" + a keyed hash of the
     address) and per account, with growing delays (``policy``). Commits the session."""
     global _DUMMY_HASH
-    username = (username or "")[:64]
+    # PostgreSQL refuses NUL in text: such a name cannot exist, but is still counted (as U+FFFD).
+    username = (username or "").replace("\x00", "\ufffd")[:64]
     purge_login_throttle(session, policy, now)
     _claim_attempt(session, username, address_scope, policy, now)
     now = now or utcnow()

@@ -325,3 +325,11 @@ def test_per_address_limit_is_shared_through_redis(database_url):
     assert statuses == [401] * 4 + [429] * 2
     for app in apps:
         app.extensions["csi"]["engine"].dispose()
+
+
+def test_nul_bytes_in_a_login_are_a_wrong_password_not_an_error(app, users):
+    client = https_client(app)
+    for name in ("al\x00ice", "\x00"):
+        response = login(client, name, "pass\x00word!")
+        assert response.status_code == 401 and "Wrong username or password." in response.get_data(as_text=True)
+    assert login(client).status_code == 302
