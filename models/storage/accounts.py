@@ -115,7 +115,8 @@ def create_admin(session: Session, username: str, password: str, role: str = "ad
 
 
 def find_user(session: Session, username: str) -> AdminUser:
-    user = session.scalar(select(AdminUser).where(AdminUser.username == username))
+    # No name holds a NUL (USERNAME), and PostgreSQL would refuse it in a query: look it up as absent.
+    user = None if "\x00" in username else session.scalar(select(AdminUser).where(AdminUser.username == username))
     if user is None:
         raise StorageError(f"no administrator named {username!r}")
     return user
@@ -299,6 +300,8 @@ def create_api_token(session: Session, username: str, name: str, days: int = TOK
         raise StorageError(f"token lifetime {days!r} days: choose 1 to {MAX_TOKEN_DAYS}")
     if not (name or "").strip():
         raise StorageError("give the token a name (what it is for)")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise StorageError("token name: no control characters (tabs, line breaks, NUL)")
     now = now or utcnow()
     token = "csi_" + secrets.token_urlsafe(32)
     session.add(ApiToken(token_hash=hash_token(token), name=name.strip()[:100], user_id=user.id, created_at=now,

@@ -333,3 +333,8 @@ def test_nul_bytes_in_a_login_are_a_wrong_password_not_an_error(app, users):
         response = login(client, name, "pass\x00word!")
         assert response.status_code == 401 and "Wrong username or password." in response.get_data(as_text=True)
     assert login(client).status_code == 302
+    token = csrf_of(client.get("/admin/users").get_data(as_text=True))
+    for data in ({"username": "alice", "name": "b\x00i"}, {"username": "al\x00ice", "name": "bi"}):
+        answer = client.post("/admin/tokens", data={"csrf_token": token, **data}, follow_redirects=True)
+        assert answer.status_code == 200
+        assert re.search(r"no control characters|no administrator named", answer.get_data(as_text=True))
