@@ -197,7 +197,7 @@ def test_console_manages_users_and_tokens(app, users, engine):
         assert session.scalar(select(AdminUser).where(AdminUser.username == "dave")) is None
     issued = admin.post("/admin/tokens", data={"csrf_token": token, "username": "carol", "name": "bi", "days": "7"})
     body = issued.get_data(as_text=True)
-    secret = re.search(r'<pre id="new-token">(csi_[A-Za-z0-9_-]+)</pre>', body).group(1)
+    secret = re.search(r'<pre id="new-token" class="secret">(csi_[A-Za-z0-9_-]+)</pre>', body).group(1)
     assert "csi_" not in admin.get("/admin/users").get_data(as_text=True)  # shown once only
     headers = {"Authorization": f"Bearer {secret}"}
     assert https_client(app).get("/api/v1/surveys", headers=headers).status_code == 200
@@ -221,7 +221,7 @@ def test_console_manages_users_and_tokens(app, users, engine):
                         follow_redirects=True)
     assert "a whole number from 1 to 3650" in second.get_data(as_text=True)
     issued = admin.post("/admin/tokens", data={"csrf_token": token, "username": "alice", "name": "etl"})
-    etl = re.search(r'<pre id="new-token">(csi_[A-Za-z0-9_-]+)</pre>', issued.get_data(as_text=True)).group(1)
+    etl = re.search(r'<pre id="new-token" class="secret">(csi_[A-Za-z0-9_-]+)</pre>', issued.get_data(as_text=True)).group(1)
     with Session(engine) as session:
         etl_id = session.scalar(select(ApiToken.id).where(ApiToken.name == "etl"))
     revoked = admin.post(f"/admin/tokens/{etl_id}/revoke", data={"csrf_token": token}, follow_redirects=True)
