@@ -60,6 +60,9 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     csrf.exempt(api_bp)  # bearer tokens, no cookies: cross-site requests carry no credentials
     app.register_blueprint(api_bp)
+    from . import body_limits, throttle
+    throttle.init_app(app)
+    body_limits.init_app(app)
     hops = int(app.config.get("PROXY_HOPS") or 0)
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

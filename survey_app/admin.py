@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import tempfile
+from collections.abc import Iterator
 from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
@@ -28,7 +30,6 @@ from models.storage.tables import Response, Survey, Wave
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-UPLOAD_LIMIT = 16 * 1024 * 1024  # questionnaires and invitation lists; respondents keep the 64 KiB limit
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
               "base-uri 'none'; form-action 'none'")
 SEGMENT_COLUMNS_HINT = "region, tier, channel (any other columns are kept as attributes too)"
@@ -77,11 +78,6 @@ def login_required(role: str | None = None):
     return decorator
 
 
-@bp.before_request
-def _allow_uploads():
-    request.max_content_length = UPLOAD_LIMIT
-
-
 @bp.context_processor
 def _context():
     user = g.get("admin_user")
@@ -107,15 +103,14 @@ def login():
     if request.method == "POST":
         username = request.form.get("username", "")[:64]
         password = request.form.get("password", "")[:1024]
+        from .throttle import address_scope, policy
         try:
-            user = accounts.authenticate(_db(), username, password)
+            user = accounts.authenticate(_db(), username, password, address_scope(username), policy())
         except accounts.LoginThrottled as exc:
-            _db().commit()
             response = FlaskResponse(render_template("admin/login.html", error=str(exc)), status=429)
             response.headers["Retry-After"] = str(exc.retry_after)
             return response
         if user is None:
-            _db().commit()
             error, status = "Wrong username or password.", 401
         else:
             accounts.end_session(_db(), session.get("admin_sid"))
@@ -260,30 +255,42 @@ def wave_state(wave_id: int):
     return redirect(url_for("admin.wave", wave_id=wave_id))
 
 
-def _read_attribute_rows(upload) -> list[dict]:
-    """Rows of the respondents CSV as attribute dicts; errors name the line."""
+MAX_INVITATIONS_PER_FILE = 200_000  # with INVITATION_UPLOAD_LIMIT (16 MiB): about 80 bytes a row
+INVITATION_BATCH = 5_000            # rows inserted per statement batch while the upload is read
+
+
+def _attribute_rows(upload) -> Iterator[dict]:
+    """Rows of the respondents CSV as attribute dicts, read from the uploaded stream line by line
+    (a 100,000-row file is never held as one string); the first item is the list of column
+    names. Errors name the file and line."""
+    name = upload.filename
+    text = io.TextIOWrapper(upload.stream, encoding="utf-8-sig", newline="")
+    reader = csv.DictReader(text)
+    line = 0
     try:
-        text = upload.read().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise StorageError(f"{upload.filename}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8") from None
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames:
-        raise StorageError(f"{upload.filename}: empty file; expected a header row such as {SEGMENT_COLUMNS_HINT}")
-    names = [n.strip() for n in reader.fieldnames]
-    if len(set(names)) != len(names) or any(not n for n in names):
-        raise StorageError(f"{upload.filename}:1: header has empty or repeated column names: {', '.join(names)}")
-    rows = []
-    for line, record in enumerate(reader, start=2):
-        if None in record:
-            raise StorageError(f"{upload.filename}:{line}: more cells than header columns")
-        attributes = {k.strip(): (v or "").strip()[:200] for k, v in record.items()}
-        if any(attributes.values()):
-            rows.append(attributes)
-        if len(rows) > 100_000:
-            raise StorageError(f"{upload.filename}: more than 100,000 respondents; split the file")
-    if not rows:
-        raise StorageError(f"{upload.filename}: no respondents below the header")
-    return rows
+        if not reader.fieldnames:
+            raise StorageError(f"{name}: empty file; expected a header row such as {SEGMENT_COLUMNS_HINT}")
+        names = [n.strip() for n in reader.fieldnames]
+        if len(set(names)) != len(names) or any(not n for n in names):
+            raise StorageError(f"{name}:1: header has empty or repeated column names: {', '.join(names)}")
+        yield names
+        count = 0
+        for record in reader:
+            line = reader.line_num
+            if None in record:
+                raise StorageError(f"{name}:{line}: more cells than header columns")
+            attributes = {k.strip(): (v or "").strip()[:200] for k, v in record.items()}
+            if any(attributes.values()):
+                count += 1
+                if count > MAX_INVITATIONS_PER_FILE:
+                    raise StorageError(f"{name}: more than {MAX_INVITATIONS_PER_FILE:,} respondents; split the file")
+                yield attributes
+    except UnicodeDecodeError:
+        raise StorageError(f"{name}:{line + 1}: not UTF-8 text; save the CSV as UTF-8") from None
+    except csv.Error as exc:
+        raise StorageError(f"{name}:{reader.line_num}: {exc}") from None
+    if count == 0:
+        raise StorageError(f"{name}: no respondents below the header")
 
 
 @bp.route("/waves/<int:wave_id>/invitations", methods=["POST"])
@@ -294,26 +301,42 @@ def invitations(wave_id: int):
     if upload is None or not upload.filename:
         flash(f"Choose a CSV of respondents with a header row ({SEGMENT_COLUMNS_HINT}).", "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
-    try:
-        rows = _read_attribute_rows(upload)
-    except StorageError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("admin.wave", wave_id=wave_id))
-    tokens = create_invitations(_db(), wave, rows)
-    _db().commit()
     from models.exports import neutralize_row
     base = request.host_url.rstrip("/")
-    out = io.StringIO()
-    columns = list(rows[0])
-    writer = csv.writer(out)
-    # The uploaded cells are echoed back: a "=..." cell must not become a formula here either.
-    writer.writerow(neutralize_row(columns + ["link"]))
-    for attributes, token in zip(rows, tokens):
-        writer.writerow(neutralize_row([attributes.get(c, "") for c in columns] + [f"{base}/i/{token}"]))
+    # The links file is written as the upload is read, into memory up to 1 MiB and to a
+    # temporary file beyond; nothing is committed until the whole upload has been read.
+    out = tempfile.SpooledTemporaryFile(max_size=1024 * 1024, mode="w+", encoding="utf-8", newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+
+    def issue(batch: list[dict]) -> None:
+        # The uploaded cells are echoed back: a "=..." cell must not become a formula here either.
+        for attributes, token in zip(batch, create_invitations(_db(), wave, batch)):
+            writer.writerow(neutralize_row([attributes.get(c, "") for c in columns] + [f"{base}/i/{token}"]))
+        batch.clear()
+
+    try:
+        rows = _attribute_rows(upload)
+        columns = next(rows)
+        writer.writerow(neutralize_row(columns + ["link"]))
+        batch: list[dict] = []
+        for attributes in rows:
+            batch.append(attributes)
+            if len(batch) >= INVITATION_BATCH:
+                issue(batch)
+        issue(batch)
+    except StorageError as exc:
+        _db().rollback()
+        out.close()
+        flash(str(exc), "error")
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    _db().commit()
+    out.seek(0)
     filename = f"invitations-{wave.questionnaire_id}-{wave.name}.csv"
     # The links are shown this once: only their hashes are stored.
-    return FlaskResponse(out.getvalue(), mimetype="text/csv",
-                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    response = FlaskResponse(iter(lambda: out.read(64 * 1024), ""), mimetype="text/csv",
+                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    response.call_on_close(out.close)
+    return response
 
 
 @bp.route("/follow-up")
@@ -418,3 +441,98 @@ def export(wave_id: int):
     data, mimetype = export_wave(current_app.extensions["csi"]["engine"], questionnaire, wave.name, fmt, layout)
     filename = f"{wave.questionnaire_id}-{wave.name}-{layout}.{fmt}"
     return FlaskResponse(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _user_or_404(user_id: int):
+    from models.storage.tables import AdminUser
+    user = _db().get(AdminUser, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+def _render_users(new_token: str | None = None, token_owner: str | None = None, status: int = 200):
+    from models.storage.tables import AdminUser
+    users = _db().scalars(select(AdminUser).order_by(AdminUser.username)).all()
+    tokens = [(token, owner, accounts.token_state(token)) for token, owner in accounts.list_api_tokens(_db())]
+    return render_template("admin/users.html", users=users, tokens=tokens, roles=accounts.ROLES,
+                           new_token=new_token, token_owner=token_owner, min_password=accounts.MIN_PASSWORD,
+                           token_days=accounts.TOKEN_DAYS, max_token_days=accounts.MAX_TOKEN_DAYS), status
+
+
+@bp.route("/users")
+@login_required("admin")
+def users():
+    return _render_users()
+
+
+def _account_action(action, done: str):
+    """Run ``action()`` (a change to accounts), commit and flash ``done``; or roll back and flash the error."""
+    try:
+        action()
+        _db().commit()
+        flash(done, "ok")
+    except StorageError as exc:
+        _db().rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users", methods=["POST"])
+@login_required("admin")
+def create_user():
+    username = request.form.get("username", "").strip()
+    role = request.form.get("role", "viewer")
+    return _account_action(lambda: accounts.create_admin(_db(), username, request.form.get("password", ""), role),
+                           f"User {username} ({role}) created.")
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@login_required("admin")
+def reset_password(user_id: int):
+    user = _user_or_404(user_id)
+    return _account_action(lambda: accounts.set_password(_db(), user.username, request.form.get("password", "")),
+                           f"Password of {user.username} changed; its sessions were ended and its failed logins cleared.")
+
+
+@bp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@login_required("admin")
+def unlock_user(user_id: int):
+    user = _user_or_404(user_id)
+    return _account_action(lambda: accounts.unlock(_db(), user.username), f"Failed logins of {user.username} cleared.")
+
+
+@bp.route("/users/<int:user_id>/disable", methods=["POST"])
+@login_required("admin")
+def disable_user(user_id: int):
+    user = _user_or_404(user_id)
+    if user.id == current_user().id:
+        flash("You cannot disable your own account; ask another administrator.", "error")
+        return redirect(url_for("admin.users"))
+    return _account_action(lambda: accounts.disable_user(_db(), user.username),
+                           f"{user.username} disabled; its sessions were ended and its API tokens revoked.")
+
+
+@bp.route("/tokens", methods=["POST"])
+@login_required("admin")
+def create_token():
+    owner = request.form.get("username", "")
+    try:
+        days = int(request.form.get("days") or accounts.TOKEN_DAYS)
+        token = accounts.create_api_token(_db(), owner, request.form.get("name", ""), days)
+    except ValueError:
+        flash(f"Days until expiry: a whole number from 1 to {accounts.MAX_TOKEN_DAYS}.", "error")
+        return redirect(url_for("admin.users"))
+    except StorageError as exc:
+        _db().rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("admin.users"))
+    _db().commit()
+    # Shown in this answer only (not flashed: the session cookie is signed, not encrypted).
+    return _render_users(new_token=token, token_owner=owner)
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required("admin")
+def revoke_token(token_id: int):
+    return _account_action(lambda: accounts.revoke_api_token(_db(), token_id), f"API token {token_id} revoked.")

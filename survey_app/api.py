@@ -41,7 +41,10 @@ def token_required(view):
         header = request.headers.get("Authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else None
         with Session(_engine()) as session:
-            user = accounts.token_user(session, token)
+            try:
+                user = accounts.token_user(session, token)
+            except accounts.TokenRejected as exc:
+                return _error(401, f"{exc}; ask an administrator for a new token")
             session.commit()
         if user is None:
             return _error(401, "missing or unknown API token (send 'Authorization: Bearer <token>')")

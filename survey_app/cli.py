@@ -439,25 +439,106 @@ def admin_password(username, password_stdin, database_url) -> None:
         except StorageError as exc:
             _fail(str(exc))
         session.commit()
-    click.echo(f"password of {username!r} changed; its sessions were ended")
+    click.echo(f"password of {username!r} changed; its sessions were ended and its failed logins cleared")
 
 
 @admin.command("token")
 @click.argument("name")
 @click.option("--user", "username", required=True, help="The administrator the token acts for.")
+@click.option("--days", type=int, default=90, show_default=True, help="Days until the token expires (1-3650).")
 @_database_option
-def admin_token(name, username, database_url) -> None:
+def admin_token(name, username, days, database_url) -> None:
     """Create an API token (printed once; only its hash is stored)."""
     from models.storage import StorageError
     from models.storage.accounts import create_api_token
 
     with _admin_session(database_url) as session:
         try:
-            token = create_api_token(session, username, name)
+            token = create_api_token(session, username, name, days)
         except StorageError as exc:
             _fail(str(exc))
         session.commit()
     click.echo(token)
+
+
+def _moment(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+@admin.command("tokens")
+@click.argument("username")
+@_database_option
+def admin_tokens(username, database_url) -> None:
+    """List a user's API tokens: id, name, created, expires, last used, state (UTC)."""
+    from models.storage import StorageError
+    from models.storage.accounts import list_api_tokens, token_state
+
+    with _admin_session(database_url) as session:
+        try:
+            rows = list_api_tokens(session, username)
+        except StorageError as exc:
+            _fail(str(exc))
+    click.echo(f"{'id':>5}  {'name':<24} {'created':<16}  {'expires':<16}  {'last used':<16}  state")
+    for token, _user in rows:
+        state = token_state(token)
+        if state == "revoked":
+            state = f"revoked {_moment(token.revoked_at)}"
+        click.echo(f"{token.id:>5}  {token.name[:24]:<24} {_moment(token.created_at):<16}  "
+                   f"{_moment(token.expires_at):<16}  {_moment(token.last_used_at):<16}  {state}")
+    if not rows:
+        click.echo(f"({username!r} has no API tokens)")
+
+
+@admin.command("revoke")
+@click.argument("token_id", type=int)
+@_database_option
+def admin_revoke(token_id, database_url) -> None:
+    """Revoke an API token by its id (from `csi admin tokens`); it stops working at once."""
+    from models.storage import StorageError
+    from models.storage.accounts import revoke_api_token
+
+    with _admin_session(database_url) as session:
+        try:
+            row = revoke_api_token(session, token_id)
+        except StorageError as exc:
+            _fail(str(exc))
+        session.commit()
+        click.echo(f"API token {token_id} ({row.name}) revoked")
+
+
+@admin.command("unlock")
+@click.argument("username")
+@_database_option
+def admin_unlock(username, database_url) -> None:
+    """Clear a user's failed logins, so its next login is not delayed."""
+    from models.storage.accounts import find_user, unlock
+    from models.storage import StorageError
+
+    with _admin_session(database_url) as session:
+        try:
+            find_user(session, username)
+        except StorageError as exc:
+            _fail(str(exc))
+        reset = unlock(session, username)
+        session.commit()
+    click.echo(f"{username!r} unlocked ({reset} failed-login counter{'s' if reset != 1 else ''} cleared)")
+
+
+@admin.command("disable")
+@click.argument("username")
+@_database_option
+def admin_disable(username, database_url) -> None:
+    """Disable a user: no more logins; its sessions end and its API tokens are revoked at once."""
+    from models.storage import StorageError
+    from models.storage.accounts import disable_user
+
+    with _admin_session(database_url) as session:
+        try:
+            revoked = disable_user(session, username)
+        except StorageError as exc:
+            _fail(str(exc))
+        session.commit()
+    click.echo(f"{username!r} disabled; its sessions were ended and {revoked} API token{'s' if revoked != 1 else ''} revoked")
 
 
 @main.command()

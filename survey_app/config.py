@@ -31,6 +31,17 @@ class Config:
     PREFERRED_URL_SCHEME = "https"
     # Number of reverse proxies in front whose X-Forwarded-For/Proto/Host to trust (0 = none).
     PROXY_HOPS = 0
+    # Redis (redis://host:port/db) for counters shared by every process and machine: the login
+    # rate limit per address. Without it each process counts on its own.
+    REDIS_URL: str | None = None
+    # Login throttling (docs/security.md): per client address over all usernames (Flask-Limiter;
+    # empty = off), and the database's growing delays per account: the first delay, doubling up to the cap.
+    LOGIN_RATE_LIMIT = "10 per minute; 100 per hour"
+    LOGIN_BACKOFF_SECONDS = 5
+    LOGIN_BACKOFF_MAX_SECONDS = 900
+    # Request bodies per route (survey_app/body_limits.py): respondents keep MAX_CONTENT_LENGTH.
+    QUESTIONNAIRE_UPLOAD_LIMIT = 2 * 1024 * 1024
+    INVITATION_UPLOAD_LIMIT = 16 * 1024 * 1024
     # Admin console: sessions end after this much inactivity, or this long after login at most.
     ADMIN_IDLE_MINUTES = 30
     ADMIN_ABSOLUTE_HOURS = 12
