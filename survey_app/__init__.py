@@ -140,7 +140,10 @@ OUTAGE_RETRY_AFTER = 30  # seconds: a restarted database server is usually back 
 def _is_outage(error) -> bool:
     """Is this database error the database being unavailable (rather than a bug)?"""
     from sqlalchemy.exc import InterfaceError, OperationalError
-    return isinstance(error, (OperationalError, InterfaceError)) or error.connection_invalidated
+    # 25006: a PostgreSQL server that accepts only reads (a standby after a failover, or
+    # default_transaction_read_only set by an operator).
+    read_only = getattr(error.orig, "sqlstate", None) == "25006"
+    return isinstance(error, (OperationalError, InterfaceError)) or error.connection_invalidated or read_only
 
 
 def _instance_secret(folder: Path) -> str:
