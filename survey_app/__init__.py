@@ -29,18 +29,19 @@ _SECURITY_HEADERS_LOWER = {name.lower(): (name, value) for name, value in SECURI
 
 
 def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
-    from models.storage import default_url, make_engine, session_factory, upgrade
+    from flask_wtf.csrf import CSRFError, CSRFProtect
+    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
+
+    from models.storage import default_url, make_engine, upgrade
 
     from .admin import bp as admin_bp
-    from .csrf import CSRFError, CSRFProtection
-    from .page_skeleton import PageSkeletons
-    from .session_cookie import SignedCookieSessionInterface
+    from .legacy_session import MigratingSessionInterface
     from .api import bp as api_bp
     from .respondent import FriendlyError, bp as respondent_bp
-    from .services import SurveyService
+    from .responses import SurveyService
 
     app = Flask(__name__, instance_relative_config=True)
-    app.session_interface = SignedCookieSessionInterface()
+    app.session_interface = MigratingSessionInterface()  # Flask's own, reading the former cookie once
     app.config.from_object(Config)
     app.config.from_prefixed_env("CSI")
     if config is not None:
@@ -53,9 +54,8 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     engine = make_engine(url, **({"pool_size": int(pool_size)} if pool_size else {}))
     if app.config.get("AUTO_MIGRATE"):
         upgrade(engine)
-    app.extensions["csi"] = {"engine": engine, "service": SurveyService(session_factory(engine)), "url": url,
-                             "page_skeletons": PageSkeletons()}
-    csrf = CSRFProtection(app)
+    app.extensions["csi"] = {"engine": engine, "service": SurveyService(engine), "url": url}
+    csrf = CSRFProtect(app)
     app.register_blueprint(respondent_bp)
     app.register_blueprint(admin_bp)
     csrf.exempt(api_bp)  # bearer tokens, no cookies: cross-site requests carry no credentials
@@ -96,6 +96,24 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     def on_csrf(error):
         return friendly(400, "csrf_title", "csrf_body")
 
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)
+    def on_database_error(error: Exception):
+        # The database down, unreachable, locked, read-only or full is an outage: 503 with a
+        # time to come back, and the calm page (JSON on the API), not a 500. Other database
+        # errors are bugs and stay 500s.
+        if isinstance(error, DBAPIError) and not _is_outage(error):
+            return on_error(error)
+        app.logger.warning("database unavailable on %s: %s", request.path, str(error).splitlines()[0])
+        if request.blueprint == "api" or request.path.startswith("/api/"):
+            from flask import jsonify
+            response = jsonify({"error": "The database is unavailable; try again later."})
+            response.status_code = 503
+        else:
+            response = app.make_response(friendly(503, "unavailable_title", "unavailable_body"))
+        response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER)
+        return response
+
     @app.errorhandler(HTTPException)
     def on_http(error: HTTPException):
         if request.blueprint == "api" or request.path.startswith("/api/"):
@@ -117,6 +135,18 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
         return friendly(500, "server_error_title", "server_error_body")
 
     return app
+
+
+OUTAGE_RETRY_AFTER = 30  # seconds: a restarted database server is usually back within that
+
+
+def _is_outage(error) -> bool:
+    """Is this database error the database being unavailable (rather than a bug)?"""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    # 25006: a PostgreSQL server that accepts only reads (a standby after a failover, or
+    # default_transaction_read_only set by an operator).
+    read_only = getattr(error.orig, "sqlstate", None) == "25006"
+    return isinstance(error, (OperationalError, InterfaceError)) or error.connection_invalidated or read_only
 
 
 def _instance_secret(folder: Path) -> str:

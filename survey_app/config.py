@@ -22,12 +22,18 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 24 * 30  # resume within 30 days
-    # Re-sign and re-send the cookie only when the session changes (start, language, login),
-    # not on every page: signing was 8% of a page view's CPU.
+    # Flask's signed-cookie session is re-sent only when it changes (start, language, login):
+    # its 30-day lifetime counts from the last change, which is when the respondent was there.
     SESSION_REFRESH_EACH_REQUEST = False
-    # Every form post must carry the session's token (survey_app/csrf.py). It has no time limit:
-    # a respondent may leave a page open for hours. Off only in tests that probe other checks.
-    CSRF_ENABLED = True
+    # Flask-WTF's CSRFProtect: every form post must carry the session's token. No time limit:
+    # a respondent may leave a page open for hours (the token is bound to the session, whose
+    # cookie expires). Off only in tests that probe other checks.
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None
+    # Its HTTPS Referer check would refuse every post: our pages send no Referer at all
+    # (Referrer-Policy: no-referrer, since invitation links carry their token in the path).
+    # SameSite=Lax cookies and the token already stop cross-site posts.
+    WTF_CSRF_SSL_STRICT = False
     PREFERRED_URL_SCHEME = "https"
     # Number of reverse proxies in front whose X-Forwarded-For/Proto/Host to trust (0 = none).
     PROXY_HOPS = 0

@@ -9,6 +9,8 @@ answered with a 400 page and never stored.
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -178,3 +180,35 @@ def _number(question: Question, raw: str, language: str) -> float | int:
 
 def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
+
+
+# The follow-up contact form. A phone number: digits, spaces, "-" and brackets, a leading "+",
+# and at least 6 digits (the shortest local numbers); at most 20 digits (E.164 allows 15, plus
+# an extension). An e-mail address: the HTML5 rule for <input type="email">
+# (https://html.spec.whatwg.org/multipage/input.html#valid-e-mail-address), which browsers
+# apply before posting, so a server that agrees never refuses what the browser let through.
+PHONE = re.compile(r"\+?[0-9 ()\-]+", re.ASCII)
+EMAIL = re.compile(r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+                   r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*", re.ASCII)
+CONTACT_FIELDS = ("name", "phone", "email")
+
+
+def validate_contact(form: MultiDict, language: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(values, errors) of a posted contact form: the stripped name, phone and e-mail (a phone
+    typed with full-width digits or brackets, as a Chinese keyboard may give them, is stored
+    in ASCII), and a message per field that needs one (key "channel" when neither a phone
+    nor an e-mail address was given, "consent" when the box is not ticked)."""
+    values = {key: form.get(key, "").strip() for key in CONTACT_FIELDS}
+    values["phone"] = unicodedata.normalize("NFKC", values["phone"])
+    errors = {}
+    phone, email = values["phone"], values["email"]
+    digits = sum(c.isdigit() for c in phone)
+    if phone and not (PHONE.fullmatch(phone) and 6 <= digits <= 20):
+        errors["phone"] = translate(language, "contact_bad_phone")
+    if email and not EMAIL.fullmatch(email):
+        errors["email"] = translate(language, "contact_bad_email")
+    if not (phone or email):
+        errors["channel"] = translate(language, "contact_needs_channel")
+    if form.get("consent") != "yes":
+        errors["consent"] = translate(language, "contact_needs_consent")
+    return values, errors

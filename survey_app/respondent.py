@@ -7,13 +7,13 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from markupsafe import Markup
 
 from models.questionnaire import Questionnaire
-from models.storage.tables import Response, Wave
+from models.storage.tables import Wave
 
-from .csrf import generate_csrf
-from .forms import PageAnswers, Tampered, check_tampering, validate_answers
+from .forms import CONTACT_FIELDS, PageAnswers, Tampered, check_tampering, validate_answers, validate_contact
 from .i18n import LANGUAGE_NAMES, translate
 from .question_markup import question_html
-from .services import PagePost, ResponseState, StaleRead, SurveyService, page_visible, visible_questions
+from .responses import (PagePost, ResponseState, SurveyService, next_visible_page, page_visible, resume_page,
+                        visible_questions)
 
 bp = Blueprint("respondent", __name__)
 
@@ -56,7 +56,7 @@ def _own_response(wave: Wave) -> ResponseState | None:
     return response if response is not None and response.wave_id == wave.id else None
 
 
-def _remember(wave: Wave, response: ResponseState | Response) -> None:
+def _remember(wave: Wave, response: ResponseState) -> None:
     keys = dict(session.get("responses", {}))
     keys[str(wave.id)] = response.respondent_key
     session["responses"] = keys
@@ -91,21 +91,21 @@ def landing(questionnaire_id: str, wave_name: str):
 def start(questionnaire_id: str, wave_name: str):
     wave, questionnaire = _wave_or_fail(questionnaire_id, wave_name)
     language = language_for(questionnaire)
-    response = _own_response(wave)  # the CSRF token was checked before the view (survey_app/csrf.py)
+    response = _own_response(wave)  # the CSRF token was checked before the view (Flask-WTF's CSRFProtect)
     if response is None:
         if not wave.is_open():
             raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
         response = service().start(wave, language)
         _remember(wave, response)
-        first = service().first_page(questionnaire, {})
+        first = next_visible_page(questionnaire, {}, -1)
         if first is not None:  # answered with the first page itself, as a page post is with the next
             return _show_page(wave, questionnaire, language, first, {})
     return _resume(questionnaire_id, wave_name, response, questionnaire)
 
 
-def _resume(questionnaire_id: str, wave_name: str, response: ResponseState | Response, questionnaire: Questionnaire):
+def _resume(questionnaire_id: str, wave_name: str, response: ResponseState, questionnaire: Questionnaire):
     answers = service().answers(response)
-    index = service().resume_page(response, questionnaire, answers)
+    index = resume_page(response, questionnaire, answers)
     if index is None:
         return redirect(url_for(".done", questionnaire_id=questionnaire_id, wave_name=wave_name))
     return redirect(url_for(".page", questionnaire_id=questionnaire_id, wave_name=wave_name, number=index + 1,
@@ -120,19 +120,13 @@ def page(questionnaire_id: str, wave_name: str, number: int):
     if request.method == "GET":
         response, answers = service().response_and_answers(key)
         return _page(wave, questionnaire, language, number, response, answers, None)
-    # A post is checked against the response as it is stored and saved only if it is still
-    # so: read, check, then write only if nothing changed in between (services.PagePost). A
-    # post that lost a race with another post of the same response is done again under the
-    # response's lock, so it is checked against what the other post saved.
+    # A post is read, checked and saved in one transaction under the response's lock
+    # (responses.PagePost): posts of one response take effect one after another, each checked
+    # against what the one before saved.
     index = number - 1
-    in_range = 0 <= index < len(questionnaire.pages)  # else no claim: the post is sent back where it belongs
+    in_range = 0 <= index < len(questionnaire.pages)  # else no transaction: the post is sent back where it belongs
     submission_id = request.form.get("submission_id", "") if in_range else ""
     with service().page_post(key, index, submission_id) as post:
-        try:
-            return _page(wave, questionnaire, language, number, post.response, post.answers, post)
-        except StaleRead:
-            pass
-    with service().page_post(key, index, submission_id, locking=True) as post:
         return _page(wave, questionnaire, language, number, post.response, post.answers, post)
 
 
@@ -159,7 +153,7 @@ def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, 
     except Tampered as exc:
         current_app.logger.info("rejected page post for response %s: %s", response.id, exc)
         abort(400)
-    form = PageAnswers(questions, formdata=request.form)  # the CSRF token was checked before the view
+    form = PageAnswers(questions, formdata=request.form)  # CSRFProtect checked the token before the view
     going_back = request.form.get("nav") == "back"
     values = validate_answers(form, language, require=not going_back)
     if form.errors:
@@ -201,20 +195,10 @@ def _show_page(wave: Wave, questionnaire: Questionnaire, language: str, index: i
     questions_html = Markup("".join(
         question_html(questionnaire, question, language, form[question.id].data,
                       form[question.id].errors[0] if form[question.id].errors else None) for question in questions))
-
-    def render(csrf_token: str, submission_id: str, questions_html: Markup) -> str:
-        return render_template(
-            "page.html", form=form, page=page_spec, position=position, total=len(visible_pages), previous=previous,
-            is_last=is_last, resumed=resumed, here=here, submission_id=submission_id, questions_html=questions_html,
-            csrf_token=lambda: csrf_token, **_context(questionnaire, language))
-
-    gaps = {"csrf_token": generate_csrf(), "submission_id": uuid.uuid4().hex, "questions_html": questions_html}
-    if form.errors:
-        return render(**gaps), status
-    # Everything page.html and base.html read, but the gaps (see page_skeleton.py).
-    key = (questionnaire.content_hash, index, language, here, here != request.path, resumed, position,
-           len(visible_pages), previous is None, is_last, tuple(q.id for q in questions))
-    return current_app.extensions["csi"]["page_skeletons"].render(key, render, **gaps), status
+    return render_template(
+        "page.html", form=form, page=page_spec, position=position, total=len(visible_pages), previous=previous,
+        is_last=is_last, resumed=resumed, here=here, submission_id=uuid.uuid4().hex, questions_html=questions_html,
+        **_context(questionnaire, language)), status
 
 
 def _later_pages_depend_on(questionnaire: Questionnaire, index: int) -> bool:
@@ -234,19 +218,15 @@ def done(questionnaire_id: str, wave_name: str):
     response = _own_response(wave)
     if response is None or response.status != "complete":
         return redirect(url_for(".landing", questionnaire_id=questionnaire_id, wave_name=wave_name))
-    errors = []
+    errors: dict[str, str] = {}
     saved = response.contact is not None
     if request.method == "POST":
         if not response.follow_up or saved:
             abort(400)
-        unknown = set(request.form) - {"csrf_token", "submission_id", "name", "phone", "email", "consent"}
-        fields = {k: request.form.get(k, "").strip() for k in ("name", "phone", "email")}
-        if unknown or any(len(v) > 200 for v in fields.values()):
-            abort(400)
-        if request.form.get("consent") != "yes":
-            errors.append(translate(language, "contact_needs_consent"))
-        if not (fields["phone"] or fields["email"]):
-            errors.append(translate(language, "contact_needs_channel"))
+        unknown = set(request.form) - {"csrf_token", "submission_id", "consent", *CONTACT_FIELDS}
+        if unknown or any(len(request.form.get(k, "")) > 200 for k in CONTACT_FIELDS):
+            abort(400)  # not what our form sends (its fields have maxlength 200)
+        fields, errors = validate_contact(request.form, language)
         if not errors:
             service().save_contact(response.id, {**fields, "consent": True})
             saved = True
@@ -255,12 +235,12 @@ def done(questionnaire_id: str, wave_name: str):
 
 
 def _show_done(wave: Wave, questionnaire: Questionnaire, language: str, follow_up: bool, *,
-               saved: bool = False, errors: list[str] | None = None, contact=None):
+               saved: bool = False, errors: dict[str, str] | None = None, contact=None):
     """The thank-you page; with ``follow_up``, the form that asks for a contact (``contact``:
-    what was typed into it, shown again with ``errors``)."""
+    what was typed into it, shown again with ``errors``, a message per field)."""
     here = url_for(".done", questionnaire_id=wave.questionnaire_id, wave_name=wave.name)
     return render_template("done.html", follow_up=follow_up, saved=saved,
-                           errors=errors or [], contact=contact or {}, here=here,
+                           errors=errors or {}, contact=contact or {}, here=here,
                            **_context(questionnaire, language)), (422 if errors else 200)
 
 

@@ -75,7 +75,7 @@ def admin_urls(app):
 
 def test_every_admin_and_api_route_needs_login(database_url):
     from survey_app import create_app
-    app = create_app({"DATABASE_URL": database_url, "AUTO_MIGRATE": True, "TESTING": True, "CSRF_ENABLED": False})
+    app = create_app({"DATABASE_URL": database_url, "AUTO_MIGRATE": True, "TESTING": True, "WTF_CSRF_ENABLED": False})
     client = https_client(app)
     routes = admin_urls(app)
     assert len(routes) >= 14

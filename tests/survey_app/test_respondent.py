@@ -264,6 +264,58 @@ def test_follow_up_contact_needs_consent(client, acsi, engine):
     assert stored(engine)[0].contact == {"name": "", "phone": "+86 138 0000 0000", "email": "", "consent": True}
 
 
+@pytest.fixture
+def unhappy_done(client, acsi):
+    """A dissatisfied respondent on the thank-you page, which asks for a contact."""
+    person = Respondent(client, acsi, {"sat_overall": "2"})
+    done = person.finish(person.start())
+    assert "May we contact you?" in done.text
+    return person, done
+
+
+@pytest.mark.parametrize("phone, email, stored_phone", [
+    ("+86 138 0000 0000", "", "+86 138 0000 0000"),
+    ("(010) 6552-9988", "", "(010) 6552-9988"),
+    ("123456", "", "123456"),
+    ("＋８６ １３８ ０００００ ０００", "", "+86 138 00000 000"),  # full-width, as a Chinese keyboard may type it
+    ("", "li.wei+survey@mail.example.cn", ""),
+    ("", "x@localhost", ""),
+])
+def test_plausible_phone_numbers_and_email_addresses_are_accepted(unhappy_done, engine, phone, email, stored_phone):
+    person, done = unhappy_done
+    accepted = person.post(done.url, {"csrf_token": done.csrf, "phone": phone, "email": email, "consent": "yes"})
+    assert accepted.status == 200 and "We will be in touch" in accepted.text
+    assert stored(engine)[0].contact == {"name": "", "phone": stored_phone, "email": email, "consent": True}
+
+
+MESSAGES = {"en": {"phone": "Please enter a phone number with at least 6 digits",
+                   "email": "Please enter an email address such as"},
+            "zh-CN": {"phone": "请输入至少 6 位数字的电话号码", "email": "请输入有效的电子邮箱地址"}}
+
+
+@pytest.mark.parametrize("field, value, language", [
+    ("phone", "12345", "en"), ("phone", "call me after 6", "zh-CN"), ("phone", "138 0000 0000 ext. 5", "en"),
+    ("phone", "1+2345678", "zh-CN"), ("phone", "1" * 21, "en"), ("phone", "٣٣٣٣٣٣٣", "zh-CN"),
+    ("email", "no-at-sign", "en"), ("email", "a @example.com", "zh-CN"), ("email", "a@example..com", "en"),
+    ("email", "a@-example.com", "zh-CN"), ("email", "a@example.com\nBcc: x@example.org", "en"),
+    ("email", "名字@example.com", "zh-CN"),
+])
+def test_implausible_contact_fields_get_a_message_next_to_the_field(unhappy_done, engine, field, value, language):
+    person, done = unhappy_done
+    data = {"csrf_token": done.csrf, "phone": "+86 138 0000 0000", "email": "", "consent": "yes", field: value}
+    refused = person.post(f"{done.url}?lang={language}", data, follow=False)
+    assert refused.status == 422
+    message = MESSAGES[language][field]
+    other = "email" if field == "phone" else "phone"
+    text = refused.text
+    # The message follows its own field and comes before the next one; the field says so.
+    assert text.index(f'id="{field}"') < text.index(message) < text.index(f'id="consent"')
+    assert (text.index(f'id="{field}-error"') < text.index(f'for="{other}"')) is (field == "phone")
+    assert f'aria-describedby="{field}-error"' in text and f'id="{other}-error"' not in text
+    assert 'checked' in text.split('id="consent"')[1].split(">")[0], "the ticked box stays ticked"
+    assert stored(engine)[0].contact is None
+
+
 def test_satisfied_customer_is_not_flagged(client, acsi, engine):
     done = Respondent(client, acsi).finish(Respondent(client, acsi).start())
     assert "May we contact you?" not in done.text

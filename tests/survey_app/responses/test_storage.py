@@ -1,25 +1,19 @@
-"""The optimistic page post on PostgreSQL (survey_app/services.py): a post saves only if the
-response is as it was read, and writes nothing otherwise; the locking post then succeeds.
-SQLite has only the locking path, which the respondent and concurrency tests cover."""
+"""A page post's transaction (survey_app/responses/storage.py), on SQLite and PostgreSQL:
+what it stores, what it refuses, and that posts of one response take effect one after
+another, each checked against what the one before saved."""
 from __future__ import annotations
+
+import threading
+import time
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from models.storage.tables import Answer, PageSubmission, Response
-from survey_app.services import StaleRead
-from tests.conftest import scratch_postgres
 
 FIRST_PAGE = {"channel": "store", "categories": ["grocery"], "visits_per_month": 3}
 OTHER_FIRST_PAGE = {"channel": "online", "categories": ["clothing", "grocery"], "visits_per_month": 7}
-
-
-@pytest.fixture
-def database_url():
-    """PostgreSQL only: the optimistic path exists only there."""
-    with scratch_postgres() as url:
-        yield url
 
 
 @pytest.fixture
@@ -44,24 +38,15 @@ def stored(engine, key):
         return answers, submissions, response.current_page
 
 
-def test_post_that_read_before_another_was_saved_writes_nothing(service, engine, key):
-    with service.page_post(key, 0, "a" * 32) as first, service.page_post(key, 0, "b" * 32) as second:
-        assert not first.duplicate and not second.duplicate
-        assert first.save(FIRST_PAGE, "en", advance=True).next_page == 1
-        with pytest.raises(StaleRead):
-            second.save(OTHER_FIRST_PAGE, "zh-CN", advance=True)
+def test_a_post_stores_the_page_and_moves_the_response_on(service, engine, key):
+    with service.page_post(key, 0, "a" * 32) as post:
+        assert post.response.respondent_key == key and post.answers == {} and not post.duplicate
+        outcome = post.save(FIRST_PAGE, "zh-CN", advance=True)
+    assert outcome.next_page == 1 and outcome.answers == FIRST_PAGE
     answers, submissions, current_page = stored(engine, key)
     assert submissions == {"a" * 32} and current_page == 1
     assert answers == {"channel": (None, "store"), "categories": (None, '["grocery"]'), "visits_per_month": (3.0, None)}
-
-    # Done again under the lock, it is checked against what the first post saved, and saved.
-    with service.page_post(key, 0, "b" * 32, locking=True) as again:
-        assert again.answers == {"channel": "store", "categories": ["grocery"], "visits_per_month": 3}
-        assert again.save(OTHER_FIRST_PAGE, "en", advance=True).next_page == 1
-    answers, submissions, _ = stored(engine, key)
-    assert submissions == {"a" * 32, "b" * 32}
-    assert answers == {"channel": (None, "online"), "categories": (None, '["clothing", "grocery"]'),
-                       "visits_per_month": (7.0, None)}
+    assert service.response_by_key(key).language == "zh-CN"
 
 
 def test_repeated_submission_id_is_known_from_the_read_and_writes_nothing(service, engine, key):
@@ -75,18 +60,13 @@ def test_repeated_submission_id_is_known_from_the_read_and_writes_nothing(servic
     assert submissions == {"a" * 32} and answers["channel"] == (None, "store")
 
 
-def test_racing_repeat_of_one_submission_is_stored_once(service, engine, key):
-    """Both read before either saved: the second finds its read outdated, and done again it is
-    recognised as the repeat it is."""
-    with service.page_post(key, 0, "a" * 32) as first, service.page_post(key, 0, "a" * 32) as second:
-        first.save(FIRST_PAGE, "en", advance=True)
-        with pytest.raises(StaleRead):
-            second.save(FIRST_PAGE, "en", advance=True)
-    with service.page_post(key, 0, "a" * 32, locking=True) as again:
-        assert again.duplicate
-        assert again.save(FIRST_PAGE, "en", advance=True).next_page == 1
-    answers, submissions, current_page = stored(engine, key)
-    assert submissions == {"a" * 32} and current_page == 1 and len(answers) == 3
+def test_a_submission_id_of_another_response_stores_nothing(service, engine, key):
+    other = service.start(service.find_wave("acsi-retail", "2026Q4"), "en").respondent_key
+    with service.page_post(other, 0, "a" * 32) as post:
+        post.save(FIRST_PAGE, "en", advance=True)
+    with service.page_post(key, 0, "a" * 32) as post:
+        assert post.save(OTHER_FIRST_PAGE, "en", advance=True).next_page == 0  # stays where it was
+    assert stored(engine, key) == ({}, set(), 0)
 
 
 def test_page_posted_again_replaces_its_answers_and_deletes_cleared_ones(service, engine, key):
@@ -100,26 +80,50 @@ def test_page_posted_again_replaces_its_answers_and_deletes_cleared_ones(service
     assert current_page == 1, "going back does not move the furthest page reached"
 
 
-def test_response_deleted_between_read_and_save_gets_nothing_written(service, engine, key):
+def test_leaving_without_saving_writes_nothing_and_releases_the_response(service, engine, key):
     with service.page_post(key, 0, "a" * 32) as post:
-        with engine.begin() as connection:
-            connection.execute(text("DELETE FROM responses WHERE respondent_key = :key"), {"key": key})
-        with pytest.raises(StaleRead):
-            post.save(FIRST_PAGE, "en", advance=True)
-    with Session(engine) as session:
-        assert session.scalar(select(PageSubmission)) is None and session.scalar(select(Answer)) is None
-    with service.page_post(key, 0, "a" * 32, locking=True) as again:
-        assert again.response is None
-
-
-def test_connections_go_back_to_the_pool_as_it_hands_them_out(service, engine, key):
+        assert post.response is not None  # e.g. the page had errors: shown again, nothing saved
     with service.page_post(key, 0, "a" * 32) as post:
+        assert not post.duplicate, "the claim of the submission id went with the rollback"
         post.save(FIRST_PAGE, "en", advance=True)
-    pooled = engine.raw_connection()
-    try:
-        assert pooled.driver_connection.autocommit is False
-    finally:
-        pooled.close()
+    assert stored(engine, key)[1] == {"a" * 32}
+
+
+def test_unknown_key_and_unusable_submission_id_write_nothing(service, engine, key):
+    with service.page_post("no-such-key", 0, "a" * 32) as post:
+        assert post.response is None and post.answers == {}
+    with service.page_post(key, 0, "short") as post:  # read without a transaction: refused by the view
+        assert post.response.respondent_key == key
+    with Session(engine) as session:
+        assert session.scalar(select(PageSubmission)) is None
+
+
+@pytest.mark.parametrize("same_submission", [False, True], ids=["two-tabs", "one-form-sent-twice"])
+def test_a_post_racing_another_of_the_same_response_waits_and_sees_what_it_saved(service, engine, key,
+                                                                                  same_submission):
+    """The second post's read waits for the first post's transaction: it then sees the first
+    post's answers (two tabs) or its submission id (a repeat), never the state before it."""
+    seen = {}
+
+    def second():
+        with service.page_post(key, 0, "a" * 32 if same_submission else "b" * 32) as post:
+            seen["answers"], seen["duplicate"] = dict(post.answers), post.duplicate
+            seen["outcome"] = post.save(OTHER_FIRST_PAGE, "en", advance=True)
+
+    with service.page_post(key, 0, "a" * 32) as first:
+        racer = threading.Thread(target=second)
+        racer.start()
+        time.sleep(0.3)       # the racer is now waiting for the lock (were it not, it would read {} below)
+        assert "answers" not in seen
+        first.save(FIRST_PAGE, "en", advance=True)
+    racer.join(timeout=30)
+    assert seen["answers"] == FIRST_PAGE and seen["duplicate"] is same_submission
+    answers, submissions, current_page = stored(engine, key)
+    assert current_page == 1
+    if same_submission:
+        assert submissions == {"a" * 32} and answers["channel"] == (None, "store")
+    else:
+        assert submissions == {"a" * 32, "b" * 32} and answers["channel"] == (None, "online")
 
 
 def test_second_response_for_one_invitation_is_refused_as_sqlalchemy_reports_it(service, engine):

@@ -1,4 +1,9 @@
-"""The session cookie: JSON and an HMAC-SHA256 of it, with the time it was written.
+"""TEST FIXTURE: survey_app/session_cookie.py as deployed until the return to Flask's session
+(commit 551c988), kept unchanged below this note so that tests can produce cookies with the
+very code that wrote the ones respondents carry (tests/survey_app/test_legacy_session.py).
+Not imported by the application.
+
+The session cookie: JSON and an HMAC-SHA256 of it, with the time it was written.
 
 Flask's default cookie session signs with itsdangerous and serializes with a tagged JSON
 that can carry bytes, tuples and datetimes. Our sessions hold only strings, numbers and

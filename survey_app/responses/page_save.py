@@ -1,0 +1,165 @@
+"""What a page post means, apart from how it is stored: pure functions of a questionnaire, a
+response as stored and the posted values; no database, no Flask.
+
+A post of page *i* replaces the answers stored for page *i*'s questions with the posted
+ones (an empty value is no answer), moves the response on to the next visible page (or
+keeps it on *i* when the respondent goes back), and on the last page completes it: answers
+to questions that the final answers hide are dropped, and the follow-up rules decide
+whether someone should call the customer. :func:`plan_page_save` says all that as data
+(:class:`PageSave`); ``storage.PagePost`` writes it in one transaction.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any, Mapping
+
+from models.questionnaire import Page, Question, Questionnaire
+
+
+@dataclass(frozen=True)
+class ResponseState:
+    """A stored response as the respondent's pages see it, read by column name
+    (:meth:`from_row`). ``current_page`` is the index of the furthest page reached;
+    ``follow_up`` and ``contact`` are filled where the thank-you page needs them."""
+
+    id: int
+    survey_id: int
+    wave_id: int
+    invitation_id: int | None
+    respondent_key: str | None
+    status: str
+    language: str
+    current_page: int
+    follow_up: bool = False
+    contact: dict | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> "ResponseState":
+        """From a row mapping (``row._mapping``) holding at least the required fields."""
+        return cls(**{f.name: row[f.name] for f in fields(cls) if f.name in row})
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    next_page: int | None    # index of the next page to show, None when the response is complete
+    answers: dict[str, Any]  # all the response's answers after the post
+    follow_up: bool = False  # completed and flagged by a follow-up rule
+
+
+@dataclass(frozen=True)
+class PageSave:
+    """The writes one page post stands for, in the order they are made."""
+
+    remove: list[str]           # question ids whose stored answers are deleted
+    rows: list[dict[str, Any]]  # answers inserted: question_id, value_num, value_text
+    changes: dict[str, Any]     # columns of the response updated
+    outcome: SaveOutcome        # what the respondent is shown next
+
+
+def decode_answer(question: Question, value_num: float | None, value_text: str | None) -> Any:
+    """The stored value as the expression language and the forms see it."""
+    if question.type == "rating":
+        return None if value_num is None else int(value_num)
+    if question.type == "number":
+        if value_num is None:
+            return None
+        return int(value_num) if question.integer or float(value_num).is_integer() else value_num
+    if question.type == "multiple_choice":
+        return None if value_text is None else json.loads(value_text)
+    if question.type == "single_choice":
+        if value_text is None:
+            return None
+        for option in question.options:
+            if str(option.value) == value_text:
+                return option.value
+        return value_text
+    return value_text
+
+
+def encode_answer(question: Question, value: Any) -> tuple[float | None, str | None]:
+    """(value_num, value_text) as stored; (None, None) for no answer."""
+    if value is None or value == "" or value == []:
+        return None, None
+    if question.type in ("rating", "number"):
+        return float(value), None
+    if question.type == "multiple_choice":
+        return None, json.dumps([str(v) for v in value], ensure_ascii=False)
+    return None, str(value)
+
+
+def decode_rows(questionnaire: Questionnaire, rows) -> dict[str, Any]:
+    """question id -> value, from rows with ``question_id``, ``value_num`` and ``value_text``
+    attributes; answers to questions the questionnaire does not have are skipped."""
+    out = {}
+    for row in rows:
+        try:
+            question = questionnaire.question(row.question_id)
+        except KeyError:
+            continue
+        out[row.question_id] = decode_answer(question, row.value_num, row.value_text)
+    return out
+
+
+def page_visible(page: Page, answers: dict) -> bool:
+    if page.show_if is not None and not page.show_if.evaluate(answers):
+        return False
+    return any(q.show_if is None or q.show_if.evaluate(answers) for q in page.questions)
+
+
+def visible_questions(page: Page, answers: dict) -> list[Question]:
+    return [q for q in page.questions if q.show_if is None or q.show_if.evaluate(answers)]
+
+
+def next_visible_page(questionnaire: Questionnaire, answers: dict, after: int) -> int | None:
+    """The first page after index ``after`` that ``answers`` leave visible, or None."""
+    for index in range(after + 1, len(questionnaire.pages)):
+        if page_visible(questionnaire.pages[index], answers):
+            return index
+    return None
+
+
+def resume_page(response: ResponseState, questionnaire: Questionnaire, answers: dict) -> int | None:
+    """The first page not yet submitted (skipping pages hidden by earlier answers); None when
+    there is none left."""
+    index = response.current_page
+    if index < len(questionnaire.pages) and page_visible(questionnaire.pages[index], answers):
+        return index
+    return next_visible_page(questionnaire, answers, index)
+
+
+def _visible_question_ids(questionnaire: Questionnaire, answers: dict) -> set[str]:
+    return {q.id for p in questionnaire.pages if page_visible(p, answers) for q in visible_questions(p, answers)}
+
+
+def plan_page_save(questionnaire: Questionnaire, response: ResponseState, stored: dict[str, Any], page_index: int,
+                   values: dict[str, Any], language: str, advance: bool, now: datetime) -> PageSave:
+    """The writes for a post of page ``page_index`` with ``values`` (the page's visible
+    questions, None = unanswered) over the ``stored`` answers. ``advance``: Next or Submit
+    rather than Back."""
+    page = questionnaire.pages[page_index]
+    page_ids = {q.id for q in page.questions}
+    answers = {qid: value for qid, value in stored.items() if qid not in page_ids}
+    remove = [qid for qid in stored if qid in page_ids]  # saved before (Back, a second tab): replaced
+    rows = []
+    for question in page.questions:
+        num, txt = encode_answer(question, values.get(question.id))
+        if num is not None or txt is not None:
+            rows.append({"question_id": question.id, "value_num": num, "value_text": txt})
+            answers[question.id] = decode_answer(question, num, txt)
+    next_page = next_visible_page(questionnaire, answers, page_index) if advance else page_index
+    changes: dict[str, Any] = {"language": language, "updated_at": now}
+    if advance and next_page is None:
+        # Answers to questions that the final answers hide (the respondent went back and
+        # changed an earlier answer) are not part of the response.
+        visible = _visible_question_ids(questionnaire, answers)
+        remove += [qid for qid in stored if qid not in visible and qid not in page_ids]
+        rows = [row for row in rows if row["question_id"] in visible]
+        answers = {qid: value for qid, value in answers.items() if qid in visible}
+        changes |= {"status": "complete", "completed_at": now, "current_page": len(questionnaire.pages)}
+        if any(rule.when.evaluate(answers) for rule in questionnaire.follow_up):
+            changes |= {"follow_up": True, "follow_up_status": "open"}
+    elif advance:
+        changes["current_page"] = max(response.current_page, next_page)
+    return PageSave(remove, rows, changes, SaveOutcome(next_page, answers, changes.get("follow_up", False)))

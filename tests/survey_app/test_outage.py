@@ -1,0 +1,100 @@
+"""A database outage (server down, file unreachable, database read-only) gives respondents a
+503 with Retry-After and the calm page in their language, the API a JSON 503, never a 500;
+and a page posted during the outage is stored once when posted again afterwards."""
+from __future__ import annotations
+
+import socket
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from models.storage import make_engine
+from models.storage.tables import Answer, PageSubmission
+
+from .conftest import Respondent, https_client
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # nothing listens once the socket is closed
+
+
+@pytest.fixture(params=["postgresql-refused", "sqlite-missing-folder"])
+def unreachable_app(request, tmp_path):
+    from survey_app import create_app
+
+    url = (f"postgresql://postgres@127.0.0.1:{closed_port()}/csi" if request.param == "postgresql-refused"
+           else f"sqlite:///{tmp_path / 'unmounted' / 'csi.sqlite3'}")
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "PROPAGATE_EXCEPTIONS": False, "SECRET_KEY": "k" * 32})
+    yield app
+    app.extensions["csi"]["engine"].dispose()
+
+
+@pytest.mark.parametrize("path", ["/s/acsi-retail/2026Q4", "/s/acsi-retail/2026Q4/p/2", "/s/acsi-retail/2026Q4/done",
+                                  "/i/" + "t" * 43])
+def test_an_unreachable_database_gives_503_with_retry_after_and_the_calm_page(unreachable_app, path):
+    response = https_client(unreachable_app).get(path)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) > 0
+    assert "Please try again in a moment" in body and "Your earlier answers are saved" in body
+    assert "Traceback" not in body and "psycopg" not in body and "sqlite" not in body.lower()
+    assert response.headers["X-Frame-Options"] == "DENY" and response.headers["Cache-Control"] == "no-store"
+
+
+def test_the_outage_page_is_in_the_respondents_language(unreachable_app):
+    client = https_client(unreachable_app)
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN,zh;q=0.9"
+    response = client.get("/s/ccsi-mobile/2026Q4")
+    assert response.status_code == 503 and "请稍后再试" in response.get_data(as_text=True)
+
+
+def test_the_api_answers_an_outage_in_json(unreachable_app):
+    response = https_client(unreachable_app).get("/api/v1/surveys", headers={"Authorization": "Bearer csi_" + "x" * 43})
+    assert response.status_code == 503 and "Retry-After" in response.headers
+    assert "unavailable" in response.get_json()["error"]
+
+
+def read_only_url(database_url: str, engine) -> str:
+    """The same database, accepting only reads from new connections."""
+    if engine.dialect.name == "sqlite":
+        return f"sqlite:///file:{database_url.removeprefix('sqlite:///')}?mode=ro&uri=true"
+    name = engine.url.database
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+    return database_url
+
+
+def test_a_page_posted_while_the_database_is_read_only_is_stored_once_when_posted_again(app, database_url, engine,
+                                                                                       acsi):
+    from survey_app import create_app
+
+    person = Respondent(https_client(app), acsi)
+    page = person.answer(person.start())
+    form = person.page_data(page)
+    stored_before = _count(engine, Answer)
+    outage = create_app({"DATABASE_URL": read_only_url(database_url, engine), "TESTING": True,
+                         "PROPAGATE_EXCEPTIONS": False, "SECRET_KEY": app.secret_key})
+    try:
+        client = https_client(outage)
+        cookie = person.client.get_cookie("csi_session")
+        client.set_cookie(cookie.key, cookie.value, domain="localhost")
+        refused = client.post(page.url, data=form)
+        assert refused.status_code == 503 and refused.headers["Retry-After"]
+        assert "Please try again in a moment" in refused.get_data(as_text=True)
+    finally:
+        outage.extensions["csi"]["engine"].dispose()
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text(f'ALTER DATABASE "{engine.url.database}" RESET default_transaction_read_only'))
+    assert _count(engine, Answer) == stored_before
+    again = person.post(page.url, form)          # the browser's retry, same submission id
+    assert again.status == 200 and again.question_ids[0] == "qual_overall"
+    assert person.post(page.url, form).status == 200   # and once more: recognised, stored once
+    assert _count(engine, PageSubmission) == 2 and _count(engine, Answer) == stored_before + 3
+
+
+def _count(engine, table) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).select_from(table))
