@@ -135,7 +135,8 @@ def _permuted_masks(rng: np.random.Generator, n_a: int, n: int, size: int) -> np
 
 
 def _compositional_c(wa: np.ndarray, wb: np.ndarray, R: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """corr(Z wa_j, Z wb_j) per construct for batches of weight vectors (B, p) -> (B, J)."""
+    """corr(X wa_j, X wb_j) per construct for batches of weight vectors (B, p) -> (B, J);
+    ``R`` is the pooled items' correlation (standardized weights) or covariance (raw-metric weights)."""
     Ma = wa[:, :, None] * mask[None]
     Mb = wb[:, :, None] * mask[None]
     cross = np.einsum("bpj,pq,bqj->bj", Ma, R, Mb)
@@ -190,7 +191,10 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
     pooled = PLSPM(model, scheme=scheme, scaled=True).fit_prepared(
         PreparedData(X, prep_a.items, pd.RangeIndex(n), prep_a.scales, n))
     scores = np.asarray(pooled.scores)
-    R = np.corrcoef(X, rowvar=False)
+    # MICOM step 2 builds both groups' composites on the pooled data. Outer weights are on the
+    # metric the model was fitted in: standardized items (correlation matrix) or, with
+    # centred-only data, the items' raw metric (covariance matrix).
+    R = np.corrcoef(X, rowvar=False) if scaled else np.cov(X, rowvar=False)
     weight_pos = layout.positions("weight")
 
     rng = np.random.default_rng(seeds[2])
