@@ -135,11 +135,11 @@ def _shared_prepare(model: Model, frames: Sequence[pd.DataFrame], item_info, mis
     declared = set(item_info or {}) | set(scales or {})
     if not set(model.items) <= declared:
         # Some scale must be inferred: infer it once from all groups, so every group shares it.
-        pooled = prepare(pd.concat(frames, ignore_index=True), model, item_info, "keep", scales)
+        pooled = prepare(pd.concat(frames, ignore_index=True), model, item_info, "keep", scales, strict_scales=True)
         scales = pooled.scales
     out = []
     for frame in frames:
-        out.append(prepare(frame, model, item_info, missing, scales))
+        out.append(prepare(frame, model, item_info, missing, scales, strict_scales=True))
     return out
 
 

@@ -59,7 +59,7 @@ def analyse_segments(model: Model, data: pd.DataFrame, variable: str, *, questio
         raise KeyError(f"no segment variable {variable!r} in the data; columns with few distinct values: "
                        f"{', '.join(c for c in data.columns if data[c].nunique() <= max_segments)}")
     item_info = items_from_questionnaire(questionnaire) if questionnaire is not None else None
-    prep = prepare(data, model, item_info, missing, scales)
+    prep = prepare(data, model, item_info, missing, scales, strict_scales=True)
     labels = data.loc[prep.index, variable].astype("string").fillna("(none)").to_numpy(dtype=object)
     levels = [str(v) for v in pd.Series(labels).value_counts().index]
     warnings = []

@@ -148,3 +148,31 @@ def test_backup_and_restore_commands(tmp_path):
     assert restored.returncode == 0, restored.stderr
     after = json.loads(csi("fit", "--database", other, "--survey", "acsi-retail", "--wave", "2026Q3", "--json").stdout)
     assert after["index"] == before["index"] and after["n_used"] == 60
+
+
+def test_fit_scales_and_dont_know_options(tmp_path, mobi, mobi_reference):
+    spec = mobi_reference["model_ECSImobi"]
+    model = tmp_path / "ecsi.model"
+    model.write_text("\n".join(f"{b} =~ {' + '.join(i)}" for b, i in spec["blocks"].items()) + "\n"
+                     + "\n".join(f"{t} ~ {s}" for s, t in spec["paths"]) + "\n")
+    data = mobi.copy()
+    data["CUSCO"] = data["CUSCO"].clip(upper=6)  # 1..6: 1-7 or 1-10?
+    data.loc[[0, 1], "CUSA1"] = 99
+    path = tmp_path / "mixed.csv"
+    data.to_csv(path, index=False)
+    refused = csi("fit", "--model", str(model), "--data", str(path))
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.startswith("error: item 'CUSA1' has answers 4..10 besides 99") and "--dont-know 99" in refused.stderr
+    refused = csi("fit", "--model", str(model), "--data", str(path), "--dont-know", "99,98")
+    assert refused.returncode == 1 and "item 'CUSCO': answers 1..6 fit the 1-7 or 1-10 scale" in refused.stderr
+    scales = tmp_path / "scales.yaml"
+    scales.write_text("CUSCO: 1-10\nIMAG1-IMAG5: 1-10\n")
+    for option in ("CUSCO=1-10", str(scales)):
+        done = csi("fit", "--model", str(model), "--data", str(path), "--dont-know", "99,98", "--scales", option, "--json")
+        assert done.returncode == 0, done.stderr
+        payload = json.loads(done.stdout)
+        assert payload["n_used"] == 248 and any("2 don't-know" in note for note in payload["notes"])
+    bad = csi("fit", "--model", str(model), "--data", str(path), "--scales", "CUSCO=ten")
+    assert bad.returncode == 1 and bad.stderr.strip() == "error: scale of 'CUSCO' is 'ten'; write MIN-MAX, e.g. 1-10"
+    bad = csi("fit", "--model", str(model), "--data", str(path), "--dont-know", "n/a")
+    assert bad.returncode == 1 and "--dont-know 'n/a': give numbers separated by commas" in bad.stderr
