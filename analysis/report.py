@@ -76,7 +76,8 @@ TEXT = {
               "flags": "提示", "measure": "指标", "mean": "均值"},
 }
 ACTIONS_ZH = {"Concentrate here": "重点改进：重要但表现不佳，应优先提升", "Keep up the good work": "继续保持：重要且表现良好",
-              "Low priority": "低优先级：影响小、表现低", "Possible overkill": "可能过度投入：表现好但影响小"}
+              "Low priority": "低优先级：影响小、表现低", "Possible overkill": "可能过度投入：表现好但影响小",
+              "About average": "与平均水平相当：其区间覆盖各驱动因素的均值，数据不足以将其单独列出"}
 
 
 class ReportError(CSIError):
