@@ -42,6 +42,8 @@ def validate(files: tuple[str, ...]) -> None:
                 click.echo(str(problem))
             continue
         click.echo(f"{name}: ok: {questionnaire.summary_line()}")
+        for warning in questionnaire.warnings:  # valid, so exit 0, but worth a second look
+            click.echo(str(warning))
     sys.exit(1 if failed else 0)
 
 

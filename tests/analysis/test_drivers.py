@@ -182,6 +182,33 @@ def test_delivered_value_on_known_answers(retail):
     assert result.correlation == pytest.approx(np.corrcoef(value - cost, satisfaction)[0, 1])
 
 
+def test_delivered_value_states_its_direction(retail):
+    constructs = retail.constructs()
+    rng = np.random.default_rng(2)
+    data = pd.DataFrame({item: rng.integers(6, 11, 60) for item in constructs["total_customer_value"]})
+    for item in constructs["total_customer_cost"]:
+        data[item] = rng.integers(1, 6, 60)
+    result = delivered_value(data, retail, pd.Series(rng.uniform(0, 100, 60)))
+    assert result.notes == ()
+    assert "higher cost = more money, time, effort and stress given up" in result.sentence("en")
+    assert "positive means customers get more than they give" in result.sentence("en")
+    assert "成本越高表示付出" in result.sentence("zh-CN")
+
+
+def test_delivered_value_warns_when_cost_items_rate_quality(retail, tmp_path):
+    text = questionnaires.path("acsi_retail").read_text(encoding="utf-8").replace("scale: ten_point_cost", "scale: ten_point")
+    from models.questionnaire import parse_questionnaire
+    old_style = parse_questionnaire(text, "old.yaml")
+    assert len(old_style.warnings) == 4
+    constructs = old_style.constructs()
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame({item: rng.integers(1, 11, 20)
+                         for item in constructs["total_customer_value"] + constructs["total_customer_cost"]})
+    result = delivered_value(data, old_style, pd.Series(np.linspace(0, 100, 20)))
+    assert len(result.notes) == 1 and "cdv_money_cost, cdv_time_cost" in result.notes[0]
+    assert "no reliable direction" in result.sentence("en")
+
+
 @pytest.mark.parametrize("name, period", [("2026Q4", (2026, "Q", 4)), ("2026-q1", (2026, "Q", 1)),
                                           ("2025H2", (2025, "H", 2)), ("2026-11", (2026, "M", 11)),
                                           ("spring", None), ("2026Q5", None)])

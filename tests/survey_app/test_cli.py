@@ -176,3 +176,14 @@ def test_fit_scales_and_dont_know_options(tmp_path, mobi, mobi_reference):
     assert bad.returncode == 1 and bad.stderr.strip() == "error: scale of 'CUSCO' is 'ten'; write MIN-MAX, e.g. 1-10"
     bad = csi("fit", "--model", str(model), "--data", str(path), "--dont-know", "n/a")
     assert bad.returncode == 1 and "--dont-know 'n/a': give numbers separated by commas" in bad.stderr
+
+
+def test_validate_warns_but_passes_a_cost_item_on_a_quality_scale(tmp_path):
+    from tests.models.test_questionnaire import COST_ON_QUALITY
+    path = tmp_path / "cost.yaml"
+    path.write_text(COST_ON_QUALITY, encoding="utf-8")
+    result = csi("validate", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{path}: ok: mini v1")
+    assert lines[1].startswith(f"{path}:24: pages[0].questions[1].scale: warning: 'sat2' measures cost")
