@@ -23,13 +23,19 @@ def fit(model: Model, data: pd.DataFrame, method: str = "pls", *, questionnaire=
     """Fit ``model`` on ``data`` by PLS path modeling (``"pls"``) or ML SEM (``"cbsem"``).
 
     PLS options: scheme, scaled, tol, max_iter, missing, n_boot, seed, level, workers,
-    progress, scales. CB-SEM options: missing ("listwise", "mean", "fiml"), tol.
+    progress, scales. CB-SEM options: missing ("listwise", "mean", "fiml"), tol. Both:
+    dont_know (codes treated as missing in every item, e.g. (99, 98)).
     """
+    dont_know = tuple(options.pop("dont_know", None) or ())
     if method == "pls":
         scales = options.pop("scales", None)
-        return PLSPM(model, **options).fit(data, questionnaire=questionnaire, scales=scales)
+        return PLSPM(model, **options).fit(data, questionnaire=questionnaire, scales=scales, dont_know=dont_know)
     if method == "cbsem":
         from .cbsem import CBSEM
+        if dont_know:  # CB-SEM has no 0-100 index: the codes only need to become missing
+            data = data.copy()
+            present = [item for item in model.items if item in data.columns]
+            data[present] = data[present].mask(data[present].isin(dont_know))
         return CBSEM(model, **options).fit(data, questionnaire=questionnaire)
     raise DataError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
 

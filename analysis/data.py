@@ -9,6 +9,7 @@ imputation; the result records what was dropped and why.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -65,22 +66,155 @@ def items_from_questionnaire(questionnaire) -> dict[str, ItemInfo]:
             for q in questionnaire.rating_items}
 
 
-def infer_scale(observed_min: float, observed_max: float) -> tuple[float, float]:
-    """The smallest standard rating scale containing the observed range."""
-    for low, high in STANDARD_SCALES:
-        if low <= observed_min and observed_max <= high:
+DONT_KNOW_LOOKALIKES = (98.0, 99.0)  # codes survey tools write for "don't know" / "refused"
+
+
+class AmbiguousScale(DataError):
+    """An undeclared item's observed answers fit more than one standard scale."""
+
+
+def infer_item_scale(item: str, values: np.ndarray, strict: bool = True) -> tuple[float, float]:
+    """The answer scale of one undeclared item from its own answers (``values``, NaN = missing).
+
+    Identified when the item's top answer is the top of the tightest standard scale holding
+    its answers (5 -> 1-5, 7 -> 1-7, 10 -> 1-10 or 0-10 by whether a 0 occurs), or when only
+    one standard scale fits (answers 1..9 -> 1-10). A 0-100 scale is considered only for
+    answers above 10, and 0-10 only when a 0 occurs. Otherwise the range is ambiguous
+    (answers 1..6: 1-7 or 1-10?): ``strict`` refuses, naming the item and what to pass;
+    lenient takes the tightest scale. An undeclared 98 or 99 never becomes an answer on an
+    inferred 0-100 scale (it is usually a don't-know code): refused whatever ``strict`` says.
+    Answers fitting no standard scale are refused too.
+    """
+    present = values[np.isfinite(values)]
+    low, high = float(present.min()), float(present.max())
+    candidates = [s for s in STANDARD_SCALES if s[0] <= low and high <= s[1]]
+    if high <= 10:
+        candidates = [s for s in candidates if s != (0, 100)]
+    if low > 0:
+        candidates = [s for s in candidates if s != (0, 10)]
+
+    def hint(scale: tuple[float, float]) -> str:
+        return (f"pass its scale (csi fit --scales {item}={scale[0]:g}-{scale[1]:g}, or "
+                f"scales={{{item!r}: ({scale[0]:g}, {scale[1]:g})}}) or a questionnaire")
+
+    if not candidates:
+        if not strict:  # continuous data (CB-SEM): the observed range is all anyone needs
             return (low, high)
-    return (observed_min, observed_max)
+        raise AmbiguousScale(f"item {item!r} has answers {low:g}..{high:g}, which fit no standard rating scale "
+                             f"({', '.join(f'{a}-{b}' for a, b in STANDARD_SCALES)}): {hint((low, high))}, or --dont-know "
+                             "with the codes that are not answers")
+    codes = [c for c in DONT_KNOW_LOOKALIKES if (present == c).any()]
+    if candidates[0] == (0, 100) and codes:
+        listed = ",".join(f"{c:g}" for c in codes)
+        rest = present[~np.isin(present, codes)]
+        answers = f"answers {rest.min():g}..{rest.max():g} besides" if rest.size else "only the answers"
+        raise AmbiguousScale(
+            f"item {item!r} has {answers} {' and '.join(f'{c:g}' for c in codes)}, which may be "
+            f"{'don' + chr(39) + 't-know codes' if len(codes) > 1 else 'a don' + chr(39) + 't-know code'} rather than "
+            f"an answer on a 0-100 scale: pass --dont-know {listed} (dont_know=[{listed}]) to "
+            f"treat {'them' if len(codes) > 1 else 'it'} as missing, or {hint((0, 100))} if it is a real answer")
+    if high == candidates[0][1] or len(candidates) == 1 or not strict:
+        return (float(candidates[0][0]), float(candidates[0][1]))
+    raise AmbiguousScale(
+        f"item {item!r}: answers {low:g}..{high:g} fit the {' or '.join(f'{a}-{b}' for a, b in candidates)} scale "
+        f"and nobody chose the top of either, so its scale cannot be told from the data: {hint(candidates[-1])}")
+
+
+def parse_scales(spec: str, items: tuple[str, ...] | list[str] | None = None) -> dict[str, tuple[float, float]]:
+    """Item scales from ``IMAG1-IMAG5=1-10,CUSCO=1-5`` (a range of items shares a prefix and
+    numbers) or from YAML text mapping the same keys to ``1-10``, ``[1, 10]`` or ``{min: 1, max: 10}``.
+    ``items`` (the model's) checks every named item exists."""
+    import yaml
+
+    text = spec.strip()
+    if not text:
+        raise DataError("--scales is empty: give ITEM=MIN-MAX pairs separated by commas, or a YAML file")
+    entries: list[tuple[str, object]] = []
+    if ":" in text or "=" not in text:
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            raise DataError("scales file is not valid YAML" + (f" (line {mark.line + 1})" if mark else "")) from None
+        if not isinstance(loaded, dict):
+            raise DataError("scales must map items to MIN-MAX (IMAG1-IMAG5=1-10,CUSCO=1-5, or YAML lines such as "
+                            f"'IMAG1-IMAG5: 1-10'), not {text[:40]!r}")
+        entries = [(str(k), v) for k, v in loaded.items()]
+    else:
+        for part in re.split(r"[,\n]", text):
+            if not part.strip():
+                continue
+            if "=" not in part:
+                raise DataError(f"--scales entry {part.strip()!r} is not ITEM=MIN-MAX (e.g. CUSCO=1-5)")
+            key, value = part.split("=", 1)
+            entries.append((key.strip(), value.strip()))
+    out: dict[str, tuple[float, float]] = {}
+    for key, value in entries:
+        bounds = _scale_bounds(key, value)
+        for item in _expand_items(key):
+            if items is not None and item not in items:
+                close = difflib.get_close_matches(item, list(items), n=1, cutoff=0.5)
+                raise DataError(f"--scales names item {item!r}, which the model does not have"
+                                + (f"; did you mean {close[0]!r}?" if close else ""))
+            out[item] = bounds
+    return out
+
+
+_NUMBER = r"-?\d+(?:\.\d+)?"
+
+
+def _scale_bounds(key: str, value) -> tuple[float, float]:
+    if isinstance(value, dict) and set(value) >= {"min", "max"}:
+        low, high = value["min"], value["max"]
+    elif isinstance(value, (list, tuple)) and len(value) == 2:
+        low, high = value
+    else:
+        match = re.fullmatch(rf"\s*({_NUMBER})\s*(?:-|\.\.|–)\s*({_NUMBER})\s*", str(value))
+        if not match:
+            raise DataError(f"scale of {key!r} is {value!r}; write MIN-MAX, e.g. 1-10")
+        low, high = match.groups()
+    try:
+        low, high = float(low), float(high)
+    except (TypeError, ValueError):
+        raise DataError(f"scale of {key!r} is {value!r}; its ends must be numbers") from None
+    if not (np.isfinite(low) and np.isfinite(high) and low < high):
+        raise DataError(f"scale of {key!r} runs from {low:g} to {high:g}; the minimum must be below the maximum")
+    return (low, high)
+
+
+def _expand_items(key: str) -> list[str]:
+    """``IMAG1-IMAG5`` -> IMAG1..IMAG5; anything else is one item name."""
+    match = re.fullmatch(r"(.*?)(\d+)-(.*?)(\d+)", key)
+    if match and match[1] == match[3] and int(match[2]) <= int(match[4]):
+        first, last = int(match[2]), int(match[4])
+        if last - first > 1000:
+            raise DataError(f"item range {key!r} spans more than 1000 items")
+        return [f"{match[1]}{k}" for k in range(first, last + 1)]
+    return [key]
+
+
+def parse_codes(spec: str) -> tuple[float, ...]:
+    """Don't-know codes from ``99,98``."""
+    try:
+        codes = tuple(float(part) for part in spec.split(",") if part.strip())
+    except ValueError:
+        raise DataError(f"--dont-know {spec!r}: give numbers separated by commas, e.g. 99,98") from None
+    if not codes:
+        raise DataError("--dont-know is empty: give codes such as 99,98")
+    return codes
 
 
 def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] | None = None,
             missing: str = "listwise", scales: Mapping[str, tuple[float, float]] | None = None,
-            min_rows: int | None = None) -> PreparedData:
+            min_rows: int | None = None, dont_know: tuple[float, ...] | list[float] = (),
+            strict_scales: bool = False) -> PreparedData:
     """Validate ``data`` against ``model`` and return the estimation matrix.
 
     ``item_info`` (from a questionnaire) supplies scales, don't-know codes and reverse
-    flags; ``scales`` overrides scale ranges per item; otherwise the scale is the
-    smallest standard scale (1-5, 1-7, 0-10, 1-10, ...) that holds the observed values.
+    flags; ``scales`` overrides scale ranges per item; ``dont_know`` codes are missing in
+    every item. An undeclared item's scale is inferred from its own answers
+    (:func:`infer_item_scale`); ``strict_scales`` (what a 0-100 index needs) refuses an item
+    whose range fits several scales, else the tightest is taken and the notes say so.
     """
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, not {type(data).__name__}")
@@ -115,24 +249,25 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
             hits = matrix[:, j] == info.dont_know
             dont_know_counts += int(hits.sum())
             matrix[hits, j] = np.nan
+    if len(dont_know):
+        hits = np.isin(matrix, np.asarray(dont_know, dtype=float))
+        dont_know_counts += int(hits.sum())
+        matrix[hits] = np.nan
     if dont_know_counts:
         notes.append(f"{dont_know_counts} don't-know/not-applicable answers treated as missing")
     resolved_scales = {}
-    undeclared = [j for j, item in enumerate(items) if not (scales and item in scales) and item not in item_info]
-    common = None
-    if undeclared and np.isfinite(matrix[:, undeclared]).any():
-        # One scale for every undeclared item: an item nobody rated above 7 is still on the 1-10 scale.
-        common = infer_scale(np.nanmin(matrix[:, undeclared]), np.nanmax(matrix[:, undeclared]))
-        notes.append(f"answer scale {common[0]:g}-{common[1]:g} inferred from the data for "
-                     f"{len(undeclared)} item{'s' if len(undeclared) > 1 else ''}; pass scales or a questionnaire to set it")
+    # Each undeclared item's scale from its own answers: one item on 1-5 among 1-10 items
+    # is not stretched to 1-10 (which would put its answers near the bottom of the index).
+    inferred: dict[tuple[float, float], list[str]] = {}
     for j, item in enumerate(items):
         column = matrix[:, j]
         if scales and item in scales:
             low, high = scales[item]
         elif item in item_info:
             low, high = item_info[item].minimum, item_info[item].maximum
-        elif common is not None:
-            low, high = common
+        elif np.isfinite(column).any():
+            low, high = infer_item_scale(item, column, strict=strict_scales)
+            inferred.setdefault((low, high), []).append(item)
         else:
             low, high = (np.nan, np.nan)
         resolved_scales[item] = (float(low), float(high))
@@ -144,6 +279,10 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
                 raise DataError(f"column {item!r}, row {row!r}: value {present[outside][0]:g} is outside the scale {low:g}..{high:g}")
         if item_info.get(item) and item_info[item].reverse:
             matrix[:, j] = low + high - column
+    if inferred:
+        described = "; ".join(f"{low:g}-{high:g} for {_item_list(names)}" for (low, high), names in inferred.items())
+        notes.append(f"answer scales inferred from each item's answers: {described}; pass scales or a questionnaire "
+                     "to set them")
     if any(info.reverse for item, info in item_info.items() if item in items):
         flipped = [item for item in items if item_info.get(item) and item_info[item].reverse]
         notes.append(f"reverse-coded items flipped: {', '.join(flipped)}")
@@ -191,6 +330,11 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
                         "it carries no information: drop it from the model")
     _check_collinear(checked, items, model)
     return PreparedData(matrix, tuple(items), index, resolved_scales, n_total, dropped, tuple(notes), missing)
+
+
+def _item_list(names: list[str], limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 def _numeric_column(column: pd.Series, item: str) -> np.ndarray:

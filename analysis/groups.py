@@ -34,6 +34,10 @@ from .pls import PLSPM
 from .results import PLSResults
 
 COMPARED_KINDS = ("index", "path", "total", "r_squared")
+ALPHA = 0.05
+ADJUSTMENT = ("Holm-adjusted p (Holm 1979) within each family of one comparison: the 0-100 indices, the path "
+              "coefficients, the total effects, the R² values; 'significant' means adjusted p < 0.05, so the "
+              "chance of at least one false 'significant' change per family is at most 5%")
 PERMUTATION_METHOD = ("permutation test: respondents reshuffled between the two groups {n} times, both groups "
                       "re-estimated each time; two-sided p = share of reshuffled |differences| at least as large as "
                       "observed (Chin & Dibbern 2010)")
@@ -72,7 +76,12 @@ class Micom:
 
 @dataclass(frozen=True)
 class GroupComparison:
-    """Two groups' fits and the differences between them (B minus A)."""
+    """Two groups' fits and the differences between them (B minus A).
+
+    ``differences`` columns: kind, a, b, estimate_a, estimate_b, difference, ci_low, ci_high,
+    p_value (raw permutation p), p_adjusted (Holm within the kind, see ``adjustment``),
+    significant (p_adjusted < 0.05).
+    """
 
     name_a: str
     name_b: str
@@ -90,6 +99,10 @@ class GroupComparison:
     def method(self) -> str:
         return PERMUTATION_METHOD.format(n=self.n_permutations_ok)
 
+    @property
+    def adjustment(self) -> str:
+        return ADJUSTMENT
+
     def to_frame(self) -> pd.DataFrame:
         return self.differences.copy()
 
@@ -104,10 +117,11 @@ class GroupComparison:
         from .summary import _table
         change = self.index_change()
         lines = [f"{self.name_b} vs {self.name_a}: n = {self.results_b.n_used} vs {self.results_a.n_used}",
-                 f"method: {self.method}; {int(self.level * 100)}% intervals from independent bootstraps", "",
+                 f"method: {self.method}; {int(self.level * 100)}% intervals from independent bootstraps",
+                 f"multiple testing: {ADJUSTMENT}", "",
                  "Index change (0-100)",
                  _table(change[["construct", "estimate_a", "estimate_b", "difference", "ci_low", "ci_high",
-                                "p_value", "invariance"]], "{:.3f}")]
+                                "p_value", "p_adjusted", "significant", "invariance"]], "{:.3f}")]
         paths = self.differences[self.differences["kind"] == "path"]
         lines += ["", "Path coefficients", _table(paths.drop(columns=["kind"]))]
         if self.notes:
@@ -121,12 +135,36 @@ def _shared_prepare(model: Model, frames: Sequence[pd.DataFrame], item_info, mis
     declared = set(item_info or {}) | set(scales or {})
     if not set(model.items) <= declared:
         # Some scale must be inferred: infer it once from all groups, so every group shares it.
-        pooled = prepare(pd.concat(frames, ignore_index=True), model, item_info, "keep", scales)
+        pooled = prepare(pd.concat(frames, ignore_index=True), model, item_info, "keep", scales, strict_scales=True)
         scales = pooled.scales
     out = []
     for frame in frames:
-        out.append(prepare(frame, model, item_info, missing, scales))
+        out.append(prepare(frame, model, item_info, missing, scales, strict_scales=True))
     return out
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's (1979) step-down adjusted p-values (statsmodels); NaN entries stay NaN and
+    are not counted in the family."""
+    from statsmodels.stats.multitest import multipletests
+
+    p = np.asarray(p_values, dtype=float)
+    out = np.full(p.shape, np.nan)
+    finite = np.isfinite(p)
+    if finite.any():
+        out[finite] = multipletests(p[finite], alpha=ALPHA, method="holm")[1]
+    return out
+
+
+def adjust_by_family(frame: pd.DataFrame, family: str | list[str] = "kind") -> pd.DataFrame:
+    """Add ``p_adjusted`` (Holm within each ``family`` group) and set ``significant`` from it."""
+    frame = frame.copy()
+    frame["p_adjusted"] = np.nan
+    if not frame.empty:
+        for _, rows in frame.groupby(family, sort=False).groups.items():
+            frame.loc[rows, "p_adjusted"] = holm(frame.loc[rows, "p_value"].to_numpy(dtype=float))
+    frame["significant"] = frame["p_adjusted"] < ALPHA
+    return frame
 
 
 def _permuted_masks(rng: np.random.Generator, n_a: int, n: int, size: int) -> np.ndarray:
@@ -135,7 +173,8 @@ def _permuted_masks(rng: np.random.Generator, n_a: int, n: int, size: int) -> np
 
 
 def _compositional_c(wa: np.ndarray, wb: np.ndarray, R: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """corr(Z wa_j, Z wb_j) per construct for batches of weight vectors (B, p) -> (B, J)."""
+    """corr(X wa_j, X wb_j) per construct for batches of weight vectors (B, p) -> (B, J);
+    ``R`` is the pooled items' correlation (standardized weights) or covariance (raw-metric weights)."""
     Ma = wa[:, :, None] * mask[None]
     Mb = wb[:, :, None] * mask[None]
     cross = np.einsum("bpj,pq,bqj->bj", Ma, R, Mb)
@@ -190,7 +229,10 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
     pooled = PLSPM(model, scheme=scheme, scaled=True).fit_prepared(
         PreparedData(X, prep_a.items, pd.RangeIndex(n), prep_a.scales, n))
     scores = np.asarray(pooled.scores)
-    R = np.corrcoef(X, rowvar=False)
+    # MICOM step 2 builds both groups' composites on the pooled data. Outer weights are on the
+    # metric the model was fitted in: standardized items (correlation matrix) or, with
+    # centred-only data, the items' raw metric (covariance matrix).
+    R = np.corrcoef(X, rowvar=False) if scaled else np.cov(X, rowvar=False)
     weight_pos = layout.positions("weight")
 
     rng = np.random.default_rng(seeds[2])
@@ -244,8 +286,7 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
                      "estimate_b": float(res_b.estimates[k]), "difference": float(observed[k]),
                      "ci_low": float(ci[k, 0]), "ci_high": float(ci[k, 1]),
                      "p_value": float(p_values[k]) if np.isfinite(observed[k]) else np.nan})
-    differences = pd.DataFrame(rows)
-    differences["significant"] = differences["p_value"] < 0.05
+    differences = adjust_by_family(pd.DataFrame(rows))
 
     # MICOM.
     wa = np.asarray(res_a.estimates)[weight_pos][None]

@@ -35,13 +35,15 @@ class Layout:
         labels += [("r_squared", names[j], "") for j in range(J) if structure.predecessors[j]]
         labels += [("index", names[j], "") for j in range(J)]
         labels += [("htmt", names[a], names[b]) for a, b in htmt_pairs]
+        labels += [("importance", names[s], names[t]) for s, t in reachable]
         return cls(tuple(labels), structure, reachable, htmt_pairs)
 
     def positions(self, kind: str) -> list[int]:
         return [n for n, label in enumerate(self.labels) if label[0] == kind]
 
     def compute(self, core: CoreResult, mom: st.Moments, scaled: bool, low: np.ndarray, span: np.ndarray) -> np.ndarray:
-        """(B, K) statistics; an index whose weights include a negative one is NaN."""
+        """(B, K) statistics; an index whose weights include a negative one is NaN, and so is
+        the IPMA importance of a pair with such a construct at either end."""
         s = self.structure
         J = len(s.constructs)
         parts = [core.paths[:, t, list(s.predecessors[t])] for t in range(J) if s.predecessors[t]]
@@ -57,4 +59,7 @@ class Layout:
         if self.htmt_pairs:
             _, values = st.htmt(mom.corr, s)
             parts.append(values)
+        # IPMA importance needs both ends' 0-100 scores, so it is undefined where either index is.
+        sd = np.where(negative, np.nan, st.index_sd(w01, mom, s, span))
+        parts.append(st.importance(total, sd, self.reachable))
         return np.concatenate([np.atleast_2d(p) if p.ndim == 2 else p for p in parts], axis=1)

@@ -74,15 +74,18 @@ class PLSPM:
         self.on_progress = on_progress
 
     def fit(self, data: pd.DataFrame, questionnaire=None, item_info: Mapping[str, ItemInfo] | None = None,
-            scales: Mapping[str, tuple[float, float]] | None = None) -> PLSResults:
+            scales: Mapping[str, tuple[float, float]] | None = None,
+            dont_know: tuple[float, ...] | list[float] = ()) -> PLSResults:
         """Estimate the model on ``data`` (rows = respondents, columns include every item).
 
         ``questionnaire`` (or ``item_info``) supplies scales, don't-know codes and
-        reverse-coded items; ``scales`` overrides item scale ranges for the 0-100 index.
+        reverse-coded items; ``scales`` overrides item scale ranges for the 0-100 index;
+        ``dont_know`` codes are missing in every item. An undeclared item whose scale its
+        answers cannot identify is refused (see :func:`analysis.data.infer_item_scale`).
         """
         if questionnaire is not None and item_info is None:
             item_info = items_from_questionnaire(questionnaire)
-        prepared = prepare(data, self.model, item_info, self.missing, scales)
+        prepared = prepare(data, self.model, item_info, self.missing, scales, dont_know=dont_know, strict_scales=True)
         return self.fit_prepared(prepared)
 
     def fit_prepared(self, prepared: PreparedData) -> PLSResults:

@@ -45,11 +45,11 @@ TEXT = {
            "change_prev": "change from {ref}", "change_year": "change from a year earlier ({ref})",
            "significant": "significant", "not_significant": "not significant", "trend": "Trend across waves",
            "index_table": "Index per construct", "construct": "Construct", "index": "Index", "interval": "95% interval",
-           "change": "Change", "p": "p", "invariance": "Measurement invariance", "paths": "Path model",
+           "change": "Change", "p": "p", "p_adj": "Holm p", "invariance": "Measurement invariance", "paths": "Path model",
            "quality": "Measurement quality", "drivers": "Drivers and priorities", "target": "Effect on",
            "importance": "Importance", "performance": "Performance", "action": "What to do",
            "segments": "Segments", "segment": "Segment", "small": "small sample",
-           "mga": "Paths that differ from the rest of the sample (permutation MGA, p < 0.05)",
+           "mga": "Paths that differ from the rest of the sample (permutation MGA, Holm-adjusted p < 0.05)",
            "loyalty": "Satisfaction and loyalty", "top_box": "Top-box share", "nps": "Net Promoter Score",
            "cdv": "Customer delivered value", "sample": "Sample and missing data", "methods": "Method notes",
            "notes": "Notes", "none": "none", "generated": "Generated", "respondents": "respondents",
@@ -62,11 +62,11 @@ TEXT = {
               "change_prev": "较{ref}变化", "change_year": "较去年同期（{ref}）变化",
               "significant": "显著", "not_significant": "不显著", "trend": "各期趋势",
               "index_table": "各潜变量指数", "construct": "潜变量", "index": "指数", "interval": "95%置信区间",
-              "change": "变化", "p": "p值", "invariance": "测量不变性", "paths": "路径模型",
+              "change": "变化", "p": "p值", "p_adj": "Holm校正p值", "invariance": "测量不变性", "paths": "路径模型",
               "quality": "测量质量", "drivers": "驱动因素与改进优先级", "target": "影响对象",
               "importance": "重要性", "performance": "表现", "action": "建议",
               "segments": "细分群体", "segment": "群体", "small": "样本偏小",
-              "mga": "与其余样本显著不同的路径（置换检验多组分析，p < 0.05）",
+              "mga": "与其余样本显著不同的路径（置换检验多组分析，Holm校正p < 0.05）",
               "loyalty": "满意度与忠诚度", "top_box": "最高档比例", "nps": "净推荐值（NPS）",
               "cdv": "顾客让渡价值", "sample": "样本与缺失数据", "methods": "方法说明",
               "notes": "备注", "none": "无", "generated": "生成时间", "respondents": "名受访者",
@@ -76,7 +76,8 @@ TEXT = {
               "flags": "提示", "measure": "指标", "mean": "均值"},
 }
 ACTIONS_ZH = {"Concentrate here": "重点改进：重要但表现不佳，应优先提升", "Keep up the good work": "继续保持：重要且表现良好",
-              "Low priority": "低优先级：影响小、表现低", "Possible overkill": "可能过度投入：表现好但影响小"}
+              "Low priority": "低优先级：影响小、表现低", "Possible overkill": "可能过度投入：表现好但影响小",
+              "About average": "与平均水平相当：其区间覆盖各驱动因素的均值，数据不足以将其单独列出"}
 
 
 class ReportError(CSIError):

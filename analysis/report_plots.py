@@ -31,24 +31,41 @@ def trend_chart(trend, constructs, name=lambda c: c, title="CSI index per wave")
 
 def ipma_chart(table, target, name=lambda c: c, labels=("importance (total effect, 0-100 points)",
                                                        "performance (0-100 index)", "Importance-performance map")):
+    """The IPMA of :func:`analysis.drivers.ipma` with each driver's 95% intervals as error
+    bars; hollow markers are "about average" (an interval covers a line)."""
     figure, ax = _axes(None, (7, 5))
     shown = table.dropna(subset=["importance", "performance"])
     if shown.empty:
         ax.text(0.5, 0.5, "-", ha="center")
         return figure
-    mi, mp = shown["importance"].mean(), shown["performance"].mean()
+    # The lines ipma() split at (mean importance of these drivers, mean performance of all drivers).
+    mi = table.attrs.get("importance_line", shown["importance"].mean())
+    mp = table.attrs.get("performance_line", shown["performance"].mean())
     ax.axvline(mi, color="#777777", ls="--", lw=0.8)
     ax.axhline(mp, color="#777777", ls="--", lw=0.8)
     for k, row in enumerate(shown.itertuples(index=False)):
         urgent = row.quadrant == "Concentrate here"
-        ax.scatter(row.importance, row.performance, s=140, color=OKABE_ITO[3] if urgent else OKABE_ITO[0],
-                   marker="D" if urgent else "o", zorder=3, edgecolor="black", lw=0.6)
+        colour = OKABE_ITO[3] if urgent else OKABE_ITO[0]
+        # 95% bootstrap intervals of importance (x) and performance (y): a bar crossing a line
+        # is why that driver is "about average" rather than in a quadrant.
+        xerr = [[max(row.importance - row.ci_low, 0)], [max(row.ci_high - row.importance, 0)]] \
+            if np.isfinite(row.ci_low) and np.isfinite(row.ci_high) else None
+        yerr = [[max(row.performance - row.performance_low, 0)], [max(row.performance_high - row.performance, 0)]] \
+            if np.isfinite(row.performance_low) and np.isfinite(row.performance_high) else None
+        ax.errorbar(row.importance, row.performance, xerr=xerr, yerr=yerr, fmt="none", ecolor=colour, elinewidth=1.2,
+                    capsize=3, alpha=0.8, zorder=2)
+        ax.scatter(row.importance, row.performance, s=140, color=colour if row.quadrant != "About average" else "white",
+                   marker="D" if urgent else "o", zorder=3, edgecolor=colour if row.quadrant == "About average" else "black",
+                   lw=1.2 if row.quadrant == "About average" else 0.6)
         ax.annotate(name(row.construct), (row.importance, row.performance), textcoords="offset points",
                     xytext=(8, 6), fontsize=9)
-    span_i = max(shown["importance"].max() - shown["importance"].min(), 0.05)
-    span_p = max(shown["performance"].max() - shown["performance"].min(), 2)
-    ax.set_xlim(shown["importance"].min() - 0.35 * span_i, shown["importance"].max() + 0.6 * span_i)
-    ax.set_ylim(shown["performance"].min() - 0.4 * span_p, shown["performance"].max() + 0.4 * span_p)
+    lo_i = np.nanmin(np.r_[shown["importance"], shown["ci_low"], mi])
+    hi_i = np.nanmax(np.r_[shown["importance"], shown["ci_high"], mi])
+    lo_p = np.nanmin(np.r_[shown["performance"], shown["performance_low"], mp])
+    hi_p = np.nanmax(np.r_[shown["performance"], shown["performance_high"], mp])
+    span_i, span_p = max(hi_i - lo_i, 0.05), max(hi_p - lo_p, 2)
+    ax.set_xlim(lo_i - 0.15 * span_i, hi_i + 0.45 * span_i)
+    ax.set_ylim(lo_p - 0.2 * span_p, hi_p + 0.2 * span_p)
     ax.text(0.99, 0.02, labels[3] if len(labels) > 3 else "", transform=ax.transAxes, ha="right", fontsize=8,
             color=OKABE_ITO[3])
     ax.set_xlabel(labels[0])

@@ -23,7 +23,8 @@ MIN_SIZE = 100  # a common floor for stable PLS estimates per group (Hair et al.
 @dataclass(frozen=True)
 class SegmentAnalysis:
     """``index_table``: segment, n, construct, estimate, ci_low, ci_high, small.
-    ``mga``: segment, from, to, estimate_segment, estimate_rest, difference, p_value, significant.
+    ``mga``: segment, from, to, estimate_segment, estimate_rest, difference, p_value (raw),
+    p_adjusted (Holm across the paths of that segment's comparison), significant (p_adjusted < 0.05).
     """
 
     variable: str
@@ -37,7 +38,8 @@ class SegmentAnalysis:
         wide = self.index_table.pivot_table(index=["segment", "n"], columns="construct", values="estimate").reset_index()
         lines = [f"Index by {self.variable}", _table(wide, "{:.1f}")]
         significant = self.mga[self.mga["significant"]] if not self.mga.empty else self.mga
-        lines += ["", "Paths that differ (permutation MGA, segment vs rest, p < 0.05)", _table(significant)]
+        lines += ["", "Paths that differ (permutation MGA, segment vs rest, Holm-adjusted p < 0.05 across the "
+                  "paths of each segment)", _table(significant)]
         if self.warnings:
             lines += ["", "Warnings"] + [f"  - {w}" for w in self.warnings]
         return "\n".join(lines) + "\n"
@@ -57,7 +59,7 @@ def analyse_segments(model: Model, data: pd.DataFrame, variable: str, *, questio
         raise KeyError(f"no segment variable {variable!r} in the data; columns with few distinct values: "
                        f"{', '.join(c for c in data.columns if data[c].nunique() <= max_segments)}")
     item_info = items_from_questionnaire(questionnaire) if questionnaire is not None else None
-    prep = prepare(data, model, item_info, missing, scales)
+    prep = prepare(data, model, item_info, missing, scales, strict_scales=True)
     labels = data.loc[prep.index, variable].astype("string").fillna("(none)").to_numpy(dtype=object)
     levels = [str(v) for v in pd.Series(labels).value_counts().index]
     warnings = []
@@ -94,17 +96,18 @@ def analyse_segments(model: Model, data: pd.DataFrame, variable: str, *, questio
             mga_rows.append({"segment": level, "from": record["a"], "to": record["b"],
                              "estimate_segment": record["estimate_b"], "estimate_rest": record["estimate_a"],
                              "difference": record["difference"], "p_value": record["p_value"],
-                             "significant": bool(record["significant"])})
+                             "p_adjusted": record["p_adjusted"], "significant": bool(record["significant"])})
         bad = comparison.micom.not_comparable
         if bad:
             warnings.append(f"{variable} = {level}: MICOM compositional invariance fails for {', '.join(bad)}; "
                             "its index is not comparable with the rest")
     index_table = pd.DataFrame(rows, columns=["segment", "n", "construct", "estimate", "ci_low", "ci_high", "small"])
     mga = pd.DataFrame(mga_rows, columns=["segment", "from", "to", "estimate_segment", "estimate_rest", "difference",
-                                          "p_value", "significant"])
-    if len(levels) > 2 and not mga.empty:
-        warnings.append(f"{variable}: {len(mga)} path tests across {len(comparisons)} segments; about "
-                        f"{0.05 * len(mga):.1f} would be 'significant' at 5% by chance alone")
+                                          "p_value", "p_adjusted", "significant"])
+    if len(comparisons) > 2 and not mga.empty:
+        warnings.append(f"{variable}: p-values are Holm-adjusted across the paths of each segment, not across the "
+                        f"{len(comparisons)} segments; across all of them up to {0.05 * len(comparisons):.2f} "
+                        "falsely 'significant' segments are expected by chance")
     return SegmentAnalysis(variable, index_table, mga, comparisons, tuple(warnings))
 
 
@@ -114,13 +117,14 @@ def segment_changes(model: Model, previous: pd.DataFrame, current: pd.DataFrame,
                     scales: Mapping[str, tuple[float, float]] | None = None) -> pd.DataFrame:
     """Each segment's index change between two waves (its own fits in each wave, permutation test).
 
-    Columns: segment, n_previous, n, construct, previous, estimate, change, p_value, significant,
+    Columns: segment, n_previous, n, construct, previous, estimate, change, p_value (raw),
+    p_adjusted (Holm across the indices of that segment), significant (p_adjusted < 0.05),
     invariance. Segments too small in either wave are left out.
     """
     rows = []
     if variable not in previous.columns or variable not in current.columns:
         return pd.DataFrame(rows, columns=["segment", "n_previous", "n", "construct", "previous", "estimate",
-                                           "change", "p_value", "significant", "invariance"])
+                                           "change", "p_value", "p_adjusted", "significant", "invariance"])
     levels = sorted(set(current[variable].dropna().astype(str)) & set(previous[variable].dropna().astype(str)))
     seeds = np.random.SeedSequence(seed).spawn(max(1, len(levels)))
     for k, level in enumerate(levels):
@@ -138,7 +142,7 @@ def segment_changes(model: Model, previous: pd.DataFrame, current: pd.DataFrame,
             rows.append({"segment": level, "n_previous": comparison.results_a.n_used, "n": comparison.results_b.n_used,
                          "construct": record["construct"], "previous": record["estimate_a"],
                          "estimate": record["estimate_b"], "change": record["difference"],
-                         "p_value": record["p_value"], "significant": bool(record["p_value"] < 0.05),
-                         "invariance": record["invariance"]})
+                         "p_value": record["p_value"], "p_adjusted": record["p_adjusted"],
+                         "significant": bool(record["significant"]), "invariance": record["invariance"]})
     return pd.DataFrame(rows, columns=["segment", "n_previous", "n", "construct", "previous", "estimate", "change",
-                                       "p_value", "significant", "invariance"])
+                                       "p_value", "p_adjusted", "significant", "invariance"])

@@ -83,6 +83,23 @@ def csi_index(weights01: np.ndarray, mom: Moments, structure: Structure, low: np
     return np.einsum("bp,bp,pj->bj", weights01, means100, structure.mask)
 
 
+def index_sd(weights01: np.ndarray, mom: Moments, structure: Structure, span: np.ndarray) -> np.ndarray:
+    """Standard deviation (B, J) of the respondents' 0-100 scores (ddof=0): sqrt(a' S a) with
+    a = the block's index weights times 100 / scale span (S: the items' covariance)."""
+    a = (weights01 * 100.0 / span)[:, :, None] * structure.mask[None]
+    variance = np.einsum("bpj,bpq,bqj->bj", a, mom.cov, a)
+    return np.sqrt(np.clip(variance, 0.0, None))
+
+
+def importance(total: np.ndarray, sd: np.ndarray, pairs) -> np.ndarray:
+    """IPMA importance (B, R) of each (source, target) pair: the total effect unstandardized
+    to 0-100 scores, total * sd(target) / sd(source) (Ringle & Sarstedt 2016)."""
+    if not pairs:
+        return np.empty((total.shape[0], 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.stack([total[:, t, s] * sd[:, t] / sd[:, s] for s, t in pairs], axis=1)
+
+
 def reliability(core: CoreResult, mom: Moments, structure: Structure, scaled: bool) -> dict[str, np.ndarray]:
     """Cronbach's alpha, rho_C, rho_A and AVE per construct (each (B, J)).
 

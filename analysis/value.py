@@ -1,6 +1,11 @@
 """Customer delivered value (Kotler): total customer value (product, service, staff,
 image) minus total customer cost (money, time, effort, stress), each scored 0-100 as
 the plain mean of its items rescaled to 0-100, and how it relates to satisfaction.
+
+Direction: value items run from little to much value received, cost items from very low
+to very high cost given up (1 = very low cost ... 10 = very high cost), so delivered value
+= value - cost is positive when customers get more than they give. A cost item rated on a
+quality scale ("very poor ... excellent") has no such direction; the result says so.
 """
 from __future__ import annotations
 
@@ -13,6 +18,12 @@ import statsmodels.api as sm
 VALUE, COST = "total_customer_value", "total_customer_cost"
 MEASURES = (("total value", "value"), ("total cost", "cost"), ("delivered value", "delivered"))
 MEASURE_NAMES_ZH = {"total value": "顾客总价值", "total cost": "顾客总成本", "delivered value": "顾客让渡价值"}
+FORMULA = {
+    "en": "delivered value = total value - total cost, both 0-100 (higher value = more received, higher cost = "
+          "more money, time, effort and stress given up): positive means customers get more than they give",
+    "zh-CN": "顾客让渡价值 = 顾客总价值 - 顾客总成本，均为0-100分（价值越高表示得到越多，成本越高表示付出的金钱、时间、精力和"
+             "心理成本越多）：正值表示顾客得到的多于付出的",
+}
 
 
 @dataclass(frozen=True)
@@ -25,14 +36,20 @@ class DeliveredValue:
     regression: pd.DataFrame = field(repr=False)
     r_squared: float
     correlation: float  # delivered value with satisfaction
+    notes: tuple[str, ...] = ()  # e.g. cost items on a quality scale: the difference has no direction
+
+    def formula(self, language: str | None = None) -> str:
+        return FORMULA["zh-CN" if language == "zh-CN" else "en"]
 
     def sentence(self, language: str | None = None) -> str:
         row = self.table.set_index("measure").loc["delivered value"]
         if language == "zh-CN":
-            return (f"顾客让渡价值为{row['mean']:+.1f}分（总价值减总成本，0-100分）；与满意度的相关系数为"
+            text = (f"顾客让渡价值为{row['mean']:+.1f}分（{self.formula(language)}）；与满意度的相关系数为"
                     f"{self.correlation:.2f}，总价值与总成本共解释满意度方差的{self.r_squared:.0%}")
-        return (f"delivered value {row['mean']:+.1f} points (value minus cost, 0-100 scale); its correlation with "
-                f"satisfaction is {self.correlation:.2f}, and value and cost explain {self.r_squared:.0%} of it")
+        else:
+            text = (f"delivered value {row['mean']:+.1f} points ({self.formula(language)}); its correlation with "
+                    f"satisfaction is {self.correlation:.2f}, and value and cost explain {self.r_squared:.0%} of it")
+        return text + "".join(f". {note}" for note in self.notes)
 
 
 def block_scores(data: pd.DataFrame, questionnaire, construct: str) -> pd.Series:
@@ -60,6 +77,13 @@ def delivered_value(data: pd.DataFrame, questionnaire, satisfaction: pd.Series |
     if VALUE not in constructs or COST not in constructs:
         return None
     value, cost = block_scores(data, questionnaire, VALUE), block_scores(data, questionnaire, COST)
+    undirected = [item for item in constructs[COST] if questionnaire.question(item).scale.quality_anchors]
+    notes = ()
+    if undirected:
+        notes = (f"warning: cost item{'s' if len(undirected) > 1 else ''} {', '.join(undirected)} "
+                 f"{'are' if len(undirected) > 1 else 'is'} rated on a quality scale (very poor ... excellent), so a "
+                 "high cost score may mean a low cost: delivered value has no reliable direction (give cost items "
+                 "a 1 = very low cost ... 10 = very high cost scale)",)
     if satisfaction is None:
         satisfaction = block_scores(data, questionnaire, "satisfaction")
     scores = pd.DataFrame({"value": value, "cost": cost, "delivered": value - cost,
@@ -72,9 +96,9 @@ def delivered_value(data: pd.DataFrame, questionnaire, satisfaction: pd.Series |
                      "n": len(x)})
     table = pd.DataFrame(rows)
     if len(scores) < 5:
-        return DeliveredValue(scores, table, pd.DataFrame(), np.nan, np.nan)
+        return DeliveredValue(scores, table, pd.DataFrame(), np.nan, np.nan, notes)
     model = sm.OLS(scores["satisfaction"], sm.add_constant(scores[["value", "cost"]])).fit()
     regression = pd.DataFrame({"term": model.params.index, "estimate": model.params.values, "se": model.bse.values,
                                "p_value": model.pvalues.values})
     return DeliveredValue(scores, table, regression, float(model.rsquared),
-                          float(scores["delivered"].corr(scores["satisfaction"])))
+                          float(scores["delivered"].corr(scores["satisfaction"])), notes)

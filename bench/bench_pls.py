@@ -28,7 +28,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data"
+DATA = ROOT / "tests" / "data"
 PEER_VENV = ROOT / "bench" / ".peer-venv"
 
 from analysis import PLSPM, fit  # noqa: E402

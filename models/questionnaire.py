@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -54,6 +55,15 @@ class Text:
         return self.get()
 
 
+# End labels that rate quality, in the questionnaire languages (English, Chinese).
+_QUALITY_ANCHOR = re.compile(r"\b(poor|excellent|good|bad|terrible|great)\b|差|好|优秀", re.IGNORECASE)
+
+
+def is_cost_construct(name: str | None) -> bool:
+    """A construct that measures what the customer gives up (total_customer_cost, ...)."""
+    return bool(name) and "cost" in name.lower()
+
+
 @dataclass(frozen=True)
 class Scale:
     """A rating scale from ``minimum`` to ``maximum`` (integers, inclusive)."""
@@ -72,6 +82,14 @@ class Scale:
 
     def accepts(self, value: int) -> bool:
         return self.minimum <= value <= self.maximum or value == self.dont_know_code
+
+    @property
+    def quality_anchors(self) -> bool:
+        """True when an end label (in any language) rates quality: "Very poor" ... "Excellent",
+        非常差 ... 非常好. Such a scale has no direction for a cost item ("how high is the cost")."""
+        ends = [self.labels.get(point) for point in (self.minimum, self.maximum)]
+        return any(_QUALITY_ANCHOR.search(text) for label in ends if label is not None
+                   for text in label.values.values())
 
 
 @dataclass(frozen=True)
@@ -144,6 +162,7 @@ class Questionnaire:
     content_hash: str
     source: str = field(default="<questionnaire>", compare=False)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    warnings: tuple[Problem, ...] = field(default=(), compare=False)  # valid, but worth a second look
 
     @cached_property
     def questions(self) -> tuple[Question, ...]:
@@ -294,11 +313,15 @@ class _SemanticChecker:
         self.smap = smap
         self.filename = filename
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.default_language = raw["default_language"]
         self.languages = tuple(raw.get("languages") or [self.default_language])
 
     def problem(self, path: tuple, message: str) -> None:
         self.problems.append(Problem(self.filename, self.smap.line(path), format_path(path), message))
+
+    def warn(self, path: tuple, message: str) -> None:
+        self.warnings.append(Problem(self.filename, self.smap.line(path), format_path(path), f"warning: {message}"))
 
     def text(self, value, path: tuple) -> Text:
         if isinstance(value, str):
@@ -354,7 +377,16 @@ class _SemanticChecker:
                 if qid in seen_questions:
                     self.problem(q_path + ("id",), f"duplicate question id {qid!r} (also {format_path(seen_questions[qid])})")
                 seen_questions.setdefault(qid, q_path)
-                questions.append(self.question(spec, q_path, page["id"], scales, set(earlier), all_ids))
+                question = self.question(spec, q_path, page["id"], scales, set(earlier), all_ids)
+                questions.append(question)
+                if question.scale is not None and is_cost_construct(question.construct) and question.scale.quality_anchors:
+                    low, high = (question.scale.labels.get(k) for k in (question.scale.minimum, question.scale.maximum))
+                    self.warn(q_path + ("scale",),
+                              f"{qid!r} measures cost ({question.construct}) on scale {question.scale.name!r}, whose "
+                              f"anchors rate quality ({low.get() if low else question.scale.minimum!r} ... "
+                              f"{high.get() if high else question.scale.maximum!r}), so a high answer has no direction "
+                              "for delivered value (value - cost); give cost items a scale such as "
+                              "1 = very low cost ... 10 = very high cost")
             # Questions on one page are shown together, so a page's conditions may use only earlier pages.
             earlier.update(q["id"] for q in page["questions"])
             pages.append(Page(page["id"], self.optional_text(page.get("title"), p_path + ("title",)), tuple(questions), page_condition))
@@ -376,7 +408,7 @@ class _SemanticChecker:
             thank_you=self.optional_text(raw.get("thank_you"), ("thank_you",)),
             scales=scales, pages=tuple(pages), follow_up=tuple(rules), model_spec=model_spec,
             content_hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
-            source=self.filename, raw=raw,
+            source=self.filename, raw=raw, warnings=tuple(self.warnings),
         )
 
     def scale(self, name: str, spec: dict) -> Scale:

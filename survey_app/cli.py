@@ -115,6 +115,8 @@ def validate(files: tuple[str, ...]) -> None:
                 click.echo(str(problem))
             continue
         click.echo(f"{name}: ok: {questionnaire.summary_line()}")
+        for warning in questionnaire.warnings:  # valid, so exit 0, but worth a second look
+            click.echo(str(warning))
     sys.exit(1 if failed else 0)
 
 
@@ -220,8 +222,13 @@ def _load_model(spec: str, questionnaire):
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the text summary.")
 @click.option("--plot", "plot_prefix", type=click.Path(), help="Write PNG figures PREFIX-paths.png, -loadings.png, -index.png.")
+@click.option("--scales", "scales_spec", metavar="FILE|SPEC",
+              help="Answer scales of items the questionnaire does not declare: IMAG1-IMAG5=1-10,CUSCO=1-5, "
+              "or a YAML file mapping items (or ranges) to MIN-MAX.")
+@click.option("--dont-know", "dont_know_spec", metavar="CODES",
+              help="Codes that mean don't know / no answer in every item, e.g. 99,98 (treated as missing).")
 def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, method, scheme, unscaled, missing,
-        n_boot, seed, as_json, plot_prefix) -> None:
+        n_boot, seed, as_json, plot_prefix, scales_spec, dont_know_spec) -> None:
     """Fit a CSI model (PLS path modeling or CB-SEM) on a CSV file or a stored wave."""
     import pandas as pd
 
@@ -273,15 +280,19 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
             model = questionnaire.csi_model()
         else:
             _fail("give --model (a template with --questionnaire, or a model file)")
+        scales, dont_know = _fit_scales(scales_spec, dont_know_spec, model)
         if method == "pls":
             if missing == "fiml":
                 _fail("--missing fiml is available for --method cbsem only")
             results = fit_model(model, data, "pls", questionnaire=questionnaire, scheme=scheme, scaled=not unscaled,
-                                missing=missing, n_boot=n_boot, seed=seed)
+                                missing=missing, n_boot=n_boot, seed=seed, scales=scales, dont_know=dont_know)
         else:
             if n_boot:
                 _fail("--boot applies to --method pls (CB-SEM reports ML standard errors)")
-            results = fit_model(model, data, "cbsem", questionnaire=questionnaire, missing=missing)
+            if scales:
+                _fail("--scales applies to --method pls (CB-SEM has no 0-100 index)")
+            results = fit_model(model, data, "cbsem", questionnaire=questionnaire, missing=missing,
+                                dont_know=dont_know)
     except CSIError as exc:
         _fail(str(exc))
     if plot_prefix:
@@ -293,6 +304,28 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
     else:
         click.echo(f"data: {source}")
         click.echo(results.summary())
+
+
+def _fit_scales(scales_spec: str | None, dont_know_spec: str | None, model):
+    """--scales (a YAML file or an ITEM=MIN-MAX list) and --dont-know (codes) for ``csi fit``."""
+    from analysis.data import parse_codes, parse_scales
+
+    scales = None
+    if scales_spec:
+        path = Path(scales_spec)
+        if path.is_file():
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                _fail(f"cannot read scales file {scales_spec}: {exc}")
+            try:
+                scales = parse_scales(text if text.strip() else " ", model.items)
+            except CSIError as exc:
+                _fail(f"{scales_spec}: {exc}")
+        else:
+            scales = parse_scales(scales_spec, model.items)
+    dont_know = parse_codes(dont_know_spec) if dont_know_spec else ()
+    return scales, dont_know
 
 
 def _write_plots(results, prefix: str) -> None:

@@ -91,10 +91,11 @@ def run_demo(database_url: str | None, respondents: int, seed: int, echo: Callab
             change = changes.loc[(construct, "2026Q3")]
             mark = "significant" if change["significant"] else "n.s."
             echo(f"  {construct:<20}{cells}   [{row['ci_low']:4.1f}, {row['ci_high']:4.1f}]"
-                 f"        {change['change']:+5.1f} (p={change['p_value']:.3f}, {mark})")
+                 f"        {change['change']:+5.1f} (p={change['p_value']:.3f}, Holm p={change['p_adjusted']:.3f}, {mark})")
         sizes = ", ".join(f"{w}: n={trend.fits[w].n_used}{' (open)' if not c else ''}" for w, _, c in WAVES)
         echo(f"  respondents {sizes}")
-        echo("  0-100 ACSI index; 95% bootstrap intervals (1,000 resamples); change tested by permutation (1,000)")
+        echo("  0-100 ACSI index; 95% bootstrap intervals (1,000 resamples); change tested by permutation (1,000), "
+             "'significant' = Holm-adjusted p < 0.05 across the indices")
         if reports:
             folder = Path(reports)
             folder.mkdir(parents=True, exist_ok=True)

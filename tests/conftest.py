@@ -1,5 +1,6 @@
-"""Shared fixtures. Reference data lives in ../shared/data (not copied into the project);
-tests that need it skip, saying why, when it is absent (a user's clone)."""
+"""Shared fixtures. Reference data (published data sets and published results) lives in
+tests/data/, whose README names each one's publication and source, so a clone runs the whole
+reference suite."""
 from __future__ import annotations
 
 import json
@@ -10,13 +11,14 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def shared_file(name: str) -> Path:
-    path = SHARED_DATA / name
+    """A reference file in tests/data/ (a missing one is an error, never a skip)."""
+    path = DATA / name
     if not path.is_file():
-        pytest.skip(f"reference data {path} is absent (../shared/ is provided to developers and CI, not in a clone)")
+        raise FileNotFoundError(f"reference data {path} is missing from the repository (see tests/data/README.md)")
     return path
 
 

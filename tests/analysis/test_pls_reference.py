@@ -1,6 +1,6 @@
 """PLS-PM against published output.
 
-Reference values (../shared/data, each block names its source):
+Reference values (tests/data, each block names its source):
 - mobi_reference.json "smartpls_2_0_M3": SmartPLS 2.0.M3 on the ECSI mobile-phone data,
   Mode A, standardized data, stop 1e-7, path/centroid/factorial schemes.
 - mobi_reference.json "seminr_small_model_fixtures": seminr 3.6.0 reliability, HTMT,

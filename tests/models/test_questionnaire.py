@@ -196,3 +196,35 @@ def test_unreadable_and_non_utf8_files(tmp_path):
     bad.write_bytes(b"id: x\ntitle: \xff\xfe\n")
     with pytest.raises(QuestionnaireError, match="bad.yaml:2: file is not valid UTF-8"):
         load_questionnaire(bad)
+
+
+@pytest.mark.parametrize("name", questionnaires.SHIPPED)
+def test_shipped_cost_items_use_cost_anchors_in_both_languages(name):
+    q = load_questionnaire(questionnaires.path(name))
+    cost_items = q.constructs()["total_customer_cost"]
+    assert len(cost_items) == 4
+    for item in cost_items:
+        scale = q.question(item).scale
+        assert (scale.minimum, scale.maximum) == (1, 10) and not scale.quality_anchors
+        assert scale.labels[1].values == {"en": "Very low cost", "zh-CN": "成本非常低"}
+        assert scale.labels[10].values == {"en": "Very high cost", "zh-CN": "成本非常高"}
+    assert q.warnings == ()
+
+
+COST_ON_QUALITY = BASE.replace(
+    "  ten:\n    min: 1\n    max: 10\n",
+    "  ten:\n    min: 1\n    max: 10\n    labels:\n      1: {en: Very poor, zh-CN: 非常差}\n"
+    "      10: {en: Excellent, zh-CN: 非常好}\n",
+).replace(
+    '    construct: satisfaction\n        text: {en: "Versus expectations?"',
+    '    construct: total_customer_cost\n        text: {en: "Versus expectations?"',
+)
+
+
+def test_cost_item_on_a_quality_scale_is_a_warning_not_an_error():
+    q = parse_questionnaire(COST_ON_QUALITY, "q.yaml")
+    assert [str(w) for w in q.warnings] == [
+        "q.yaml:24: pages[0].questions[1].scale: warning: 'sat2' measures cost (total_customer_cost) on scale 'ten', "
+        "whose anchors rate quality ('Very poor' ... 'Excellent'), so a high answer has no direction for delivered "
+        "value (value - cost); give cost items a scale such as 1 = very low cost ... 10 = very high cost"]
+    assert q.question("sat1").scale.quality_anchors

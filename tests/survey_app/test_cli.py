@@ -492,3 +492,40 @@ def test_restore_of_a_foreign_file_is_one_line_and_changes_nothing(stored_wave, 
     engine.dispose()
     one_line_error(csi("restore", str(tmp_path / "none.bin"), "--yes", "--database", stored_wave),
                    r"^error: no backup file .*none.bin$")
+def test_fit_scales_and_dont_know_options(tmp_path, mobi, mobi_reference):
+    spec = mobi_reference["model_ECSImobi"]
+    model = tmp_path / "ecsi.model"
+    model.write_text("\n".join(f"{b} =~ {' + '.join(i)}" for b, i in spec["blocks"].items()) + "\n"
+                     + "\n".join(f"{t} ~ {s}" for s, t in spec["paths"]) + "\n")
+    data = mobi.copy()
+    data["CUSCO"] = data["CUSCO"].clip(upper=6)  # 1..6: 1-7 or 1-10?
+    data.loc[[0, 1], "CUSA1"] = 99
+    path = tmp_path / "mixed.csv"
+    data.to_csv(path, index=False)
+    refused = csi("fit", "--model", str(model), "--data", str(path))
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.startswith("error: item 'CUSA1' has answers 4..10 besides 99") and "--dont-know 99" in refused.stderr
+    refused = csi("fit", "--model", str(model), "--data", str(path), "--dont-know", "99,98")
+    assert refused.returncode == 1 and "item 'CUSCO': answers 1..6 fit the 1-7 or 1-10 scale" in refused.stderr
+    scales = tmp_path / "scales.yaml"
+    scales.write_text("CUSCO: 1-10\nIMAG1-IMAG5: 1-10\n")
+    for option in ("CUSCO=1-10", str(scales)):
+        done = csi("fit", "--model", str(model), "--data", str(path), "--dont-know", "99,98", "--scales", option, "--json")
+        assert done.returncode == 0, done.stderr
+        payload = json.loads(done.stdout)
+        assert payload["n_used"] == 248 and any("2 don't-know" in note for note in payload["notes"])
+    bad = csi("fit", "--model", str(model), "--data", str(path), "--scales", "CUSCO=ten")
+    assert bad.returncode == 1 and bad.stderr.strip() == "error: scale of 'CUSCO' is 'ten'; write MIN-MAX, e.g. 1-10"
+    bad = csi("fit", "--model", str(model), "--data", str(path), "--dont-know", "n/a")
+    assert bad.returncode == 1 and "--dont-know 'n/a': give numbers separated by commas" in bad.stderr
+
+
+def test_validate_warns_but_passes_a_cost_item_on_a_quality_scale(tmp_path):
+    from tests.models.test_questionnaire import COST_ON_QUALITY
+    path = tmp_path / "cost.yaml"
+    path.write_text(COST_ON_QUALITY, encoding="utf-8")
+    result = csi("validate", str(path))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(f"{path}: ok: mini v1")
+    assert lines[1].startswith(f"{path}:24: pages[0].questions[1].scale: warning: 'sat2' measures cost")
