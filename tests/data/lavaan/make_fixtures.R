@@ -119,11 +119,10 @@ for (model_name in names(models)) {
   for (run in runs) {
     file <- if (run[1] == "complete") paste0(stem, ".csv") else paste0(stem, "_", run[1], ".csv")
     data <- read.csv(file.path("..", file))
-    # A tight optimizer tolerance: on mobi the ECSI likelihood is nearly flat along the
-    # Expectation/Quality paths, and at the default rel.tol (1e-10) nlminb stops ~3e-3 short of
-    # the optimum in those estimates (the log-likelihood differs by 4e-8).
-    fit <- sem(models[[model_name]], data = data, estimator = run[2], missing = run[3],
-               control = list(rel.tol = 1e-14, iter.max = 20000, eval.max = 40000))
+    # lavaan's defaults (nlminb, rel.tol 1e-10). On mobi the ECSI likelihood is nearly flat
+    # along the Expectation/Quality paths and nlminb stops 1e-8..4e-8 below the optimum (a
+    # tighter rel.tol only makes it report non-convergence); the tests allow for that.
+    fit <- sem(models[[model_name]], data = data, estimator = run[2], missing = run[3])
     fm <- fitMeasures(fit)
     fm <- as.list(fm[intersect(measures, names(fm))])
     pe <- parameterEstimates(fit, standardized = TRUE)
