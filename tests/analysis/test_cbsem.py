@@ -257,3 +257,20 @@ def test_fiml_on_complete_data_equals_ml_estimates():
     assert np.allclose(ml.path_coefficients["estimate"], fiml.path_coefficients["estimate"], atol=1e-6)
     assert fiml.fit["chi2"] == pytest.approx(ml.fit["chi2"], abs=1e-6)
     assert fiml.fit["n_parameters"] == ml.fit["n_parameters"] + 11   # the item means
+
+
+def test_shipped_acsi_questionnaire_fits_with_its_one_item_complaints_block():
+    """Issue 15.1: the ACSI template's complaints block has one item; CB-SEM fixes that
+    item's residual variance at 0 (lavaan's auto.fix.single) and counts df as lavaan does."""
+    import questionnaires
+    from analysis.simulate import simulate_responses
+    from models import load_questionnaire
+
+    questionnaire = load_questionnaire(questionnaires.path("acsi_retail"))
+    model = questionnaire.csi_model()
+    assert [len(c.items) for c in model.constructs if c.name == "complaints"] == [1]
+    results = fit(model, simulate_responses(questionnaire, 400, seed=3), method="cbsem", questionnaire=questionnaire)
+    p = len(model.items)
+    free = ((p - len(model.constructs)) + (p - 1) + len(model.constructs) + len(model.paths))
+    assert results.fit["df"] == p * (p + 1) / 2 - free == 127
+    assert 0 < results.fit["p_value"] <= 1 and results.fit["cfi"] > 0.95
