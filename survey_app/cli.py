@@ -194,7 +194,9 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
     if plot_prefix and method == "pls":
         _write_plots(results, plot_prefix)
     if as_json:
-        payload = results.to_dict()
+        from analysis.json_safe import json_ready
+
+        payload = json_ready(results.to_dict())
         payload["source"] = source
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False))
     else:
