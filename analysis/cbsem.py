@@ -43,6 +43,7 @@ from .sem_core import NotPositiveDefinite, Patterns, Ram, duplication_matrix, sa
 
 MISSING = ("listwise", "mean", "fiml")
 ESTIMATORS = ("ml", "mlr")
+EM_MAX_ITER = 20000
 
 
 class CBSEMError(CSIError):
@@ -294,6 +295,9 @@ class CBSEMResults:
         lines += ["", "Structural paths", _table(self.path_coefficients),
                   "", "R²", _table(self.r_squared.rename_axis("construct").reset_index()),
                   "", "Loadings", _table(self.loadings)]
+        covariances = self.covariances[self.covariances["a"] != self.covariances["b"]]
+        if len(covariances):
+            lines += ["", "Covariances (std_estimate: the correlation, of residuals for items)", _table(covariances)]
         if self.notes:
             lines += ["", "Notes"] + [f"  - {n}" for n in self.notes]
         return "\n".join(lines) + "\n"
@@ -371,7 +375,10 @@ class CBSEM:
             h1_mu = values.mean(axis=0)
             h1_sigma = np.cov(values, rowvar=False, ddof=0)
         else:
-            h1_mu, h1_sigma, em_iter = saturated_em(patterns)
+            h1_mu, h1_sigma, em_iter = saturated_em(patterns, max_iter=EM_MAX_ITER)
+            if em_iter >= EM_MAX_ITER:
+                notes.append(f"EM for the saturated model stopped after {EM_MAX_ITER} iterations before converging; "
+                             "chi-square and SRMR may be slightly off (many holes in few rows?)")
         _check_positive_definite(h1_sigma, items)
         h1_dev = patterns.deviance(h1_mu, h1_sigma, gradient=False)[0]
         self._progress("estimating", 0.05)
