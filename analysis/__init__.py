@@ -23,7 +23,8 @@ def fit(model: Model, data: pd.DataFrame, method: str = "pls", *, questionnaire=
     """Fit ``model`` on ``data`` by PLS path modeling (``"pls"``) or ML SEM (``"cbsem"``).
 
     PLS options: scheme, scaled, tol, max_iter, missing, n_boot, seed, level, workers,
-    progress, scales. CB-SEM options: missing ("listwise", "mean", "fiml"), tol. Both:
+    progress, scales. CB-SEM options: missing ("listwise", "mean", "fiml"), estimator
+    ("ml", "mlr"), allow_negative_variance, on_progress(stage, fraction), tol. Both:
     dont_know (codes treated as missing in every item, e.g. (99, 98)).
     """
     dont_know = tuple(options.pop("dont_know", None) or ())

@@ -26,6 +26,25 @@ class ConvergenceError(CSIError):
     """The PLS iteration did not converge within ``max_iter`` steps."""
 
 
+def check_pls_model(model: Model) -> None:
+    """Refuse what PLS path modeling cannot use, naming it: constructs outside the inner
+    model (PLS needs a path to build each construct's inner proxy), covariances (``~~``),
+    and fixed values or labels (``1*x``, ``a*x``), which belong to covariance-based SEM."""
+    cbsem = "; fit this model with method='cbsem' (csi fit --method cbsem), or remove it"
+    if model.unconnected:
+        names = ", ".join(map(repr, model.unconnected))
+        raise CSIError(f"construct {names} has no structural path to or from any other construct: "
+                       f"PLS path modeling needs every construct in the structural model{cbsem}")
+    if model.covariances:
+        a, b = model.covariances[0]
+        raise CSIError(f"the covariance {a} ~~ {b} cannot be estimated by PLS path modeling "
+                       f"(composites have no residual covariances){cbsem}")
+    if model.modifiers:
+        m = model.modifiers[0]
+        raise CSIError(f"the modifier in {m.lhs} {m.op} {m.prefix}{m.rhs} cannot be used by PLS path modeling "
+                       f"(it estimates weights, not constrained parameters){cbsem}")
+
+
 class PLSPM:
     """Partial least squares path modeling (Wold; Lohmöller 1989).
 
@@ -60,6 +79,7 @@ class PLSPM:
             raise CSIError(f"n_boot must be 0 or more, got {n_boot}")
         if not (tol > 0 and max_iter >= 1):
             raise CSIError("tol must be positive and max_iter at least 1")
+        check_pls_model(model)
         self.model = model
         self.scheme = scheme
         self.scaled = scaled

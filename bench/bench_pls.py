@@ -9,7 +9,7 @@ Measures (medians over repeats; the machine is 2 noisy cores):
 2. 5,000 bootstrap resamples of that fit (all cores);
 3. one fit on 1,000,000 simulated respondents: time and peak memory (in a child process,
    measured with ru_maxrss);
-4. CB-SEM on Political Democracy: our wrapper vs semopy alone (same optimizer settings).
+4. CB-SEM on Political Democracy: our estimator (analysis/cbsem.py) vs semopy alone.
 Prints a Markdown table; paste it into docs/benchmarks.md.
 """
 from __future__ import annotations

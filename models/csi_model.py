@@ -6,6 +6,12 @@ Syntax, one statement per line (or separated by ``;``), ``#`` starts a comment::
     value        <~ val_money + val_time          # formative block (Mode B)
     satisfaction ~ expectations + quality + value # structural paths into satisfaction
     sat1 ~~ sat2                                  # residual covariance (CB-SEM only)
+    F =~ 1*x1 + a*x2 + a*x3                       # fixed value, equality label (CB-SEM only)
+    y1 ~~ 0*y1                                    # fixed (residual) variance (CB-SEM only)
+
+Modifiers ``value*name`` and ``label*name`` mean what they mean in lavaan: a number fixes
+the parameter, a label makes every parameter with that label one free parameter, and
+``NA*x1`` frees the first loading lavaan would fix at 1.
 
 The same syntax serves questionnaire item ids and CSV column names.
 """
@@ -37,12 +43,40 @@ class Construct:
         return self.mode == FORMATIVE
 
 
+@dataclass(frozen=True, order=True)
+class Modifier:
+    """A fixed value or an equality label on one parameter (CB-SEM only).
+
+    ``op`` is "=~" (lhs = construct, rhs = item), "~" (lhs = target, rhs = source) or
+    "~~" (lhs, rhs as written). ``value`` fixes the parameter; ``label`` ties together
+    every parameter with the same label; ``free`` (``NA*x``) frees a parameter that is
+    fixed by default (the first loading of a block).
+    """
+
+    op: str
+    lhs: str
+    rhs: str
+    value: float | None = None
+    label: str | None = None
+    free: bool = False
+
+    @property
+    def prefix(self) -> str:
+        if self.free:
+            return "NA*"
+        if self.value is not None:
+            return f"{self.value!r}*"
+        return f"{self.label}*" if self.label else ""
+
+
 @dataclass(frozen=True)
 class Model:
     """A measurement model plus a recursive structural model.
 
     ``paths`` are ``(source, target)`` pairs: ``source`` explains ``target``.
-    ``covariances`` are residual covariances, used only by covariance-based SEM.
+    ``covariances`` are (residual) covariances and variances (``a ~~ b``, ``a ~~ a``) of
+    items or constructs, and ``modifiers`` fixed values and equality labels; both are
+    used only by covariance-based SEM (PLS refuses them).
     """
 
     constructs: tuple[Construct, ...]
@@ -50,9 +84,11 @@ class Model:
     covariances: tuple[tuple[str, str], ...] = ()
     name: str = "custom"
     citation: str = ""
+    modifiers: tuple[Modifier, ...] = ()
     _order: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self):
+        object.__setattr__(self, "modifiers", tuple(sorted(self.modifiers)))
         _check_model(self)
         object.__setattr__(self, "_order", _topological_order(self))
 
@@ -89,6 +125,24 @@ class Model:
         """Construct names so that every path goes from an earlier to a later one."""
         return self._order
 
+    def modifier(self, op: str, lhs: str, rhs: str) -> Modifier | None:
+        """The fixed value or label written on one parameter, if any."""
+        for m in self.modifiers:
+            if (m.op, m.lhs, m.rhs) == (op, lhs, rhs):
+                return m
+        return None
+
+    @property
+    def unconnected(self) -> tuple[str, ...]:
+        """Constructs with no structural path (a measurement-only part; CB-SEM only)."""
+        if len(self.constructs) < 2:
+            return ()
+        return tuple(c.name for c in self.constructs if not any(c.name in p for p in self.paths))
+
+    def _term(self, op: str, lhs: str, rhs: str) -> str:
+        m = self.modifier(op, lhs, rhs)
+        return f"{m.prefix}{rhs}" if m else rhs
+
     def to_text(self) -> str:
         """The model in the model language (parses back to an equal model)."""
         lines = []
@@ -96,13 +150,13 @@ class Model:
             lines.append(f"# {self.name}: {self.citation}")
         for c in self.constructs:
             op = "<~" if c.is_formative else "=~"
-            lines.append(f"{c.name} {op} {' + '.join(c.items)}")
+            lines.append(f"{c.name} {op} {' + '.join(self._term('=~', c.name, i) for i in c.items)}")
         for target in self._order:
             sources = self.predecessors(target)
             if sources:
-                lines.append(f"{target} ~ {' + '.join(sources)}")
+                lines.append(f"{target} ~ {' + '.join(self._term('~', target, s) for s in sources)}")
         for a, b in self.covariances:
-            lines.append(f"{a} ~~ {b}")
+            lines.append(f"{a} ~~ {self._term('~~', a, b)}")
         return "\n".join(lines) + "\n"
 
 
@@ -130,15 +184,31 @@ def _check_model(model: Model) -> None:
             raise ModelSpecError(f"path {source} -> {target} points to itself")
     if len(set(model.paths)) != len(model.paths):
         raise ModelSpecError("a structural path is listed twice")
-    if len(names) > 1:
-        for name in names:
-            if not any(name in p for p in model.paths):
-                raise ModelSpecError(f"construct {name!r} has no structural path to or from any other construct")
     known = set(names) | set(seen)
     for a, b in model.covariances:
         for end in (a, b):
             if end not in known:
                 raise ModelSpecError(f"covariance {a} ~~ {b}: {end!r} is neither a construct nor an item")
+        if (a in names) != (b in names):
+            raise ModelSpecError(f"covariance {a} ~~ {b} joins a construct and an item; "
+                                 "write covariances between two items or two constructs")
+    pairs = [frozenset(c) for c in model.covariances]
+    if len(set(pairs)) != len(pairs):
+        raise ModelSpecError("a covariance is listed twice (a ~~ b and b ~~ a are the same)")
+    blocks = {c.name: c for c in model.constructs}
+    for m in model.modifiers:
+        if m.op == "=~":
+            ok = m.lhs in blocks and m.rhs in blocks[m.lhs].items
+        elif m.op == "~":
+            ok = (m.rhs, m.lhs) in model.paths
+        else:
+            ok = (m.lhs, m.rhs) in model.covariances
+        if not ok:
+            raise ModelSpecError(f"modifier on {m.lhs} {m.op} {m.rhs}: the model has no such parameter")
+        if m.op == "=~" and blocks[m.lhs].is_formative:
+            raise ModelSpecError(f"{m.lhs!r} is formative (<~): fixed values and labels apply to =~, ~ and ~~ only")
+        if m.label is not None and m.label in known:
+            raise ModelSpecError(f"label {m.label!r} is also a construct or item name; choose another label")
 
 
 def _topological_order(model: Model) -> tuple[str, ...]:
@@ -173,23 +243,50 @@ def _split_statements(text: str):
                 yield line_number, part.strip()
 
 
-def _parse_terms(rhs: str, line: int, source: str, op: str) -> list[str]:
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _parse_modifier(text: str, term: str, line: int, source: str) -> tuple[float | None, str | None, bool]:
+    """``0.5`` (fixed value), ``NA`` (free), or a label name."""
+    if _NUMBER.fullmatch(text):
+        value = float(text)
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ModelSyntaxError(f"fixed value {text!r} in {term!r} is not a finite number", line, text, source)
+        return value, None, False
+    if text == "NA":
+        return None, None, True
+    if _NAME.fullmatch(text):
+        return None, text, False
+    raise ModelSyntaxError(f"{text!r} in {term!r} is neither a number nor a label (write 0.5*x or a*x)",
+                           line, text or "*", source)
+
+
+def _parse_terms(rhs: str, line: int, source: str, op: str) -> list[tuple[str, tuple | None]]:
+    """Terms of a right-hand side: (name, (value, label, free) or None)."""
     if not rhs.strip():
         raise ModelSyntaxError(f"nothing after {op!r}", line, op, source)
-    terms = []
+    terms: list[tuple[str, tuple | None]] = []
     for raw in rhs.split("+"):
         term = raw.strip()
         if not term:
             raise ModelSyntaxError(f"empty term between '+' signs in {rhs.strip()!r}", line, "+", source)
-        if not _NAME.fullmatch(term):
-            bad = term.split()[1] if len(term.split()) > 1 else term
-            hint = " (fixed values and labels like 0.5*x are not supported)" if "*" in term else ""
-            if len(term.split()) > 1:
-                raise ModelSyntaxError(f"unexpected token {bad!r}: separate terms with '+'{hint}", line, bad, source)
-            raise ModelSyntaxError(f"{term!r} is not a valid name{hint}", line, term, source)
-        if term in terms:
-            raise ModelSyntaxError(f"{term!r} is listed twice", line, term, source)
-        terms.append(term)
+        modifier = None
+        name = term
+        if "*" in term:
+            head, _, name = term.rpartition("*")
+            head, name = head.strip(), name.strip()
+            if "*" in head:
+                raise ModelSyntaxError(f"more than one modifier in {term!r}; write one value or label per term",
+                                       line, term, source)
+            modifier = _parse_modifier(head, term, line, source)
+        if not _NAME.fullmatch(name):
+            bad = name.split()[1] if len(name.split()) > 1 else name
+            if len(name.split()) > 1:
+                raise ModelSyntaxError(f"unexpected token {bad!r}: separate terms with '+'", line, bad, source)
+            raise ModelSyntaxError(f"{name!r} is not a valid name", line, name or term, source)
+        if name in [t for t, _ in terms]:
+            raise ModelSyntaxError(f"{name!r} is listed twice", line, name, source)
+        terms.append((name, modifier))
     return terms
 
 
@@ -198,6 +295,7 @@ def parse_model(text: str, source: str = "<model>", name: str = "custom") -> Mod
     blocks: dict[str, tuple[list[str], str, int]] = {}
     regressions: list[tuple[str, str, int]] = []
     covariances: list[tuple[str, str]] = []
+    modifiers: dict[tuple[str, str, str], tuple[Modifier, int]] = {}
     for line, statement in _split_statements(text):
         op = next((o for o in _OPERATORS if o in statement), None)
         if op is None:
@@ -215,7 +313,19 @@ def parse_model(text: str, source: str = "<model>", name: str = "custom") -> Mod
         for other in _OPERATORS:
             if other in rhs:
                 raise ModelSyntaxError(f"a second operator {other!r} in one statement", line, other, source)
-        terms = _parse_terms(rhs, line, source, op)
+        parsed = _parse_terms(rhs, line, source, op)
+        terms = [t for t, _ in parsed]
+        for term, mod in parsed:
+            if mod is None:
+                continue
+            if op == "<~":
+                raise ModelSyntaxError(f"fixed values and labels apply to =~, ~ and ~~, not to formative blocks (<~)",
+                                       line, term, source)
+            key = (op, lhs, term)
+            if key in modifiers:
+                raise ModelSyntaxError(f"{lhs} {op} {term} has a second modifier (first on line {modifiers[key][1]})",
+                                       line, term, source)
+            modifiers[key] = (Modifier(op, lhs, term, *mod), line)
         if op in ("=~", "<~"):
             mode = REFLECTIVE if op == "=~" else FORMATIVE
             if lhs in blocks:
@@ -231,6 +341,9 @@ def parse_model(text: str, source: str = "<model>", name: str = "custom") -> Mod
             covariances.extend((lhs, t) for t in terms)
     if not blocks:
         raise ModelSyntaxError("no construct defined (use 'Construct =~ item1 + item2')", 0, None, source)
+    for a, b in covariances:
+        if (b, a) in covariances and a != b:
+            raise ModelSyntaxError(f"the covariance {a} ~~ {b} is written twice", 0, None, source)
     for s, t, line in regressions:
         for end in (t, s):
             if end not in blocks:
@@ -239,7 +352,8 @@ def parse_model(text: str, source: str = "<model>", name: str = "custom") -> Mod
     constructs = tuple(Construct(n, tuple(items), mode) for n, (items, mode, _) in blocks.items())
     paths = tuple(dict.fromkeys((s, t) for s, t, _ in regressions))
     try:
-        return Model(constructs, paths, tuple(covariances), name=name)
+        return Model(constructs, paths, tuple(dict.fromkeys(covariances)), name=name,
+                     modifiers=tuple(m for m, _ in modifiers.values()))
     except ModelSpecError as exc:
         raise ModelSyntaxError(str(exc), 0, None, source) from None
 

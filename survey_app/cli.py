@@ -218,6 +218,10 @@ def _load_model(spec: str, questionnaire):
 @click.option("--scheme", type=click.Choice(["path", "centroid", "factorial"]), default="path", show_default=True)
 @click.option("--unscaled", is_flag=True, help="Centre but do not standardize indicators (R plspm scaled=FALSE).")
 @click.option("--missing", type=click.Choice(["listwise", "mean", "fiml"]), default="listwise", show_default=True)
+@click.option("--estimator", type=click.Choice(["ml", "mlr"], case_sensitive=False), default="ml", show_default=True,
+              help="CB-SEM: ml, or mlr (robust: Huber-White SEs and the Yuan-Bentler scaled chi-square, as lavaan).")
+@click.option("--allow-improper", is_flag=True,
+              help="CB-SEM: report a solution with a negative variance (Heywood case) with a note instead of failing.")
 @click.option("--boot", "n_boot", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap resamples.")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the text summary.")
@@ -228,7 +232,7 @@ def _load_model(spec: str, questionnaire):
 @click.option("--dont-know", "dont_know_spec", metavar="CODES",
               help="Codes that mean don't know / no answer in every item, e.g. 99,98 (treated as missing).")
 def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, method, scheme, unscaled, missing,
-        n_boot, seed, as_json, plot_prefix, scales_spec, dont_know_spec) -> None:
+        estimator, allow_improper, n_boot, seed, as_json, plot_prefix, scales_spec, dont_know_spec) -> None:
     """Fit a CSI model (PLS path modeling or CB-SEM) on a CSV file or a stored wave."""
     import pandas as pd
 
@@ -284,6 +288,8 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
         if method == "pls":
             if missing == "fiml":
                 _fail("--missing fiml is available for --method cbsem only")
+            if estimator.lower() != "ml" or allow_improper:
+                _fail("--estimator and --allow-improper apply to --method cbsem")
             results = fit_model(model, data, "pls", questionnaire=questionnaire, scheme=scheme, scaled=not unscaled,
                                 missing=missing, n_boot=n_boot, seed=seed, scales=scales, dont_know=dont_know)
         else:
@@ -292,13 +298,16 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
             if scales:
                 _fail("--scales applies to --method pls (CB-SEM has no 0-100 index)")
             results = fit_model(model, data, "cbsem", questionnaire=questionnaire, missing=missing,
-                                dont_know=dont_know)
+                                dont_know=dont_know, estimator=estimator.lower(), allow_negative_variance=allow_improper,
+                                on_progress=_cbsem_progress())
     except CSIError as exc:
         _fail(str(exc))
     if plot_prefix:
         _write_plots(results, plot_prefix)
     if as_json:
-        payload = results.to_dict()
+        from analysis.json_safe import json_ready
+
+        payload = json_ready(results.to_dict())
         payload["source"] = source
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False))
     else:
@@ -326,6 +335,22 @@ def _fit_scales(scales_spec: str | None, dont_know_spec: str | None, model):
             scales = parse_scales(scales_spec, model.items)
     dont_know = parse_codes(dont_know_spec) if dont_know_spec else ()
     return scales, dont_know
+
+
+def _cbsem_progress():
+    """Progress of a CB-SEM fit on stderr (stdout stays the result), at most one line a
+    second, so a fit that takes under a second prints nothing."""
+    import time
+
+    last = [time.monotonic()]
+
+    def report(stage: str, fraction: float) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 1.0:
+            click.echo(f"cbsem: {100 * fraction:3.0f}% {stage}", err=True)
+            last[0] = now
+
+    return report
 
 
 def _write_plots(results, prefix: str) -> None:

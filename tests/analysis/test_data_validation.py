@@ -59,9 +59,21 @@ def test_unknown_column(small, mobi):
         fit(small, mobi.drop(columns=["CUSA3"]))
 
 
-def test_construct_without_path():
-    with pytest.raises(CSIError, match="construct 'Com' has no structural path"):
-        parse_model(SMALL + "\nCom =~ CUSCO")
+def test_construct_without_path_is_refused_by_pls_only(mobi):
+    model = parse_model(SMALL + "\nCom =~ CUSCO")
+    with pytest.raises(CSIError, match="construct 'Com' has no structural path .* PLS path modeling needs every "
+                                       "construct in the structural model; fit this model with method='cbsem'"):
+        fit(model, mobi)
+    assert fit(model, mobi, method="cbsem").fit["df"] > 0
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("CUSA1 ~~ CUSL1", "the covariance CUSA1 ~~ CUSL1 cannot be estimated by PLS path modeling"),
+    ("Sat =~ 1*CUSA1", "the modifier in Sat =~ 1.0*CUSA1 cannot be used by PLS path modeling"),
+])
+def test_pls_refuses_cbsem_only_statements(mobi, extra, message):
+    with pytest.raises(CSIError, match=message.replace("*", r"\*")):
+        fit(parse_model(SMALL + "\n" + extra), mobi)
 
 
 def test_item_with_no_answers(small, mobi):

@@ -28,6 +28,25 @@ def test_parses_blocks_modes_paths_and_covariances():
     assert parse_model(model.to_text()) == model
 
 
+def test_fixed_values_labels_and_free_markers_mean_what_lavaan_says():
+    model = parse_model("F =~ 1*x1 + a*x2 + a*x3 + NA*x4\nG =~ y1 + y2\nG ~ -0.5*F\n"
+                        "y1 ~~ 0*y1\nF ~~ G\nx1 ~~ 2.5e-1*x2")
+    assert model.modifier("=~", "F", "x1").value == 1.0
+    assert model.modifier("=~", "F", "x2").label == model.modifier("=~", "F", "x3").label == "a"
+    assert model.modifier("=~", "F", "x4").free
+    assert model.modifier("~", "G", "F").value == -0.5
+    assert model.modifier("~~", "y1", "y1").value == 0.0
+    assert model.modifier("~~", "x1", "x2").value == 0.25
+    assert model.modifier("=~", "G", "y1") is None
+    assert ("F", "G") in model.covariances and ("y1", "y1") in model.covariances
+    assert parse_model(model.to_text()) == model
+
+
+def test_measurement_only_model_has_constructs_without_paths():
+    model = parse_model("a =~ x1 + x2\nb =~ y1 + y2\nc =~ z1\nb ~ a\n")
+    assert model.unconnected == ("c",)
+
+
 def test_semicolons_and_unicode_names():
     model = parse_model("满意度 =~ a + b; 忠诚度 =~ c + d; 忠诚度 ~ 满意度")
     assert model.paths == (("满意度", "忠诚度"),)
@@ -36,7 +55,12 @@ def test_semicolons_and_unicode_names():
 @pytest.mark.parametrize("text, line, token, message", [
     ("a =~ x1 + x2\nb =~ y1\nb ~ a +\n", 3, "+", "empty term between '+' signs"),
     ("a =~ x1 + x2\nb =~ y1\nb ~ a c\n", 3, "c", "unexpected token 'c': separate terms with '+'"),
-    ("a =~ x1 + 0.5*x2\n", 1, "0.5*x2", "'0.5*x2' is not a valid name (fixed values and labels like 0.5*x are not supported)"),
+    ("a =~ x1 + 0.5**x2\n", 1, "0.5**x2", "more than one modifier in '0.5**x2'"),
+    ("a =~ x1 + 1e999*x2\n", 1, "1e999", "fixed value '1e999' in '1e999*x2' is not a finite number"),
+    ("a =~ x1 + (2)*x2\n", 1, "(2)", "'(2)' in '(2)*x2' is neither a number nor a label"),
+    ("a =~ x1 + 2*\n", 1, "2*", "'' is not a valid name"),
+    ("a =~ x1 + 2*x2\na =~ 3*x2\n", 2, "x2", "a =~ x2 has a second modifier (first on line 1)"),
+    ("a <~ x1 + 2*x2\n", 1, "x2", "fixed values and labels apply to =~, ~ and ~~, not to formative blocks"),
     ("a =~ x1\nb =~ y1\nb ~ a\nc ~ a\n", 4, "c", "'c' in a structural path is not a construct defined with =~ or <~"),
     ("a =~ x1\nb := a\n", 2, "b", "no operator in 'b := a'"),
     ("a =~ x1 + x1\n", 1, "x1", "'x1' is listed twice"),
@@ -55,7 +79,9 @@ def test_syntax_errors_name_line_and_token(text, line, token, message):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("a =~ x1\nb =~ y1\nc =~ z1\nb ~ a\n", "construct 'c' has no structural path"),
+    ("a =~ x1\nb =~ y1\nb ~ a\nx1 ~~ b\n", "covariance x1 ~~ b joins a construct and an item"),
+    ("a =~ x1 + x2\nx1 ~~ x2\nx2 ~~ x1\n", "the covariance x1 ~~ x2 is written twice"),
+    ("a =~ x1 + x1*x2\n", "label 'x1' is also a construct or item name"),
     ("a =~ x1\nb =~ y1\nb ~ a\na ~ b\n", "the structural model has a cycle (a -> b -> a)"),
     ("a =~ x1 + x2\nb =~ x2\nb ~ a\n", "item 'x2' is in two blocks: 'a' and 'b'"),
     ("a =~ x1\nb =~ a\nb ~ a\n", "'a' is both a construct and an item of 'b'"),

@@ -529,3 +529,41 @@ def test_validate_warns_but_passes_a_cost_item_on_a_quality_scale(tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0].startswith(f"{path}: ok: mini v1")
     assert lines[1].startswith(f"{path}:24: pages[0].questions[1].scale: warning: 'sat2' measures cost")
+def test_fit_cbsem_json_on_ecsi_with_single_indicator_and_holes(tmp_path):
+    """The issue's case: CB-SEM fits ECSI with its one-item complaints block (lavaan: chi2
+    575.571 on 241 df); FIML + MLR on data with holes prints strict JSON (no NaN)."""
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    fixture = json.loads((data / "lavaan" / "mobi_ecsi_mar_mlr_ml.json").read_text())
+    model = tmp_path / "ecsi.model"
+    model.write_text(fixture["model"] + "\n")
+    result = csi("fit", "--model", str(model), "--data", str(data / "mobi.csv"), "--method", "cbsem", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert payload["fit"]["chi2"] == pytest.approx(575.571, abs=1e-3) and payload["fit"]["df"] == 241
+    result = csi("fit", "--model", str(model), "--data", str(data / "mobi_mar.csv"), "--method", "cbsem",
+                 "--missing", "fiml", "--estimator", "mlr", "--allow-improper", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+    assert payload["estimator"] == "MLR" and payload["n_used"] == 250
+    assert payload["fit"]["chi2_scaled"] == pytest.approx(fixture["fit"]["chisq.scaled"], rel=1e-4)
+    assert any("Heywood" in note for note in payload["notes"])
+    refused = csi("fit", "--model", str(model), "--data", str(data / "mobi_mar.csv"), "--method", "cbsem",
+                  "--missing", "fiml")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines()[-1].startswith("error: improper solution (Heywood case): the estimated "
+                                                              "variance of Satisfaction (-0.00296) is negative")
+
+
+def test_fit_pls_refuses_cbsem_options(tmp_path):
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data" / "political_democracy.csv"
+    model = tmp_path / "m.model"
+    model.write_text("A =~ x1 + x2 + x3\nB =~ y1 + y2\nB ~ A\n")
+    result = csi("fit", "--model", str(model), "--data", str(data), "--estimator", "mlr")
+    assert result.returncode == 1 and result.stderr.strip() == "error: --estimator and --allow-improper apply to --method cbsem"
+    model.write_text("A =~ x1 + x2 + x3\nB =~ y1 + y2\n")
+    result = csi("fit", "--model", str(model), "--data", str(data))
+    assert result.returncode == 1 and "has no structural path" in result.stderr and "--method cbsem" in result.stderr
