@@ -37,3 +37,100 @@ def test_path_diagram_labels_every_path_with_its_coefficient(results):
         assert any(t.startswith(f"{value:.2f}") for t in texts), value
     assert sum("R² =" in t for t in texts) == len(results.r_squared)
     plt.close(figure)
+
+
+# ---- Chinese on a machine without a CJK font ------------------------------------------
+# The first child process builds matplotlib's font cache and then rewrites it to list only
+# matplotlib's own fonts: the cache a machine has when it was built before any CJK font was
+# installed (a stale cache), or on a machine that has none. The second child draws with it.
+STALE_CACHE = r'''
+import os, matplotlib
+from matplotlib import font_manager as fm
+own = os.path.join(matplotlib.get_data_path(), "fonts")
+fm.fontManager.ttflist = [f for f in fm.fontManager.ttflist if f.fname.startswith(own)]
+fm.fontManager.afmlist = [f for f in fm.fontManager.afmlist if f.fname.startswith(own)]
+fm.json_dump(fm.fontManager, os.path.join(matplotlib.get_cachedir(), f"fontlist-v{fm.FontManager.__version__}.json"))
+'''
+DRAW = r'''
+import io, json, sys, warnings
+import numpy as np
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib import font_manager
+
+def draw(text, fmt="png"):
+    figure = plt.figure(figsize=(1.2, 0.6), dpi=100)
+    figure.text(0.5, 0.5, text, ha="center", va="center", fontsize=20)
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with plt.rc_context({"svg.fonttype": "none"}):
+            figure.savefig(buffer, format=fmt)
+    plt.close(figure)
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    data = buffer.getvalue()
+    if fmt == "png":
+        data = (plt.imread(io.BytesIO(data))[..., :3] * 255).astype(int).tolist()
+    elif fmt == "svg":
+        data = data.decode()
+    else:
+        data = data.decode("latin-1")
+    return data, missing
+
+out = {"fonts": sorted({f.name for f in font_manager.fontManager.ttflist})}
+out["before_a"], out["before_missing"] = draw("满")
+out["before_b"], _ = draw("意")
+from analysis.plots import use_cjk_fonts
+use_cjk_fonts()
+out["after_a"], out["after_missing"] = draw("满")
+out["after_b"], _ = draw("意")
+out["pdf"], out["pdf_missing"] = draw("顾客满意度指数", "pdf")
+out["svg"], out["svg_missing"] = draw("顾客满意度指数", "svg")
+json.dump(out, sys.stdout)
+'''
+
+
+@pytest.fixture(scope="module")
+def fontless(tmp_path_factory):
+    """What a child process draws with a font cache that knows no CJK font."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    home = tmp_path_factory.mktemp("fontless")
+    fontconfig = home / "fonts.conf"  # a fontconfig that lists no font directory at all
+    fontconfig.write_text('<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig></fontconfig>')
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MPL", "FONTCONFIG", "XDG_"))}
+    env.update(MPLCONFIGDIR=str(home / "mpl"), FONTCONFIG_FILE=str(fontconfig), HOME=str(home),
+               XDG_DATA_HOME=str(home / "data"), XDG_CACHE_HOME=str(home / "cache"),
+               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    for script in (STALE_CACHE, DRAW):
+        done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=240)
+        assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
+
+
+def test_the_child_sees_no_cjk_font(fontless):
+    # The premise: without the shipped font, Chinese comes out as boxes with warnings.
+    assert not any("CJK" in name or name.endswith(" SC") for name in fontless["fonts"]), fontless["fonts"]
+    assert fontless["before_missing"]
+    assert fontless["before_a"] == fontless["before_b"]  # two different characters, the same tofu box
+
+
+def test_shipped_font_renders_chinese_without_missing_glyphs(fontless):
+    import numpy as np
+
+    assert not fontless["after_missing"], fontless["after_missing"][:3]
+    after_a, after_b = np.array(fontless["after_a"]), np.array(fontless["after_b"])
+    assert (after_a < 128).any(), "nothing drawn"
+    assert not np.array_equal(after_a, after_b)  # real glyphs: each character its own shape
+    assert not np.array_equal(after_a, np.array(fontless["before_a"]))  # and not the tofu box
+
+
+def test_pdf_embeds_the_shipped_font_and_svg_keeps_text(fontless):
+    assert not fontless["pdf_missing"] and not fontless["svg_missing"]
+    assert "NotoSansSC" in fontless["pdf"]
+    assert "顾客满意度指数</text>" in fontless["svg"] and "Noto Sans SC" in fontless["svg"]
