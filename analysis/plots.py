@@ -90,7 +90,10 @@ def path_diagram(results, ax=None, name=None, title=None):
     s = results.structure
     depth = _depths(s)
     columns = max(depth) + 1
-    figure, ax = _axes(ax, (2.3 * columns + 1.5, 5.6))
+    width = 2.3 * columns + 1.5
+    figure, ax = _axes(ax, (width, 5.6))
+    # A wide diagram is shown shrunk to a page's width: its text grows with it to stay legible.
+    scale = max(1.0, width / 10)
     positions = {}
     for d in range(columns):
         members = [j for j in range(len(s.constructs)) if depth[j] == d]
@@ -119,25 +122,25 @@ def path_diagram(results, ax=None, name=None, title=None):
         colour = OKABE_ITO[0] if row.estimate >= 0 else OKABE_ITO[3]
         ax.annotate("", xy=tuple(b), xytext=tuple(a),
                     arrowprops=dict(arrowstyle="-|>", color=colour, lw=0.8 + 3 * abs(row.estimate), alpha=0.85,
-                                    shrinkA=30, shrinkB=30, connectionstyle=f"arc3,rad={rad}"))
+                                    shrinkA=30 * scale, shrinkB=30 * scale, connectionstyle=f"arc3,rad={rad}"))
         delta = b - a
         # Midpoint of matplotlib's arc3 Bezier: the chord's midpoint moved by rad/2 along (dy, -dx).
         middle = (a + b) / 2 + rad / 2 * np.array([delta[1], -delta[0]])
         label = f"{row.estimate:.2f}{'*' if significant else ''}"
-        ax.text(*middle, label, ha="center", va="center", fontsize=9,
+        ax.text(*middle, label, ha="center", va="center", fontsize=9 * scale,
                 bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
     for j, (x, y) in positions.items():
         construct = s.constructs[j]
         label = name(construct) + (f"\nR² = {r2[construct]:.2f}" if construct in r2.index else "")
         # Regular weight: the shipped CJK font has no bold face, and a faked one is a warning per label.
-        ax.text(x, y, label, ha="center", va="center", fontsize=9.5, linespacing=1.3,
+        ax.text(x, y, label, ha="center", va="center", fontsize=9.5 * scale, linespacing=1.3,
                 bbox=dict(boxstyle="round,pad=0.5", fc="#E8F1F8", ec=OKABE_ITO[0], lw=1.2))
     ax.axis("off")
     if title is None:
         boot = results.bootstrap
         note = f"* 95% bootstrap interval excludes 0 ({boot.n_ok} resamples)" if boot is not None else "no bootstrap run"
         title = f"PLS path model ({results.scheme} scheme), n = {results.n_used}\n{note}"
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=10 * scale)
     return figure
 
 

@@ -134,3 +134,43 @@ def test_pdf_embeds_the_shipped_font_and_svg_keeps_text(fontless):
     assert not fontless["pdf_missing"] and not fontless["svg_missing"]
     assert "NotoSansSC" in fontless["pdf"]
     assert "顾客满意度指数</text>" in fontless["svg"] and "Noto Sans SC" in fontless["svg"]
+
+
+# ---- report figures: legible labels, honest axes ----------------------------------------
+def _tick_boxes(figure, axis="x"):
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    ax = figure.axes[0]
+    labels = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
+    return [label.get_window_extent(renderer) for label in labels if label.get_text()]
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_seven_point_loyalty_labels_do_not_overlap(language):
+    """The 7-point scale's labels (the longest English ones wrap) each keep their own space."""
+    import pandas as pd
+
+    from analysis.loyalty import SatisfactionLoyalty
+    from analysis.report_plots import loyalty_chart
+    labels = {"en": ["Completely dissatisfied", "Very dissatisfied", "Somewhat dissatisfied",
+                     "Neither satisfied nor dissatisfied", "Somewhat satisfied", "Very satisfied", "Completely satisfied"],
+              "zh-CN": ["非常不满意", "不满意", "有点不满意", "一般", "有点满意", "满意", "非常满意"]}[language]
+    curve = pd.DataFrame({"level": range(1, 8), "label": labels, "n": [5, 10, 20, 40, 60, 50, 15],
+                          "share": [.025, .05, .1, .2, .3, .25, .075], "loyal": [0, 1, 3, 10, 25, 30, 12],
+                          "loyal_share": [0, .1, .15, .25, .42, .6, .8], "ci_low": [0, .02, .05, .14, .3, .46, .55],
+                          "ci_high": [.43, .4, .36, .4, .54, .72, .93]})
+    figure = loyalty_chart(SatisfactionLoyalty("sat", "loy", 6, curve, .075, .8, .6))
+    boxes = _tick_boxes(figure)
+    assert len(boxes) == 7
+    for left, right in zip(boxes, boxes[1:]):
+        assert left.x1 < right.x0, "tick labels overlap"
+    plt.close(figure)
+
+
+def test_index_axes_span_at_least_twenty_points():
+    """Differences inside the intervals are not magnified: 0-100 axes show at least 20 points."""
+    from analysis.report_plots import MIN_SPAN, index_range
+    for values in ([71.0, 73.5], [0.5, 2.0], [98.0, 99.5], [40.0, 90.0]):
+        low, high = index_range(values)
+        assert high - low >= MIN_SPAN and 0 <= low <= min(values) and max(values) <= high <= 100
+    assert index_range([40.0, 90.0]) == (38.0, 92.0)  # a wide spread keeps its own range

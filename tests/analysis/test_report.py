@@ -4,6 +4,7 @@ glyph), the PDF prints, and wrong requests get errors naming what exists."""
 import os
 import re
 import shutil
+import unicodedata
 import warnings
 
 import pytest
@@ -88,14 +89,80 @@ def test_chinese_report_and_legible_figures(chinese):
     assert re.search(r"<text[^>]*>品牌形象", paths) and "brand" not in paths
 
 
-def test_pdf_of_the_same_report(english, tmp_path):
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _need_chromium():
     if not (shutil.which("chromium") or shutil.which("chromium-browser")):
         if os.environ.get("CSI_REQUIRE_BROWSER"):
             pytest.fail("chromium is missing but CSI_REQUIRE_BROWSER is set")
         pytest.skip("chromium is not installed (apt-get install chromium)")
-    path = english.write_pdf(tmp_path / "report.pdf")
-    data = path.read_bytes()
-    assert data.startswith(b"%PDF") and len(data) > 50_000
+
+
+@pytest.mark.parametrize("which", ["english", "chinese"])
+def test_pdf_is_a4_with_page_headers(english, chinese, which, tmp_path):
+    """Every page A4, its header naming the survey, the wave and the page of how many."""
+    _need_chromium()
+    import pypdf
+
+    report = english if which == "english" else chinese[0]
+    path = report.write_pdf(tmp_path / "report.pdf")
+    assert path.read_bytes().startswith(b"%PDF")
+    pages = pypdf.PdfReader(path).pages
+    assert len(pages) >= 4
+    title = report.context["title"]
+    for number, page in enumerate(pages, start=1):
+        assert float(page.mediabox.width) == pytest.approx(595.3, abs=1.5)   # A4: 210 x 297 mm in points
+        assert float(page.mediabox.height) == pytest.approx(841.9, abs=1.5)
+        # NFKC: the PDF's text layer spells some characters as their Kangxi-radical twins (⼿ for 手).
+        text = unicodedata.normalize("NFKC", re.sub(r"\s+", " ", page.extract_text()))
+        # (Some, like 户, come back as a different code point, so the Chinese title is not compared.)
+        header = (f"{re.escape(title)} · Wave 2026Q4 page {number} of {len(pages)}" if which == "english"
+                  else f"调查期 2026Q4 第 {number} \\S[,，]共 {len(pages)} \\S")
+        assert re.search(header, text), text[:200]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _need_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium") or CHROMIUM,
+                                             args=["--headless=new", "--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+# Cells whose text is laid out on more than one line (a number, an interval or a name broken).
+# Headings may wrap between words; with word-break: keep-all a Chinese heading wraps only at
+# its punctuation. A new line starts where a text box begins below the bottom of the boxes before it (a
+# subscript overlaps its line, a wrapped word does not).
+BROKEN_CELLS = """() => [...document.querySelectorAll("td.num, td.name")].filter(cell => !cell.querySelector("br"))
+  .filter(cell => { const range = document.createRange(); range.selectNodeContents(cell);
+    const boxes = [...range.getClientRects()].filter(r => r.width > 0).sort((a, b) => a.top - b.top);
+    let lines = 0, bottom = -Infinity;
+    for (const box of boxes) { if (box.top >= bottom - 1) lines += 1; bottom = Math.max(bottom, box.bottom); }
+    return lines > 1; }).map(cell => cell.textContent.trim())"""
+
+
+@pytest.mark.parametrize("which", ["english", "chinese"])
+@pytest.mark.parametrize("layout", ["phone", "desktop", "print"])
+def test_tables_never_break_a_number_or_word(browser, english, chinese, which, layout, tmp_path):
+    """On a 360-px phone, a desktop and the A4 print column no number, interval or
+    construct name is split across lines, and the page never scrolls sideways."""
+    report = english if which == "english" else chinese[0]
+    page_file = report.write_html(tmp_path / "report.html")
+    width = {"phone": 360, "desktop": 1280, "print": 688}[layout]  # 688 px: A4 minus the page margins
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    if layout == "print":
+        page.emulate_media(media="print")
+    page.goto(page_file.as_uri())
+    assert page.evaluate(BROKEN_CELLS) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    folder = os.environ.get("CSI_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=os.path.join(folder, f"report-{which}-{layout}.png"), full_page=True)
+    page.close()
 
 
 @pytest.mark.parametrize("wave, compare, message", [("2030Q1", None, "no wave '2030Q1'.*its waves: 2025Q4, 2026Q3, 2026Q4"),
