@@ -27,7 +27,7 @@ from models.storage.repository import (load_response_attributes, load_wave_frame
 from .drivers import ipma, priorities
 from .loyalty import satisfaction_loyalty
 from .plots import path_diagram
-from .report_plots import ipma_chart, loyalty_chart, png, segment_chart, svg, trend_chart  # noqa: F401 (png: API)
+from .report_plots import ipma_chart, loyalty_chart, segment_chart, svg, trend_chart
 from .report_tables import reviewer_tables
 from .report_text import (ACTIONS, CONSTRUCT_NAMES, DROPPED, INVARIANCE, SCHEMES, SEGMENT_VARIABLES, TEXT, Names,
                           localize_note, text_for)

@@ -73,16 +73,22 @@ def ipma_chart(table, target, name=lambda c: c, labels=("importance (total effec
     mi, mp = shown["importance"].mean(), shown["performance"].mean()
     ax.axvline(mi, color="#777777", ls="--", lw=0.8)
     ax.axhline(mp, color="#777777", ls="--", lw=0.8)
-    for k, row in enumerate(shown.itertuples(index=False)):
-        urgent = row.quadrant == "Concentrate here"
-        ax.scatter(row.importance, row.performance, s=140, color=OKABE_ITO[3] if urgent else OKABE_ITO[0],
-                   marker="D" if urgent else "o", zorder=3, edgecolor="black", lw=0.6)
-        ax.annotate(name(row.construct), (row.importance, row.performance), textcoords="offset points",
-                    xytext=(8, 6), fontsize=9)
     # Importance from 0, so a driver twice as important sits twice as far out.
     top = max(shown["importance"].max(), 0.05)
     ax.set_xlim(min(0.0, shown["importance"].min() * 1.15), top * 1.25)
     ax.set_ylim(*index_range(shown["performance"]))
+    x_span, y_span = np.diff(ax.get_xlim())[0], np.diff(ax.get_ylim())[0]
+    placed = []
+    for row in shown.sort_values("performance", ascending=False).itertuples(index=False):
+        urgent = row.quadrant == "Concentrate here"
+        ax.scatter(row.importance, row.performance, s=140, color=OKABE_ITO[3] if urgent else OKABE_ITO[0],
+                   marker="D" if urgent else "o", zorder=3, edgecolor="black", lw=0.6)
+        # A label whose point sits close to an already labelled one goes below its point.
+        crowded = any(abs(row.importance - x) < 0.25 * x_span and abs(row.performance - y) < 0.06 * y_span
+                      for x, y in placed)
+        ax.annotate(name(row.construct), (row.importance, row.performance), textcoords="offset points",
+                    xytext=(8, -14) if crowded else (8, 6), fontsize=9)
+        placed.append((row.importance, row.performance))
     ax.text(0.99, 0.02, labels[3] if len(labels) > 3 else "", transform=ax.transAxes, ha="right", fontsize=8,
             color=OKABE_ITO[3])
     ax.set_xlabel(labels[0])

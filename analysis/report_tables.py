@@ -3,9 +3,10 @@ paths with intervals and p-values (plus f² and VIF), R², total effects, loadin
 weights with intervals, reliability with flags, HTMT with intervals, item VIF.
 
 Intervals are the fit's percentile bootstrap intervals. p-values are two-sided
-bootstrap tests: twice the share of resamples on the far side of 0, with the usual +1
-correction, (1 + 2 min(#{b <= 0}, #{b >= 0})) / (1 + B), capped at 1 (the test that
-matches a percentile interval: p < 0.05 about when the 95% interval excludes 0).
+bootstrap tests: twice the share of resamples on the far side of 0 with the usual +1
+correction (Davison & Hinkley 1997, ch. 4), 2 (1 + min(#{b <= 0}, #{b >= 0})) / (1 + B),
+capped at 1 (the test that matches a percentile interval: p < 0.05 about when the 95%
+interval excludes 0).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def bootstrap_p(results: PLSResults, kind: str, a: str, b: str = "") -> float | 
     if not column.size:
         return None
     tail = min((column <= 0).sum(), (column >= 0).sum())
-    return float(min(1.0, (1 + 2 * tail) / (1 + column.size)))
+    return float(min(1.0, 2 * (1 + tail) / (1 + column.size)))
 
 
 def _interval(row) -> tuple[float | None, float | None]:
