@@ -87,6 +87,19 @@ out["after_a"], out["after_missing"] = draw("满")
 out["after_b"], _ = draw("意")
 out["pdf"], out["pdf_missing"] = draw("顾客满意度指数", "pdf")
 out["svg"], out["svg_missing"] = draw("顾客满意度指数", "svg")
+# A report figure in Chinese, written the ways a report or `csi fit --plot` writes it.
+import pandas as pd
+from analysis.loyalty import SatisfactionLoyalty
+from analysis.report_plots import loyalty_chart
+curve = pd.DataFrame({"level": [1, 2, 3], "label": ["不满意", "一般", "满意"], "n": [10, 20, 30], "share": [.2, .3, .5],
+                      "loyal": [1, 5, 20], "loyal_share": [.1, .25, .67], "ci_low": [.02, .1, .5], "ci_high": [.4, .47, .8]})
+out["chart_missing"] = []
+for fmt in ("png", "pdf", "svg"):
+    figure = loyalty_chart(SatisfactionLoyalty("sat", "loy", 3, curve, .5, .67, .25), ("忠诚顾客比例", "受访者比例", "各满意度水平的忠诚度"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        figure.savefig(io.BytesIO(), format=fmt)
+    out["chart_missing"] += [str(w.message) for w in caught if "missing from font" in str(w.message)]
 json.dump(out, sys.stdout)
 '''
 
@@ -128,6 +141,10 @@ def test_shipped_font_renders_chinese_without_missing_glyphs(fontless):
     assert (after_a < 128).any(), "nothing drawn"
     assert not np.array_equal(after_a, after_b)  # real glyphs: each character its own shape
     assert not np.array_equal(after_a, np.array(fontless["before_a"]))  # and not the tofu box
+
+
+def test_a_chinese_report_figure_has_every_glyph(fontless):
+    assert not fontless["chart_missing"], fontless["chart_missing"][:3]
 
 
 def test_pdf_embeds_the_shipped_font_and_svg_keeps_text(fontless):
