@@ -77,18 +77,27 @@ def ipma_chart(table, target, name=lambda c: c, labels=("importance (total effec
     top = max(shown["importance"].max(), 0.05)
     ax.set_xlim(min(0.0, shown["importance"].min() * 1.15), top * 1.25)
     ax.set_ylim(*index_range(shown["performance"]))
-    x_span, y_span = np.diff(ax.get_xlim())[0], np.diff(ax.get_ylim())[0]
-    placed = []
-    for row in shown.sort_values("performance", ascending=False).itertuples(index=False):
+    for row in shown.itertuples(index=False):
         urgent = row.quadrant == "Concentrate here"
         ax.scatter(row.importance, row.performance, s=140, color=OKABE_ITO[3] if urgent else OKABE_ITO[0],
                    marker="D" if urgent else "o", zorder=3, edgecolor="black", lw=0.6)
-        # A label whose point sits close to an already labelled one goes below its point.
-        crowded = any(abs(row.importance - x) < 0.25 * x_span and abs(row.performance - y) < 0.06 * y_span
-                      for x, y in placed)
-        ax.annotate(name(row.construct), (row.importance, row.performance), textcoords="offset points",
-                    xytext=(8, -14) if crowded else (8, 6), fontsize=9)
-        placed.append((row.importance, row.performance))
+    # Each label takes the first spot around its point that no earlier label covers.
+    renderer = figure.canvas.get_renderer()
+    placed = []
+    spots = ((8, 6, "left"), (8, -14, "left"), (-8, 6, "right"), (-8, -14, "right"), (8, 18, "left"), (8, -26, "left"))
+    for row in shown.sort_values("importance", ascending=False).itertuples(index=False):
+        for dx, dy, ha in spots:
+            label = ax.annotate(name(row.construct), (row.importance, row.performance), textcoords="offset points",
+                                xytext=(dx, dy), ha=ha, fontsize=9)
+            box = label.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in placed):
+                break
+            label.remove()
+        else:
+            label = ax.annotate(name(row.construct), (row.importance, row.performance), textcoords="offset points",
+                                xytext=(8, 6), fontsize=9)
+            box = label.get_window_extent(renderer)
+        placed.append(box)
     ax.text(0.99, 0.02, labels[3] if len(labels) > 3 else "", transform=ax.transAxes, ha="right", fontsize=8,
             color=OKABE_ITO[3])
     ax.set_xlabel(labels[0])

@@ -191,3 +191,20 @@ def test_index_axes_span_at_least_twenty_points():
         low, high = index_range(values)
         assert high - low >= MIN_SPAN and 0 <= low <= min(values) and max(values) <= high <= 100
     assert index_range([40.0, 90.0]) == (38.0, 92.0)  # a wide spread keeps its own range
+
+
+def test_ipma_labels_of_close_drivers_do_not_overlap():
+    """Two drivers almost on one spot (the demo's perceived quality and value) keep legible labels."""
+    import pandas as pd
+
+    from analysis.report_plots import ipma_chart
+    table = pd.DataFrame({"construct": ["brand_image", "expected_quality", "perceived_quality", "perceived_value"],
+                          "importance": [0.612, 0.430, 0.292, 0.278], "performance": [72.7, 73.2, 72.5, 72.8],
+                          "quadrant": ["Concentrate here", "Keep up the good work", "Low priority", "Low priority"]})
+    figure = ipma_chart(table, "satisfaction")
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in figure.axes[0].texts if t.get_text() in set(table["construct"])]
+    assert len(boxes) == 4
+    assert not any(a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
+    plt.close(figure)
