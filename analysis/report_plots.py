@@ -84,7 +84,7 @@ def ipma_chart(table, target, name=lambda c: c, labels=("importance (total effec
     # Each label takes the first spot around its point that no earlier label covers.
     renderer = figure.canvas.get_renderer()
     placed = []
-    spots = ((8, 6, "left"), (8, -14, "left"), (-8, 6, "right"), (-8, -14, "right"), (8, 18, "left"), (8, -26, "left"))
+    spots = ((8, 6, "left"), (-8, 6, "right"), (-8, -14, "right"), (8, -14, "left"), (8, 18, "left"), (-8, -26, "right"))
     for row in shown.sort_values("importance", ascending=False).itertuples(index=False):
         for dx, dy, ha in spots:
             label = ax.annotate(name(row.construct), (row.importance, row.performance), textcoords="offset points",
