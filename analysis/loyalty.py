@@ -8,15 +8,15 @@ The classic finding (Jones & Sasser 1995, HBR 73(6), on Xerox): customers who we
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 
 def wilson(successes: np.ndarray, n: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for binomial proportions (elementwise)."""
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
     n = np.asarray(n, dtype=float)
     with np.errstate(all="ignore"):
         p = np.asarray(successes) / n
@@ -81,7 +81,7 @@ def net_promoter(values: pd.Series, level: float = 0.95) -> dict:
     promoters, detractors = float((x >= 9).mean()), float((x <= 6).mean())
     score = promoters - detractors
     se = np.sqrt(max(promoters + detractors - score ** 2, 0.0) / n)
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
     return {"score": 100 * score, "ci_low": 100 * (score - z * se), "ci_high": 100 * (score + z * se),
             "promoters": 100 * promoters, "passives": 100 * (1 - promoters - detractors),
             "detractors": 100 * detractors, "n": n}

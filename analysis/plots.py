@@ -2,24 +2,65 @@
 it makes and returns a new figure, otherwise it draws on ``ax`` and returns its figure.
 
 Colours are the Okabe-Ito palette (distinguishable with the common colour-vision
-deficiencies); CJK labels use a CJK font when one is installed.
+deficiencies). Chinese text renders on any machine: the Noto Sans SC font ships as a
+Python dependency (``pylopdf-fonts-zh-cn``, SIL Open Font License 1.1) and is added to
+matplotlib by file (``font_manager.addfont``), so neither a system CJK font nor a fresh
+matplotlib font cache is needed; a stale cache built before fonts were installed does
+not matter either.
 """
 from __future__ import annotations
+
+import functools
+import warnings
 
 import numpy as np
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Source Han Sans SC")
+# Tried in order for every glyph (matplotlib's per-glyph fallback); in SVG output the same
+# list is the text's CSS font-family, so a browser uses whichever of them the reader has.
+CJK_FONTS = ("Noto Sans SC", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
+             "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Noto Sans CJK JP")
+
+
+def shipped_cjk_font() -> str | None:
+    """Path of the CJK font installed with the toolkit (None if the package is missing)."""
+    try:
+        from pylopdf_fonts_zh_cn import sans_path
+    except ImportError:
+        return None
+    path = sans_path()
+    return str(path) if path.is_file() else None
+
+
+@functools.cache
+def _register_shipped_font() -> None:
+    from matplotlib import font_manager
+
+    path = shipped_cjk_font()
+    if path is None:
+        return
+    try:
+        font_manager.fontManager.addfont(path)
+    except (OSError, RuntimeError) as exc:  # a damaged install: say so, draw with what exists
+        warnings.warn(f"could not load the shipped CJK font {path}: {exc}", RuntimeWarning, stacklevel=3)
+
+
+def use_cjk_fonts() -> tuple[str, ...]:
+    """Register the shipped CJK font with matplotlib (once per process) and put the CJK
+    families first in ``font.sans-serif``; returns that list."""
+    import matplotlib
+
+    _register_shipped_font()
+    current = [f for f in matplotlib.rcParams["font.sans-serif"] if f not in CJK_FONTS]
+    matplotlib.rcParams["font.sans-serif"] = list(CJK_FONTS) + current
+    matplotlib.rcParams["font.family"] = ["sans-serif"]
+    return tuple(matplotlib.rcParams["font.sans-serif"])
 
 
 def _axes(ax, size):
     import matplotlib.pyplot as plt
-    from matplotlib import font_manager
 
-    available = {f.name for f in font_manager.fontManager.ttflist}
-    cjk = [name for name in CJK_FONTS if name in available]
-    if cjk:
-        plt.rcParams["font.sans-serif"] = cjk + list(plt.rcParams["font.sans-serif"])
+    use_cjk_fonts()
     if ax is None:
         figure, ax = plt.subplots(figsize=size)
         return figure, ax
@@ -39,14 +80,20 @@ def _depths(structure) -> list[int]:
     return depth
 
 
-def path_diagram(results, ax=None):
+def path_diagram(results, ax=None, name=None, title=None):
     """Constructs in columns by causal depth; arrows labelled with path coefficients
     (with * when the 95% bootstrap interval excludes 0); R² under each endogenous box.
-    Paths that skip a column are drawn as arcs so they do not run through other boxes."""
+    Paths that skip a column are drawn as arcs so they do not run through other boxes.
+    ``name(construct)`` gives a box's label (default: the name, one word a line);
+    ``title`` replaces the English title (a report in another language passes its own)."""
+    name = name or (lambda construct: construct.replace("_", "\n"))
     s = results.structure
     depth = _depths(s)
     columns = max(depth) + 1
-    figure, ax = _axes(ax, (2.3 * columns + 1.5, 5.6))
+    width = 2.3 * columns + 1.5
+    figure, ax = _axes(ax, (width, 5.6))
+    # A wide diagram is shown shrunk to a page's width: its text grows with it to stay legible.
+    scale = max(1.0, width / 10)
     positions = {}
     for d in range(columns):
         members = [j for j in range(len(s.constructs)) if depth[j] == d]
@@ -75,22 +122,25 @@ def path_diagram(results, ax=None):
         colour = OKABE_ITO[0] if row.estimate >= 0 else OKABE_ITO[3]
         ax.annotate("", xy=tuple(b), xytext=tuple(a),
                     arrowprops=dict(arrowstyle="-|>", color=colour, lw=0.8 + 3 * abs(row.estimate), alpha=0.85,
-                                    shrinkA=30, shrinkB=30, connectionstyle=f"arc3,rad={rad}"))
+                                    shrinkA=30 * scale, shrinkB=30 * scale, connectionstyle=f"arc3,rad={rad}"))
         delta = b - a
         # Midpoint of matplotlib's arc3 Bezier: the chord's midpoint moved by rad/2 along (dy, -dx).
         middle = (a + b) / 2 + rad / 2 * np.array([delta[1], -delta[0]])
         label = f"{row.estimate:.2f}{'*' if significant else ''}"
-        ax.text(*middle, label, ha="center", va="center", fontsize=9,
+        ax.text(*middle, label, ha="center", va="center", fontsize=9 * scale,
                 bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.9))
     for j, (x, y) in positions.items():
-        name = s.constructs[j]
-        label = name.replace("_", "\n") + (f"\nR² = {r2[name]:.2f}" if name in r2.index else "")
-        ax.text(x, y, label, ha="center", va="center", fontsize=9, fontweight="bold", linespacing=1.3,
+        construct = s.constructs[j]
+        label = name(construct) + (f"\nR² = {r2[construct]:.2f}" if construct in r2.index else "")
+        # Regular weight: the shipped CJK font has no bold face, and a faked one is a warning per label.
+        ax.text(x, y, label, ha="center", va="center", fontsize=9.5 * scale, linespacing=1.3,
                 bbox=dict(boxstyle="round,pad=0.5", fc="#E8F1F8", ec=OKABE_ITO[0], lw=1.2))
     ax.axis("off")
-    boot = results.bootstrap
-    note = f"* 95% bootstrap interval excludes 0 ({boot.n_ok} resamples)" if boot is not None else "no bootstrap run"
-    ax.set_title(f"PLS path model ({results.scheme} scheme), n = {results.n_used}\n{note}", fontsize=10)
+    if title is None:
+        boot = results.bootstrap
+        note = f"* 95% bootstrap interval excludes 0 ({boot.n_ok} resamples)" if boot is not None else "no bootstrap run"
+        title = f"PLS path model ({results.scheme} scheme), n = {results.n_used}\n{note}"
+    ax.set_title(title, fontsize=10 * scale)
     return figure
 
 
@@ -125,7 +175,7 @@ def index_bars(results, ax=None):
         ax.errorbar(frame["estimate"], y, xerr=[frame["estimate"] - frame["ci_low"], frame["ci_high"] - frame["estimate"]],
                     fmt="none", ecolor="#000000", lw=1, capsize=3)
     for yy, value in zip(y, frame["estimate"]):
-        ax.text(1.5, yy, f"{value:.1f}", va="center", color="white", fontsize=9, fontweight="bold")
+        ax.text(1.5, yy, f"{value:.1f}", va="center", color="white", fontsize=9)
     ax.set_yticks(y, frame["construct"])
     ax.set_xlim(0, 100)
     ax.set_xlabel("index (0 = scale minimum, 100 = scale maximum)")

@@ -1,13 +1,12 @@
-"""The quarterly report: one self-contained HTML file (figures embedded as PNG data
-URIs), in the questionnaire's language; a PDF of the same page through headless
-Chromium when asked.
+"""The quarterly report: one self-contained HTML file in the questionnaire's language
+(figures inline as SVG whose text stays text, tables a reviewer expects beside them);
+an A4 PDF of the same page, with page headers, through headless Chromium when asked.
 
     >>> report = build_report(engine, "acsi-retail", "2026Q4", compare="2026Q3")
     >>> Path("report.html").write_text(report.html())
 """
 from __future__ import annotations
 
-import base64
 import shutil
 import subprocess
 import tempfile
@@ -19,6 +18,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from models.errors import CSIError
 from models.storage.repository import (load_response_attributes, load_wave_frame, questionnaire_of_wave,
@@ -26,62 +26,30 @@ from models.storage.repository import (load_response_attributes, load_wave_frame
 
 from .drivers import ipma, priorities
 from .loyalty import satisfaction_loyalty
-from .report_plots import ipma_chart, loyalty_chart, png, segment_chart, trend_chart
+from .plots import path_diagram
+from .report_plots import ipma_chart, loyalty_chart, segment_chart, svg, trend_chart
+from .report_tables import reviewer_tables
+from .report_text import (ACTIONS, CONSTRUCT_NAMES, DROPPED, INVARIANCE, SCHEMES, SEGMENT_VARIABLES, TEXT, Names,
+                          localize_note, text_for)
 from .segments import analyse_segments, segment_changes
 from .value import MEASURE_NAMES_ZH, delivered_value
 from .waves import wave_trend
 
+__all__ = ["CONSTRUCT_NAMES", "TEXT", "Report", "ReportError", "build_report"]
+
 SEGMENT_NAMES = ("tier", "customer_tier", "region", "channel", "segment")
 HEADLINE = "satisfaction"
-
-CONSTRUCT_NAMES = {
-    "zh-CN": {"image": "企业形象", "expectations": "顾客预期", "perceived_quality": "感知质量",
-              "perceived_value": "感知价值", "satisfaction": "顾客满意度", "complaints": "顾客抱怨",
-              "loyalty": "顾客忠诚", "total_customer_value": "顾客总价值", "total_customer_cost": "顾客总成本",
-              "brand_image": "品牌形象", "expected_quality": "预期质量", "trust": "信任", "commitment": "承诺"},
-}
-TEXT = {
-    "en": {"title": "Customer satisfaction report", "wave": "Wave", "headline": "Satisfaction index",
-           "change_prev": "change from {ref}", "change_year": "change from a year earlier ({ref})",
-           "significant": "significant", "not_significant": "not significant", "trend": "Trend across waves",
-           "index_table": "Index per construct", "construct": "Construct", "index": "Index", "interval": "95% interval",
-           "change": "Change", "p": "p", "p_adj": "Holm p", "invariance": "Measurement invariance", "paths": "Path model",
-           "quality": "Measurement quality", "drivers": "Drivers and priorities", "target": "Effect on",
-           "importance": "Importance", "performance": "Performance", "action": "What to do",
-           "segments": "Segments", "segment": "Segment", "small": "small sample",
-           "mga": "Paths that differ from the rest of the sample (permutation MGA, Holm-adjusted p < 0.05)",
-           "loyalty": "Satisfaction and loyalty", "top_box": "Top-box share", "nps": "Net Promoter Score",
-           "cdv": "Customer delivered value", "sample": "Sample and missing data", "methods": "Method notes",
-           "notes": "Notes", "none": "none", "generated": "Generated", "respondents": "respondents",
-           "ipma_labels": ("importance (total effect, 0-100 points)", "performance (0-100 index)",
-                           "Importance-performance map", "red diamonds: concentrate here"),
-           "loyalty_labels": ("share loyal", "share of respondents", "Loyalty by satisfaction level"),
-           "trend_title": "CSI index per wave (95% intervals)", "segment_title": "Index by segment",
-           "flags": "Flags", "measure": "Measure", "mean": "Mean"},
-    "zh-CN": {"title": "顾客满意度报告", "wave": "调查期", "headline": "顾客满意度指数",
-              "change_prev": "较{ref}变化", "change_year": "较去年同期（{ref}）变化",
-              "significant": "显著", "not_significant": "不显著", "trend": "各期趋势",
-              "index_table": "各潜变量指数", "construct": "潜变量", "index": "指数", "interval": "95%置信区间",
-              "change": "变化", "p": "p值", "p_adj": "Holm校正p值", "invariance": "测量不变性", "paths": "路径模型",
-              "quality": "测量质量", "drivers": "驱动因素与改进优先级", "target": "影响对象",
-              "importance": "重要性", "performance": "表现", "action": "建议",
-              "segments": "细分群体", "segment": "群体", "small": "样本偏小",
-              "mga": "与其余样本显著不同的路径（置换检验多组分析，Holm校正p < 0.05）",
-              "loyalty": "满意度与忠诚度", "top_box": "最高档比例", "nps": "净推荐值（NPS）",
-              "cdv": "顾客让渡价值", "sample": "样本与缺失数据", "methods": "方法说明",
-              "notes": "备注", "none": "无", "generated": "生成时间", "respondents": "名受访者",
-              "ipma_labels": ("重要性（总效应，0-100分）", "表现（0-100指数）", "重要性-表现矩阵", "红色菱形：优先改进"),
-              "loyalty_labels": ("忠诚顾客比例", "受访者比例", "各满意度水平的忠诚度"),
-              "trend_title": "各期顾客满意度指数（95%置信区间）", "segment_title": "各群体指数",
-              "flags": "提示", "measure": "指标", "mean": "均值"},
-}
-ACTIONS_ZH = {"Concentrate here": "重点改进：重要但表现不佳，应优先提升", "Keep up the good work": "继续保持：重要且表现良好",
-              "Low priority": "低优先级：影响小、表现低", "Possible overkill": "可能过度投入：表现好但影响小",
-              "About average": "与平均水平相当：其区间覆盖各驱动因素的均值，数据不足以将其单独列出"}
 
 
 class ReportError(CSIError):
     """The report cannot be built (no such wave, no responses); the message says which."""
+
+
+def _css_string(value) -> Markup:
+    """``value`` as a CSS string literal for the page header (quotes, backslashes and
+    ``<`` escaped, so a questionnaire title cannot end the style sheet)."""
+    text = "".join(f"\\{ord(ch):X} " if ch in "\\\"'<>&\n\r" else ch for ch in str(value))
+    return Markup(f'"{text}"')
 
 
 @dataclass(frozen=True)
@@ -90,11 +58,12 @@ class Report:
     wave: str
     language: str
     context: Mapping = field(repr=False)
-    figures: Mapping[str, bytes] = field(repr=False)
+    figures: Mapping[str, str] = field(repr=False)  # name -> inline SVG markup
 
     def html(self) -> str:
         env = Environment(loader=PackageLoader("analysis", "templates"), autoescape=select_autoescape(["html"]))
-        figures = {k: "data:image/png;base64," + base64.b64encode(v).decode("ascii") for k, v in self.figures.items()}
+        env.filters["css_string"] = _css_string
+        figures = {k: Markup(v) for k, v in self.figures.items()}
         return env.get_template("report.html").render(**self.context, fig=figures)
 
     def write_html(self, path: str | Path) -> Path:
@@ -104,7 +73,8 @@ class Report:
         return path
 
     def write_pdf(self, path: str | Path, browser: str | None = None) -> Path:
-        """Print the HTML page to PDF with headless Chromium (the same content, paginated)."""
+        """Print the HTML page to an A4 PDF with headless Chromium: the same content, with
+        the survey, wave and page number in each page's header (CSS ``@page`` margin boxes)."""
         browser = browser or next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome")
                                    if shutil.which(b)), None)
         if browser is None:
@@ -147,9 +117,9 @@ def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | Non
         raise ReportError(f"cannot compare with wave {compare!r}: questionnaire {questionnaire_id!r} has waves {', '.join(names)}")
     questionnaire = questionnaire_of_wave(engine, questionnaire_id, wave)
     language = language if language in questionnaire.languages else questionnaire.default_language
-    text = TEXT.get(language, TEXT["en"])
-    names_map = CONSTRUCT_NAMES.get(language, {})
-    cname = lambda c: names_map.get(c, c.replace("_", " "))  # noqa: E731
+    text = text_for(language)
+    words = _names(questionnaire, language)
+    cname = words.construct
     model = questionnaire.csi_model()
     upto = [w for w in names if w <= wave or w == compare]
     frames = {}
@@ -170,17 +140,24 @@ def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | Non
     figures = {}
     say("drawing figures")
     shown = [c for c in model.construct_names if c in set(trend.index_table["construct"])]
-    figures["trend"] = png(trend_chart(trend, shown, cname, text["trend_title"]))
-    figures["paths"] = png(results.plot_paths())
+    figures["trend"] = svg(trend_chart(trend, shown, cname, text["trend_title"]), "trend", text["trend"])
+    scheme = SCHEMES.get(language, {}).get(results.scheme, results.scheme)
+    boot = results.bootstrap
+    path_title = (text["path_title"].format(scheme=scheme, n=results.n_used) + "\n"
+                  + (text["path_note"].format(b=boot.n_ok) if boot is not None else text["no_bootstrap"]))
+    figures["paths"] = svg(path_diagram(results, name=_box_label(cname, language), title=path_title), "paths",
+                           text["paths"])
     drivers = {}
     for target in ("satisfaction", "loyalty"):
         if target in model.construct_names:
             table = ipma(results, target)
-            if language == "zh-CN":
-                table["action"] = table["quadrant"].map(ACTIONS_ZH).fillna(table["action"])
+            if language in ACTIONS:
+                table["action"] = table["quadrant"].map(ACTIONS[language]).fillna(table["action"])
             drivers[target] = table
     if "satisfaction" in drivers:
-        figures["ipma"] = png(ipma_chart(drivers["satisfaction"], "satisfaction", cname, text["ipma_labels"]))
+        figures["ipma"] = svg(ipma_chart(drivers["satisfaction"], "satisfaction", cname, text["ipma_labels"],
+                                         title=text["ipma_title"].format(construct=cname("satisfaction"))),
+                              "ipma", text["ipma_labels"][2])
     frame = frames[wave]
     say("segments")
     seg_data = _with_attributes(engine, questionnaire_id, wave, frame)
@@ -200,35 +177,82 @@ def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | Non
                 headline_changes = changes_by_segment[changes_by_segment["construct"] == HEADLINE]
                 segment_change[variable] = {r["segment"]: r for r in _records(headline_changes)}
             if HEADLINE in set(analysis.index_table["construct"].dropna()):
-                figures[f"segment_{variable}"] = png(segment_chart(analysis, HEADLINE, cname, text["segment_title"]))
+                level = lambda code, v=variable: words.level(v, code)  # noqa: E731
+                figures[f"segment_{variable}"] = svg(
+                    segment_chart(analysis, HEADLINE, cname, level=level,
+                                  title=text["segment_title"].format(construct=cname(HEADLINE),
+                                                                     variable=words.variable(variable))),
+                    f"segment_{variable}", words.variable(variable))
     loyalty = None
     try:
         loyalty = satisfaction_loyalty(frame, questionnaire, language=language)
-        figures["loyalty"] = png(loyalty_chart(loyalty, text["loyalty_labels"]))
+        figures["loyalty"] = svg(loyalty_chart(loyalty, text["loyalty_labels"]), "loyalty", text["loyalty"])
     except KeyError:
         pass
     value = delivered_value(frame, questionnaire, results.respondent_index.get("satisfaction"))
-    quality = results.quality.reset_index().rename(columns={"index": "construct"})
+    invariance = INVARIANCE.get(language, INVARIANCE["en"])
+    changes_records = _records(changes)
+    for record in changes_records:
+        record["invariance_text"] = invariance.get(record["invariance"], record["invariance"])
+    notes = list(trend.notes) + [n for n in results.notes if n not in trend.notes]
+    dropped_names = DROPPED.get(language, {})
     context = {
         "t": text, "cname": cname, "lang": language, "questionnaire": questionnaire,
         "title": questionnaire.title.get(language), "wave": wave, "waves": list(trend.waves),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "headline": index_table.set_index("construct").loc[HEADLINE].to_dict() if HEADLINE in set(index_table["construct"]) else None,
         "headline_changes": _records(headline_rows), "index_rows": _records(index_table),
-        "changes": {(r["construct"], r["reference"]): r for r in _records(changes)},
+        "changes": {(r["construct"], r["reference"]): r for r in changes_records},
         "references": list(dict.fromkeys(changes["reference"])), "relations": dict(zip(changes["reference"], changes["relation"])),
-        "quality": _records(quality), "htmt": _records(results.htmt[results.htmt["flag"] != ""]) if not results.htmt.empty else [],
+        "tables": reviewer_tables(results, text),
         "drivers": {k: _records(v) for k, v in drivers.items()},
         "priorities": priorities(drivers["satisfaction"]) if "satisfaction" in drivers else [],
         "previous": previous,
-        "segments": [{"variable": s.variable, "rows": _records(s.index_table[s.index_table["construct"] == HEADLINE]),
+        "segments": [{"variable": s.variable, "title": words.variable(s.variable),
+                      "level": (lambda code, v=s.variable: words.level(v, code)),
+                      "rows": _records(s.index_table[s.index_table["construct"] == HEADLINE]),
                       "change": segment_change.get(s.variable, {}),
-                      "mga": _records(s.mga[s.mga["significant"]]), "warnings": list(s.warnings)} for s in segments],
+                      "mga": _records(s.mga[s.mga["significant"]]),
+                      "warnings": [localize_note(w, words) for w in s.warnings]} for s in segments],
         "loyalty": loyalty, "loyalty_rows": _records(loyalty.curve) if loyalty else [],
         "measure_name": (lambda m: MEASURE_NAMES_ZH.get(m, m)) if language == "zh-CN" else (lambda m: m),
         "value": value, "value_rows": _records(value.table) if value is not None else [],
-        "sizes": [{"wave": w, "n_total": f.n_total, "n_used": f.n_used, "dropped": dict(f.dropped)} for w, f in trend.fits.items()],
-        "notes": list(trend.notes) + [n for n in results.notes if n not in trend.notes],
-        "method": trend.method, "n_boot": n_boot, "n_perm": n_perm, "seed": seed, "scheme": results.scheme,
+        "sizes": [{"wave": w, "n_total": f.n_total, "n_used": f.n_used,
+                   "dropped": {dropped_names.get(k, k): v for k, v in f.dropped.items()}} for w, f in trend.fits.items()],
+        "notes": list(dict.fromkeys(localize_note(n, words, tuple(trend.waves)) for n in notes)),
+        "methods": [m.format(scheme=scheme, n_boot=n_boot, n_perm=n_perm, seed=seed) for m in text["methods_list"]],
+        "n_boot": n_boot, "n_perm": n_perm, "seed": seed, "scheme": scheme,
     }
     return Report(questionnaire_id, wave, language, context, figures)
+
+
+def _box_label(cname, language: str):
+    """A path-diagram box label: Chinese names on one line, English ones a word a line."""
+    if language == "zh-CN":
+        return cname
+    return lambda construct: cname(construct).replace(" ", "\n")
+
+
+def _names(questionnaire, language: str) -> Names:
+    """Construct names, segment variable names and segment levels (option labels, not codes)."""
+    constructs = CONSTRUCT_NAMES.get(language, {})
+    variables = SEGMENT_VARIABLES.get(language, SEGMENT_VARIABLES["en"])
+    questions = {q.id: q for q in questionnaire.questions}
+
+    def construct(name: str) -> str:
+        return constructs.get(name, name.replace("_", " "))
+
+    def variable(name: str) -> str:
+        if name in variables:
+            return variables[name]
+        question = questions.get(name)
+        return question.text.get(language) if question is not None else name
+
+    def level(name: str | None, code: str) -> str:
+        question = questions.get(name) if name else None
+        for option in getattr(question, "options", ()) or ():
+            if str(option.value) == str(code):
+                return option.label.get(language)
+        return code
+
+    return Names(language, construct, variable, level)

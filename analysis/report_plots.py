@@ -1,9 +1,39 @@
-"""Figures of the quarterly report (matplotlib; Okabe-Ito colours; CJK-capable fonts)."""
+"""Figures of the quarterly report (matplotlib; Okabe-Ito colours; CJK fonts as in
+:mod:`analysis.plots`), written as SVG with their text kept as text, so the reader's
+browser sets it in its own fonts and the words stay searchable and selectable.
+
+Axes of 0-100 indices span at least :data:`MIN_SPAN` points: a range fitted tightly to
+the data makes a difference well inside the intervals look like a cliff.
+"""
 from __future__ import annotations
+
+import io
+import re
+import textwrap
 
 import numpy as np
 
 from .plots import OKABE_ITO, _axes
+
+MIN_SPAN = 20.0  # index points shown at least on a 0-100 axis
+
+
+def index_range(values, min_span: float = MIN_SPAN, margin: float = 2.0) -> tuple[float, float]:
+    """An axis range on the 0-100 scale holding ``values`` (estimates and interval ends),
+    at least ``min_span`` wide, centred on the data, clipped to 0-100."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not finite.size:
+        return 0.0, 100.0
+    low, high = finite.min() - margin, finite.max() + margin
+    if high - low < min_span:
+        middle = (low + high) / 2
+        low, high = middle - min_span / 2, middle + min_span / 2
+    if low < 0:
+        low, high = 0.0, max(high - low, min_span)
+    if high > 100:
+        low, high = min(low - (high - 100), 100 - min_span), 100.0
+    return max(0.0, low), min(100.0, high)
 
 
 def trend_chart(trend, constructs, name=lambda c: c, title="CSI index per wave"):
@@ -14,13 +44,16 @@ def trend_chart(trend, constructs, name=lambda c: c, title="CSI index per wave")
     table = trend.index_table
     offsets = np.linspace(-0.12, 0.12, max(1, len(constructs)))
     markers = "osD^vP*X"
+    shown = []
     for k, construct in enumerate(constructs):
         rows = table[table["construct"] == construct].set_index("wave").reindex(waves)
         est = rows["estimate"].to_numpy(dtype=float)
         low, high = rows["ci_low"].to_numpy(dtype=float), rows["ci_high"].to_numpy(dtype=float)
+        shown += [est, low, high]
         ax.errorbar(x + offsets[k], est, yerr=np.clip([est - low, high - est], 0, None), color=OKABE_ITO[k % len(OKABE_ITO)],
                     marker=markers[k % len(markers)], capsize=3, lw=1.6, label=name(construct))
     ax.set_xticks(x, waves)
+    ax.set_ylim(*index_range(np.concatenate(shown) if shown else []))
     ax.set_ylabel("0-100")
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title)
@@ -30,7 +63,8 @@ def trend_chart(trend, constructs, name=lambda c: c, title="CSI index per wave")
 
 
 def ipma_chart(table, target, name=lambda c: c, labels=("importance (total effect, 0-100 points)",
-                                                       "performance (0-100 index)", "Importance-performance map")):
+                                                       "performance (0-100 index)", "Importance-performance map"),
+               title=None):
     """The IPMA of :func:`analysis.drivers.ipma` with each driver's 95% intervals as error
     bars; hollow markers are "about average" (an interval covers a line)."""
     figure, ax = _axes(None, (7, 5))
@@ -43,7 +77,12 @@ def ipma_chart(table, target, name=lambda c: c, labels=("importance (total effec
     mp = table.attrs.get("performance_line", shown["performance"].mean())
     ax.axvline(mi, color="#777777", ls="--", lw=0.8)
     ax.axhline(mp, color="#777777", ls="--", lw=0.8)
-    for k, row in enumerate(shown.itertuples(index=False)):
+    # Importance from 0, so a driver twice as important sits twice as far out; both axes hold
+    # the intervals drawn below.
+    top = max(np.nanmax(np.r_[shown["importance"], shown["ci_high"]]), 0.05)
+    ax.set_xlim(min(0.0, np.nanmin(np.r_[shown["importance"], shown["ci_low"]]) * 1.15), top * 1.25)
+    ax.set_ylim(*index_range(np.r_[shown["performance"], shown["performance_low"], shown["performance_high"], mp]))
+    for row in shown.itertuples(index=False):
         urgent = row.quadrant == "Concentrate here"
         colour = OKABE_ITO[3] if urgent else OKABE_ITO[0]
         # 95% bootstrap intervals of importance (x) and performance (y): a bar crossing a line
@@ -57,35 +96,54 @@ def ipma_chart(table, target, name=lambda c: c, labels=("importance (total effec
         ax.scatter(row.importance, row.performance, s=140, color=colour if row.quadrant != "About average" else "white",
                    marker="D" if urgent else "o", zorder=3, edgecolor=colour if row.quadrant == "About average" else "black",
                    lw=1.2 if row.quadrant == "About average" else 0.6)
-        ax.annotate(name(row.construct), (row.importance, row.performance), textcoords="offset points",
-                    xytext=(8, 6), fontsize=9)
-    lo_i = np.nanmin(np.r_[shown["importance"], shown["ci_low"], mi])
-    hi_i = np.nanmax(np.r_[shown["importance"], shown["ci_high"], mi])
-    lo_p = np.nanmin(np.r_[shown["performance"], shown["performance_low"], mp])
-    hi_p = np.nanmax(np.r_[shown["performance"], shown["performance_high"], mp])
-    span_i, span_p = max(hi_i - lo_i, 0.05), max(hi_p - lo_p, 2)
-    ax.set_xlim(lo_i - 0.15 * span_i, hi_i + 0.45 * span_i)
-    ax.set_ylim(lo_p - 0.2 * span_p, hi_p + 0.2 * span_p)
+    # Each label takes the first spot around its point that no earlier label covers.
+    renderer = figure.canvas.get_renderer()
+    placed = []
+    spots = ((8, 6, "left"), (-8, 6, "right"), (-8, -14, "right"), (8, -14, "left"), (8, 18, "left"), (-8, -26, "right"))
+    for row in shown.sort_values("importance", ascending=False).itertuples(index=False):
+        for dx, dy, ha in spots:
+            label = ax.annotate(name(row.construct), (row.importance, row.performance), textcoords="offset points",
+                                xytext=(dx, dy), ha=ha, fontsize=9)
+            box = label.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in placed):
+                break
+            label.remove()
+        else:
+            label = ax.annotate(name(row.construct), (row.importance, row.performance), textcoords="offset points",
+                                xytext=(8, 6), fontsize=9)
+            box = label.get_window_extent(renderer)
+        placed.append(box)
     ax.text(0.99, 0.02, labels[3] if len(labels) > 3 else "", transform=ax.transAxes, ha="right", fontsize=8,
             color=OKABE_ITO[3])
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
-    ax.set_title(f"{labels[2]}: {name(target)}")
+    ax.set_title(title or f"{labels[2]}: {name(target)}")
     figure.tight_layout()
     return figure
 
 
+def _wrap(label: str, width: int) -> str:
+    """Break a tick label into lines of about ``width`` characters (Chinese: characters)."""
+    if re.search(r"[\u3000-\u9fff]", label):
+        return "\n".join(label[k:k + width // 2] for k in range(0, len(label), width // 2))
+    return "\n".join(textwrap.wrap(label, width, break_long_words=False)) or label
+
+
 def loyalty_chart(result, labels=("share loyal", "share of respondents", "Loyalty by satisfaction level")):
+    """Loyal share (line, Wilson intervals) and share of respondents (bars) per satisfaction
+    level; each level's label under its number, wrapped so neighbours never touch."""
     curve = result.curve
-    figure, ax = _axes(None, (7, 4.2))
-    x = np.arange(len(curve))
+    levels = len(curve)
+    figure, ax = _axes(None, (max(7.0, 1.05 * levels), 4.4))
+    x = np.arange(levels)
     ax.bar(x, curve["share"], color="#CCCCCC", width=0.6, label=labels[1])
     est = curve["loyal_share"].to_numpy(dtype=float)
     yerr = np.clip([est - curve["ci_low"].to_numpy(dtype=float), curve["ci_high"].to_numpy(dtype=float) - est], 0, None)
-    ax.errorbar(x, est, yerr=yerr,
-                color=OKABE_ITO[0], marker="o", lw=2, capsize=3, label=labels[0])
-    ax.set_xticks(x, [f"{lv}\n{lab}" if str(lab) != str(lv) else str(lv) for lv, lab in zip(curve["level"], curve["label"])],
-                  fontsize=8)
+    ax.errorbar(x, est, yerr=yerr, color=OKABE_ITO[0], marker="o", lw=2, capsize=3, label=labels[0])
+    ticks = [f"{lv}\n{_wrap(str(lab), 11)}" if str(lab) != str(lv) else str(lv)
+             for lv, lab in zip(curve["level"], curve["label"])]
+    ax.set_xticks(x, ticks, fontsize=8, linespacing=1.15)
+    ax.set_xlim(-0.6, levels - 0.4)
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.legend(loc="upper left", fontsize=9, frameon=False)
@@ -94,9 +152,9 @@ def loyalty_chart(result, labels=("share loyal", "share of respondents", "Loyalt
     return figure
 
 
-def segment_chart(analysis, construct, name=lambda c: c, title="Index by segment"):
+def segment_chart(analysis, construct, name=lambda c: c, title=None, level=lambda s: s):
     """Dots with 95% intervals per segment (orange: below the minimum sample size), on a
-    range fitted to the data so real differences are visible; the axis says where it starts."""
+    range of at least :data:`MIN_SPAN` points."""
     table = analysis.index_table
     rows = table[table["construct"] == construct].sort_values("estimate")
     figure, ax = _axes(None, (7, 0.5 * max(len(rows), 1) + 1.5))
@@ -108,20 +166,37 @@ def segment_chart(analysis, construct, name=lambda c: c, title="Index by segment
         ax.errorbar(est[k], y[k], xerr=np.clip([[est[k] - low[k]], [high[k] - est[k]]], 0, None), fmt="D" if small else "o",
                     color=colour, ms=8, capsize=4, lw=1.6)
         ax.text(high[k] + 0.3, y[k], f"{est[k]:.1f}", va="center", fontsize=9)
-    ax.set_yticks(y, [f"{s} (n={n})" for s, n in zip(rows["segment"], rows["n"])])
-    finite = np.concatenate([low[np.isfinite(low)], high[np.isfinite(high)]])
-    if finite.size:
-        ax.set_xlim(max(0, finite.min() - 3), min(100, finite.max() + 4))
+    ax.set_yticks(y, [f"{level(s)} (n={n})" for s, n in zip(rows["segment"], rows["n"])])
+    ax.set_xlim(*index_range(np.concatenate([est, low, high]), margin=3.0))
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.grid(axis="x", alpha=0.3)
     ax.set_xlabel("0-100")
-    ax.set_title(f"{title}: {name(construct)}")
+    ax.set_title(title or f"Index by segment: {name(construct)}")
     figure.tight_layout()
     return figure
 
 
+def svg(figure, key: str = "figure", label: str = "") -> str:
+    """The figure as an inline ``<svg>`` element: text as text (``svg.fonttype: none``),
+    sized by its viewBox to the column's width, ids prefixed by ``key`` so several
+    figures share one page, and ``label`` as its accessible name."""
+    import matplotlib.pyplot as plt
+    from markupsafe import escape
+
+    buffer = io.StringIO()
+    with plt.rc_context({"svg.fonttype": "none", "svg.hashsalt": key}):
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(figure)
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    width = re.search(r'<svg[^>]*?\swidth="([\d.]+)pt"', text)
+    text = re.sub(r'(<svg[^>]*?)\swidth="[\d.]+pt" height="[\d.]+pt"',
+                  rf'\1 class="figure" role="img" aria-label="{escape(label)}" '
+                  rf'style="max-width:{float(width[1]) if width else 600:.0f}pt"', text, count=1)
+    return text
+
+
 def png(figure, dpi: int = 110) -> bytes:
-    import io
     import matplotlib.pyplot as plt
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")

@@ -40,9 +40,35 @@ def moments_from_counts(X: np.ndarray, counts: np.ndarray) -> Moments:
     center = X.mean(axis=0)
     Xc = X - center  # centring first keeps the one-pass covariance accurate
     means = counts @ Xc / n
-    second = np.einsum("bn,np,nq->bpq", counts, Xc, Xc, optimize=True) / n[:, :, None]
+    second = _weighted_cross_products(counts, Xc) / n[:, :, None]
     cov = second - means[:, :, None] * means[:, None, :]
     return Moments(means + center, cov)
+
+
+# Rows of the products table per block: keeps it near 32 MB whatever the sample size.
+_PRODUCT_BLOCK = 4_000_000
+
+
+def _weighted_cross_products(counts: np.ndarray, Xc: np.ndarray) -> np.ndarray:
+    """sum_n counts[b, n] Xc[n, p] Xc[n, q] for every b (B, p, p), as one BLAS matrix product.
+
+    Each row's products Xc[n, p] Xc[n, q] (upper triangle, p(p+1)/2 columns) form a table
+    Z (n, p(p+1)/2); the resampled second moments are then counts @ Z, a single GEMM
+    instead of the B*n*p*p loop of ``einsum("bn,np,nq->bpq")``, which numpy cannot hand
+    to BLAS. Blocks of rows bound Z's memory for large n.
+    """
+    B, n = counts.shape
+    p = Xc.shape[1]
+    i, j = np.triu_indices(p)
+    out = np.zeros((B, len(i)))
+    rows = max(1, _PRODUCT_BLOCK // len(i))
+    for start in range(0, n, rows):
+        block = Xc[start:start + rows]
+        out += counts[:, start:start + rows] @ (block[:, i] * block[:, j])
+    second = np.empty((B, p, p))
+    second[:, i, j] = out
+    second[:, j, i] = out
+    return second
 
 
 def moments(X: np.ndarray) -> Moments:

@@ -115,3 +115,60 @@ def test_grouped_jackknife_acceleration_on_sorted_data_is_close_to_delete_one():
     acceleration = (d ** 3).sum() / (6 * (d ** 2).sum() ** 1.5)
     assert acceleration == pytest.approx(-0.00039, abs=1e-3)
     assert acceleration == pytest.approx(0.000360, abs=1e-6)
+def _moments_by_einsum(X, counts):
+    """The resampled moments as computed before they went through BLAS (the reference)."""
+    from analysis.statistics import Moments
+    n = counts.sum(axis=1, keepdims=True)
+    center = X.mean(axis=0)
+    Xc = X - center
+    means = counts @ Xc / n
+    second = np.einsum("bn,np,nq->bpq", counts, Xc, Xc, optimize=True) / n[:, :, None]
+    return Moments(means + center, second - means[:, :, None] * means[:, None, :])
+
+
+def _normalize_by_einsum(W, S):
+    variance = np.einsum("bpj,bpq,bqj->bj", W, S, W)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return W / np.sqrt(variance)[:, None, :]
+
+
+@pytest.mark.parametrize("n_rows", [250, 7])
+def test_blas_moments_equal_the_einsum_reference(ecsi_mobi_model, mobi, n_rows):
+    X = mobi[list(ecsi_mobi_model.items)].iloc[:n_rows].to_numpy(float)
+    counts = np.random.default_rng(3).poisson(1.0, size=(40, n_rows)).astype(float)
+    from analysis import statistics as st
+    np.testing.assert_allclose(st.moments_from_counts(X, counts).cov, _moments_by_einsum(X, counts).cov,
+                               rtol=0, atol=1e-12)
+
+
+def test_seeded_bootstrap_identical_to_the_einsum_implementation(ecsi_mobi_model, mobi, boot_pair, monkeypatch):
+    """The BLAS products change no result: the same seeded run through the einsum formulas
+    agrees to 1e-10 in every resample, interval and standard error."""
+    from analysis import pls_core, statistics as st
+    monkeypatch.setattr(st, "moments_from_counts", _moments_by_einsum)
+    monkeypatch.setattr(pls_core, "_normalize", _normalize_by_einsum)
+    reference = PLSPM(ecsi_mobi_model, n_boot=600, seed=42, workers=1, progress=False).fit(mobi).bootstrap
+    ours = boot_pair[0].bootstrap
+    for name in ("samples", "percentile", "bca", "se"):
+        np.testing.assert_allclose(getattr(ours, name), getattr(reference, name), rtol=0, atol=1e-10, err_msg=name)
+
+
+def test_bca_matches_scipy_normal_quantiles(ecsi_mobi_model, mobi, boot_pair):
+    """BCa through the standard library's NormalDist equals the textbook formula on scipy.stats.norm."""
+    from scipy import stats
+
+    from analysis.bootstrap import _jackknife
+    results = boot_pair[0]
+    boot = results.bootstrap
+    X = mobi[list(ecsi_mobi_model.items)].to_numpy(float)
+    low = np.array([results.scales[i][0] for i in results.structure.items])
+    span = np.array([results.scales[i][1] - results.scales[i][0] for i in results.structure.items])
+    jack = _jackknife(X, results.layout, "path", True, results.tol, results.max_iter, low, span)
+    for k in results.layout.positions("path"):
+        column, estimate, jk = boot.samples[:, k], boot.estimate[k], jack[:, k]
+        z0 = stats.norm.ppf((np.sum(column < estimate) + 0.5 * np.sum(column == estimate)) / len(column))
+        d = jk.mean() - jk
+        a = np.sum(d ** 3) / (6 * np.sum(d ** 2) ** 1.5)
+        z = stats.norm.ppf([0.025, 0.975])
+        expected = np.quantile(column, stats.norm.cdf(z0 + (z0 + z) / (1 - a * (z0 + z))))
+        np.testing.assert_allclose(boot.bca[k], expected, rtol=0, atol=1e-12)

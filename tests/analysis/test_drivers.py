@@ -220,3 +220,17 @@ def test_year_ago_finds_the_same_quarter():
     assert year_ago("2026Q4", ["2025Q3", "2025Q4", "2026Q3"]) == "2025Q4"
     assert year_ago("2026Q4", ["2026Q3"]) is None
     assert year_ago("launch", ["2025Q4"]) is None
+
+
+def test_value_regression_matches_statsmodels():
+    """The OLS behind the delivered-value sentence, against statsmodels as the peer."""
+    from analysis.value import _ols
+    rng = np.random.default_rng(4)
+    X = rng.uniform(0, 100, size=(60, 2))
+    y = 20 + 0.5 * X[:, 0] - 0.3 * X[:, 1] + rng.normal(0, 10, 60)
+    ours, r_squared = _ols(y, X, ["const", "value", "cost"])
+    peer = sm.OLS(y, sm.add_constant(X)).fit()
+    np.testing.assert_allclose(ours["estimate"], peer.params, rtol=1e-10)
+    np.testing.assert_allclose(ours["se"], peer.bse, rtol=1e-10)
+    np.testing.assert_allclose(ours["p_value"], peer.pvalues, rtol=1e-8)
+    assert r_squared == pytest.approx(peer.rsquared, rel=1e-12)

@@ -4,6 +4,7 @@ glyph), the PDF prints, and wrong requests get errors naming what exists."""
 import os
 import re
 import shutil
+import unicodedata
 import warnings
 
 import pytest
@@ -55,39 +56,113 @@ def test_headline_and_changes_are_the_estimators_numbers(engine, english):
     year = changes.loc[("satisfaction", "2025Q4")]
     assert f"{year['change']:+.1f}" in html and "change from a year earlier (2025Q4)" in html
     assert year["significant"]  # the simulated shift of 0.3 SD is large at n = 250
-    assert html.count("data:image/png;base64,") >= 5
-    assert not re.search(r"\bnan\b", re.sub(r"<img[^>]+>", "", html).lower())
+    # Figures inline as SVG with their words as text (the reader's browser sets them in its fonts).
+    assert len(re.findall(r'<svg[^>]*class="figure"', html)) >= 5 and "data:image/png" not in html
+    assert re.search(r"<text[^>]*>Satisfaction and loyalty|<text[^>]*>Loyalty by satisfaction level", html)
+    assert not re.search(r"\bnan\b", re.sub(r"<svg.*?</svg>", "", html, flags=re.S).lower())
     for section in ("Measurement quality", "Drivers and priorities", "Segments", "Satisfaction and loyalty",
                     "Customer delivered value", "Sample and missing data", "Method notes", "Net Promoter Score"):
         assert section in html, section
     assert "permutation test" in html and "MICOM" in html
+    for table in ("paths", "r-squared", "effects", "quality", "outer", "htmt"):
+        assert f'<table id="{table}">' in html, table
 
 
-def test_chinese_report_and_legible_figures(engine):
+@pytest.fixture(scope="module")
+def chinese(engine):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         report = build_report(engine, "ccsi-mobile", "2026Q4", language="zh-CN", n_boot=100, n_perm=100)
-    missing = [str(w.message) for w in caught if "missing from font" in str(w.message) or "Glyph" in str(w.message)]
-    from matplotlib import font_manager
-    cjk = any("CJK" in f.name for f in font_manager.fontManager.ttflist)
-    if cjk:
-        assert not missing, missing[:3]
-    elif os.environ.get("CSI_REQUIRE_BROWSER"):
-        pytest.fail("no CJK font installed (.ci/run installs fonts-noto-cjk)")
+    return report, [str(w.message) for w in caught]
+
+
+def test_chinese_report_and_legible_figures(chinese):
+    report, caught = chinese
+    # The CJK font ships with the toolkit: no machine draws boxes, whatever fonts it has.
+    assert not [m for m in caught if "missing from font" in m or "Glyph" in m], caught[:3]
     html = report.html()
     assert '<html lang="zh-CN">' in html
-    for text in ("顾客满意度报告", "顾客满意度指数", "测量质量", "方法说明", "顾客忠诚"):
+    for text in ("顾客满意度报告", "顾客满意度指数", "测量质量", "方法说明", "顾客忠诚", "路径系数", "载荷与权重"):
         assert text in html, text
+    # The path diagram names constructs in Chinese, in text the browser sets.
+    paths = re.search(r'<svg[^>]*aria-label="路径模型".*?</svg>', html, re.S).group(0)
+    assert re.search(r"<text[^>]*>品牌形象", paths) and "brand" not in paths
 
 
-def test_pdf_of_the_same_report(english, tmp_path):
+CHROMIUM = "/usr/bin/chromium"
+
+
+def _need_chromium():
     if not (shutil.which("chromium") or shutil.which("chromium-browser")):
         if os.environ.get("CSI_REQUIRE_BROWSER"):
             pytest.fail("chromium is missing but CSI_REQUIRE_BROWSER is set")
         pytest.skip("chromium is not installed (apt-get install chromium)")
-    path = english.write_pdf(tmp_path / "report.pdf")
-    data = path.read_bytes()
-    assert data.startswith(b"%PDF") and len(data) > 50_000
+
+
+@pytest.mark.parametrize("which", ["english", "chinese"])
+def test_pdf_is_a4_with_page_headers(english, chinese, which, tmp_path):
+    """Every page A4, its header naming the survey, the wave and the page of how many."""
+    _need_chromium()
+    import pypdf
+
+    report = english if which == "english" else chinese[0]
+    path = report.write_pdf(tmp_path / "report.pdf")
+    assert path.read_bytes().startswith(b"%PDF")
+    pages = pypdf.PdfReader(path).pages
+    assert len(pages) >= 4
+    title = report.context["title"]
+    for number, page in enumerate(pages, start=1):
+        assert float(page.mediabox.width) == pytest.approx(595.3, abs=1.5)   # A4: 210 x 297 mm in points
+        assert float(page.mediabox.height) == pytest.approx(841.9, abs=1.5)
+        # NFKC: the PDF's text layer spells some characters as their Kangxi-radical twins (⼿ for 手).
+        text = unicodedata.normalize("NFKC", re.sub(r"\s+", " ", page.extract_text()))
+        # (Some, like 户, come back as a different code point, so the Chinese title is not compared.)
+        header = (f"{re.escape(title)} · Wave 2026Q4 page {number} of {len(pages)}" if which == "english"
+                  else f"调查期 2026Q4 第 {number} \\S[,，]共 {len(pages)} \\S")
+        assert re.search(header, text), text[:200]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _need_chromium()
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[test]')")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=shutil.which("chromium") or CHROMIUM,
+                                             args=["--headless=new", "--no-sandbox", "--disable-gpu"])
+        yield browser
+        browser.close()
+
+
+# Cells whose text is laid out on more than one line (a number, an interval or a name broken).
+# Headings may wrap between words; with word-break: keep-all a Chinese heading wraps only at
+# its punctuation. A new line starts where a text box begins below the bottom of the boxes before it (a
+# subscript overlaps its line, a wrapped word does not).
+BROKEN_CELLS = """() => [...document.querySelectorAll("td.num, td.name")].filter(cell => !cell.querySelector("br"))
+  .filter(cell => { const range = document.createRange(); range.selectNodeContents(cell);
+    const boxes = [...range.getClientRects()].filter(r => r.width > 0).sort((a, b) => a.top - b.top);
+    let lines = 0, bottom = -Infinity;
+    for (const box of boxes) { if (box.top >= bottom - 1) lines += 1; bottom = Math.max(bottom, box.bottom); }
+    return lines > 1; }).map(cell => cell.textContent.trim())"""
+
+
+@pytest.mark.parametrize("which", ["english", "chinese"])
+@pytest.mark.parametrize("layout", ["phone", "desktop", "print"])
+def test_tables_never_break_a_number_or_word(browser, english, chinese, which, layout, tmp_path):
+    """On a 360-px phone, a desktop and the A4 print column no number, interval or
+    construct name is split across lines, and the page never scrolls sideways."""
+    report = english if which == "english" else chinese[0]
+    page_file = report.write_html(tmp_path / "report.html")
+    width = {"phone": 360, "desktop": 1280, "print": 688}[layout]  # 688 px: A4 minus the page margins
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    if layout == "print":
+        page.emulate_media(media="print")
+    page.goto(page_file.as_uri())
+    assert page.evaluate(BROKEN_CELLS) == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    folder = os.environ.get("CSI_SCREENSHOTS")
+    if folder:
+        page.screenshot(path=os.path.join(folder, f"report-{which}-{layout}.png"), full_page=True)
+    page.close()
 
 
 @pytest.mark.parametrize("wave, compare, message", [("2030Q1", None, "no wave '2030Q1'.*its waves: 2025Q4, 2026Q3, 2026Q4"),
@@ -105,3 +180,92 @@ def test_a_wave_with_too_few_responses_says_so(engine):
         session.commit()
     with pytest.raises(ReportError, match="wave '2027Q1' has 0 complete responses"):
         build_report(engine, "acsi-retail", "2027Q1", n_boot=0, n_perm=19)
+
+
+def _visible_text(html: str) -> str:
+    """What a reader sees: text nodes, the SVG figures' words included; no markup, styles or metadata."""
+    import html as html_module
+    html = re.sub(r"<(style|metadata|title)\b.*?</\1>", " ", html, flags=re.S)
+    return html_module.unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+# Words that stay as they are in a Chinese report: method and statistic names, authors cited,
+# units, and the wording of ids (questionnaire, items) that the report prints as codes.
+ALLOWED_LATIN = {"PLS", "ACSI", "CSI", "MICOM", "HTMT", "VIF", "AVE", "NPS", "IPMA", "UTC", "Chin", "Dibbern",
+                 "Henseler", "Ringle", "Sarstedt", "Hair", "et", "al"}
+
+
+@pytest.mark.parametrize("survey", ["ccsi-mobile", "acsi-retail"])
+def test_chinese_report_has_no_english_left(engine, survey, chinese):
+    report = chinese[0] if survey == "ccsi-mobile" else build_report(engine, survey, "2026Q4", language="zh-CN",
+                                                                       n_boot=60, n_perm=60)
+    q = load_questionnaire(questionnaires.path(survey.replace("-", "_")))
+    ids = {part for name in [q.id, *(x.id for x in q.questions)] for part in re.split(r"[-_]", name)}
+    text = _visible_text(report.html())
+    words = set(re.findall(r"[A-Za-z]{2,}", text))
+    assert not words - ALLOWED_LATIN - ids, sorted(words - ALLOWED_LATIN - ids)
+    # Segment levels are option labels, not codes; verdicts and notes are Chinese too.
+    if survey == "acsi-retail":
+        assert "实体门店" in text and "网上商城" in text
+        assert "部分不变" in text or "完全不变" in text or "不具组成不变性" in text
+
+
+@pytest.mark.parametrize("survey", ["ccsi-mobile", "acsi-retail"])
+def test_english_report_has_no_chinese(engine, english, survey):
+    report = english if survey == "acsi-retail" else build_report(engine, survey, "2026Q4", language="en",
+                                                                    n_boot=60, n_perm=60)
+    text = _visible_text(report.html())
+    assert not re.findall(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]", text)
+    if survey == "acsi-retail":
+        assert "In a store" in text and "Online" in text
+
+
+def test_tables_hold_the_fits_numbers(engine, english):
+    """Every reviewer table row is the fit's own estimate, interval and bootstrap p-value."""
+    import numpy as np
+
+    from analysis.report_tables import bootstrap_p
+    html = english.html()
+    q = load_questionnaire(questionnaires.path("acsi_retail"))
+    frames = {w: load_wave_frame(engine, "acsi-retail", w) for w, _ in WAVES}
+    results = wave_trend(q.csi_model(), frames, questionnaire=q, n_boot=200, n_perm=200, seed=5).fits["2026Q4"]
+    tables = english.context["tables"]
+    paths = results.path_coefficients
+    assert len(tables["paths"]) == len(paths)
+    for row, (_, expected) in zip(tables["paths"], paths.iterrows()):
+        assert (row["from"], row["to"]) == (expected["from"], expected["to"])
+        assert row["estimate"] == pytest.approx(expected["estimate"], abs=1e-12)
+        assert (row["ci_low"], row["ci_high"]) == pytest.approx((expected["ci_low"], expected["ci_high"]), abs=1e-12)
+        column = results.bootstrap.samples[:, results.layout.labels.index(("path", row["from"], row["to"]))]
+        by_hand = min(1, 2 * (1 + min((column <= 0).sum(), (column >= 0).sum())) / (1 + len(column)))
+        assert row["p"] == pytest.approx(by_hand) == bootstrap_p(results, "path", row["from"], row["to"])
+        assert f"[{expected['ci_low']:.3f}, {expected['ci_high']:.3f}]" in html
+    quality = results.quality
+    for row in tables["quality"]:
+        for key in ("alpha", "rho_a", "rho_c", "ave"):
+            assert row[key] == pytest.approx(quality.loc[row["construct"], key], abs=1e-12)
+    htmt = results.htmt
+    assert [(r["a"], r["b"]) for r in tables["htmt"]] == list(zip(htmt["construct_a"], htmt["construct_b"]))
+    assert np.allclose([r["ci_high"] for r in tables["htmt"]], htmt["ci_high"])
+    assert {r["construct"]: r["estimate"] for r in tables["r_squared"]} == pytest.approx(results.r_squared.to_dict())
+    assert [r["total"] for r in tables["effects"]] == pytest.approx(list(results.effects["total"]))
+    assert len(tables["outer"]) == len(results.loadings)
+
+
+def test_p_value_of_a_path_with_no_effect_is_large():
+    """The bootstrap p-value: a coefficient whose resamples straddle 0 evenly has p near 1."""
+    import numpy as np
+
+    from analysis.report_tables import bootstrap_p
+
+    class Fit:  # the two attributes bootstrap_p reads, on a known distribution
+        class layout:
+            labels = (("path", "a", "b"),)
+
+        class bootstrap:
+            n_ok = 1001
+            samples = np.linspace(-1, 1, 1001)[:, None]
+
+    assert bootstrap_p(Fit, "path", "a", "b") == 1.0  # 2 * (1 + 501) / 1002, capped at 1
+    Fit.bootstrap.samples = np.linspace(0.1, 1, 1001)[:, None]
+    assert bootstrap_p(Fit, "path", "a", "b") == pytest.approx(2 / 1002)
