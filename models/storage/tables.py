@@ -97,6 +97,10 @@ class Response(Base):
     # Added in revision 0003.
     follow_up_note: Mapped[str | None] = mapped_column(Text)
     follow_up_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Added in revision 0008 (the follow-up workflow; every change is a FollowUpEvent too).
+    follow_up_assignee_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
+    follow_up_outcome: Mapped[str | None] = mapped_column(String(32))
+    follow_up_closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     answers: Mapped[list["Answer"]] = relationship(cascade="all, delete-orphan")
 
@@ -169,3 +173,17 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("admin_users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FollowUpEvent(Base):
+    """Added in revision 0008: one change to a follow-up case (``kind``: status, note,
+    assignee or outcome, with its new ``value``), by whom and when. Never updated."""
+
+    __tablename__ = "follow_up_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str | None] = mapped_column(Text)
