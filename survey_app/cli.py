@@ -382,5 +382,12 @@ def report(survey, wave, compare, output, pdf_path, language, n_boot, n_perm, se
         _fail(str(exc))
 
 
+def _register_groups() -> None:
+    from .cli_invitations import invitations
+    main.add_command(invitations)
+
+
+_register_groups()
+
 if __name__ == "__main__":
     main()

@@ -63,9 +63,15 @@ def _aware(moment: datetime) -> datetime:
 
 
 class Invitation(Base):
-    """A one-time personal link. Only the SHA-256 of the token is stored."""
+    """A one-time personal link. Only the SHA-256 of the token is stored.
+
+    An e-mail invitation (revision 0006) also keeps its address, language and the nonce its
+    token is derived from with the server's secret (``models.storage.invitations``), so a
+    reminder can carry the same link without the token being stored.
+    """
 
     __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("wave_id", "email", name="uq_invitation_email"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
@@ -73,6 +79,21 @@ class Invitation(Base):
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Added in revision 0006 (e-mail invitations and reminders).
+    email: Mapped[str | None] = mapped_column(String(320))
+    language: Mapped[str | None] = mapped_column(String(16))
+    token_nonce: Mapped[str | None] = mapped_column(String(64))
+    # None (a link handed out by other means), "queued", "sent", "deferred" (a temporary SMTP
+    # refusal, retried) or "bounced" (a permanent refusal).
+    mail_status: Mapped[str | None] = mapped_column(String(16), index=True)
+    send_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    send_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    bounce_message: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Response(Base):
