@@ -4,13 +4,21 @@ Wide: one row per complete response, one column per question (multiple choice sp
 into 0/1 columns ``question__option``). Long: one row per answer (response_id,
 question_id, value). The ``.sav`` file carries the questionnaire's texts as variable
 labels and its scale and option labels as value labels.
+
+Every CSV and spreadsheet the toolkit writes goes through :func:`neutralize` (OWASP's
+CSV-injection rule): a respondent's ``=HYPERLINK(...)`` must reach the analyst as text,
+never as a live formula. The ``.sav`` file and the JSON API keep answers verbatim (no
+program evaluates them).
 """
 from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import re
 import tempfile
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -21,6 +29,124 @@ from .storage.repository import load_wave_frame
 
 EXPORT_FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                   "sav": "application/x-spss-sav"}
+
+# A spreadsheet reads a cell starting with one of these as a formula (tab and CR too:
+# some programs strip them first). OWASP, "CSV Injection".
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# Characters XML 1.0 (and so an .xlsx file) cannot hold; openpyxl refuses them.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def neutralize(value: Any) -> Any:
+    """``value`` safe for a spreadsheet cell: text that a spreadsheet would run as a
+    formula gets a leading single quote (shown, never evaluated); numbers, and text that
+    is a plain number such as ``-5``, are returned unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def neutralize_row(values: Iterable[Any]) -> list[Any]:
+    """One row of cells through :func:`neutralize` (for ``csv.writer``)."""
+    return [neutralize(v) for v in values]
+
+
+def neutralize_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with every text cell, column name and index name neutralized;
+    numeric columns keep their dtype."""
+    out = frame.copy()
+    for column in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[column]):
+            out[column] = out[column].astype(object).map(neutralize)
+    out.columns = [neutralize(c) for c in out.columns]
+    out.index = out.index.map(neutralize) if not pd.api.types.is_numeric_dtype(out.index) else out.index
+    out.index.names = [neutralize(n) for n in out.index.names]
+    return out
+
+
+def _xlsx_cell_value(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, (np.integer, np.floating)):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (int, float, bool)):
+        return value
+    return _XML_ILLEGAL.sub("\ufffd", str(neutralize(value)))
+
+
+def xlsx_bytes(sheets: dict[str, pd.DataFrame], index: dict[str, bool] | None = None) -> bytes:
+    """An .xlsx workbook with one sheet per frame; text is always written as a string
+    cell (never a formula: openpyxl would otherwise store any text starting with "=" as
+    one) and neutralized as in CSV, numbers as numbers."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    for name, frame in sheets.items():
+        sheet = book.create_sheet(title=name)
+        with_index = (index or {}).get(name, False)
+        header = ([frame.index.name or ""] if with_index else []) + [str(c) for c in frame.columns]
+        rows = frame.itertuples(index=with_index, name=None)
+        for values in ([header], rows):
+            for row in values:
+                cells = []
+                for value in row:
+                    cell = WriteOnlyCell(sheet, value=_xlsx_cell_value(value))
+                    if isinstance(cell.value, str):
+                        cell.data_type = "s"
+                    cells.append(cell)
+                sheet.append(cells)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+# SPSS variable names: a letter first, then letters, digits, "_", ".", "@", "#", "$";
+# at most 64 bytes; not ending in "."; not a reserved word; unique ignoring case.
+SPSS_NAME_BYTES = 64
+SPSS_RESERVED = frozenset({"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"})
+_SPSS_VALID = re.compile(r"[A-Za-z][A-Za-z0-9_.@#$]*")
+
+
+def _spss_valid(name: str) -> bool:
+    return (len(name) <= SPSS_NAME_BYTES and bool(_SPSS_VALID.fullmatch(name)) and not name.endswith(".")
+            and name.upper() not in SPSS_RESERVED)
+
+
+def spss_names(columns: Iterable[str]) -> dict[str, str]:
+    """A valid, unique SPSS variable name for each column, the same for the same columns.
+
+    Names already valid are kept (they are claimed first, so a renamed column never takes
+    one); others get their invalid characters replaced by "_", a leading "v" when they do
+    not start with a letter, and are cut to 64 bytes, with "_2", "_3", ... on a clash.
+    """
+    columns = [str(c) for c in columns]
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for column in columns:
+        if _spss_valid(column) and column.upper() not in taken:
+            out[column] = column
+            taken.add(column.upper())
+    for column in columns:
+        if column in out:
+            continue
+        base = re.sub(r"[^A-Za-z0-9_.@#$]", "_", column)
+        if not base[:1].isalpha():
+            base = "v" + base
+        base = base[:SPSS_NAME_BYTES].rstrip(".") or "v"
+        if base.upper() in SPSS_RESERVED:
+            base += "_"
+        name, n = base, 1
+        while name.upper() in taken:
+            n += 1
+            suffix = f"_{n}"
+            name = base[:SPSS_NAME_BYTES - len(suffix)].rstrip(".") + suffix
+        out[column] = name
+        taken.add(name.upper())
+    return out
 
 
 def wide_frame(engine: Engine, questionnaire: Questionnaire, wave: str) -> pd.DataFrame:
@@ -77,15 +203,16 @@ def export_wave(engine: Engine, questionnaire: Questionnaire, wave: str, fmt: st
     wide = wide_frame(engine, questionnaire, wave)
     frame = wide if layout == "wide" else long_frame(wide)
     if fmt == "csv":
-        return frame.to_csv(index=layout == "wide").encode("utf-8-sig"), EXPORT_FORMATS[fmt]
+        # CRLF rows (RFC 4180): with pandas' default "\n" a cell holding a bare "\r" is left
+        # unquoted and a spreadsheet starts a new row there, so "x\r=1+1" would smuggle a
+        # formula cell past neutralize().
+        text = neutralize_frame(frame).to_csv(index=layout == "wide", lineterminator="\r\n")
+        return text.encode("utf-8-sig"), EXPORT_FORMATS[fmt]
     if fmt == "xlsx":
-        buffer = io.BytesIO()
-        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-            frame.to_excel(writer, sheet_name="responses", index=layout == "wide")
-            variable, _ = labels(questionnaire, wide.columns, language)
-            pd.DataFrame({"variable": list(variable), "label": list(variable.values())}).to_excel(
-                writer, sheet_name="variables", index=False)
-        return buffer.getvalue(), EXPORT_FORMATS[fmt]
+        variable, _ = labels(questionnaire, wide.columns, language)
+        variables = pd.DataFrame({"variable": list(variable), "label": list(variable.values())})
+        return (xlsx_bytes({"responses": frame, "variables": variables}, index={"responses": layout == "wide"}),
+                EXPORT_FORMATS[fmt])
     import pyreadstat
     out = frame.reset_index() if layout == "wide" else frame.copy()
     if layout == "long":
@@ -97,6 +224,16 @@ def export_wave(engine: Engine, questionnaire: Questionnaire, wave: str, fmt: st
     for column in out.columns:
         if out[column].dtype == object:
             out[column] = out[column].fillna("").astype(str)
+    # Question ids and option values may not be valid SPSS names (a "-", a space, over 64
+    # bytes once "__option" is added): rename, and keep the original id in the label.
+    names = spss_names(out.columns)
+    for original, name in names.items():
+        if name != original:
+            text = variable.get(original)
+            variable[original] = f"{original}: {text}" if text else original
+    variable = {names[k]: v for k, v in variable.items() if k in names}
+    value_labels = {names[k]: v for k, v in value_labels.items() if k in names}
+    out = out.rename(columns=names)
     handle, path = tempfile.mkstemp(suffix=".sav")
     os.close(handle)
     try:

@@ -110,19 +110,22 @@ class _Parser:
             raise ExpressionError(f"unexpected {self.current.text!r}", self.current.position)
         return tree
 
+    # "a or b or c" is one flat ("or", a, b, c) node, not a chain nested once per operator:
+    # the tree's depth (and so every recursion over it) then grows only with parentheses
+    # and "not", which MAX_DEPTH bounds, however many operators the text chains.
     def or_expr(self):
-        node = self.and_expr()
+        terms = [self.and_expr()]
         while self.current.kind == "keyword" and self.current.text == "or":
             self.advance()
-            node = ("or", node, self.and_expr())
-        return node
+            terms.append(self.and_expr())
+        return terms[0] if len(terms) == 1 else ("or", *terms)
 
     def and_expr(self):
-        node = self.not_expr()
+        terms = [self.not_expr()]
         while self.current.kind == "keyword" and self.current.text == "and":
             self.advance()
-            node = ("and", node, self.not_expr())
-        return node
+            terms.append(self.not_expr())
+        return terms[0] if len(terms) == 1 else ("and", *terms)
 
     def not_expr(self):
         if self.current.kind == "keyword" and self.current.text == "not":
@@ -232,9 +235,9 @@ def _evaluate(tree, answers: Mapping[str, Any]):
         value = answers.get(tree[1])
         return tuple(value) if isinstance(value, list) else value
     if kind == "and":
-        return _truthy(_evaluate(tree[1], answers)) and _truthy(_evaluate(tree[2], answers))
+        return all(_truthy(_evaluate(term, answers)) for term in tree[1:])
     if kind == "or":
-        return _truthy(_evaluate(tree[1], answers)) or _truthy(_evaluate(tree[2], answers))
+        return any(_truthy(_evaluate(term, answers)) for term in tree[1:])
     if kind == "not":
         return not _truthy(_evaluate(tree[1], answers))
     if kind == "cmp":
@@ -281,7 +284,7 @@ def parse_expression(source: str) -> Expression:
         raise ExpressionError("expression is empty")
     try:
         tree = _Parser(source).parse()
+        names = tuple(dict.fromkeys(name for name, _ in _names(tree)))
     except RecursionError:  # belt and braces: MAX_DEPTH normally stops first
         raise ExpressionError(f"expression nested deeper than {MAX_DEPTH} levels") from None
-    names = tuple(dict.fromkeys(name for name, _ in _names(tree)))
     return Expression(source, tree, names)

@@ -2,9 +2,19 @@
 
 PyYAML's safe loader silently keeps the last of two equal keys and forgets where
 things were; researchers need "which line", so this walks the composed node tree.
+
+Hostile files fail with a problem, never an exception: nesting is cut at ``MAX_DEPTH``
+while composing (PyYAML's composer recurses once per level and would hit Python's
+recursion limit near 300), aliases may expand to at most ``MAX_NODES`` values, a number
+has at most ``MAX_NUMBER_CHARS`` characters (Python refuses integers over 4,300 digits
+with a ValueError) and must be finite with ``|x| <= MAX_ABS_NUMBER`` (``.nan`` and
+``.inf`` cannot be stored as JSON on PostgreSQL), and text may hold neither NUL nor lone
+surrogates (neither can be stored or encoded as UTF-8).
 """
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 import yaml
@@ -13,6 +23,32 @@ from .errors import Problem
 
 Path = tuple  # of str keys and int indices
 MAX_NODES = 200_000
+MAX_DEPTH = 64
+MAX_NUMBER_CHARS = 40
+MAX_ABS_NUMBER = 1e15
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_UNSTORABLE_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+class _TooDeep(yaml.composer.ComposerError):
+    pass
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """SafeLoader whose composer stops at ``MAX_DEPTH`` levels instead of recursing on."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooDeep(None, None, f"nested more than {MAX_DEPTH} levels deep", self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def format_path(path: Path) -> str:
@@ -43,7 +79,9 @@ def load_with_lines(text: str, filename: str) -> tuple[Any, SourceMap, list[Prob
     smap = SourceMap()
     problems: list[Problem] = []
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_DepthLimitedLoader)
+    except _TooDeep as exc:
+        return None, smap, [Problem(filename, exc.problem_mark.line + 1, "", exc.problem)]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -56,6 +94,32 @@ def load_with_lines(text: str, filename: str) -> tuple[Any, SourceMap, list[Prob
     constructor = yaml.constructor.SafeConstructor()
     budget = [MAX_NODES]  # aliases can expand a small file exponentially
 
+    def scalar(node, path: Path):
+        """The node's value, or (problem recorded) None when it is a number or text we cannot keep."""
+        line = node.start_mark.line + 1
+        if node.tag in _NUMBER_TAGS and len(node.value) > MAX_NUMBER_CHARS:
+            problems.append(Problem(filename, line, format_path(path),
+                                    f"number {node.value[:12]}... has more than {MAX_NUMBER_CHARS} characters"))
+            return None
+        try:
+            value = constructor.construct_object(node)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:  # a bad date, base64, ...
+            problems.append(Problem(filename, line, format_path(path), f"bad value: {exc}"))
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(Problem(filename, line, format_path(path),
+                                    f"{node.value} is not a finite number (.nan and .inf are not allowed)"))
+            return None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > MAX_ABS_NUMBER:
+            problems.append(Problem(filename, line, format_path(path),
+                                    f"number {node.value} is out of range (|x| <= {MAX_ABS_NUMBER:g})"))
+            return None
+        if isinstance(value, str) and (bad := _UNSTORABLE_TEXT.search(value)):
+            what = "a NUL character" if bad.group() == "\x00" else "an unpaired surrogate (\\u%04x)" % ord(bad.group())
+            problems.append(Problem(filename, line, format_path(path), f"text contains {what}"))
+            return None
+        return value
+
     def build(node, path: Path, depth: int = 0, line: int | None = None):
         budget[0] -= 1
         if budget[0] < 0:
@@ -63,8 +127,9 @@ def load_with_lines(text: str, filename: str) -> tuple[Any, SourceMap, list[Prob
                 problems.append(Problem(filename, node.start_mark.line + 1, format_path(path),
                                         f"the document expands to more than {MAX_NODES} values"))
             return None
-        if depth > 64:
-            problems.append(Problem(filename, node.start_mark.line + 1, format_path(path), "nested too deeply"))
+        if depth > MAX_DEPTH:  # aliases can nest what the composer saw shallow
+            problems.append(Problem(filename, node.start_mark.line + 1, format_path(path),
+                                    f"nested more than {MAX_DEPTH} levels deep"))
             return None
         # A mapping value is reported at its key's line (where a reader looks for it).
         smap.lines[path] = line or node.start_mark.line + 1
@@ -74,7 +139,9 @@ def load_with_lines(text: str, filename: str) -> tuple[Any, SourceMap, list[Prob
                 if not isinstance(key_node, yaml.ScalarNode):
                     problems.append(Problem(filename, key_node.start_mark.line + 1, format_path(path), "a key must be a plain value"))
                     continue
-                key = constructor.construct_object(key_node)
+                key = scalar(key_node, path)
+                if key is None:
+                    continue
                 key = str(key) if not isinstance(key, str) else key
                 if key in out:
                     problems.append(Problem(filename, key_node.start_mark.line + 1, format_path(path + (key,)),
@@ -84,11 +151,7 @@ def load_with_lines(text: str, filename: str) -> tuple[Any, SourceMap, list[Prob
             return out
         if isinstance(node, yaml.SequenceNode):
             return [build(child, path + (i,), depth + 1) for i, child in enumerate(node.value)]
-        try:
-            return constructor.construct_object(node)
-        except yaml.YAMLError as exc:
-            problems.append(Problem(filename, node.start_mark.line + 1, format_path(path), f"bad value: {exc}"))
-            return None
+        return scalar(node, path)
 
     value = build(node, ())
     return value, smap, problems

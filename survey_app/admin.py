@@ -301,13 +301,15 @@ def invitations(wave_id: int):
         return redirect(url_for("admin.wave", wave_id=wave_id))
     tokens = create_invitations(_db(), wave, rows)
     _db().commit()
+    from models.exports import neutralize_row
     base = request.host_url.rstrip("/")
     out = io.StringIO()
     columns = list(rows[0])
     writer = csv.writer(out)
-    writer.writerow(columns + ["link"])
+    # The uploaded cells are echoed back: a "=..." cell must not become a formula here either.
+    writer.writerow(neutralize_row(columns + ["link"]))
     for attributes, token in zip(rows, tokens):
-        writer.writerow([attributes.get(c, "") for c in columns] + [f"{base}/i/{token}"])
+        writer.writerow(neutralize_row([attributes.get(c, "") for c in columns] + [f"{base}/i/{token}"]))
     filename = f"invitations-{wave.questionnaire_id}-{wave.name}.csv"
     # The links are shown this once: only their hashes are stored.
     return FlaskResponse(out.getvalue(), mimetype="text/csv",
