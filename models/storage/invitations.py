@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, case, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .repository import StorageError, hash_token
-from .tables import Invitation, Response, Wave, _aware, utcnow
+from .tables import Answer, Invitation, Response, Wave, _aware, utcnow
 
 # The HTML5 rule for <input type=email> (WHATWG, "valid e-mail address").
 EMAIL_PATTERN = re.compile(r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
@@ -201,8 +201,9 @@ def opted_out_addresses(session: Session, questionnaire_id: str) -> set[str]:
 
 
 def invitee_status(invitation: Invitation, response_status: str | None) -> str:
-    """One word per invitee, the furthest it got: opted out, bounced, completed, started,
-    opened, sent, deferred or queued (None for links handed out without e-mail)."""
+    """One word per invitee, the furthest it got: opted out, completed, bounced, started,
+    opened, sent, deferred or queued ("link" for links handed out without e-mail).
+    ``response_status``: "complete", "started" (answers saved) or None."""
     if invitation.opted_out_at is not None:
         return "opted out"
     if response_status == "complete":
@@ -219,7 +220,10 @@ def invitee_status(invitation: Invitation, response_status: str | None) -> str:
 def status_rows(session: Session, wave: Wave) -> list[dict[str, Any]]:
     """One row per invitation of the wave: address, language, status, dates, reminders,
     the last refusal, and the segment attributes."""
-    query = (select(Invitation, Response.status)
+    # Opening a link creates the response; "started" means at least one answer was saved.
+    answered = exists().where(Answer.response_id == Response.id)
+    progress = case((Response.status == "complete", "complete"), (answered, "started"), else_=None)
+    query = (select(Invitation, progress)
              .outerjoin(Response, Response.invitation_id == Invitation.id)
              .where(Invitation.wave_id == wave.id).order_by(Invitation.id))
     rows = []
