@@ -384,7 +384,9 @@ def report(survey, wave, compare, output, pdf_path, language, n_boot, n_perm, se
 
 def _register_groups() -> None:
     from .cli_invitations import invitations
+    from .cli_webhooks import webhooks
     main.add_command(invitations)
+    main.add_command(webhooks)
 
 
 _register_groups()
