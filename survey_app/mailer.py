@@ -159,16 +159,17 @@ class RoundResult:
 
 def send_round(session: Session, wave: Wave, questionnaire: Questionnaire, settings: MailSettings, kind: str, *,
                max_reminders: int = 2, reminder_interval: timedelta = timedelta(days=3), limit: int | None = None,
-               progress: Callable[[int, int], None] | None = None) -> RoundResult:
+               scheduled_only: bool = False, progress: Callable[[int, int], None] | None = None) -> RoundResult:
     """Send the invitations that are due (``kind="invitation"``) or the reminders that are due
-    (``kind="reminder"``), at most ``settings.rate`` per second and ``limit`` in all.
+    (``kind="reminder"``), at most ``settings.rate`` per second and ``limit`` in all
+    (``scheduled_only``: see ``due_invitations``).
 
     Each message's outcome is committed as soon as the server answers, so a round that is
     stopped half-way (killed worker, lost connection) resumes where it stopped; a message the
     server accepted just before a kill may be sent twice, never lost.
     """
     if kind == "invitation":
-        batch = due_invitations(session, wave, limit=limit)
+        batch = due_invitations(session, wave, limit=limit, scheduled_only=scheduled_only)
     else:
         batch = reminder_candidates(session, wave, max_reminders=max_reminders, interval=reminder_interval,
                                     limit=limit)

@@ -30,6 +30,7 @@ EMAIL_PATTERN = re.compile(r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-
 MAX_EMAIL_LENGTH = 254
 # A temporary refusal (SMTP 4xx) is retried this many times before the address counts as bounced.
 MAX_SEND_ATTEMPTS = 5
+RETRY_STEP = timedelta(minutes=15)
 STATUSES = ("queued", "deferred", "sent", "bounced", "opened", "started", "completed", "opted out")
 
 
@@ -120,14 +121,24 @@ def _completed_invitations(wave_id: int):
                                                 Response.invitation_id.is_not(None))
 
 
-def due_invitations(session: Session, wave: Wave, now: datetime | None = None, limit: int | None = None
-                    ) -> list[Invitation]:
-    """First messages that are due: queued (or deferred after a temporary refusal) and whose
-    time has come, never to an opted-out, bounced or already completed invitee."""
+def due_invitations(session: Session, wave: Wave, now: datetime | None = None, limit: int | None = None,
+                    scheduled_only: bool = False) -> list[Invitation]:
+    """First messages that are due, never to an opted-out, bounced or already completed invitee.
+
+    On request (``scheduled_only`` False: an operator's "send"): every queued invitation not
+    scheduled for later, and every deferred one (retried now). For the worker's periodic
+    round (``scheduled_only`` True): invitations imported with a time that has come, and
+    deferred ones whose retry time has come.
+    """
     now = now or utcnow()
+    queued, deferred = Invitation.mail_status == "queued", Invitation.mail_status == "deferred"
+    come = and_(Invitation.send_after.is_not(None), Invitation.send_after <= now)
+    if scheduled_only:
+        due = or_(and_(queued, come), and_(deferred, come))
+    else:
+        due = or_(and_(queued, or_(Invitation.send_after.is_(None), Invitation.send_after <= now)), deferred)
     query = (select(Invitation)
-             .where(Invitation.wave_id == wave.id, _reachable(), Invitation.mail_status.in_(("queued", "deferred")),
-                    or_(Invitation.send_after.is_(None), Invitation.send_after <= now),
+             .where(Invitation.wave_id == wave.id, _reachable(), due,
                     Invitation.id.not_in(_completed_invitations(wave.id)))
              .order_by(Invitation.id))
     return list(session.scalars(query.limit(limit) if limit else query))
@@ -167,6 +178,8 @@ def record_refusal(session: Session, invitation: Invitation, code: int, message:
         invitation.mail_status = "bounced"
     elif kind == "invitation":
         invitation.mail_status = "deferred"
+        # The worker retries it after 15 minutes, 30, 45, ... (greylisting asks for minutes).
+        invitation.send_after = utcnow() + RETRY_STEP * invitation.send_attempts
     return invitation.mail_status
 
 

@@ -43,6 +43,10 @@ class Wave(Base):
     opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Added in revision 0006: automatic reminders (at most ``reminder_max`` per invitee, each
+    # at least ``reminder_after_days`` after the last message); None: reminders only on request.
+    reminder_max: Mapped[int | None] = mapped_column(Integer)
+    reminder_after_days: Mapped[float | None] = mapped_column(Float)
 
     survey: Mapped[Survey] = relationship()
 

@@ -13,6 +13,9 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table("waves") as batch:
+        batch.add_column(sa.Column("reminder_max", sa.Integer))
+        batch.add_column(sa.Column("reminder_after_days", sa.Float))
     with op.batch_alter_table("invitations") as batch:
         batch.add_column(sa.Column("email", sa.String(320)))
         batch.add_column(sa.Column("language", sa.String(16)))
@@ -37,3 +40,6 @@ def downgrade():
         for column in ("opted_out_at", "opened_at", "bounce_message", "send_attempts", "reminders_sent",
                        "last_sent_at", "sent_at", "send_after", "mail_status", "token_nonce", "language", "email"):
             batch.drop_column(column)
+    with op.batch_alter_table("waves") as batch:
+        batch.drop_column("reminder_after_days")
+        batch.drop_column("reminder_max")
