@@ -36,6 +36,7 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     from .page_skeleton import PageSkeletons
     from .session_cookie import SignedCookieSessionInterface
     from .api import bp as api_bp
+    from .opt_out import bp as opt_out_bp
     from .respondent import FriendlyError, bp as respondent_bp
     from .services import SurveyService
 
@@ -60,6 +61,8 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     csrf.exempt(api_bp)  # bearer tokens, no cookies: cross-site requests carry no credentials
     app.register_blueprint(api_bp)
+    csrf.exempt(opt_out_bp)  # mail programs' one-click POST (RFC 8058); the link's token authenticates
+    app.register_blueprint(opt_out_bp)
     hops = int(app.config.get("PROXY_HOPS") or 0)
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -384,7 +384,10 @@ def report(survey, wave, compare, output, pdf_path, language, n_boot, n_perm, se
 
 def _register_groups() -> None:
     from .cli_followup import followup
-    main.add_command(followup)
+    from .cli_invitations import invitations
+    from .cli_webhooks import webhooks
+    for group in (followup, invitations, webhooks):
+        main.add_command(group)
 
 
 _register_groups()

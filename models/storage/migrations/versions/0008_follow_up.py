@@ -3,13 +3,13 @@
 Notes written before this revision become the first event of their case's history.
 
 Revision ID: 0008_follow_up
-Revises: 0003
+Revises: 0007_webhooks
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_follow_up"
-down_revision = "0003"
+down_revision = "0007_webhooks"
 branch_labels = None
 depends_on = None
 
