@@ -21,6 +21,7 @@ from typing import Any, Mapping
 import jsonschema
 
 from .csi_model import FORMATIVE, Model, get_template, parse_model
+from .email_templates import EmailTemplates, parse_email_section
 from .errors import CSIError, ExpressionError, ModelSpecError, Problem, QuestionnaireError
 from .expressions import Expression, parse_expression
 from .yaml_source import SourceMap, format_path, load_with_lines
@@ -163,6 +164,8 @@ class Questionnaire:
     source: str = field(default="<questionnaire>", compare=False)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
     warnings: tuple[Problem, ...] = field(default=(), compare=False)  # valid, but worth a second look
+    # The e-mail invitation and reminder wording; what the file leaves out is the built-in wording.
+    email: EmailTemplates = field(default_factory=EmailTemplates, compare=False)
 
     @cached_property
     def questions(self) -> tuple[Question, ...]:
@@ -398,6 +401,7 @@ class _SemanticChecker:
                 rules.append(FollowUpRule(rule.get("id", f"rule{r_index + 1}"), expression,
                                           self.optional_text(rule.get("reason"), r_path + ("reason",))))
         model_spec = self.model(raw.get("model"), pages)
+        email = parse_email_section(raw.get("email"), self.text, self.problem) or EmailTemplates()
         canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
         return Questionnaire(
             id=raw["id"], version=str(raw["version"]), languages=self.languages,
@@ -408,7 +412,7 @@ class _SemanticChecker:
             thank_you=self.optional_text(raw.get("thank_you"), ("thank_you",)),
             scales=scales, pages=tuple(pages), follow_up=tuple(rules), model_spec=model_spec,
             content_hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
-            source=self.filename, raw=raw, warnings=tuple(self.warnings),
+            source=self.filename, raw=raw, warnings=tuple(self.warnings), email=email,
         )
 
     def scale(self, name: str, spec: dict) -> Scale:

@@ -37,6 +37,7 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     from .admin import bp as admin_bp
     from .legacy_session import MigratingSessionInterface
     from .api import bp as api_bp
+    from .opt_out import bp as opt_out_bp
     from .respondent import FriendlyError, bp as respondent_bp
     from .responses import SurveyService
 
@@ -63,6 +64,8 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     from . import body_limits, throttle
     throttle.init_app(app)
     body_limits.init_app(app)
+    csrf.exempt(opt_out_bp)  # mail programs' one-click POST (RFC 8058); the link's token authenticates
+    app.register_blueprint(opt_out_bp)
     hops = int(app.config.get("PROXY_HOPS") or 0)
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

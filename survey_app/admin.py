@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from models.errors import QuestionnaireError
 from models.questionnaire import parse_questionnaire
 from models.storage import StorageError, create_invitations, create_wave, register_questionnaire
-from models.storage import accounts, console
+from models.storage import accounts, console, follow_up
 from models.storage.tables import Response, Survey, Wave
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -84,7 +84,7 @@ def _context():
     overdue = 0
     if user is not None:
         hours = float(current_app.config.get("FOLLOW_UP_OVERDUE_HOURS", 48))
-        overdue = console.overdue_follow_ups(_db(), timedelta(hours=hours))
+        overdue = follow_up.overdue_callable(_db(), hours)
         return {"user": user, "overdue": overdue, "overdue_hours": hours}
     return {"user": None, "overdue": 0, "overdue_hours": 0}
 
@@ -339,71 +339,6 @@ def invitations(wave_id: int):
     return response
 
 
-@bp.route("/follow-up")
-@login_required()
-def follow_up():
-    status = request.args.get("status") or "open"
-    if status not in console.FOLLOW_UP_STATUSES + ("all",):
-        abort(400)
-    rows = console.follow_up_queue(_db(), status=None if status == "all" else status)
-    waves = {w.id: w for w in _db().scalars(select(Wave))}
-    return render_template("admin/follow_up.html", rows=rows, waves=waves, status=status,
-                           statuses=console.FOLLOW_UP_STATUSES)
-
-
-@bp.route("/follow-up/<int:response_id>", methods=["GET", "POST"])
-@login_required()
-def follow_up_item(response_id: int):
-    from survey_app.respondent import service
-    response = _db().get(Response, response_id)
-    if response is None or not response.follow_up:
-        abort(404)
-    if request.method == "POST":
-        if current_user().role != "admin":
-            abort(403)
-        try:
-            console.update_follow_up(_db(), response_id, request.form.get("status", ""), request.form.get("note"))
-            _db().commit()
-            flash(f"Follow-up {response_id} saved.", "ok")
-            return redirect(url_for("admin.follow_up"))
-        except StorageError as exc:
-            _db().rollback()
-            flash(str(exc), "error")
-    questionnaire = service().questionnaire(response.survey_id)
-    answers = console.response_answers(_db(), response_id)
-    shown = [(q, _shown_answer(q, answers[q.id])) for q in questionnaire.questions if q.id in answers]
-    reasons = [rule.reason.get("en") if rule.reason else rule.id for rule in questionnaire.follow_up
-               if _safe_eval(rule.when, answers)]
-    return render_template("admin/follow_up_item.html", response=response, q=questionnaire, shown=shown,
-                           reasons=reasons, wave=_db().get(Wave, response.wave_id), statuses=console.FOLLOW_UP_STATUSES)
-
-
-def _shown_answer(question, value) -> str:
-    """An answer as a caller reads it: option labels instead of codes, a rating with its label."""
-    labels = {str(o.value): o.label.get("en") for o in question.options}
-    if question.type == "multiple_choice" and isinstance(value, str):
-        try:
-            return ", ".join(labels.get(str(v), str(v)) for v in json.loads(value))
-        except ValueError:
-            return value
-    if question.type == "single_choice":
-        return labels.get(str(value), str(value))
-    if question.type == "rating" and question.scale is not None:
-        code = int(value) if isinstance(value, (int, float)) else None
-        if code == question.scale.dont_know_code and question.scale.dont_know_label is not None:
-            return question.scale.dont_know_label.get("en")
-        if code in question.scale.labels:
-            return f"{code} ({question.scale.labels[code].get('en')})"
-    return str(value)
-
-
-def _safe_eval(expression, answers) -> bool:
-    try:
-        return bool(expression.evaluate(answers))
-    except Exception:
-        return False
-
-
 @bp.route("/waves/<int:wave_id>/report")
 @login_required()
 def report(wave_id: int):
@@ -536,3 +471,7 @@ def create_token():
 @login_required("admin")
 def revoke_token(token_id: int):
     return _account_action(lambda: accounts.revoke_api_token(_db(), token_id), f"API token {token_id} revoked.")
+
+
+# Routes on ``bp`` kept in modules of their own (imported last: they use the helpers above).
+from . import admin_follow_up  # noqa: E402,F401

@@ -689,5 +689,15 @@ def export(survey, wave, fmt, layout, output, database_url) -> None:
     click.echo(f"wrote {output} ({fmt}, {layout}, {len(data):,} bytes)")
 
 
+def _register_groups() -> None:
+    from .cli_followup import followup
+    from .cli_invitations import invitations
+    from .cli_webhooks import webhooks
+    for group in (followup, invitations, webhooks):
+        main.add_command(group)
+
+
+_register_groups()
+
 if __name__ == "__main__":
     main()

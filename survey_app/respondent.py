@@ -252,7 +252,22 @@ def invitation(token: str):
     if status == "invalid":
         raise FriendlyError(404, "invalid_link_title", "invalid_link_body")
     questionnaire = service().questionnaire(wave.survey_id)
+    _mark_opened(token)
     if response is None:
         raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
     _remember(wave, response)
     return redirect(url_for(".landing", questionnaire_id=wave.questionnaire_id, wave_name=wave.name))
+
+
+def _mark_opened(token: str) -> None:
+    """Record the first time an invitation's link was opened (the console's "opened" status;
+    no tracking pixel in the e-mails)."""
+    from models.storage import hash_token
+    from models.storage.invitations import mark_opened
+    from models.storage.tables import Invitation
+    from sqlalchemy import select
+    with service().sessions() as session:
+        invitation_id = session.scalar(select(Invitation.id).where(Invitation.token_hash == hash_token(token)))
+        if invitation_id is not None:
+            mark_opened(session, invitation_id)
+            session.commit()

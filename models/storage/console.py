@@ -1,20 +1,15 @@
-"""Queries behind the admin console: a wave's progress and answer distributions, and
-the follow-up queue of flagged dissatisfied customers."""
+"""Queries behind the admin console: a wave's progress and answer distributions (the
+follow-up queue is ``follow_up``'s)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from statistics import median
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .repository import StorageError
-from .tables import Answer, Invitation, Response, Wave, _aware, utcnow
-
-FOLLOW_UP_STATUSES = ("open", "called", "resolved")
-
+from .tables import Answer, Invitation, Response, Wave, _aware
 
 @dataclass(frozen=True)
 class WaveProgress:
@@ -53,35 +48,6 @@ def answer_counts(session: Session, wave: Wave) -> dict[str, dict[Any, int]]:
         key = (int(num) if float(num).is_integer() else num) if num is not None else txt
         out.setdefault(question, {})[key] = out.get(question, {}).get(key, 0) + int(count)
     return out
-
-
-def follow_up_queue(session: Session, questionnaire_id: str | None = None, status: str | None = None,
-                    limit: int = 500) -> list[Response]:
-    query = select(Response).where(Response.follow_up.is_(True)).order_by(Response.completed_at, Response.id).limit(limit)
-    if questionnaire_id:
-        query = query.join(Wave, Wave.id == Response.wave_id).where(Wave.questionnaire_id == questionnaire_id)
-    if status:
-        query = query.where(Response.follow_up_status == status)
-    return list(session.scalars(query))
-
-
-def overdue_follow_ups(session: Session, older_than: timedelta, now: datetime | None = None) -> int:
-    """Open follow-ups flagged (completed) longer ago than ``older_than``."""
-    cutoff = (now or utcnow()) - older_than
-    return int(session.scalar(select(func.count()).select_from(Response).where(
-        Response.follow_up.is_(True), Response.follow_up_status == "open", Response.completed_at < cutoff)))
-
-
-def update_follow_up(session: Session, response_id: int, status: str, note: str | None) -> Response:
-    if status not in FOLLOW_UP_STATUSES:
-        raise StorageError(f"follow-up status {status!r}: choose one of {', '.join(FOLLOW_UP_STATUSES)}")
-    response = session.get(Response, response_id)
-    if response is None or not response.follow_up:
-        raise StorageError(f"response {response_id} is not in the follow-up queue")
-    response.follow_up_status = status
-    response.follow_up_note = (note or "").strip()[:5000] or None
-    response.follow_up_updated_at = utcnow()
-    return response
 
 
 def response_answers(session: Session, response_id: int) -> dict[str, Any]:

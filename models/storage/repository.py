@@ -6,6 +6,7 @@ ORM would spend minutes on a million answers.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import numbers
@@ -221,8 +222,18 @@ def wave_names(engine: Engine, questionnaire_id: str) -> list[str]:
 
 def questionnaire_of_wave(engine: Engine, questionnaire_id: str, wave_name: str) -> Questionnaire:
     """The exact questionnaire version a wave was fielded with."""
-    from ..questionnaire import parse_questionnaire
     with Session(engine) as session:
         wave = find_wave(session, questionnaire_id, wave_name)
-        content = session.get(Survey, wave.survey_id).content
-    return parse_questionnaire(json.dumps(content, ensure_ascii=False), f"{questionnaire_id} {wave_name}")
+        return stored_questionnaire(session.get(Survey, wave.survey_id))
+
+
+def stored_questionnaire(survey: Survey) -> Questionnaire:
+    """The questionnaire of a stored version, parsed once per process (keyed by content hash)."""
+    return _parse_stored(survey.content_hash, json.dumps(survey.content, ensure_ascii=False, sort_keys=True),
+                         survey.questionnaire_id)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_stored(content_hash: str, text: str, questionnaire_id: str) -> Questionnaire:
+    from ..questionnaire import parse_questionnaire
+    return parse_questionnaire(text, f"{questionnaire_id} (stored)")

@@ -43,6 +43,10 @@ class Wave(Base):
     opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Added in revision 0006: automatic reminders (at most ``reminder_max`` per invitee, each
+    # at least ``reminder_after_days`` after the last message); None: reminders only on request.
+    reminder_max: Mapped[int | None] = mapped_column(Integer)
+    reminder_after_days: Mapped[float | None] = mapped_column(Float)
 
     survey: Mapped[Survey] = relationship()
 
@@ -63,9 +67,15 @@ def _aware(moment: datetime) -> datetime:
 
 
 class Invitation(Base):
-    """A one-time personal link. Only the SHA-256 of the token is stored."""
+    """A one-time personal link. Only the SHA-256 of the token is stored.
+
+    An e-mail invitation (revision 0006) also keeps its address, language and the nonce its
+    token is derived from with the server's secret (``models.storage.invitations``), so a
+    reminder can carry the same link without the token being stored.
+    """
 
     __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("wave_id", "email", name="uq_invitation_email"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id"), index=True)
@@ -73,6 +83,21 @@ class Invitation(Base):
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Added in revision 0006 (e-mail invitations and reminders).
+    email: Mapped[str | None] = mapped_column(String(320))
+    language: Mapped[str | None] = mapped_column(String(16))
+    token_nonce: Mapped[str | None] = mapped_column(String(64))
+    # None (a link handed out by other means), "queued", "sent", "deferred" (a temporary SMTP
+    # refusal, retried) or "bounced" (a permanent refusal).
+    mail_status: Mapped[str | None] = mapped_column(String(16), index=True)
+    send_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    send_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    bounce_message: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Response(Base):
@@ -97,6 +122,10 @@ class Response(Base):
     # Added in revision 0003.
     follow_up_note: Mapped[str | None] = mapped_column(Text)
     follow_up_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Added in revision 0008 (the follow-up workflow; every change is a FollowUpEvent too).
+    follow_up_assignee_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
+    follow_up_outcome: Mapped[str | None] = mapped_column(String(32))
+    follow_up_closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     answers: Mapped[list["Answer"]] = relationship(cascade="all, delete-orphan")
 
@@ -183,3 +212,55 @@ class ApiToken(Base):
     # Added in revision 0004_accounts.
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class FollowUpEvent(Base):
+    """Added in revision 0008: one change to a follow-up case (``kind``: status, note,
+    assignee or outcome, with its new ``value``), by whom and when. Never updated."""
+
+    __tablename__ = "follow_up_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str | None] = mapped_column(Text)
+
+
+class Webhook(Base):
+    """Added in revision 0007_webhooks: a receiver told about a questionnaire's events.
+
+    ``events``: a list of event names (``models.storage.webhooks.EVENTS``); ``secret`` signs
+    every delivery (HMAC-SHA256), so it is kept as given, like the app's own secret key.
+    """
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    questionnaire_id: Mapped[str] = mapped_column(String(64), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(200))
+    events: Mapped[list] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one webhook, and how its delivery went: ``status`` is pending,
+    delivered or failed (no attempts left); each attempt updates the counters."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_status", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -223,7 +223,9 @@ def test_live_view_and_follow_up_queue(app, admin_client, engine, acsi):
     # One satisfied and one dissatisfied customer answer through the web survey.
     for satisfaction in (9, 2):
         person = Respondent(https_client(app), acsi, {"sat_overall": str(satisfaction), "complained": "no"})
-        person.finish(person.start())
+        done = person.finish(person.start())
+    # The dissatisfied one agrees to be called (only callable customers are in the queue).
+    person.post(done.url, {"csrf_token": done.csrf, "phone": "+86 138 0000 0000", "consent": "yes"})
     with Session(engine) as session:
         wave = find_wave(session, "acsi-retail", "2026Q4")
         flagged = session.scalars(select(Response).where(Response.follow_up.is_(True))).all()
@@ -255,7 +257,8 @@ def test_live_view_and_follow_up_queue(app, admin_client, engine, acsi):
 def test_overdue_follow_ups_are_counted_at_the_top(app, accounts, engine, acsi):
     app.config["FOLLOW_UP_OVERDUE_HOURS"] = 0
     person = Respondent(https_client(app), acsi, {"sat_overall": "1", "complained": "no"})
-    person.finish(person.start())
+    done = person.finish(person.start())
+    person.post(done.url, {"csrf_token": done.csrf, "phone": "+86 138 0000 0000", "consent": "yes"})
     client = https_client(app)
     login(client)
     page = client.get("/admin/").get_data(as_text=True)

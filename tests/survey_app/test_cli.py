@@ -39,7 +39,8 @@ def test_help_lists_only_built_commands():
     result = csi("--help")
     assert result.returncode == 0
     listed = {line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()}
-    assert listed == {"validate", "init", "fit", "demo", "serve", "backup", "restore", "admin", "report", "export"}
+    assert listed == {"validate", "init", "fit", "demo", "serve", "backup", "restore", "admin", "report", "export",
+                      "followup", "invitations", "webhooks"}
 
 
 def test_validate_ok_and_problems(tmp_path):
@@ -65,8 +66,9 @@ def test_validate_missing_file_is_a_clean_error(tmp_path):
 
 def test_init_creates_and_reports_up_to_date(tmp_path):
     url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
-    first = csi("init", "--database", url)
     from models.storage import head_revision
+
+    first = csi("init", "--database", url)
     assert first.returncode == 0 and f"schema empty -> {head_revision()}" in first.stdout
     second = csi("init", "--database", url)
     assert second.returncode == 0 and f"is up to date (schema {head_revision()})" in second.stdout

@@ -1,0 +1,304 @@
+"""The follow-up workflow: the call-back queue a service team works from.
+
+A completed response that a follow-up rule flags joins the queue (status ``open``). Only
+customers who left contact details with their consent are *callable*; the others stay in
+the analysis and are counted apart ("no contact"). The queue is ordered the way call
+centres triage dissatisfied customers: the most valuable customers first (an invitation's
+``revenue``/``value`` attribute, else its ``tier``), then the most dissatisfied (the
+satisfaction construct's items on a 0-100 scale, lowest first), then the oldest.
+
+Every change (status, note, assignee, outcome) is an event with who and when; notes are
+appended, never overwritten. Closing a case (status ``resolved``) records its outcome.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from .repository import StorageError, stored_questionnaire
+from .tables import AdminUser, Answer, FollowUpEvent, Invitation, Response, Survey, Wave, _aware, utcnow
+
+STATUSES = ("open", "called", "resolved")
+OUTCOMES = {"reached": "reached, talked it through", "problem_solved": "problem solved",
+            "churn_risk": "churn risk", "would_not_talk": "would not talk"}
+ORDERS = ("priority", "oldest", "newest")
+# Tier names as CRM systems commonly spell them, from most to least valuable.
+TIER_RANK = {"platinum": 5, "diamond": 5, "vip": 5, "gold": 4, "premium": 4, "silver": 3, "bronze": 2,
+             "standard": 1, "basic": 1, "regular": 1}
+MAX_NOTE = 5000
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the queue shows. ``assignee``: a user name, ``"none"`` (unassigned) or None (all);
+    ``segment``: ``key=value`` over the invitation's attributes; ``search``: text in the
+    contact, notes or attributes; ``older_than_hours``: only cases at least that old."""
+
+    questionnaire_id: str | None = None
+    wave_id: int | None = None
+    status: str | None = "open"
+    assignee: str | None = None
+    segment: str | None = None
+    search: str | None = None
+    older_than_hours: float | None = None
+    order: str = "priority"
+    page: int = 1
+    per_page: int = 50
+
+    def checked(self) -> "QueueFilter":
+        if self.status not in STATUSES + (None,):
+            raise StorageError(f"follow-up status {self.status!r}: choose one of {', '.join(STATUSES)} (or all)")
+        if self.order not in ORDERS:
+            raise StorageError(f"order {self.order!r}: choose one of {', '.join(ORDERS)}")
+        if self.segment is not None and "=" not in self.segment:
+            raise StorageError(f"segment {self.segment!r}: write it as key=value, e.g. tier=gold")
+        if not 1 <= self.per_page <= 1000 or self.page < 1:
+            raise StorageError("page must be 1 or more, and 1-1000 rows per page")
+        return self
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    response: Response
+    wave: Wave
+    attributes: dict[str, Any]
+    satisfaction: float | None    # 0-100, mean of the satisfaction items; None without them
+    value: float                  # revenue/value attribute, else the tier's rank (higher first)
+    age_hours: float
+    overdue: bool
+    assignee: str | None
+
+
+@dataclass(frozen=True)
+class Queue:
+    rows: list[QueueRow]
+    total: int                    # callable cases matching the filter (all pages)
+    no_contact: int               # flagged cases matching the filter whose customer gave no contact consent
+    overdue: int                  # callable open cases older than the SLA
+    filter: QueueFilter = field(default_factory=QueueFilter)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.filter.per_page))
+
+
+def customer_value(attributes: dict[str, Any]) -> float:
+    for key in ("revenue", "value", "customer_value", "clv"):
+        try:
+            return float(str(attributes[key]).replace(",", ""))
+        except (KeyError, ValueError):
+            continue
+    return float(TIER_RANK.get(str(attributes.get("tier", "")).strip().lower(), 0))
+
+
+def _satisfaction_items(questionnaire) -> dict[str, tuple[float, float, int | None]]:
+    """Satisfaction item id -> (scale min, max, don't-know code): the construct named like
+    "satisfaction", else every rating item."""
+    constructs = questionnaire.constructs()
+    names = [c for c in constructs if "satisf" in c.lower()]
+    items = [i for c in names for i in constructs[c]] or [q.id for q in questionnaire.rating_items]
+    out = {}
+    for item in items:
+        scale = questionnaire.question(item).scale
+        out[item] = (float(scale.minimum), float(scale.maximum), scale.dont_know_code)
+    return out
+
+
+def _satisfaction(answers: dict[str, float], items: dict[str, tuple[float, float, int | None]]) -> float | None:
+    """ACSI's 0-100 rescaling, (x - min) / (max - min) * 100, averaged over answered items."""
+    values = [(answers[i] - low) / (high - low) * 100 for i, (low, high, dont_know) in items.items()
+              if i in answers and answers[i] != dont_know and high > low]
+    return sum(values) / len(values) if values else None
+
+
+def follow_up_queue(session: Session, wanted: QueueFilter = QueueFilter(), *, sla_hours: float = 48,
+                    now: datetime | None = None) -> Queue:
+    wanted = wanted.checked()
+    now = now or utcnow()
+    query = (select(Response, Wave, Invitation.attributes, AdminUser.username)
+             .join(Wave, Wave.id == Response.wave_id)
+             .outerjoin(Invitation, Invitation.id == Response.invitation_id)
+             .outerjoin(AdminUser, AdminUser.id == Response.follow_up_assignee_id)
+             .where(Response.follow_up.is_(True)))
+    if wanted.questionnaire_id:
+        query = query.where(Wave.questionnaire_id == wanted.questionnaire_id)
+    if wanted.wave_id:
+        query = query.where(Wave.id == wanted.wave_id)
+    if wanted.status:
+        query = query.where(Response.follow_up_status == wanted.status)
+    if wanted.assignee == "none":
+        query = query.where(Response.follow_up_assignee_id.is_(None))
+    elif wanted.assignee:
+        query = query.where(AdminUser.username == wanted.assignee)
+    found = session.execute(query).all()
+
+    segment_key, _, segment_value = (wanted.segment or "").partition("=")
+    needle = (wanted.search or "").strip().lower()
+    notes = _notes_by_response(session, [r.id for r, *_ in found]) if needle else {}
+    candidates, no_contact = [], 0
+    for response, wave, attributes, assignee in found:
+        attributes = dict(attributes or {})
+        if segment_key and str(attributes.get(segment_key.strip(), "")) != segment_value.strip():
+            continue
+        age = (now - _aware(response.completed_at or response.updated_at)).total_seconds() / 3600
+        if wanted.older_than_hours is not None and age < wanted.older_than_hours:
+            continue
+        if needle and needle not in " ".join([str(response.contact or ""), str(attributes), notes.get(response.id, ""),
+                                              response.follow_up_note or ""]).lower():
+            continue
+        if not response.contact:
+            no_contact += 1
+            continue
+        candidates.append((response, wave, attributes, assignee, age))
+
+    satisfaction = _satisfaction_by_response(session, [(r, w) for r, w, *_ in candidates])
+    rows = [QueueRow(response, wave, attributes, satisfaction.get(response.id), customer_value(attributes), age,
+                     response.follow_up_status == "open" and age > sla_hours, assignee)
+            for response, wave, attributes, assignee, age in candidates]
+    if wanted.order == "priority":
+        rows.sort(key=lambda r: (-r.value, r.satisfaction if r.satisfaction is not None else 101.0, -r.age_hours,
+                                 r.response.id))
+    else:
+        rows.sort(key=lambda r: (r.age_hours, r.response.id), reverse=wanted.order == "oldest")
+    start = (wanted.page - 1) * wanted.per_page
+    return Queue(rows[start:start + wanted.per_page], len(rows), no_contact, sum(r.overdue for r in rows), wanted)
+
+
+def _satisfaction_by_response(session: Session, pairs: list[tuple[Response, Wave]]) -> dict[int, float | None]:
+    by_survey: dict[int, list[int]] = {}
+    for response, _ in pairs:
+        by_survey.setdefault(response.survey_id, []).append(response.id)
+    out: dict[int, float | None] = {}
+    for survey_id, ids in by_survey.items():
+        items = _satisfaction_items(stored_questionnaire(session.get(Survey, survey_id)))
+        answers: dict[int, dict[str, float]] = {}
+        for start in range(0, len(ids), 500):
+            for response_id, question, value in session.execute(
+                    select(Answer.response_id, Answer.question_id, Answer.value_num)
+                    .where(Answer.response_id.in_(ids[start:start + 500]), Answer.question_id.in_(list(items)),
+                           Answer.value_num.is_not(None))):
+                answers.setdefault(response_id, {})[question] = value
+        for response_id in ids:
+            out[response_id] = _satisfaction(answers.get(response_id, {}), items)
+    return out
+
+
+def _notes_by_response(session: Session, ids: list[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        for response_id, value in session.execute(
+                select(FollowUpEvent.response_id, FollowUpEvent.value)
+                .where(FollowUpEvent.response_id.in_(ids[start:start + 500]), FollowUpEvent.kind == "note")):
+            out[response_id] = out.get(response_id, "") + " " + (value or "")
+    return out
+
+
+def update_follow_up(session: Session, response_id: int, by: AdminUser | None, *, status: str | None = None,
+                     note: str | None = None, assignee: str | None = None, outcome: str | None = None,
+                     now: datetime | None = None) -> Response:
+    """Apply the given changes and record one event each. ``assignee``: a user name, or ""
+    to unassign. Setting status ``resolved`` needs an outcome (given now or before)."""
+    now = now or utcnow()
+    response = session.get(Response, response_id)
+    if response is None or not response.follow_up:
+        raise StorageError(f"response {response_id} is not in the follow-up queue")
+    if status is not None and status not in STATUSES:
+        raise StorageError(f"follow-up status {status!r}: choose one of {', '.join(STATUSES)}")
+    if outcome is not None and outcome not in OUTCOMES:
+        raise StorageError(f"outcome {outcome!r}: choose one of {', '.join(OUTCOMES)}")
+    if status == "resolved" and not (outcome or response.follow_up_outcome):
+        raise StorageError(f"closing follow-up {response_id} needs its outcome: {', '.join(OUTCOMES)}")
+    note = (note or "").replace("\x00", "").strip()
+    if len(note) > MAX_NOTE:
+        raise StorageError(f"a note may have at most {MAX_NOTE:,} characters (this one has {len(note):,})")
+    events = []
+    if assignee is not None:
+        target = None
+        if assignee:
+            target = session.scalar(select(AdminUser).where(AdminUser.username == assignee))
+            if target is None:
+                raise StorageError(f"no console user {assignee!r} to assign follow-up {response_id} to")
+        if (target.id if target else None) != response.follow_up_assignee_id:
+            response.follow_up_assignee_id = target.id if target else None
+            events.append(("assignee", assignee or None))
+    if outcome is not None and outcome != response.follow_up_outcome:
+        response.follow_up_outcome = outcome
+        events.append(("outcome", outcome))
+    if status is not None and status != response.follow_up_status:
+        response.follow_up_status = status
+        response.follow_up_closed_at = now if status == "resolved" else None
+        events.append(("status", status))
+    if note:
+        response.follow_up_note = note  # the latest note, for lists; the history keeps every one
+        events.append(("note", note))
+    if not events:
+        return response
+    response.follow_up_updated_at = now
+    session.add_all(FollowUpEvent(response_id=response_id, at=now, user_id=by.id if by else None, kind=kind,
+                                  value=value) for kind, value in events)
+    return response
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: datetime
+    user: str | None
+    kind: str
+    value: str | None
+
+
+def history(session: Session, response_id: int) -> list[HistoryEntry]:
+    query = (select(FollowUpEvent.at, AdminUser.username, FollowUpEvent.kind, FollowUpEvent.value)
+             .outerjoin(AdminUser, AdminUser.id == FollowUpEvent.user_id)
+             .where(FollowUpEvent.response_id == response_id).order_by(FollowUpEvent.at, FollowUpEvent.id))
+    return [HistoryEntry(_aware(at), user, kind, value) for at, user, kind, value in session.execute(query)]
+
+
+CSV_COLUMNS = ("response_id", "survey", "wave", "status", "assignee", "outcome", "satisfaction_0_100", "value",
+               "age_hours", "overdue", "completed_at", "name", "phone", "email", "latest_note")
+
+
+def queue_csv(queue: Queue, neutralize: Any = None) -> str:
+    """The queue as CSV text (UTF-8 BOM added by the caller), one row per case, with the
+    invitation's attributes after the fixed columns. ``neutralize``: a function applied to
+    each row (the exports' formula neutralization)."""
+    attribute_keys = sorted({key for row in queue.rows for key in row.attributes})
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    fix = neutralize or (lambda values: list(values))
+    writer.writerow(fix(list(CSV_COLUMNS) + [f"attr_{k}" for k in attribute_keys]))
+    for row in queue.rows:
+        contact = row.response.contact or {}
+        completed = row.response.completed_at
+        writer.writerow(fix([
+            row.response.id, row.wave.questionnaire_id, row.wave.name, row.response.follow_up_status, row.assignee or "",
+            row.response.follow_up_outcome or "", "" if row.satisfaction is None else round(row.satisfaction, 1),
+            row.value, round(row.age_hours, 1), "yes" if row.overdue else "no",
+            _aware(completed).isoformat(timespec="seconds") if completed else "", contact.get("name", ""),
+            contact.get("phone", ""), contact.get("email", ""), row.response.follow_up_note or "",
+            *[row.attributes.get(k, "") for k in attribute_keys]]))
+    return out.getvalue()
+
+
+def overdue_callable(session: Session, sla_hours: float, now: datetime | None = None) -> int:
+    """Open, callable follow-ups older than the SLA (the console's banner)."""
+    cutoff = (now or utcnow()) - timedelta(hours=sla_hours)
+    rows = session.scalars(select(Response.contact).where(
+        Response.follow_up.is_(True), Response.follow_up_status == "open", Response.completed_at < cutoff))
+    return sum(1 for contact in rows if contact)
+
+
+def assignee_name(session: Session, response: Response) -> str | None:
+    if response.follow_up_assignee_id is None:
+        return None
+    return session.scalar(select(AdminUser.username).where(AdminUser.id == response.follow_up_assignee_id))
+
+
+def assignable_users(session: Session) -> Iterable[str]:
+    return session.scalars(select(AdminUser.username).order_by(AdminUser.username))

@@ -1,0 +1,269 @@
+"""E-mail invitations: importing an invitation list, choosing whom to send to or remind, the
+state of each invitee, and opting out.
+
+The link in an e-mail is derived, not stored: ``token = HMAC-SHA256(secret, nonce)`` with a
+random nonce kept per invitation, and only the token's SHA-256 stored (as for every
+invitation). A reminder therefore carries the same link as the invitation, while neither a
+copy of the database nor of the secret alone can reproduce a link.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Mapping
+
+from sqlalchemy import and_, case, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .repository import StorageError, hash_token
+from .tables import Answer, Invitation, Response, Wave, _aware, utcnow
+
+# The HTML5 rule for <input type=email> (WHATWG, "valid e-mail address").
+EMAIL_PATTERN = re.compile(r"^[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
+                           r"(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$")
+MAX_EMAIL_LENGTH = 254
+# A temporary refusal (SMTP 4xx) is retried this many times before the address counts as bounced.
+MAX_SEND_ATTEMPTS = 5
+RETRY_STEP = timedelta(minutes=15)
+STATUSES = ("queued", "deferred", "sent", "bounced", "opened", "started", "completed", "opted out")
+
+
+def derive_token(secret: str, nonce: str) -> str:
+    """The invitation link's token: 256 bits, URL-safe, recomputable only with ``secret``."""
+    digest = hmac.new(secret.encode("utf-8"), b"csi-invitation:" + nonce.encode("ascii"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def valid_email(address: str) -> bool:
+    return len(address) <= MAX_EMAIL_LENGTH and EMAIL_PATTERN.match(address) is not None
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: int
+    already_invited: int
+
+
+def import_email_invitations(session: Session, wave: Wave, rows: Iterable[Mapping[str, Any]], secret: str, *,
+                             languages: tuple[str, ...], default_language: str,
+                             send_after: datetime | None = None, source: str = "<list>") -> ImportResult:
+    """Queue one e-mail invitation per row (``email``, optional ``language``, the rest kept as
+    segment attributes). Every bad row is reported at once as ``SOURCE:ROW: column: message``
+    (rows counted from 2, below the header) and nothing is stored; an address already invited
+    to this wave is skipped, so importing the same list twice invites nobody twice."""
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    prepared = []
+    for number, row in enumerate(rows, start=2):
+        address = str(row.get("email") or "").strip()
+        if not address:
+            problems.append(f"{source}:{number}: email: empty; every row needs an e-mail address")
+            continue
+        if not valid_email(address):
+            problems.append(f"{source}:{number}: email: {address[:80]!r} is not a valid e-mail address")
+            continue
+        key = address.lower()
+        if key in seen:
+            problems.append(f"{source}:{number}: email: {address} is also on row {seen[key]}")
+            continue
+        seen[key] = number
+        language = str(row.get("language") or "").strip() or default_language
+        if language not in languages:
+            problems.append(f"{source}:{number}: language: {language!r} is not one of the questionnaire's "
+                            f"languages ({', '.join(languages)})")
+            continue
+        attributes = {k: v for k, v in row.items() if k not in ("email", "language") and v not in (None, "")}
+        prepared.append((key, language, attributes))
+    if problems:
+        shown = problems[:50]
+        more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        raise StorageError("\n".join(shown) + more)
+    if not prepared:
+        raise StorageError(f"{source}: no invitees below the header")
+    existing = set(session.scalars(select(Invitation.email).where(Invitation.wave_id == wave.id,
+                                                                   Invitation.email.is_not(None))))
+    # Whoever opted out of this questionnaire's e-mails in any wave stays out of the new list.
+    opted_out = opted_out_addresses(session, wave.questionnaire_id)
+    now = utcnow()
+    created = 0
+    for address, language, attributes in prepared:
+        if address in existing:
+            continue
+        nonce = secrets.token_hex(16)
+        session.add(Invitation(wave_id=wave.id, token_hash=hash_token(derive_token(secret, nonce)),
+                               attributes=attributes, created_at=now, email=address, language=language,
+                               token_nonce=nonce, mail_status="queued", send_after=send_after,
+                               reminders_sent=0, send_attempts=0,
+                               opted_out_at=now if address in opted_out else None))
+        created += 1
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a second import of the same list ran at the same moment
+        session.rollback()
+        raise StorageError(f"{source}: another import into wave {wave.name!r} ran at the same time; "
+                           "run this one again (addresses already invited are skipped)") from exc
+    return ImportResult(created=created, already_invited=len(prepared) - created)
+
+
+def _reachable():
+    return and_(Invitation.email.is_not(None), Invitation.opted_out_at.is_(None),
+                Invitation.mail_status != "bounced")
+
+
+def _completed_invitations(wave_id: int):
+    return select(Response.invitation_id).where(Response.wave_id == wave_id, Response.status == "complete",
+                                                Response.invitation_id.is_not(None))
+
+
+def due_invitations(session: Session, wave: Wave, now: datetime | None = None, limit: int | None = None,
+                    scheduled_only: bool = False) -> list[Invitation]:
+    """First messages that are due, never to an opted-out, bounced or already completed invitee.
+
+    On request (``scheduled_only`` False: an operator's "send"): every queued invitation not
+    scheduled for later, and every deferred one (retried now). For the worker's periodic
+    round (``scheduled_only`` True): invitations imported with a time that has come, and
+    deferred ones whose retry time has come.
+    """
+    now = now or utcnow()
+    queued, deferred = Invitation.mail_status == "queued", Invitation.mail_status == "deferred"
+    come = and_(Invitation.send_after.is_not(None), Invitation.send_after <= now)
+    if scheduled_only:
+        due = or_(and_(queued, come), and_(deferred, come))
+    else:
+        due = or_(and_(queued, or_(Invitation.send_after.is_(None), Invitation.send_after <= now)), deferred)
+    query = (select(Invitation)
+             .where(Invitation.wave_id == wave.id, _reachable(), due,
+                    Invitation.id.not_in(_completed_invitations(wave.id)))
+             .order_by(Invitation.id))
+    return list(session.scalars(query.limit(limit) if limit else query))
+
+
+def reminder_candidates(session: Session, wave: Wave, *, max_reminders: int, interval: timedelta,
+                        now: datetime | None = None, limit: int | None = None) -> list[Invitation]:
+    """Invitees to remind: sent at least ``interval`` ago, fewer than ``max_reminders``
+    reminders so far, not completed, not opted out, not bounced."""
+    now = now or utcnow()
+    query = (select(Invitation)
+             .where(Invitation.wave_id == wave.id, _reachable(), Invitation.mail_status == "sent",
+                    Invitation.reminders_sent < max_reminders, Invitation.last_sent_at <= now - interval,
+                    Invitation.id.not_in(_completed_invitations(wave.id)))
+             .order_by(Invitation.id))
+    return list(session.scalars(query.limit(limit) if limit else query))
+
+
+def record_sent(session: Session, invitation: Invitation, kind: str, now: datetime | None = None) -> None:
+    now = now or utcnow()
+    invitation.mail_status = "sent"
+    invitation.last_sent_at = now
+    invitation.bounce_message = None
+    if kind == "reminder":
+        invitation.reminders_sent = (invitation.reminders_sent or 0) + 1
+    else:
+        invitation.sent_at = now
+
+
+def record_refusal(session: Session, invitation: Invitation, code: int, message: str, kind: str) -> str:
+    """Record an SMTP refusal; return the new mail status. A 5xx code is a permanent bounce;
+    a 4xx code defers an invitation (retried up to MAX_SEND_ATTEMPTS times) and leaves a
+    reminder to the next round."""
+    invitation.send_attempts = (invitation.send_attempts or 0) + 1
+    invitation.bounce_message = f"{code} {message}"[:1000]
+    if code >= 500 or invitation.send_attempts >= MAX_SEND_ATTEMPTS:
+        invitation.mail_status = "bounced"
+    elif kind == "invitation":
+        invitation.mail_status = "deferred"
+        # The worker retries it after 15 minutes, 30, 45, ... (greylisting asks for minutes).
+        invitation.send_after = utcnow() + RETRY_STEP * invitation.send_attempts
+    return invitation.mail_status
+
+
+def find_by_token(session: Session, token: str) -> Invitation | None:
+    return session.scalar(select(Invitation).where(Invitation.token_hash == hash_token(token)))
+
+
+def opt_out(session: Session, token: str, now: datetime | None = None) -> Invitation | None:
+    """Stop every further e-mail to this invitation's address for the wave's questionnaire (all
+    its waves). Returns the invitation, or None for an unknown token."""
+    invitation = find_by_token(session, token)
+    if invitation is None:
+        return None
+    now = now or utcnow()
+    if invitation.email:
+        questionnaire_id = session.scalar(select(Wave.questionnaire_id).where(Wave.id == invitation.wave_id))
+        waves = select(Wave.id).where(Wave.questionnaire_id == questionnaire_id)
+        session.execute(update(Invitation)
+                        .where(Invitation.email == invitation.email, Invitation.wave_id.in_(waves),
+                               Invitation.opted_out_at.is_(None))
+                        .values(opted_out_at=now))
+    elif invitation.opted_out_at is None:
+        invitation.opted_out_at = now
+    return invitation
+
+
+def opted_out_addresses(session: Session, questionnaire_id: str) -> set[str]:
+    waves = select(Wave.id).where(Wave.questionnaire_id == questionnaire_id)
+    return set(session.scalars(select(Invitation.email).where(Invitation.wave_id.in_(waves),
+                                                              Invitation.opted_out_at.is_not(None),
+                                                              Invitation.email.is_not(None))))
+
+
+def invitee_status(invitation: Invitation, response_status: str | None) -> str:
+    """One word per invitee, the furthest it got: opted out, completed, bounced, started,
+    opened, sent, deferred or queued ("link" for links handed out without e-mail).
+    ``response_status``: "complete", "started" (answers saved) or None."""
+    if invitation.opted_out_at is not None:
+        return "opted out"
+    if response_status == "complete":
+        return "completed"
+    if invitation.mail_status == "bounced":
+        return "bounced"
+    if response_status is not None:
+        return "started"
+    if invitation.opened_at is not None:
+        return "opened"
+    return invitation.mail_status or "link"
+
+
+def status_rows(session: Session, wave: Wave) -> list[dict[str, Any]]:
+    """One row per invitation of the wave: address, language, status, dates, reminders,
+    the last refusal, and the segment attributes."""
+    # Opening a link creates the response; "started" means at least one answer was saved.
+    answered = exists().where(Answer.response_id == Response.id)
+    progress = case((Response.status == "complete", "complete"), (answered, "started"), else_=None)
+    query = (select(Invitation, progress)
+             .outerjoin(Response, Response.invitation_id == Invitation.id)
+             .where(Invitation.wave_id == wave.id).order_by(Invitation.id))
+    rows = []
+    for invitation, response_status in session.execute(query):
+        rows.append({
+            "invitation_id": invitation.id, "email": invitation.email or "", "language": invitation.language or "",
+            "status": invitee_status(invitation, response_status),
+            "sent_at": _iso(invitation.sent_at), "last_sent_at": _iso(invitation.last_sent_at),
+            "reminders_sent": invitation.reminders_sent or 0, "opened_at": _iso(invitation.opened_at),
+            "opted_out_at": _iso(invitation.opted_out_at), "refusal": invitation.bounce_message or "",
+            **{f"attr_{k}": v for k, v in (invitation.attributes or {}).items()},
+        })
+    return rows
+
+
+def status_counts(session: Session, wave: Wave) -> dict[str, int]:
+    counts = {status: 0 for status in STATUSES}
+    for row in status_rows(session, wave):
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    counts.pop("link", None)
+    return counts
+
+
+def _iso(moment: datetime | None) -> str:
+    return _aware(moment).isoformat(timespec="seconds") if moment else ""
+
+
+def mark_opened(session: Session, invitation_id: int, now: datetime | None = None) -> None:
+    session.execute(update(Invitation).where(Invitation.id == invitation_id, Invitation.opened_at.is_(None))
+                    .values(opened_at=now or utcnow()))
