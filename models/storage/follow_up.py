@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from .repository import StorageError, stored_questionnaire
 from .tables import AdminUser, Answer, FollowUpEvent, Invitation, Response, Survey, Wave, _aware, utcnow
+from .webhooks import record_event
 
 STATUSES = ("open", "called", "resolved")
 OUTCOMES = {"reached": "reached, talked it through", "problem_solved": "problem solved",
@@ -242,6 +243,12 @@ def update_follow_up(session: Session, response_id: int, by: AdminUser | None, *
     response.follow_up_updated_at = now
     session.add_all(FollowUpEvent(response_id=response_id, at=now, user_id=by.id if by else None, kind=kind,
                                   value=value) for kind, value in events)
+    wave = session.get(Wave, response.wave_id)
+    record_event(session, wave.questionnaire_id, "followup.updated", {
+        "survey": wave.questionnaire_id, "wave": wave.name, "response_id": response_id,
+        "status": response.follow_up_status, "outcome": response.follow_up_outcome,
+        "assignee": assignee_name(session, response), "by": by.username if by else None,
+        "changes": [{"kind": kind, "value": value} for kind, value in events]}, now)
     return response
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlparse
 
 from sqlalchemy import select
@@ -90,6 +90,27 @@ def record_event(session: Session, questionnaire_id: str, event: str, payload: M
             rows.append(delivery)
     session.flush()
     return [delivery.id for delivery in rows]
+
+
+def record_event_rows(connection, questionnaire_id: str, event: str, payload_of: Callable[[], Mapping[str, Any]],
+                      now: datetime | None = None) -> int:
+    """:func:`record_event` on a Core connection inside the caller's transaction (the
+    respondent's page post). ``payload_of`` is called only when some active webhook of the
+    questionnaire wants ``event``, so a questionnaire without webhooks pays one small query.
+    Returns the number of deliveries recorded."""
+    from sqlalchemy import insert
+
+    hooks = connection.execute(select(Webhook.id, Webhook.events).where(Webhook.questionnaire_id == questionnaire_id,
+                                                                       Webhook.active.is_(True))).all()
+    wanted = [hook_id for hook_id, events in hooks if event in (events or [])]
+    if not wanted:
+        return 0
+    now = now or utcnow()
+    payload = dict(payload_of())
+    connection.execute(insert(WebhookDelivery.__table__), [
+        {"webhook_id": hook_id, "event": event, "payload": payload, "status": "pending", "attempts": 0,
+         "next_attempt_at": now, "created_at": now} for hook_id in wanted])
+    return len(wanted)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -137,8 +137,33 @@ class PagePost:
         if plan.rows:
             connection.execute(insert(_answers), [{"response_id": response.id, **row} for row in plan.rows])
         connection.execute(update(_responses).where(_responses.c.id == response.id).values(**plan.changes))
+        if plan.changes.get("status") == "complete":
+            self._announce_completion(questionnaire, response, plan)
         self._transaction.commit()
         return plan.outcome
+
+    def _announce_completion(self, questionnaire: Questionnaire, response: ResponseState, plan) -> None:
+        """Webhook deliveries for the completion (and the follow-up flag), written in the same
+        transaction as the last page: a completed response is never left unannounced, and no
+        receiver is called while the respondent waits (the worker delivers)."""
+        from models.storage.webhooks import record_event_rows
+
+        connection = self._connection
+
+        def payload() -> dict[str, Any]:
+            wave_name = connection.execute(select(Wave.name).where(Wave.id == response.wave_id)).scalar()
+            attributes = None
+            if response.invitation_id is not None:
+                attributes = connection.execute(select(Invitation.attributes)
+                                                .where(Invitation.id == response.invitation_id)).scalar()
+            return {"survey": questionnaire.id, "wave": wave_name, "response_id": response.id,
+                    "language": plan.changes.get("language"), "completed_at": plan.changes["completed_at"].isoformat(),
+                    "follow_up": bool(plan.outcome.follow_up), "invitation": attributes or None,
+                    "answers": plan.outcome.answers}
+
+        record_event_rows(connection, questionnaire.id, "response.completed", payload)
+        if plan.outcome.follow_up:
+            record_event_rows(connection, questionnaire.id, "followup.flagged", payload)
 
 
 class SurveyService:

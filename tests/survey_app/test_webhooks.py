@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from models.storage import make_engine, upgrade
 from models.storage.repository import StorageError
-from models.storage.tables import WebhookDelivery, _aware, utcnow
+from sqlalchemy import select
+
+from models.storage.tables import Response, WebhookDelivery, _aware, utcnow
 from models.storage.webhooks import MAX_ATTEMPTS, add_webhook, backoff, due_deliveries, record_event
 from survey_app.webhooks import attempt, verify_signature
 
@@ -55,7 +57,7 @@ class Receiver:
 
 
 @pytest.fixture
-def engine(database_url):
+def bare_engine(database_url):
     engine = make_engine(database_url)
     upgrade(engine)
     yield engine
@@ -77,8 +79,8 @@ def completed_event(session, webhook_url, secret="s" * 32, events=("response.com
     return webhook, ids
 
 
-def test_delivery_is_signed_and_a_replay_is_refused(engine, receiver):
-    with Session(engine) as session:
+def test_delivery_is_signed_and_a_replay_is_refused(bare_engine, receiver):
+    with Session(bare_engine) as session:
         webhook, (delivery_id,) = completed_event(session, receiver.url)
         delivery = attempt(session, delivery_id)
         assert delivery.status == "delivered" and delivery.attempts == 1 and delivery.last_status_code == 200
@@ -94,10 +96,10 @@ def test_delivery_is_signed_and_a_replay_is_refused(engine, receiver):
     assert not verify_signature("s" * 32, "garbage", body)
 
 
-def test_receiver_failing_twice_gets_exactly_one_success(engine):
+def test_receiver_failing_twice_gets_exactly_one_success(bare_engine):
     receiver = Receiver([500, 503])
     try:
-        with Session(engine) as session:
+        with Session(bare_engine) as session:
             _, (delivery_id,) = completed_event(session, receiver.url)
             now = utcnow()
             first = attempt(session, delivery_id, now=now)
@@ -117,11 +119,11 @@ def test_receiver_failing_twice_gets_exactly_one_success(engine):
         receiver.close()
 
 
-def test_receiver_that_is_down_fails_fast_and_gives_up_after_max_attempts(engine):
+def test_receiver_that_is_down_fails_fast_and_gives_up_after_max_attempts(bare_engine):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    with Session(engine) as session:
+    with Session(bare_engine) as session:
         _, (delivery_id,) = completed_event(session, f"http://127.0.0.1:{closed}/hook")
         started = time.perf_counter()
         delivery = attempt(session, delivery_id, timeout=2)
@@ -132,8 +134,8 @@ def test_receiver_that_is_down_fails_fast_and_gives_up_after_max_attempts(engine
         assert delivery.status == "failed" and delivery.attempts == MAX_ATTEMPTS and delivery.next_attempt_at is None
 
 
-def test_only_subscribed_active_webhooks_get_an_event(engine, receiver):
-    with Session(engine) as session:
+def test_only_subscribed_active_webhooks_get_an_event(bare_engine, receiver):
+    with Session(bare_engine) as session:
         add_webhook(session, "acsi-retail", receiver.url, ["followup.flagged"])
         add_webhook(session, "ccsi-mobile", receiver.url, ["response.completed"])
         off = add_webhook(session, "acsi-retail", receiver.url, ["response.completed"])
@@ -151,18 +153,18 @@ def test_only_subscribed_active_webhooks_get_an_event(engine, receiver):
     ("https://crm.example/x", ["response.deleted"], "unknown webhook event 'response.deleted'"),
     ("https://crm.example/x", [], "choose at least one event"),
 ])
-def test_bad_webhooks_are_refused_with_the_reason(engine, url, events, message):
-    with Session(engine) as session, pytest.raises(StorageError, match=message.replace("(", r"\(")):
+def test_bad_webhooks_are_refused_with_the_reason(bare_engine, url, events, message):
+    with Session(bare_engine) as session, pytest.raises(StorageError, match=message.replace("(", r"\(")):
         add_webhook(session, "acsi-retail", url, events)
 
 
-def test_cli_adds_lists_and_delivers(engine, database_url, receiver, monkeypatch):
+def test_cli_adds_lists_and_delivers(bare_engine, database_url, receiver, monkeypatch):
     from click.testing import CliRunner
 
     from survey_app.cli import main
 
     monkeypatch.setenv("CSI_SECRET_KEY", "k" * 40)
-    with Session(engine) as session:
+    with Session(bare_engine) as session:
         from models import load_questionnaire
         from models.storage import create_wave, register_questionnaire
         import questionnaires
@@ -175,7 +177,7 @@ def test_cli_adds_lists_and_delivers(engine, database_url, receiver, monkeypatch
     unknown = run("webhooks", "add", "--survey", "nope", "--url", receiver.url, "--events", "response.completed")
     assert unknown.exit_code == 1 and "no questionnaire 'nope'" in unknown.output
     assert receiver.url in run("webhooks", "list").output
-    with Session(engine) as session:
+    with Session(bare_engine) as session:
         record_event(session, "acsi-retail", "response.completed", {"response_id": 3})
         session.commit()
     delivered = run("webhooks", "deliver")
@@ -183,3 +185,57 @@ def test_cli_adds_lists_and_delivers(engine, database_url, receiver, monkeypatch
     (headers, body), = receiver.requests
     assert verify_signature(secret, headers["X-CSI-Signature"], body)
     assert "delivered" in run("webhooks", "log").output
+
+
+def test_completion_is_announced_without_the_respondent_waiting(app, engine, acsi, invitations):
+    """A completed response (and its follow-up flag) becomes deliveries in the same transaction
+    as the last page; a receiver that accepts connections and never answers does not slow the
+    respondent, who never calls it; the worker's attempt then delivers the answers."""
+    from .conftest import Respondent, https_client
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts, never answers
+    try:
+        with Session(engine) as session:
+            add_webhook(session, "acsi-retail", f"http://127.0.0.1:{silent.getsockname()[1]}/hook",
+                        ["response.completed", "followup.flagged"], secret="s" * 32)
+            session.commit()
+        person = Respondent(https_client(app), acsi, {"sat_overall": "2", "complained": "no"})
+        first = person.get(f"/i/{invitations[0]}")
+        page = person.post("/s/acsi-retail/2026Q4/start", {"csrf_token": first.csrf})
+        started = time.perf_counter()
+        done = person.finish(page)
+        assert "/done" in done.url and time.perf_counter() - started < 10
+        with Session(engine) as session:
+            deliveries = session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+            assert [d.event for d in deliveries] == ["response.completed", "followup.flagged"]
+            payload = deliveries[0].payload
+            assert payload["survey"] == "acsi-retail" and payload["wave"] == "2026Q4" and payload["follow_up"] is True
+            assert payload["invitation"] == {"region": "north", "tier": "gold"}
+            assert payload["answers"]["sat_overall"] == 2
+            assert all(d.status == "pending" and d.attempts == 0 for d in deliveries)
+    finally:
+        silent.close()
+
+
+def test_follow_up_changes_are_announced(app, engine, acsi, receiver):
+    from models.storage.follow_up import update_follow_up
+
+    from .conftest import Respondent, https_client
+
+    with Session(engine) as session:
+        add_webhook(session, "acsi-retail", receiver.url, ["followup.updated"])
+        session.commit()
+    person = Respondent(https_client(app), acsi, {"sat_overall": "2", "complained": "no"})
+    person.finish(person.start())
+    with Session(engine) as session:
+        case = session.scalar(select(Response.id).where(Response.follow_up.is_(True)))
+        update_follow_up(session, case, None, status="called", note="Left a message.")
+        session.commit()
+        (delivery,) = session.scalars(select(WebhookDelivery)).all()
+        assert delivery.event == "followup.updated"
+        assert delivery.payload["changes"] == [{"kind": "status", "value": "called"},
+                                               {"kind": "note", "value": "Left a message."}]
+        assert attempt(session, delivery.id).status == "delivered"
+    assert json.loads(receiver.requests[0][1])["status"] == "called"
