@@ -16,6 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 # endpoint -> (config key of its limit, what it accepts)
 UPLOAD_LIMITS = {
     "admin.invitations": ("INVITATION_UPLOAD_LIMIT", "an invitation list (CSV)"),
+    "admin.wave_mail_import": ("INVITATION_UPLOAD_LIMIT", "an e-mail invitation list (CSV)"),
     "admin.upload_questionnaire": ("QUESTIONNAIRE_UPLOAD_LIMIT", "a questionnaire file"),
 }
 

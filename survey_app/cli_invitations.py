@@ -13,8 +13,6 @@ configuration is.
 """
 from __future__ import annotations
 
-import csv
-import io
 import sys
 from datetime import datetime, timedelta, timezone
 
@@ -94,29 +92,17 @@ def import_command(survey, wave, database_url, file, send_at) -> None:
 
 
 def _read_csv(file: str) -> list[dict[str, str]]:
+    from models.storage.invitations import MAX_LIST_BYTES, read_invitation_csv
+
     try:
         with open(file, "rb") as handle:
-            raw = handle.read(64 * 1024 * 1024 + 1)
+            data = handle.read(MAX_LIST_BYTES + 1)
     except OSError as exc:
         _fail(f"cannot read {file}: {exc.strerror or exc}")
-    if len(raw) > 64 * 1024 * 1024:
-        _fail(f"{file}: larger than 64 MiB; split the list")
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        _fail(f"{file}: not UTF-8 text (byte {exc.start}); save the list as CSV UTF-8")
-    if "\x00" in text:
-        _fail(f"{file}: contains NUL bytes; is it really a CSV file?")
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "email" not in [name.strip().lower() for name in reader.fieldnames]:
-        _fail(f"{file}:1: the header has no 'email' column (found: {', '.join(reader.fieldnames or []) or 'nothing'})")
-    rows = []
-    try:
-        for row in reader:
-            rows.append({(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()})
-    except csv.Error as exc:
-        _fail(f"{file}:{reader.line_num}: {exc}")
-    return rows
+        return read_invitation_csv(data, file)
+    except CSIError as exc:
+        _fail(str(exc))
 
 
 def _parse_time(value: str) -> datetime:
@@ -197,13 +183,10 @@ def status_command(survey, wave, database_url, csv_path) -> None:
         click.echo(f"{name:<{width}}  {count}")
 
 
+
 def _write_status_csv(path: str, rows: list[dict]) -> None:
     """UTF-8 with a BOM (Excel reads Chinese then), every text cell neutralized."""
-    from models.exports import neutralize_row
+    from models.storage.invitations import status_csv_text
 
-    columns = list(dict.fromkeys(key for row in rows for key in row)) or ["invitation_id", "email", "status"]
     with open(path, "w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow(neutralize_row(columns))
-        for row in rows:
-            writer.writerow(neutralize_row(row.get(c, "") for c in columns))
+        handle.write(status_csv_text(rows))

@@ -34,6 +34,38 @@ RETRY_STEP = timedelta(minutes=15)
 STATUSES = ("queued", "deferred", "sent", "bounced", "opened", "started", "completed", "opted out")
 
 
+MAX_LIST_BYTES = 64 * 1024 * 1024
+
+
+def read_invitation_csv(data: bytes, source: str) -> list[dict[str, str]]:
+    """The rows of an invitation list (UTF-8 CSV, with or without a BOM, an ``email``
+    column), header names lower-cased; problems as ``SOURCE:LINE: message``."""
+    import csv
+    import io
+
+    if len(data) > MAX_LIST_BYTES:
+        raise StorageError(f"{source}: larger than 64 MiB; split the list")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise StorageError(f"{source}: not UTF-8 text (byte {exc.start}); save the list as CSV UTF-8") from None
+    if "\x00" in text:
+        raise StorageError(f"{source}: contains NUL bytes; is it really a CSV file?")
+    reader = csv.DictReader(io.StringIO(text))
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    if "email" not in header:
+        raise StorageError(f"{source}:1: the header has no 'email' column (found: {', '.join(header) or 'nothing'})")
+    rows = []
+    try:
+        for row in reader:
+            if None in row:
+                raise StorageError(f"{source}:{reader.line_num}: more cells than header columns")
+            rows.append({(k or "").strip().lower(): (v or "").strip() for k, v in row.items()})
+    except csv.Error as exc:
+        raise StorageError(f"{source}:{reader.line_num}: {exc}") from None
+    return rows
+
+
 def derive_token(secret: str, nonce: str) -> str:
     """The invitation link's token: 256 bits, URL-safe, recomputable only with ``secret``."""
     digest = hmac.new(secret.encode("utf-8"), b"csi-invitation:" + nonce.encode("ascii"), hashlib.sha256).digest()
@@ -258,6 +290,23 @@ def status_counts(session: Session, wave: Wave) -> dict[str, int]:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     counts.pop("link", None)
     return counts
+
+
+def status_csv_text(rows: list[dict[str, Any]]) -> str:
+    """The invitee rows as CSV text (the caller adds a BOM for a download), every text cell
+    neutralized like the exports (a "=..." attribute stays text in a spreadsheet)."""
+    import csv
+    import io
+
+    from ..exports import neutralize_row
+
+    columns = list(dict.fromkeys(key for row in rows for key in row)) or ["invitation_id", "email", "status"]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(neutralize_row(columns))
+    for row in rows:
+        writer.writerow(neutralize_row(row.get(c, "") for c in columns))
+    return out.getvalue()
 
 
 def _iso(moment: datetime | None) -> str:

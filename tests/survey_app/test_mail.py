@@ -246,3 +246,55 @@ def test_questionnaire_email_templates_are_validated():
     messages = "\n".join(str(p) for p in caught.value.problems)
     assert "email.invitation.subject: unknown placeholder {nme}" in messages
     assert "has no {link}" in messages and "has no {opt_out_link}" in messages
+
+
+def test_console_imports_a_list_sets_reminders_and_shows_status(mail_app, smtp, tmp_path):
+    import io
+
+    from models.storage.accounts import create_admin
+    from models.storage.tables import Wave
+
+    from .test_admin import csrf_of, login
+
+    with Session(mail_app.extensions["csi"]["engine"]) as session:
+        create_admin(session, "lead", "correct horse battery staple", "admin")
+        wave_id = find_wave(session, "acsi-retail", "2026Q4").id
+        session.commit()
+    client = https_client(mail_app)
+    login(client, "lead", "correct horse battery staple")
+    page = client.get(f"/admin/waves/{wave_id}/mail").get_data(as_text=True)
+    imported = client.post(f"/admin/waves/{wave_id}/mail/import", content_type="multipart/form-data", data={
+        "csrf_token": csrf_of(page),
+        "file": (io.BytesIO("\ufeffemail,language,tier\nann@example.com,en,=1+1\nli@example.com,zh-CN,gold\n"
+                            .encode("utf-8")), "people.csv")}, follow_redirects=True).get_data(as_text=True)
+    assert "2 invitations queued" in imported and 'data-status="queued">2<' in imported
+    bad = client.post(f"/admin/waves/{wave_id}/mail/import", content_type="multipart/form-data", data={
+        "csrf_token": csrf_of(imported), "file": (io.BytesIO(b"name\nx\n"), "no-email.csv")}, follow_redirects=True)
+    assert "no-email.csv:1: the header has no &#39;email&#39; column" in bad.get_data(as_text=True)
+    saved = client.post(f"/admin/waves/{wave_id}/mail/reminders", data={
+        "csrf_token": csrf_of(imported), "automatic": "yes", "max": "3", "after_days": "4"}, follow_redirects=True)
+    assert "up to 3, each 4 days" in saved.get_data(as_text=True)
+    with Session(mail_app.extensions["csi"]["engine"]) as session:
+        assert (session.get(Wave, wave_id).reminder_max, session.get(Wave, wave_id).reminder_after_days) == (3, 4.0)
+    status = client.get(f"/admin/waves/{wave_id}/mail?format=csv").get_data(as_text=True)
+    assert status.startswith("\ufeff") and "'=1+1" in status  # an uploaded formula comes back as text
+
+
+def test_console_webhooks_page(mail_app):
+    from models.storage.accounts import create_admin
+
+    from .test_admin import csrf_of, login
+
+    with Session(mail_app.extensions["csi"]["engine"]) as session:
+        create_admin(session, "lead", "correct horse battery staple", "admin")
+        session.commit()
+    client = https_client(mail_app)
+    login(client, "lead", "correct horse battery staple")
+    page = client.get("/admin/webhooks").get_data(as_text=True)
+    added = client.post("/admin/webhooks", data={"csrf_token": csrf_of(page), "survey": "acsi-retail",
+                                                 "url": "https://crm.example/hook", "events": ["response.completed"]})
+    text = added.get_data(as_text=True)
+    assert 'id="new-secret"' in text and "https://crm.example/hook" in text
+    refused = client.post("/admin/webhooks", data={"csrf_token": csrf_of(text), "survey": "acsi-retail",
+                                                   "url": "javascript:alert(1)", "events": ["response.completed"]})
+    assert "must be http:// or https://" in refused.get_data(as_text=True)

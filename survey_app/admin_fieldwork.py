@@ -1,0 +1,121 @@
+"""The console's fieldwork pages (routes on the admin blueprint): a wave's e-mail invitations
+(import a list, reminder policy, each invitee's status, sending) and a questionnaire's
+webhooks with their delivery log. Each action has its ``csi invitations`` / ``csi webhooks``
+equivalent."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from flask import Response as FlaskResponse, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from models.storage import StorageError
+from models.storage import invitations as mail_store
+from models.storage import webhooks as hook_store
+from models.storage.repository import stored_questionnaire
+from models.storage.tables import Wave, Webhook
+
+from .admin import _db, _wave, bp, login_required
+
+
+@bp.route("/waves/<int:wave_id>/mail")
+@login_required()
+def wave_mail(wave_id: int):
+    wave = _wave(wave_id)
+    if request.args.get("format") == "csv":
+        return FlaskResponse("\ufeff" + mail_store.status_csv_text(mail_store.status_rows(_db(), wave)), mimetype="text/csv",
+                             headers={"Content-Disposition":
+                                      f'attachment; filename="invitees-{wave.questionnaire_id}-{wave.name}.csv"'})
+    questionnaire = stored_questionnaire(wave.survey)
+    smtp_ready = bool(current_app.config.get("SMTP_URL") and current_app.config.get("MAIL_SENDER"))
+    return render_template("admin/wave_mail.html", wave=wave, q=questionnaire,
+                           counts=mail_store.status_counts(_db(), wave), smtp_ready=smtp_ready)
+
+
+@bp.route("/waves/<int:wave_id>/mail/import", methods=["POST"])
+@login_required("admin")
+def wave_mail_import(wave_id: int):
+    wave = _wave(wave_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("Choose a CSV with an 'email' column (and optional language, name, tier, region, channel).", "error")
+        return redirect(url_for("admin.wave_mail", wave_id=wave_id))
+    send_at = None
+    if request.form.get("send_at"):
+        try:
+            send_at = datetime.fromisoformat(request.form["send_at"]).replace(tzinfo=timezone.utc)
+        except ValueError:
+            flash(f"Send at {request.form['send_at'][:40]!r} is not a date and time.", "error")
+            return redirect(url_for("admin.wave_mail", wave_id=wave_id))
+    questionnaire = stored_questionnaire(wave.survey)
+    try:
+        rows = mail_store.read_invitation_csv(upload.read(mail_store.MAX_LIST_BYTES + 1), upload.filename)
+        result = mail_store.import_email_invitations(
+            _db(), wave, rows, current_app.config["SECRET_KEY"], languages=questionnaire.languages,
+            default_language=questionnaire.default_language, send_after=send_at, source=upload.filename)
+        _db().commit()
+    except StorageError as exc:
+        _db().rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("admin.wave_mail", wave_id=wave_id))
+    when = f"; they go out at {send_at:%Y-%m-%d %H:%M} UTC" if send_at else "; send them when ready"
+    flash(f"{result.created} invitations queued, {result.already_invited} already invited{when}.", "ok")
+    return redirect(url_for("admin.wave_mail", wave_id=wave_id))
+
+
+@bp.route("/waves/<int:wave_id>/mail/reminders", methods=["POST"])
+@login_required("admin")
+def wave_mail_reminders(wave_id: int):
+    wave = _wave(wave_id)
+    if request.form.get("automatic") != "yes":
+        wave.reminder_max = wave.reminder_after_days = None
+        _db().commit()
+        flash("Automatic reminders are off; send reminders on request only.", "ok")
+        return redirect(url_for("admin.wave_mail", wave_id=wave_id))
+    try:
+        max_reminders = int(request.form.get("max", ""))
+        after_days = float(request.form.get("after_days", ""))
+        if not (1 <= max_reminders <= 10 and 0.5 <= after_days <= 60):
+            raise ValueError
+    except ValueError:
+        flash("Reminders: at most 1-10 per invitee, each 0.5-60 days after the last message.", "error")
+        return redirect(url_for("admin.wave_mail", wave_id=wave_id))
+    wave.reminder_max, wave.reminder_after_days = max_reminders, after_days
+    _db().commit()
+    flash(f"Automatic reminders: up to {max_reminders}, each {after_days:g} days after the last message, "
+          "to invitees who have not completed, opted out or bounced.", "ok")
+    return redirect(url_for("admin.wave_mail", wave_id=wave_id))
+
+
+@bp.route("/webhooks", methods=["GET", "POST"])
+@login_required("admin")
+def webhooks():
+    new_secret = None
+    if request.method == "POST":
+        survey = request.form.get("survey", "")
+        try:
+            if _db().scalar(select(Wave.id).where(Wave.questionnaire_id == survey).limit(1)) is None:
+                raise StorageError(f"no questionnaire {survey[:64]!r} with waves")
+            webhook = hook_store.add_webhook(_db(), survey, request.form.get("url", ""), request.form.getlist("events"))
+            _db().commit()
+            new_secret = webhook.secret
+            flash(f"Webhook {webhook.id} added; copy its signing secret below now: it is shown once.", "ok")
+        except StorageError as exc:
+            _db().rollback()
+            flash(str(exc), "error")
+    surveys = sorted(set(_db().scalars(select(Wave.questionnaire_id))))
+    return render_template("admin/webhooks.html", hooks=hook_store.list_webhooks(_db()), surveys=surveys,
+                           events=hook_store.EVENTS, deliveries=hook_store.delivery_log(_db(), limit=50),
+                           new_secret=new_secret)
+
+
+@bp.route("/webhooks/<int:webhook_id>/active", methods=["POST"])
+@login_required("admin")
+def webhook_active(webhook_id: int):
+    webhook = _db().get(Webhook, webhook_id)
+    if webhook is None:
+        abort(404)
+    webhook.active = request.form.get("active") == "yes"
+    _db().commit()
+    flash(f"Webhook {webhook_id} {'enabled' if webhook.active else 'disabled'}.", "ok")
+    return redirect(url_for("admin.webhooks"))
