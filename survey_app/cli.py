@@ -651,7 +651,6 @@ EXPORT_CHOICES = ("csv", "xlsx", "sav")
 @_database_option
 def export(survey, wave, fmt, layout, output, database_url) -> None:
     """Export a wave's complete responses, as the console's export button does."""
-    import json as json_module
     import tempfile
 
     from sqlalchemy.orm import Session
@@ -670,7 +669,7 @@ def export(survey, wave, fmt, layout, output, database_url) -> None:
             stored = find_wave(session, survey, wave)
             survey_id, content = stored.survey_id, stored.survey.content
         # Parsed as the console's service parses a stored version (survey_app/services.py).
-        questionnaire = parse_questionnaire(json_module.dumps(content, ensure_ascii=False), f"survey {survey_id}")
+        questionnaire = parse_questionnaire(json.dumps(content, ensure_ascii=False), f"survey {survey_id}")
         data, _ = export_wave(engine, questionnaire, wave, fmt, layout)
     except CSIError as exc:
         _fail(str(exc))

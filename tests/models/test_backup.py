@@ -296,3 +296,17 @@ def test_postgres_restore_over_a_connected_database(postgres_live, tmp_path):
     with server.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM responses")).scalar_one() == 12
     server.dispose()
+
+
+def test_postgres_backup_refuses_a_missing_folder_and_foreign_files(postgres_live, tmp_path):
+    populate(postgres_live, 5)
+    with pytest.raises(BackupError, match=r"the folder .*nowhere does not exist; create it first"):
+        backup(postgres_live, tmp_path / "nowhere" / "b.dump")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my precious notes")
+    with pytest.raises(BackupError, match="exists and is not a pg_dump backup; not overwriting it"):
+        backup(postgres_live, notes)
+    assert notes.read_text() == "my precious notes"
+    facts = backup(postgres_live, tmp_path / "b.dump")
+    assert facts["kind"] == "postgresql" and (tmp_path / "b.dump").read_bytes()[:5] == b"PGDMP"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.dump", "notes.txt"]
