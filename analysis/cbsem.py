@@ -44,6 +44,7 @@ from .sem_core import NotPositiveDefinite, Patterns, Ram, duplication_matrix, sa
 MISSING = ("listwise", "mean", "fiml")
 ESTIMATORS = ("ml", "mlr")
 EM_MAX_ITER = 20000
+MAX_ITEMS_OBSERVED_INFORMATION = 60   # p^4 doubles: 60 items -> 104 MB per work array
 
 
 class CBSEMError(CSIError):
@@ -362,6 +363,10 @@ class CBSEM:
         p, m = len(items), len(self.model.constructs)
         ram = _ram(self.table, p, p + m)
         fiml = self.missing == "fiml"
+        if (fiml or self.estimator == "mlr") and p > MAX_ITEMS_OBSERVED_INFORMATION:
+            raise CBSEMError(f"the model has {p} items; full-information and robust (MLR) estimation here are limited "
+                             f"to {MAX_ITEMS_OBSERVED_INFORMATION} items, because their observed information takes "
+                             "memory growing as items^4: use --missing listwise and --estimator ml, or fewer items")
         patterns = Patterns(values)
         n = patterns.n
         moments = p * (p + 1) // 2

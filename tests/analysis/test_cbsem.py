@@ -274,3 +274,12 @@ def test_shipped_acsi_questionnaire_fits_with_its_one_item_complaints_block():
     free = ((p - len(model.constructs)) + (p - 1) + len(model.constructs) + len(model.paths))
     assert results.fit["df"] == p * (p + 1) / 2 - free == 127
     assert 0 < results.fit["p_value"] <= 1 and results.fit["cfi"] > 0.95
+
+
+def test_fiml_on_too_many_items_is_refused_before_running_out_of_memory():
+    rng = np.random.default_rng(1)
+    data = pd.DataFrame(rng.normal(size=(300, 64)) + rng.normal(size=(300, 1)), columns=[f"x{i}" for i in range(64)])
+    model = parse_model("F =~ " + " + ".join(data.columns))
+    with pytest.raises(CBSEMError, match="the model has 64 items; full-information and robust"):
+        fit(model, data, method="cbsem", missing="fiml")
+    assert fit(model, data, method="cbsem").fit["df"] == 64 * 65 / 2 - 128
