@@ -24,6 +24,7 @@ from models.errors import CSIError
 from models.storage.repository import (load_response_attributes, load_wave_frame, questionnaire_of_wave,
                                        wave_names)
 
+from .bootstrap import single_blas_thread
 from .drivers import ipma, priorities
 from .loyalty import satisfaction_loyalty
 from .plots import path_diagram
@@ -108,6 +109,15 @@ def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | Non
                  n_boot: int = 1000, n_perm: int = 1000, seed: int = 1,
                  on_progress: Callable[[str], None] | None = None) -> Report:
     """Analyse ``wave`` (with every earlier wave for the trend) and lay out the report."""
+    # Every product in the analysis is small: one BLAS thread is faster (20-30 % for the
+    # demo's report on a loaded machine) and leaves the other core to the server.
+    with single_blas_thread():
+        return _build_report(engine, questionnaire_id, wave, compare=compare, language=language, n_boot=n_boot,
+                             n_perm=n_perm, seed=seed, on_progress=on_progress)
+
+
+def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | None, language: str | None,
+                  n_boot: int, n_perm: int, seed: int, on_progress: Callable[[str], None] | None) -> Report:
     say = on_progress or (lambda message: None)
     names = wave_names(engine, questionnaire_id)
     if wave not in names:

@@ -19,6 +19,8 @@ TEXT = {
         "significant": "significant", "not_significant": "not significant", "trend": "Trend across waves",
         "index_table": "Index per construct", "construct": "Construct", "index": "Index", "interval": "95% interval",
         "change_vs": "Change from {ref}", "p": "p", "p_adj": "Holm p", "invariance": "Measurement invariance (MICOM)",
+        "invariance_note": "MICOM: measurement invariance against that wave (full, partial, none; see Method notes). "
+                           "Changes in orange are significant at 5% after Holm's adjustment across constructs (permutation test).",
         "paths": "Path model", "quality": "Measurement quality", "drivers": "Drivers and priorities",
         "target": "Effect on", "importance": "Importance", "performance": "Performance", "action": "What to do",
         "segments": "Segments", "segment": "Segment", "small": "small sample",
@@ -73,6 +75,8 @@ TEXT = {
         "significant": "显著", "not_significant": "不显著", "trend": "各期趋势",
         "index_table": "各潜变量指数", "construct": "潜变量", "index": "指数", "interval": "95%置信区间",
         "change_vs": "较{ref}变化", "p": "p值", "p_adj": "Holm校正p值", "invariance": "测量不变性（MICOM）", "paths": "路径模型",
+        "invariance_note": "MICOM：与该期相比的测量不变性（完全不变、部分不变、不具组成不变性；见方法说明）。"
+                           "橙色的变化经Holm校正后在5%水平上显著（置换检验）。",
         "quality": "测量质量", "drivers": "驱动因素与改进优先级", "target": "影响对象",
         "importance": "重要性", "performance": "表现", "action": "建议",
         "segments": "细分群体", "segment": "群体", "small": "样本偏小",

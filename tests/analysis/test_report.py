@@ -269,3 +269,18 @@ def test_p_value_of_a_path_with_no_effect_is_large():
     assert bootstrap_p(Fit, "path", "a", "b") == 1.0  # 2 * (1 + 501) / 1002, capped at 1
     Fit.bootstrap.samples = np.linspace(0.1, 1, 1001)[:, None]
     assert bootstrap_p(Fit, "path", "a", "b") == pytest.approx(2 / 1002)
+
+
+@pytest.mark.parametrize("title", ['Q4 "best" \\ survey', "</style><script>alert(1)</script>", "满意度'调查\n第二行"])
+def test_page_header_title_cannot_leave_its_css_string(title):
+    """The survey title goes into the print style sheet's page header as a CSS string:
+    quotes, backslashes, angle brackets and line breaks are escaped, so a hostile title
+    can neither end the string nor the style element."""
+    from analysis.report import _css_string
+    literal = str(_css_string(title))
+    inner = literal[1:-1]
+    assert literal[0] == literal[-1] == '"'
+    assert not set(inner) & set("\"'<>\n\r&")
+    # Every backslash starts a hex escape, which CSS reads back as the title's own character.
+    assert re.fullmatch(r"(?:[^\\]|\\[0-9A-F]+ )*", inner)
+    assert re.sub(r"\\([0-9A-F]+) ", lambda m: chr(int(m[1], 16)), inner) == title
