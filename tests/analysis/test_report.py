@@ -61,6 +61,8 @@ def test_headline_and_changes_are_the_estimators_numbers(engine, english):
                     "Customer delivered value", "Sample and missing data", "Method notes", "Net Promoter Score"):
         assert section in html, section
     assert "permutation test" in html and "MICOM" in html
+    # "significant" rests on Holm-adjusted p, shown beside the raw p, and the method says so.
+    assert f"Holm p = {year['p_adjusted']:.3f}" in html and "Holm-adjusted p (Holm 1979)" in html
 
 
 def test_chinese_report_and_legible_figures(engine):
