@@ -114,11 +114,11 @@ def infer_item_scale(item: str, values: np.ndarray, strict: bool = True) -> tupl
         listed = ",".join(f"{c:g}" for c in codes)
         rest = present[~np.isin(present, codes)]
         answers = f"answers {rest.min():g}..{rest.max():g} besides" if rest.size else "only the answers"
+        what, them = ("don't-know codes", "them") if len(codes) > 1 else ("a don't-know code", "it")
         raise AmbiguousScale(
-            f"item {item!r} has {answers} {' and '.join(f'{c:g}' for c in codes)}, which may be "
-            f"{'don' + chr(39) + 't-know codes' if len(codes) > 1 else 'a don' + chr(39) + 't-know code'} rather than "
-            f"an answer on a 0-100 scale: pass --dont-know {listed} (dont_know=[{listed}]) to "
-            f"treat {'them' if len(codes) > 1 else 'it'} as missing, or {hint((0, 100))} if it is a real answer")
+            f"item {item!r} has {answers} {' and '.join(f'{c:g}' for c in codes)}, which may be {what} rather than "
+            f"an answer on a 0-100 scale: pass --dont-know {listed} (dont_know=[{listed}]) to treat {them} as "
+            f"missing, or {hint((0, 100))} if it is a real answer")
     if high == candidates[0][1] or len(candidates) == 1 or not strict:
         return (float(candidates[0][0]), float(candidates[0][1]))
     raise AmbiguousScale(
