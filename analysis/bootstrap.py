@@ -222,7 +222,8 @@ def _intervals(samples, estimate, level, X, layout, scheme, scaled, tol, max_ite
     if samples.shape[0] < 2:
         nan = np.full((K, 2), np.nan)
         return nan, nan.copy(), np.full(K, np.nan)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column (no index defined) stays NaN
         se = np.nanstd(samples, axis=0, ddof=1)
         percentile = np.nanquantile(samples, [alpha, 1 - alpha], axis=0).T
         jack = _jackknife(X, layout, scheme, scaled, tol, max_iter, low, span)

@@ -83,7 +83,9 @@ def infer_item_scale(item: str, values: np.ndarray, strict: bool = True) -> tupl
     (answers 1..6: 1-7 or 1-10?): ``strict`` refuses, naming the item and what to pass;
     lenient takes the tightest scale. An undeclared 98 or 99 never becomes an answer on an
     inferred 0-100 scale (it is usually a don't-know code): refused whatever ``strict`` says.
-    Answers fitting no standard scale are refused too.
+    Integer answers fitting no standard scale are refused too (a code?); continuous answers
+    (negative or fractional) on no standard scale get (nan, nan) when ``strict``: the model
+    is estimated, and no 0-100 index is claimed for their constructs.
     """
     present = values[np.isfinite(values)]
     low, high = float(present.min()), float(present.max())
@@ -98,8 +100,12 @@ def infer_item_scale(item: str, values: np.ndarray, strict: bool = True) -> tupl
                 f"scales={{{item!r}: ({scale[0]:g}, {scale[1]:g})}}) or a questionnaire")
 
     if not candidates:
-        if not strict:  # continuous data (CB-SEM): the observed range is all anyone needs
+        if not strict:  # CB-SEM has no index: the observed range is all anyone needs
             return (low, high)
+        if low < 0 or not np.array_equal(present, np.round(present)):
+            # Continuous scores (standardized, sums, simulations) are on no rating scale: the
+            # model is estimated, but no 0-100 index is claimed for their constructs.
+            return (np.nan, np.nan)
         raise AmbiguousScale(f"item {item!r} has answers {low:g}..{high:g}, which fit no standard rating scale "
                              f"({', '.join(f'{a}-{b}' for a, b in STANDARD_SCALES)}): {hint((low, high))}, or --dont-know "
                              "with the codes that are not answers")
@@ -108,11 +114,11 @@ def infer_item_scale(item: str, values: np.ndarray, strict: bool = True) -> tupl
         listed = ",".join(f"{c:g}" for c in codes)
         rest = present[~np.isin(present, codes)]
         answers = f"answers {rest.min():g}..{rest.max():g} besides" if rest.size else "only the answers"
+        what, them = ("don't-know codes", "them") if len(codes) > 1 else ("a don't-know code", "it")
         raise AmbiguousScale(
-            f"item {item!r} has {answers} {' and '.join(f'{c:g}' for c in codes)}, which may be "
-            f"{'don' + chr(39) + 't-know codes' if len(codes) > 1 else 'a don' + chr(39) + 't-know code'} rather than "
-            f"an answer on a 0-100 scale: pass --dont-know {listed} (dont_know=[{listed}]) to "
-            f"treat {'them' if len(codes) > 1 else 'it'} as missing, or {hint((0, 100))} if it is a real answer")
+            f"item {item!r} has {answers} {' and '.join(f'{c:g}' for c in codes)}, which may be {what} rather than "
+            f"an answer on a 0-100 scale: pass --dont-know {listed} (dont_know=[{listed}]) to treat {them} as "
+            f"missing, or {hint((0, 100))} if it is a real answer")
     if high == candidates[0][1] or len(candidates) == 1 or not strict:
         return (float(candidates[0][0]), float(candidates[0][1]))
     raise AmbiguousScale(
@@ -201,6 +207,8 @@ def parse_codes(spec: str) -> tuple[float, ...]:
         raise DataError(f"--dont-know {spec!r}: give numbers separated by commas, e.g. 99,98") from None
     if not codes:
         raise DataError("--dont-know is empty: give codes such as 99,98")
+    if not all(np.isfinite(codes)):
+        raise DataError(f"--dont-know {spec!r}: codes must be finite numbers, e.g. 99,98")
     return codes
 
 
@@ -259,6 +267,7 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
     # Each undeclared item's scale from its own answers: one item on 1-5 among 1-10 items
     # is not stretched to 1-10 (which would put its answers near the bottom of the index).
     inferred: dict[tuple[float, float], list[str]] = {}
+    continuous: list[str] = []
     for j, item in enumerate(items):
         column = matrix[:, j]
         if scales and item in scales:
@@ -267,7 +276,10 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
             low, high = item_info[item].minimum, item_info[item].maximum
         elif np.isfinite(column).any():
             low, high = infer_item_scale(item, column, strict=strict_scales)
-            inferred.setdefault((low, high), []).append(item)
+            if np.isfinite(low):
+                inferred.setdefault((low, high), []).append(item)
+            else:
+                continuous.append(item)
         else:
             low, high = (np.nan, np.nan)
         resolved_scales[item] = (float(low), float(high))
@@ -279,6 +291,9 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
                 raise DataError(f"column {item!r}, row {row!r}: value {present[outside][0]:g} is outside the scale {low:g}..{high:g}")
         if item_info.get(item) and item_info[item].reverse:
             matrix[:, j] = low + high - column
+    if continuous:
+        notes.append(f"{_item_list(continuous)} {'hold' if len(continuous) > 1 else 'holds'} continuous scores on no "
+                     "rating scale: no 0-100 index for their constructs (pass scales to get one)")
     if inferred:
         described = "; ".join(f"{low:g}-{high:g} for {_item_list(names)}" for (low, high), names in inferred.items())
         notes.append(f"answer scales inferred from each item's answers: {described}; pass scales or a questionnaire "

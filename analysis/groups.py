@@ -79,7 +79,7 @@ class GroupComparison:
     """Two groups' fits and the differences between them (B minus A).
 
     ``differences`` columns: kind, a, b, estimate_a, estimate_b, difference, ci_low, ci_high,
-    p_value (raw permutation p), p_adjusted (Holm within the kind, see ``adjustment``),
+    p_value (raw permutation p), p_adjusted (Holm within the kind, see ``ADJUSTMENT``),
     significant (p_adjusted < 0.05).
     """
 
@@ -98,10 +98,6 @@ class GroupComparison:
     @property
     def method(self) -> str:
         return PERMUTATION_METHOD.format(n=self.n_permutations_ok)
-
-    @property
-    def adjustment(self) -> str:
-        return ADJUSTMENT
 
     def to_frame(self) -> pd.DataFrame:
         return self.differences.copy()
@@ -156,7 +152,7 @@ def holm(p_values) -> np.ndarray:
     return out
 
 
-def adjust_by_family(frame: pd.DataFrame, family: str | list[str] = "kind") -> pd.DataFrame:
+def adjust_by_family(frame: pd.DataFrame, family: str = "kind") -> pd.DataFrame:
     """Add ``p_adjusted`` (Holm within each ``family`` group) and set ``significant`` from it."""
     frame = frame.copy()
     frame["p_adjusted"] = np.nan

@@ -42,8 +42,9 @@ class Layout:
         return [n for n, label in enumerate(self.labels) if label[0] == kind]
 
     def compute(self, core: CoreResult, mom: st.Moments, scaled: bool, low: np.ndarray, span: np.ndarray) -> np.ndarray:
-        """(B, K) statistics; an index whose weights include a negative one is NaN, and so is
-        the IPMA importance of a pair with such a construct at either end."""
+        """(B, K) statistics; an index whose weights include a negative one, or whose items are
+        on no rating scale, is NaN, and so is the IPMA importance of a pair with such a
+        construct at either end."""
         s = self.structure
         J = len(s.constructs)
         parts = [core.paths[:, t, list(s.predecessors[t])] for t in range(J) if s.predecessors[t]]
@@ -52,9 +53,10 @@ class Layout:
         parts.append((core.weights * s.mask).sum(axis=2))
         parts.append((st.loadings(core, mom, scaled) * s.mask).sum(axis=2))
         parts.append(core.r_squared[:, [j for j in range(J) if s.predecessors[j]]])
+        low, span, unscaled = st.finite_scales(low, span, s)
         w01 = st.index_weights(core, mom, s, scaled, low, span)
         index = st.csi_index(w01, mom, s, low, span)
-        negative = np.einsum("bp,pj->bj", (w01 < 0).astype(float), s.mask) > 0
+        negative = (np.einsum("bp,pj->bj", (w01 < 0).astype(float), s.mask) > 0) | unscaled[None]
         parts.append(np.where(negative, np.nan, index))
         if self.htmt_pairs:
             _, values = st.htmt(mom.corr, s)

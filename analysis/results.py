@@ -70,12 +70,16 @@ class PLSResults:
         weights = core.weights[0]
         raw = st.raw_weights(core, mom, estimator.scaled)[0]
         scores = (X - mom.means[0]) @ raw
+        low, span, unscaled = st.finite_scales(low, span, structure)
         w01 = st.index_weights(core, mom, structure, estimator.scaled, low, span)[0]
         rescaled = (X - low) / span * 100.0
         respondent_index = rescaled @ (w01[:, None] * structure.mask)
         notes = list(prepared.notes)
         for j, name in enumerate(structure.constructs):
             idx = np.flatnonzero(structure.mask[:, j])
+            if unscaled[j]:  # the prepare() note names the items on no rating scale
+                respondent_index[:, j] = np.nan
+                continue
             negative = [structure.items[i] for i in idx if w01[i] < 0]
             if negative:
                 notes.append(

@@ -92,6 +92,15 @@ def raw_weights(core: CoreResult, mom: Moments, scaled: bool) -> np.ndarray:
     return core.weights
 
 
+def finite_scales(low: np.ndarray, span: np.ndarray, structure: Structure) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Items on no rating scale (NaN low/span: continuous scores) get a placeholder 0..1 so the
+    arithmetic of the other blocks stays finite (NaN x 0 would spread NaN across blocks), and
+    ``unscaled`` (J,) marks the constructs whose index is therefore undefined."""
+    missing = ~(np.isfinite(low) & np.isfinite(span))
+    unscaled = (structure.mask[missing].sum(axis=0) > 0) if missing.any() else np.zeros(structure.mask.shape[1], bool)
+    return np.where(missing, 0.0, low), np.where(missing, 1.0, span), unscaled
+
+
 def index_weights(core: CoreResult, mom: Moments, structure: Structure, scaled: bool,
                   low: np.ndarray, span: np.ndarray) -> np.ndarray:
     """ACSI index weights (B, p): unstandardized weights of the items rescaled to 0-100,

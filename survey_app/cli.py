@@ -323,6 +323,8 @@ def _fit_scales(scales_spec: str | None, dont_know_spec: str | None, model):
     if scales_spec:
         path = Path(scales_spec)
         if path.is_file():
+            if path.stat().st_size > 1_000_000:
+                _fail(f"scales file {scales_spec} is over 1 MB; it should list item scales only")
             try:
                 text = path.read_text(encoding="utf-8")
             except (OSError, UnicodeDecodeError) as exc:

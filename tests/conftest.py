@@ -42,6 +42,20 @@ def ecsi_mobi_model(mobi_reference):
     return parse_model(text, name="ecsi_mobi")
 
 
+@pytest.fixture(scope="session")
+def bank_survey():
+    """Sanchez's bank survey (R plspm): (data, reference dict, blocks {construct: items}, model)."""
+    from models import parse_model
+
+    ref = json.loads(shared_file("satisfaction_bank_reference.json").read_text())
+    data = pd.read_csv(shared_file("satisfaction_bank.csv"))
+    blocks = {name: [f"{spec.split('1-')[0]}{k}" for k in range(1, int(spec.split('-')[1]) + 1)]
+              for name, spec in ref["model"]["blocks"].items()}
+    text = "\n".join(f"{n} =~ {' + '.join(i)}" for n, i in blocks.items())
+    text += "\n" + "\n".join(f"{t} ~ {s}" for s, t in ref["model"]["paths"])
+    return data, ref, blocks, parse_model(text)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'test.sqlite3'}"

@@ -1,5 +1,7 @@
 """The ACSI 0-100 index: checked against an independent computation from SmartPLS's
 published weights, on mixed scales, and for refusing negative weights."""
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -168,3 +170,29 @@ def test_bad_scales_spec_is_named(ecsi_mobi_model, spec, message):
     with pytest.raises(DataError) as info:
         parse_scales(spec, ecsi_mobi_model.items)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize("spec, expected", [("99,98", (99.0, 98.0)), ("-1", (-1.0,)), ("nan", "finite numbers"),
+                                            ("", "is empty"), ("99;98", "give numbers separated by commas")])
+def test_dont_know_codes(spec, expected):
+    from analysis.data import parse_codes
+    if isinstance(expected, tuple):
+        assert parse_codes(spec) == expected
+    else:
+        with pytest.raises(DataError, match=expected):
+            parse_codes(spec)
+
+
+def test_continuous_scores_get_paths_but_no_index(ecsi_mobi_model, mobi):
+    data = mobi.copy()
+    for item in IMAGE:
+        data[item] = (mobi[item] - mobi[item].mean()) / mobi[item].std()  # standardized: no rating scale
+    results = PLSPM(ecsi_mobi_model, n_boot=30, seed=1, workers=1).fit(data)
+    reference = fit(ecsi_mobi_model, mobi)
+    # Standardizing items does not change a standardized PLS fit; only the Image index is withheld.
+    pd.testing.assert_frame_equal(results.path_coefficients[["from", "to", "estimate"]],
+                                  reference.path_coefficients, atol=1e-10)
+    assert "Image" not in results.index and results.index["Loyalty"] == pytest.approx(reference.index["Loyalty"], abs=1e-9)
+    assert any("IMAG1, IMAG2, IMAG3, IMAG4, IMAG5 hold continuous scores" in note for note in results.notes)
+    assert results.respondent_index["Image"].isna().all()
+    assert results.summary() and json.dumps(results.to_dict(), allow_nan=False)

@@ -8,15 +8,12 @@ Reference values (tests/data, each block names its source):
 - mobi_reference.json "plspm_python_seminr_basic_fixture": a model with one Mode B block.
 - satisfaction_bank_reference.json: R plspm, centroid scheme, indicators centred only.
 """
-import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from analysis import PLSPM, fit
 from models import Construct, Model, parse_model
-from tests.conftest import shared_file
 
 SCHEMES = {"path": "path", "centroid": "centroid", "factorial": "factorial"}
 TOL = 1e-6
@@ -125,14 +122,9 @@ def test_mode_b_block_matches_fixture(mobi, mobi_reference):
 
 
 @pytest.fixture(scope="module")
-def bank():
-    ref = json.loads(shared_file("satisfaction_bank_reference.json").read_text())
-    data = pd.read_csv(shared_file("satisfaction_bank.csv"))
-    blocks = {name: [f"{spec.split('1-')[0]}{k}" for k in range(1, int(spec.split('-')[1]) + 1)]
-              for name, spec in ref["model"]["blocks"].items()}
-    text = "\n".join(f"{n} =~ {' + '.join(i)}" for n, i in blocks.items())
-    text += "\n" + "\n".join(f"{t} ~ {s}" for s, t in ref["model"]["paths"])
-    return PLSPM(parse_model(text), scheme="centroid", scaled=False, tol=1e-10).fit(data), ref
+def bank(bank_survey):
+    data, ref, _, model = bank_survey
+    return PLSPM(model, scheme="centroid", scaled=False, tol=1e-10).fit(data), ref
 
 
 def test_centred_only_scaling_matches_r_plspm(bank):
@@ -160,9 +152,9 @@ def test_centred_only_scaling_matches_r_plspm(bank):
         assert results.quality.loc[construct, "ave"] == pytest.approx(values["ave"], abs=TOL), construct
 
 
-def test_standardizing_the_bank_data_gives_different_numbers(bank):
+def test_standardizing_the_bank_data_gives_different_numbers(bank, bank_survey):
     results, ref = bank
-    data = pd.read_csv(shared_file("satisfaction_bank.csv"))
+    data = bank_survey[0]
     standardized = PLSPM(results.model, scheme="centroid", scaled=True).fit(data)
     a = lookup(standardized.path_coefficients, "from", "to")[("IMAG", "EXPE")]
     assert a == pytest.approx(0.5600, abs=5e-5)  # the value quoted in the reference's settings note

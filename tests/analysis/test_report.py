@@ -66,6 +66,8 @@ def test_headline_and_changes_are_the_estimators_numbers(engine, english):
     assert "permutation test" in html and "MICOM" in html
     for table in ("paths", "r-squared", "effects", "quality", "outer", "htmt"):
         assert f'<table id="{table}">' in html, table
+    # "significant" rests on Holm-adjusted p, shown beside the raw p, and the method says so.
+    assert f"Holm p = {year['p_adjusted']:.3f}" in html and "Holm-adjusted p (Holm 1979)" in html
 
 
 @pytest.fixture(scope="module")
