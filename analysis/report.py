@@ -83,6 +83,11 @@ class ReportError(CSIError):
     """The report cannot be built (no such wave, no responses); the message says which."""
 
 
+def minimum_sample(model) -> int:
+    """Complete responses a wave needs before its model is estimated (and shown in a trend)."""
+    return max(10, len(model.items) + 1)
+
+
 @dataclass(frozen=True)
 class Report:
     questionnaire_id: str
@@ -133,11 +138,42 @@ def _with_attributes(engine, questionnaire_id: str, wave: str, frame: pd.DataFra
     return frame.join(attributes.drop(columns=[c for c in attributes.columns if c in frame.columns]), how="left")
 
 
+def analyse_wave_segments(engine, model, questionnaire, wave: str, frame: pd.DataFrame, previous: str | None,
+                          previous_frame: pd.DataFrame | None, n_boot: int, n_perm: int, seed: int):
+    """Index per segment (tier, region, ...) of ``wave`` with permutation MGA, and the
+    headline's change per segment from ``previous``: (analyses, {variable: {segment: row}})."""
+    questionnaire_id = questionnaire.id
+    seg_data = _with_attributes(engine, questionnaire_id, wave, frame)
+    previous_data = _with_attributes(engine, questionnaire_id, previous, previous_frame) if previous else None
+    segments, segment_change = [], {}
+    for variable in [c for c in seg_data.columns if c in SEGMENT_NAMES]:
+        levels = seg_data[variable].dropna().nunique()
+        if 2 <= levels <= 12:
+            analysis = analyse_segments(model, seg_data, variable, questionnaire=questionnaire,
+                                        n_boot=min(n_boot, 500), n_perm=min(n_perm, 500), seed=seed)
+            segments.append(analysis)
+            if previous_data is not None:
+                changes_by_segment = segment_changes(model, previous_data, seg_data, variable, names=(previous, wave),
+                                                     questionnaire=questionnaire, n_perm=min(n_perm, 500), seed=seed)
+                headline_changes = changes_by_segment[changes_by_segment["construct"] == HEADLINE]
+                segment_change[variable] = {r["segment"]: r for r in _records(headline_changes)}
+    return segments, segment_change
+
+
 def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | None = None, language: str | None = None,
-                 n_boot: int = 1000, n_perm: int = 1000, seed: int = 1,
-                 on_progress: Callable[[str], None] | None = None) -> Report:
-    """Analyse ``wave`` (with every earlier wave for the trend) and lay out the report."""
+                 n_boot: int | None = None, n_perm: int | None = None, seed: int | None = None,
+                 on_progress: Callable[[str], None] | None = None, from_stored: bool | None = None) -> Report:
+    """Analyse ``wave`` (with every earlier wave for the trend) and lay out the report.
+
+    By default (``from_stored`` None and no ``seed``) the report reads the waves' stored
+    analyses (``analysis.stored``), computing and storing those missing or out of date,
+    so it shows the same numbers as the console, the API and ``csi fit --survey``.
+    With ``seed`` given, or ``from_stored=False``, everything is computed afresh with
+    that seed (1 if none) and nothing is stored.
+    """
     say = on_progress or (lambda message: None)
+    if from_stored is None:
+        from_stored = seed is None
     names = wave_names(engine, questionnaire_id)
     if wave not in names:
         known = ", ".join(names) or "none"
@@ -151,17 +187,28 @@ def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | Non
     cname = lambda c: names_map.get(c, c.replace("_", " "))  # noqa: E731
     model = questionnaire.csi_model()
     upto = [w for w in names if w <= wave or w == compare]
-    frames = {}
-    for name in upto:
-        say(f"loading wave {name}")
-        frame = load_wave_frame(engine, questionnaire_id, name)
-        if len(frame) >= max(10, len(model.items) + 1):
-            frames[name] = frame
-        elif name == wave:
-            raise ReportError(f"wave {wave!r} has {len(frame)} complete responses; a model with {len(model.items)} "
-                              "items needs more before it can be estimated")
-    trend = wave_trend(model, frames, questionnaire=questionnaire, n_boot=n_boot, n_perm=n_perm, seed=seed,
-                       compare={wave: compare} if compare else None, on_progress=say)
+    stored = None
+    if from_stored:
+        from .stored import stored_report_inputs
+        stored = stored_report_inputs(engine, questionnaire_id, wave, compare=compare, n_boot=n_boot, n_perm=n_perm,
+                                      on_progress=say)
+        trend, frames = stored.trend, stored.frames
+        n_boot, n_perm, seed = stored.n_boot, stored.n_perm, stored.seed
+    else:
+        n_boot = 1000 if n_boot is None else n_boot
+        n_perm = 1000 if n_perm is None else n_perm
+        seed = 1 if seed is None else seed
+        frames = {}
+        for name in upto:
+            say(f"loading wave {name}")
+            frame = load_wave_frame(engine, questionnaire_id, name)
+            if len(frame) >= minimum_sample(model):
+                frames[name] = frame
+            elif name == wave:
+                raise ReportError(f"wave {wave!r} has {len(frame)} complete responses; a model with {len(model.items)} "
+                                  "items needs more before it can be estimated")
+        trend = wave_trend(model, frames, questionnaire=questionnaire, n_boot=n_boot, n_perm=n_perm, seed=seed,
+                           compare={wave: compare} if compare else None, on_progress=say)
     results = trend.fits[wave]
     changes = trend.changes_for(wave)
     headline_rows = changes[changes["construct"] == HEADLINE]
@@ -182,24 +229,16 @@ def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | Non
         figures["ipma"] = png(ipma_chart(drivers["satisfaction"], "satisfaction", cname, text["ipma_labels"]))
     frame = frames[wave]
     say("segments")
-    seg_data = _with_attributes(engine, questionnaire_id, wave, frame)
     position = list(trend.waves).index(wave)
     previous = trend.waves[position - 1] if position else None
-    previous_data = _with_attributes(engine, questionnaire_id, previous, frames[previous]) if previous else None
-    segments, segment_change = [], {}
-    for variable in [c for c in seg_data.columns if c in SEGMENT_NAMES]:
-        levels = seg_data[variable].dropna().nunique()
-        if 2 <= levels <= 12:
-            analysis = analyse_segments(model, seg_data, variable, questionnaire=questionnaire,
-                                        n_boot=min(n_boot, 500), n_perm=min(n_perm, 500), seed=seed)
-            segments.append(analysis)
-            if previous_data is not None:
-                changes_by_segment = segment_changes(model, previous_data, seg_data, variable, names=(previous, wave),
-                                                     questionnaire=questionnaire, n_perm=min(n_perm, 500), seed=seed)
-                headline_changes = changes_by_segment[changes_by_segment["construct"] == HEADLINE]
-                segment_change[variable] = {r["segment"]: r for r in _records(headline_changes)}
-            if HEADLINE in set(analysis.index_table["construct"].dropna()):
-                figures[f"segment_{variable}"] = png(segment_chart(analysis, HEADLINE, cname, text["segment_title"]))
+    if stored is not None:
+        segments, segment_change = stored.segments, stored.segment_change
+    else:
+        segments, segment_change = analyse_wave_segments(engine, model, questionnaire, wave, frame, previous,
+                                                         frames[previous] if previous else None, n_boot, n_perm, seed)
+    for analysis in segments:
+        if HEADLINE in set(analysis.index_table["construct"].dropna()):
+            figures[f"segment_{analysis.variable}"] = png(segment_chart(analysis, HEADLINE, cname, text["segment_title"]))
     loyalty = None
     try:
         loyalty = satisfaction_loyalty(frame, questionnaire, language=language)
