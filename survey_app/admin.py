@@ -247,7 +247,10 @@ def wave(wave_id: int):
         items.append({"question": q, "rows": rows, "answered": total})
     others = _db().scalars(select(Wave).where(Wave.questionnaire_id == wave.questionnaire_id, Wave.id != wave.id)
                            .order_by(Wave.name)).all()
-    return render_template("admin/wave.html", wave=wave, q=questionnaire, progress=progress, items=items, others=others)
+    from analysis.stored import stored_status
+    analysis = stored_status(current_app.extensions["csi"]["engine"], wave.questionnaire_id, wave.name)
+    return render_template("admin/wave.html", wave=wave, q=questionnaire, progress=progress, items=items, others=others,
+                           analysis=analysis)
 
 
 @bp.route("/waves/<int:wave_id>/state", methods=["POST"])
@@ -379,29 +382,6 @@ def _safe_eval(expression, answers) -> bool:
         return False
 
 
-@bp.route("/waves/<int:wave_id>/report")
-@login_required()
-def report(wave_id: int):
-    from analysis.report import ReportError, build_report
-    wave = _wave(wave_id)
-    compare = request.args.get("compare") or None
-    language = request.args.get("lang") or None
-    try:
-        built = build_report(current_app.extensions["csi"]["engine"], wave.questionnaire_id, wave.name,
-                             compare=compare, language=language,
-                             n_boot=int(current_app.config.get("REPORT_BOOTSTRAP", 1000)),
-                             n_perm=int(current_app.config.get("REPORT_PERMUTATIONS", 1000)))
-    except ReportError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("admin.wave", wave_id=wave_id))
-    if request.args.get("view") == "1":
-        # Shown inside the console: the report has no script, only its own <style> and data: images.
-        return FlaskResponse(built.html(), mimetype="text/html", headers={"Content-Security-Policy": REPORT_CSP})
-    filename = f"report-{wave.questionnaire_id}-{wave.name}.html"
-    return FlaskResponse(built.html(), mimetype="text/html",
-                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-
-
 @bp.route("/waves/<int:wave_id>/export")
 @login_required()
 def export(wave_id: int):
@@ -416,3 +396,6 @@ def export(wave_id: int):
     data, mimetype = export_wave(current_app.extensions["csi"]["engine"], questionnaire, wave.name, fmt, layout)
     filename = f"{wave.questionnaire_id}-{wave.name}-{layout}.{fmt}"
     return FlaskResponse(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+from . import admin_jobs  # noqa: E402,F401  (the jobs pages register on this blueprint)

@@ -326,17 +326,17 @@ def demo(database_url, respondents, seed, no_serve, reports, no_reports, n_boot,
 
     url = database_url or default_url()
     try:
-        job_ids = run_demo(url, respondents, seed, echo=click.echo, base_url=f"http://localhost:{port}",
+        job_ids, surveys = run_demo(url, respondents, seed, echo=click.echo, base_url=f"http://localhost:{port}",
                            reports=None if no_reports else reports, n_boot=n_boot, n_perm=n_perm)
     except CSIError as exc:
         _fail(str(exc))
     if no_serve:
         # Nothing serves: run the queued jobs here, in order, and print their results.
-        run_demo_jobs(url, job_ids, echo=click.echo)
+        run_demo_jobs(url, job_ids, surveys, echo=click.echo)
         return
     if no_worker:
         click.echo("the analyses and reports are queued; start `csi worker` to compute them")
-    print_results_when_ready(url, job_ids, echo=click.echo)
+    print_results_when_ready(url, job_ids, surveys, echo=click.echo)
     _run_server(url, host, port, threads, workers, with_worker=not no_worker)
 
 

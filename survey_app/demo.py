@@ -57,8 +57,11 @@ def _holds(expression, row) -> bool:
 
 def run_demo(database_url: str | None, respondents: int, seed: int, echo: Callable[[str], None] = print,
              base_url: str = "http://localhost:8000", reports: str | Path | None = "instance/reports",
-             n_boot: int = 1000, n_perm: int = 1000) -> list[int]:
-    """Set up the demo database and queue its analyses and reports; return the job ids."""
+             n_boot: int = 1000, n_perm: int = 1000) -> tuple[list[int], list[str]]:
+    """Set up the demo database and queue its analyses and reports; return the job ids and
+    the questionnaire ids. Waves whose stored analysis is current are not analysed again."""
+    from analysis.stored import read_stored
+
     from .jobs import enqueue, queue_from_environment
 
     url = database_url or default_url()
@@ -86,6 +89,9 @@ def run_demo(database_url: str | None, respondents: int, seed: int, echo: Callab
     # Oldest wave first: each analysis reuses the stored fits of the waves it is compared with.
     for questionnaire in shipped:
         for wave_name, _, _ in WAVES:
+            current = read_stored(engine, questionnaire.id, wave_name)
+            if current is not None and (current.n_boot, current.n_perm) == (n_boot, n_perm):
+                continue
             job_id, _ = enqueue(engine, queue, "analysis", {"survey": questionnaire.id, "wave": wave_name,
                                                             "n_boot": n_boot, "n_perm": n_perm},
                                 dedupe_key=f"analysis:{questionnaire.id}/{wave_name}", created_by="demo")
@@ -121,8 +127,8 @@ def run_demo(database_url: str | None, respondents: int, seed: int, echo: Callab
         echo("  log in with an existing administrator (csi admin create NAME adds one)")
     echo(f"\nAnalysis: csi fit --survey acsi-retail --wave {LATEST}   (the stored analysis; --boot 5000 for a new one)")
     echo(f"Report:   csi report --survey acsi-retail --wave {LATEST} -o report.html [--pdf report.pdf]")
-    echo(f"Jobs:     csi jobs list   ({len(job_ids)} queued: analyses of every wave, then the reports)")
-    return job_ids
+    echo(f"Jobs:     csi jobs list   ({len(job_ids)} queued: analyses of the waves, then the reports)")
+    return job_ids, [questionnaire.id for questionnaire in shipped]
 
 
 def print_wave_table(engine, questionnaire_id: str, echo: Callable[[str], None]) -> None:
@@ -160,8 +166,8 @@ def _report_lines(job) -> list[str]:
     return [f"  report: {job.output['html']}"] if job.output and "html" in job.output else []
 
 
-def print_results_when_ready(database_url: str, job_ids: list[int], echo: Callable[[str], None] = print,
-                             timeout: float = 3600) -> threading.Thread:
+def print_results_when_ready(database_url: str, job_ids: list[int], surveys: list[str],
+                             echo: Callable[[str], None] = print, timeout: float = 3600) -> threading.Thread:
     """A thread that prints each survey's table once its analyses are stored, and the reports' paths."""
     from models.storage.jobs import get_job
 
@@ -170,6 +176,12 @@ def print_results_when_ready(database_url: str, job_ids: list[int], echo: Callab
         pending = list(job_ids)
         printed: set[str] = set()
         deadline = time.monotonic() + timeout
+        analysed = {get_job(engine, job_id).params.get("survey") for job_id in pending
+                    if get_job(engine, job_id).kind == "analysis"}
+        for survey in surveys:
+            if survey not in analysed:  # stored and current from an earlier run
+                printed.add(survey)
+                print_wave_table(engine, survey, echo)
         while pending and time.monotonic() < deadline:
             time.sleep(0.5)
             jobs = [get_job(engine, job_id) for job_id in pending]
@@ -193,7 +205,8 @@ def print_results_when_ready(database_url: str, job_ids: list[int], echo: Callab
     return thread
 
 
-def run_demo_jobs(database_url: str, job_ids: list[int], echo: Callable[[str], None] = print) -> None:
+def run_demo_jobs(database_url: str, job_ids: list[int], surveys: list[str],
+                  echo: Callable[[str], None] = print) -> None:
     """Run the demo's jobs here, one after the other (``csi demo --no-serve``), and print their results."""
     from models.storage.jobs import get_job
 
@@ -202,7 +215,7 @@ def run_demo_jobs(database_url: str, job_ids: list[int], echo: Callable[[str], N
     engine = make_engine(database_url)
     for job_id in job_ids:
         run_job(engine, job_id, "csi demo")
-    for questionnaire_id in dict.fromkeys(get_job(engine, j).params["survey"] for j in job_ids):
+    for questionnaire_id in surveys:
         print_wave_table(engine, questionnaire_id, echo)
     for job_id in job_ids:
         job = get_job(engine, job_id)

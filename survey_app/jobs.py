@@ -65,7 +65,7 @@ def queue_file(database_url: str) -> Path:
     if database_url.startswith("sqlite:///") and ":memory:" not in database_url:
         database = Path(database_url[len("sqlite:///"):])
         return database.with_name(database.stem + "-queue.sqlite3")
-    folder = instance_folder()
+    folder = instance_folder().resolve()
     folder.mkdir(parents=True, exist_ok=True)
     return folder / "csi-queue.sqlite3"
 
@@ -77,6 +77,7 @@ class Queue:
     database_url: str
     redis_url: str | None = None
     name: str = "csi"
+    filename: str | None = None
     huey: Any = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -84,7 +85,8 @@ class Queue:
         if self.redis_url:
             self.huey = RedisHuey(self.name, url=self.redis_url, results=False)
         else:
-            self.huey = SqliteHuey(self.name, filename=str(queue_file(self.database_url)), results=False)
+            self.filename = str(self.filename or queue_file(self.database_url))
+            self.huey = SqliteHuey(self.name, filename=self.filename, results=False)
         self.task = self.huey.task(name=TASK_NAME)(_run_job_task)
 
     @property
@@ -99,7 +101,21 @@ class Queue:
 
 
 def queue_from_environment(database_url: str) -> Queue:
-    return Queue(database_url, os.environ.get("CSI_REDIS_URL") or None, os.environ.get("CSI_QUEUE_NAME") or "csi")
+    """The queue ``csi worker`` and the other commands use: ``CSI_REDIS_URL``, ``CSI_QUEUE_NAME``
+    (default "csi"), ``CSI_QUEUE_FILE`` (the SQLite queue's file, default ``queue_file``)."""
+    return Queue(database_url, os.environ.get("CSI_REDIS_URL") or None, os.environ.get("CSI_QUEUE_NAME") or "csi",
+                 os.environ.get("CSI_QUEUE_FILE") or None)
+
+
+def queue_of_app(app) -> Queue:
+    """The web app's queue (the same settings, read from the app's config: ``CSI_*`` variables
+    or ``create_app``'s mapping), made on first use."""
+    extension = app.extensions["csi"]
+    if "queue" not in extension:
+        config = app.config
+        extension["queue"] = Queue(extension["url"], config.get("REDIS_URL") or None, config.get("QUEUE_NAME") or "csi",
+                                   config.get("QUEUE_FILE") or None)
+    return extension["queue"]
 
 
 def enqueue(engine, queue: Queue, kind: str, params: Mapping[str, Any], *, dedupe_key: str | None = None,
@@ -250,6 +266,11 @@ def run_worker(database_url: str, *, threads: int = 1, nice: int = 0, parent_pid
         os.nice(nice)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("huey").setLevel(logging.WARNING)
+    # Import the analysis code before the threads start: two threads importing one package at
+    # once can see it half-initialised (an ImportError in whichever comes second).
+    import analysis.report  # noqa: F401
+    import analysis.stored  # noqa: F401
+
     queue = queue or queue_from_environment(database_url)
     _WORKER = _Worker(database_url, queue)
     stop = threading.Event()
