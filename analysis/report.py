@@ -191,7 +191,7 @@ def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | Non
     if from_stored:
         from .stored import stored_report_inputs
         stored = stored_report_inputs(engine, questionnaire_id, wave, compare=compare, n_boot=n_boot, n_perm=n_perm,
-                                      on_progress=say)
+                                      on_progress=say, questionnaire=questionnaire)
         trend, frames = stored.trend, stored.frames
         n_boot, n_perm, seed = stored.n_boot, stored.n_perm, stored.seed
     else:
@@ -268,5 +268,6 @@ def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | Non
         "sizes": [{"wave": w, "n_total": f.n_total, "n_used": f.n_used, "dropped": dict(f.dropped)} for w, f in trend.fits.items()],
         "notes": list(trend.notes) + [n for n in results.notes if n not in trend.notes],
         "method": trend.method, "n_boot": n_boot, "n_perm": n_perm, "seed": seed, "scheme": results.scheme,
+        "wave_seeds": stored.wave_seeds if stored is not None else {},
     }
     return Report(questionnaire_id, wave, language, context, figures)

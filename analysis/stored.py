@@ -125,6 +125,7 @@ class ReportInputs:
     n_boot: int
     n_perm: int
     seed: int
+    wave_seeds: Mapping[str, int] = field(default_factory=dict)
 
 
 def read_only(mapping: dict) -> MappingProxyType:
@@ -270,10 +271,10 @@ def ensure_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int | N
 
 def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: str | None = None,
                          n_boot: int | None = None, n_perm: int | None = None,
-                         on_progress: Callable[[str], None] | None = None) -> ReportInputs:
+                         on_progress: Callable[[str], None] | None = None, questionnaire=None) -> ReportInputs:
     """The trend up to ``wave`` assembled from the stored analyses of its waves."""
     say = on_progress or (lambda message: None)
-    questionnaire = questionnaire_of_wave(engine, questionnaire_id, wave)
+    questionnaire = questionnaire or questionnaire_of_wave(engine, questionnaire_id, wave)
     model = questionnaire.csi_model()
     latest = ensure_analysis(engine, questionnaire_id, wave, n_boot=n_boot, n_perm=n_perm,
                              on_progress=lambda message, fraction: say(message))
@@ -322,5 +323,5 @@ def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: s
     method = next((a.method for a in analyses.values() if a.method), "")
     trend = WaveTrend(tuple(names), fits, {}, index_table, change_table, method, tuple(dict.fromkeys(notes)))
     return ReportInputs(trend, frames, list(latest.segments), dict(latest.segment_change), latest.n_boot,
-                        latest.n_perm, latest.seed)
+                        latest.n_perm, latest.seed, {name: analyses[name].seed for name in names})
 

@@ -1,0 +1,105 @@
+"""The quarterly report of the demo's latest wave: from stored analyses vs from nothing.
+
+    .venv/bin/python bench/bench_report.py [--respondents 400] [--boot 1000] [--perm 1000] [--repeat 3]
+
+Builds the demo database once (5 quarterly waves of each shipped questionnaire), then
+times ``build_report`` + ``write_html`` of acsi-retail 2026Q4 (medians of ``--repeat``):
+
+- from nothing, cold: a new process, nothing stored: imports, 5 wave analyses (each
+  with ``--boot`` resamples, comparisons with ``--perm`` permutations, segments), the
+  figures and the HTML (what the first report of a new installation costs);
+- from stored, cold: a new process, every wave's analysis stored (``csi report``);
+- from stored, warm: the same in a process that has made a report before (a worker,
+  which lives on between jobs: what the console's report button costs).
+
+Each run is a separate process so imports are counted where they happen.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SURVEY, WAVE = "acsi-retail", "2026Q4"
+
+
+def child(mode: str, url: str, out: str, n_boot: int, n_perm: int) -> None:
+    started = time.perf_counter()
+    from sqlalchemy import text
+
+    from analysis.report import build_report
+    from models.storage import make_engine
+
+    engine = make_engine(url)
+    imported = time.perf_counter() - started
+    if mode == "nothing":
+        with engine.begin() as connection:
+            connection.execute(text("DELETE FROM wave_analyses"))
+    times = []
+    for _ in range(2 if mode == "stored" else 1):
+        start = time.perf_counter()
+        report = build_report(engine, SURVEY, WAVE, n_boot=n_boot, n_perm=n_perm)
+        report.write_html(out)
+        times.append(time.perf_counter() - start)
+    print(json.dumps({"imports": imported, "first": times[0], "warm": times[-1] if len(times) > 1 else None}))
+
+
+def run_child(mode: str, url: str, out: str, n_boot: int, n_perm: int) -> dict:
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, __file__, "--child", mode, "--database", url, "--out", out,
+                           "--boot", str(n_boot), "--perm", str(n_perm)], capture_output=True, text=True, cwd=ROOT)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(done.stderr)
+    facts = json.loads(done.stdout.strip().splitlines()[-1])
+    facts["process"] = wall
+    return facts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--respondents", type=int, default=400)
+    parser.add_argument("--boot", type=int, default=1000)
+    parser.add_argument("--perm", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--child")
+    parser.add_argument("--database")
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args.database, args.out, args.boot, args.perm)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="bench-report-"))
+    url = f"sqlite:///{folder / 'demo.sqlite3'}"
+    os.environ["CSI_QUEUE_NAME"] = f"bench-{uuid.uuid4().hex[:8]}"
+    sys.path.insert(0, str(ROOT))
+    from survey_app.demo import run_demo
+    run_demo(url, args.respondents, 2026, echo=lambda message: None, reports=None, n_boot=args.boot, n_perm=args.perm)
+    out = str(folder / "report.html")
+    print(f"demo database {url}: {args.respondents} respondents x 5 waves x 2 questionnaires; "
+          f"{args.boot} resamples, {args.perm} permutations; {os.cpu_count()} cores")
+    nothing, stored = [], []
+    for k in range(args.repeat):
+        nothing.append(run_child("nothing", url, out, args.boot, args.perm))  # leaves every analysis stored
+        stored.append(run_child("stored", url, out, args.boot, args.perm))
+        print(f"  run {k + 1}: from nothing {nothing[-1]['process']:.2f} s (process), "
+              f"from stored {stored[-1]['process']:.2f} s (process; report {stored[-1]['first']:.2f} s, "
+              f"warm {stored[-1]['warm']:.2f} s)")
+    median = lambda rows, key: statistics.median(r[key] for r in rows)  # noqa: E731
+    print(f"median from nothing, new process:  {median(nothing, 'process'):.2f} s "
+          f"(imports {median(nothing, 'imports'):.2f} s, report {median(nothing, 'first'):.2f} s)")
+    print(f"median from stored, new process:   {median(stored, 'process'):.2f} s "
+          f"(imports {median(stored, 'imports'):.2f} s, report {median(stored, 'first'):.2f} s)")
+    print(f"median from stored, warm process:  {median(stored, 'warm'):.2f} s")
+
+
+if __name__ == "__main__":
+    main()
