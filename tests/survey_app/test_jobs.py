@@ -187,7 +187,8 @@ def test_worker_writes_reports_and_exports(deployment, tmp_path):
     try:
         analysis_id, _ = enqueue(engine, queue, "analysis", {"survey": "acsi-retail", "wave": "2026Q4", "n_boot": 50,
                                                              "n_perm": 50})
-        report_id, _ = enqueue(engine, queue, "report", {"survey": "acsi-retail", "wave": "2026Q4", "language": "zh-CN"})
+        report_id, _ = enqueue(engine, queue, "report", {"survey": "acsi-retail", "wave": "2026Q4", "language": "zh-CN",
+                                                         "pdf": True})
         export_id, _ = enqueue(engine, queue, "export", {"survey": "acsi-retail", "wave": "2026Q4", "format": "sav"})
         for job_id in (analysis_id, report_id, export_id):
             wait_for(lambda: job_store.get_job(engine, job_id).status in ("done", "failed"), 240,
@@ -199,6 +200,8 @@ def test_worker_writes_reports_and_exports(deployment, tmp_path):
     html = Path(report.output["html"]).read_text(encoding="utf-8")
     assert Path(report.output["html"]).parent == tmp_path / "reports"
     assert "顾客满意度指数" in html and html.rstrip().endswith("</html>")
+    pdf = Path(report.output["pdf"]).read_bytes()
+    assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-1024:]
     # The report used the stored analysis of 2026Q4 (50 resamples, its derived seed) rather than computing another.
     from analysis.stored import wave_seed
     assert str(wave_seed("acsi-retail", "2026Q4")) in html
