@@ -284,6 +284,21 @@ def run_worker(database_url: str, *, threads: int = 1, nice: int = 0, parent_pid
         consumer.run()
     finally:
         stop.set()
+        _release_running(_WORKER)
+
+
+def _release_running(worker: _Worker) -> None:
+    """On a stop that does not wait for the running jobs (SIGTERM), queue them again now
+    rather than after the lease: another worker (or this one, restarted) runs them."""
+    with worker.lock:
+        running = set(worker.running)
+    for job_id in running:
+        try:
+            if job_store.release_job(worker.engine, job_id, worker.name):
+                worker.queue.push(job_id)
+                log.warning("job %s: stopped before it finished; queued again", job_id)
+        except Exception:  # the lease brings it back anyway
+            log.exception("job %s: could not queue it again; it runs again when its lease ends", job_id)
 
 
 def _safe_url(url: str) -> str:
@@ -298,9 +313,9 @@ def start_worker_process(database_url: str, *, nice: int = 10) -> "subprocess.Po
     """A ``csi worker`` child process for ``csi serve``/``csi demo``: it runs at a lower CPU
     priority than the web server (respondents first) and stops when its parent does."""
     import subprocess
-    command = [sys.executable, "-m", "survey_app.cli", "worker", "--database", database_url, "--nice", str(nice),
-               "--parent-pid", str(os.getpid())]
-    return subprocess.Popen(command, stdin=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "survey_app.cli", "worker", "--nice", str(nice), "--parent-pid", str(os.getpid())]
+    # The URL goes by environment, not argument: a password in it would show in `ps`.
+    return subprocess.Popen(command, stdin=subprocess.DEVNULL, env=dict(os.environ, CSI_DATABASE_URL=database_url))
 
 
 def stop_worker_process(process) -> None:

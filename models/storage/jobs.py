@@ -116,6 +116,16 @@ def retry_job(engine: Engine, job_id: int) -> Job:
     return job
 
 
+def release_job(engine: Engine, job_id: int, worker: str) -> bool:
+    """Put ``worker``'s running job back to queued (the worker is stopping); True if it was."""
+    with engine.begin() as connection:
+        changed = connection.execute(
+            update(Job).where(Job.id == job_id, Job.status == "running", Job.worker == worker[:100])
+            .values(status="queued", message="its worker stopped; queued again", worker=None,
+                    heartbeat_at=None)).rowcount
+    return changed == 1
+
+
 def requeue_abandoned(engine: Engine, lease: timedelta, now: datetime | None = None) -> list[int]:
     """Put running jobs whose heartbeat is older than ``lease`` back to queued; return their ids.
 

@@ -243,3 +243,33 @@ def test_a_worker_killed_mid_report_leaves_no_output_and_the_job_runs_again(depl
     assert "Satisfaction index" in html and html.rstrip().endswith("</html>")
     assert "queued again" in log.read_text()
     engine.dispose()
+
+
+def test_a_worker_stopped_by_sigterm_hands_its_running_job_back_at_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
+    name = f"csi-test-{uuid.uuid4().hex[:10]}"
+    # A lease far longer than the test: only the stopping worker can have queued the job again.
+    env = dict(os.environ, CSI_QUEUE_NAME=name, CSI_JOB_LEASE="3600", CSI_ANALYSIS_CHECK="3600",
+               CSI_INSTANCE_PATH=str(tmp_path / "instance"), CSI_REPORTS_DIR=str(tmp_path / "reports"))
+    env.pop("CSI_REDIS_URL", None)
+    engine = field_waves(url, n=300)
+    queue = Queue(url, name=name)
+    log = tmp_path / "worker.log"
+    first = start_worker(url, env, log)
+    second = None
+    try:
+        job_id, _ = enqueue(engine, queue, "analysis", {"survey": "acsi-retail", "wave": "2026Q4", "n_boot": 3000,
+                                                        "n_perm": 1000})
+        wait_for(lambda: (job_store.get_job(engine, job_id).status == "running"
+                          and job_store.get_job(engine, job_id).progress > 0.02), 240, f"the job to start\n{log.read_text()}")
+        first.send_signal(signal.SIGTERM)
+        wait_for(lambda: job_store.get_job(engine, job_id).status == "queued", 60, f"the job handed back\n{log.read_text()}")
+        first.wait(120)
+        second = start_worker(url, env, log)
+        wait_for(lambda: job_store.get_job(engine, job_id).status == "done", 300, f"the job to be done\n{log.read_text()[-3000:]}")
+    finally:
+        for process in (first, second):
+            if process is not None:
+                stop(process)
+    assert job_store.get_job(engine, job_id).attempts == 2
+    engine.dispose()
