@@ -1,11 +1,11 @@
 """``csi demo``: a ready-to-look-at installation with example data.
 
-Creates (or upgrades) the database, registers the shipped questionnaires, fields five
-quarterly waves of each (2025Q4 to 2026Q3 closed, 2026Q4 open) with simulated
-respondents whose satisfaction improves over the year, flags the dissatisfied ones for
-follow-up as the web survey would, creates an administrator for the console, and
-queues the waves' analyses and the quarterly reports as background jobs, so the survey
-is served within seconds while they are computed. When the latest wave's analysis is
+Creates (or upgrades) the database, registers the shipped questionnaires, opens five
+quarterly waves of each (2025Q4 to 2026Q3 closed, 2026Q4 open), creates an administrator
+for the console, and queues as background jobs: simulated respondents for every wave
+(satisfaction improving over the year; the dissatisfied flagged for follow-up as the web
+survey would), the waves' analyses and the quarterly reports. So the survey is served
+within seconds while they are computed. When the latest wave's analysis is
 stored it prints the index per wave with bootstrap intervals and whether the latest
 change is significant: the same stored numbers the console, API and reports show.
 """
@@ -19,14 +19,15 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import questionnaires
-from analysis.simulate import simulate_responses
 from models.questionnaire import load_questionnaire
 from models.storage import (bulk_insert_responses, create_invitations, create_wave, default_url, find_wave, make_engine,
                             register_questionnaire, upgrade)
 from models.storage.accounts import count_admins, create_admin
+from models.storage.tables import Response
 
 # (wave, shift of every rating in SD units, closed): the demo's company improves during 2026.
 WAVES = (("2025Q4", -0.15, True), ("2026Q1", -0.15, True), ("2026Q2", -0.1, True), ("2026Q3", -0.1, True),
@@ -60,8 +61,6 @@ def run_demo(database_url: str | None, respondents: int, seed: int, echo: Callab
              n_boot: int = 1000, n_perm: int = 1000) -> tuple[list[int], list[str]]:
     """Set up the demo database and queue its analyses and reports; return the job ids and
     the questionnaire ids. Waves whose stored analysis is current are not analysed again."""
-    from analysis.stored import read_stored
-
     from .jobs import enqueue, queue_from_environment
 
     url = database_url or default_url()
@@ -69,7 +68,7 @@ def run_demo(database_url: str | None, respondents: int, seed: int, echo: Callab
     before, after = upgrade(engine)
     echo(f"database: {url} (schema {after})")
     shipped = [load_questionnaire(questionnaires.path(name)) for name in questionnaires.SHIPPED]
-    for offset, questionnaire in enumerate(shipped):
+    for questionnaire in shipped:
         with Session(engine) as session:
             survey = register_questionnaire(session, questionnaire)
             session.commit()
@@ -80,20 +79,18 @@ def run_demo(database_url: str | None, respondents: int, seed: int, echo: Callab
                 wave = create_wave(session, survey, wave_name, opens_at=opened)
                 wave.closed = closed
                 session.commit()
-                answers = simulate_responses(questionnaire, respondents, seed=seed + 100 * offset + w, shift=shift)
-                _field(engine, survey, wave, questionnaire, answers, seed + w, days_ago=91 * (len(WAVES) - 1 - w))
         echo(f"{questionnaire.title.get('en')} ({questionnaire.id} v{questionnaire.version}, "
-             f"{questionnaire.title.get('zh-CN')}): {len(WAVES)} waves of {respondents} example respondents")
+             f"{questionnaire.title.get('zh-CN')}): {len(WAVES)} waves, {respondents} example respondents each")
     queue = queue_from_environment(url)
-    job_ids = []
-    # Oldest wave first: each analysis reuses the stored fits of the waves it is compared with.
+    # The example responses are a job too (the first): the survey is served while they are
+    # written. Then the analyses, oldest wave first (each reuses the stored fits of the
+    # waves it is compared with; one already stored with these settings is kept), then the reports.
+    job_ids = [enqueue(engine, queue, "demo_responses", {"respondents": respondents, "seed": seed},
+                       dedupe_key="demo_responses", created_by="demo")[0]]
     for questionnaire in shipped:
         for wave_name, _, _ in WAVES:
-            current = read_stored(engine, questionnaire.id, wave_name)
-            if current is not None and (current.n_boot, current.n_perm) == (n_boot, n_perm):
-                continue
             job_id, _ = enqueue(engine, queue, "analysis", {"survey": questionnaire.id, "wave": wave_name,
-                                                            "n_boot": n_boot, "n_perm": n_perm},
+                                                            "n_boot": n_boot, "n_perm": n_perm, "keep_current": True},
                                 dedupe_key=f"analysis:{questionnaire.id}/{wave_name}", created_by="demo")
             job_ids.append(job_id)
     if reports:
@@ -127,8 +124,28 @@ def run_demo(database_url: str | None, respondents: int, seed: int, echo: Callab
         echo("  log in with an existing administrator (csi admin create NAME adds one)")
     echo(f"\nAnalysis: csi fit --survey acsi-retail --wave {LATEST}   (the stored analysis; --boot 5000 for a new one)")
     echo(f"Report:   csi report --survey acsi-retail --wave {LATEST} -o report.html [--pdf report.pdf]")
-    echo(f"Jobs:     csi jobs list   ({len(job_ids)} queued: analyses of the waves, then the reports)")
+    echo(f"Jobs:     csi jobs list   ({len(job_ids)} queued: the example responses, the waves' analyses, the reports)")
     return job_ids, [questionnaire.id for questionnaire in shipped]
+
+
+def field_example_responses(engine, respondents: int, seed: int,
+                            progress: Callable[[float, str], None] = lambda fraction, message: None) -> dict:
+    """Store simulated respondents in every demo wave that has none yet (the ``demo_responses`` job)."""
+    from analysis.simulate import simulate_responses
+
+    shipped = [load_questionnaire(questionnaires.path(name)) for name in questionnaires.SHIPPED]
+    fielded = 0
+    for offset, questionnaire in enumerate(shipped):
+        with Session(engine) as session:
+            for w, (wave_name, shift, _closed) in enumerate(WAVES):
+                wave = find_wave(session, questionnaire.id, wave_name)
+                if session.scalar(select(func.count(Response.id)).where(Response.wave_id == wave.id)):
+                    continue
+                progress((offset * len(WAVES) + w) / (len(shipped) * len(WAVES)), f"{questionnaire.id} {wave_name}")
+                answers = simulate_responses(questionnaire, respondents, seed=seed + 100 * offset + w, shift=shift)
+                _field(engine, wave.survey, wave, questionnaire, answers, seed + w, days_ago=91 * (len(WAVES) - 1 - w))
+                fielded += 1
+    return {"waves": fielded, "respondents": respondents}
 
 
 def print_wave_table(engine, questionnaire_id: str, echo: Callable[[str], None]) -> None:

@@ -348,15 +348,29 @@ def atomic_write(path: Path, write: Callable[[Path], Any]) -> Path:
 @job_kind("analysis")
 def analysis_job(context: JobContext) -> dict:
     """Compute and store a wave's analysis (``analysis.stored``)."""
-    from analysis.stored import compute_analysis
+    from analysis.stored import compute_analysis, read_stored
 
     params = context.params
-    result = compute_analysis(context.engine, params["survey"], params["wave"], n_boot=int(params.get("n_boot", 1000)),
-                              n_perm=int(params.get("n_perm", 1000)),
+    n_boot, n_perm = int(params.get("n_boot", 1000)), int(params.get("n_perm", 1000))
+    if params.get("keep_current"):
+        stored = read_stored(context.engine, params["survey"], params["wave"])
+        if stored is not None and (stored.n_boot, stored.n_perm) == (n_boot, n_perm):
+            return {"survey": stored.questionnaire_id, "wave": stored.wave, "n": stored.n_used, "seed": stored.seed,
+                    "n_boot": n_boot, "n_perm": n_perm, "data_version": stored.data_version, "kept": True}
+    result = compute_analysis(context.engine, params["survey"], params["wave"], n_boot=n_boot, n_perm=n_perm,
                               on_progress=lambda message, fraction: context.progress(fraction, message))
     return {"survey": result.questionnaire_id, "wave": result.wave, "n": result.n_used, "seed": result.seed,
             "n_boot": result.n_boot, "n_perm": result.n_perm, "data_version": result.data_version,
             "seconds": round(result.seconds, 2)}
+
+
+@job_kind("demo_responses")
+def demo_responses_job(context: JobContext) -> dict:
+    """`csi demo`'s simulated respondents, written while the survey is already served."""
+    from .demo import field_example_responses
+
+    return field_example_responses(context.engine, int(context.params["respondents"]), int(context.params["seed"]),
+                                   progress=context.progress)
 
 
 @job_kind("report")

@@ -140,8 +140,12 @@ def test_demo_then_fit_from_database(tmp_path):
     again = csi("demo", "--database", url, "--respondents", "150", "--no-serve", "--no-reports", "--boot", "200",
                 "--perm", "100", cwd=tmp_path)
     assert again.returncode == 0 and "n=150" in again.stdout
-    assert "0 queued" in again.stdout and re.findall(r"satisfaction .*p=(\S+),", again.stdout) == \
-        re.findall(r"satisfaction .*p=(\S+),", demo.stdout)
+    assert re.findall(r"satisfaction .*p=(\S+),", again.stdout) == re.findall(r"satisfaction .*p=(\S+),", demo.stdout)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        kept = session.execute(text("SELECT output FROM jobs WHERE kind = 'analysis' ORDER BY id DESC LIMIT 10")).scalars()
+        assert all(json.loads(o)["kept"] for o in kept)  # stored and current: not computed again
+    engine.dispose()
 
 
 def test_backup_and_restore_commands(tmp_path):

@@ -54,7 +54,8 @@ def test_demo_serves_while_its_worker_computes_the_analyses_and_reports(tmp_path
         wait_for(lambda: job_store.list_jobs(engine) and all(j.status in ("done", "failed")
                                                           for j in job_store.list_jobs(engine)), 600, "the demo's jobs")
         jobs = job_store.list_jobs(engine, limit=100)
-        assert [j.status for j in jobs] == ["done"] * 14, [(j.id, j.kind, j.status, j.error) for j in jobs]
+        assert [j.status for j in jobs] == ["done"] * 15, [(j.id, j.kind, j.status, j.error) for j in jobs]
+        assert jobs[-1].kind == "demo_responses" and jobs[-1].output == {"waves": 10, "respondents": 60}
         workers = {j.worker for j in jobs}
         assert len(workers) == 1  # one worker process beside the server ran them all
         worker_pid = int(next(iter(workers)).rsplit(":", 1)[1])
