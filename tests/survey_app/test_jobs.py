@@ -273,3 +273,27 @@ def test_a_worker_stopped_by_sigterm_hands_its_running_job_back_at_once(tmp_path
                 stop(process)
     assert job_store.get_job(engine, job_id).attempts == 2
     engine.dispose()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["jobs", "retry", "999"], "error: no job 999"),
+    (["jobs", "list"], "is not at the current schema; run: csi init"),
+    (["worker"], "is not at the current schema; run: csi init"),
+    (["analyse", "--survey", "nope", "--wave", "2026Q4"], "is not at the current schema; run: csi init"),
+])
+def test_job_commands_fail_with_one_clear_sentence(tmp_path, args, message):
+    url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    if args[:2] == ["jobs", "retry"]:
+        upgrade(make_engine(url))
+    done = subprocess.run([sys.executable, "-m", "survey_app.cli", *args, "--database", url], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1 and message in done.stderr and done.stderr.startswith("error: ")
+    assert "Traceback" not in done.stderr
+
+
+def test_analyse_names_the_waves_of_an_unknown_one(sqlite_url):
+    field_waves(sqlite_url, n=5, waves=(("2026Q4", 0.0, False),)).dispose()
+    done = subprocess.run([sys.executable, "-m", "survey_app.cli", "analyse", "--survey", "acsi-retail", "--wave",
+                           "1999Q1", "--database", sqlite_url], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip() == "error: no wave '1999Q1' for questionnaire 'acsi-retail'; its waves: 2026Q4"
