@@ -565,10 +565,9 @@ def report(survey, wave, compare, output, pdf_path, language, n_boot, n_perm, se
     import time
 
     from analysis.report import ReportError, build_report
-    from models.storage import default_url, make_engine
 
     started = time.perf_counter()
-    engine = make_engine(database_url or default_url())
+    _, engine = _jobs_engine(database_url)
     say = lambda message: click.echo(f"[{time.perf_counter() - started:5.1f}s] {message}", err=True)  # noqa: E731
     try:
         built = build_report(engine, survey, wave, compare=compare, language=language, n_boot=n_boot, n_perm=n_perm,

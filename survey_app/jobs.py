@@ -269,7 +269,7 @@ def run_worker(database_url: str, *, threads: int = 1, nice: int = 0, parent_pid
     # Import the analysis code before the threads start: two threads importing one package at
     # once can see it half-initialised (an ImportError in whichever comes second).
     import analysis.report  # noqa: F401
-    import analysis.stored  # noqa: F401
+    import analysis.stored  # noqa: F401  (imported for its side effect: loaded before the threads)
 
     queue = queue or queue_from_environment(database_url)
     _WORKER = _Worker(database_url, queue)
@@ -309,7 +309,7 @@ def _safe_url(url: str) -> str:
         return "(unparsable URL)"
 
 
-def start_worker_process(database_url: str, *, nice: int = 10) -> "subprocess.Popen":
+def start_worker_process(database_url: str, *, nice: int = 10) -> Any:
     """A ``csi worker`` child process for ``csi serve``/``csi demo``: it runs at a lower CPU
     priority than the web server (respondents first) and stops when its parent does."""
     import subprocess
