@@ -81,8 +81,12 @@ def main() -> None:
     url = f"sqlite:///{folder / 'demo.sqlite3'}"
     os.environ["CSI_QUEUE_NAME"] = f"bench-{uuid.uuid4().hex[:8]}"
     sys.path.insert(0, str(ROOT))
+    from models.storage import make_engine
     from survey_app.demo import run_demo
-    run_demo(url, args.respondents, 2026, echo=lambda message: None, reports=None, n_boot=args.boot, n_perm=args.perm)
+    from survey_app.jobs import run_job
+    job_ids, _ = run_demo(url, args.respondents, 2026, echo=lambda message: None, reports=None, n_boot=args.boot,
+                          n_perm=args.perm)
+    run_job(make_engine(url), job_ids[0], "bench")  # the example responses; the analyses are the children's
     out = str(folder / "report.html")
     print(f"demo database {url}: {args.respondents} respondents x 5 waves x 2 questionnaires; "
           f"{args.boot} resamples, {args.perm} permutations; {os.cpu_count()} cores")
