@@ -147,9 +147,16 @@ def _stored_indices(questionnaire_id: str, wave_name: str):
     from analysis.stored import stored_status
     from survey_app.jobs import enqueue, queue_of_app
 
-    _questionnaire(questionnaire_id, wave_name)
+    questionnaire = _questionnaire(questionnaire_id, wave_name)
     status = stored_status(_engine(), questionnaire_id, wave_name)
     job_id = None
+    if status is None:
+        from analysis.report import minimum_sample
+        from models.storage.analyses import data_version
+        completed, needed = data_version(_engine(), questionnaire_id, wave_name).completed, minimum_sample(questionnaire.csi_model())
+        if completed < needed:  # a job would only fail: say so instead of queueing one per request
+            return _error(422, f"wave {wave_name!r} cannot be estimated yet: it has {completed} complete responses "
+                               f"and the model needs at least {needed}")
     if status is None or not status["current"]:
         config = current_app.config
         try:

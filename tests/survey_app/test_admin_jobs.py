@@ -144,3 +144,12 @@ def test_api_queues_a_wave_never_analysed(queued_app, app, engine, fielded, acco
                                      headers={"Authorization": f"Bearer {accounts['token']}"})
     assert response.status_code == 202 and response.headers["Retry-After"] == "30"
     assert job_store.get_job(engine, response.json["job"]).kind == "analysis"
+
+
+def test_api_refuses_a_wave_too_small_to_estimate_without_queueing(queued_app, app, engine, accounts):
+    response = https_client(app).get("/api/v1/surveys/acsi-retail/waves/2026Q4/indices",
+                                     headers={"Authorization": f"Bearer {accounts['token']}"})
+    assert response.status_code == 422
+    assert response.json["error"] == ("wave '2026Q4' cannot be estimated yet: it has 0 complete responses and the "
+                                      "model needs at least 19")
+    assert job_store.list_jobs(engine) == []
