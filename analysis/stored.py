@@ -70,7 +70,8 @@ def pair_seed(questionnaire_id: str, wave: str, reference: str) -> int:
 class StoredAnalysis:
     """A wave's analysis as stored. ``changes``: the rows of ``WaveTrend.changes`` for this
     wave (against its previous and year-ago waves). ``segments``: ``SegmentAnalysis``
-    per segment variable; ``segment_change``: {variable: {segment: change row}}."""
+    per segment variable, None when not computed (a wave analysed only as part of another
+    wave's trend); ``segment_change``: {variable: {segment: change row}}."""
 
     questionnaire_id: str
     wave: str
@@ -82,7 +83,7 @@ class StoredAnalysis:
     changes: pd.DataFrame = field(repr=False)
     method: str
     notes: tuple[str, ...]
-    segments: tuple = field(repr=False, default=())
+    segments: tuple | None = field(repr=False, default=())
     segment_change: Mapping = field(repr=False, default_factory=dict)
     computed_at: datetime | None = None
     seconds: float = 0.0
@@ -191,8 +192,12 @@ def _usable_waves(engine, questionnaire_id: str, model, upto: str) -> list[str]:
 
 def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = DEFAULT_BOOT,
                      n_perm: int = DEFAULT_PERM, on_progress: Callable[[str, float], None] | None = None,
-                     store: bool = True) -> StoredAnalysis:
-    """Analyse ``wave`` with its derived seed and store the result (replacing any before)."""
+                     store: bool = True, with_segments: bool = True) -> StoredAnalysis:
+    """Analyse ``wave`` with its derived seed and store the result (replacing any before).
+
+    ``with_segments=False`` leaves the segments out (None): for a wave needed only as a
+    point of another wave's trend, where they are not shown; they are computed when the
+    wave itself is reported."""
     from .data import DataError
     from .report import ReportError, analyse_wave_segments, minimum_sample
 
@@ -232,16 +237,20 @@ def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = 
                            compare_only={wave}, on_progress=progress)
     except DataError as exc:
         raise ReportError(f"wave {wave!r} cannot be estimated: {exc}") from None
-    say("segments", 0.7)
     previous = earlier[-1] if earlier else None
-    segments, segment_change = analyse_wave_segments(engine, model, questionnaire, wave, frame, previous,
-                                                     frames.get(previous), n_boot, n_perm, wave_seed(questionnaire_id, wave))
+    segments, segment_change = None, {}
+    if with_segments:
+        say("segments", 0.7)
+        segments, segment_change = analyse_wave_segments(engine, model, questionnaire, wave, frame, previous,
+                                                         frames.get(previous), n_boot, n_perm,
+                                                         wave_seed(questionnaire_id, wave))
+        segments = tuple(segments)
     fit = trend.fits[wave]
     own_notes = [f"{wave}: {note}" for note in fit.notes if "reverse-coded" not in note]
     comparison_notes = [n for n in trend.notes if not any(n.startswith(f"{r}: ") for r in references)]
     result = StoredAnalysis(questionnaire_id, wave, version.version, wave_seed(questionnaire_id, wave), n_boot, n_perm,
                             fit, trend.changes_for(wave), trend.method,
-                            tuple(dict.fromkeys(own_notes + comparison_notes)), tuple(segments), segment_change,
+                            tuple(dict.fromkeys(own_notes + comparison_notes)), segments, segment_change,
                             datetime.now(timezone.utc), time.perf_counter() - started)
     if store:
         say("storing", 0.95)
@@ -263,10 +272,12 @@ def ensure_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int | N
     """
     _, closed = wave_record(engine, questionnaire_id, wave)
     stored = read_stored(engine, questionnaire_id, wave, current=not (trend_member and closed))
-    if stored is not None and n_boot in (None, stored.n_boot) and n_perm in (None, stored.n_perm):
+    if (stored is not None and n_boot in (None, stored.n_boot) and n_perm in (None, stored.n_perm)
+            and (trend_member or stored.segments is not None)):
         return stored
     return compute_analysis(engine, questionnaire_id, wave, n_boot=DEFAULT_BOOT if n_boot is None else n_boot,
-                            n_perm=DEFAULT_PERM if n_perm is None else n_perm, on_progress=on_progress)
+                            n_perm=DEFAULT_PERM if n_perm is None else n_perm, on_progress=on_progress,
+                            with_segments=not trend_member)
 
 
 def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: str | None = None,

@@ -354,7 +354,7 @@ def analysis_job(context: JobContext) -> dict:
     n_boot, n_perm = int(params.get("n_boot", 1000)), int(params.get("n_perm", 1000))
     if params.get("keep_current"):
         stored = read_stored(context.engine, params["survey"], params["wave"])
-        if stored is not None and (stored.n_boot, stored.n_perm) == (n_boot, n_perm):
+        if stored is not None and (stored.n_boot, stored.n_perm) == (n_boot, n_perm) and stored.segments is not None:
             return {"survey": stored.questionnaire_id, "wave": stored.wave, "n": stored.n_used, "seed": stored.seed,
                     "n_boot": n_boot, "n_perm": n_perm, "data_version": stored.data_version, "kept": True}
     result = compute_analysis(context.engine, params["survey"], params["wave"], n_boot=n_boot, n_perm=n_perm,

@@ -87,6 +87,16 @@ def test_new_responses_or_other_code_make_it_out_of_date_but_a_closed_wave_serve
     status = stored_status(engine, "acsi-retail", "2026Q4")
     assert (status["current"], status["n"], status["completed_now"]) == (False, 120, 122)
     assert read_stored(engine, "acsi-retail", "2026Q4") is None
+    # A report of 2026Q4 computed 2026Q3 as a point of its trend only: without its segments, which its own
+    # report then computes.
+    from analysis.report import build_report
+    engine_fresh = fielded(sqlite_url.replace("test.sqlite3", "fresh.sqlite3"), acsi, ["2026Q3", "2026Q4"])
+    build_report(engine_fresh, "acsi-retail", "2026Q4", n_boot=40, n_perm=30)
+    assert read_stored(engine_fresh, "acsi-retail", "2026Q3").segments is None
+    assert read_stored(engine_fresh, "acsi-retail", "2026Q4").segments is not None
+    build_report(engine_fresh, "acsi-retail", "2026Q3")
+    assert read_stored(engine_fresh, "acsi-retail", "2026Q3").segments is not None
+    engine_fresh.dispose()
     # The closed wave's stored analysis still serves a trend as it is (closed waves are not recomputed) ...
     closed = ensure_analysis(engine, "acsi-retail", "2026Q3", trend_member=True)
     assert closed.n_used == 120
