@@ -287,16 +287,19 @@ def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: s
     say = on_progress or (lambda message: None)
     questionnaire = questionnaire or questionnaire_of_wave(engine, questionnaire_id, wave)
     model = questionnaire.csi_model()
-    latest = ensure_analysis(engine, questionnaire_id, wave, n_boot=n_boot, n_perm=n_perm,
-                             on_progress=lambda message, fraction: say(message))
+    # The resamples of the whole trend: as asked, else those of the wave's current stored analysis.
+    current = read_stored(engine, questionnaire_id, wave)
+    n_boot = n_boot if n_boot is not None else (current.n_boot if current is not None else DEFAULT_BOOT)
+    n_perm = n_perm if n_perm is not None else (current.n_perm if current is not None else DEFAULT_PERM)
     analyses = {}
+    # Oldest first and the reported wave last, so each analysis reuses the stored fits of the
+    # waves it is compared with instead of fitting them again.
     for name in _usable_waves(engine, questionnaire_id, model, wave):
-        if name == wave:
-            analyses[name] = latest
-            continue
-        say(f"stored analysis of {name}")
-        analyses[name] = ensure_analysis(engine, questionnaire_id, name, n_boot=latest.n_boot, n_perm=latest.n_perm,
-                                         trend_member=True, on_progress=lambda message, fraction: say(message))
+        if name != wave:
+            say(f"stored analysis of {name}")
+        analyses[name] = ensure_analysis(engine, questionnaire_id, name, n_boot=n_boot, n_perm=n_perm,
+                                         trend_member=name != wave, on_progress=lambda message, fraction: say(message))
+    latest = analyses[wave]
     frames = {wave: load_wave_frame(engine, questionnaire_id, wave)}
     changes = [a.changes for a in analyses.values() if not a.changes.empty]
     notes: list[str] = []
