@@ -53,6 +53,11 @@ def _css_string(value) -> Markup:
     return Markup(f'"{text}"')
 
 
+def minimum_sample(model) -> int:
+    """Complete responses a wave needs before its model is estimated (and shown in a trend)."""
+    return max(10, len(model.items) + 1)
+
+
 @dataclass(frozen=True)
 class Report:
     questionnaire_id: str
@@ -105,20 +110,52 @@ def _with_attributes(engine, questionnaire_id: str, wave: str, frame: pd.DataFra
     return frame.join(attributes.drop(columns=[c for c in attributes.columns if c in frame.columns]), how="left")
 
 
+def analyse_wave_segments(engine, model, questionnaire, wave: str, frame: pd.DataFrame, previous: str | None,
+                          previous_frame: pd.DataFrame | None, n_boot: int, n_perm: int, seed: int):
+    """Index per segment (tier, region, ...) of ``wave`` with permutation MGA, and the
+    headline's change per segment from ``previous``: (analyses, {variable: {segment: row}})."""
+    questionnaire_id = questionnaire.id
+    seg_data = _with_attributes(engine, questionnaire_id, wave, frame)
+    previous_data = _with_attributes(engine, questionnaire_id, previous, previous_frame) if previous else None
+    segments, segment_change = [], {}
+    for variable in [c for c in seg_data.columns if c in SEGMENT_NAMES]:
+        levels = seg_data[variable].dropna().nunique()
+        if 2 <= levels <= 12:
+            analysis = analyse_segments(model, seg_data, variable, questionnaire=questionnaire,
+                                        n_boot=min(n_boot, 500), n_perm=min(n_perm, 500), seed=seed)
+            segments.append(analysis)
+            if previous_data is not None:
+                changes_by_segment = segment_changes(model, previous_data, seg_data, variable, names=(previous, wave),
+                                                     questionnaire=questionnaire, n_perm=min(n_perm, 500), seed=seed)
+                headline_changes = changes_by_segment[changes_by_segment["construct"] == HEADLINE]
+                segment_change[variable] = {r["segment"]: r for r in _records(headline_changes)}
+    return segments, segment_change
+
+
 def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | None = None, language: str | None = None,
-                 n_boot: int = 1000, n_perm: int = 1000, seed: int = 1,
-                 on_progress: Callable[[str], None] | None = None) -> Report:
-    """Analyse ``wave`` (with every earlier wave for the trend) and lay out the report."""
+                 n_boot: int | None = None, n_perm: int | None = None, seed: int | None = None,
+                 on_progress: Callable[[str], None] | None = None, from_stored: bool | None = None) -> Report:
+    """Analyse ``wave`` (with every earlier wave for the trend) and lay out the report.
+
+    By default (``from_stored`` None and no ``seed``) the report reads the waves' stored
+    analyses (``analysis.stored``), computing and storing those missing or out of date,
+    so it shows the same numbers as the console, the API and ``csi fit --survey``.
+    With ``seed`` given, or ``from_stored=False``, everything is computed afresh with
+    that seed (1 if none) and nothing is stored.
+    """
     # Every product in the analysis is small: one BLAS thread is faster (20-30 % for the
     # demo's report on a loaded machine) and leaves the other core to the server.
     with single_blas_thread():
         return _build_report(engine, questionnaire_id, wave, compare=compare, language=language, n_boot=n_boot,
-                             n_perm=n_perm, seed=seed, on_progress=on_progress)
+                             n_perm=n_perm, seed=seed, on_progress=on_progress, from_stored=from_stored)
 
 
 def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | None, language: str | None,
-                  n_boot: int, n_perm: int, seed: int, on_progress: Callable[[str], None] | None) -> Report:
+                  n_boot: int | None, n_perm: int | None, seed: int | None,
+                  on_progress: Callable[[str], None] | None, from_stored: bool | None) -> Report:
     say = on_progress or (lambda message: None)
+    if from_stored is None:
+        from_stored = seed is None
     names = wave_names(engine, questionnaire_id)
     if wave not in names:
         known = ", ".join(names) or "none"
@@ -132,17 +169,28 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
     cname = words.construct
     model = questionnaire.csi_model()
     upto = [w for w in names if w <= wave or w == compare]
-    frames = {}
-    for name in upto:
-        say(f"loading wave {name}")
-        frame = load_wave_frame(engine, questionnaire_id, name)
-        if len(frame) >= max(10, len(model.items) + 1):
-            frames[name] = frame
-        elif name == wave:
-            raise ReportError(f"wave {wave!r} has {len(frame)} complete responses; a model with {len(model.items)} "
-                              "items needs more before it can be estimated")
-    trend = wave_trend(model, frames, questionnaire=questionnaire, n_boot=n_boot, n_perm=n_perm, seed=seed,
-                       compare={wave: compare} if compare else None, on_progress=say)
+    stored = None
+    if from_stored:
+        from .stored import stored_report_inputs
+        stored = stored_report_inputs(engine, questionnaire_id, wave, compare=compare, n_boot=n_boot, n_perm=n_perm,
+                                      on_progress=say, questionnaire=questionnaire)
+        trend, frames = stored.trend, stored.frames
+        n_boot, n_perm, seed = stored.n_boot, stored.n_perm, stored.seed
+    else:
+        n_boot = 1000 if n_boot is None else n_boot
+        n_perm = 1000 if n_perm is None else n_perm
+        seed = 1 if seed is None else seed
+        frames = {}
+        for name in upto:
+            say(f"loading wave {name}")
+            frame = load_wave_frame(engine, questionnaire_id, name)
+            if len(frame) >= minimum_sample(model):
+                frames[name] = frame
+            elif name == wave:
+                raise ReportError(f"wave {wave!r} has {len(frame)} complete responses; a model with {len(model.items)} "
+                                  "items needs more before it can be estimated")
+        trend = wave_trend(model, frames, questionnaire=questionnaire, n_boot=n_boot, n_perm=n_perm, seed=seed,
+                           compare={wave: compare} if compare else None, on_progress=say)
     results = trend.fits[wave]
     changes = trend.changes_for(wave)
     headline_rows = changes[changes["construct"] == HEADLINE]
@@ -170,29 +218,22 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
                               "ipma", text["ipma_labels"][2])
     frame = frames[wave]
     say("segments")
-    seg_data = _with_attributes(engine, questionnaire_id, wave, frame)
     position = list(trend.waves).index(wave)
     previous = trend.waves[position - 1] if position else None
-    previous_data = _with_attributes(engine, questionnaire_id, previous, frames[previous]) if previous else None
-    segments, segment_change = [], {}
-    for variable in [c for c in seg_data.columns if c in SEGMENT_NAMES]:
-        levels = seg_data[variable].dropna().nunique()
-        if 2 <= levels <= 12:
-            analysis = analyse_segments(model, seg_data, variable, questionnaire=questionnaire,
-                                        n_boot=min(n_boot, 500), n_perm=min(n_perm, 500), seed=seed)
-            segments.append(analysis)
-            if previous_data is not None:
-                changes_by_segment = segment_changes(model, previous_data, seg_data, variable, names=(previous, wave),
-                                                     questionnaire=questionnaire, n_perm=min(n_perm, 500), seed=seed)
-                headline_changes = changes_by_segment[changes_by_segment["construct"] == HEADLINE]
-                segment_change[variable] = {r["segment"]: r for r in _records(headline_changes)}
-            if HEADLINE in set(analysis.index_table["construct"].dropna()):
-                level = lambda code, v=variable: words.level(v, code)  # noqa: E731
-                figures[f"segment_{variable}"] = svg(
-                    segment_chart(analysis, HEADLINE, cname, level=level,
-                                  title=text["segment_title"].format(construct=cname(HEADLINE),
-                                                                     variable=words.variable(variable))),
-                    f"segment_{variable}", words.variable(variable))
+    if stored is not None:
+        segments, segment_change = stored.segments, stored.segment_change
+    else:
+        segments, segment_change = analyse_wave_segments(engine, model, questionnaire, wave, frame, previous,
+                                                         frames[previous] if previous else None, n_boot, n_perm, seed)
+    for analysis in segments:
+        if HEADLINE in set(analysis.index_table["construct"].dropna()):
+            variable = analysis.variable
+            level = lambda code, v=variable: words.level(v, code)  # noqa: E731
+            figures[f"segment_{variable}"] = svg(
+                segment_chart(analysis, HEADLINE, cname, level=level,
+                              title=text["segment_title"].format(construct=cname(HEADLINE),
+                                                                 variable=words.variable(variable))),
+                f"segment_{variable}", words.variable(variable))
     loyalty = None
     try:
         loyalty = satisfaction_loyalty(frame, questionnaire, language=language)
@@ -232,6 +273,7 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
         "notes": list(dict.fromkeys(localize_note(n, words, tuple(trend.waves)) for n in notes)),
         "methods": [m.format(scheme=scheme, n_boot=n_boot, n_perm=n_perm, seed=seed) for m in text["methods_list"]],
         "n_boot": n_boot, "n_perm": n_perm, "seed": seed, "scheme": scheme,
+        "wave_seeds": stored.wave_seeds if stored is not None else {},
     }
     return Report(questionnaire_id, wave, language, context, figures)
 

@@ -48,6 +48,8 @@ TEXT = {
         "flag_loading": "loading < 0.708", "flag_htmt": "HTMT > 0.85", "flag_htmt_one": "interval reaches 1",
         "flag_vif": "VIF > 5", "ok": "",
         "page": "page", "of": "of",
+        "seeds_note": "Each wave's seed is derived from the survey and the wave, so every view of a wave shows the "
+                      "same numbers: {seeds}.",
         "methods_list": (
             "PLS path modeling ({scheme} scheme, standardized indicators), each wave estimated on its own; 0–100 "
             "indices by the ACSI method (normalized unstandardized outer weights applied to item means rescaled "
@@ -56,7 +58,8 @@ TEXT = {
             "effects: two-sided bootstrap test (the share of resamples on the other side of 0, doubled).",
             "Changes between waves: permutation test (respondents reshuffled between the two waves {n_perm} times, "
             "both re-estimated each time; p = share of reshuffled differences at least as large as observed; Chin "
-            "& Dibbern 2010); intervals of a change from the two waves' independent bootstraps.",
+            "& Dibbern 2010); intervals of a change from the two waves' independent bootstraps. \"Significant\" "
+            "means Holm-adjusted p (Holm 1979) < 0.05 within each family of one comparison (the indices, the paths).",
             "Measurement invariance by MICOM (Henseler, Ringle & Sarstedt 2016): full = equal weights, means and "
             "variances; partial = equal weights only; none = the items weigh differently, so levels are not "
             "comparable.",
@@ -103,13 +106,15 @@ TEXT = {
         "flag_loading": "载荷 < 0.708", "flag_htmt": "HTMT > 0.85", "flag_htmt_one": "区间触及1",
         "flag_vif": "VIF > 5", "ok": "",
         "page": "第", "of": "页，共",
+        "seeds_note": "各期的随机种子由问卷与调查期导出，因此同一期在任何地方显示的数字都相同：{seeds}。",
         "methods_list": (
             "PLS路径建模（{scheme}加权方案，指标标准化），每期单独估计；0–100指数按ACSI方法计算"
             "（将归一化的非标准化外部权重应用于换算为0–100分的题目均值）。",
             "95%置信区间：百分位自助法，每期{n_boot}次重抽样，随机种子{seed}。路径与效应的p值：双侧自助法检验"
             "（落在0另一侧的重抽样比例乘以2）。",
             "各期变化：置换检验（受访者在两期之间随机重排{n_perm}次，每次重新估计两期；p值为重排差异不小于"
-            "实际差异的比例；Chin & Dibbern 2010）；变化的置信区间来自两期各自独立的自助法。",
+            "实际差异的比例；Chin & Dibbern 2010）；变化的置信区间来自两期各自独立的自助法。"
+            "“显著”指在同一比较的每一族检验（各指数、各路径）内经Holm校正（Holm 1979）后p < 0.05。",
             "测量不变性按MICOM检验（Henseler, Ringle & Sarstedt 2016）：完全不变 = 权重、均值与方差均相同；"
             "部分不变 = 仅权重相同；不具组成不变性 = 题目权重不同，指数水平不可比较。",
             "测量质量标准：载荷 ≥ 0.708；α、ρA、ρC ≥ 0.7（ρC ≤ 0.95）；AVE ≥ 0.5；HTMT ≤ 0.85；VIF ≤ 5"

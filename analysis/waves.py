@@ -94,9 +94,17 @@ def wave_trend(model: Model, waves: Mapping[str, pd.DataFrame], *, questionnaire
                missing: str = "listwise", n_boot: int = 1000, n_perm: int = 1000, seed: int = 0,
                level: float = 0.95, scales: Mapping[str, tuple[float, float]] | None = None,
                compare: Mapping[str, str] | None = None, progress: bool | None = None,
-               on_progress: Callable[[str], None] | None = None) -> WaveTrend:
+               on_progress: Callable[[str], None] | None = None, wave_seeds: Mapping[str, int] | None = None,
+               pair_seed: Callable[[str, str], int] | None = None, fitted: Mapping[str, PLSResults] | None = None,
+               compare_only: set[str] | None = None) -> WaveTrend:
     """Fit every wave (in the mapping's order, oldest first) and compare each with its
-    previous wave and its year-ago wave. ``compare`` adds or overrides pairs {wave: reference}."""
+    previous wave and its year-ago wave. ``compare`` adds or overrides pairs {wave: reference}.
+
+    Stored analyses (``analysis.stored``) give each wave its own seed (``wave_seeds``,
+    and ``pair_seed(wave, reference)`` for a comparison) so a wave's numbers do not
+    depend on which other waves are in the series, reuse fits already made
+    (``fitted``, same seeds), and compare only the waves in ``compare_only``.
+    """
     names = list(waves)
     if not names:
         raise CSIError("no waves to analyse")
@@ -116,8 +124,11 @@ def wave_trend(model: Model, waves: Mapping[str, pd.DataFrame], *, questionnaire
     for k, name in enumerate(names):
         if on_progress:
             on_progress(f"fitting wave {name}")
-        estimator = PLSPM(model, scheme=scheme, n_boot=n_boot, seed=int(seeds[k].generate_state(1)[0]), level=level,
-                          progress=progress, workers=1)
+        if fitted and name in fitted:
+            fits[name] = fitted[name]
+            continue
+        wave_seed = wave_seeds[name] if wave_seeds else int(seeds[k].generate_state(1)[0])
+        estimator = PLSPM(model, scheme=scheme, n_boot=n_boot, seed=wave_seed, level=level, progress=progress, workers=1)
         try:
             fits[name] = estimator.fit_prepared(prepared[name])
         except CSIError as exc:
@@ -142,15 +153,17 @@ def wave_trend(model: Model, waves: Mapping[str, pd.DataFrame], *, questionnaire
             if w not in waves:
                 raise CSIError(f"cannot compare with wave {w!r}: it is not among the waves ({', '.join(names)})")
         pairs.setdefault((wave, reference), "requested")
+    if compare_only is not None:
+        pairs = {pair: relation for pair, relation in pairs.items() if pair[0] in compare_only}
     comparisons = {}
     change_rows = []
     pair_seeds = seeds[-1].spawn(len(pairs))
     for n_pair, ((wave, reference), relation) in enumerate(pairs.items()):
         if on_progress:
             on_progress(f"comparing {wave} with {reference}")
-        pair_seed = int(pair_seeds[n_pair].generate_state(1)[0])
+        this_seed = pair_seed(wave, reference) if pair_seed else int(pair_seeds[n_pair].generate_state(1)[0])
         comparison = compare_groups(model, None, None, names=(reference, wave), scheme=scheme, n_perm=n_perm,
-                                    seed=pair_seed, level=level, prepared=(prepared[reference], prepared[wave]),
+                                    seed=this_seed, level=level, prepared=(prepared[reference], prepared[wave]),
                                     fitted=(fits[reference], fits[wave]), progress=progress)
         comparisons[(wave, reference)] = comparison
         for record in comparison.index_change().to_dict("records"):

@@ -242,7 +242,10 @@ def wave(wave_id: int):
         items.append({"question": q, "rows": rows, "answered": total})
     others = _db().scalars(select(Wave).where(Wave.questionnaire_id == wave.questionnaire_id, Wave.id != wave.id)
                            .order_by(Wave.name)).all()
-    return render_template("admin/wave.html", wave=wave, q=questionnaire, progress=progress, items=items, others=others)
+    from analysis.stored import stored_status
+    analysis = stored_status(current_app.extensions["csi"]["engine"], wave.questionnaire_id, wave.name)
+    return render_template("admin/wave.html", wave=wave, q=questionnaire, progress=progress, items=items, others=others,
+                           analysis=analysis)
 
 
 @bp.route("/waves/<int:wave_id>/state", methods=["POST"])
@@ -337,29 +340,6 @@ def invitations(wave_id: int):
                              headers={"Content-Disposition": f'attachment; filename="{filename}"'})
     response.call_on_close(out.close)
     return response
-
-
-@bp.route("/waves/<int:wave_id>/report")
-@login_required()
-def report(wave_id: int):
-    from analysis.report import ReportError, build_report
-    wave = _wave(wave_id)
-    compare = request.args.get("compare") or None
-    language = request.args.get("lang") or None
-    try:
-        built = build_report(current_app.extensions["csi"]["engine"], wave.questionnaire_id, wave.name,
-                             compare=compare, language=language,
-                             n_boot=int(current_app.config.get("REPORT_BOOTSTRAP", 1000)),
-                             n_perm=int(current_app.config.get("REPORT_PERMUTATIONS", 1000)))
-    except ReportError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("admin.wave", wave_id=wave_id))
-    if request.args.get("view") == "1":
-        # Shown inside the console: the report has no script, only its own <style> and data: images.
-        return FlaskResponse(built.html(), mimetype="text/html", headers={"Content-Security-Policy": REPORT_CSP})
-    filename = f"report-{wave.questionnaire_id}-{wave.name}.html"
-    return FlaskResponse(built.html(), mimetype="text/html",
-                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @bp.route("/waves/<int:wave_id>/export")
@@ -474,4 +454,4 @@ def revoke_token(token_id: int):
 
 
 # Routes on ``bp`` kept in modules of their own (imported last: they use the helpers above).
-from . import admin_fieldwork, admin_follow_up  # noqa: E402,F401
+from . import admin_fieldwork, admin_follow_up, admin_jobs  # noqa: E402,F401

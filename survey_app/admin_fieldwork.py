@@ -119,3 +119,30 @@ def webhook_active(webhook_id: int):
     _db().commit()
     flash(f"Webhook {webhook_id} {'enabled' if webhook.active else 'disabled'}.", "ok")
     return redirect(url_for("admin.webhooks"))
+
+
+@bp.route("/waves/<int:wave_id>/mail/send", methods=["POST"])
+@login_required("admin")
+def wave_mail_send(wave_id: int):
+    """Queue a sending round (the worker sends; the page follows the job): the invitations that
+    are due, or the reminders that are due under the form's limits."""
+    from .admin_jobs import _queue_job
+
+    wave = _wave(wave_id)
+    if not wave.is_open():
+        flash("The wave is closed: its links would not open. Open it before sending.", "error")
+        return redirect(url_for("admin.wave_mail", wave_id=wave_id))
+    if request.form.get("what") == "reminders":
+        try:
+            max_reminders = int(request.form.get("max") or wave.reminder_max or 2)
+            after_days = float(request.form.get("after_days") or wave.reminder_after_days or 3)
+        except ValueError:
+            flash("Reminders: a whole number of reminders and a number of days.", "error")
+            return redirect(url_for("admin.wave_mail", wave_id=wave_id))
+        job_id = _queue_job("send_reminders", {"wave_id": wave.id, "max_reminders": max_reminders,
+                                               "after_days": after_days}, dedupe_key=f"mail:reminders:{wave.id}")
+    else:
+        job_id = _queue_job("send_invitations", {"wave_id": wave.id}, dedupe_key=f"mail:invitations:{wave.id}")
+    if job_id is None:
+        return redirect(url_for("admin.wave_mail", wave_id=wave_id))
+    return redirect(url_for("admin.job", job_id=job_id))

@@ -2,7 +2,10 @@
 
     GET /api/v1/surveys
     GET /api/v1/surveys/<questionnaire_id>/waves/<wave>/responses?layout=wide|long
-    GET /api/v1/surveys/<questionnaire_id>/waves/<wave>/indices?boot=N&seed=S
+    GET /api/v1/surveys/<questionnaire_id>/waves/<wave>/indices[?boot=N&seed=S]
+
+``indices`` without ``boot``/``seed`` answers with the wave's stored analysis (the numbers
+the console and the report show); with them, a fit made for this request.
 
 Described in ``survey_app/static/openapi.json`` (served at /api/v1/openapi.json).
 """
@@ -113,6 +116,8 @@ def responses(questionnaire_id: str, wave_name: str):
 @bp.route("/surveys/<questionnaire_id>/waves/<wave_name>/indices")
 @token_required
 def indices(questionnaire_id: str, wave_name: str):
+    if "boot" not in request.args and "seed" not in request.args:
+        return _stored_indices(questionnaire_id, wave_name)
     from analysis import fit
     from analysis.data import DataError
     from models.storage import load_wave_frame
@@ -135,3 +140,43 @@ def indices(questionnaire_id: str, wave_name: str):
     return jsonify({"survey": questionnaire_id, "wave": wave_name, "n": results.n_used, "bootstrap": n_boot,
                     "seed": seed, "method": "PLS path modeling, ACSI 0-100 index, percentile bootstrap intervals",
                     "index": rows, "notes": list(results.notes)})
+
+
+def _stored_indices(questionnaire_id: str, wave_name: str):
+    """The stored analysis (indices, intervals, changes with p-values, seed, resamples). When
+    there is none yet its computation is queued and the answer is 202 with the job's id;
+    when the data moved on since, the stored one is returned marked ``current: false``
+    and a recomputation is queued."""
+    from analysis.stored import stored_status
+    from survey_app.jobs import enqueue, queue_of_app
+
+    questionnaire = _questionnaire(questionnaire_id, wave_name)
+    status = stored_status(_engine(), questionnaire_id, wave_name)
+    job_id = None
+    if status is None:
+        from analysis.report import minimum_sample
+        from models.storage.analyses import data_version
+        completed, needed = data_version(_engine(), questionnaire_id, wave_name).completed, minimum_sample(questionnaire.csi_model())
+        if completed < needed:  # a job would only fail: say so instead of queueing one per request
+            return _error(422, f"wave {wave_name!r} cannot be estimated yet: it has {completed} complete responses "
+                               f"and the model needs at least {needed}")
+    if status is None or not status["current"]:
+        config = current_app.config
+        try:
+            job_id, _ = enqueue(_engine(), queue_of_app(current_app), "analysis",
+                                {"survey": questionnaire_id, "wave": wave_name,
+                                 "n_boot": int(config.get("REPORT_BOOTSTRAP", 1000)),
+                                 "n_perm": int(config.get("REPORT_PERMUTATIONS", 1000))},
+                                dedupe_key=f"analysis:{questionnaire_id}/{wave_name}", created_by="api")
+        except Exception as exc:  # noqa: BLE001  the queue being down must not hide a stored analysis
+            current_app.logger.warning("could not queue the analysis of %s/%s: %s", questionnaire_id, wave_name, exc)
+    if status is None:
+        response = jsonify({"survey": questionnaire_id, "wave": wave_name, "status": "queued", "job": job_id,
+                            "message": "the wave's analysis is being computed; ask again in a minute"})
+        response.status_code = 202
+        response.headers["Retry-After"] = "30"
+        return response
+    payload = dict(status["summary"])
+    payload.update({"status": "stored", "current": status["current"], "bootstrap": status["n_boot"],
+                    "seed": status["seed"], "job": job_id})
+    return jsonify(payload)

@@ -222,8 +222,9 @@ def _load_model(spec: str, questionnaire):
               help="CB-SEM: ml, or mlr (robust: Huber-White SEs and the Yuan-Bentler scaled chi-square, as lavaan).")
 @click.option("--allow-improper", is_flag=True,
               help="CB-SEM: report a solution with a negative variance (Heywood case) with a note instead of failing.")
-@click.option("--boot", "n_boot", type=click.IntRange(min=0), default=0, show_default=True, help="Bootstrap resamples.")
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--boot", "n_boot", type=click.IntRange(min=0),
+              help="Bootstrap resamples (default 0; with --survey, the wave's stored analysis and its resamples).")
+@click.option("--seed", type=int, help="Seed (default 1; with --survey, the stored analysis' seed derived from survey and wave).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the text summary.")
 @click.option("--plot", "plot_prefix", type=click.Path(), help="Write PNG figures PREFIX-paths.png, -loadings.png, -index.png.")
 @click.option("--scales", "scales_spec", metavar="FILE|SPEC",
@@ -250,6 +251,13 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
         _writable_file(f"{plot_prefix}-paths.png", "--plot")
     if data_file and not Path(data_file).is_file():
         _fail(f"{data_file} is a folder, not a CSV file" if Path(data_file).is_dir() else f"no data file {data_file}")
+    if (survey and wave and method == "pls" and n_boot is None and seed is None and not model_spec
+            and not questionnaire_file and scheme == "path" and not unscaled and missing == "listwise"
+            and not scales_spec and not dont_know_spec):
+        _fit_stored(survey, wave, database_url, as_json, plot_prefix)
+        return
+    n_boot = 0 if n_boot is None else n_boot
+    seed = 1 if seed is None else seed
     try:
         questionnaire = load_questionnaire(questionnaire_file) if questionnaire_file else None
         if survey:
@@ -355,6 +363,42 @@ def _cbsem_progress():
     return report
 
 
+def _fit_stored(survey: str, wave: str, database_url: str | None, as_json: bool, plot_prefix: str | None) -> None:
+    """The wave's stored analysis (computed and stored first when missing or out of date):
+    the numbers the console, the API and the report show."""
+    from analysis.report import ReportError
+    from analysis.stored import ensure_analysis
+    from models.storage import StorageError
+
+    engine, _ = _open_database(database_url)
+    try:
+        stored = ensure_analysis(engine, survey, wave)
+    except (ReportError, StorageError, CSIError) as exc:
+        _fail(str(exc))
+    results = stored.fit
+    if plot_prefix:
+        _write_plots(results, plot_prefix)
+    stamp = stored.computed_at.strftime("%Y-%m-%d %H:%M UTC") if stored.computed_at else "now"
+    if as_json:
+        from analysis.json_safe import json_ready
+
+        payload = json_ready(results.to_dict())
+        payload["source"] = f"{survey}/{wave}"
+        payload["stored_analysis"] = json_ready({k: v for k, v in stored.summary().items() if k not in ("index",)})
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False))
+        return
+    click.echo(f"data: {survey}/{wave} (stored analysis computed {stamp}, n = {stored.n_used}; "
+               f"{stored.n_boot} resamples, seed {stored.seed})")
+    click.echo(results.summary())
+    if not stored.changes.empty:
+        click.echo("Changes (permutation tests, "
+                   f"{stored.n_perm} permutations)")
+        for row in stored.changes.to_dict("records"):
+            click.echo(f"  {row['construct']:<22} vs {row['reference']:<8} {row['change']:+6.2f} "
+                       f"[{row['ci_low']:+.2f}, {row['ci_high']:+.2f}]  p = {row['p_value']:.3f}"
+                       + (f", Holm p = {row['p_adjusted']:.3f}" if row.get("p_adjusted") is not None else ""))
+
+
 def _write_plots(results, prefix: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
@@ -372,6 +416,11 @@ def _write_plots(results, prefix: str) -> None:
         click.echo(f"wrote {path}", err=True)
 
 
+def _worker_option(function):
+    return click.option("--no-worker", is_flag=True,
+                        help="Do not start a background-job worker beside the server (run `csi worker` instead).")(function)
+
+
 def _serve_options(function):
     function = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")(function)
     function = click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)(function)
@@ -385,7 +434,8 @@ def _serve_options(function):
                         help="Threads per process.")(function)
 
 
-def _run_server(database_url: str | None, host: str, port: int, threads: int, workers: int = 1) -> None:
+def _run_server(database_url: str | None, host: str, port: int, threads: int, workers: int = 1,
+                with_worker: bool = True) -> None:
     from .server import SERVERS, port_problem, read_only_problem, run
 
     server = os.environ.get("CSI_SERVER", SERVERS[0])
@@ -402,15 +452,26 @@ def _run_server(database_url: str | None, host: str, port: int, threads: int, wo
                    "respondents' answers cannot be stored", err=True)
     click.echo(f"serving on http://{'localhost' if host in ('127.0.0.1', '::1') else host}:{port}/ "
                f"({workers} process{'es' if workers > 1 else ''} x {threads} threads; Ctrl+C to stop)")
-    run(url, host, port, workers, threads, server)
+    worker = None
+    if with_worker:
+        from .jobs import start_worker_process
+        worker = start_worker_process(url)
+        click.echo("background jobs: one worker process beside the server (--no-worker: run `csi worker` yourself)")
+    try:
+        run(url, host, port, workers, threads, server)
+    finally:
+        if worker is not None:
+            from .jobs import stop_worker_process
+            stop_worker_process(worker)
 
 
 @main.command()
 @_database_option
 @_serve_options
-def serve(database_url, host, port, workers, threads) -> None:
-    """Run the survey web server (granian; waitress with CSI_SERVER=waitress)."""
-    _run_server(database_url, host, port, threads, workers)
+@_worker_option
+def serve(database_url, host, port, workers, threads, no_worker) -> None:
+    """Run the survey web server (granian; waitress with CSI_SERVER=waitress) and a job worker."""
+    _run_server(database_url, host, port, threads, workers, with_worker=not no_worker)
 
 
 @main.command()
@@ -422,26 +483,42 @@ def serve(database_url, host, port, workers, threads) -> None:
 @click.option("--reports", "reports", default="instance/reports", show_default=True, type=click.Path(file_okay=False),
               help="Folder for the quarterly HTML reports.")
 @click.option("--no-reports", is_flag=True, help="Do not write the reports.")
+@click.option("--boot", "n_boot", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Bootstrap resamples of each wave's stored analysis.")
+@click.option("--perm", "n_perm", type=click.IntRange(min=19), default=1000, show_default=True,
+              help="Permutations of each comparison.")
 @_serve_options
-def demo(database_url, respondents, seed, no_serve, reports, no_reports, host, port, workers, threads) -> None:
-    """The demo: shipped questionnaires, waves with example responses, their analysis, and the survey server."""
+@_worker_option
+def demo(database_url, respondents, seed, no_serve, reports, no_reports, n_boot, n_perm, host, port, workers, threads,
+         no_worker) -> None:
+    """The demo: shipped questionnaires, waves with example responses, the survey server at once, and
+    the waves' analyses and reports computed in the background."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from .demo import run_demo
+    from models.storage import default_url
+
+    from .demo import print_results_when_ready, run_demo, run_demo_jobs
     from .server import port_problem
 
     busy = None if no_serve else port_problem(host, port)
-    if busy:  # known before minutes of setting up
+    if busy:  # known before setting up
         _fail(busy)
+    url = database_url or default_url()
     try:
-        run_demo(database_url, respondents, seed, echo=click.echo, base_url=f"http://localhost:{port}",
-                 reports=None if no_reports else reports)
+        job_ids, surveys = run_demo(url, respondents, seed, echo=click.echo, base_url=f"http://localhost:{port}",
+                           reports=None if no_reports else reports, n_boot=n_boot, n_perm=n_perm)
     except CSIError as exc:
         _fail(str(exc))
     except SQLAlchemyError as exc:
         _fail(f"cannot set up the demo database: {_first_line(getattr(exc, 'orig', None) or exc)}")
-    if not no_serve:
-        _run_server(database_url, host, port, threads, workers)
+    if no_serve:
+        # Nothing serves: run the queued jobs here, in order, and print their results.
+        run_demo_jobs(url, job_ids, surveys, echo=click.echo)
+        return
+    if no_worker:
+        click.echo("the analyses and reports are queued; start `csi worker` to compute them")
+    print_results_when_ready(url, job_ids, surveys, echo=click.echo)
+    _run_server(url, host, port, threads, workers, with_worker=not no_worker)
 
 
 @main.group()
@@ -602,6 +679,116 @@ def admin_disable(username, database_url) -> None:
 
 
 @main.command()
+@_database_option
+@click.option("--threads", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Jobs run at once in this process (one per core is the rule; analyses use numpy's threads too).")
+@click.option("--nice", type=click.IntRange(0, 19), default=0, show_default=True,
+              help="Lower this worker's CPU priority (the worker `csi serve` starts uses 10: respondents first).")
+@click.option("--parent-pid", type=int, hidden=True)
+def worker(database_url, threads, nice, parent_pid) -> None:
+    """Run background jobs (reports, analyses, exports): huey on Redis with CSI_REDIS_URL, else on SQLite."""
+    from models.storage import current_revision, default_url, head_revision, make_engine
+
+    from .jobs import run_worker
+
+    url = database_url or default_url()
+    try:
+        current = current_revision(make_engine(url))
+    except Exception as exc:
+        _fail(f"cannot open the database {url}: {exc.__class__.__name__}")
+    if current != head_revision():
+        _fail(f"the database {url} is not at the current schema; run: csi init")
+    run_worker(url, threads=threads, nice=nice, parent_pid=parent_pid)
+
+
+@main.group()
+def jobs() -> None:
+    """Background jobs: list them, retry a failed one."""
+
+
+def _job_line(job) -> str:
+    when = (job.finished_at or job.started_at or job.created_at).strftime("%Y-%m-%d %H:%M:%S")
+    params = " ".join(f"{k}={v}" for k, v in (job.params or {}).items() if k not in ("folder",))
+    state = f"{job.status} {100 * (job.progress or 0):3.0f}%" if job.status == "running" else job.status
+    detail = job.error.splitlines()[0] if job.status == "failed" and job.error else (job.message or "")
+    return f"{job.id:>6}  {job.kind:<9} {state:<12} {when}  {params}  {detail}"
+
+
+@jobs.command("list")
+@click.option("--status", type=click.Choice(["queued", "running", "done", "failed"]))
+@click.option("--limit", type=click.IntRange(1, 10000), default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@_database_option
+def jobs_list(status, limit, as_json, database_url) -> None:
+    """The latest jobs, newest first: id, kind, status and progress, time, parameters, message or error."""
+    from models.storage.jobs import list_jobs
+
+    engine, _ = _open_database(database_url)
+    found = list_jobs(engine, limit=limit, status=status)
+    if as_json:
+        rows = [{"id": j.id, "kind": j.kind, "params": j.params, "status": j.status, "progress": j.progress,
+                 "message": j.message, "attempts": j.attempts, "error": j.error, "output": j.output,
+                 "created_at": j.created_at.isoformat(), "started_at": j.started_at and j.started_at.isoformat(),
+                 "finished_at": j.finished_at and j.finished_at.isoformat()} for j in found]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not found:
+        click.echo("no jobs")
+    for job in found:
+        click.echo(_job_line(job))
+
+
+@jobs.command("retry")
+@click.argument("job_id", type=int)
+@_database_option
+def jobs_retry(job_id, database_url) -> None:
+    """Queue a failed job again."""
+    from models.storage import StorageError
+
+    from .jobs import queue_from_environment, retry
+
+    engine, url = _open_database(database_url)
+    try:
+        retry(engine, queue_from_environment(url), job_id)
+    except StorageError as exc:
+        _fail(str(exc))
+    click.echo(f"job {job_id} queued again")
+
+
+@main.command()
+@click.option("--survey", required=True, help="Questionnaire id, e.g. acsi-retail.")
+@click.option("--wave", required=True, help="The wave to analyse, e.g. 2026Q4.")
+@click.option("--boot", "n_boot", type=click.IntRange(min=0), default=1000, show_default=True)
+@click.option("--perm", "n_perm", type=click.IntRange(min=19), default=1000, show_default=True)
+@click.option("--queue", "queued", is_flag=True, help="Queue it for a worker instead of computing it here.")
+@_database_option
+def analyse(survey, wave, n_boot, n_perm, queued, database_url) -> None:
+    """(Re)compute and store a wave's analysis, which the console, API, fit and report read (the console's
+    recompute button)."""
+    from analysis.report import ReportError
+    from models.storage import StorageError
+
+    engine, url = _open_database(database_url)
+    if queued:
+        from .jobs import enqueue, queue_from_environment
+        try:
+            job_id, created = enqueue(engine, queue_from_environment(url), "analysis",
+                                      {"survey": survey, "wave": wave, "n_boot": n_boot, "n_perm": n_perm},
+                                      dedupe_key=f"analysis:{survey}/{wave}", created_by="cli")
+        except CSIError as exc:
+            _fail(str(exc))
+        click.echo(f"job {job_id} {'queued' if created else 'was already queued'}: csi jobs list")
+        return
+    from analysis.stored import compute_analysis
+    try:
+        result = compute_analysis(engine, survey, wave, n_boot=n_boot, n_perm=n_perm)
+    except (ReportError, StorageError, CSIError) as exc:
+        _fail(str(exc))
+    click.echo(f"stored the analysis of {survey}/{wave}: n = {result.n_used}, {result.n_boot} resamples, "
+               f"{result.n_perm} permutations, seed {result.seed}, {result.seconds:.1f} s")
+
+
+@main.command()
 @click.option("--survey", required=True, help="Questionnaire id, e.g. acsi-retail.")
 @click.option("--wave", required=True, help="The wave to report, e.g. 2026Q4 (earlier waves give the trend).")
 @click.option("--compare", help="Also compare with this wave (default: the previous wave and the same period a year earlier).")
@@ -609,9 +796,12 @@ def admin_disable(username, database_url) -> None:
               help="The HTML file to write.")
 @click.option("--pdf", "pdf_path", type=click.Path(), help="Also print the report to this PDF (needs Chromium).")
 @click.option("--lang", "language", help="Report language (default: the questionnaire's).")
-@click.option("--boot", "n_boot", type=click.IntRange(min=0), default=1000, show_default=True)
-@click.option("--perm", "n_perm", type=click.IntRange(min=19), default=1000, show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--boot", "n_boot", type=click.IntRange(min=0),
+              help="Bootstrap resamples (default: the stored analyses', else 1000).")
+@click.option("--perm", "n_perm", type=click.IntRange(min=19),
+              help="Permutations (default: the stored analyses', else 1000).")
+@click.option("--seed", type=int, help="Compute everything afresh with this seed and store nothing "
+              "(default: the waves' stored analyses, each with its seed derived from survey and wave).")
 @_database_option
 def report(survey, wave, compare, output, pdf_path, language, n_boot, n_perm, seed, database_url) -> None:
     """Write the quarterly report of a wave as one self-contained HTML file (and a PDF)."""

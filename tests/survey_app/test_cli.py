@@ -40,7 +40,7 @@ def test_help_lists_only_built_commands():
     assert result.returncode == 0
     listed = {line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()}
     assert listed == {"validate", "init", "fit", "demo", "serve", "backup", "restore", "admin", "report", "export",
-                      "followup", "invitations", "webhooks"}
+                      "followup", "invitations", "webhooks", "worker", "jobs", "analyse"}
 
 
 def test_validate_ok_and_problems(tmp_path):
@@ -67,11 +67,11 @@ def test_validate_missing_file_is_a_clean_error(tmp_path):
 def test_init_creates_and_reports_up_to_date(tmp_path):
     url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
     from models.storage import head_revision
-
+    head = head_revision()
     first = csi("init", "--database", url)
-    assert first.returncode == 0 and f"schema empty -> {head_revision()}" in first.stdout
+    assert first.returncode == 0 and f"schema empty -> {head}" in first.stdout
     second = csi("init", "--database", url)
-    assert second.returncode == 0 and f"is up to date (schema {head_revision()})" in second.stdout
+    assert second.returncode == 0 and f"is up to date (schema {head})" in second.stdout
 
 
 def test_fit_json_contract_on_mobi(tmp_path, mobi_reference):
@@ -109,7 +109,8 @@ def test_fit_errors_are_one_clear_line(tmp_path):
 
 def test_demo_then_fit_from_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
-    demo = csi("demo", "--database", url, "--respondents", "150", "--no-serve", cwd=tmp_path)
+    demo = csi("demo", "--database", url, "--respondents", "150", "--no-serve", "--boot", "200", "--perm", "100",
+               cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr
     assert "2026Q3" in demo.stdout and "satisfaction" in demo.stdout
     assert re.search(r"satisfaction +(\d+\.\d +){5}\[\d", demo.stdout), demo.stdout  # five waves and an interval
@@ -133,13 +134,24 @@ def test_demo_then_fit_from_database(tmp_path):
     assert payload["n_used"] == 150 and payload["source"] == "ccsi-mobile/2026Q4"
     assert set(payload["index"]) == {"brand_image", "expected_quality", "perceived_quality", "perceived_value", "satisfaction", "loyalty"}
     # Running the demo again reuses the data rather than duplicating it.
-    again = csi("demo", "--database", url, "--respondents", "150", "--no-serve", "--no-reports", cwd=tmp_path)
+    stored = json.loads(result.stdout)["stored_analysis"]
+    assert (stored["bootstrap"], stored["permutations"]) == (200, 100)  # the demo's stored analysis, not a new one
+    # Running the demo again reuses the data and the stored analyses rather than redoing them.
+    again = csi("demo", "--database", url, "--respondents", "150", "--no-serve", "--no-reports", "--boot", "200",
+                "--perm", "100", cwd=tmp_path)
     assert again.returncode == 0 and "n=150" in again.stdout
+    assert re.findall(r"satisfaction .*p=(\S+),", again.stdout) == re.findall(r"satisfaction .*p=(\S+),", demo.stdout)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        kept = session.execute(text("SELECT output FROM jobs WHERE kind = 'analysis' ORDER BY id DESC LIMIT 10")).scalars()
+        assert all(json.loads(o)["kept"] for o in kept)  # stored and current: not computed again
+    engine.dispose()
 
 
 def test_backup_and_restore_commands(tmp_path):
     url = f"sqlite:///{tmp_path / 'live.sqlite3'}"
-    assert csi("demo", "--database", url, "--respondents", "60", "--no-serve", "--no-reports", cwd=tmp_path).returncode == 0
+    assert csi("demo", "--database", url, "--respondents", "60", "--no-serve", "--no-reports", "--boot", "20", "--perm", "19",
+               cwd=tmp_path).returncode == 0
     before = json.loads(csi("fit", "--database", url, "--survey", "acsi-retail", "--wave", "2026Q3", "--json").stdout)
     saved = csi("backup", str(tmp_path / "b.sqlite3"), "--database", url)
     assert saved.returncode == 0 and "responses" in saved.stdout, saved.stderr

@@ -1,13 +1,13 @@
 """E-mail invitations and reminders: address, language, token nonce and sending state per invitation.
 
 Revision ID: 0006_mail
-Revises: 0004_accounts
+Revises: 0005_jobs
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_mail"
-down_revision = "0004_accounts"
+down_revision = "0005_jobs"
 branch_labels = None
 depends_on = None
 

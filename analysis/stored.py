@@ -1,0 +1,341 @@
+"""One analysis per wave, computed once and read everywhere.
+
+A wave's analysis (its PLS fit with bootstrap intervals, the 0-100 indices, its
+comparisons with the previous wave and the wave a year earlier, drivers, segments) is
+computed with a seed derived from the survey and the wave (``wave_seed``) and stored
+with the data version of the responses it used (``models.storage.analyses``). The
+console, the API, ``csi fit --survey``, the report and the demo all read it, so they
+show the same estimates, intervals and p-values.
+
+A stored analysis is current while the wave's data version and the analysis code's
+version (``CODE_VERSION``) match. A closed wave's stored analysis is used for a trend
+as it is (its responses do not change; recomputing it would only cost time).
+
+The payload is pickled (zlib-compressed) in the database. The database is the same
+trust boundary as the task queue, which pickles its tasks too (huey): whoever can write
+either can already run code in a worker. Nothing from a request is ever unpickled.
+"""
+from __future__ import annotations
+
+import copyreg
+import hashlib
+import io
+import pickle
+import time
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import MappingProxyType
+from typing import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from models.storage.analyses import data_version, load_stored, save_stored, wave_record
+from models.storage.repository import load_wave_frame, questionnaire_of_wave, wave_names
+
+from .results import PLSResults
+from .waves import WaveTrend, wave_trend, year_ago
+
+DEFAULT_BOOT = 1000
+DEFAULT_PERM = 1000
+
+
+def _code_version() -> str:
+    """SHA-256 of the estimation code: stored analyses made by other code are recomputed.
+    The report's layout and figures are left out (they are drawn from the stored results)."""
+    digest = hashlib.sha256()
+    folder = Path(__file__).parent
+    for path in sorted(folder.glob("*.py")):
+        if not path.name.startswith(("report", "plots", "summary")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+CODE_VERSION = _code_version()
+
+
+def wave_seed(questionnaire_id: str, wave: str) -> int:
+    """The seed of a wave's bootstrap: the first 32 bits of SHA-256("csi:<survey>:<wave>")."""
+    return int.from_bytes(hashlib.sha256(f"csi:{questionnaire_id}:{wave}".encode()).digest()[:4], "big")
+
+
+def pair_seed(questionnaire_id: str, wave: str, reference: str) -> int:
+    """The seed of the permutation test of ``wave`` against ``reference``."""
+    return int.from_bytes(hashlib.sha256(f"csi:{questionnaire_id}:{wave}~{reference}".encode()).digest()[:4], "big")
+
+
+@dataclass(frozen=True)
+class StoredAnalysis:
+    """A wave's analysis as stored. ``changes``: the rows of ``WaveTrend.changes`` for this
+    wave (against its previous and year-ago waves). ``segments``: ``SegmentAnalysis``
+    per segment variable, None when not computed (a wave analysed only as part of another
+    wave's trend); ``segment_change``: {variable: {segment: change row}}."""
+
+    questionnaire_id: str
+    wave: str
+    data_version: str
+    seed: int
+    n_boot: int
+    n_perm: int
+    fit: PLSResults = field(repr=False)
+    changes: pd.DataFrame = field(repr=False)
+    method: str
+    notes: tuple[str, ...]
+    segments: tuple | None = field(repr=False, default=())
+    segment_change: Mapping = field(repr=False, default_factory=dict)
+    computed_at: datetime | None = None
+    seconds: float = 0.0
+
+    @property
+    def n_used(self) -> int:
+        return self.fit.n_used
+
+    def summary(self) -> dict:
+        """JSON for the console and the API: indices with intervals, changes with p-values."""
+        def clean(value):
+            if isinstance(value, (bool, np.bool_)):
+                return bool(value)
+            if isinstance(value, (float, np.floating)):
+                return float(value) if np.isfinite(value) else None
+            if isinstance(value, np.integer):
+                return int(value)
+            return value
+
+        def records(frame):
+            return [{k: clean(v) for k, v in row.items()} for row in frame.to_dict("records")]
+        return {"survey": self.questionnaire_id, "wave": self.wave, "n": self.fit.n_used, "n_total": self.fit.n_total,
+                "seed": self.seed, "bootstrap": self.n_boot, "permutations": self.n_perm,
+                "data_version": self.data_version,
+                "computed_at": self.computed_at.isoformat() if self.computed_at else None,
+                "index": records(self.fit.index_table), "changes": records(self.changes),
+                "method": ("PLS path modeling, ACSI 0-100 index, percentile bootstrap intervals "
+                           f"({self.n_boot} resamples, seed {self.seed})" + (f"; {self.method}" if self.method else "")),
+                "notes": list(self.notes)}
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """What ``analysis.report.build_report`` needs from stored analyses."""
+
+    trend: WaveTrend
+    frames: Mapping[str, pd.DataFrame]
+    segments: list
+    segment_change: Mapping
+    n_boot: int
+    n_perm: int
+    seed: int
+    wave_seeds: Mapping[str, int] = field(default_factory=dict)
+
+
+def read_only(mapping: dict) -> MappingProxyType:
+    """Rebuilds a stored read-only mapping (pickle's reconstructor for MappingProxyType)."""
+    return MappingProxyType(mapping)
+
+
+def _encode(result: StoredAnalysis) -> bytes:
+    buffer = io.BytesIO()
+    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    # Results hold read-only mappings (MappingProxyType), which pickle refuses: store them as
+    # dicts, rebuilt as read-only mappings on load. A local table, not copyreg: nothing global changes.
+    pickler.dispatch_table = copyreg.dispatch_table.copy()
+    pickler.dispatch_table[MappingProxyType] = lambda proxy: (read_only, (dict(proxy),))
+    pickler.dump(result)
+    return zlib.compress(buffer.getvalue(), 6)
+
+
+def _decode(row) -> StoredAnalysis | None:
+    if row is None or row.code_version != CODE_VERSION:
+        return None
+    try:
+        return pickle.loads(zlib.decompress(row.payload))
+    except Exception:  # written by another version of a class: recompute rather than fail
+        return None
+
+
+def read_stored(engine, questionnaire_id: str, wave: str, *, current: bool = True) -> StoredAnalysis | None:
+    """The wave's stored analysis, or None when there is none (or, with ``current``, when
+    its data version or code version is out of date)."""
+    row = load_stored(engine, questionnaire_id, wave)
+    if row is None or row.code_version != CODE_VERSION:
+        return None
+    if current and row.data_version != data_version(engine, questionnaire_id, wave).version:
+        return None
+    return _decode(row)
+
+
+def stored_status(engine, questionnaire_id: str, wave: str) -> dict | None:
+    """Console facts of the stored analysis: computed_at, n, seed, resamples, current or not."""
+    row = load_stored(engine, questionnaire_id, wave)
+    if row is None:
+        return None
+    version = data_version(engine, questionnaire_id, wave)
+    return {"computed_at": row.computed_at, "n": row.n_used, "seed": row.seed, "n_boot": row.n_boot,
+            "n_perm": row.n_perm, "seconds": row.seconds, "summary": row.summary,
+            "current": row.data_version == version.version and row.code_version == CODE_VERSION,
+            "completed_now": version.completed}
+
+
+def _usable_waves(engine, questionnaire_id: str, model, upto: str) -> list[str]:
+    """Waves up to ``upto`` (by name) with enough complete responses to estimate the model."""
+    from .report import minimum_sample
+    needed = minimum_sample(model)
+    out = []
+    for name in wave_names(engine, questionnaire_id):
+        if name > upto:
+            continue
+        if name == upto or data_version(engine, questionnaire_id, name).completed >= needed:
+            out.append(name)
+    return out
+
+
+def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = DEFAULT_BOOT,
+                     n_perm: int = DEFAULT_PERM, on_progress: Callable[[str, float], None] | None = None,
+                     store: bool = True, with_segments: bool = True) -> StoredAnalysis:
+    """Analyse ``wave`` with its derived seed and store the result (replacing any before).
+
+    ``with_segments=False`` leaves the segments out (None): for a wave needed only as a
+    point of another wave's trend, where they are not shown; they are computed when the
+    wave itself is reported."""
+    from .data import DataError
+    from .report import ReportError, analyse_wave_segments, minimum_sample
+
+    say = on_progress or (lambda message, fraction: None)
+    started = time.perf_counter()
+    wave_record(engine, questionnaire_id, wave)  # a clear error for an unknown wave
+    version = data_version(engine, questionnaire_id, wave)
+    questionnaire = questionnaire_of_wave(engine, questionnaire_id, wave)
+    model = questionnaire.csi_model()
+    say(f"loading {wave}", 0.02)
+    frame = load_wave_frame(engine, questionnaire_id, wave)
+    if len(frame) < minimum_sample(model):
+        raise ReportError(f"wave {wave!r} has {len(frame)} complete responses; a model with {len(model.items)} "
+                          "items needs more before it can be estimated")
+    earlier = [w for w in _usable_waves(engine, questionnaire_id, model, wave) if w != wave]
+    references = [w for w in (earlier[-1] if earlier else None, year_ago(wave, earlier)) if w]
+    references = list(dict.fromkeys(sorted(references)))
+    frames = {name: load_wave_frame(engine, questionnaire_id, name) for name in references}
+    frames[wave] = frame
+    fitted = {}
+    for name in references:
+        stored = read_stored(engine, questionnaire_id, name, current=False)
+        # A reference's fit is deterministic (its own derived seed): reuse it when its data are unchanged.
+        if stored is not None and stored.n_boot == n_boot and stored.data_version == data_version(
+                engine, questionnaire_id, name).version:
+            fitted[name] = stored.fit
+    steps = 1 + len(references) - len(fitted) + len(references)
+    done = [0]
+
+    def progress(message: str) -> None:
+        say(message, 0.05 + 0.6 * done[0] / max(steps, 1))
+        done[0] += 1
+    try:
+        trend = wave_trend(model, frames, questionnaire=questionnaire, n_boot=n_boot, n_perm=n_perm,
+                           wave_seeds={name: wave_seed(questionnaire_id, name) for name in frames},
+                           pair_seed=lambda a, b: pair_seed(questionnaire_id, a, b), fitted=fitted,
+                           compare_only={wave}, on_progress=progress)
+    except DataError as exc:
+        raise ReportError(f"wave {wave!r} cannot be estimated: {exc}") from None
+    previous = earlier[-1] if earlier else None
+    segments, segment_change = None, {}
+    if with_segments:
+        say("segments", 0.7)
+        segments, segment_change = analyse_wave_segments(engine, model, questionnaire, wave, frame, previous,
+                                                         frames.get(previous), n_boot, n_perm,
+                                                         wave_seed(questionnaire_id, wave))
+        segments = tuple(segments)
+    fit = trend.fits[wave]
+    own_notes = [f"{wave}: {note}" for note in fit.notes if "reverse-coded" not in note]
+    comparison_notes = [n for n in trend.notes if not any(n.startswith(f"{r}: ") for r in references)]
+    result = StoredAnalysis(questionnaire_id, wave, version.version, wave_seed(questionnaire_id, wave), n_boot, n_perm,
+                            fit, trend.changes_for(wave), trend.method,
+                            tuple(dict.fromkeys(own_notes + comparison_notes)), segments, segment_change,
+                            datetime.now(timezone.utc), time.perf_counter() - started)
+    if store:
+        say("storing", 0.95)
+        save_stored(engine, questionnaire_id, wave, data_version=version.version, seed=result.seed, n_boot=n_boot,
+                    n_perm=n_perm, n_used=fit.n_used, code_version=CODE_VERSION, computed_at=result.computed_at,
+                    seconds=result.seconds, summary=result.summary(),
+                    payload=_encode(result))
+    return result
+
+
+def ensure_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int | None = None, n_perm: int | None = None,
+                    on_progress: Callable[[str, float], None] | None = None, trend_member: bool = False) -> StoredAnalysis:
+    """The wave's stored analysis, computed (and stored) first when missing or out of date.
+
+    ``n_boot``/``n_perm`` None accept whatever a current stored analysis used; a number
+    asks for that many (recomputing when the stored one used another). With
+    ``trend_member``, a closed wave's stored analysis is used even if its data version
+    moved (closed waves are not recomputed for a trend).
+    """
+    _, closed = wave_record(engine, questionnaire_id, wave)
+    stored = read_stored(engine, questionnaire_id, wave, current=not (trend_member and closed))
+    if (stored is not None and n_boot in (None, stored.n_boot) and n_perm in (None, stored.n_perm)
+            and (trend_member or stored.segments is not None)):
+        return stored
+    return compute_analysis(engine, questionnaire_id, wave, n_boot=DEFAULT_BOOT if n_boot is None else n_boot,
+                            n_perm=DEFAULT_PERM if n_perm is None else n_perm, on_progress=on_progress,
+                            with_segments=not trend_member)
+
+
+def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: str | None = None,
+                         n_boot: int | None = None, n_perm: int | None = None,
+                         on_progress: Callable[[str], None] | None = None, questionnaire=None) -> ReportInputs:
+    """The trend up to ``wave`` assembled from the stored analyses of its waves."""
+    say = on_progress or (lambda message: None)
+    questionnaire = questionnaire or questionnaire_of_wave(engine, questionnaire_id, wave)
+    model = questionnaire.csi_model()
+    # The resamples of the whole trend: as asked, else those of the wave's current stored analysis.
+    current = read_stored(engine, questionnaire_id, wave)
+    n_boot = n_boot if n_boot is not None else (current.n_boot if current is not None else DEFAULT_BOOT)
+    n_perm = n_perm if n_perm is not None else (current.n_perm if current is not None else DEFAULT_PERM)
+    analyses = {}
+    # Oldest first and the reported wave last, so each analysis reuses the stored fits of the
+    # waves it is compared with instead of fitting them again.
+    for name in _usable_waves(engine, questionnaire_id, model, wave):
+        if name != wave:
+            say(f"stored analysis of {name}")
+        analyses[name] = ensure_analysis(engine, questionnaire_id, name, n_boot=n_boot, n_perm=n_perm,
+                                         trend_member=name != wave, on_progress=lambda message, fraction: say(message))
+    latest = analyses[wave]
+    frames = {wave: load_wave_frame(engine, questionnaire_id, wave)}
+    changes = [a.changes for a in analyses.values() if not a.changes.empty]
+    notes: list[str] = []
+    for analysis in analyses.values():
+        notes += list(analysis.notes)
+    if compare and compare != wave:
+        # A comparison nobody stores: test it now from the two stored fits.
+        other = ensure_analysis(engine, questionnaire_id, compare, n_boot=latest.n_boot, n_perm=latest.n_perm,
+                                trend_member=True)
+        frames[compare] = load_wave_frame(engine, questionnaire_id, compare)
+        ordered = dict(sorted({compare: frames[compare], wave: frames[wave]}.items()))
+        extra = wave_trend(model, ordered, questionnaire=questionnaire, n_boot=latest.n_boot, n_perm=latest.n_perm,
+                           wave_seeds={compare: other.seed, wave: latest.seed},
+                           pair_seed=lambda a, b: pair_seed(questionnaire_id, a, b),
+                           fitted={compare: other.fit, wave: latest.fit}, compare={wave: compare}, compare_only={wave})
+        requested = extra.changes_for(wave)
+        requested = requested[requested["reference"] == compare].assign(relation="requested")
+        known = {(r["reference"]) for r in latest.changes.to_dict("records")}
+        if compare not in known:
+            changes.append(requested)
+        analyses.setdefault(compare, other)
+        notes += [n for n in extra.notes if not n.startswith((f"{compare}: ", f"{wave}: "))]
+    names = sorted(analyses)
+    fits = {name: analyses[name].fit for name in names}
+    rows = []
+    for name in names:
+        for record in fits[name].index_table.to_dict("records"):
+            rows.append({"wave": name, "construct": record["construct"], "estimate": record["estimate"],
+                         "ci_low": record.get("ci_low", np.nan), "ci_high": record.get("ci_high", np.nan),
+                         "n": fits[name].n_used})
+    index_table = pd.DataFrame(rows, columns=["wave", "construct", "estimate", "ci_low", "ci_high", "n"])
+    change_table = pd.concat(changes, ignore_index=True) if changes else pd.DataFrame(
+        columns=["wave", "reference", "relation", "construct", "reference_estimate", "estimate", "change", "ci_low",
+                 "ci_high", "p_value", "significant", "invariance"])
+    method = next((a.method for a in analyses.values() if a.method), "")
+    trend = WaveTrend(tuple(names), fits, {}, index_table, change_table, method, tuple(dict.fromkeys(notes)))
+    return ReportInputs(trend, frames, list(latest.segments), dict(latest.segment_change), latest.n_boot,
+                        latest.n_perm, latest.seed, {name: analyses[name].seed for name in names})
+

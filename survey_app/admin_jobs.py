@@ -1,0 +1,132 @@
+"""Console pages for background jobs (part of the admin blueprint): the jobs list with
+status, progress, times and errors; a job's page, which follows it until it is done and
+then offers its output; retry of a failed job; queueing a report, an export or a
+wave's analysis. CLI equivalents: ``csi jobs list``, ``csi jobs retry ID``,
+``csi report``, ``csi analyse --survey S --wave W [--queue]``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Response as FlaskResponse, abort, current_app, flash, redirect, render_template, request, url_for
+
+from models.errors import CSIError
+from models.storage import StorageError
+from models.storage import jobs as job_store
+
+from .admin import REPORT_CSP, _wave, bp, current_user, login_required
+from .jobs import enqueue, queue_of_app, retry
+
+OUTPUT_TYPES = {"html": "text/html", "pdf": "application/pdf", "csv": "text/csv",
+                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                "sav": "application/x-spss-sav"}
+
+
+def _engine():
+    return current_app.extensions["csi"]["engine"]
+
+
+def _queue_job(kind: str, params: dict, dedupe_key: str | None = None):
+    try:
+        job_id, created = enqueue(_engine(), queue_of_app(current_app), kind, params, dedupe_key=dedupe_key,
+                                  created_by=current_user().username)
+    except CSIError as exc:
+        flash(str(exc), "error")
+        return None
+    if not created:
+        flash(f"The same job (#{job_id}) is already queued or running.", "ok")
+    return job_id
+
+
+@bp.route("/jobs")
+@login_required()
+def jobs():
+    shown = job_store.list_jobs(_engine(), limit=100)
+    active = any(job.status in job_store.ACTIVE for job in shown)
+    return render_template("admin/jobs.html", jobs=shown, active=active)
+
+
+@bp.route("/jobs/<int:job_id>")
+@login_required()
+def job(job_id: int):
+    found = job_store.get_job(_engine(), job_id)
+    if found is None:
+        abort(404)
+    return render_template("admin/job.html", job=found, active=found.status in job_store.ACTIVE)
+
+
+@bp.route("/jobs/<int:job_id>/retry", methods=["POST"])
+@login_required("admin")
+def job_retry(job_id: int):
+    try:
+        retry(_engine(), queue_of_app(current_app), job_id)
+        flash(f"Job #{job_id} is queued again.", "ok")
+    except StorageError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("admin.job", job_id=job_id))
+
+
+@bp.route("/jobs/<int:job_id>/output/<kind>")
+@login_required()
+def job_output(job_id: int, kind: str):
+    found = job_store.get_job(_engine(), job_id)
+    if found is None or found.status != "done" or not found.output:
+        abort(404)
+    # Only a path the job itself recorded, with the extension its kind writes.
+    recorded = found.output.get("file" if kind not in ("html", "pdf") else kind)
+    if not recorded or kind not in OUTPUT_TYPES or not str(recorded).endswith("." + kind):
+        abort(404)
+    path = Path(recorded)
+    if not path.is_file():
+        abort(404, description="the file is gone from the reports folder")
+    data = path.read_bytes()
+    headers = {}
+    if kind == "html" and request.args.get("view") == "1":
+        # Shown inside the console: the report has no script, only its own <style> and data: images.
+        headers["Content-Security-Policy"] = REPORT_CSP
+    else:
+        params = found.params or {}
+        name = f"report-{params.get('survey')}-{params.get('wave')}" if found.kind == "report" else path.stem
+        headers["Content-Disposition"] = f'attachment; filename="{name}.{kind}"'
+    return FlaskResponse(data, mimetype=OUTPUT_TYPES[kind], headers=headers)
+
+
+@bp.route("/waves/<int:wave_id>/report", methods=["POST"])
+@login_required()
+def report_job(wave_id: int):
+    wave = _wave(wave_id)
+    compare = request.form.get("compare") or None
+    language = request.form.get("lang") or None
+    params = {"survey": wave.questionnaire_id, "wave": wave.name, "compare": compare, "language": language,
+              "pdf": request.form.get("pdf") == "1"}
+    job_id = _queue_job("report", params)
+    if job_id is None:
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    return redirect(url_for("admin.job", job_id=job_id))
+
+
+@bp.route("/waves/<int:wave_id>/analysis", methods=["POST"])
+@login_required()
+def analysis_job(wave_id: int):
+    wave = _wave(wave_id)
+    config = current_app.config
+    params = {"survey": wave.questionnaire_id, "wave": wave.name, "n_boot": int(config.get("REPORT_BOOTSTRAP", 1000)),
+              "n_perm": int(config.get("REPORT_PERMUTATIONS", 1000))}
+    job_id = _queue_job("analysis", params, dedupe_key=f"analysis:{wave.questionnaire_id}/{wave.name}")
+    if job_id is None:
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    return redirect(url_for("admin.job", job_id=job_id))
+
+
+@bp.route("/waves/<int:wave_id>/export-job", methods=["POST"])
+@login_required()
+def export_job(wave_id: int):
+    from models.exports import EXPORT_FORMATS
+    wave = _wave(wave_id)
+    fmt, layout = request.form.get("format", "csv"), request.form.get("layout", "wide")
+    if fmt not in EXPORT_FORMATS or layout not in ("wide", "long"):
+        abort(400)
+    job_id = _queue_job("export", {"survey": wave.questionnaire_id, "wave": wave.name, "format": fmt, "layout": layout})
+    if job_id is None:
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    return redirect(url_for("admin.job", job_id=job_id))
