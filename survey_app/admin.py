@@ -9,7 +9,6 @@ the id is replaced at every login (no session fixation). Roles: "viewer" reads,
 from __future__ import annotations
 
 import csv
-import io
 import json
 import tempfile
 from collections.abc import Iterator
@@ -27,6 +26,8 @@ from models.questionnaire import parse_questionnaire
 from models.storage import StorageError, create_invitations, create_wave, register_questionnaire
 from models.storage import accounts, console, follow_up
 from models.storage.tables import Response, Survey, Wave
+
+from .throttle import address_scope, policy
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -103,7 +104,6 @@ def login():
     if request.method == "POST":
         username = request.form.get("username", "")[:64]
         password = request.form.get("password", "")[:1024]
-        from .throttle import address_scope, policy
         try:
             user = accounts.authenticate(_db(), username, password, address_scope(username), policy())
         except accounts.LoginThrottled as exc:
@@ -267,9 +267,17 @@ def _attribute_rows(upload) -> Iterator[dict]:
     (a 100,000-row file is never held as one string); the first item is the list of column
     names. Errors name the file and line."""
     name = upload.filename
-    text = io.TextIOWrapper(upload.stream, encoding="utf-8-sig", newline="")
-    reader = csv.DictReader(text)
-    line = 0
+
+    def lines():
+        # Decoded one physical line at a time, so a bad byte is reported on its own line.
+        for number, raw in enumerate(upload.stream, start=1):
+            try:
+                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise StorageError(f"{name}:{number}: not UTF-8 text (byte {exc.start + 1} of the line); "
+                                   "save the CSV as UTF-8") from None
+
+    reader = csv.DictReader(lines())
     try:
         if not reader.fieldnames:
             raise StorageError(f"{name}: empty file; expected a header row such as {SEGMENT_COLUMNS_HINT}")
@@ -279,17 +287,14 @@ def _attribute_rows(upload) -> Iterator[dict]:
         yield names
         count = 0
         for record in reader:
-            line = reader.line_num
             if None in record:
-                raise StorageError(f"{name}:{line}: more cells than header columns")
+                raise StorageError(f"{name}:{reader.line_num}: more cells than header columns")
             attributes = {k.strip(): (v or "").strip()[:200] for k, v in record.items()}
             if any(attributes.values()):
                 count += 1
                 if count > MAX_INVITATIONS_PER_FILE:
                     raise StorageError(f"{name}: more than {MAX_INVITATIONS_PER_FILE:,} respondents; split the file")
                 yield attributes
-    except UnicodeDecodeError:
-        raise StorageError(f"{name}:{line + 1}: not UTF-8 text; save the CSV as UTF-8") from None
     except csv.Error as exc:
         raise StorageError(f"{name}:{reader.line_num}: {exc}") from None
     if count == 0:
