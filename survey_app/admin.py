@@ -94,8 +94,10 @@ def _context():
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect after login would hand attackers a trusted link.
-    if target and target.startswith("/admin") and not urlsplit(target).netloc and "\\" not in target:
+    # Only local console paths: an open redirect after login would hand attackers a trusted
+    # link, and a CR/LF (any control character) would split the Location header (a 500).
+    if (target and (target == "/admin" or target.startswith(("/admin/", "/admin?"))) and target.isprintable()
+            and "\\" not in target and not urlsplit(target).netloc):
         return target
     return url_for("admin.index")
 
@@ -384,7 +386,8 @@ def _safe_eval(expression, answers) -> bool:
 @bp.route("/waves/<int:wave_id>/report")
 @login_required()
 def report(wave_id: int):
-    from analysis.report import ReportError, build_report
+    from analysis.report import build_report
+    from models.errors import CSIError
     wave = _wave(wave_id)
     compare = request.args.get("compare") or None
     language = request.args.get("lang") or None
@@ -393,8 +396,8 @@ def report(wave_id: int):
                              compare=compare, language=language,
                              n_boot=int(current_app.config.get("REPORT_BOOTSTRAP", 1000)),
                              n_perm=int(current_app.config.get("REPORT_PERMUTATIONS", 1000)))
-    except ReportError as exc:
-        flash(str(exc), "error")
+    except CSIError as exc:  # ReportError, and the data's own: e.g. an item every respondent answered alike
+        flash(f"No report for wave {wave.name}: {exc}", "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
     if request.args.get("view") == "1":
         # Shown inside the console: the report has no script, only its own <style> and data: images.
