@@ -69,7 +69,9 @@ def login_required(role: str | None = None):
             user = current_user()
             if user is None:
                 session.pop("admin_sid", None)
-                return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+                target = request.full_path.rstrip("?")
+                # (a megabyte of path would be quoted into a megabyte-long Location for anyone)
+                return redirect(url_for("admin.login", next=target) if len(target) <= 2000 else url_for("admin.login"))
             if role == "admin" and user.role != "admin":
                 abort(403)
             return view(*args, **kwargs)
@@ -279,6 +281,8 @@ def _read_attribute_rows(upload) -> list[dict]:
         if None in record:
             raise StorageError(f"{upload.filename}:{line}: more cells than header columns")
         attributes = {k.strip(): (v or "").strip()[:200] for k, v in record.items()}
+        if any("\x00" in k or "\x00" in v for k, v in attributes.items()):  # PostgreSQL cannot store it
+            raise StorageError(f"{upload.filename}:{line}: a cell contains a NUL character; save the CSV as plain text")
         if any(attributes.values()):
             rows.append(attributes)
         if len(rows) > 100_000:
@@ -300,6 +304,9 @@ def invitations(wave_id: int):
         rows = _read_attribute_rows(upload)
     except StorageError as exc:
         flash(str(exc), "error")
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    except csv.Error as exc:  # e.g. a cell over the csv module's 128 KiB field limit
+        flash(f"{upload.filename}: not a readable CSV file ({exc})", "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
     tokens = create_invitations(_db(), wave, rows)
     _db().commit()
