@@ -10,6 +10,8 @@ import io
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -315,3 +317,48 @@ def test_every_route_survives_hostile_input(app, accounts, engine, kind):
     assert seen == 2 * 2 * (len(routes) + sum(url.startswith("/api/") for _, _, url in routes) / 2)
     if kind == "nul":  # every request refused at the door
         assert [count(engine, table) for table in (Answer, Response, Survey, Invitation)] == stored
+
+
+# -- hypothesis: any text in an answer and in the contact form, on both backends ----------------
+
+ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=60)  # all of Unicode but lone surrogates, NUL included
+NUL_TEXT = st.builds(lambda a, b: a + "\x00" + b, ANY_TEXT, ANY_TEXT)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(comment=st.one_of(ANY_TEXT, NUL_TEXT), extra=st.dictionaries(ANY_TEXT, st.one_of(ANY_TEXT, NUL_TEXT), max_size=2))
+def test_any_text_answer_is_stored_exactly_or_refused(app, acsi, engine, comment, extra):
+    client = https_client(app)  # a new respondent each time: the comments page ends the survey
+    person = Respondent(client, acsi)
+    page = person.advance_to(person.start(), "comments")
+    before = count(engine, Answer)
+    data = {**extra, **person.page_data(page, overrides={"comments": comment})}
+    response = client.post(page.url, data=data)
+    assert response.status_code < 500
+    assert_security_headers(response)
+    if any("\x00" in key or "\x00" in str(value) for key, value in data.items()):
+        assert response.status_code == 400 and count(engine, Answer) == before
+    elif response.status_code in (200, 302) and comment.strip():
+        with Session(engine) as session:
+            stored = session.scalars(select(Answer.value_text).where(Answer.question_id == "comments")).all()
+        assert comment.strip() in {s.strip() for s in stored if s is not None}
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(fields=st.fixed_dictionaries({"name": st.one_of(ANY_TEXT, NUL_TEXT), "phone": st.one_of(ANY_TEXT, NUL_TEXT),
+                                     "email": ANY_TEXT, "consent": st.sampled_from(["yes", "", "\x00"])}))
+def test_any_contact_form_is_stored_or_refused(app, acsi, engine, fields):
+    client = https_client(app)
+    person = Respondent(client, acsi, {"sat_overall": "1", "complained": "no"})
+    done = person.finish(person.start())
+
+    def contacts():
+        with Session(engine) as session:
+            return session.scalar(select(func.count()).select_from(Response).where(Response.contact.is_not(None)))
+
+    before = contacts()
+    response = client.post(done.url, data={"csrf_token": done.csrf, **fields})
+    assert response.status_code < 500
+    assert_security_headers(response)
+    if any("\x00" in value for value in fields.values()):
+        assert response.status_code == 400 and contacts() == before
