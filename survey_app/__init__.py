@@ -40,8 +40,10 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     from .opt_out import bp as opt_out_bp
     from .respondent import FriendlyError, bp as respondent_bp
     from .responses import SurveyService
+    from . import input_guard
 
     app = Flask(__name__, instance_relative_config=True)
+    input_guard.install(app)
     app.session_interface = MigratingSessionInterface()  # Flask's own, reading the former cookie once
     app.config.from_object(Config)
     app.config.from_prefixed_env("CSI")
@@ -83,13 +85,34 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     def friendly(status: int, title_key: str, body_key: str, questionnaire=None):
         from .i18n import translate
         from .respondent import language_for
+        _rollback_request_sessions()
         try:
             language = language_for(questionnaire)
         except Exception:  # the error page must render even when the request is broken
             language = "en"
-        return render_template("message.html", lang=language, title=translate(language, title_key),
-                               body=translate(language, body_key), q=questionnaire, switch=[],
-                               t=lambda key, **v: translate(language, key, **v)), status
+        try:
+            return render_template("message.html", lang=language, title=translate(language, title_key),
+                                   body=translate(language, body_key), q=questionnaire, switch=[],
+                                   t=lambda key, **v: translate(language, key, **v)), status
+        except Exception:  # (the database is gone, a context processor failed): a page without templates
+            app.logger.exception("error page for %s could not be rendered", request.path)
+            return _bare_page(translate(language, title_key), translate(language, body_key), language), status
+
+    def api_error(status: int, message: str):
+        from flask import jsonify
+        _rollback_request_sessions()
+        response = jsonify({"error": message})
+        response.status_code = status
+        return response
+
+    def is_api() -> bool:
+        return request.blueprint == "api" or request.path.startswith("/api/")
+
+    @app.errorhandler(input_guard.NulInRequest)
+    def on_nul(error):
+        if is_api():
+            return api_error(400, error.description)
+        return friendly(400, "nul_title", "nul_body")
 
     @app.errorhandler(FriendlyError)
     def on_friendly(error: FriendlyError):
@@ -119,22 +142,25 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
 
     @app.errorhandler(HTTPException)
     def on_http(error: HTTPException):
-        if request.blueprint == "api" or request.path.startswith("/api/"):
-            from flask import jsonify
-            response = jsonify({"error": error.description or error.name})
-            response.status_code = error.code or 400
-            return response
         keys = {400: ("bad_request_title", "bad_request_body"), 404: ("not_found_title", "not_found_body"),
                 403: ("forbidden_title", "forbidden_body"),
                 405: ("method_title", "method_body"), 413: ("too_large_title", "too_large_body")}
         title, body = keys.get(error.code, ("bad_request_title", "bad_request_body"))
-        return friendly(error.code or 400, title, body)
+        response = (api_error(error.code or 400, error.description or error.name) if is_api()
+                    else app.make_response(friendly(error.code or 400, title, body)))
+        # A 405 names the methods that would work (RFC 9110 15.5.6); the default error page drops them.
+        for name, value in error.get_headers():
+            if name.lower() in ("allow", "retry-after", "www-authenticate"):
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def on_error(error: Exception):
         if app.debug or app.testing and app.config.get("PROPAGATE_EXCEPTIONS"):
             raise error
         app.logger.exception("unhandled error on %s", request.path)
+        if is_api():
+            return api_error(500, "an error occurred on the server; it has been logged")
         return friendly(500, "server_error_title", "server_error_body")
 
     return app
@@ -150,6 +176,26 @@ def _is_outage(error) -> bool:
     # default_transaction_read_only set by an operator).
     read_only = getattr(error.orig, "sqlstate", None) == "25006"
     return isinstance(error, (OperationalError, InterfaceError)) or error.connection_invalidated or read_only
+
+
+def _rollback_request_sessions() -> None:
+    """Roll back the request's database session (the console's ``g.db``) before an error
+    page is built: after a failed statement it refuses every query (PendingRollbackError),
+    and the page's own hooks query it."""
+    from flask import g
+    session = g.get("db")
+    if session is not None:
+        try:
+            session.rollback()
+        except Exception:  # a dead connection: the page must still go out
+            pass
+
+
+def _bare_page(title: str, body: str, language: str) -> str:
+    from markupsafe import escape
+    return (f'<!doctype html><html lang="{escape(language)}"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
+            f'</head><body><main><h1>{escape(title)}</h1><p>{escape(body)}</p></main></body></html>')
 
 
 def _instance_secret(folder: Path) -> str:

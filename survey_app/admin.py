@@ -71,7 +71,9 @@ def login_required(role: str | None = None):
             user = current_user()
             if user is None:
                 session.pop("admin_sid", None)
-                return redirect(url_for("admin.login", next=request.full_path.rstrip("?")))
+                target = request.full_path.rstrip("?")
+                # (a megabyte of path would be quoted into a megabyte-long Location for anyone)
+                return redirect(url_for("admin.login", next=target) if len(target) <= 2000 else url_for("admin.login"))
             if role == "admin" and user.role != "admin":
                 abort(403)
             return view(*args, **kwargs)
@@ -91,8 +93,10 @@ def _context():
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: an open redirect after login would hand attackers a trusted link.
-    if target and target.startswith("/admin") and not urlsplit(target).netloc and "\\" not in target:
+    # Only local console paths: an open redirect after login would hand attackers a trusted
+    # link, and a CR/LF (any control character) would split the Location header (a 500).
+    if (target and (target == "/admin" or target.startswith(("/admin/", "/admin?"))) and target.isprintable()
+            and "\\" not in target and not urlsplit(target).netloc):
         return target
     return url_for("admin.index")
 
@@ -290,6 +294,8 @@ def _attribute_rows(upload) -> Iterator[dict]:
             if None in record:
                 raise StorageError(f"{name}:{reader.line_num}: more cells than header columns")
             attributes = {k.strip(): (v or "").strip()[:200] for k, v in record.items()}
+            if any("\x00" in k or "\x00" in v for k, v in attributes.items()):  # PostgreSQL cannot store it
+                raise StorageError(f"{name}:{reader.line_num}: a cell contains a NUL character; save the CSV as plain text")
             if any(attributes.values()):
                 count += 1
                 if count > MAX_INVITATIONS_PER_FILE:

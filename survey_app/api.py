@@ -24,6 +24,10 @@ from models.storage.tables import Response, Survey, Wave
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_BOOT = 5000
+MAX_SEED = 2**32 - 1  # numpy's SeedSequence refuses negative seeds (a ValueError: was a 500)
+# The query parameters each endpoint takes (as in openapi.json): a misspelt one ("boots=")
+# is an error, not silently the default.
+QUERY_PARAMETERS = {"responses": ("layout",), "indices": ("boot", "seed")}
 
 
 def _engine():
@@ -51,6 +55,11 @@ def token_required(view):
             session.commit()
         if user is None:
             return _error(401, "missing or unknown API token (send 'Authorization: Bearer <token>')")
+        allowed = QUERY_PARAMETERS.get(view.__name__, ())
+        unknown = sorted(set(request.args) - set(allowed))
+        if unknown:
+            return _error(400, f"unknown query parameter {unknown[0]!r}; this endpoint takes "
+                               f"{', '.join(allowed) if allowed else 'none'}")
         return view(*args, **kwargs)
     return wrapped
 
@@ -119,21 +128,24 @@ def indices(questionnaire_id: str, wave_name: str):
     if "boot" not in request.args and "seed" not in request.args:
         return _stored_indices(questionnaire_id, wave_name)
     from analysis import fit
-    from analysis.data import DataError
+    from models.errors import CSIError
     from models.storage import load_wave_frame
     try:
+        # (int() of more than 4,300 digits is a ValueError too)
         n_boot = int(request.args.get("boot", 1000))
         seed = int(request.args.get("seed", 1))
     except ValueError:
         return _error(400, "boot and seed must be integers")
     if not 0 <= n_boot <= MAX_BOOT:
         return _error(400, f"boot must be between 0 and {MAX_BOOT}")
+    if not 0 <= seed <= MAX_SEED:
+        return _error(400, f"seed must be between 0 and {MAX_SEED}")
     questionnaire = _questionnaire(questionnaire_id, wave_name)
     data = load_wave_frame(_engine(), questionnaire_id, wave_name)
     try:
         results = fit(questionnaire.csi_model(), data, questionnaire=questionnaire, n_boot=n_boot, seed=seed,
                       progress=False, workers=1)
-    except DataError as exc:
+    except CSIError as exc:  # DataError (too few, a constant item), ConvergenceError, ModelSpecError
         return _error(422, f"wave {wave_name!r} cannot be estimated yet: {exc}")
     table = results.index_table
     rows = [{k: _clean(float(v)) if isinstance(v, float) else v for k, v in row.items()} for row in table.to_dict("records")]

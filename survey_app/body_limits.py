@@ -10,7 +10,7 @@ could raise it.
 from __future__ import annotations
 
 from flask import Flask, current_app, jsonify, render_template, request
-from flask.wrappers import Request
+from .input_guard import GuardedRequest
 from werkzeug.exceptions import RequestEntityTooLarge
 
 # endpoint -> (config key of its limit, what it accepts)
@@ -31,14 +31,14 @@ def endpoint_limit(endpoint: str | None) -> tuple[int | None, str]:
     return config.get("MAX_CONTENT_LENGTH"), "an API request" if api else "a form on this site"
 
 
-class LimitedRequest(Request):
+class LimitedRequest(GuardedRequest):
     """A request whose ``max_content_length`` is its route's (``UPLOAD_LIMITS``) unless a view set one."""
 
     @property
     def max_content_length(self) -> int | None:
         if self._max_content_length is None and current_app and self.url_rule is not None:
             return endpoint_limit(self.url_rule.endpoint)[0]
-        return Request.max_content_length.fget(self)
+        return GuardedRequest.max_content_length.fget(self)
 
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:

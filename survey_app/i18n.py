@@ -41,6 +41,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "unavailable_title": "Please try again in a moment", "unavailable_body": "The survey cannot save or show answers right now. Your earlier answers are saved; please try again in a minute.",
         "resume_note": "Welcome back: your earlier answers are saved.",
         "dont_know": "Don't know",
+        "nul_title": "We could not accept this request",
+        "nul_body": "It contained a NUL character (\\0), which is never part of text, so nothing was saved. Please go back and type your answer again.",
     },
     "zh-CN": {
         "start": "开始答卷", "next": "下一页", "back": "上一页", "finish": "提交问卷",
@@ -81,6 +83,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "unavailable_title": "请稍后再试", "unavailable_body": "问卷暂时无法保存或显示答案。您之前的答案已保存，请一分钟后再试。",
         "resume_note": "欢迎回来：您之前的答案已保存。",
         "dont_know": "不知道",
+        "nul_title": "无法接受此请求",
+        "nul_body": "请求中含有空字符（\\0），它不属于任何正常文本，因此未保存任何数据。请返回重新输入您的回答。",
     },
 }
 LANGUAGES = tuple(STRINGS)

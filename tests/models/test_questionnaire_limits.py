@@ -19,8 +19,9 @@ def _number_question(bound: str) -> str:
 # name -> (file text, the start of the one expected problem line)
 HOSTILE = {
     "yaml nested 500 deep (1 KB)": ("a: " + "[" * 500 + "]" * 500 + "\n", "q.yaml:1: nested more than 64 levels deep"),
-    "mapping nested 500 deep": ("".join("  " * i + f"k{i}:\n" for i in range(500)) + "  " * 500 + "x\n",
-                                "q.yaml:64: nested more than 64 levels deep"),
+    "flow mapping nested 500 deep": ("a: " + "{a: " * 500 + "1" + "}" * 500 + "\n", "q.yaml:1: nested more than 64 levels deep"),
+    "block mapping nested 100 deep": ("".join("  " * i + f"k{i}:\n" for i in range(100)) + "  " * 100 + "x\n",
+                                      "q.yaml:64: nested more than 64 levels deep"),
     "integer over 4,300 digits": (BASE.replace("version: 1", "version: " + "9" * 5000, 1),
                                   "q.yaml:2: version: number 999999999999... has more than 40 characters"),
     "huge hexadecimal integer": (BASE.replace("code: 99", "code: 0x" + "f" * 30, 1),
