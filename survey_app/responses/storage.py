@@ -19,7 +19,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, exists, insert, select, update
+from sqlalchemy import DateTime, Engine, Integer, String, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -41,13 +41,18 @@ _RESPONSE = select(*_STATE, _responses.c.follow_up, _responses.c.contact).where(
 _RESPONSE_AND_ANSWERS = (select(*_STATE, _answers.c.question_id, _answers.c.value_num, _answers.c.value_text)
                          .select_from(_responses.outerjoin(_answers, _answers.c.response_id == _responses.c.id))
                          .where(_BY_KEY))
-# A page posted: the response locked for the post's transaction (PostgreSQL; SQLite ignores
-# FOR UPDATE and is locked as a whole, see _begin_locked). Whether the submission id was used
-# before is asked by the next statement: on PostgreSQL a statement that waited for a row lock
-# sees that row as the other transaction left it, but every other table as it was when the
-# statement started, so a subquery here would miss the submission that transaction stored.
-_LOCKED_RESPONSE = select(*_STATE).where(_BY_KEY).with_for_update()
-_SUBMITTED = select(exists().where(_submissions.c.submission_id == bindparam("submission_id")))
+# A page post's transaction starts by recording its submission id for the response found by
+# the respondent's key, in one statement that also locks that response (FOR UPDATE of its row
+# on PostgreSQL; SQLite ignores FOR UPDATE and is locked as a whole, see _begin_locked). Posts
+# of one response thus run one after another, and a submission id seen before is refused by
+# its primary key. The response and its answers are read by the next statement, so they are
+# read under the lock and as the post before left them (on PostgreSQL a statement that waited
+# for a row lock sees the other tables as they were when it started; the next one sees all).
+_CLAIM = insert(_submissions).from_select(
+    ["submission_id", "response_id", "page_index", "created_at"],
+    select(bindparam("submission_id", type_=String), _responses.c.id, bindparam("page_index", type_=Integer),
+           bindparam("created_at", type_=DateTime(timezone=True)))
+    .where(_BY_KEY).with_for_update())
 _ANSWERS_OF = (select(_answers.c.question_id, _answers.c.value_num, _answers.c.value_text)
                .where(_answers.c.response_id == bindparam("response_id")))
 _DELETE_ANSWERS = delete(_answers).where(_answers.c.response_id == bindparam("response_id"),
@@ -69,11 +74,13 @@ def _begin_locked(connection):
 class PagePost:
     """One page post, one transaction: ``with service.page_post(key, page_index, submission_id) as post``.
 
-    Entering begins the transaction and reads, under the response's lock, the response
-    (``response``; None when the key is unknown), whether the submission id was used before
-    (``duplicate``) and the answers (``answers``). Posts of one response thus take effect one
-    after another, each checked against what the one before saved. :meth:`save` writes and
-    commits; leaving without saving rolls back.
+    Entering begins the transaction, records the submission id for the respondent's response,
+    which locks the response, and reads the response (``response``; None when the key is
+    unknown) and its answers (``answers``) under that lock. A submission id used before
+    (``duplicate``) is refused by its primary key: the transaction is rolled back and the
+    response read as it is, and nothing will be written. Posts of one response thus take
+    effect one after another, each checked against what the one before saved. :meth:`save`
+    writes and commits; leaving without saving rolls back, the claim included.
 
     A post without a usable submission id (8 to 64 characters) is read without a transaction:
     it is refused before anything is written.
@@ -93,23 +100,29 @@ class PagePost:
         if not 8 <= len(self.submission_id) <= 64:
             self.response, self.answers = self.service.response_and_answers(self.key)
             return self
-        self._connection = self.service.engine.connect()
-        self._transaction = _begin_locked(self._connection)
-        row = self._connection.execute(_LOCKED_RESPONSE, {"key": self.key}).first()
-        if row is not None:
-            self.response = ResponseState.from_row(row._mapping)
-            self.duplicate = self._connection.execute(_SUBMITTED, {"submission_id": self.submission_id}).scalar()
-            rows = self._connection.execute(_ANSWERS_OF, {"response_id": self.response.id})
-            self.answers = decode_rows(self.service.questionnaire(self.response.survey_id), rows)
+        connection = self._connection = self.service.engine.connect()
+        try:
+            self._transaction = _begin_locked(connection)
+            try:
+                connection.execute(_CLAIM, {"submission_id": self.submission_id, "page_index": self.page_index,
+                                            "created_at": utcnow(), "key": self.key})
+            except IntegrityError:  # posted before (double click, retry): nothing more is written
+                self._transaction.rollback()
+                self.duplicate = True
+            self.response, self.answers = self.service.response_and_answers(self.key, connection)
+        except BaseException:  # (a database that is locked or gone) __exit__ is not called for a failed __enter__
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
         if self._connection is not None:
             try:
-                if self._transaction.is_active:
+                if self._transaction is not None and self._transaction.is_active:
                     self._transaction.rollback()
             finally:
                 self._connection.close()
+                self._connection = None
 
     def save(self, values: dict[str, Any], language: str, advance: bool) -> SaveOutcome:
         """Store the page's answers (replacing earlier ones for that page) and commit.
@@ -124,14 +137,6 @@ class PagePost:
         questionnaire = self.service.questionnaire(response.survey_id)
         plan = plan_page_save(questionnaire, response, stored, self.page_index, values, language, advance, utcnow())
         connection = self._connection
-        try:
-            connection.execute(insert(_submissions), {"submission_id": self.submission_id, "response_id": response.id,
-                                                      "page_index": self.page_index, "created_at": utcnow()})
-        except IntegrityError:
-            # The id was taken since the read, by another response (the lock covers only this
-            # one's): not a form we rendered for this respondent. Nothing is stored.
-            self._transaction.rollback()
-            return SaveOutcome(response.current_page, dict(stored))
         if plan.remove:
             connection.execute(_DELETE_ANSWERS, {"response_id": response.id, "question_ids": plan.remove})
         if plan.rows:
@@ -147,7 +152,8 @@ class SurveyService:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
-        # Reads outside a transaction: one statement each, no BEGIN and ROLLBACK round trips.
+        # Single statements outside a transaction (each is its own): no BEGIN and COMMIT or
+        # ROLLBACK round trips.
         self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._questionnaires: dict[int, Questionnaire] = {}
         self._waves: dict[tuple[str, str], tuple[float, Wave]] = {}
@@ -184,11 +190,15 @@ class SurveyService:
             row = connection.execute(_RESPONSE, {"key": key}).first()
         return None if row is None else ResponseState.from_row(row._mapping)
 
-    def response_and_answers(self, key: str | None) -> tuple[ResponseState | None, dict[str, Any]]:
-        """The respondent's response and its answers, in one query."""
+    def response_and_answers(self, key: str | None, connection=None) -> tuple[ResponseState | None, dict[str, Any]]:
+        """The respondent's response and its answers, in one query (on ``connection``, in its
+        transaction, if given)."""
         if not key:
             return None, {}
-        with self._reader.connect() as connection:
+        if connection is None:
+            with self._reader.connect() as reader:
+                rows = reader.execute(_RESPONSE_AND_ANSWERS, {"key": key}).all()
+        else:
             rows = connection.execute(_RESPONSE_AND_ANSWERS, {"key": key}).all()
         if not rows:
             return None, {}
@@ -213,7 +223,7 @@ class SurveyService:
         values = dict(survey_id=wave.survey_id, wave_id=wave.id, invitation_id=invitation_id,
                       respondent_key=secrets.token_urlsafe(32), status="partial", language=language,
                       current_page=0, started_at=now, updated_at=now, follow_up=False)
-        with self.engine.begin() as connection:
+        with self._reader.connect() as connection:  # one statement: its own transaction
             response_id = connection.execute(insert(_responses).values(values).returning(_responses.c.id)).scalar_one()
         return ResponseState(id=response_id, survey_id=wave.survey_id, wave_id=wave.id, invitation_id=invitation_id,
                              respondent_key=values["respondent_key"], status="partial", language=language,
