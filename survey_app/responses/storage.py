@@ -43,32 +43,63 @@ _RESPONSE_AND_ANSWERS = (select(*_STATE, _answers.c.question_id, _answers.c.valu
                          .where(_BY_KEY))
 # A page post's transaction starts by recording its submission id for the response found by
 # the respondent's key, in one statement that also locks that response (FOR UPDATE of its row
-# on PostgreSQL; SQLite ignores FOR UPDATE and is locked as a whole, see _begin_locked). Posts
+# on PostgreSQL; SQLite ignores FOR UPDATE and is locked as a whole, see _CoreTransaction). Posts
 # of one response thus run one after another, and a submission id seen before is refused by
 # its primary key. The response and its answers are read by the next statement, so they are
 # read under the lock and as the post before left them (on PostgreSQL a statement that waited
 # for a row lock sees the other tables as they were when it started; the next one sees all).
-_CLAIM = insert(_submissions).from_select(
-    ["submission_id", "response_id", "page_index", "created_at"],
-    select(bindparam("submission_id", type_=String), _responses.c.id, bindparam("page_index", type_=Integer),
-           bindparam("created_at", type_=DateTime(timezone=True)))
-    .where(_BY_KEY).with_for_update())
+_CLAIM_COLUMNS = ["submission_id", "response_id", "page_index", "created_at"]
+_CLAIM_SOURCE = (select(bindparam("submission_id", type_=String), _responses.c.id,
+                        bindparam("page_index", type_=Integer), bindparam("created_at", type_=DateTime(timezone=True)))
+                 .where(_BY_KEY).with_for_update())
+_CLAIM = insert(_submissions).from_select(_CLAIM_COLUMNS, _CLAIM_SOURCE)
 _ANSWERS_OF = (select(_answers.c.question_id, _answers.c.value_num, _answers.c.value_text)
                .where(_answers.c.response_id == bindparam("response_id")))
 _DELETE_ANSWERS = delete(_answers).where(_answers.c.response_id == bindparam("response_id"),
                                          _answers.c.question_id.in_(bindparam("question_ids", expanding=True)))
 
 
-def _begin_locked(connection):
-    """A transaction whose reads are made under the lock its writes need."""
-    transaction = connection.begin()
-    if connection.dialect.name == "sqlite":
-        # SQLite has no row locks and ignores FOR UPDATE. BEGIN IMMEDIATE takes the database's
-        # write lock at once (waiting up to the busy timeout), so the read that follows is
-        # made under it, as FOR UPDATE makes it on PostgreSQL. A deferred transaction would
-        # read first and fail to write if another post committed in between.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    return transaction
+class _CoreTransaction:
+    """A page post's transaction through SQLAlchemy Core, on either database."""
+
+    def __init__(self, engine: Engine):
+        self.connection = engine.connect()
+        self.transaction = self.connection.begin()
+        if self.connection.dialect.name == "sqlite":
+            # SQLite has no row locks and ignores FOR UPDATE. BEGIN IMMEDIATE takes the
+            # database's write lock at once (waiting up to the busy timeout), so what follows
+            # is read under it, as FOR UPDATE makes it on PostgreSQL.
+            try:
+                self.connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:  # locked past the timeout, or gone: the connection goes back
+                self.close()
+                raise
+
+    def open(self, params: dict[str, Any]) -> tuple[bool, list]:
+        """(duplicate, rows of _RESPONSE_AND_ANSWERS as mappings): the claim, then the read."""
+        duplicate = False
+        try:
+            self.connection.execute(_CLAIM, params)
+        except IntegrityError:  # posted before (double click, retry): nothing more is written
+            self.transaction.rollback()
+            duplicate = True
+        return duplicate, list(self.connection.execute(_RESPONSE_AND_ANSWERS, {"key": params["key"]}).mappings())
+
+    def write(self, response_id: int, remove: list[str], rows: list[dict], changes: dict[str, Any]) -> None:
+        """Delete the answers to ``remove``, insert ``rows``, update the response, commit."""
+        if remove:
+            self.connection.execute(_DELETE_ANSWERS, {"response_id": response_id, "question_ids": remove})
+        if rows:
+            self.connection.execute(insert(_answers), rows)
+        self.connection.execute(update(_responses).where(_responses.c.id == response_id).values(**changes))
+        self.transaction.commit()
+
+    def close(self) -> None:
+        try:
+            if self.transaction.is_active:
+                self.transaction.rollback()
+        finally:
+            self.connection.close()
 
 
 class PagePost:
@@ -77,10 +108,10 @@ class PagePost:
     Entering begins the transaction, records the submission id for the respondent's response,
     which locks the response, and reads the response (``response``; None when the key is
     unknown) and its answers (``answers``) under that lock. A submission id used before
-    (``duplicate``) is refused by its primary key: the transaction is rolled back and the
-    response read as it is, and nothing will be written. Posts of one response thus take
-    effect one after another, each checked against what the one before saved. :meth:`save`
-    writes and commits; leaving without saving rolls back, the claim included.
+    (``duplicate``) is refused by its primary key; the response is read as it is and nothing
+    will be written. Posts of one response thus take effect one after another, each checked
+    against what the one before saved. :meth:`save` writes and commits; leaving without
+    saving rolls back, the claim included.
 
     A post without a usable submission id (8 to 64 characters) is read without a transaction:
     it is refused before anything is written.
@@ -92,7 +123,7 @@ class PagePost:
         self.response: ResponseState | None = None
         self.answers: dict[str, Any] = {}
         self.duplicate = False
-        self._connection = self._transaction = None
+        self._transaction = None
 
     def __enter__(self) -> "PagePost":
         if not self.key:
@@ -100,29 +131,22 @@ class PagePost:
         if not 8 <= len(self.submission_id) <= 64:
             self.response, self.answers = self.service.response_and_answers(self.key)
             return self
-        connection = self._connection = self.service.engine.connect()
+        self._transaction = self.service.transaction_type(self.service.engine)
         try:
-            self._transaction = _begin_locked(connection)
-            try:
-                connection.execute(_CLAIM, {"submission_id": self.submission_id, "page_index": self.page_index,
-                                            "created_at": utcnow(), "key": self.key})
-            except IntegrityError:  # posted before (double click, retry): nothing more is written
-                self._transaction.rollback()
-                self.duplicate = True
-            self.response, self.answers = self.service.response_and_answers(self.key, connection)
+            self.duplicate, rows = self._transaction.open({
+                "submission_id": self.submission_id, "page_index": self.page_index, "created_at": utcnow(),
+                "key": self.key})
         except BaseException:  # (a database that is locked or gone) __exit__ is not called for a failed __enter__
             self.__exit__()
             raise
+        if rows:
+            self.response, self.answers = self.service.response_from_rows(rows)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._connection is not None:
-            try:
-                if self._transaction is not None and self._transaction.is_active:
-                    self._transaction.rollback()
-            finally:
-                self._connection.close()
-                self._connection = None
+        if self._transaction is not None:
+            transaction, self._transaction = self._transaction, None
+            transaction.close()
 
     def save(self, values: dict[str, Any], language: str, advance: bool) -> SaveOutcome:
         """Store the page's answers (replacing earlier ones for that page) and commit.
@@ -136,13 +160,8 @@ class PagePost:
             return SaveOutcome(response.current_page, dict(stored))
         questionnaire = self.service.questionnaire(response.survey_id)
         plan = plan_page_save(questionnaire, response, stored, self.page_index, values, language, advance, utcnow())
-        connection = self._connection
-        if plan.remove:
-            connection.execute(_DELETE_ANSWERS, {"response_id": response.id, "question_ids": plan.remove})
-        if plan.rows:
-            connection.execute(insert(_answers), [{"response_id": response.id, **row} for row in plan.rows])
-        connection.execute(update(_responses).where(_responses.c.id == response.id).values(**plan.changes))
-        self._transaction.commit()
+        self._transaction.write(response.id, plan.remove, [{"response_id": response.id, **row} for row in plan.rows],
+                                plan.changes)
         return plan.outcome
 
 
@@ -151,6 +170,12 @@ class SurveyService:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        dialect = engine.dialect
+        if (dialect.name, dialect.driver) == ("postgresql", "psycopg"):
+            from .pipeline import PipelinedTransaction  # why: see that module
+            self.transaction_type = PipelinedTransaction
+        else:
+            self.transaction_type = _CoreTransaction
         self.sessions = sessionmaker(engine, expire_on_commit=False)
         # Single statements outside a transaction (each is its own): no BEGIN and COMMIT or
         # ROLLBACK round trips.
@@ -190,25 +215,23 @@ class SurveyService:
             row = connection.execute(_RESPONSE, {"key": key}).first()
         return None if row is None else ResponseState.from_row(row._mapping)
 
-    def response_and_answers(self, key: str | None, connection=None) -> tuple[ResponseState | None, dict[str, Any]]:
-        """The respondent's response and its answers, in one query (on ``connection``, in its
-        transaction, if given)."""
+    def response_and_answers(self, key: str | None) -> tuple[ResponseState | None, dict[str, Any]]:
+        """The respondent's response and its answers, in one query."""
         if not key:
             return None, {}
-        if connection is None:
-            with self._reader.connect() as reader:
-                rows = reader.execute(_RESPONSE_AND_ANSWERS, {"key": key}).all()
-        else:
-            rows = connection.execute(_RESPONSE_AND_ANSWERS, {"key": key}).all()
-        if not rows:
-            return None, {}
-        response = ResponseState.from_row(rows[0]._mapping)
-        answered = [row for row in rows if row.question_id is not None]
+        with self._reader.connect() as connection:
+            rows = list(connection.execute(_RESPONSE_AND_ANSWERS, {"key": key}).mappings())
+        return self.response_from_rows(rows) if rows else (None, {})
+
+    def response_from_rows(self, rows: list) -> tuple[ResponseState, dict[str, Any]]:
+        """The response and its answers from the row mappings of _RESPONSE_AND_ANSWERS."""
+        response = ResponseState.from_row(rows[0])
+        answered = [row for row in rows if row["question_id"] is not None]
         return response, decode_rows(self.questionnaire(response.survey_id), answered)
 
     def answers(self, response: ResponseState) -> dict[str, Any]:
         with self._reader.connect() as connection:
-            rows = connection.execute(_ANSWERS_OF, {"response_id": response.id}).all()
+            rows = list(connection.execute(_ANSWERS_OF, {"response_id": response.id}).mappings())
         return decode_rows(self.questionnaire(response.survey_id), rows)
 
     def page_post(self, key: str | None, page_index: int, submission_id: str) -> PagePost:
