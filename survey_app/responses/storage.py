@@ -1,15 +1,14 @@
 """The respondent's side of storage: starting, resuming, saving page by page, completing.
 
-One SQLAlchemy Core path serves SQLite and PostgreSQL; every row is read by column name.
+One set of SQLAlchemy Core statements serves SQLite and PostgreSQL; every row is read by
+column name.
 Every page post carries a submission id, stored in the same transaction as the page's
 answers (primary key), so a repeated post (double click, retry after a network error, back
 button) is recognised and stored once, even when the two posts race.
 
-Why no PostgreSQL-specific path: the page post here costs more round trips than the
-pipelined and single-statement paths it replaced, and measured on a steady 30 page
-submissions per second (the rate of a 30,000-customer wave answering within two hours) its
-p99 stays far below the 150 ms a respondent could notice (docs/benchmarks.md, "After the
-return to Flask's session and Flask-WTF"). More respondents are served by more processes.
+On PostgreSQL the same statements go through psycopg's pipeline mode (``pipeline.py``), in
+two round trips instead of six: measured at the service bar, the difference is a pause a
+respondent notices (the figures are in that module and in docs/benchmarks.md).
 """
 from __future__ import annotations
 
