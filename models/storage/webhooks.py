@@ -92,25 +92,24 @@ def record_event(session: Session, questionnaire_id: str, event: str, payload: M
     return [delivery.id for delivery in rows]
 
 
-def record_event_rows(connection, questionnaire_id: str, event: str, payload_of: Callable[[], Mapping[str, Any]],
-                      now: datetime | None = None) -> int:
-    """:func:`record_event` on a Core connection inside the caller's transaction (the
-    respondent's page post). ``payload_of`` is called only when some active webhook of the
-    questionnaire wants ``event``, so a questionnaire without webhooks pays one small query.
-    Returns the number of deliveries recorded."""
-    from sqlalchemy import insert
+DELIVERY_COLUMNS = ("webhook_id", "event", "payload", "status", "attempts", "next_attempt_at", "created_at")
 
+
+def delivery_rows(connection, questionnaire_id: str, events: Iterable[str], payload_of: Callable[[], Mapping[str, Any]],
+                  now: datetime | None = None) -> list[dict[str, Any]]:
+    """Rows of webhook_deliveries (:data:`DELIVERY_COLUMNS`) for ``events`` of the
+    questionnaire, one per active webhook that wants each, for the caller to insert in its
+    own transaction (the respondent's last page). ``payload_of`` is called only when some
+    webhook wants one of the events, so a questionnaire without webhooks pays one small query."""
     hooks = connection.execute(select(Webhook.id, Webhook.events).where(Webhook.questionnaire_id == questionnaire_id,
                                                                        Webhook.active.is_(True))).all()
-    wanted = [hook_id for hook_id, events in hooks if event in (events or [])]
+    wanted = [(hook_id, event) for event in events for hook_id, subscribed in hooks if event in (subscribed or [])]
     if not wanted:
-        return 0
+        return []
     now = now or utcnow()
     payload = dict(payload_of())
-    connection.execute(insert(WebhookDelivery.__table__), [
-        {"webhook_id": hook_id, "event": event, "payload": payload, "status": "pending", "attempts": 0,
-         "next_attempt_at": now, "created_at": now} for hook_id in wanted])
-    return len(wanted)
+    return [{"webhook_id": hook_id, "event": event, "payload": payload, "status": "pending", "attempts": 0,
+             "next_attempt_at": now, "created_at": now} for hook_id, event in wanted]
 
 
 def backoff(attempts: int) -> timedelta:

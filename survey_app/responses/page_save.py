@@ -90,15 +90,17 @@ def encode_answer(question: Question, value: Any) -> tuple[float | None, str | N
 
 
 def decode_rows(questionnaire: Questionnaire, rows) -> dict[str, Any]:
-    """question id -> value, from rows with ``question_id``, ``value_num`` and ``value_text``
-    attributes; answers to questions the questionnaire does not have are skipped."""
+    """question id -> value, from row mappings with ``question_id``, ``value_num`` and
+    ``value_text`` (rows without a question id, and answers to questions the questionnaire
+    does not have, are skipped)."""
     out = {}
     for row in rows:
+        question_id = row["question_id"]
         try:
-            question = questionnaire.question(row.question_id)
+            question = questionnaire.question(question_id)
         except KeyError:
             continue
-        out[row.question_id] = decode_answer(question, row.value_num, row.value_text)
+        out[question_id] = decode_answer(question, row["value_num"], row["value_text"])
     return out
 
 

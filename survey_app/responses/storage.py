@@ -1,15 +1,14 @@
 """The respondent's side of storage: starting, resuming, saving page by page, completing.
 
-One SQLAlchemy Core path serves SQLite and PostgreSQL; every row is read by column name.
+One set of SQLAlchemy Core statements serves SQLite and PostgreSQL; every row is read by
+column name.
 Every page post carries a submission id, stored in the same transaction as the page's
 answers (primary key), so a repeated post (double click, retry after a network error, back
 button) is recognised and stored once, even when the two posts race.
 
-Why no PostgreSQL-specific path: the page post here costs more round trips than the
-pipelined and single-statement paths it replaced, and measured on a steady 30 page
-submissions per second (the rate of a 30,000-customer wave answering within two hours) its
-p99 stays far below the 150 ms a respondent could notice (docs/benchmarks.md, "After the
-return to Flask's session and Flask-WTF"). More respondents are served by more processes.
+On PostgreSQL the same statements go through psycopg's pipeline mode (``pipeline.py``), in
+two round trips instead of six: measured at the service bar, the difference is a pause a
+respondent notices (the figures are in that module and in docs/benchmarks.md).
 """
 from __future__ import annotations
 
@@ -19,19 +18,20 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, exists, insert, select, update
+from sqlalchemy import DateTime, Engine, Integer, String, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from models.questionnaire import Questionnaire, parse_questionnaire
 from models.storage import hash_token
-from models.storage.tables import Answer, Invitation, PageSubmission, Response, Survey, Wave, utcnow
+from models.storage.tables import Answer, Invitation, PageSubmission, Response, Survey, Wave, WebhookDelivery, utcnow
 
 from .page_save import ResponseState, SaveOutcome, decode_rows, plan_page_save
 
 WAVE_TTL = 2.0  # seconds
 
 _responses, _answers, _submissions = Response.__table__, Answer.__table__, PageSubmission.__table__
+_deliveries = WebhookDelivery.__table__
 _STATE = [_responses.c[name] for name in ("id", "survey_id", "wave_id", "invitation_id", "respondent_key", "status",
                                           "language", "current_page")]
 _BY_KEY = _responses.c.respondent_key == bindparam("key")
@@ -41,39 +41,81 @@ _RESPONSE = select(*_STATE, _responses.c.follow_up, _responses.c.contact).where(
 _RESPONSE_AND_ANSWERS = (select(*_STATE, _answers.c.question_id, _answers.c.value_num, _answers.c.value_text)
                          .select_from(_responses.outerjoin(_answers, _answers.c.response_id == _responses.c.id))
                          .where(_BY_KEY))
-# A page posted: the response locked for the post's transaction (PostgreSQL; SQLite ignores
-# FOR UPDATE and is locked as a whole, see _begin_locked). Whether the submission id was used
-# before is asked by the next statement: on PostgreSQL a statement that waited for a row lock
-# sees that row as the other transaction left it, but every other table as it was when the
-# statement started, so a subquery here would miss the submission that transaction stored.
-_LOCKED_RESPONSE = select(*_STATE).where(_BY_KEY).with_for_update()
-_SUBMITTED = select(exists().where(_submissions.c.submission_id == bindparam("submission_id")))
+# A page post's transaction starts by recording its submission id for the response found by
+# the respondent's key, in one statement that also locks that response (FOR UPDATE of its row
+# on PostgreSQL; SQLite ignores FOR UPDATE and is locked as a whole, see _CoreTransaction). Posts
+# of one response thus run one after another, and a submission id seen before is refused by
+# its primary key. The response and its answers are read by the next statement, so they are
+# read under the lock and as the post before left them (on PostgreSQL a statement that waited
+# for a row lock sees the other tables as they were when it started; the next one sees all).
+_CLAIM_COLUMNS = ["submission_id", "response_id", "page_index", "created_at"]
+_CLAIM_SOURCE = (select(bindparam("submission_id", type_=String), _responses.c.id,
+                        bindparam("page_index", type_=Integer), bindparam("created_at", type_=DateTime(timezone=True)))
+                 .where(_BY_KEY).with_for_update())
+_CLAIM = insert(_submissions).from_select(_CLAIM_COLUMNS, _CLAIM_SOURCE)
 _ANSWERS_OF = (select(_answers.c.question_id, _answers.c.value_num, _answers.c.value_text)
                .where(_answers.c.response_id == bindparam("response_id")))
 _DELETE_ANSWERS = delete(_answers).where(_answers.c.response_id == bindparam("response_id"),
                                          _answers.c.question_id.in_(bindparam("question_ids", expanding=True)))
 
 
-def _begin_locked(connection):
-    """A transaction whose reads are made under the lock its writes need."""
-    transaction = connection.begin()
-    if connection.dialect.name == "sqlite":
-        # SQLite has no row locks and ignores FOR UPDATE. BEGIN IMMEDIATE takes the database's
-        # write lock at once (waiting up to the busy timeout), so the read that follows is
-        # made under it, as FOR UPDATE makes it on PostgreSQL. A deferred transaction would
-        # read first and fail to write if another post committed in between.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    return transaction
+class _CoreTransaction:
+    """A page post's transaction through SQLAlchemy Core, on either database."""
+
+    def __init__(self, engine: Engine):
+        self.connection = engine.connect()
+        self.transaction = self.connection.begin()
+        if self.connection.dialect.name == "sqlite":
+            # SQLite has no row locks and ignores FOR UPDATE. BEGIN IMMEDIATE takes the
+            # database's write lock at once (waiting up to the busy timeout), so what follows
+            # is read under it, as FOR UPDATE makes it on PostgreSQL.
+            try:
+                self.connection.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:  # locked past the timeout, or gone: the connection goes back
+                self.close()
+                raise
+
+    def open(self, params: dict[str, Any]) -> tuple[bool, list]:
+        """(duplicate, rows of _RESPONSE_AND_ANSWERS as mappings): the claim, then the read."""
+        duplicate = False
+        try:
+            self.connection.execute(_CLAIM, params)
+        except IntegrityError:  # posted before (double click, retry): nothing more is written
+            self.transaction.rollback()
+            duplicate = True
+        return duplicate, list(self.connection.execute(_RESPONSE_AND_ANSWERS, {"key": params["key"]}).mappings())
+
+    def write(self, response_id: int, remove: list[str], rows: list[dict], changes: dict[str, Any],
+              deliveries: list[dict] = ()) -> None:
+        """Delete the answers to ``remove``, insert ``rows``, update the response, record the
+        webhook ``deliveries`` (rows of webhook_deliveries), commit."""
+        if remove:
+            self.connection.execute(_DELETE_ANSWERS, {"response_id": response_id, "question_ids": remove})
+        if rows:
+            self.connection.execute(insert(_answers), rows)
+        self.connection.execute(update(_responses).where(_responses.c.id == response_id).values(**changes))
+        if deliveries:
+            self.connection.execute(insert(_deliveries), list(deliveries))
+        self.transaction.commit()
+
+    def close(self) -> None:
+        try:
+            if self.transaction.is_active:
+                self.transaction.rollback()
+        finally:
+            self.connection.close()
 
 
 class PagePost:
     """One page post, one transaction: ``with service.page_post(key, page_index, submission_id) as post``.
 
-    Entering begins the transaction and reads, under the response's lock, the response
-    (``response``; None when the key is unknown), whether the submission id was used before
-    (``duplicate``) and the answers (``answers``). Posts of one response thus take effect one
-    after another, each checked against what the one before saved. :meth:`save` writes and
-    commits; leaving without saving rolls back.
+    Entering begins the transaction, records the submission id for the respondent's response,
+    which locks the response, and reads the response (``response``; None when the key is
+    unknown) and its answers (``answers``) under that lock. A submission id used before
+    (``duplicate``) is refused by its primary key; the response is read as it is and nothing
+    will be written. Posts of one response thus take effect one after another, each checked
+    against what the one before saved. :meth:`save` writes and commits; leaving without
+    saving rolls back, the claim included.
 
     A post without a usable submission id (8 to 64 characters) is read without a transaction:
     it is refused before anything is written.
@@ -85,7 +127,7 @@ class PagePost:
         self.response: ResponseState | None = None
         self.answers: dict[str, Any] = {}
         self.duplicate = False
-        self._connection = self._transaction = None
+        self._transaction = None
 
     def __enter__(self) -> "PagePost":
         if not self.key:
@@ -93,23 +135,22 @@ class PagePost:
         if not 8 <= len(self.submission_id) <= 64:
             self.response, self.answers = self.service.response_and_answers(self.key)
             return self
-        self._connection = self.service.engine.connect()
-        self._transaction = _begin_locked(self._connection)
-        row = self._connection.execute(_LOCKED_RESPONSE, {"key": self.key}).first()
-        if row is not None:
-            self.response = ResponseState.from_row(row._mapping)
-            self.duplicate = self._connection.execute(_SUBMITTED, {"submission_id": self.submission_id}).scalar()
-            rows = self._connection.execute(_ANSWERS_OF, {"response_id": self.response.id})
-            self.answers = decode_rows(self.service.questionnaire(self.response.survey_id), rows)
+        self._transaction = self.service.transaction_type(self.service.engine)
+        try:
+            self.duplicate, rows = self._transaction.open({
+                "submission_id": self.submission_id, "page_index": self.page_index, "created_at": utcnow(),
+                "key": self.key})
+        except BaseException:  # (a database that is locked or gone) __exit__ is not called for a failed __enter__
+            self.__exit__()
+            raise
+        if rows:
+            self.response, self.answers = self.service.response_from_rows(rows)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._connection is not None:
-            try:
-                if self._transaction.is_active:
-                    self._transaction.rollback()
-            finally:
-                self._connection.close()
+        if self._transaction is not None:
+            transaction, self._transaction = self._transaction, None
+            transaction.close()
 
     def save(self, values: dict[str, Any], language: str, advance: bool) -> SaveOutcome:
         """Store the page's answers (replacing earlier ones for that page) and commit.
@@ -123,47 +164,34 @@ class PagePost:
             return SaveOutcome(response.current_page, dict(stored))
         questionnaire = self.service.questionnaire(response.survey_id)
         plan = plan_page_save(questionnaire, response, stored, self.page_index, values, language, advance, utcnow())
-        connection = self._connection
-        try:
-            connection.execute(insert(_submissions), {"submission_id": self.submission_id, "response_id": response.id,
-                                                      "page_index": self.page_index, "created_at": utcnow()})
-        except IntegrityError:
-            # The id was taken since the read, by another response (the lock covers only this
-            # one's): not a form we rendered for this respondent. Nothing is stored.
-            self._transaction.rollback()
-            return SaveOutcome(response.current_page, dict(stored))
-        if plan.remove:
-            connection.execute(_DELETE_ANSWERS, {"response_id": response.id, "question_ids": plan.remove})
-        if plan.rows:
-            connection.execute(insert(_answers), [{"response_id": response.id, **row} for row in plan.rows])
-        connection.execute(update(_responses).where(_responses.c.id == response.id).values(**plan.changes))
-        if plan.changes.get("status") == "complete":
-            self._announce_completion(questionnaire, response, plan)
-        self._transaction.commit()
+        deliveries = self._completion_deliveries(questionnaire, response, plan) \
+            if plan.changes.get("status") == "complete" else []
+        self._transaction.write(response.id, plan.remove, [{"response_id": response.id, **row} for row in plan.rows],
+                                plan.changes, deliveries)
         return plan.outcome
 
-    def _announce_completion(self, questionnaire: Questionnaire, response: ResponseState, plan) -> None:
-        """Webhook deliveries for the completion (and the follow-up flag), written in the same
-        transaction as the last page: a completed response is never left unannounced, and no
-        receiver is called while the respondent waits (the worker delivers)."""
-        from models.storage.webhooks import record_event_rows
+    def _completion_deliveries(self, questionnaire: Questionnaire, response: ResponseState, plan) -> list[dict]:
+        """Webhook deliveries announcing the completion (and the follow-up flag), written by
+        ``write`` in the same transaction as the last page: a completed response is never left
+        unannounced, and no receiver is called while the respondent waits (the worker
+        delivers). A questionnaire without webhooks costs one small query."""
+        from models.storage.webhooks import delivery_rows
 
-        connection = self._connection
+        with self.service.engine.connect() as connection:
+            def payload() -> dict[str, Any]:
+                wave_name = connection.execute(select(Wave.name).where(Wave.id == response.wave_id)).scalar()
+                attributes = None
+                if response.invitation_id is not None:
+                    attributes = connection.execute(select(Invitation.attributes)
+                                                    .where(Invitation.id == response.invitation_id)).scalar()
+                return {"survey": questionnaire.id, "wave": wave_name, "response_id": response.id,
+                        "language": plan.changes.get("language"),
+                        "completed_at": plan.changes["completed_at"].isoformat(),
+                        "follow_up": bool(plan.outcome.follow_up), "invitation": attributes or None,
+                        "answers": plan.outcome.answers}
 
-        def payload() -> dict[str, Any]:
-            wave_name = connection.execute(select(Wave.name).where(Wave.id == response.wave_id)).scalar()
-            attributes = None
-            if response.invitation_id is not None:
-                attributes = connection.execute(select(Invitation.attributes)
-                                                .where(Invitation.id == response.invitation_id)).scalar()
-            return {"survey": questionnaire.id, "wave": wave_name, "response_id": response.id,
-                    "language": plan.changes.get("language"), "completed_at": plan.changes["completed_at"].isoformat(),
-                    "follow_up": bool(plan.outcome.follow_up), "invitation": attributes or None,
-                    "answers": plan.outcome.answers}
-
-        record_event_rows(connection, questionnaire.id, "response.completed", payload)
-        if plan.outcome.follow_up:
-            record_event_rows(connection, questionnaire.id, "followup.flagged", payload)
+            events = ["response.completed"] + (["followup.flagged"] if plan.outcome.follow_up else [])
+            return delivery_rows(connection, questionnaire.id, events, payload)
 
 
 class SurveyService:
@@ -171,8 +199,15 @@ class SurveyService:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        dialect = engine.dialect
+        if (dialect.name, dialect.driver) == ("postgresql", "psycopg"):
+            from .pipeline import PipelinedTransaction  # why: see that module
+            self.transaction_type = PipelinedTransaction
+        else:
+            self.transaction_type = _CoreTransaction
         self.sessions = sessionmaker(engine, expire_on_commit=False)
-        # Reads outside a transaction: one statement each, no BEGIN and ROLLBACK round trips.
+        # Single statements outside a transaction (each is its own): no BEGIN and COMMIT or
+        # ROLLBACK round trips.
         self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._questionnaires: dict[int, Questionnaire] = {}
         self._waves: dict[tuple[str, str], tuple[float, Wave]] = {}
@@ -214,16 +249,18 @@ class SurveyService:
         if not key:
             return None, {}
         with self._reader.connect() as connection:
-            rows = connection.execute(_RESPONSE_AND_ANSWERS, {"key": key}).all()
-        if not rows:
-            return None, {}
-        response = ResponseState.from_row(rows[0]._mapping)
-        answered = [row for row in rows if row.question_id is not None]
+            rows = list(connection.execute(_RESPONSE_AND_ANSWERS, {"key": key}).mappings())
+        return self.response_from_rows(rows) if rows else (None, {})
+
+    def response_from_rows(self, rows: list) -> tuple[ResponseState, dict[str, Any]]:
+        """The response and its answers from the row mappings of _RESPONSE_AND_ANSWERS."""
+        response = ResponseState.from_row(rows[0])
+        answered = [row for row in rows if row["question_id"] is not None]
         return response, decode_rows(self.questionnaire(response.survey_id), answered)
 
     def answers(self, response: ResponseState) -> dict[str, Any]:
         with self._reader.connect() as connection:
-            rows = connection.execute(_ANSWERS_OF, {"response_id": response.id}).all()
+            rows = list(connection.execute(_ANSWERS_OF, {"response_id": response.id}).mappings())
         return decode_rows(self.questionnaire(response.survey_id), rows)
 
     def page_post(self, key: str | None, page_index: int, submission_id: str) -> PagePost:
@@ -238,7 +275,7 @@ class SurveyService:
         values = dict(survey_id=wave.survey_id, wave_id=wave.id, invitation_id=invitation_id,
                       respondent_key=secrets.token_urlsafe(32), status="partial", language=language,
                       current_page=0, started_at=now, updated_at=now, follow_up=False)
-        with self.engine.begin() as connection:
+        with self._reader.connect() as connection:  # one statement: its own transaction
             response_id = connection.execute(insert(_responses).values(values).returning(_responses.c.id)).scalar_one()
         return ResponseState(id=response_id, survey_id=wave.survey_id, wave_id=wave.id, invitation_id=invitation_id,
                              respondent_key=values["respondent_key"], status="partial", language=language,

@@ -98,3 +98,46 @@ def test_a_page_posted_while_the_database_is_read_only_is_stored_once_when_poste
 def _count(engine, table) -> int:
     with Session(engine) as session:
         return session.scalar(select(func.count()).select_from(table))
+
+
+def test_a_locked_sqlite_database_gives_503_and_the_post_gives_its_connection_back(tmp_path, acsi):
+    """Another process holds the write lock past the busy timeout: the page post's BEGIN
+    IMMEDIATE fails, the respondent gets the 503 page, and the connection the post took goes
+    back to the pool (a failed ``with`` entry does not run its exit)."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from survey_app import create_app
+
+    url = f"sqlite:///{tmp_path / 'csi.sqlite3'}"
+    app = create_app({"DATABASE_URL": url, "AUTO_MIGRATE": True, "TESTING": True, "PROPAGATE_EXCEPTIONS": False})
+    engine = app.extensions["csi"]["engine"]
+    _register_shipped(engine)
+    engine.dispose()
+    # Set after make_engine's own pragmas, so it wins: wait 0.2 s for a lock, not 10 s.
+    event.listen(engine, "connect", lambda connection, _: connection.execute("PRAGMA busy_timeout=200"))
+    person = Respondent(https_client(app), acsi)
+    page = person.start()
+    holder = sqlite3.connect(tmp_path / "csi.sqlite3", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        refused = person.client.post(page.url, data=person.page_data(page))
+        assert refused.status_code == 503 and refused.headers["Retry-After"]
+        assert engine.pool.checkedout() == 0
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert person.answer(page).status == 200
+    engine.dispose()
+
+
+def _register_shipped(engine) -> None:
+    import questionnaires
+    from models import load_questionnaire
+    from models.storage import create_wave, register_questionnaire
+
+    with Session(engine) as session:
+        for name in questionnaires.SHIPPED:
+            create_wave(session, register_questionnaire(session, load_questionnaire(questionnaires.path(name))), "2026Q4")
+        session.commit()

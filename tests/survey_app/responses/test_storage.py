@@ -1,6 +1,6 @@
-"""A page post's transaction (survey_app/responses/storage.py), on SQLite and PostgreSQL:
-what it stores, what it refuses, and that posts of one response take effect one after
-another, each checked against what the one before saved."""
+"""A page post's transaction (survey_app/responses/storage.py and pipeline.py), on SQLite
+and PostgreSQL: what it stores, what it refuses, and that posts of one response take effect
+one after another, each checked against what the one before saved."""
 from __future__ import annotations
 
 import threading
@@ -16,9 +16,18 @@ FIRST_PAGE = {"channel": "store", "categories": ["grocery"], "visits_per_month":
 OTHER_FIRST_PAGE = {"channel": "online", "categories": ["clothing", "grocery"], "visits_per_month": 7}
 
 
-@pytest.fixture
-def service(app):
-    return app.extensions["csi"]["service"]
+@pytest.fixture(params=["default", "core"])
+def service(request, app):
+    """The app's service with its own transaction type (PostgreSQL: psycopg's pipeline), and
+    with the plain Core path, which PostgreSQL would use with another driver."""
+    from survey_app.responses.storage import _CoreTransaction
+
+    service = app.extensions["csi"]["service"]
+    if request.param == "core":
+        if service.transaction_type is _CoreTransaction:
+            pytest.skip("this database's default is the Core path (tested as 'default')")
+        service.transaction_type = _CoreTransaction
+    return service
 
 
 @pytest.fixture
