@@ -61,11 +61,12 @@ class PLSResults:
     scales: Mapping[str, tuple[float, float]] = field(repr=False)
     bootstrap: BootstrapResult | None = None
     method: str = "pls"
+    inadmissible: tuple[str, ...] = ()  # PLSc only: each inadmissibility, named (analysis.plsc)
 
     @classmethod
     def build(cls, estimator, prepared: PreparedData, structure: Structure, layout: Layout, core: CoreResult,
               mom: st.Moments, estimate: np.ndarray, low: np.ndarray, span: np.ndarray,
-              boot: BootstrapResult | None) -> "PLSResults":
+              boot: BootstrapResult | None, inadmissible: tuple[str, ...] = ()) -> "PLSResults":
         X = prepared.values
         weights = core.weights[0]
         raw = st.raw_weights(core, mom, estimator.scaled)[0]
@@ -74,6 +75,12 @@ class PLSResults:
         rescaled = (X - low) / span * 100.0
         respondent_index = rescaled @ (w01[:, None] * structure.mask)
         notes = list(prepared.notes)
+        consistent = getattr(estimator, "consistent", False)
+        if consistent:
+            notes.append("consistent PLS (PLSc): paths, R², construct correlations and loadings of reflective "
+                         "constructs are corrected for measurement error by rho_A; weights, scores and the "
+                         "0-100 index are those of the PLS composites")
+        notes += [f"INADMISSIBLE PLSc solution: {reason}" for reason in inadmissible]
         for j, name in enumerate(structure.constructs):
             idx = np.flatnonzero(structure.mask[:, j])
             negative = [structure.items[i] for i in idx if w01[i] < 0]
@@ -104,6 +111,7 @@ class PLSResults:
             _scores=_frozen(scores), _respondent_index=_frozen(respondent_index), _index_weights=_frozen(w01),
             _quality=MappingProxyType(quality), _item_corr=_frozen(mom.corr[0]), row_index=prepared.index,
             scales=MappingProxyType(dict(prepared.scales)), bootstrap=boot,
+            method="plsc" if consistent else "pls", inadmissible=tuple(inadmissible),
         )
 
     # ---- tidy frames -------------------------------------------------------------
@@ -312,7 +320,9 @@ class PLSResults:
             return [{k: _json_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
         return {
-            "method": "pls",
+            "method": self.method,
+            "admissible": not self.inadmissible,
+            "inadmissible": list(self.inadmissible),
             "scheme": self.scheme,
             "scaled": self.scaled,
             "converged": True,

@@ -22,12 +22,15 @@ def _ci_columns(frame: pd.DataFrame, estimate: str = "estimate") -> pd.DataFrame
 
 def pls_summary(results) -> str:
     lines = []
-    title = f"PLS path model ({results.model.name}): scheme={results.scheme}, " \
+    kind = "Consistent PLS (PLSc)" if getattr(results, "method", "pls") == "plsc" else "PLS"
+    title = f"{kind} path model ({results.model.name}): scheme={results.scheme}, " \
             f"{'standardized' if results.scaled else 'centred (unscaled)'} indicators"
     lines += [title, "=" * len(title)]
     lines.append(f"respondents used: {results.n_used} of {results.n_total}"
                  + "".join(f"; {n} dropped: {why}" for why, n in results.dropped.items()))
     lines.append(f"converged in {results.iterations} iterations (tolerance {results.tol:g})")
+    for reason in getattr(results, "inadmissible", ()):
+        lines.append(f"WARNING: inadmissible PLSc solution: {reason}")
     if results.bootstrap is not None:
         b = results.bootstrap
         lines.append(f"bootstrap: {b.n_ok}/{b.n_requested} resamples, seed {b.seed}, "

@@ -214,7 +214,8 @@ def _load_model(spec: str, questionnaire):
 @click.option("--survey", help="Questionnaire id of a stored survey (with --wave): read responses from the database.")
 @click.option("--wave", help="Wave name, e.g. 2026Q4 (with --survey).")
 @_database_option
-@click.option("--method", type=click.Choice(["pls", "cbsem"]), default="pls", show_default=True)
+@click.option("--method", type=click.Choice(["pls", "plsc", "cbsem"]), default="pls", show_default=True,
+              help="pls, plsc (consistent PLS: reflective constructs corrected by rho_A), or cbsem.")
 @click.option("--scheme", type=click.Choice(["path", "centroid", "factorial"]), default="path", show_default=True)
 @click.option("--unscaled", is_flag=True, help="Centre but do not standardize indicators (R plspm scaled=FALSE).")
 @click.option("--missing", type=click.Choice(["listwise", "mean", "fiml"]), default="listwise", show_default=True)
@@ -244,8 +245,8 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
     if survey and not wave:
         _fail("--survey needs --wave")
     if plot_prefix:
-        if method != "pls":
-            _fail("--plot draws PLS results; it applies to --method pls")
+        if method not in ("pls", "plsc"):
+            _fail("--plot draws PLS results; it applies to --method pls or plsc")
         # Checked before fitting: a bootstrap can take minutes, and its figures must not be lost.
         _writable_file(f"{plot_prefix}-paths.png", "--plot")
     if data_file and not Path(data_file).is_file():
@@ -285,12 +286,14 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
         else:
             _fail("give --model (a template with --questionnaire, or a model file)")
         scales, dont_know = _fit_scales(scales_spec, dont_know_spec, model)
-        if method == "pls":
+        if method in ("pls", "plsc"):
             if missing == "fiml":
                 _fail("--missing fiml is available for --method cbsem only")
+            if method == "plsc" and unscaled:
+                _fail("--method plsc corrects correlations and needs standardized indicators; drop --unscaled")
             if estimator.lower() != "ml" or allow_improper:
                 _fail("--estimator and --allow-improper apply to --method cbsem")
-            results = fit_model(model, data, "pls", questionnaire=questionnaire, scheme=scheme, scaled=not unscaled,
+            results = fit_model(model, data, method, questionnaire=questionnaire, scheme=scheme, scaled=not unscaled,
                                 missing=missing, n_boot=n_boot, seed=seed, scales=scales, dont_know=dont_know)
         else:
             if n_boot:
