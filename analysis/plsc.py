@@ -114,8 +114,11 @@ def describe(core: CoreResult, structure: Structure, b: int = 0) -> list[str]:
                  for s in structure.predecessors[t] if abs(core.paths[b, t, s]) > 1]
         out.append(f"{INADMISSIBLE[0]}: {', '.join(where)}")
     if flags[1]:
-        smallest = np.linalg.eigvalsh(np.nan_to_num(core.lv_corr[b])).min()
-        out.append(f"{INADMISSIBLE[1]} (smallest eigenvalue {smallest:.3f})")
+        C = core.lv_corr[b]
+        if np.isfinite(C).all():
+            out.append(f"{INADMISSIBLE[1]} (smallest eigenvalue {np.linalg.eigvalsh(C).min():.3f})")
+        else:
+            out.append(f"{INADMISSIBLE[1]} (not computable: a rho_A is not positive)")
     if flags[2]:
         where = [f"{names[j]} = {core.rho_a[b, j]:.3f}" for j in range(len(names))
                  if not 0 < core.rho_a[b, j] <= 1]

@@ -216,6 +216,14 @@ class PLSResults:
         return frame.rename(columns={"estimate": "total"})
 
     @property
+    def mediation(self) -> pd.DataFrame:
+        """Every specific indirect effect (product of paths along one route) with its bootstrap
+        percentile interval, the direct effect, and the Zhao, Lynch & Chen (2010) type
+        (see :mod:`analysis.mediation`); ``type`` is None without a bootstrap."""
+        from .mediation import mediation_table
+        return mediation_table(self)
+
+    @property
     def index(self) -> pd.Series:
         """The 0-100 CSI index per construct (ACSI method; see ``analysis.index``).
 
@@ -336,6 +344,7 @@ class PLSResults:
             "r_squared": {k: float(v) for k, v in self.r_squared.items()},
             "adj_r_squared": {k: float(v) for k, v in self.adj_r_squared.items()},
             "effects": records(self.effects),
+            "mediation": records(self.mediation),
             "loadings": records(self.loadings),
             "weights": records(self.outer_weights),
             "index": {k: float(v) for k, v in self.index.items()},

@@ -56,6 +56,13 @@ def pls_summary(results) -> str:
     if not vif.empty and (vif["vif"] > 5).any():
         lines += ["", "Inner-model VIF above 5:", _table(vif[vif["vif"] > 5])]
     lines += ["", "Total effects", _table(_ci_columns(results.effects, "total"))]
+    mediation = results.mediation if hasattr(results, "mediation") else pd.DataFrame()
+    if not mediation.empty:
+        shown = mediation[["from", "through", "to", "estimate", "ci_low", "ci_high", "direct", "type"]]
+        if results.bootstrap is None:
+            shown = shown.drop(columns=["ci_low", "ci_high", "type"])
+        lines += ["", "Specific indirect effects (mediation; type after Zhao, Lynch & Chen 2010"
+                  + (")" if results.bootstrap is not None else ": needs a bootstrap, --boot N)"), _table(shown)]
     if results.notes:
         lines += ["", "Notes"] + [f"  - {note}" for note in results.notes]
     return "\n".join(lines) + "\n"

@@ -44,3 +44,27 @@ def test_fit_plsc_text_and_refusals(seminr_model):
     assert result.returncode == 1
     assert result.stderr.strip() == ("error: --method plsc corrects correlations and needs standardized indicators; "
                                      "drop --unscaled")
+
+
+@pytest.fixture()
+def ecsi_model_file(tmp_path, mobi_reference):
+    spec = mobi_reference["model_ECSImobi"]
+    text = "\n".join(f"{b} =~ {' + '.join(items)}" for b, items in spec["blocks"].items())
+    text += "\n" + "\n".join(f"{t} ~ {s}" for s, t in spec["paths"])
+    path = tmp_path / "ecsi.model"
+    path.write_text(text + "\n")
+    return path
+
+
+def test_fit_reports_mediation(ecsi_model_file):
+    result = csi("fit", "--model", str(ecsi_model_file), "--data", str(shared_file("mobi.csv")), "--boot", "200",
+                 "--seed", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)["mediation"]
+    route = {r["route"]: r for r in rows}["Image -> Expectation -> Satisfaction"]
+    assert route["ci_low"] <= route["estimate"] <= route["ci_high"]
+    assert {r["type"] for r in rows} <= {"complementary", "competitive", "indirect-only", "direct-only", "no effect"}
+    text = csi("fit", "--model", str(ecsi_model_file), "--data", str(shared_file("mobi.csv")), "--boot", "100")
+    assert text.returncode == 0, text.stderr
+    assert "Specific indirect effects (mediation; type after Zhao, Lynch & Chen 2010)" in text.stdout
+    assert "Expectation -> Quality -> Value" in text.stdout  # a three-mediator route's "through"
