@@ -68,3 +68,40 @@ def test_fit_reports_mediation(ecsi_model_file):
     assert text.returncode == 0, text.stderr
     assert "Specific indirect effects (mediation; type after Zhao, Lynch & Chen 2010)" in text.stdout
     assert "Expectation -> Quality -> Value" in text.stdout  # a three-mediator route's "through"
+
+
+def test_predict_json_contract(seminr_model):
+    result = csi("predict", "--model", str(seminr_model), "--data", str(shared_file("mobi.csv")), "--folds", "5",
+                 "--repeats", "2", "--seed", "7", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert [row["item"] for row in payload["items"]] == ["CUSA1", "CUSA2", "CUSA3"]
+    for row in payload["items"]:
+        assert {"item", "pls_rmse", "pls_mae", "lm_rmse", "lm_mae", "q2_predict"} <= set(row)
+        assert 0 < row["q2_predict"] < 1 and row["pls_mae"] < row["pls_rmse"]
+    assert [row["item"] for row in payload["in_sample"]] == ["CUSA1", "CUSA2", "CUSA3"]
+    assert payload["folds"] == 5 and payload["repeats"] == 2 and payload["seed"] == 7
+    # Same seed, same folds, same numbers (the API's, as the user would get them in Python).
+    from analysis.predict import PLSPredict
+    from models import parse_model
+    import pandas as pd
+    api = PLSPredict(parse_model(SEMINR_MODEL), folds=5, repeats=2, seed=7).fit(pd.read_csv(shared_file("mobi.csv")))
+    assert [row["q2_predict"] for row in payload["items"]] == pytest.approx(list(api.items["q2_predict"]), abs=1e-12)
+
+
+def test_predict_loocv_text(seminr_model):
+    result = csi("predict", "--model", str(seminr_model), "--data", str(shared_file("mobi.csv")), "--loocv")
+    assert result.returncode == 0, result.stderr
+    assert "PLSpredict (leave-one-out, earliest antecedents, seed 1, n = 250)" in result.stdout
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--loocv", "--folds", "5"], "error: give either --folds K or --loocv, not both"),
+    (["--loocv", "--repeats", "2"], "error: leave-one-out cross-validation has one way to split the data: drop --repeats"),
+    (["--folds", "1"], "error: folds must be at least 2, got 1"),
+    (["--folds", "400"], "error: 400 folds need at least 400 respondents; there are 250"),
+])
+def test_predict_refusals(seminr_model, extra, message):
+    result = csi("predict", "--model", str(seminr_model), "--data", str(shared_file("mobi.csv")), *extra)
+    assert result.returncode == 1
+    assert result.stderr.strip() == message
