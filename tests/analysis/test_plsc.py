@@ -259,3 +259,32 @@ def test_correct_is_batched(seminr_fit, mobi):
     core = plsc.correct(run(np.stack([R, R]), seminr_fit.structure, "factorial"), np.stack([R, R]), seminr_fit.structure)
     np.testing.assert_allclose(core.paths[0], core.paths[1])
     np.testing.assert_allclose(core.paths[0], np.array(seminr_fit._paths), atol=1e-10)
+
+
+def test_non_positive_rho_a_is_named_and_leaves_no_numbers():
+    """Two items correlating -0.3 with each other but positively with B: both weights are
+    positive, w'(S - diag S)w < 0, so rho_A < 0 and no factor correlation exists."""
+    sigma = np.array([[1.0, -0.3, 0.4, 0.4],
+                      [-0.3, 1.0, 0.3, 0.3],
+                      [0.4, 0.3, 1.0, 0.6],
+                      [0.4, 0.3, 0.6, 1.0]])
+    items = ["a1", "a2", "b1", "b2"]
+    data, scales = frame_on_scale(exact_sample(sigma, 300, seed=1), items)
+    model = parse_model("A =~ a1 + a2\nB =~ b1 + b2\nB ~ A", name="negative")
+    results = PLSPM(model, consistent=True).fit(data, scales=scales)
+    assert results.quality.loc["A", "rho_a"] < 0
+    assert any(r.startswith("rho_A above 1 (or not positive): A = -") for r in results.inadmissible)
+    assert ("a construct correlation matrix that is not positive definite (not computable: a rho_A is not positive)"
+            in results.inadmissible)
+    assert results.path_coefficients["estimate"].isna().all()
+    from analysis.json_safe import json_ready  # what csi fit --json prints
+    payload = json.loads(json.dumps(json_ready(results.to_dict()), allow_nan=False))
+    assert payload["paths"][0]["estimate"] is None and payload["admissible"] is False
+    assert "WARNING: inadmissible PLSc solution" in results.summary()
+
+
+def test_plsc_bootstrap_same_whatever_the_worker_count(seminr_fit, mobi):
+    runs = [PLSPM(seminr_fit.model, scheme="factorial", consistent=True, n_boot=500, seed=8, workers=w,
+                  progress=False).fit(mobi).bootstrap for w in (1, 2)]
+    assert runs[0].failures == runs[1].failures
+    np.testing.assert_allclose(runs[0].samples, runs[1].samples, rtol=1e-10, atol=1e-12)
