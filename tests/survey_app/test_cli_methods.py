@@ -105,3 +105,18 @@ def test_predict_refusals(seminr_model, extra, message):
     result = csi("predict", "--model", str(seminr_model), "--data", str(shared_file("mobi.csv")), *extra)
     assert result.returncode == 1
     assert result.stderr.strip() == message
+
+
+def test_fit_plsc_bootstrap_reports_dropped_resamples(seminr_model):
+    """On this model about a third of mobi's resamples are inadmissible under PLSc: the JSON
+    counts them by name and the notes say the intervals rest on the others."""
+    result = csi("fit", "--model", str(seminr_model), "--data", str(shared_file("mobi.csv")), "--method", "plsc",
+                 "--scheme", "factorial", "--boot", "200", "--seed", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    boot = payload["bootstrap"]
+    dropped = boot["failures"]["inadmissible PLSc solution"]
+    assert 0 < dropped < 200 and boot["ok"] == 200 - dropped
+    assert any(f"{dropped} inadmissible PLSc solution" in note for note in payload["notes"])
+    for path in payload["paths"]:
+        assert path["ci_low"] < path["estimate"] < path["ci_high"]
