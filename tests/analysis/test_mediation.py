@@ -121,3 +121,23 @@ def test_simulation_recovers_every_type(known_mediation):
         assert row["type"] == expected, (source, row.to_dict())
         truth = KNOWN_PATHS[(source, "M")] * KNOWN_PATHS[("M", "Y")]
         assert row["ci_low"] <= truth <= row["ci_high"], source
+
+
+def test_indirect_effect_interval_coverage_is_near_nominal():
+    """100 samples (n = 300) of X -> M -> Y (a = 0.5, b = 0.4, c = 0.2), PLSc, 200 resamples:
+    the 95% percentile interval of a*b covers 0.2 in 88-99 of them (Binomial(100, 0.95)
+    lies there with probability 0.99), and the mean estimate is within 0.02 of 0.2.
+    (Measured: 96 of 100, mean 0.209.)"""
+    blocks = {c: [f"{c.lower()}{k}" for k in (1, 2, 3)] for c in ("X", "M", "Y")}
+    paths = {("X", "M"): 0.5, ("M", "Y"): 0.4, ("X", "Y"): 0.2}
+    model = parse_model(model_text(blocks, list(paths)), name="coverage")
+    pop = population(model, paths, 0.8)
+    hits, estimates = 0, []
+    for r in range(100):
+        data, scales = frame_on_scale(simulate(pop, 300, seed=500 + r, scale=None).to_numpy(), model.items)
+        results = PLSPM(model, consistent=True, n_boot=200, seed=r, workers=1, progress=False).fit(data, scales=scales)
+        row = results.mediation.set_index("route").loc["X -> M -> Y"]
+        hits += row["ci_low"] <= 0.2 <= row["ci_high"]
+        estimates.append(row["estimate"])
+    assert 88 <= hits <= 99, hits
+    assert abs(np.mean(estimates) - 0.2) < 0.02, np.mean(estimates)
