@@ -16,11 +16,12 @@ from .data import DataError, ItemInfo, prepare
 from .pls import PLSPM, ConvergenceError
 from .results import PLSResults
 
-METHODS = ("pls", "cbsem")
+METHODS = ("pls", "plsc", "cbsem")
 
 
 def fit(model: Model, data: pd.DataFrame, method: str = "pls", *, questionnaire=None, **options: Any):
-    """Fit ``model`` on ``data`` by PLS path modeling (``"pls"``) or ML SEM (``"cbsem"``).
+    """Fit ``model`` on ``data`` by PLS path modeling (``"pls"``), consistent PLS (``"plsc"``)
+    or ML SEM (``"cbsem"``).
 
     PLS options: scheme, scaled, tol, max_iter, missing, n_boot, seed, level, workers,
     progress, scales. CB-SEM options: missing ("listwise", "mean", "fiml"), estimator
@@ -28,9 +29,9 @@ def fit(model: Model, data: pd.DataFrame, method: str = "pls", *, questionnaire=
     dont_know (codes treated as missing in every item, e.g. (99, 98)).
     """
     dont_know = tuple(options.pop("dont_know", None) or ())
-    if method == "pls":
+    if method in ("pls", "plsc"):
         scales = options.pop("scales", None)
-        return PLSPM(model, **options).fit(data, questionnaire=questionnaire, scales=scales, dont_know=dont_know)
+        return PLSPM(model, consistent=method == "plsc", **options).fit(data, questionnaire=questionnaire, scales=scales, dont_know=dont_know)
     if method == "cbsem":
         from .cbsem import CBSEM
         if dont_know:  # CB-SEM has no 0-100 index: the codes only need to become missing

@@ -26,6 +26,7 @@ import multiprocessing as mp
 import numpy as np
 import pandas as pd
 
+from . import plsc
 from . import statistics as st
 from .layout import Layout
 from .pls_core import run
@@ -134,12 +135,18 @@ def _evaluate_batch(X, counts, layout: Layout, scheme, scaled, tol, max_iter, lo
         S = mom.corr if scaled else mom.cov
         S = np.where(degenerate[:, None, None], np.eye(S.shape[1]), S)  # keep the batch computable
         core = run(S, layout.structure, scheme, tol, max_iter)
+        if layout.consistent:
+            core = plsc.correct(core, S, layout.structure)
         values = layout.compute(core, mom, scaled, low, span)
     status = np.where(degenerate, 2, np.where(~core.converged, 1, np.where(~core.ok, 3, 0)))
+    if layout.consistent:
+        # Inadmissible resamples are dropped and counted, as cSEM's default (handle_inadmissibles="drop").
+        status = np.where((status == 0) & core.inadmissible.any(axis=1), 4, status)
     return values, status
 
 
-FAILURE_NAMES = {1: "did not converge", 2: "an item was constant in the resample", 3: "singular or non-finite estimates"}
+FAILURE_NAMES = {1: "did not converge", 2: "an item was constant in the resample", 3: "singular or non-finite estimates",
+                 4: "inadmissible PLSc solution"}
 
 
 def bootstrap(X: np.ndarray, layout: Layout, estimate: np.ndarray, *, scheme: str, scaled: bool, tol: float,

@@ -18,9 +18,10 @@ class Layout:
     structure: Structure
     reachable: tuple[tuple[int, int], ...]  # (source, target) pairs with a total effect
     htmt_pairs: tuple[tuple[int, int], ...]
+    consistent: bool = False  # PLSc: every fit of this layout is corrected by analysis.plsc
 
     @classmethod
-    def build(cls, structure: Structure) -> "Layout":
+    def build(cls, structure: Structure, consistent: bool = False) -> "Layout":
         names = structure.constructs
         J = len(names)
         reach = np.linalg.matrix_power(np.eye(J) + structure.path_matrix, J) > 0
@@ -36,7 +37,7 @@ class Layout:
         labels += [("index", names[j], "") for j in range(J)]
         labels += [("htmt", names[a], names[b]) for a, b in htmt_pairs]
         labels += [("importance", names[s], names[t]) for s, t in reachable]
-        return cls(tuple(labels), structure, reachable, htmt_pairs)
+        return cls(tuple(labels), structure, reachable, htmt_pairs, consistent)
 
     def positions(self, kind: str) -> list[int]:
         return [n for n, label in enumerate(self.labels) if label[0] == kind]

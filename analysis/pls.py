@@ -14,6 +14,7 @@ import pandas as pd
 from models.csi_model import Model
 from models.errors import CSIError
 
+from . import plsc
 from . import statistics as st
 from .bootstrap import bootstrap
 from .data import ItemInfo, PreparedData, items_from_questionnaire, prepare
@@ -65,12 +66,19 @@ class PLSPM:
         Missing-data handling (see ``docs/methods.md``).
     n_boot : int
         Bootstrap resamples (0 = none). ``seed``, ``level``, ``workers`` control it.
+        Under PLSc, inadmissible resamples are dropped and counted in ``bootstrap.failures``.
+    consistent : bool
+        Consistent PLS (PLSc; Dijkstra & Henseler 2015): reflective (Mode A, 2+ items)
+        constructs' correlations, paths and loadings are corrected for attenuation by
+        rho_A; composites stay PLS. Needs standardized indicators. Inadmissible results
+        (|path| > 1, non-positive-definite construct correlations, rho_A > 1, |loading| > 1)
+        are named in ``results.inadmissible`` and ``notes``; see :mod:`analysis.plsc`.
     """
 
     def __init__(self, model: Model, scheme: str = "path", scaled: bool = True, tol: float = 1e-7,
                  max_iter: int = 300, missing: str = "listwise", n_boot: int = 0, seed: int = 0,
                  level: float = 0.95, workers: int | None = None, progress: bool | None = None,
-                 on_progress: Callable[[int, int], None] | None = None):
+                 on_progress: Callable[[int, int], None] | None = None, consistent: bool = False):
         if scheme not in SCHEMES:
             raise CSIError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
         if not 0 < level < 1:
@@ -79,7 +87,11 @@ class PLSPM:
             raise CSIError(f"n_boot must be 0 or more, got {n_boot}")
         if not (tol > 0 and max_iter >= 1):
             raise CSIError("tol must be positive and max_iter at least 1")
+        if consistent and not scaled:
+            raise CSIError("consistent PLS (PLSc) corrects correlations and needs standardized indicators; "
+                           "drop scaled=False (--unscaled)")
         check_pls_model(model)
+        self.consistent = consistent
         self.model = model
         self.scheme = scheme
         self.scaled = scaled
@@ -123,9 +135,13 @@ class PLSPM:
         if not core.ok[0]:
             raise CSIError("PLS produced non-finite estimates: the latent variables are collinear "
                            "(two constructs' scores are identical or one is a combination of others)")
+        inadmissible: list[str] = []
+        if self.consistent:
+            core = plsc.correct(core, S, structure)
+            inadmissible = plsc.describe(core, structure)
         low = np.array([prepared.scales[i][0] for i in structure.items])
         span = np.array([prepared.scales[i][1] - prepared.scales[i][0] for i in structure.items])
-        layout = Layout.build(structure)
+        layout = Layout.build(structure, consistent=self.consistent)
         estimate = layout.compute(core, mom, self.scaled, low, span)[0]
         boot = None
         if self.n_boot:
@@ -133,4 +149,5 @@ class PLSPM:
                              max_iter=self.max_iter, low=low, span=span, n_boot=self.n_boot, seed=self.seed,
                              level=self.level, workers=self.workers, progress=self.progress,
                              on_progress=self.on_progress)
-        return PLSResults.build(self, prepared, structure, layout, core, mom, estimate, low, span, boot)
+        return PLSResults.build(self, prepared, structure, layout, core, mom, estimate, low, span, boot,
+                                inadmissible=tuple(inadmissible))

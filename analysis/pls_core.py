@@ -70,6 +70,10 @@ class CoreResult:
     iterations: np.ndarray    # (B,) int
     last_change: np.ndarray   # (B,) largest weight change of the last step
     ok: np.ndarray            # (B,) bool: converged and all numbers finite
+    # Set by consistent PLS (analysis.plsc.correct) only:
+    rho_a: np.ndarray | None = None         # (B, J) reliabilities used for the correction
+    loadings: np.ndarray | None = None      # (B, p, J) cross-loadings, own blocks consistent
+    inadmissible: np.ndarray | None = None  # (B, 4) bool, columns as analysis.plsc.INADMISSIBLE
 
 
 def _normalize(W: np.ndarray, S: np.ndarray) -> np.ndarray:

@@ -61,11 +61,12 @@ class PLSResults:
     scales: Mapping[str, tuple[float, float]] = field(repr=False)
     bootstrap: BootstrapResult | None = None
     method: str = "pls"
+    inadmissible: tuple[str, ...] = ()  # PLSc only: each inadmissibility, named (analysis.plsc)
 
     @classmethod
     def build(cls, estimator, prepared: PreparedData, structure: Structure, layout: Layout, core: CoreResult,
               mom: st.Moments, estimate: np.ndarray, low: np.ndarray, span: np.ndarray,
-              boot: BootstrapResult | None) -> "PLSResults":
+              boot: BootstrapResult | None, inadmissible: tuple[str, ...] = ()) -> "PLSResults":
         X = prepared.values
         weights = core.weights[0]
         raw = st.raw_weights(core, mom, estimator.scaled)[0]
@@ -75,6 +76,12 @@ class PLSResults:
         rescaled = (X - low) / span * 100.0
         respondent_index = rescaled @ (w01[:, None] * structure.mask)
         notes = list(prepared.notes)
+        consistent = getattr(estimator, "consistent", False)
+        if consistent:
+            notes.append("consistent PLS (PLSc): paths, R², construct correlations and loadings of reflective "
+                         "constructs are corrected for measurement error by rho_A; weights, scores and the "
+                         "0-100 index are those of the PLS composites")
+        notes += [f"INADMISSIBLE PLSc solution: {reason}" for reason in inadmissible]
         for j, name in enumerate(structure.constructs):
             idx = np.flatnonzero(structure.mask[:, j])
             if unscaled[j]:  # the prepare() note names the items on no rating scale
@@ -108,6 +115,7 @@ class PLSResults:
             _scores=_frozen(scores), _respondent_index=_frozen(respondent_index), _index_weights=_frozen(w01),
             _quality=MappingProxyType(quality), _item_corr=_frozen(mom.corr[0]), row_index=prepared.index,
             scales=MappingProxyType(dict(prepared.scales)), bootstrap=boot,
+            method="plsc" if consistent else "pls", inadmissible=tuple(inadmissible),
         )
 
     # ---- tidy frames -------------------------------------------------------------
@@ -210,6 +218,14 @@ class PLSResults:
                          "_key": (names[s], names[t])})
         frame = self._finish(self._with_intervals("total", rows))
         return frame.rename(columns={"estimate": "total"})
+
+    @property
+    def mediation(self) -> pd.DataFrame:
+        """Every specific indirect effect (product of paths along one route) with its bootstrap
+        percentile interval, the direct effect, and the Zhao, Lynch & Chen (2010) type
+        (see :mod:`analysis.mediation`); ``type`` is None without a bootstrap."""
+        from .mediation import mediation_table
+        return mediation_table(self)
 
     @property
     def index(self) -> pd.Series:
@@ -316,7 +332,9 @@ class PLSResults:
             return [{k: _json_value(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
         return {
-            "method": "pls",
+            "method": self.method,
+            "admissible": not self.inadmissible,
+            "inadmissible": list(self.inadmissible),
             "scheme": self.scheme,
             "scaled": self.scaled,
             "converged": True,
@@ -330,6 +348,7 @@ class PLSResults:
             "r_squared": {k: float(v) for k, v in self.r_squared.items()},
             "adj_r_squared": {k: float(v) for k, v in self.adj_r_squared.items()},
             "effects": records(self.effects),
+            "mediation": records(self.mediation),
             "loadings": records(self.loadings),
             "weights": records(self.outer_weights),
             "index": {k: float(v) for k, v in self.index.items()},

@@ -79,7 +79,10 @@ def moments(X: np.ndarray) -> Moments:
 
 
 def loadings(core: CoreResult, mom: Moments, scaled: bool) -> np.ndarray:
-    """Correlations of every item with every LV (B, p, J): the cross-loadings."""
+    """Correlations of every item with every LV (B, p, J): the cross-loadings; under
+    consistent PLS each reflective block's own entries are its consistent loadings."""
+    if core.loadings is not None:
+        return core.loadings
     if scaled:
         return core.cov_items_lv
     return core.cov_items_lv / mom.sd[:, :, None]

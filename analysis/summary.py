@@ -22,12 +22,15 @@ def _ci_columns(frame: pd.DataFrame, estimate: str = "estimate") -> pd.DataFrame
 
 def pls_summary(results) -> str:
     lines = []
-    title = f"PLS path model ({results.model.name}): scheme={results.scheme}, " \
+    kind = "Consistent PLS (PLSc)" if getattr(results, "method", "pls") == "plsc" else "PLS"
+    title = f"{kind} path model ({results.model.name}): scheme={results.scheme}, " \
             f"{'standardized' if results.scaled else 'centred (unscaled)'} indicators"
     lines += [title, "=" * len(title)]
     lines.append(f"respondents used: {results.n_used} of {results.n_total}"
                  + "".join(f"; {n} dropped: {why}" for why, n in results.dropped.items()))
     lines.append(f"converged in {results.iterations} iterations (tolerance {results.tol:g})")
+    for reason in getattr(results, "inadmissible", ()):
+        lines.append(f"WARNING: inadmissible PLSc solution: {reason}")
     if results.bootstrap is not None:
         b = results.bootstrap
         lines.append(f"bootstrap: {b.n_ok}/{b.n_requested} resamples, seed {b.seed}, "
@@ -53,6 +56,13 @@ def pls_summary(results) -> str:
     if not vif.empty and (vif["vif"] > 5).any():
         lines += ["", "Inner-model VIF above 5:", _table(vif[vif["vif"] > 5])]
     lines += ["", "Total effects", _table(_ci_columns(results.effects, "total"))]
+    mediation = results.mediation if hasattr(results, "mediation") else pd.DataFrame()
+    if not mediation.empty:
+        shown = mediation[["from", "through", "to", "estimate", "ci_low", "ci_high", "direct", "type"]]
+        if results.bootstrap is None:
+            shown = shown.drop(columns=["ci_low", "ci_high", "type"])
+        lines += ["", "Specific indirect effects (mediation; type after Zhao, Lynch & Chen 2010"
+                  + (")" if results.bootstrap is not None else ": needs a bootstrap, --boot N)"), _table(shown)]
     if results.notes:
         lines += ["", "Notes"] + [f"  - {note}" for note in results.notes]
     return "\n".join(lines) + "\n"

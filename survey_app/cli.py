@@ -214,7 +214,8 @@ def _load_model(spec: str, questionnaire):
 @click.option("--survey", help="Questionnaire id of a stored survey (with --wave): read responses from the database.")
 @click.option("--wave", help="Wave name, e.g. 2026Q4 (with --survey).")
 @_database_option
-@click.option("--method", type=click.Choice(["pls", "cbsem"]), default="pls", show_default=True)
+@click.option("--method", type=click.Choice(["pls", "plsc", "cbsem"]), default="pls", show_default=True,
+              help="pls, plsc (consistent PLS: reflective constructs corrected by rho_A), or cbsem.")
 @click.option("--scheme", type=click.Choice(["path", "centroid", "factorial"]), default="path", show_default=True)
 @click.option("--unscaled", is_flag=True, help="Centre but do not standardize indicators (R plspm scaled=FALSE).")
 @click.option("--missing", type=click.Choice(["listwise", "mean", "fiml"]), default="listwise", show_default=True)
@@ -245,8 +246,8 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
     if survey and not wave:
         _fail("--survey needs --wave")
     if plot_prefix:
-        if method != "pls":
-            _fail("--plot draws PLS results; it applies to --method pls")
+        if method not in ("pls", "plsc"):
+            _fail("--plot draws PLS results; it applies to --method pls or plsc")
         # Checked before fitting: a bootstrap can take minutes, and its figures must not be lost.
         _writable_file(f"{plot_prefix}-paths.png", "--plot")
     if data_file and not Path(data_file).is_file():
@@ -293,12 +294,14 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
         else:
             _fail("give --model (a template with --questionnaire, or a model file)")
         scales, dont_know = _fit_scales(scales_spec, dont_know_spec, model)
-        if method == "pls":
+        if method in ("pls", "plsc"):
             if missing == "fiml":
                 _fail("--missing fiml is available for --method cbsem only")
+            if method == "plsc" and unscaled:
+                _fail("--method plsc corrects correlations and needs standardized indicators; drop --unscaled")
             if estimator.lower() != "ml" or allow_improper:
                 _fail("--estimator and --allow-improper apply to --method cbsem")
-            results = fit_model(model, data, "pls", questionnaire=questionnaire, scheme=scheme, scaled=not unscaled,
+            results = fit_model(model, data, method, questionnaire=questionnaire, scheme=scheme, scaled=not unscaled,
                                 missing=missing, n_boot=n_boot, seed=seed, scales=scales, dont_know=dont_know)
         else:
             if n_boot:
@@ -320,6 +323,63 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False))
     else:
         click.echo(f"data: {source}")
+        click.echo(results.summary())
+
+
+@main.command()
+@click.option("--model", "model_spec", required=True, help="Template name (with --questionnaire) or a model text file.")
+@click.option("--data", "data_file", required=True, type=click.Path(), help="CSV file, one row per respondent.")
+@click.option("--questionnaire", "questionnaire_file", type=click.Path(dir_okay=False),
+              help="Questionnaire file (don't-know codes, reverse items, construct tags).")
+@click.option("--folds", type=int, help="k of k-fold cross-validation (default 10).")
+@click.option("--loocv", is_flag=True, help="Leave-one-out cross-validation instead of k folds.")
+@click.option("--repeats", type=int, default=1, show_default=True, help="Repeat k-fold with new folds; predictions are averaged.")
+@click.option("--technique", type=click.Choice(["earliest", "direct"]), default="earliest", show_default=True,
+              help="Predict endogenous scores from the earliest (exogenous) or the direct antecedents.")
+@click.option("--scheme", type=click.Choice(["path", "centroid", "factorial"]), default="path", show_default=True)
+@click.option("--missing", type=click.Choice(["listwise", "mean"]), default="listwise", show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the text summary.")
+@click.option("--dont-know", "dont_know_spec", metavar="CODES",
+              help="Codes that mean don't know / no answer in every item, e.g. 99,98 (treated as missing).")
+def predict(model_spec, data_file, questionnaire_file, folds, loocv, repeats, technique, scheme, missing, seed, as_json,
+            dont_know_spec) -> None:
+    """Out-of-sample prediction of the endogenous items (PLSpredict): RMSE, MAE, Q²predict, LM benchmark."""
+    import pandas as pd
+
+    from analysis.predict import PLSPredict
+    from models.questionnaire import load_questionnaire
+
+    if loocv and folds is not None:
+        _fail("give either --folds K or --loocv, not both")
+    if not Path(data_file).is_file():
+        _fail(f"{data_file} is a folder, not a CSV file" if Path(data_file).is_dir() else f"no data file {data_file}")
+    try:
+        questionnaire = load_questionnaire(questionnaire_file) if questionnaire_file else None
+        try:
+            data = pd.read_csv(data_file)
+        except pd.errors.EmptyDataError:
+            _fail(f"{data_file} is empty: a CSV file needs a header row of item names and one row per respondent")
+        except UnicodeDecodeError as exc:
+            _fail(f"{data_file} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})")
+        except (OSError, pd.errors.ParserError) as exc:
+            _fail(f"cannot read {data_file}: {_first_line(exc)}")
+        if data.empty:
+            _fail(f"{data_file} has a header but no rows of data")
+        model = _load_model(model_spec, questionnaire)
+        _, dont_know = _fit_scales(None, dont_know_spec, model)
+        results = PLSPredict(model, folds=10 if folds is None else folds, repeats=repeats, loocv=loocv, seed=seed, technique=technique,
+                             scheme=scheme, missing=missing).fit(data, questionnaire=questionnaire, dont_know=dont_know)
+    except CSIError as exc:
+        _fail(str(exc))
+    if as_json:
+        from analysis.json_safe import json_ready
+
+        payload = json_ready(results.to_dict())
+        payload["source"] = data_file
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2, allow_nan=False))
+    else:
+        click.echo(f"data: {data_file}")
         click.echo(results.summary())
 
 

@@ -1,0 +1,52 @@
+"""Speed of PLSc, its bootstrap, mediation and PLSpredict on mobi's ECSI model (250 x 24).
+
+    python bench/bench_methods.py [--quick]
+
+Medians over repeats on this machine (2 shared cores); prints a Markdown table for
+docs/benchmarks.md. No peer runs here (seminr-py is GPL and belongs in a separate
+benchmark environment; see issue 19).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analysis import PLSPM  # noqa: E402
+from analysis.predict import PLSPredict  # noqa: E402
+from bench.bench_pls import ecsi_model_text, median_time  # noqa: E402
+from models import parse_model  # noqa: E402
+
+
+def main(quick: bool) -> None:
+    data = pd.read_csv(ROOT / "tests" / "data" / "mobi.csv")
+    model = parse_model(ecsi_model_text(), name="ecsi_mobi")
+    n_boot = 1000 if quick else 5000
+    repeats = 3 if quick else 5
+    rows = [
+        ("PLS fit", median_time(lambda: PLSPM(model).fit(data), repeats)),
+        ("PLSc fit", median_time(lambda: PLSPM(model, consistent=True).fit(data), repeats)),
+        (f"PLS bootstrap, {n_boot} resamples, 2 workers",
+         median_time(lambda: PLSPM(model, n_boot=n_boot, workers=2, progress=False).fit(data), 1 if quick else 3)),
+        (f"PLSc bootstrap, {n_boot} resamples, 2 workers",
+         median_time(lambda: PLSPM(model, consistent=True, n_boot=n_boot, workers=2, progress=False).fit(data),
+                     1 if quick else 3)),
+    ]
+    boot = PLSPM(model, n_boot=n_boot, workers=2, progress=False).fit(data)
+    rows.append((f"mediation table ({len(boot.mediation)} routes, {n_boot} resamples)",
+                 median_time(lambda: boot.mediation, repeats)))
+    rows.append(("PLSpredict 10 folds x 10 repeats",
+                 median_time(lambda: PLSPredict(model, folds=10, repeats=10, seed=1).fit(data), repeats)))
+    rows.append(("PLSpredict leave-one-out (250 fits)",
+                 median_time(lambda: PLSPredict(model, loocv=True).fit(data), repeats)))
+    print("| measure | seconds |\n|---|---|")
+    for name, seconds in rows:
+        print(f"| {name} | {seconds:.3f} |")
+
+
+if __name__ == "__main__":
+    main("--quick" in sys.argv)
