@@ -274,6 +274,8 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
         "methods": [m.format(scheme=scheme, n_boot=n_boot, n_perm=n_perm, seed=seed) for m in text["methods_list"]],
         "n_boot": n_boot, "n_perm": n_perm, "seed": seed, "scheme": scheme,
         "wave_seeds": stored.wave_seeds if stored is not None else {},
+        "seeds_text": ("，" if language == "zh-CN" else ", ").join(
+            f"{w}: {s}" for w, s in (stored.wave_seeds if stored is not None else {}).items()),
     }
     return Report(questionnaire_id, wave, language, context, figures)
 

@@ -48,6 +48,7 @@ TEXT = {
         "flag_loading": "loading < 0.708", "flag_htmt": "HTMT > 0.85", "flag_htmt_one": "interval reaches 1",
         "flag_vif": "VIF > 5", "ok": "",
         "page": "page", "of": "of",
+        "resamples": "bootstrap {n}, seed {seed}",
         "seeds_note": "Each wave's seed is derived from the survey and the wave, so every view of a wave shows the "
                       "same numbers: {seeds}.",
         "methods_list": (
@@ -77,7 +78,7 @@ TEXT = {
         "change_prev": "较{ref}变化", "change_year": "较去年同期（{ref}）变化",
         "significant": "显著", "not_significant": "不显著", "trend": "各期趋势",
         "index_table": "各潜变量指数", "construct": "潜变量", "index": "指数", "interval": "95%置信区间",
-        "change_vs": "较{ref}变化", "p": "p值", "p_adj": "Holm校正p值", "invariance": "测量不变性（MICOM）", "paths": "路径模型",
+        "change_vs": "较{ref}变化", "p": "p值", "p_adj": "Holm校正p", "invariance": "测量不变性（MICOM）", "paths": "路径模型",
         "invariance_note": "MICOM：与该期相比的测量不变性（完全不变、部分不变、不具组成不变性；见方法说明）。"
                            "橙色的变化经Holm校正后在5%水平上显著（置换检验）。",
         "quality": "测量质量", "drivers": "驱动因素与改进优先级", "target": "影响对象",
@@ -106,6 +107,7 @@ TEXT = {
         "flag_loading": "载荷 < 0.708", "flag_htmt": "HTMT > 0.85", "flag_htmt_one": "区间触及1",
         "flag_vif": "VIF > 5", "ok": "",
         "page": "第", "of": "页，共",
+        "resamples": "自助法{n}次，种子{seed}",
         "seeds_note": "各期的随机种子由问卷与调查期导出，因此同一期在任何地方显示的数字都相同：{seeds}。",
         "methods_list": (
             "PLS路径建模（{scheme}加权方案，指标标准化），每期单独估计；0–100指数按ACSI方法计算"
@@ -175,6 +177,17 @@ class Names:
 # (pattern, English template, Chinese template). Named groups: construct lists end in
 # "constructs", a single construct is "construct", a segment variable "var", its level "level".
 _NOTES = [
+    (r"(?P<var>[\w-]+): p-values are Holm-adjusted across the paths of each segment, not across the "
+     r"(?P<k>\d+) segments; across all of them up to (?P<x>[\d.]+) falsely 'significant' segments are expected by chance",
+     "{var}: p-values are Holm-adjusted across the paths of each segment, not across the {k} segments; across all "
+     "of them up to {x} falsely 'significant' segments are expected by chance",
+     "{var}：p值在每个群体的各路径内按Holm法校正，未跨{k}个群体校正；在全部群体中，预计最多有{x}个群体因偶然被误判为“显著”"),
+    (r"Holm-adjusted p \(Holm 1979\) within each family of one comparison.*",
+     "Holm-adjusted p (Holm 1979) within each family of one comparison: the 0-100 indices, the path coefficients, "
+     "the total effects, the R² values; 'significant' means adjusted p < 0.05, so the chance of at least one false "
+     "'significant' change per family is at most 5%",
+     "在同一比较的每一族检验（0–100指数、路径系数、总效应、R²）内按Holm法（Holm 1979）校正p值；"
+     "“显著”指校正后p < 0.05，因此每族至少出现一个虚假“显著”变化的概率不超过5%"),
     (r"(?P<n>\d+) don't-know/not-applicable answers treated as missing",
      "{n} don't-know/not-applicable answers treated as missing", "{n}个“不清楚/不适用”回答按缺失处理"),
     (r"answer scale (?P<a>[\d.]+)-(?P<b>[\d.]+) inferred from the data for (?P<k>\d+) items?; .*",

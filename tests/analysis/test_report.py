@@ -194,7 +194,7 @@ def _visible_text(html: str) -> str:
 # Words that stay as they are in a Chinese report: method and statistic names, authors cited,
 # units, and the wording of ids (questionnaire, items) that the report prints as codes.
 ALLOWED_LATIN = {"PLS", "ACSI", "CSI", "MICOM", "HTMT", "VIF", "AVE", "NPS", "IPMA", "UTC", "Chin", "Dibbern",
-                 "Henseler", "Ringle", "Sarstedt", "Hair", "et", "al"}
+                 "Henseler", "Ringle", "Sarstedt", "Hair", "et", "al", "Holm"}
 
 
 @pytest.mark.parametrize("survey", ["ccsi-mobile", "acsi-retail"])
