@@ -289,9 +289,12 @@ def labels(questionnaire: Questionnaire, columns, language: str | None = None) -
                 values[q.id] = scale
         elif q.type == "single_choice":
             values[q.id] = {str(o.value): o.label.get(language) for o in q.options}
+    columns = list(columns)
     keep = set(columns)
     words = _METADATA_LABELS.get(language or questionnaire.default_language, _METADATA_LABELS["en"])
-    for column in keep - set(variable):
+    for column in columns:
+        if column in variable:
+            continue
         base = column
         while base.startswith("meta_") and base not in _METADATA_LABELS["en"]:
             base = base[len("meta_"):]
@@ -299,7 +302,8 @@ def labels(questionnaire: Questionnaire, columns, language: str | None = None) -
             variable[column] = words[base]
         elif base.startswith(ATTRIBUTE_PREFIX):
             variable[column] = f"{words['attribute']}: {base[len(ATTRIBUTE_PREFIX):]}"[:250]
-    return ({k: v for k, v in variable.items() if k in keep}, {k: v for k, v in values.items() if k in keep})
+    # In the order of ``columns`` (the Excel variables sheet lists them so).
+    return ({k: variable[k] for k in columns if k in variable}, {k: v for k, v in values.items() if k in keep})
 
 
 def spss_measures(questionnaire: Questionnaire, columns) -> dict[str, str]:
@@ -380,7 +384,7 @@ def export_wave(engine: Engine, questionnaire: Questionnaire, wave: str, fmt: st
         text = neutralize_frame(_text_times(frame)).to_csv(index=layout == "wide", lineterminator="\r\n")
         return text.encode("utf-8-sig"), EXPORT_FORMATS[fmt]
     if fmt == "xlsx":
-        variable, _ = labels(questionnaire, list(wide.columns) + ["response_id"], language)
+        variable, _ = labels(questionnaire, ["response_id", *wide.columns], language)
         variables = pd.DataFrame({"variable": list(variable), "label": list(variable.values())})
         return (xlsx_bytes({"responses": _text_times(frame), "variables": variables},
                            index={"responses": layout == "wide"}), EXPORT_FORMATS[fmt])

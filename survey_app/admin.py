@@ -27,6 +27,7 @@ from models.questionnaire import parse_questionnaire
 from models.storage import StorageError, create_invitations, create_wave, register_questionnaire
 from models.storage import accounts, console
 from models.storage.tables import Response, Survey, Wave
+from survey_app.downloads import attachment
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -307,6 +308,7 @@ def invitations(wave_id: int):
     # temporary file beyond; nothing is committed until the whole upload has been read.
     out = tempfile.SpooledTemporaryFile(max_size=1024 * 1024, mode="w+", encoding="utf-8", newline="")
     writer = csv.writer(out, lineterminator="\r\n")
+    out.write("\ufeff")  # the BOM by which Excel reads a CSV as UTF-8 (Chinese names, links)
 
     def issue(batch: list[dict]) -> None:
         # The uploaded cells are echoed back: a "=..." cell must not become a formula here either.
@@ -334,7 +336,7 @@ def invitations(wave_id: int):
     filename = f"invitations-{wave.questionnaire_id}-{wave.name}.csv"
     # The links are shown this once: only their hashes are stored.
     response = FlaskResponse(iter(lambda: out.read(64 * 1024), ""), mimetype="text/csv",
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                             headers=attachment(filename))
     response.call_on_close(out.close)
     return response
 
@@ -423,24 +425,31 @@ def report(wave_id: int):
         # Shown inside the console: the report has no script, only its own <style> and data: images.
         return FlaskResponse(built.html(), mimetype="text/html", headers={"Content-Security-Policy": REPORT_CSP})
     filename = f"report-{wave.questionnaire_id}-{wave.name}.html"
-    return FlaskResponse(built.html(), mimetype="text/html",
-                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return FlaskResponse(built.html(), mimetype="text/html", headers=attachment(filename))
 
 
 @bp.route("/waves/<int:wave_id>/export")
 @login_required()
 def export(wave_id: int):
-    from models.exports import EXPORT_FORMATS, export_wave
+    from models.exports import EXPORT_FORMATS, ExportError, export_wave
     wave = _wave(wave_id)
     fmt = request.args.get("format", "csv")
     layout = request.args.get("layout", "wide")
     if fmt not in EXPORT_FORMATS or layout not in ("wide", "long"):
         abort(400)
+    include_partial = request.args.get("partial") == "1"
     from survey_app.respondent import service
     questionnaire = service().questionnaire(wave.survey_id)
-    data, mimetype = export_wave(current_app.extensions["csi"]["engine"], questionnaire, wave.name, fmt, layout)
-    filename = f"{wave.questionnaire_id}-{wave.name}-{layout}.{fmt}"
-    return FlaskResponse(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    language = request.args.get("lang") or None
+    try:
+        data, mimetype = export_wave(current_app.extensions["csi"]["engine"], questionnaire, wave.name, fmt, layout,
+                                     language=language, include_partial=include_partial)
+    except ExportError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    suffix = "-with-partial" if include_partial else ""
+    filename = f"{wave.questionnaire_id}-{wave.name}-{layout}{suffix}.{fmt}"
+    return FlaskResponse(data, mimetype=mimetype, headers=attachment(filename))
 
 
 def _user_or_404(user_id: int):
