@@ -207,6 +207,11 @@ def _wave(wave_id: int) -> Wave:
     return wave
 
 
+@bp.app_template_filter("share")
+def _share(part: int, whole: int) -> str:
+    return console.share_text(part, whole)
+
+
 @bp.route("/waves/<int:wave_id>")
 @login_required()
 def wave(wave_id: int):
@@ -215,32 +220,48 @@ def wave(wave_id: int):
     questionnaire = service().questionnaire(wave.survey_id)
     progress = console.wave_progress(_db(), wave)
     counts = console.answer_counts(_db(), wave)
+    asked = console.asked_counts(_db(), wave, questionnaire)
     items = []
     for q in questionnaire.questions:
+        seen = counts.get(q.id, {})
+        # Shares are over those who answered the item, never over everyone: a conditional
+        # item ("complaint_resolved", asked of complainers only) is read among those asked.
+        item = {"question": q, "rows": [], "answered": sum(seen.values()), "asked": asked.get(q.id, 0)}
+        items.append(item)
         if q.type == "rating":
             values = list(q.scale.points) + ([q.scale.dont_know_code] if q.scale.dont_know_code is not None else [])
             labels = {v: (q.scale.labels[v].get("en") if v in q.scale.labels else str(v)) for v in values}
+            if q.scale.dont_know_code is not None and q.scale.dont_know_label is not None:
+                labels[q.scale.dont_know_code] = q.scale.dont_know_label.get("en")
         elif q.type == "single_choice":
             values = [o.value for o in q.options]
             labels = {o.value: o.label.get("en") for o in q.options}
         elif q.type == "multiple_choice":
-            # Stored as JSON lists: count each option chosen; the bar's total is the number who answered.
+            # Stored as JSON lists: count each option chosen; shares are of those who answered.
             picks: dict[str, int] = {}
-            answered = 0
-            for stored, count in counts.get(q.id, {}).items():
-                answered += count
-                for value in json.loads(stored):
-                    picks[value] = picks.get(value, 0) + count
-            rows = [{"value": o.value, "label": o.label.get("en"), "count": picks.get(str(o.value), 0)} for o in q.options]
-            items.append({"question": q, "rows": rows, "answered": answered})
+            for stored, count in seen.items():
+                try:
+                    chosen = json.loads(stored)
+                except (TypeError, ValueError):
+                    chosen = [stored]
+                for value in chosen if isinstance(chosen, list) else [chosen]:
+                    picks[str(value)] = picks.get(str(value), 0) + count
+            item["rows"] = [{"value": o.value, "label": o.label.get("en"), "count": picks.get(str(o.value), 0)}
+                            for o in q.options]
+            continue
+        elif q.type == "number":
+            item["histogram"] = console.histogram(seen)
+            item["median"] = console.weighted_median(seen)
             continue
         else:
-            items.append({"question": q, "rows": [], "answered": sum(counts.get(q.id, {}).values())})
+            item["latest"] = console.latest_texts(_db(), wave, q.id)
             continue
-        seen = counts.get(q.id, {})
-        total = sum(seen.values())
         rows = [{"value": v, "label": labels.get(v, str(v)), "count": seen.get(v, 0)} for v in values]
-        items.append({"question": q, "rows": rows, "answered": total})
+        # Stored values the questionnaire no longer offers are shown too, so the bars add up.
+        known = {str(v) for v in values}
+        rows += [{"value": v, "label": "(not in this questionnaire version)", "count": n}
+                 for v, n in sorted(seen.items(), key=lambda kv: str(kv[0])) if str(v) not in known]
+        item["rows"] = rows
     others = _db().scalars(select(Wave).where(Wave.questionnaire_id == wave.questionnaire_id, Wave.id != wave.id)
                            .order_by(Wave.name)).all()
     return render_template("admin/wave.html", wave=wave, q=questionnaire, progress=progress, items=items, others=others)
