@@ -5,6 +5,7 @@ are user-missing, whose measurement levels and labels (in the chosen language) a
 written, read back both by pyreadstat and by GNU PSPP (Debian's ``pspp``)."""
 import csv
 import io
+import os
 import shutil
 import subprocess
 from datetime import datetime, timedelta, timezone
@@ -176,6 +177,8 @@ def pspp_dictionary(path, tmp_path) -> tuple[dict[str, dict], list[list[str]]]:
     """PSPP's own reading of ``path``: variables (name -> row of DISPLAY DICTIONARY) and
     the value-label rows, from PSPP's CSV output."""
     if not shutil.which(PSPP):
+        if os.environ.get("CSI_REQUIRE_PSPP") == "1":  # set by .ci/run, which installs it
+            pytest.fail(f"{PSPP} is missing although CSI_REQUIRE_PSPP=1")
         pytest.skip(f"{PSPP} is not installed (Debian package pspp; .ci/run installs it)")
     syntax = tmp_path / "read.sps"
     syntax.write_text(f"GET FILE='{path}'.\nDISPLAY DICTIONARY.\n", encoding="utf-8")
