@@ -103,14 +103,18 @@ def asked_counts(session: Session, wave: Wave, questionnaire) -> dict[str, int]:
             value = _decoded(by_id.get(question_id), num, txt)
             if value is not None:
                 answers.setdefault(response_id, {})[question_id] = value
-    out = {q: 0 for q in page_of}
-    for response_id, status, current_page in responses:
-        given = answers.get(response_id, {})
-        for question_id, index in page_of.items():
-            if status != "complete" and (current_page or 0) < index:
-                continue
-            if all(_holds(c, given) for c in conditions[question_id]):
-                out[question_id] += 1
+    # Unconditional items need only how far each response got; conditions are evaluated
+    # per response for the conditional items alone (a live view of 100,000 responses).
+    reached = [len(questionnaire.pages) if status == "complete" else (current_page or 0)
+               for _, status, current_page in responses]
+    out = {}
+    for question_id, index in page_of.items():
+        if not conditions[question_id]:
+            out[question_id] = sum(1 for r in reached if r >= index)
+            continue
+        out[question_id] = sum(
+            1 for (response_id, _, _), r in zip(responses, reached)
+            if r >= index and all(_holds(c, answers.get(response_id, {})) for c in conditions[question_id]))
     return out
 
 
