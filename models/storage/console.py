@@ -161,21 +161,29 @@ def weighted_median(counts: dict[float, int]) -> float | None:
 @dataclass(frozen=True)
 class Bin:
     low: float
-    high: float   # exclusive, but for the last bin
+    high: float   # whole numbers: the last value in the bin; else the (exclusive) upper edge
     count: int
     label: str
 
 
 def histogram(counts: dict[float, int], bins: int = 10) -> list[Bin]:
-    """Counts of numeric answers in bins: one per value when the answers are whole numbers
-    over at most ``2 * bins`` values, else ``bins`` equal widths from the lowest to the
-    highest answer (the last bin includes the highest)."""
+    """Counts of numeric answers in at most ``bins`` bins from the lowest to the highest
+    answer. Whole-number answers get whole-number bins labelled inclusively ("4–7": 4, 5,
+    6 or 7; one bin per value when there are at most ``2 * bins`` values); other answers
+    get equal widths, each bin holding its lower edge (the last also its upper one)."""
     if not counts:
         return []
     values = sorted(counts)
     low, high = float(values[0]), float(values[-1])
-    if all(float(v).is_integer() for v in values) and high - low < 2 * bins:
-        return [Bin(v, v + 1, counts.get(int(v), 0), f"{int(v)}") for v in range(int(low), int(high) + 1)]
+    if all(float(v).is_integer() for v in values):
+        first, span = int(low), int(high) - int(low) + 1
+        width = 1 if span <= 2 * bins else -(-span // bins)
+        out = [0] * -(-span // width)
+        for value, count in counts.items():
+            out[(int(value) - first) // width] += count
+        return [Bin(first + k * width, min(first + (k + 1) * width - 1, int(high)), n,
+                    f"{first + k * width}" if width == 1 else f"{first + k * width}–{min(first + (k + 1) * width - 1, int(high))}")
+                for k, n in enumerate(out)]
     width = (high - low) / bins or 1.0
     out = [0] * bins
     for value, count in counts.items():

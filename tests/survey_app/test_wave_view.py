@@ -97,10 +97,11 @@ def test_numeric_item_shows_histogram_and_median(admin_client, engine, acsi):
     wave_id = insert(engine, answers)
     section = item_html(admin_client.get(f"/admin/waves/{wave_id}").get_data(as_text=True), "visits_per_month")
     assert re.search(r'Median <strong class="median">3</strong> over 10 answers', section)
-    # 0..30 over 31 whole values: ten bins of width 3, the last one closed.
+    # 0..30 is 31 whole values: bins of 4 values (0-3, 4-7, ...), the last one 28-30.
     labels = re.findall(r"<tr><td>([^<]+)</td><td><progress", section)
-    assert labels == [f"{3 * k}–{3 * k + 3}" for k in range(10)]
-    assert bars(section) == [4, 3, 0, 1, 1, 0, 0, 0, 0, 1]
+    assert labels == ["0–3", "4–7", "8–11", "12–15", "16–19", "20–23", "24–27", "28–30"]
+    assert bars(section) == [7, 0, 1, 1, 0, 0, 0, 1]
+    assert "<td>7</td><td class=\"muted\">70.0%</td>" in section
 
 
 def test_histogram_and_median_helpers():
@@ -109,6 +110,9 @@ def test_histogram_and_median_helpers():
     small = histogram({0: 3, 5: 2, 7: 1})  # few whole values: one bar per value, gaps included
     assert [(b.label, b.count) for b in small] == [("0", 3), ("1", 0), ("2", 0), ("3", 0), ("4", 0), ("5", 2),
                                                    ("6", 0), ("7", 1)]
+    ranged = histogram({1: 3, 2: 25, 5: 63, 21: 1})  # 21 values: bins of 3
+    assert [(b.label, b.count) for b in ranged] == [("1–3", 28), ("4–6", 63), ("7–9", 0), ("10–12", 0),
+                                                    ("13–15", 0), ("16–18", 0), ("19–21", 1)]
     wide = histogram({0.5: 1, 37.2: 4, 100.0: 2}, bins=4)
     assert [b.count for b in wide] == [1, 4, 0, 2] and wide[0].low == 0.5 and wide[-1].high == 100.0
 
