@@ -343,7 +343,7 @@ def spss_missing(questionnaire: Questionnaire, columns) -> dict[str, list[float]
 
 def _check_language(questionnaire: Questionnaire, language: str | None) -> None:
     if language is not None and language not in questionnaire.languages:
-        raise ExportError(f"questionnaire {questionnaire.id!r} has no language {language!r}; "
+        raise ExportError(f"questionnaire {questionnaire.id!r} has no language {language[:40]!r}; "
                           f"its languages: {', '.join(questionnaire.languages)}")
 
 
