@@ -22,10 +22,13 @@ from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from .errors import CSIError
 from .questionnaire import Questionnaire
-from .storage.repository import load_wave_frame
+from .storage.repository import find_wave, load_wave_frame
+from .storage.tables import Invitation, Response, Survey
 
 EXPORT_FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                   "sav": "application/x-spss-sav"}
@@ -149,8 +152,13 @@ def spss_names(columns: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def wide_frame(engine: Engine, questionnaire: Questionnaire, wave: str) -> pd.DataFrame:
-    frame = load_wave_frame(engine, questionnaire.id, wave)
+def wide_frame(engine: Engine, questionnaire: Questionnaire, wave: str,
+               statuses: tuple[str, ...] = ("complete",)) -> pd.DataFrame:
+    """The answers of a wave's responses with one of ``statuses``: one row per response
+    (index ``response_id``, sorted), one column per question (multiple choice split into
+    0/1 columns ``question__option``); NaN or None where unanswered."""
+    parts = [load_wave_frame(engine, questionnaire.id, wave, status=status) for status in statuses]
+    frame = pd.concat(parts).sort_index() if len(parts) > 1 else parts[0]
     out = pd.DataFrame(index=frame.index)
     for q in questionnaire.questions:
         column = frame[q.id] if q.id in frame else pd.Series(np.nan, index=frame.index)
@@ -166,13 +174,103 @@ def wide_frame(engine: Engine, questionnaire: Questionnaire, wave: str) -> pd.Da
     return out
 
 
+class ExportError(CSIError):
+    """An export the request cannot produce (unknown language...)."""
+
+
+# The columns every wide export starts with, in this order (docs/exports.md describes each).
+# "origin" is "web" for every response today: imports will write "import" once they exist.
+# A "display order" column belongs here too as soon as questionnaires can randomize.
+METADATA_COLUMNS = ("status", "origin", "language", "questionnaire_version", "questionnaire_hash",
+                    "started_at", "submitted_at", "duration_seconds")
+ATTRIBUTE_PREFIX = "attr_"
+EXPORT_STATUSES = ("complete", "partial")
+_METADATA_LABELS = {
+    "en": {"response_id": "Response id", "status": "Status (complete or partial)", "origin": "Origin (web or import)",
+           "language": "Language answered in", "questionnaire_version": "Questionnaire version",
+           "questionnaire_hash": "Questionnaire content hash (SHA-256)", "started_at": "Started (UTC)",
+           "submitted_at": "Submitted (UTC)", "duration_seconds": "Duration from start to submission (seconds)",
+           "attribute": "Invitation attribute"},
+    "zh-CN": {"response_id": "答卷编号", "status": "状态（完成或未完成）", "origin": "来源（网页或导入）",
+              "language": "作答语言", "questionnaire_version": "问卷版本", "questionnaire_hash": "问卷内容哈希（SHA-256）",
+              "started_at": "开始时间（UTC）", "submitted_at": "提交时间（UTC）",
+              "duration_seconds": "从开始到提交的时长（秒）", "attribute": "邀请属性"},
+}
+
+
+def _utc(moment) -> pd.Timestamp | None:
+    if moment is None:
+        return None
+    stamp = pd.Timestamp(moment)
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def response_metadata(engine: Engine, questionnaire_id: str, wave: str,
+                      statuses: tuple[str, ...] = ("complete",)) -> pd.DataFrame:
+    """One row per response with one of ``statuses`` (index ``response_id``, sorted):
+    the :data:`METADATA_COLUMNS` (times as timezone-aware UTC timestamps, duration in
+    seconds, NaN/NaT while a response is partial) and one ``attr_<name>`` column per
+    invitation attribute (None for public-link responses)."""
+    with Session(engine) as session:
+        found = find_wave(session, questionnaire_id, wave)
+        rows = session.execute(
+            select(Response.id, Response.status, Response.language, Survey.version, Survey.content_hash,
+                   Response.started_at, Response.completed_at, Invitation.attributes)
+            .join(Survey, Survey.id == Response.survey_id)
+            .outerjoin(Invitation, Invitation.id == Response.invitation_id)
+            .where(Response.wave_id == found.id, Response.status.in_(statuses))
+            .order_by(Response.id)).all()
+    keys: dict[str, None] = {}
+    for row in rows:
+        keys.update(dict.fromkeys(str(k) for k in (row.attributes or {})))
+    records = []
+    for row in rows:
+        started, submitted = _utc(row.started_at), _utc(row.completed_at)
+        record = {"response_id": row.id, "status": row.status, "origin": "web", "language": row.language,
+                  "questionnaire_version": row.version, "questionnaire_hash": row.content_hash,
+                  "started_at": started, "submitted_at": submitted,
+                  "duration_seconds": (submitted - started).total_seconds() if submitted is not None else np.nan}
+        attributes = row.attributes or {}
+        for key in keys:
+            value = attributes.get(key)
+            record[ATTRIBUTE_PREFIX + key] = None if value is None or value == "" else str(value)
+        records.append(record)
+    columns = ["response_id", *METADATA_COLUMNS, *(ATTRIBUTE_PREFIX + k for k in keys)]
+    frame = pd.DataFrame.from_records(records, columns=columns).set_index("response_id")
+    for column in ("started_at", "submitted_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    frame["duration_seconds"] = frame["duration_seconds"].astype(float)
+    return frame
+
+
+def export_frame(engine: Engine, questionnaire: Questionnaire, wave: str, include_partial: bool = False) -> pd.DataFrame:
+    """The wide export: :func:`response_metadata` then the answers of :func:`wide_frame`.
+
+    A metadata or attribute column whose name a question id already takes gets a
+    ``meta_`` prefix (the question keeps its id)."""
+    statuses = EXPORT_STATUSES if include_partial else ("complete",)
+    answers = wide_frame(engine, questionnaire, wave, statuses)
+    meta = response_metadata(engine, questionnaire.id, wave, statuses)
+    taken = {c.upper() for c in answers.columns}
+    renamed = {}
+    for column in meta.columns:
+        name = column
+        while name.upper() in taken:
+            name = "meta_" + name
+        taken.add(name.upper())
+        renamed[column] = name
+    return meta.rename(columns=renamed).join(answers)
+
+
 def long_frame(wide: pd.DataFrame) -> pd.DataFrame:
     long = wide.reset_index().melt(id_vars="response_id", var_name="question_id", value_name="value")
     return long.dropna(subset=["value"]).sort_values(["response_id", "question_id"]).reset_index(drop=True)
 
 
 def labels(questionnaire: Questionnaire, columns, language: str | None = None) -> tuple[dict, dict]:
-    """(variable labels, value labels) for the columns of :func:`wide_frame`."""
+    """(variable labels, value labels) for the columns of :func:`wide_frame` and
+    :func:`response_metadata`, in ``language`` (the questionnaire's default if None)."""
     variable, values = {}, {}
     for q in questionnaire.questions:
         text = q.text.get(language)
@@ -180,7 +278,7 @@ def labels(questionnaire: Questionnaire, columns, language: str | None = None) -
             for option in q.options:
                 name = f"{q.id}__{option.value}"
                 variable[name] = f"{text} [{option.label.get(language)}]"[:250]
-                values[name] = {0.0: "not chosen", 1.0: "chosen"}
+                values[name] = {0.0: "not chosen", 1.0: "chosen"} if language != "zh-CN" else {0.0: "未选", 1.0: "已选"}
             continue
         variable[q.id] = text[:250]
         if q.type == "rating":
@@ -191,36 +289,120 @@ def labels(questionnaire: Questionnaire, columns, language: str | None = None) -
                 values[q.id] = scale
         elif q.type == "single_choice":
             values[q.id] = {str(o.value): o.label.get(language) for o in q.options}
+    columns = list(columns)
     keep = set(columns)
-    return ({k: v for k, v in variable.items() if k in keep}, {k: v for k, v in values.items() if k in keep})
+    words = _METADATA_LABELS.get(language or questionnaire.default_language, _METADATA_LABELS["en"])
+    for column in columns:
+        if column in variable:
+            continue
+        base = column
+        while base.startswith("meta_") and base not in _METADATA_LABELS["en"]:
+            base = base[len("meta_"):]
+        if base in words:
+            variable[column] = words[base]
+        elif base.startswith(ATTRIBUTE_PREFIX):
+            variable[column] = f"{words['attribute']}: {base[len(ATTRIBUTE_PREFIX):]}"[:250]
+    # In the order of ``columns`` (the Excel variables sheet lists them so).
+    return ({k: variable[k] for k in columns if k in variable}, {k: v for k, v in values.items() if k in keep})
+
+
+def spss_measures(questionnaire: Questionnaire, columns) -> dict[str, str]:
+    """SPSS measurement level of each column: ordinal for ratings, nominal for choices
+    (and their 0/1 columns), text, codes and attributes, scale for numbers, times and
+    durations."""
+    levels: dict[str, str] = {}
+    for q in questionnaire.questions:
+        if q.type == "multiple_choice":
+            levels.update({f"{q.id}__{o.value}": "nominal" for o in q.options})
+        else:
+            levels[q.id] = {"rating": "ordinal", "number": "scale"}.get(q.type, "nominal")
+    out = {}
+    for column in columns:
+        base = column
+        while base not in levels and base.startswith("meta_"):
+            base = base[len("meta_"):]
+        if column in levels:
+            out[column] = levels[column]
+        elif base in ("started_at", "submitted_at", "duration_seconds"):
+            out[column] = "scale"
+        else:
+            out[column] = "nominal"
+    return out
+
+
+def spss_missing(questionnaire: Questionnaire, columns) -> dict[str, list[float]]:
+    """User-missing values: each rating's "don't know" code, so SPSS and PSPP leave it
+    out of every statistic while keeping it (and its label) in the data."""
+    out = {}
+    keep = set(columns)
+    for q in questionnaire.questions:
+        if q.type == "rating" and q.scale.dont_know_code is not None and q.id in keep:
+            out[q.id] = [float(q.scale.dont_know_code)]
+    return out
+
+
+def _check_language(questionnaire: Questionnaire, language: str | None) -> None:
+    if language is not None and language not in questionnaire.languages:
+        raise ExportError(f"questionnaire {questionnaire.id!r} has no language {language[:40]!r}; "
+                          f"its languages: {', '.join(questionnaire.languages)}")
+
+
+def _text_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """Timestamps as ISO 8601 UTC text ("2026-12-01T15:04:05Z") for CSV and Excel."""
+    out = frame.copy()
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
+            out[column] = out[column].map(lambda t: t.strftime("%Y-%m-%dT%H:%M:%SZ") if not pd.isna(t) else None)
+    return out
 
 
 def export_wave(engine: Engine, questionnaire: Questionnaire, wave: str, fmt: str = "csv", layout: str = "wide",
-                language: str | None = None) -> tuple[bytes, str]:
-    """The file's bytes and its MIME type."""
+                language: str | None = None, include_partial: bool = False) -> tuple[bytes, str]:
+    """The file's bytes and its MIME type.
+
+    ``include_partial`` adds the responses not (yet) submitted; the ``status`` column
+    tells them apart (the long layout gets a ``status`` column then). ``language``
+    chooses the labels (variable and value labels of the .sav, the Excel variables sheet).
+    """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
-    wide = wide_frame(engine, questionnaire, wave)
-    frame = wide if layout == "wide" else long_frame(wide)
+    _check_language(questionnaire, language)
+    if layout == "wide":
+        frame = export_frame(engine, questionnaire, wave, include_partial)
+        wide = frame
+    else:
+        statuses = EXPORT_STATUSES if include_partial else ("complete",)
+        wide = wide_frame(engine, questionnaire, wave, statuses)
+        frame = long_frame(wide)
+        if include_partial:
+            status = response_metadata(engine, questionnaire.id, wave, statuses)["status"]
+            frame.insert(1, "status", frame["response_id"].map(status))
     if fmt == "csv":
         # CRLF rows (RFC 4180): with pandas' default "\n" a cell holding a bare "\r" is left
         # unquoted and a spreadsheet starts a new row there, so "x\r=1+1" would smuggle a
         # formula cell past neutralize().
-        text = neutralize_frame(frame).to_csv(index=layout == "wide", lineterminator="\r\n")
+        text = neutralize_frame(_text_times(frame)).to_csv(index=layout == "wide", lineterminator="\r\n")
         return text.encode("utf-8-sig"), EXPORT_FORMATS[fmt]
     if fmt == "xlsx":
-        variable, _ = labels(questionnaire, wide.columns, language)
+        variable, _ = labels(questionnaire, ["response_id", *wide.columns], language)
         variables = pd.DataFrame({"variable": list(variable), "label": list(variable.values())})
-        return (xlsx_bytes({"responses": frame, "variables": variables}, index={"responses": layout == "wide"}),
-                EXPORT_FORMATS[fmt])
+        return (xlsx_bytes({"responses": _text_times(frame), "variables": variables},
+                           index={"responses": layout == "wide"}), EXPORT_FORMATS[fmt])
     import pyreadstat
     out = frame.reset_index() if layout == "wide" else frame.copy()
+    missing: dict[str, list[float]] = {}
     if layout == "long":
         out["value"] = out["value"].astype(str)
         variable, value_labels = {"response_id": "response", "question_id": "question", "value": "answer"}, {}
+        measures = {c: "nominal" for c in out.columns}
     else:
         variable, value_labels = labels(questionnaire, out.columns, language)
-        variable["response_id"] = "response id"
+        measures = spss_measures(questionnaire, out.columns)
+        missing = spss_missing(questionnaire, out.columns)
+        # SPSS has no time zone: the times are written as UTC wall-clock datetimes.
+        for column in out.columns:
+            if isinstance(out[column].dtype, pd.DatetimeTZDtype):
+                out[column] = out[column].dt.tz_convert("UTC").dt.tz_localize(None)
     for column in out.columns:
         if out[column].dtype == object:
             out[column] = out[column].fillna("").astype(str)
@@ -233,11 +415,14 @@ def export_wave(engine: Engine, questionnaire: Questionnaire, wave: str, fmt: st
             variable[original] = f"{original}: {text}" if text else original
     variable = {names[k]: v for k, v in variable.items() if k in names}
     value_labels = {names[k]: v for k, v in value_labels.items() if k in names}
+    measures = {names[k]: v for k, v in measures.items() if k in names}
+    missing = {names[k]: v for k, v in missing.items() if k in names}
     out = out.rename(columns=names)
     handle, path = tempfile.mkstemp(suffix=".sav")
     os.close(handle)
     try:
-        pyreadstat.write_sav(out, path, column_labels=variable, variable_value_labels=value_labels)
+        pyreadstat.write_sav(out, path, column_labels=variable, variable_value_labels=value_labels,
+                             variable_measure=measures, missing_ranges=missing)
         with open(path, "rb") as f:
             return f.read(), EXPORT_FORMATS[fmt]
     finally:

@@ -25,7 +25,8 @@ from models.errors import QuestionnaireError
 from models.questionnaire import parse_questionnaire
 from models.storage import StorageError, create_invitations, create_wave, register_questionnaire
 from models.storage import accounts, console, follow_up
-from models.storage.tables import Response, Survey, Wave
+from models.storage.tables import Survey, Wave
+from survey_app.downloads import attachment
 
 from .throttle import address_scope, policy
 
@@ -210,6 +211,11 @@ def _wave(wave_id: int) -> Wave:
     return wave
 
 
+@bp.app_template_filter("share")
+def _share(part: int, whole: int) -> str:
+    return console.share_text(part, whole)
+
+
 @bp.route("/waves/<int:wave_id>")
 @login_required()
 def wave(wave_id: int):
@@ -218,32 +224,48 @@ def wave(wave_id: int):
     questionnaire = service().questionnaire(wave.survey_id)
     progress = console.wave_progress(_db(), wave)
     counts = console.answer_counts(_db(), wave)
+    asked = console.asked_counts(_db(), wave, questionnaire)
     items = []
     for q in questionnaire.questions:
+        seen = counts.get(q.id, {})
+        # Shares are over those who answered the item, never over everyone: a conditional
+        # item ("complaint_resolved", asked of complainers only) is read among those asked.
+        item = {"question": q, "rows": [], "answered": sum(seen.values()), "asked": asked.get(q.id, 0)}
+        items.append(item)
         if q.type == "rating":
             values = list(q.scale.points) + ([q.scale.dont_know_code] if q.scale.dont_know_code is not None else [])
             labels = {v: (q.scale.labels[v].get("en") if v in q.scale.labels else str(v)) for v in values}
+            if q.scale.dont_know_code is not None and q.scale.dont_know_label is not None:
+                labels[q.scale.dont_know_code] = q.scale.dont_know_label.get("en")
         elif q.type == "single_choice":
             values = [o.value for o in q.options]
             labels = {o.value: o.label.get("en") for o in q.options}
         elif q.type == "multiple_choice":
-            # Stored as JSON lists: count each option chosen; the bar's total is the number who answered.
+            # Stored as JSON lists: count each option chosen; shares are of those who answered.
             picks: dict[str, int] = {}
-            answered = 0
-            for stored, count in counts.get(q.id, {}).items():
-                answered += count
-                for value in json.loads(stored):
-                    picks[value] = picks.get(value, 0) + count
-            rows = [{"value": o.value, "label": o.label.get("en"), "count": picks.get(str(o.value), 0)} for o in q.options]
-            items.append({"question": q, "rows": rows, "answered": answered})
+            for stored, count in seen.items():
+                try:
+                    chosen = json.loads(stored)
+                except (TypeError, ValueError):
+                    chosen = [stored]
+                for value in chosen if isinstance(chosen, list) else [chosen]:
+                    picks[str(value)] = picks.get(str(value), 0) + count
+            item["rows"] = [{"value": o.value, "label": o.label.get("en"), "count": picks.get(str(o.value), 0)}
+                            for o in q.options]
+            continue
+        elif q.type == "number":
+            item["histogram"] = console.histogram(seen)
+            item["median"] = console.weighted_median(seen)
             continue
         else:
-            items.append({"question": q, "rows": [], "answered": sum(counts.get(q.id, {}).values())})
+            item["latest"] = console.latest_texts(_db(), wave, q.id)
             continue
-        seen = counts.get(q.id, {})
-        total = sum(seen.values())
         rows = [{"value": v, "label": labels.get(v, str(v)), "count": seen.get(v, 0)} for v in values]
-        items.append({"question": q, "rows": rows, "answered": total})
+        # Stored values the questionnaire no longer offers are shown too, so the bars add up.
+        known = {str(v) for v in values}
+        rows += [{"value": v, "label": "(not in this questionnaire version)", "count": n}
+                 for v, n in sorted(seen.items(), key=lambda kv: str(kv[0])) if str(v) not in known]
+        item["rows"] = rows
     others = _db().scalars(select(Wave).where(Wave.questionnaire_id == wave.questionnaire_id, Wave.id != wave.id)
                            .order_by(Wave.name)).all()
     from analysis.stored import stored_status
@@ -321,6 +343,7 @@ def invitations(wave_id: int):
     # temporary file beyond; nothing is committed until the whole upload has been read.
     out = tempfile.SpooledTemporaryFile(max_size=1024 * 1024, mode="w+", encoding="utf-8", newline="")
     writer = csv.writer(out, lineterminator="\r\n")
+    out.write("\ufeff")  # the BOM by which Excel reads a CSV as UTF-8 (Chinese names, links)
 
     def issue(batch: list[dict]) -> None:
         # The uploaded cells are echoed back: a "=..." cell must not become a formula here either.
@@ -348,7 +371,7 @@ def invitations(wave_id: int):
     filename = f"invitations-{wave.questionnaire_id}-{wave.name}.csv"
     # The links are shown this once: only their hashes are stored.
     response = FlaskResponse(iter(lambda: out.read(64 * 1024), ""), mimetype="text/csv",
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                             headers=attachment(filename))
     response.call_on_close(out.close)
     return response
 
@@ -356,17 +379,25 @@ def invitations(wave_id: int):
 @bp.route("/waves/<int:wave_id>/export")
 @login_required()
 def export(wave_id: int):
-    from models.exports import EXPORT_FORMATS, export_wave
+    from models.exports import EXPORT_FORMATS, ExportError, export_wave
     wave = _wave(wave_id)
     fmt = request.args.get("format", "csv")
     layout = request.args.get("layout", "wide")
     if fmt not in EXPORT_FORMATS or layout not in ("wide", "long"):
         abort(400)
+    include_partial = request.args.get("partial") == "1"
     from survey_app.respondent import service
     questionnaire = service().questionnaire(wave.survey_id)
-    data, mimetype = export_wave(current_app.extensions["csi"]["engine"], questionnaire, wave.name, fmt, layout)
-    filename = f"{wave.questionnaire_id}-{wave.name}-{layout}.{fmt}"
-    return FlaskResponse(data, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    language = request.args.get("lang") or None
+    try:
+        data, mimetype = export_wave(current_app.extensions["csi"]["engine"], questionnaire, wave.name, fmt, layout,
+                                     language=language, include_partial=include_partial)
+    except ExportError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    suffix = "-with-partial" if include_partial else ""
+    filename = f"{wave.questionnaire_id}-{wave.name}-{layout}{suffix}.{fmt}"
+    return FlaskResponse(data, mimetype=mimetype, headers=attachment(filename))
 
 
 def _user_or_404(user_id: int):

@@ -899,10 +899,15 @@ EXPORT_CHOICES = ("csv", "xlsx", "sav")
               help="File format (default: from the output file's extension, else csv).")
 @click.option("--layout", type=click.Choice(["wide", "long"]), default="wide", show_default=True,
               help="wide: one row per response; long: one row per answer.")
+@click.option("--include-partial", is_flag=True,
+              help="Add the responses not submitted (yet); the status column tells them apart.")
+@click.option("--lang", "language", help="Language of the labels (.sav variable and value labels, Excel "
+                                        "variables sheet); default: the questionnaire's.")
 @click.option("-o", "--output", required=True, type=click.Path(), help="The file to write.")
 @_database_option
-def export(survey, wave, fmt, layout, output, database_url) -> None:
-    """Export a wave's complete responses, as the console's export button does."""
+def export(survey, wave, fmt, layout, include_partial, language, output, database_url) -> None:
+    """Export a wave's responses, as the console's export button does (docs/exports.md lists the columns)."""
+    import json as json_module
     import tempfile
 
     from sqlalchemy.orm import Session
@@ -921,8 +926,9 @@ def export(survey, wave, fmt, layout, output, database_url) -> None:
             stored = find_wave(session, survey, wave)
             survey_id, content = stored.survey_id, stored.survey.content
         # Parsed as the console's service parses a stored version (survey_app/services.py).
-        questionnaire = parse_questionnaire(json.dumps(content, ensure_ascii=False), f"survey {survey_id}")
-        data, _ = export_wave(engine, questionnaire, wave, fmt, layout)
+        questionnaire = parse_questionnaire(json_module.dumps(content, ensure_ascii=False), f"survey {survey_id}")
+        data, _ = export_wave(engine, questionnaire, wave, fmt, layout, language=language,
+                              include_partial=include_partial)
     except CSIError as exc:
         _fail(str(exc))
     finally:

@@ -2,14 +2,18 @@
 follow-up queue is ``follow_up``'s)."""
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
+from datetime import datetime
 from statistics import median
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from .tables import Answer, Invitation, Response, Wave, _aware
+
 
 @dataclass(frozen=True)
 class WaveProgress:
@@ -37,17 +41,163 @@ def wave_progress(session: Session, wave: Wave) -> WaveProgress:
                         median(durations) if durations else None)
 
 
+def _answered():
+    """Rows that hold an answer: both columns NULL (or a NaN number, which PostgreSQL
+    stores as such) is no answer, whatever wrote the row."""
+    return or_(Answer.value_text.is_not(None), and_(Answer.value_num.is_not(None), Answer.value_num == Answer.value_num))
+
+
 def answer_counts(session: Session, wave: Wave) -> dict[str, dict[Any, int]]:
-    """question id -> {answer value -> count} over complete and partial responses of the wave."""
+    """question id -> {answer value -> count} over complete and partial responses of the
+    wave; only real answers are counted (a row without a value is not one)."""
     rows = session.execute(
         select(Answer.question_id, Answer.value_num, Answer.value_text, func.count())
-        .join(Response, Response.id == Answer.response_id).where(Response.wave_id == wave.id)
+        .join(Response, Response.id == Answer.response_id).where(Response.wave_id == wave.id, _answered())
         .group_by(Answer.question_id, Answer.value_num, Answer.value_text)).all()
     out: dict[str, dict[Any, int]] = {}
     for question, num, txt, count in rows:
+        if txt is None and (num is None or math.isnan(num)):  # SQLite compares NaN unlike PostgreSQL
+            continue
         key = (int(num) if float(num).is_integer() else num) if num is not None else txt
         out.setdefault(question, {})[key] = out.get(question, {}).get(key, 0) + int(count)
     return out
+
+
+def _decoded(question, num: float | None, txt: str | None) -> Any:
+    """A stored answer as the questionnaire's conditions read it."""
+    if txt is None:
+        return None if num is None or math.isnan(num) else (int(num) if float(num).is_integer() else num)
+    if question is not None and question.type == "multiple_choice":
+        try:
+            return json.loads(txt)
+        except ValueError:
+            return txt
+    return txt
+
+
+def asked_counts(session: Session, wave: Wave, questionnaire) -> dict[str, int]:
+    """question id -> how many of the wave's responses (complete or partial) were shown it:
+    they reached its page (a partial response stands at ``current_page``) and the page's
+    and the question's ``show_if`` hold for their answers."""
+    responses = session.execute(select(Response.id, Response.status, Response.current_page)
+                                .where(Response.wave_id == wave.id)).all()
+    conditions: dict[str, list] = {}
+    names: set[str] = set()
+    page_of: dict[str, int] = {}
+    for index, page in enumerate(questionnaire.pages):
+        for q in page.questions:
+            page_of[q.id] = index
+            conditions[q.id] = [c for c in (page.show_if, q.show_if) if c is not None]
+            for condition in conditions[q.id]:
+                names.update(condition.names)
+    answers: dict[int, dict[str, Any]] = {}
+    if names:
+        by_id = {q.id: q for q in questionnaire.questions}
+        rows = session.execute(select(Answer.response_id, Answer.question_id, Answer.value_num, Answer.value_text)
+                               .join(Response, Response.id == Answer.response_id)
+                               .where(Response.wave_id == wave.id, Answer.question_id.in_(sorted(names))))
+        for response_id, question_id, num, txt in rows:
+            value = _decoded(by_id.get(question_id), num, txt)
+            if value is not None:
+                answers.setdefault(response_id, {})[question_id] = value
+    # Unconditional items need only how far each response got; conditions are evaluated
+    # per response for the conditional items alone (a live view of 100,000 responses).
+    reached = [len(questionnaire.pages) if status == "complete" else (current_page or 0)
+               for _, status, current_page in responses]
+    out = {}
+    for question_id, index in page_of.items():
+        if not conditions[question_id]:
+            out[question_id] = sum(1 for r in reached if r >= index)
+            continue
+        out[question_id] = sum(
+            1 for (response_id, _, _), r in zip(responses, reached)
+            if r >= index and all(_holds(c, answers.get(response_id, {})) for c in conditions[question_id]))
+    return out
+
+
+def _holds(condition, answers: dict[str, Any]) -> bool:
+    try:
+        return bool(condition.evaluate(answers))
+    except Exception:  # a condition over an unanswered item: not shown, as the survey decides
+        return False
+
+
+def share_text(part: int, whole: int) -> str:
+    """``part`` of ``whole`` as a percentage that never rounds an incomplete count up to
+    "100%" (403 of 404 is "99.7%") nor a non-zero one down to "0%": floored to a tenth,
+    computed in integers so 29/100 is "29.0%", not 28.9."""
+    if not whole:
+        return "–"
+    if part >= whole:
+        return "100%"
+    if part <= 0:
+        return "0%"
+    tenths = (1000 * part) // whole
+    return "<0.1%" if tenths == 0 else f"{tenths // 10}.{tenths % 10}%"
+
+
+def weighted_median(counts: dict[float, int]) -> float | None:
+    """Median of values given as {value: how many}: the middle value, or the mean of the
+    two middle ones for an even total."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    ordered = sorted(counts.items())
+
+    def at(position: int) -> float:
+        seen = 0
+        for value, count in ordered:
+            seen += count
+            if position < seen:
+                return float(value)
+        return float(ordered[-1][0])
+
+    return at(total // 2) if total % 2 else (at(total // 2 - 1) + at(total // 2)) / 2
+
+
+@dataclass(frozen=True)
+class Bin:
+    low: float
+    high: float   # whole numbers: the last value in the bin; else the (exclusive) upper edge
+    count: int
+    label: str
+
+
+def histogram(counts: dict[float, int], bins: int = 10) -> list[Bin]:
+    """Counts of numeric answers in at most ``bins`` bins from the lowest to the highest
+    answer. Whole-number answers get whole-number bins labelled inclusively ("4–7": 4, 5,
+    6 or 7; one bin per value when there are at most ``2 * bins`` values); other answers
+    get equal widths, each bin holding its lower edge (the last also its upper one)."""
+    if not counts:
+        return []
+    values = sorted(counts)
+    low, high = float(values[0]), float(values[-1])
+    if all(float(v).is_integer() for v in values):
+        first, span = int(low), int(high) - int(low) + 1
+        width = 1 if span <= 2 * bins else -(-span // bins)
+        out = [0] * -(-span // width)
+        for value, count in counts.items():
+            out[(int(value) - first) // width] += count
+        return [Bin(first + k * width, min(first + (k + 1) * width - 1, int(high)), n,
+                    f"{first + k * width}" if width == 1 else f"{first + k * width}–{min(first + (k + 1) * width - 1, int(high))}")
+                for k, n in enumerate(out)]
+    width = (high - low) / bins or 1.0
+    out = [0] * bins
+    for value, count in counts.items():
+        out[min(int((float(value) - low) / width), bins - 1)] += count
+    return [Bin(low + k * width, low + (k + 1) * width, n, f"{low + k * width:.4g}–{low + (k + 1) * width:.4g}")
+            for k, n in enumerate(out)]
+
+
+def latest_texts(session: Session, wave: Wave, question_id: str, limit: int = 5) -> list[tuple[str, datetime]]:
+    """The ``limit`` most recent text answers to a question: (text, when the response was
+    last saved), newest first."""
+    rows = session.execute(select(Answer.value_text, Response.updated_at)
+                           .join(Response, Response.id == Answer.response_id)
+                           .where(Response.wave_id == wave.id, Answer.question_id == question_id,
+                                  Answer.value_text.is_not(None), Answer.value_text != "")
+                           .order_by(Response.updated_at.desc(), Response.id.desc()).limit(limit)).all()
+    return [(text, _aware(updated)) for text, updated in rows]
 
 
 def response_answers(session: Session, response_id: int) -> dict[str, Any]:

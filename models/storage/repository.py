@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import numbers
 import secrets
 from datetime import datetime
@@ -137,7 +138,10 @@ def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: p
         batch = []
         for response_id, row in zip(ids, answers.itertuples(index=False, name=None)):
             for column, value in zip(columns, row):
-                if value is None or (numeric[column] and np.isnan(value)):
+                # NaN in a text column too (pandas' "missing" there): stored, it made empty
+                # answer rows that the console counted as answers.
+                if value is None or (numeric[column] and np.isnan(value)) or (
+                        isinstance(value, float) and math.isnan(value)):
                     continue
                 num, txt = (float(value), None) if numeric[column] else encode_answer(value)
                 batch.append({"response_id": response_id, "question_id": column, "value_num": num, "value_text": txt})

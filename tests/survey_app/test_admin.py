@@ -235,7 +235,7 @@ def test_live_view_and_follow_up_queue(app, admin_client, engine, acsi):
     assert "100%" in view and "sat_overall" in view
     # Multiple choice: each option counted over the two respondents who answered.
     categories = view[view.index("<code>categories</code>"):view.index("<code>visits_per_month</code>")]
-    assert "(2 answers)" in categories and re.search(r'<progress max="2" value="2"></progress></td><td>2<', categories)
+    assert "(2 answered of 2 asked, 100%)" in categories and re.search(r'<progress max="2" value="2"></progress></td><td>2<', categories)
     queue = admin_client.get("/admin/follow-up").get_data(as_text=True)
     assert f"#{flagged[0].id}" in queue
     item = admin_client.get(f"/admin/follow-up/{flagged[0].id}").get_data(as_text=True)

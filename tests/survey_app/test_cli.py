@@ -367,6 +367,20 @@ def test_export_writes_what_the_console_downloads(app, database_url, tmp_path):
     assert csi("export", "--survey", "acsi-retail", "--wave", "2026Q4", "-o", str(named),
                "--database", database_url).returncode == 0
     assert named.read_bytes()[:2] == b"PK"
+    # Partial responses and labels in Chinese: the same options on both sides.
+    bulk_insert_responses(engine, survey, wave, simulate_responses(acsi, 5, seed=5).iloc[:, :4], status="partial")
+    console = client.get(f"/admin/waves/{wave_id}/export?format=csv&partial=1&lang=zh-CN")
+    out = tmp_path / "partial.csv"
+    assert csi("export", "--survey", "acsi-retail", "--wave", "2026Q4", "--include-partial", "--lang", "zh-CN",
+               "-o", str(out), "--database", database_url).returncode == 0
+    assert out.read_bytes() == console.data
+    assert pd.read_csv(out, encoding="utf-8-sig")["status"].value_counts().to_dict() == {"complete": 60, "partial": 5}
+    sav = tmp_path / "zh.sav"
+    assert csi("export", "--survey", "acsi-retail", "--wave", "2026Q4", "--lang", "zh-CN", "-o", str(sav),
+               "--database", database_url).returncode == 0
+    assert pyreadstat.read_sav(sav)[1].column_names_to_labels["sat_overall"] == acsi.question("sat_overall").text.get("zh-CN")
+    one_line_error(csi("export", "--survey", "acsi-retail", "--wave", "2026Q4", "--lang", "fr", "-o", str(sav),
+                       "--database", database_url), r"^error: questionnaire 'acsi-retail' has no language 'fr'; its languages: en, zh-CN$")
 
 
 def test_export_refuses_unwritable_output(stored_wave, tmp_path):
