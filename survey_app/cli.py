@@ -689,5 +689,9 @@ def export(survey, wave, fmt, layout, output, database_url) -> None:
     click.echo(f"wrote {output} ({fmt}, {layout}, {len(data):,} bytes)")
 
 
+from survey_app.cli_text import text as _text_group  # noqa: E402  (its own module: csi text ...)
+
+main.add_command(_text_group)
+
 if __name__ == "__main__":
     main()
