@@ -39,7 +39,7 @@ def test_help_lists_only_built_commands():
     result = csi("--help")
     assert result.returncode == 0
     listed = {line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()}
-    assert listed == {"validate", "init", "fit", "demo", "serve", "backup", "restore", "admin", "report", "export"}
+    assert listed == {"validate", "init", "fit", "demo", "serve", "backup", "restore", "admin", "report", "export", "text"}
 
 
 def test_validate_ok_and_problems(tmp_path):
