@@ -35,7 +35,9 @@ def read_column(path: str, column: str) -> list[str]:
     if not text.strip():
         _fail(f"{path}: the file is empty")
     csv.field_size_limit(_FIELD_LIMIT)
-    reader = csv.reader(text.splitlines(keepends=True))
+    # strict: an unclosed quote would otherwise swallow every later row into one answer and
+    # shift the row numbers silently.
+    reader = csv.reader(text.splitlines(keepends=True), strict=True)
     try:
         header = next(reader)
         names = [h.strip() for h in header]

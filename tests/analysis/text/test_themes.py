@@ -41,7 +41,8 @@ def test_known_themes_are_recovered(themes, filler, joiner):
     texts, truth, names = corpus(themes, filler, 600, seed=7, joiner=joiner)
     tokenizer = Tokenizer(user_words=tuple(w for pool in themes.values() for w in pool))
     results = ThemeModel(k=4, tokenizer=tokenizer, random_state=0).fit(texts)
-    # Measured ARI 1.0 for both corpora (seeds 7, 0); the bound leaves room for library versions.
+    # Measured ARI 0.987 (English) and 1.0 (Chinese) with seeds 7 and 0; the bound leaves room
+    # for other scikit-learn and jieba versions.
     assert adjusted_rand_score(truth, results.dominant) >= 0.9
     # Each recovered label's top words come from one true theme's pool, each pool used once.
     matched = []
