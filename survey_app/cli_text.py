@@ -92,10 +92,12 @@ def text() -> None:
 def sentiment(file: str, column: str, lang: str, user_words: str | None, as_json: bool) -> None:
     """Sentiment (negative / neutral / positive, score -1..1) of each answer; rows from 0."""
     from analysis.text import SentimentScorer
+    from analysis.text.batch import segment_and_score
 
     answers = read_column(file, column)
     scorer = SentimentScorer(lang, tokenizer=_tokenizer(user_words, None))
-    rows = [{"row": i, "sentiment": r.sentiment, "score": r.score} for i, r in enumerate(scorer.score_many(answers))]
+    _, results = segment_and_score(answers, scorer=scorer)
+    rows = [{"row": i, "sentiment": r.sentiment, "score": r.score} for i, r in enumerate(results)]
     if as_json:
         click.echo(json.dumps({"rows": rows}, ensure_ascii=False))
         return
@@ -115,10 +117,13 @@ def themes(file: str, column: str, k: int, seed: int, user_words: str | None, st
            as_json: bool) -> None:
     """Main themes (label of top words, share of answers, verbatim examples)."""
     from analysis.text import ThemeModel
+    from analysis.text.batch import segment_and_score
 
     answers = read_column(file, column)
+    tokenizer = _tokenizer(user_words, stop_words)
+    tokens, _ = segment_and_score(answers, tokenizer=tokenizer)
     try:
-        results = ThemeModel(k=k, tokenizer=_tokenizer(user_words, stop_words), random_state=seed).fit(answers)
+        results = ThemeModel(k=k, tokenizer=tokenizer, random_state=seed).fit(answers, tokens=tokens)
     except ValueError as exc:
         _fail(f"{file}: column {column!r}: {exc}")
     if as_json:

@@ -93,9 +93,13 @@ class Tokenizer:
 
     def tokens(self, text: str) -> list[str]:
         """Content words for themes: stop words, digits and too-short Chinese words removed."""
+        return self.content(self.words(text))
+
+    def content(self, words: list[str]) -> list[str]:
+        """The content words among ``words`` (the output of words())."""
         stops = self._stops
         out = []
-        for w in self.words(text):
+        for w in words:
             low = w.lower()
             if low in stops:
                 continue

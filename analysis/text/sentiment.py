@@ -82,7 +82,8 @@ def _zh_lexicon():
     # are evaluative on their own in a customer's answer are kept.
     pos = {w for w in pos if len(w) > 1} | set(_ZH_POS_CHARS)
     neg = {w for w in neg if len(w) > 1} | set(_ZH_NEG_CHARS)
-    return frozenset(pos - neg - drop), frozenset(neg - pos - drop), degree, deny
+    pos, neg = frozenset(pos - neg - drop), frozenset(neg - pos - drop)
+    return pos, neg, degree, deny, pos | neg
 
 
 def _split_modifiers(words: list[str], lexicon, degree, deny) -> list[str]:
@@ -107,8 +108,8 @@ def _split_modifiers(words: list[str], lexicon, degree, deny) -> list[str]:
 
 def zh_score(words: list[str]) -> tuple[float, int]:
     """(VADER-normalised score, number of sentiment words) of segmented Chinese words."""
-    pos, neg, degree, deny = _zh_lexicon()
-    words = _split_modifiers(words, pos | neg, degree, deny)
+    pos, neg, degree, deny, either = _zh_lexicon()
+    words = _split_modifiers(words, either, degree, deny)
     total, hits, since = 0.0, 0, 0
     for i, w in enumerate(words):
         valence = 1.0 if w in pos else -1.0 if w in neg else 0.0
@@ -149,14 +150,15 @@ class SentimentScorer:
         self.lang = lang
         self.tokenizer = tokenizer or Tokenizer()
 
-    def score(self, text) -> SentimentResult:
+    def score(self, text, words: list[str] | None = None) -> SentimentResult:
+        """The sentiment of one answer; ``words``: its tokenizer.words(text), if at hand."""
         if not isinstance(text, str) or not text.strip():
             return SentimentResult("neutral", 0.0, "")
         has_han = bool(_HAN.search(text))
         latin = " ".join(m.group(0) for m in _LATIN_SPAN.finditer(text)) if has_han else text
         parts = []  # (score, weight)
         if has_han:
-            words = [w for w in self.tokenizer.words(text) if _HAN.match(w)]
+            words = [w for w in (self.tokenizer.words(text) if words is None else words) if _HAN.match(w)]
             s, _ = zh_score(words)
             parts.append((s, max(len(words), 1), "zh"))
         latin_words = re.findall(r"[A-Za-z]{2,}", latin)

@@ -107,12 +107,16 @@ class ThemeModel:
         dominant = np.where(totals[:, 0] > 0, part.argmax(axis=1), -1)
         return mentions, dominant, part
 
-    def fit(self, texts) -> ThemeResults:
+    def fit(self, texts, tokens: list[list[str]] | None = None) -> ThemeResults:
+        """Themes of ``texts``; ``tokens``: their tokenizer.tokens(), if already computed
+        (analysis.text.batch.segment_and_score does so on all cores)."""
         from sklearn.decomposition import NMF
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         texts = ["" if not isinstance(t, str) else t for t in texts]
-        docs = [self.tokenizer.tokens(t) for t in texts]
+        if tokens is not None and len(tokens) != len(texts):
+            raise ValueError(f"{len(tokens)} token lists for {len(texts)} answers")
+        docs = [self.tokenizer.tokens(t) for t in texts] if tokens is None else tokens
         n_nonempty = sum(1 for d in docs if d)
         if n_nonempty == 0:
             raise ValueError("no answer has a content word to find themes in")
