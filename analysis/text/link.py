@@ -141,3 +141,53 @@ def link_themes_to_scores(themes, scores, *, dissatisfied_below: float | None = 
         separation.append(ThemeSeparation(j, label, p1, p2, p1 - p2, _newcombe(k1, n1, k2, n2, z)))
     separation.sort(key=lambda s: -abs(s.difference) if np.isfinite(s.difference) else 0.0)
     return ThemeScoreLink(tuple(rows), tuple(separation), int(len(y)), low, high, confidence)
+
+
+@dataclass(frozen=True)
+class ThemeSentiment:
+    theme: int
+    label: str
+    n: int  # answers mentioning the theme
+    negative: float  # shares of those answers, summing to 1 (0 when n is 0)
+    neutral: float
+    positive: float
+
+
+def sentiment_by_theme(themes, sentiments) -> tuple[ThemeSentiment, ...]:
+    """Share of negative / neutral / positive answers among those mentioning each theme.
+    ``sentiments``: SentimentResult (or label strings) per answer, in the themes' order."""
+    labels = np.array([getattr(s, "sentiment", s) for s in sentiments])
+    if len(labels) != themes.mentions.shape[0]:
+        raise ValueError(f"{len(labels)} sentiments for {themes.mentions.shape[0]} answers")
+    out = []
+    for j, theme in enumerate(themes.themes):
+        chosen = labels[themes.mentions[:, j]]
+        n = len(chosen)
+        shares = [float((chosen == lab).mean()) if n else 0.0 for lab in ("negative", "neutral", "positive")]
+        out.append(ThemeSentiment(j, theme.label, n, *shares))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class ThemeChange:
+    theme: int
+    label: str
+    share: float  # this wave
+    share_previous: float
+    difference: float  # share - share_previous
+    ci_difference: tuple[float, float]  # Newcombe (1998) method 10
+
+
+def compare_waves(themes, previous_texts, confidence: float = 0.95) -> tuple[ThemeChange, ...]:
+    """Each theme's share in this wave against the previous wave's answers, read with this
+    wave's fitted themes (ThemeResults.assign), with an interval for the change."""
+    before = themes.assign(previous_texts)
+    n_before = int(before.any(axis=1).sum())
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    out = []
+    for j, theme in enumerate(themes.themes):
+        k_before = int(before[:, j].sum())
+        previous = k_before / n_before if n_before else float("nan")
+        out.append(ThemeChange(j, theme.label, theme.share, previous, theme.share - previous,
+                               _newcombe(theme.n_answers, themes.n_nonempty, k_before, n_before, z)))
+    return tuple(out)

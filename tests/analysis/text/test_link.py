@@ -66,3 +66,26 @@ def test_from_theme_results_skips_empty_answers_and_missing_scores():
     assert {s.label for s in link.scores} == {t.label for t in results.themes}
     with pytest.raises(ValueError, match="8 answers"):
         link_themes_to_scores(results, scores[:5])
+
+
+def test_sentiment_share_per_theme_and_change_between_waves():
+    from analysis.text import SentimentScorer
+    from analysis.text.link import compare_waves, sentiment_by_theme
+
+    now = ["the queue was terrible", "awful queue again", "queue at noon", "staff were friendly",
+           "friendly staff, great", "the staff were lovely"] * 10
+    results = ThemeModel(k=2).fit(now)
+    sentiments = SentimentScorer().score_many(now)
+    by_theme = {t.label.split(" / ")[0]: t for t in sentiment_by_theme(results, sentiments)}
+    queue = next(t for label, t in by_theme.items() if "queue" in label)
+    staff = next(t for label, t in by_theme.items() if "staff" in label or "friendly" in label)
+    assert queue.n == 30 and (queue.negative, queue.neutral, queue.positive) == pytest.approx((2 / 3, 1 / 3, 0))
+    assert staff.n == 30 and staff.positive == 1.0
+    # Previous wave: 3 of 4 answers about the queue, 1 about staff.
+    before = ["long queue", "queue again", "slow queue", "friendly staff"] * 10
+    changes = {c.label: c for c in compare_waves(results, before)}
+    q = next(c for label, c in changes.items() if "queue" in label)
+    assert (q.share, q.share_previous) == pytest.approx((0.5, 0.75))
+    assert q.difference == pytest.approx(-0.25) and q.ci_difference[0] < -0.25 < q.ci_difference[1] < 0
+    with pytest.raises(ValueError, match="3 sentiments for 60 answers"):
+        sentiment_by_theme(results, sentiments[:3])
