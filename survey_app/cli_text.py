@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -37,7 +38,9 @@ def read_column(path: str, column: str) -> list[str]:
     csv.field_size_limit(_FIELD_LIMIT)
     # strict: an unclosed quote would otherwise swallow every later row into one answer and
     # shift the row numbers silently.
-    reader = csv.reader(text.splitlines(keepends=True), strict=True)
+    # io.StringIO with newline="": only \r and \n end a record (str.splitlines would also cut
+    # at U+2028, U+0085 or a form feed inside a pasted answer and shift every later row).
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
         names = [h.strip() for h in header]

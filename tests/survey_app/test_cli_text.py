@@ -33,6 +33,20 @@ def test_sentiment_json(answers):
     assert plain.stdout.splitlines()[0].split("\t")[:2] == ["0", "positive"]
 
 
+def test_rows_keep_file_order_with_odd_line_breaks(tmp_path):
+    # An answer holding U+2028, U+0085 or a form feed is one row; a quoted answer spanning
+    # lines is one row; a header-only file has no rows; CRLF files and a BOM are fine.
+    path = tmp_path / "odd.csv"
+    path.write_bytes("\ufeffid,text\r\n1,很好\u2028很满意\r\n2,bad\x85service\x0cawful\r\n"
+                     "3,\"terrible,\r\nreally terrible\"\r\n4,great\r\n".encode("utf-8"))
+    rows = json.loads(csi("sentiment", str(path), "--column", "text", "--json").stdout)["rows"]
+    assert [(r["row"], r["sentiment"]) for r in rows] == [(0, "positive"), (1, "negative"), (2, "negative"),
+                                                          (3, "positive")]
+    path.write_text("text\n", encoding="utf-8")
+    result = csi("sentiment", str(path), "--column", "text", "--json")
+    assert result.returncode == 0 and json.loads(result.stdout) == {"rows": []}
+
+
 def test_themes_json(tmp_path):
     path = tmp_path / "t.csv"
     lines = ["answer"] + ["queue too long at the counter", "rude staff at the counter", "fees too high",
