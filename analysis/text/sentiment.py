@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from analysis.text.segment import Tokenizer, detect_lang
+from analysis.text.segment import Tokenizer
 
 LABELS = ("negative", "neutral", "positive")
 THRESHOLD = 0.05  # VADER's published cut-offs for the compound score
@@ -132,7 +132,7 @@ def zh_score(words: list[str]) -> tuple[float, int]:
 class SentimentResult:
     sentiment: str  # one of LABELS
     score: float  # in [-1, 1]; 0 for an answer with no text or no sentiment word
-    lang: str  # "zh", "en", "mixed" or "" (nothing scorable)
+    lang: str  # "zh", "en", "mixed", "emoji" (scored by VADER's emoji names) or "" (nothing scorable)
 
 
 class SentimentScorer:
@@ -156,7 +156,7 @@ class SentimentScorer:
             return SentimentResult("neutral", 0.0, "")
         has_han = bool(_HAN.search(text))
         latin = " ".join(m.group(0) for m in _LATIN_SPAN.finditer(text)) if has_han else text
-        parts = []  # (score, weight)
+        parts = []  # (score, weight in words, script)
         if has_han:
             words = [w for w in (self.tokenizer.words(text) if words is None else words) if _HAN.match(w)]
             s, _ = zh_score(words)
@@ -169,7 +169,7 @@ class SentimentScorer:
             # Emoji, digits, punctuation only: VADER knows emoji and emoticons; nothing else
             # carries sentiment here.
             s = _vader().polarity_scores(text)["compound"]
-            return SentimentResult(label_of(s), round(s, 4), "en" if s else "")
+            return SentimentResult(label_of(s), round(s, 4), "emoji" if s else "")
         weight = sum(p[1] for p in parts)
         s = sum(p[0] * p[1] for p in parts) / weight
         lang = parts[0][2] if len(parts) == 1 else "mixed"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.text import LABELS, SentimentScorer
+from analysis.text import LABELS, SentimentResult, SentimentScorer
 
 DATA = Path(__file__).parents[2] / "data" / "text"
 
@@ -59,7 +59,8 @@ def test_empty_answers_are_neutral_zero(scorer, text):
 def test_emoji_only(scorer):
     # VADER reads an emoji through its English name ("angry face", "crying face"); names
     # without a sentiment word ("pouting face" for 😡) score 0.
-    assert scorer.score("😠😢").sentiment == "negative"
+    assert scorer.score("😠😢") == SentimentResult("negative", scorer.score("😠😢").score, "emoji")
+    assert scorer.score("😠😢").score < -0.5
     assert scorer.score("😡").sentiment == "neutral"
     assert scorer.score("😀👍").sentiment == "positive"
     assert scorer.score("🏦").sentiment == "neutral"
