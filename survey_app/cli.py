@@ -949,8 +949,9 @@ def export(survey, wave, fmt, layout, include_partial, language, output, databas
 def _register_groups() -> None:
     from .cli_followup import followup
     from .cli_invitations import invitations
+    from .cli_text import text
     from .cli_webhooks import webhooks
-    for group in (followup, invitations, webhooks):
+    for group in (followup, invitations, text, webhooks):
         main.add_command(group)
 
 
