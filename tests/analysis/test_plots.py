@@ -201,6 +201,9 @@ def test_ipma_labels_of_close_drivers_do_not_overlap():
     table = pd.DataFrame({"construct": ["brand_image", "expected_quality", "perceived_quality", "perceived_value"],
                           "importance": [0.612, 0.430, 0.292, 0.278], "performance": [72.7, 73.2, 72.5, 72.8],
                           "quadrant": ["Concentrate here", "Keep up the good work", "Low priority", "Low priority"]})
+    # ipma()'s 95% intervals of importance and performance, drawn as error bars
+    table["ci_low"], table["ci_high"] = table["importance"] - 0.05, table["importance"] + 0.05
+    table["performance_low"], table["performance_high"] = table["performance"] - 0.8, table["performance"] + 0.8
     figure = ipma_chart(table, "satisfaction")
     figure.canvas.draw()
     renderer = figure.canvas.get_renderer()
