@@ -31,14 +31,28 @@ def indices(url, questionnaire):
 
 
 def populate(url: str, n: int, seed: int = 5, revision: str = "head"):
+    """A database with ``n`` responses, at ``revision``: filled at the current schema (the ORM
+    writes today's columns), then migrated down, as a database of that age would hold them."""
     questionnaire = load_questionnaire(questionnaires.path("acsi_retail"))
     engine = make_engine(url)
-    upgrade(engine, revision)
+    upgrade(engine)
     with Session(engine) as session:
         survey = register_questionnaire(session, questionnaire)
         wave = create_wave(session, survey, "2026Q4")
         session.commit()
         bulk_insert_responses(engine, survey, wave, simulate_responses(questionnaire, n, seed=seed))
+    if revision != "head":
+        from alembic import command
+
+        from models.storage.db import alembic_config
+        with engine.connect() as connection:
+            if connection.dialect.name == "sqlite":  # as upgrade() does: batch rebuilds must not cascade
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            with connection.begin():
+                config = alembic_config()
+                config.attributes["connection"] = connection
+                command.downgrade(config, revision)
     engine.dispose()
     return questionnaire
 
