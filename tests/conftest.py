@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import uuid
+from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 import pytest
+from sqlalchemy import text
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -56,29 +62,117 @@ def bank_survey():
     return data, ref, blocks, parse_model(text)
 
 
-@pytest.fixture
-def sqlite_url(tmp_path) -> str:
-    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+# How often each migrated template was built in this session: the per-test databases are
+# copies of one template per backend, so each count stays at 1 (tests/test_fixtures.py checks).
+TEMPLATE_BUILDS: Counter[str] = Counter()
 
 
 def postgres_url() -> str | None:
     return os.environ.get("CSI_TEST_POSTGRES_URL")
 
 
-def scratch_postgres():
-    """A fresh empty PostgreSQL database (a context manager yielding its URL), or the test
-    skipped where no server is configured."""
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite file migrated to head once per session; tests get copies of it."""
+    from models.storage import make_engine, upgrade
+
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    with engine.connect() as connection:
+        # Fold the WAL into the main file so a plain file copy holds the whole schema.
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    TEMPLATE_BUILDS["sqlite"] += 1
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str | None]:
+    """The name of a PostgreSQL database migrated to head once per session (None without a
+    server), dropped at session end. Its name is unique because other runs share the server."""
+    base = postgres_url()
+    if not base:
+        yield None
+        return
+    from models.storage import make_engine, upgrade
+
+    name = f"csi_template_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        engine = make_engine(_sibling(base, name))
+        upgrade(engine)
+        # CREATE DATABASE ... TEMPLATE refuses a template that has any other connection.
+        engine.dispose()
+        TEMPLATE_BUILDS["postgresql"] += 1
+        yield name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _sibling(base_url: str, name: str) -> str:
+    return base_url.rsplit("/", 1)[0] + "/" + name
+
+
+@contextmanager
+def _postgres_copy(base: str, template: str) -> Iterator[str]:
+    from models.storage import make_engine
+
+    name = f"csi_test_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield _sibling(base, name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def scratch_postgres(template: str | None = None):
+    """A PostgreSQL database of its own (a context manager yielding its URL): empty, or a copy
+    of ``template``; the test is skipped where no server is configured."""
     base = postgres_url()
     if not base:
         pytest.skip("CSI_TEST_POSTGRES_URL is not set (.ci/run sets it to the local PostgreSQL server)")
+    if template:
+        return _postgres_copy(base, template)
     from models.storage.db import scratch_postgres_database
 
     return scratch_postgres_database(base, "csi_test")
 
 
+@pytest.fixture
+def sqlite_url(tmp_path, sqlite_template) -> str:
+    """A SQLite database of this test's own, already migrated to head."""
+    path = tmp_path / "test.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
-    """A fresh empty database on each backend; PostgreSQL gets its own schema-free database."""
+    """A database of this test's own on each backend, already migrated to head: a copy of the
+    session's template (migrating once per session instead of once per test)."""
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    with scratch_postgres(request.getfixturevalue("postgres_template")) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database_url(request, tmp_path):
+    """A fresh database with no schema on each backend, for tests of the migrations themselves."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
         return

@@ -165,9 +165,9 @@ def test_tokens_expire_are_revoked_and_die_with_their_user(engine):
                 create_api_token(session, "alice", "x", days=bad)
 
 
-def test_migration_gives_existing_tokens_the_default_lifetime_and_downgrades(database_url):
+def test_migration_gives_existing_tokens_the_default_lifetime_and_downgrades(empty_database_url):
     from sqlalchemy import inspect, text
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     upgrade(engine, "0003")
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO admin_users (id, username, password_hash, role, created_at) "

@@ -18,8 +18,8 @@ def acsi():
     return load_questionnaire(questionnaires.path("acsi_retail"))
 
 
-def test_upgrade_creates_schema_and_is_idempotent(database_url):
-    engine = make_engine(database_url)
+def test_upgrade_creates_schema_and_is_idempotent(empty_database_url):
+    engine = make_engine(empty_database_url)
     assert upgrade(engine) == (None, head_revision())
     assert upgrade(engine) == (head_revision(), head_revision())
     tables = set(inspect(engine).get_table_names())
@@ -32,8 +32,8 @@ def test_sqlite_uses_wal(sqlite_url):
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
-def test_migration_from_first_schema_keeps_data(database_url, acsi):
-    engine = make_engine(database_url)
+def test_migration_from_first_schema_keeps_data(empty_database_url, acsi):
+    engine = make_engine(empty_database_url)
     upgrade(engine, "0001")
     assert current_revision(engine) == "0001"
     with engine.begin() as connection:
