@@ -169,13 +169,27 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
 OUTAGE_RETRY_AFTER = 30  # seconds: a restarted database server is usually back within that
 
 
+# SQLite reports an unavailable database and a bug (a missing table or column) both as
+# OperationalError; these messages are the unavailable ones.
+_SQLITE_OUTAGES = ("database is locked", "unable to open database", "disk i/o error", "readonly database",
+                   "database or disk is full", "database disk image is malformed", "attempt to write a readonly")
+
+
 def _is_outage(error) -> bool:
     """Is this database error the database being unavailable (rather than a bug)?"""
     from sqlalchemy.exc import InterfaceError, OperationalError
-    # 25006: a PostgreSQL server that accepts only reads (a standby after a failover, or
-    # default_transaction_read_only set by an operator).
-    read_only = getattr(error.orig, "sqlstate", None) == "25006"
-    return isinstance(error, (OperationalError, InterfaceError)) or error.connection_invalidated or read_only
+    if error.connection_invalidated or isinstance(error, InterfaceError):
+        return True
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate is not None:
+        # 08: connection exceptions; 53: insufficient resources (disk full, too many
+        # connections); 57P: the server shutting down or restarting; 25006: a server that
+        # accepts only reads (a standby after a failover, or default_transaction_read_only).
+        return sqlstate.startswith(("08", "53", "57P")) or sqlstate == "25006"
+    if isinstance(error, OperationalError):
+        message = str(error.orig).lower()
+        return any(text in message for text in _SQLITE_OUTAGES) or "connection" in message or "server" in message
+    return False
 
 
 def _rollback_request_sessions() -> None:

@@ -274,7 +274,10 @@ def test_fit_on_a_wave_without_responses_says_so(stored_wave):
         create_wave(session, find_wave(session, "acsi-retail", "2026Q4").survey, "2027Q1")
         session.commit()
     engine.dispose()
+    # The wave's stored analysis (the default) and a fresh fit (any option) both say so in one line.
     one_line_error(csi("fit", "--survey", "acsi-retail", "--wave", "2027Q1", "--database", stored_wave),
+                   r"^error: wave '2027Q1' has 0 complete responses; a model with \d+ items needs more")
+    one_line_error(csi("fit", "--survey", "acsi-retail", "--wave", "2027Q1", "--boot", "0", "--database", stored_wave),
                    r"^error: wave '2027Q1' of 'acsi-retail' has no complete responses yet$")
 
 

