@@ -277,9 +277,9 @@ def test_a_worker_stopped_by_sigterm_hands_its_running_job_back_at_once(tmp_path
 
 @pytest.mark.parametrize("args, message", [
     (["jobs", "retry", "999"], "error: no job 999"),
-    (["jobs", "list"], "is not at the current schema; run: csi init"),
+    (["jobs", "list"], "there is no database at"),  # (the SQLite file does not exist: never created here)
     (["worker"], "is not at the current schema; run: csi init"),
-    (["analyse", "--survey", "nope", "--wave", "2026Q4"], "is not at the current schema; run: csi init"),
+    (["analyse", "--survey", "nope", "--wave", "2026Q4"], "there is no database at"),
 ])
 def test_job_commands_fail_with_one_clear_sentence(tmp_path, args, message):
     url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
