@@ -263,14 +263,15 @@ def invitee_status(invitation: Invitation, response_status: str | None) -> str:
 
 
 def status_rows(session: Session, wave: Wave) -> list[dict[str, Any]]:
-    """One row per invitation of the wave: address, language, status, dates, reminders,
-    the last refusal, and the segment attributes."""
+    """One row per e-mail invitation of the wave (links handed out by other means are not
+    invitees of the mailing): address, language, status, dates, reminders, the last
+    refusal, and the segment attributes."""
     # Opening a link creates the response; "started" means at least one answer was saved.
     answered = exists().where(Answer.response_id == Response.id)
     progress = case((Response.status == "complete", "complete"), (answered, "started"), else_=None)
     query = (select(Invitation, progress)
              .outerjoin(Response, Response.invitation_id == Invitation.id)
-             .where(Invitation.wave_id == wave.id).order_by(Invitation.id))
+             .where(Invitation.wave_id == wave.id, Invitation.email.is_not(None)).order_by(Invitation.id))
     rows = []
     for invitation, response_status in session.execute(query):
         rows.append({
