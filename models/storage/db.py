@@ -73,6 +73,15 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
     """Create or upgrade the schema to ``revision``; return (before, after) revisions."""
+    return _migrate(engine, revision, command.upgrade)
+
+
+def downgrade(engine: Engine, revision: str) -> tuple[str | None, str | None]:
+    """Take the schema back down to ``revision`` (tests of migrations and of old backups)."""
+    return _migrate(engine, revision, command.downgrade)
+
+
+def _migrate(engine: Engine, revision: str, step) -> tuple[str | None, str | None]:
     before = current_revision(engine)
     config = alembic_config()
     with engine.connect() as connection:
@@ -85,7 +94,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
             connection.commit()  # end SQLAlchemy's autobegun (empty) transaction
         with connection.begin():
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            step(config, revision)
             if sqlite:
                 broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                 if broken:

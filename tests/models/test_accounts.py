@@ -183,16 +183,8 @@ def test_migration_gives_existing_tokens_the_default_lifetime_and_downgrades(emp
         assert timedelta(days=89) < left <= timedelta(days=90) and token.revoked_at is None
     tables = set(inspect(engine).get_table_names())
     assert "login_throttle" in tables and "login_failures" not in tables
-    from alembic import command
-    from models.storage.db import alembic_config
-    with engine.connect() as connection:
-        if connection.dialect.name == "sqlite":  # as upgrade() does: batch rebuilds must not cascade
-            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            connection.commit()
-        with connection.begin():
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.downgrade(config, "0003")
+    from models.storage.db import downgrade
+    downgrade(engine, "0003")
     assert "login_failures" in set(inspect(engine).get_table_names())
     with engine.connect() as connection:
         assert connection.execute(text("SELECT name FROM api_tokens")).scalars().all() == ["old"]

@@ -42,17 +42,8 @@ def populate(url: str, n: int, seed: int = 5, revision: str = "head"):
         session.commit()
         bulk_insert_responses(engine, survey, wave, simulate_responses(questionnaire, n, seed=seed))
     if revision != "head":
-        from alembic import command
-
-        from models.storage.db import alembic_config
-        with engine.connect() as connection:
-            if connection.dialect.name == "sqlite":  # as upgrade() does: batch rebuilds must not cascade
-                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-                connection.commit()
-            with connection.begin():
-                config = alembic_config()
-                config.attributes["connection"] = connection
-                command.downgrade(config, revision)
+        from models.storage.db import downgrade
+        downgrade(engine, revision)
     engine.dispose()
     return questionnaire
 
