@@ -3,8 +3,9 @@
 Validation happens here, at the boundary, with messages that name the column, the
 row or the construct: unknown columns, non-numeric cells, constant items, perfectly
 collinear items, too few respondents. Don't-know codes become missing, reverse-coded
-items are flipped, and missing values are handled by listwise deletion or mean
-imputation; the result records what was dropped and why.
+items are flipped, respondents missing too many items can be dropped, and missing values
+are handled by listwise deletion, mean imputation or chained equations
+(:mod:`analysis.imputation`); the result records what was dropped and imputed, and why.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import pandas as pd
 from models.csi_model import Model
 from models.errors import CSIError
 
-MISSING_METHODS = ("listwise", "mean", "keep")
+MISSING_METHODS = ("listwise", "mean", "chained", "keep")
 STANDARD_SCALES = ((1, 5), (1, 7), (1, 10), (0, 10), (0, 100))  # tightest first
 
 
@@ -215,7 +216,7 @@ def parse_codes(spec: str) -> tuple[float, ...]:
 def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] | None = None,
             missing: str = "listwise", scales: Mapping[str, tuple[float, float]] | None = None,
             min_rows: int | None = None, dont_know: tuple[float, ...] | list[float] = (),
-            strict_scales: bool = False) -> PreparedData:
+            strict_scales: bool = False, max_missing: float | None = None, seed: int = 0) -> PreparedData:
     """Validate ``data`` against ``model`` and return the estimation matrix.
 
     ``item_info`` (from a questionnaire) supplies scales, don't-know codes and reverse
@@ -223,6 +224,10 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
     every item. An undeclared item's scale is inferred from its own answers
     (:func:`infer_item_scale`); ``strict_scales`` (what a 0-100 index needs) refuses an item
     whose range fits several scales, else the tightest is taken and the notes say so.
+
+    ``max_missing`` (0..1, e.g. 0.3 as EPSI): respondents with a larger share of the model's
+    items missing are dropped first. ``missing="chained"`` imputes the remaining holes by
+    chained equations, seeded by ``seed`` (see :mod:`analysis.imputation`).
     """
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, not {type(data).__name__}")
@@ -309,6 +314,16 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
     if all_missing:
         raise DataError(f"item{'s' if len(all_missing) > 1 else ''} {', '.join(map(repr, all_missing))} "
                         f"{'have' if len(all_missing) > 1 else 'has'} no valid answers")
+    if max_missing is not None:
+        from .imputation import sparse_rows
+        try:
+            sparse = sparse_rows(matrix, max_missing)
+        except ValueError as exc:
+            raise DataError(str(exc)) from None
+        if sparse.any():
+            dropped[f"more than {max_missing:.0%} of the model's items missing"] = int(sparse.sum())
+            matrix, index = matrix[~sparse], index[~sparse]
+            row_missing = np.isnan(matrix).any(axis=1)
     if missing == "listwise":
         if row_missing.any():
             dropped["missing values (listwise deletion)"] = int(row_missing.sum())
@@ -320,6 +335,15 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
         if holes.any():
             notes.append(f"{int(holes.sum())} missing values in {int(row_missing.sum())} rows replaced by item means")
             matrix = np.where(holes, means, matrix)
+    elif missing == "chained":
+        holes = np.isnan(matrix)
+        if holes.any():
+            from .imputation import impute_chained
+            bounds = np.array([resolved_scales[item] for item in items], dtype=float)
+            matrix = impute_chained(matrix, bounds[:, 0], bounds[:, 1], seed=seed)
+            notes.append(f"{int(holes.sum())} missing values in {int(holes.any(axis=1).sum())} rows imputed by chained "
+                         "equations (scikit-learn IterativeImputer, Bayesian ridge, within each item's scale; "
+                         "one imputation: intervals leave its uncertainty out)")
     else:  # "keep": the holes stay for estimators that model them (FIML); only empty rows go
         empty = np.isnan(matrix).all(axis=1)
         if empty.any():

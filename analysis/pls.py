@@ -62,8 +62,12 @@ class PLSPM:
         Stop when the largest change of any outer weight is below this (default 1e-7).
     max_iter : int
         Iteration cap; reaching it without convergence raises :class:`ConvergenceError`.
-    missing : {"listwise", "mean"}
-        Missing-data handling (see ``docs/methods.md``).
+    missing : {"listwise", "mean", "chained"}
+        Missing-data handling (see ``docs/methods.md``); "chained": imputation by chained
+        equations (:mod:`analysis.imputation`), seeded by ``seed``.
+    max_missing : float or None
+        Drop respondents with more than this share (0..1) of the model's items missing
+        before handling the rest (EPSI: 0.3).
     n_boot : int
         Bootstrap resamples (0 = none). ``seed``, ``level``, ``workers`` control it.
         Under PLSc, inadmissible resamples are dropped and counted in ``bootstrap.failures``.
@@ -78,7 +82,8 @@ class PLSPM:
     def __init__(self, model: Model, scheme: str = "path", scaled: bool = True, tol: float = 1e-7,
                  max_iter: int = 300, missing: str = "listwise", n_boot: int = 0, seed: int = 0,
                  level: float = 0.95, workers: int | None = None, progress: bool | None = None,
-                 on_progress: Callable[[int, int], None] | None = None, consistent: bool = False):
+                 on_progress: Callable[[int, int], None] | None = None, consistent: bool = False,
+                 max_missing: float | None = None):
         if scheme not in SCHEMES:
             raise CSIError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
         if not 0 < level < 1:
@@ -98,6 +103,7 @@ class PLSPM:
         self.tol = tol
         self.max_iter = max_iter
         self.missing = missing
+        self.max_missing = max_missing
         self.n_boot = n_boot
         self.seed = seed
         self.level = level
@@ -117,7 +123,8 @@ class PLSPM:
         """
         if questionnaire is not None and item_info is None:
             item_info = items_from_questionnaire(questionnaire)
-        prepared = prepare(data, self.model, item_info, self.missing, scales, dont_know=dont_know, strict_scales=True)
+        prepared = prepare(data, self.model, item_info, self.missing, scales, dont_know=dont_know, strict_scales=True,
+                           max_missing=self.max_missing, seed=self.seed)
         return self.fit_prepared(prepared)
 
     def fit_prepared(self, prepared: PreparedData) -> PLSResults:

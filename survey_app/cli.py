@@ -218,7 +218,10 @@ def _load_model(spec: str, questionnaire):
               help="pls, plsc (consistent PLS: reflective constructs corrected by rho_A), or cbsem.")
 @click.option("--scheme", type=click.Choice(["path", "centroid", "factorial"]), default="path", show_default=True)
 @click.option("--unscaled", is_flag=True, help="Centre but do not standardize indicators (R plspm scaled=FALSE).")
-@click.option("--missing", type=click.Choice(["listwise", "mean", "fiml"]), default="listwise", show_default=True)
+@click.option("--missing", type=click.Choice(["listwise", "mean", "chained", "fiml"]), default="listwise", show_default=True,
+              help="listwise deletion, item means, chained-equation imputation (PLS), or full-information ML (CB-SEM).")
+@click.option("--max-missing", type=click.FloatRange(0, 1, max_open=True), default=None, metavar="SHARE",
+              help="PLS: drop respondents with more than this share of the model's items missing first (EPSI: 0.3).")
 @click.option("--estimator", type=click.Choice(["ml", "mlr"], case_sensitive=False), default="ml", show_default=True,
               help="CB-SEM: ml, or mlr (robust: Huber-White SEs and the Yuan-Bentler scaled chi-square, as lavaan).")
 @click.option("--allow-improper", is_flag=True,
@@ -234,7 +237,7 @@ def _load_model(spec: str, questionnaire):
 @click.option("--dont-know", "dont_know_spec", metavar="CODES",
               help="Codes that mean don't know / no answer in every item, e.g. 99,98 (treated as missing).")
 def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, method, scheme, unscaled, missing,
-        estimator, allow_improper, n_boot, seed, as_json, plot_prefix, scales_spec, dont_know_spec) -> None:
+        max_missing, estimator, allow_improper, n_boot, seed, as_json, plot_prefix, scales_spec, dont_know_spec) -> None:
     """Fit a CSI model (PLS path modeling or CB-SEM) on a CSV file or a stored wave."""
     import pandas as pd
 
@@ -254,6 +257,7 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
         _fail(f"{data_file} is a folder, not a CSV file" if Path(data_file).is_dir() else f"no data file {data_file}")
     if (survey and wave and method == "pls" and n_boot is None and seed is None and not model_spec
             and not questionnaire_file and scheme == "path" and not unscaled and missing == "listwise"
+            and max_missing is None
             and not scales_spec and not dont_know_spec):
         _fit_stored(survey, wave, database_url, as_json, plot_prefix)
         return
@@ -302,10 +306,14 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
             if estimator.lower() != "ml" or allow_improper:
                 _fail("--estimator and --allow-improper apply to --method cbsem")
             results = fit_model(model, data, method, questionnaire=questionnaire, scheme=scheme, scaled=not unscaled,
-                                missing=missing, n_boot=n_boot, seed=seed, scales=scales, dont_know=dont_know)
+                                missing=missing, max_missing=max_missing, n_boot=n_boot, seed=seed, scales=scales,
+                                dont_know=dont_know)
         else:
             if n_boot:
                 _fail("--boot applies to --method pls (CB-SEM reports ML standard errors)")
+            if missing == "chained" or max_missing is not None:
+                _fail("--missing chained and --max-missing apply to --method pls or plsc; CB-SEM models holes "
+                      "with --missing fiml")
             if scales:
                 _fail("--scales applies to --method pls (CB-SEM has no 0-100 index)")
             results = fit_model(model, data, "cbsem", questionnaire=questionnaire, missing=missing,
