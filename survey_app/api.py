@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from models.storage import StorageError
 from models.storage import accounts
 from models.storage.tables import Response, Survey, Wave
+from .state import current_state
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_BOOT = 5000
@@ -31,7 +32,7 @@ QUERY_PARAMETERS = {"responses": ("layout",), "indices": ("boot", "seed")}
 
 
 def _engine():
-    return current_app.extensions["csi"]["engine"]
+    return current_state().engine
 
 
 def _error(status: int, message: str):

@@ -18,6 +18,7 @@ from models.errors import CSIError
 from models.storage.invitations import due_invitations, reminder_candidates
 from models.storage.tables import Wave, utcnow
 from models.storage.webhooks import due_deliveries
+from .state import state_of
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def _mail_round(context, kind: str, **options) -> dict:
                                 progress=lambda done, total: context.progress(done / total, f"{done} of {total} sent"),
                                 **options)
     finally:
-        app.extensions["csi"]["engine"].dispose()
+        state_of(app).engine.dispose()
     return {"sent": result.sent, "bounced": result.bounced, "deferred": result.deferred, "summary": result.line()}
 
 
