@@ -26,7 +26,6 @@ from .errors import CSIError, ExpressionError, ModelSpecError, Problem, Question
 from .expressions import Expression, parse_expression
 from .yaml_source import SourceMap, format_path, load_with_lines
 
-QUESTION_TYPES = ("rating", "single_choice", "multiple_choice", "text", "number")
 DEFAULT_MIN_ITEMS = 3
 MAX_FILE_BYTES = 2_000_000
 
@@ -193,10 +192,6 @@ class Questionnaire:
             if q.construct:
                 out.setdefault(q.construct, []).append(q.id)
         return {k: tuple(v) for k, v in out.items()}
-
-    def item_scales(self) -> dict[str, tuple[int, int]]:
-        """Rating item id -> (minimum, maximum) of its scale."""
-        return {q.id: (q.scale.minimum, q.scale.maximum) for q in self.rating_items}
 
     def csi_model(self) -> Model:
         """The CSI model the questionnaire declares (template bound to its construct tags)."""
