@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from models.storage import StorageError
 from models.storage import accounts
 from models.storage.tables import Response, Survey, Wave
+
 from .state import current_state
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 import click
 
 from models.errors import CSIError
+
 from .state import state_of
 
 

@@ -18,6 +18,7 @@ from models.errors import CSIError
 from models.storage.invitations import due_invitations, reminder_candidates
 from models.storage.tables import Wave, utcnow
 from models.storage.webhooks import due_deliveries
+
 from .state import state_of
 
 

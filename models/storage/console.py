@@ -187,9 +187,3 @@ def latest_texts(session: Session, wave: Wave, question_id: str, limit: int = 5)
                                   Answer.value_text.is_not(None), Answer.value_text != "")
                            .order_by(Response.updated_at.desc(), Response.id.desc()).limit(limit)).all()
     return [(text, _aware(updated)) for text, updated in rows]
-
-
-def response_answers(session: Session, response_id: int) -> dict[str, Any]:
-    rows = session.execute(select(Answer.question_id, Answer.value_num, Answer.value_text)
-                           .where(Answer.response_id == response_id)).all()
-    return {q: (txt if num is None else (int(num) if float(num).is_integer() else num)) for q, num, txt in rows}

@@ -7,7 +7,6 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
-from urllib.parse import urlencode
 
 import pytest
 from click.testing import CliRunner
@@ -19,10 +18,10 @@ from models.storage import find_wave
 from models.storage.accounts import create_admin, create_api_token
 from models.storage.tables import AdminUser, ApiToken, Invitation
 from survey_app.cli import main as csi
+from survey_app.state import state_of
 
 from .conftest import Respondent, https_client
 from .test_admin import PASSWORD, csrf_of, login
-from survey_app.state import state_of
 
 
 @pytest.fixture

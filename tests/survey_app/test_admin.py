@@ -15,9 +15,9 @@ from analysis.simulate import simulate_responses
 from models.storage import bulk_insert_responses, find_wave, load_wave_frame
 from models.storage.accounts import MAX_FAILURES, create_admin, create_api_token
 from models.storage.tables import Invitation, Response, Survey
+from survey_app.state import state_of
 
 from .conftest import Respondent, https_client
-from survey_app.state import state_of
 
 PASSWORD = "correct horse battery"
 

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.storage.tables import Response
+from survey_app.state import state_of
 
 from .conftest import https_client
-from survey_app.state import state_of
 
 INTRO = "/s/acsi-retail/2026Q4"
 START = "/s/acsi-retail/2026Q4/start"

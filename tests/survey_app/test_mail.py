@@ -18,9 +18,9 @@ import questionnaires
 from models import load_questionnaire
 from models.storage import create_wave, find_wave, register_questionnaire
 from models.storage.tables import Invitation
+from survey_app.state import state_of
 
 from .conftest import Respondent, https_client
-from survey_app.state import state_of
 
 SECRET = "test-secret-" + "x" * 40
 

@@ -9,11 +9,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from models.storage import make_engine
 from models.storage.tables import Answer, PageSubmission
+from survey_app.state import state_of
 
 from .conftest import Respondent, https_client
-from survey_app.state import state_of
 
 
 def closed_port() -> int:

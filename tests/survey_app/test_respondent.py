@@ -5,9 +5,9 @@ from sqlalchemy.orm import Session
 
 from models.storage import load_wave_frame
 from models.storage.tables import Answer, Invitation, PageSubmission, Response
+from survey_app.state import state_of
 
 from .conftest import Page, Respondent, assert_row_matches, https_client
-from survey_app.state import state_of
 
 
 def stored(engine):
