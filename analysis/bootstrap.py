@@ -114,9 +114,9 @@ def single_blas_thread():
     """A context in which BLAS runs on one thread in this process.
 
     PLS works on small matrices (p x p, p ~ 20-50): a second BLAS thread only adds
-    synchronisation, which on a busy machine cost 300x the product itself (0.09 ms against
-    30 ms for a 250 x 400 x 20 product; docs/benchmarks.md). Parallelism comes from the
-    bootstrap's worker processes instead.
+    synchronisation, which on a busy machine cost far more than the product itself
+    (docs/benchmarks.md, "Quarterly report"). Parallelism comes from the bootstrap's worker
+    processes instead.
     """
     return _blas().limit(limits=1, user_api="blas")
 

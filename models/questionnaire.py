@@ -26,7 +26,6 @@ from .errors import CSIError, ExpressionError, ModelSpecError, Problem, Question
 from .expressions import Expression, parse_expression
 from .yaml_source import SourceMap, format_path, load_with_lines
 
-QUESTION_TYPES = ("rating", "single_choice", "multiple_choice", "text", "number")
 DEFAULT_MIN_ITEMS = 3
 MAX_FILE_BYTES = 2_000_000
 
@@ -80,9 +79,6 @@ class Scale:
     @property
     def points(self) -> tuple[int, ...]:
         return tuple(range(self.minimum, self.maximum + 1))
-
-    def accepts(self, value: int) -> bool:
-        return self.minimum <= value <= self.maximum or value == self.dont_know_code
 
     @property
     def quality_anchors(self) -> bool:
@@ -193,10 +189,6 @@ class Questionnaire:
             if q.construct:
                 out.setdefault(q.construct, []).append(q.id)
         return {k: tuple(v) for k, v in out.items()}
-
-    def item_scales(self) -> dict[str, tuple[int, int]]:
-        """Rating item id -> (minimum, maximum) of its scale."""
-        return {q.id: (q.scale.minimum, q.scale.maximum) for q in self.rating_items}
 
     def csi_model(self) -> Model:
         """The CSI model the questionnaire declares (template bound to its construct tags)."""
