@@ -98,7 +98,20 @@ class Model:
 
     @property
     def items(self) -> tuple[str, ...]:
-        return tuple(item for c in self.constructs for item in c.items)
+        """The manifest items (data columns); a higher-order construct's constructs are not items."""
+        names = set(self.construct_names)
+        return tuple(item for c in self.constructs for item in c.items if item not in names)
+
+    @property
+    def higher_order(self) -> dict[str, tuple[str, ...]]:
+        """Higher-order construct -> its lower-order constructs (dimensions), in model order."""
+        names = set(self.construct_names)
+        return {c.name: c.items for c in self.constructs if c.items and c.items[0] in names}
+
+    @property
+    def lower_order(self) -> tuple[str, ...]:
+        """Constructs that are dimensions of a higher-order construct."""
+        return tuple(d for dims in self.higher_order.values() for d in dims)
 
     def construct(self, name: str) -> Construct:
         for c in self.constructs:
@@ -137,7 +150,9 @@ class Model:
         """Constructs with no structural path (a measurement-only part; CB-SEM only)."""
         if len(self.constructs) < 2:
             return ()
-        return tuple(c.name for c in self.constructs if not any(c.name in p for p in self.paths))
+        lower = set(self.lower_order)  # connected through their higher-order construct
+        return tuple(c.name for c in self.constructs
+                     if c.name not in lower and not any(c.name in p for p in self.paths))
 
     def _term(self, op: str, lhs: str, rhs: str) -> str:
         m = self.modifier(op, lhs, rhs)
@@ -172,10 +187,11 @@ def _check_model(model: Model) -> None:
             raise ModelSpecError(f"construct {c.name!r}: unknown mode {c.mode!r}")
         for item in c.items:
             if item in names:
-                raise ModelSpecError(f"{item!r} is both a construct and an item of {c.name!r}")
+                continue  # a higher-order construct's dimension: checked by _check_higher_order
             if item in seen:
                 raise ModelSpecError(f"item {item!r} is in two blocks: {seen[item]!r} and {c.name!r}")
             seen[item] = c.name
+    _check_higher_order(model)
     for source, target in model.paths:
         for end in (source, target):
             if end not in names:
@@ -209,6 +225,48 @@ def _check_model(model: Model) -> None:
             raise ModelSpecError(f"{m.lhs!r} is formative (<~): fixed values and labels apply to =~, ~ and ~~ only")
         if m.label is not None and m.label in known:
             raise ModelSpecError(f"label {m.label!r} is also a construct or item name; choose another label")
+
+
+def _check_higher_order(model: Model) -> None:
+    """What the two-stage and repeated-indicator approaches support: a higher-order
+    construct (HOC) measured by two or more lower-order constructs (LOCs) only; each LOC in
+    one HOC and in no structural path (its paths are its HOC's); second order only."""
+    names = {c.name for c in model.constructs}
+    owner: dict[str, str] = {}
+    for c in model.constructs:
+        dims = [i for i in c.items if i in names]
+        if not dims:
+            continue
+        if c.name in dims:
+            raise ModelSpecError(f"higher-order construct {c.name!r} lists itself as one of its dimensions (a cycle)")
+        if len(dims) != len(c.items):
+            items = [i for i in c.items if i not in names]
+            raise ModelSpecError(f"construct {c.name!r} mixes constructs ({', '.join(dims)}) and items "
+                                 f"({', '.join(items)}): a higher-order construct is measured by constructs only")
+        if len(dims) < 2:
+            raise ModelSpecError(f"higher-order construct {c.name!r} has a single lower-order construct ({dims[0]!r}): "
+                                 "it needs two or more (a single one is the same construct; use it directly)")
+        for d in dims:
+            if d in owner:
+                raise ModelSpecError(f"construct {d!r} is a dimension of two higher-order constructs ({owner[d]!r} and "
+                                     f"{c.name!r}); each lower-order construct can belong to one only")
+            owner[d] = c.name
+    blocks = {c.name: c for c in model.constructs}
+    for d, hoc in owner.items():
+        if any(i in names for i in blocks[d].items):
+            if hoc in blocks[d].items or owner.get(hoc) == d:
+                raise ModelSpecError(f"higher-order constructs {hoc!r} and {d!r} measure each other (a cycle)")
+            raise ModelSpecError(f"{d!r} is itself a higher-order construct and a dimension of {hoc!r}: only "
+                                 "second-order constructs are supported (a third order is not)")
+        for source, target in model.paths:
+            if d in (source, target):
+                raise ModelSpecError(
+                    f"{d!r} is a dimension of higher-order construct {hoc!r} and also in the structural path "
+                    f"{source} -> {target}: a dimension's relations are its higher-order construct's; write the path "
+                    f"from or to {hoc!r}, or take {d!r} out of {hoc!r}")
+    if owner and model.covariances:
+        a, b = model.covariances[0]
+        raise ModelSpecError(f"the covariance {a} ~~ {b} cannot be combined with higher-order constructs")
 
 
 def _topological_order(model: Model) -> tuple[str, ...]:
