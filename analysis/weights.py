@@ -31,9 +31,10 @@ def weight_column(data: pd.DataFrame, column: str) -> np.ndarray:
     if bad.any():
         position = int(np.flatnonzero(bad)[0])
         value = raw.iloc[position]
+        shown = f"{float(value):g}" if isinstance(value, (int, float, np.number)) else repr(value)
         why = "is negative" if np.isfinite(values[position]) else "is not a finite number"
         raise DataError(f"weight column {column!r}, row {data.index[position]!r} (data row {position + 1}): "
-                        f"{value!r} {why}; weights must be finite numbers >= 0"
+                        f"{shown} {why}; weights must be finite numbers >= 0"
                         + (f" ({int(bad.sum())} such rows)" if bad.sum() > 1 else ""))
     if not (values > 0).any():
         raise DataError(f"weight column {column!r} is zero in every row (first row {data.index[0]!r}, data row 1): "

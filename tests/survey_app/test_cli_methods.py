@@ -168,7 +168,7 @@ def test_fit_weights_equal_repeated_rows(tmp_path, seminr_model):
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--weights", "wt"], "error: weight column 'wt', row 2 (data row 3): -1.0 is negative; weights must be finite "
+    (["--weights", "wt"], "error: weight column 'wt', row 2 (data row 3): -1 is negative; weights must be finite "
                           "numbers >= 0"),
     (["--weights", "nope"], "error: weight column 'nope' is not in the data"),
     (["--weights", "wt", "--method", "cbsem"], "error: --weights applies to --method pls"),
