@@ -426,6 +426,7 @@ class Template:
     paths: tuple[tuple[str, str], ...]
     citation: str
     optional: tuple[str, ...] = ()
+    higher_order: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (HOC, its lower-order constructs)
 
     def bind(self, items: Mapping[str, Iterable[str]], modes: Mapping[str, str] | None = None) -> Model:
         """A full model: the template's paths with ``items`` (construct -> item ids).
@@ -434,6 +435,12 @@ class Template:
         construct without items is an error naming it.
         """
         modes = modes or {}
+        hocs = dict(self.higher_order)
+        tagged = [c for c in hocs if list(items.get(c, ()))]
+        if tagged:
+            raise ModelSpecError(f"the {self.title} template measures {tagged[0]!r} by {' and '.join(hocs[tagged[0]])} "
+                                 f"(a higher-order construct): tag its items with those constructs instead")
+        items = {**items, **hocs}
         missing = [c for c in self.constructs if not list(items.get(c, ())) and c not in self.optional]
         if missing:
             raise ModelSpecError(
@@ -481,6 +488,26 @@ TEMPLATES: dict[str, Template] = {
         "and Structure for Harmonized National Pilot Projects; as estimated in Tenenhaus, "
         "Esposito Vinzi, Chatelin & Lauro (2005), PLS path modeling, CSDA 48:159-205, Fig. 2 "
         "(whose mobile-phone study also keeps a complaints construct: write that as a custom model).",
+    ),
+    # ECSI's perceived quality of the product ("hardware") and of the service ("humanware")
+    # as two constructs, here the dimensions of one higher-order perceived quality.
+    "ecsi_hoc": Template(
+        "ecsi_hoc", "ECSI (product and service quality)",
+        ("image", "expectations", "product_quality", "service_quality", "perceived_quality", "perceived_value",
+         "satisfaction", "loyalty"),
+        _paths("""
+            expectations ~ image
+            perceived_quality ~ expectations
+            perceived_value ~ expectations + perceived_quality
+            satisfaction ~ image + expectations + perceived_quality + perceived_value
+            loyalty ~ image + satisfaction
+        """),
+        "ECSI Technical Committee (1998), European Customer Satisfaction Index: Foundation and Structure for "
+        "Harmonized National Pilot Projects, whose perceived quality has a product ('hardware') and a service "
+        "('humanware') part (Cassel & Eklöf 2001, Total Quality Management 12(7-8):834-841); here both are "
+        "dimensions of a higher-order perceived_quality (two-stage approach: Sarstedt, Hair, Cheah, Becker & "
+        "Ringle 2019, Australasian Marketing Journal 27(3):197-211).",
+        higher_order=(("perceived_quality", ("product_quality", "service_quality")),),
     ),
     "ccsi": Template(
         "ccsi", "CCSI",

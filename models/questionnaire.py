@@ -483,7 +483,7 @@ class _SemanticChecker:
             return None
         path = ("model",)
         if ("template" in spec) == ("text" in spec):
-            self.problem(path, "give exactly one of 'template' (acsi, ecsi, ccsi, scsb) or 'text' (a custom model)")
+            self.problem(path, "give exactly one of 'template' (acsi, ecsi, ecsi_hoc, ccsi, scsb) or 'text' (a custom model)")
             return None
         result = ModelSpec(spec.get("template"), spec.get("text"), tuple(spec.get("formative", ())),
                            spec.get("min_items", DEFAULT_MIN_ITEMS), tuple(spec.get("single_item", ())))

@@ -206,7 +206,7 @@ def _load_model(spec: str, questionnaire):
 
 
 @main.command()
-@click.option("--model", "model_spec", help="Template name (acsi, ecsi, ccsi, scsb) or a model text file. "
+@click.option("--model", "model_spec", help="Template name (acsi, ecsi, ecsi_hoc, ccsi, scsb) or a model text file. "
               "Default: the questionnaire's own model.")
 @click.option("--data", "data_file", type=click.Path(), help="CSV file, one row per respondent.")
 @click.option("--questionnaire", "questionnaire_file", type=click.Path(dir_okay=False),

@@ -211,3 +211,31 @@ def test_simulation_recovers_the_population_value():
         covered += row["ci_low"] <= truth <= row["ci_high"]
     assert abs(np.mean(estimates) - truth) < 0.01
     assert covered >= 26
+
+
+MOBI_ECSI_HOC = {
+    "image": ["IMAG1", "IMAG2", "IMAG3", "IMAG4", "IMAG5"], "expectations": ["CUEX1", "CUEX2", "CUEX3"],
+    # mobi's quality items: network and reliability (the product) vs. advice, services, information (the service)
+    "product_quality": ["PERQ1", "PERQ2", "PERQ6"], "service_quality": ["PERQ3", "PERQ4", "PERQ5", "PERQ7"],
+    "perceived_value": ["PERV1", "PERV2"], "satisfaction": ["CUSA1", "CUSA2", "CUSA3"],
+    "loyalty": ["CUSL1", "CUSL2", "CUSL3"],
+}
+
+
+def test_ecsi_hoc_template_on_mobi(mobi):
+    from models import get_template
+    model = get_template("ecsi_hoc").bind(MOBI_ECSI_HOC)
+    assert model.higher_order == {"perceived_quality": ("product_quality", "service_quality")}
+    text = "\n".join(f"{c.name} =~ {' + '.join(c.items)}" for c in model.constructs) + "\n" + "\n".join(
+        f"{t} ~ {s}" for s, t in model.paths)
+    res = PLSPM(model, n_boot=100, seed=1, workers=1).fit(mobi)
+    same = PLSPM(parse_model(text)).fit(mobi)
+    np.testing.assert_allclose(res.estimates, same.estimates, atol=1e-12)
+    index = res.index_table.set_index("construct")
+    assert set(index.index) == {"image", "expectations", "perceived_quality", "perceived_value", "satisfaction",
+                                "loyalty", "product_quality", "service_quality"}
+    assert (index["ci_low"] < index["estimate"]).all() and (index["estimate"] < index["ci_high"]).all()
+    paths = res.path_coefficients.set_index(["from", "to"])["estimate"]
+    assert paths[("perceived_quality", "satisfaction")] > 0.3
+    with pytest.raises(CSIError, match="measures 'perceived_quality' by product_quality and service_quality"):
+        get_template("ecsi_hoc").bind({**MOBI_ECSI_HOC, "perceived_quality": ["PERQ1"]})
