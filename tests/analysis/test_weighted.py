@@ -111,3 +111,22 @@ def test_text_weight_and_all_zero_and_missing_column(mobi, ecsi_mobi_model):
         PLSPM(ecsi_mobi_model, weights="wt").fit(mobi.assign(wt=0.0))
     with pytest.raises(DataError, match=r"weight column 'weigth' is not in the data; did you mean 'weight'\?"):
         PLSPM(ecsi_mobi_model, weights="weigth").fit(mobi.assign(weight=1.0))
+
+
+def test_group_comparison_honours_weights(mobi, ecsi_mobi_model):
+    from analysis.groups import compare_groups
+
+    a, b = mobi.iloc[:120].reset_index(drop=True), mobi.iloc[120:].reset_index(drop=True)
+    options = dict(n_perm=49, n_boot=0, seed=3)
+    plain = compare_groups(ecsi_mobi_model, a, b, **options)
+    # Equal weights are no weights: every estimate, p-value and MICOM figure is the same.
+    doubled = compare_groups(ecsi_mobi_model, a.assign(w=2.0), b.assign(w=2.0), weights="w", **options)
+    pd.testing.assert_frame_equal(plain.differences, doubled.differences, rtol=0, atol=1e-10)
+    pd.testing.assert_frame_equal(plain.micom.table, doubled.micom.table, rtol=0, atol=1e-10)
+    # Integer weights: each group's estimates are those of its repeated rows.
+    wa, wb = integer_weights(len(a), seed=1) + 1, integer_weights(len(b), seed=2) + 1
+    weighted = compare_groups(ecsi_mobi_model, a.assign(w=wa), b.assign(w=wb), weights="w", **options)
+    repeated_fit = compare_groups(ecsi_mobi_model, repeated(a, wa), repeated(b, wb), **options)
+    for column in ("estimate_a", "estimate_b", "difference"):
+        np.testing.assert_allclose(weighted.differences[column], repeated_fit.differences[column], rtol=0, atol=1e-10)
+    assert weighted.differences["p_value"].between(0, 1).all()
