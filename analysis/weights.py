@@ -1,5 +1,6 @@
 """Respondent weights for weighted PLS (Becker & Ismail 2016, Accounting for sampling
-weights in PLS path modeling, Journal of Marketing Analytics 4(1)).
+weights in PLS path modeling: Simulations and empirical examples, European Management
+Journal 34(6):606-617).
 
 A weight is a row's multiplicity: every moment PLS uses (item means, covariances,
 correlations) is the weighted one, sum_n w_n x_n / sum_n w_n, so integer weights give

@@ -130,3 +130,16 @@ def test_group_comparison_honours_weights(mobi, ecsi_mobi_model):
     for column in ("estimate_a", "estimate_b", "difference"):
         np.testing.assert_allclose(weighted.differences[column], repeated_fit.differences[column], rtol=0, atol=1e-10)
     assert weighted.differences["p_value"].between(0, 1).all()
+
+
+def test_plsc_integer_weights_equal_repeated_rows(mobi):
+    from models import parse_model
+
+    model = parse_model("Image =~ IMAG1 + IMAG2 + IMAG3 + IMAG4 + IMAG5\nExpectation =~ CUEX1 + CUEX2 + CUEX3\n"
+                        "Value =~ PERV1 + PERV2\nSatisfaction =~ CUSA1 + CUSA2 + CUSA3\n"
+                        "Satisfaction ~ Image + Expectation + Value\n")
+    w = integer_weights(len(mobi), seed=4)
+    weighted = PLSPM(model, consistent=True, weights="w").fit(mobi.assign(w=w))
+    plain = PLSPM(model, consistent=True).fit(repeated(mobi, w))
+    keep = [n for n, label in enumerate(weighted.layout.labels) if label[0] in COMPARED]
+    np.testing.assert_allclose(weighted.estimates[keep], plain.estimates[keep], rtol=0, atol=1e-10)
