@@ -38,23 +38,25 @@ def test_two_stage_matches_seminr_fixture(mobi):
             assert got[key] == pytest.approx(value, abs=1e-6), (kind, key)
 
 
-def by_hand(data: pd.DataFrame, text: str, weights: str | None = None) -> tuple:
+def by_hand(data: pd.DataFrame, text: str, weights: str | None = None, scaled: bool = True) -> tuple:
     """The two-stage approach with two ordinary fits: stage 1, its scores as columns, stage 2."""
     model = parse_model(text)
     stage1, stage2 = stage_models(model)
-    first = PLSPM(stage1, weights=weights).fit(data)
+    first = PLSPM(stage1, weights=weights, scaled=scaled).fit(data)
     augmented = pd.concat([data, first.scores[list(model.lower_order)]], axis=1)
-    second = PLSPM(stage2, weights=weights).fit(augmented, scales={d: (-100.0, 100.0) for d in model.lower_order})
+    second = PLSPM(stage2, weights=weights, scaled=scaled).fit(
+        augmented, scales={d: (-100.0, 100.0) for d in model.lower_order})
     return first, second
 
 
 @pytest.mark.parametrize("text", [MODEL, FORMATIVE], ids=["reflective", "formative"])
-@pytest.mark.parametrize("weighted", [False, True])
-def test_batched_two_stage_equals_two_fits_by_hand(mobi, text, weighted):
+@pytest.mark.parametrize("weighted, scaled", [(False, True), (True, True), (False, False)],
+                         ids=["plain", "weighted", "unscaled"])
+def test_batched_two_stage_equals_two_fits_by_hand(mobi, text, weighted, scaled):
     data = mobi.assign(w=np.linspace(0.5, 2.0, len(mobi))) if weighted else mobi
     weights = "w" if weighted else None
-    res = PLSPM(parse_model(text), weights=weights).fit(data)
-    first, second = by_hand(data, text, weights)
+    res = PLSPM(parse_model(text), weights=weights, scaled=scaled).fit(data)
+    first, second = by_hand(data, text, weights, scaled)
     for kind in ("path", "total", "weight", "loading", "r_squared", "htmt"):
         for n in second.layout.positions(kind):
             label = second.layout.labels[n]

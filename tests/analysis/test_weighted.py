@@ -44,10 +44,9 @@ def test_weights_change_the_estimates_and_scale_does_not_matter(mobi, ecsi_mobi_
 
 
 def test_bootstrap_carries_weights(mobi, ecsi_mobi_model):
-    """A zero weight removes a respondent from every resample: the weighted bootstrap on data
-    with extra zero-weight rows equals... not the same resamples, so compare the intervals'
-    centre: the bootstrap mean of each statistic lies near the weighted estimate, not the
-    unweighted one, where the two differ clearly."""
+    """The bootstrap resamples weighted rows: each resample's statistics are weighted, so
+    the bootstrap distribution centres on the weighted estimate, not the unweighted one,
+    wherever the two differ clearly."""
     w = np.where(np.arange(len(mobi)) % 2 == 0, 3.0, 0.5)
     res = PLSPM(ecsi_mobi_model, weights="w", n_boot=300, seed=5, workers=1).fit(mobi.assign(w=w))
     plain = PLSPM(ecsi_mobi_model).fit(mobi)
