@@ -202,9 +202,6 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
     bootstrap, the permutations (a respondent moves between groups with its weight) and
     MICOM (weighted pooled fit, weighted composite means and variances).
     """
-    if model.higher_order:
-        raise CSIError("group comparison of a model with higher-order constructs is not supported yet; "
-                       "compare the groups' fits (PLSPM on each) instead")
     if n_perm < 19:
         raise CSIError(f"n_perm must be at least 19 for a test at the 5% level, got {n_perm}")
     item_info = items_from_questionnaire(questionnaire) if questionnaire is not None else None
@@ -227,7 +224,10 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
             raise CSIError(f"{name}: {exc}") from None
     res_a, res_b = fits
     layout = res_a.layout
-    structure = res_a.structure
+    # MICOM and the scales are about the constructs built from items: with higher-order
+    # constructs (two-stage), stage 1's (the lower-order constructs and the rest), whose
+    # weights are the reported ones (analysis.hoc); the HOC itself is not MICOM-tested.
+    structure = res_a.first_stage.structure if res_a.first_stage is not None else res_a.structure
     low = np.array([prep_a.scales[i][0] for i in structure.items])
     span = np.array([prep_a.scales[i][1] - prep_a.scales[i][0] for i in structure.items])
     X = np.vstack([prep_a.values, prep_b.values])
@@ -237,7 +237,7 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
     # Pooled estimation for MICOM step 3: composite scores on the pooled, standardized data.
     pooled = PLSPM(model, scheme=scheme, scaled=True).fit_prepared(
         PreparedData(X, prep_a.items, pd.RangeIndex(n), prep_a.scales, n, weights=w if weighted else None))
-    scores = np.asarray(pooled.scores)
+    scores = pooled.scores[list(structure.constructs)].to_numpy()
     # MICOM step 2 builds both groups' composites on the pooled data. Outer weights are on the
     # metric the model was fitted in: standardized items (correlation matrix) or, with
     # centred-only data, the items' raw metric (covariance matrix).
@@ -246,7 +246,8 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
         R = (pooled_moments.corr if scaled else pooled_moments.cov * n / (n - 1))[0]
     else:
         R = np.corrcoef(X, rowvar=False) if scaled else np.cov(X, rowvar=False)
-    weight_pos = layout.positions("weight")
+    weight_pos = [layout.labels.index(("weight", structure.constructs[structure.block_of[i]], item))
+                  for i, item in enumerate(structure.items)]
 
     rng = np.random.default_rng(seeds[2])
     chunk = max(1, min(CHUNK, int(2.5e7 // max(1, n * X.shape[1]))))
@@ -332,6 +333,10 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
     micom = Micom(pd.DataFrame(micom_rows), n_ok)
     notes = [f"{names[0]}: {note}" for note in res_a.notes] + [f"{names[1]}: {note}" for note in res_b.notes]
     notes += micom.notes(*names)
+    if model.higher_order:
+        notes.append(f"MICOM covers the constructs measured by items; higher-order construct"
+                     f"{'s' if len(model.higher_order) > 1 else ''} {', '.join(model.higher_order)} "
+                     "(measured by constructs) not tested")
     if n_ok < n_perm:
         notes.append(f"{n_perm - n_ok} of {n_perm} permutations could not be estimated and were left out")
     return GroupComparison(names[0], names[1], res_a, res_b, differences, micom, n_perm, n_ok, seed, level,

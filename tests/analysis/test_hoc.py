@@ -241,3 +241,24 @@ def test_ecsi_hoc_template_on_mobi(mobi):
     assert paths[("perceived_quality", "satisfaction")] > 0.3
     with pytest.raises(CSIError, match="measures 'perceived_quality' by product_quality and service_quality"):
         get_template("ecsi_hoc").bind({**MOBI_ECSI_HOC, "perceived_quality": ["PERQ1"]})
+
+
+def test_group_comparison_of_a_hoc_model(mobi):
+    from analysis.groups import compare_groups
+
+    model = parse_model(MODEL)
+    a, b = mobi.iloc[:125].reset_index(drop=True), mobi.iloc[125:].reset_index(drop=True)
+    comparison = compare_groups(model, a, b, n_perm=39, n_boot=0, seed=2)
+    rows = comparison.differences.set_index(["kind", "a", "b"])
+    fit_a, fit_b = PLSPM(model).fit(a, scales=comparison.results_a.first_stage.scales), \
+        PLSPM(model).fit(b, scales=comparison.results_a.first_stage.scales)
+    for construct in ("Satisfaction", "Image", "Value", "Loyalty"):
+        row = rows.loc[("index", construct, "")]
+        assert row["estimate_a"] == pytest.approx(fit_a.index[construct], abs=1e-10)
+        assert row["estimate_b"] == pytest.approx(fit_b.index[construct], abs=1e-10)
+        assert 0 < row["p_value"] <= 1
+    assert rows.loc[("path", "Quality", "Satisfaction"), "difference"] == pytest.approx(
+        fit_b.path_coefficients.iloc[1]["estimate"] - fit_a.path_coefficients.iloc[1]["estimate"], abs=1e-10)
+    micom = set(comparison.micom.table["construct"])
+    assert {"Image", "Value", "Quality", "Loyalty"} <= micom and "Satisfaction" not in micom
+    assert any("higher-order construct Satisfaction (measured by constructs) not tested" in n for n in comparison.notes)
