@@ -25,17 +25,19 @@ FORMATIVE = MODEL.replace("Satisfaction =~ Image + Value", "Satisfaction <~ Imag
 
 
 def test_two_stage_matches_seminr_fixture(mobi):
+    """To 1e-8 (measured: 1.0e-9 at our default tol; seminr's own test allows 1e-5): both
+    programs stop iterating near a 1e-7 weight change."""
     res = PLSPM(parse_model(MODEL)).fit(mobi)
     paths = {f"{r['from']} -> {r['to']}": r["estimate"] for _, r in res.path_coefficients.iterrows()}
     assert paths.keys() == REFERENCE["paths"].keys()
     for key, value in REFERENCE["paths"].items():
-        assert paths[key] == pytest.approx(value, abs=1e-6), key
+        assert paths[key] == pytest.approx(value, abs=1e-8), key
     for kind, frame in (("loadings", res.loadings), ("weights", res.outer_weights)):
         got = {(r["construct"], r["item"]): r["estimate"] for _, r in frame.iterrows()}
         expected = {(c, i): v for c, col in REFERENCE[kind].items() for i, v in col.items()}
         assert got.keys() == expected.keys()
         for key, value in expected.items():
-            assert got[key] == pytest.approx(value, abs=1e-6), (kind, key)
+            assert got[key] == pytest.approx(value, abs=1e-8), (kind, key)
 
 
 def by_hand(data: pd.DataFrame, text: str, weights: str | None = None, scaled: bool = True) -> tuple:
