@@ -184,3 +184,17 @@ def test_fit_weight_refusals(tmp_path, seminr_model, extra, message):
     result = csi("fit", "--model", str(seminr_model), "--data", str(tmp_path / "w.csv"), *extra)
     assert result.returncode == 1
     assert result.stderr.strip() == message
+
+
+@pytest.mark.parametrize("edit, extra, message", [
+    (("Satisfaction =~ Image + Value", "Satisfaction =~ Image"), [],
+     "higher-order construct 'Satisfaction' has a single lower-order construct ('Image')"),
+    (("Loyalty ~ Satisfaction", "Loyalty ~ Satisfaction + Image"), [],
+     "'Image' is a dimension of higher-order construct 'Satisfaction' and also in the structural path Image -> Loyalty"),
+    (("", ""), ["--method", "plsc"], "consistent PLS (PLSc) with higher-order constructs is not supported"),
+])
+def test_fit_hoc_refusals_are_one_line(tmp_path, hoc_model, edit, extra, message):
+    hoc_model.write_text(hoc_model.read_text().replace(*edit) if edit[0] else hoc_model.read_text())
+    result = csi("fit", "--model", str(hoc_model), "--data", str(shared_file("mobi.csv")), *extra)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
