@@ -192,7 +192,7 @@ class PLSPM:
         mom = st.moments(X) if weights is None else st.moments_from_counts(X, weights[None])
         S = mom.corr if self.scaled else mom.cov
         core = layout.run_batch(S, mom, self.scheme, self.scaled, self.tol, self.max_iter)
-        for stage, part, structure in ((1, core.first, layout.first.structure), (2, core.second, layout.structure)):
+        for stage, part in ((1, core.first), (2, core.second)):
             if not part.converged[0]:
                 raise ConvergenceError(
                     f"PLS did not converge in {self.max_iter} iterations in stage {stage} of the two-stage "
