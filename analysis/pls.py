@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Mapping
 
 import numpy as np
@@ -19,8 +20,10 @@ from . import statistics as st
 from .bootstrap import bootstrap
 from .data import ItemInfo, PreparedData, items_from_questionnaire, prepare
 from .layout import Layout
+from .hoc import HOC_METHODS, TwoStageLayout, check_two_stage, repeated_columns, repeated_model, stage_models
 from .pls_core import SCHEMES, Structure, run
-from .results import PLSResults
+from .weights import weight_column
+from .results import PLSResults, _frozen
 
 
 class ConvergenceError(CSIError):
@@ -77,13 +80,21 @@ class PLSPM:
         rho_A; composites stay PLS. Needs standardized indicators. Inadmissible results
         (|path| > 1, non-positive-definite construct correlations, rho_A > 1, |loading| > 1)
         are named in ``results.inadmissible`` and ``notes``; see :mod:`analysis.plsc`.
+    hoc : {"two-stage", "repeated"}
+        How higher-order constructs (a construct measured by constructs) are estimated:
+        seminr's default two-stage approach (the disjoint variant) or repeated indicators;
+        see :mod:`analysis.hoc`.
+    weights : str, optional
+        Name of a data column of respondent weights (weighted PLS, Becker & Ismail 2016):
+        the estimator, the 0-100 index and the bootstrap (rows resampled, each keeping its
+        weight) use weighted moments; see :mod:`analysis.weights`.
     """
 
     def __init__(self, model: Model, scheme: str = "path", scaled: bool = True, tol: float = 1e-7,
                  max_iter: int = 300, missing: str = "listwise", n_boot: int = 0, seed: int = 0,
                  level: float = 0.95, workers: int | None = None, progress: bool | None = None,
                  on_progress: Callable[[int, int], None] | None = None, consistent: bool = False,
-                 max_missing: float | None = None):
+                 max_missing: float | None = None, weights: str | None = None, hoc: str = "two-stage"):
         if scheme not in SCHEMES:
             raise CSIError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
         if not 0 < level < 1:
@@ -95,8 +106,14 @@ class PLSPM:
         if consistent and not scaled:
             raise CSIError("consistent PLS (PLSc) corrects correlations and needs standardized indicators; "
                            "drop scaled=False (--unscaled)")
+        if hoc not in HOC_METHODS:
+            raise CSIError(f"unknown higher-order method {hoc!r}; choose one of {', '.join(HOC_METHODS)}")
         check_pls_model(model)
+        if model.higher_order:
+            check_two_stage(model, consistent)
+        self.hoc = hoc
         self.consistent = consistent
+        self.weights = weights
         self.model = model
         self.scheme = scheme
         self.scaled = scaled
@@ -123,14 +140,26 @@ class PLSPM:
         """
         if questionnaire is not None and item_info is None:
             item_info = items_from_questionnaire(questionnaire)
+        row_weights = None
+        if self.weights is not None:
+            if self.weights in self.model.items:
+                raise CSIError(f"weight column {self.weights!r} is also an item of the model")
+            row_weights = weight_column(data, self.weights)
         prepared = prepare(data, self.model, item_info, self.missing, scales, dont_know=dont_know, strict_scales=True,
-                           max_missing=self.max_missing, seed=self.seed)
+                           weights=row_weights, max_missing=self.max_missing, seed=self.seed)
         return self.fit_prepared(prepared)
 
     def fit_prepared(self, prepared: PreparedData) -> PLSResults:
-        structure = Structure.from_model(self.model)
+        model = self.model
+        if model.higher_order:
+            if self.hoc == "two-stage":
+                return self._fit_two_stage(prepared)
+            model = repeated_model(model)
+            prepared = _repeat_columns(prepared, model, repeated_columns(self.model))
+        structure = Structure.from_model(model)
         X = prepared.values
-        mom = st.moments(X)
+        weights = prepared.weights
+        mom = st.moments(X) if weights is None else st.moments_from_counts(X, weights[None])
         S = mom.corr if self.scaled else mom.cov
         core = run(S, structure, self.scheme, self.tol, self.max_iter)
         if not core.converged[0]:
@@ -155,6 +184,63 @@ class PLSPM:
             boot = bootstrap(X, layout, estimate, scheme=self.scheme, scaled=self.scaled, tol=self.tol,
                              max_iter=self.max_iter, low=low, span=span, n_boot=self.n_boot, seed=self.seed,
                              level=self.level, workers=self.workers, progress=self.progress,
-                             on_progress=self.on_progress)
+                             on_progress=self.on_progress, weights=weights)
         return PLSResults.build(self, prepared, structure, layout, core, mom, estimate, low, span, boot,
-                                inadmissible=tuple(inadmissible))
+                                inadmissible=tuple(inadmissible), model=model)
+
+    def _fit_two_stage(self, prepared: PreparedData) -> PLSResults:
+        """seminr's two-stage approach (analysis.hoc): both stages on the same moments, and in
+        each bootstrap resample."""
+        stage1, stage2 = stage_models(self.model)
+        layout = TwoStageLayout.build(self.model, stage1, stage2)
+        X, weights = prepared.values, prepared.weights
+        mom = st.moments(X) if weights is None else st.moments_from_counts(X, weights[None])
+        S = mom.corr if self.scaled else mom.cov
+        core = layout.run_batch(S, mom, self.scheme, self.scaled, self.tol, self.max_iter)
+        for stage, part in ((1, core.first), (2, core.second)):
+            if not part.converged[0]:
+                raise ConvergenceError(
+                    f"PLS did not converge in {self.max_iter} iterations in stage {stage} of the two-stage "
+                    f"higher-order estimation (last largest weight change {part.last_change[0]:.2e} > tol "
+                    f"{self.tol:g}); try more iterations or another scheme")
+            if not part.ok[0]:
+                raise CSIError(f"PLS produced non-finite estimates in stage {stage} of the two-stage higher-order "
+                               "estimation: the latent variables are collinear")
+        low = np.array([prepared.scales[i][0] for i in stage1.items])
+        span = np.array([prepared.scales[i][1] - prepared.scales[i][0] for i in stage1.items])
+        estimate = layout.compute(core, mom, self.scaled, low, span)[0]
+        boot = None
+        if self.n_boot:
+            boot = bootstrap(X, layout, estimate, scheme=self.scheme, scaled=self.scaled, tol=self.tol,
+                             max_iter=self.max_iter, low=low, span=span, n_boot=self.n_boot, seed=self.seed,
+                             level=self.level, workers=self.workers, progress=self.progress,
+                             on_progress=self.on_progress, weights=weights)
+        first_estimate = layout.first.compute(core.first, mom, self.scaled, low, span)[0]
+        first = PLSResults.build(self, prepared, layout.first.structure, layout.first, core.first, mom, first_estimate,
+                                 low, span, None, model=stage1)
+        scores = layout.loc_scores(core, mom, self.scaled, X)
+        X2 = np.concatenate([X, scores], axis=1)[:, layout.source]
+        low2, span2 = layout.second_scales(low, span)
+        scales2 = {item: (prepared.scales[item] if item in prepared.scales else (np.nan, np.nan))
+                   for item in stage2.items}
+        prepared2 = replace(prepared, values=X2, items=stage2.items, scales=scales2)
+        results = PLSResults.build(self, prepared2, layout.structure, layout, core.second, core.moments2, estimate,
+                                   low2, span2, boot, model=self.model)
+        _, _, vs = layout.hoc_index(core, mom, self.scaled, low, span, low2, span2)
+        loc_index = np.array(first.respondent_index)
+        respondent = np.array(results.respondent_index)
+        for (j, _, locs), v in zip(layout.hoc_blocks, vs):
+            respondent[:, j] = loc_index[:, locs] @ v[0]
+        notes = results.notes + (f"higher-order construct{'s' if len(layout.hoc_blocks) > 1 else ''} "
+                                 f"{', '.join(repr(h) for h in self.model.higher_order)} estimated by the disjoint "
+                                 "two-stage approach (seminr's default): stage 1 links the lower-order constructs "
+                                 "directly to the higher-order construct's antecedents and outcomes, stage 2 "
+                                 "measures it by their stage-1 scores",)
+        return replace(results, first_stage=first, _respondent_index=_frozen(respondent), notes=notes)
+
+
+def _repeat_columns(prepared: PreparedData, model: Model, copies: Mapping[str, str]) -> PreparedData:
+    """The prepared items plus each repeated indicator's copy column, in ``model.items`` order."""
+    source = [prepared.items.index(copies.get(item, item)) for item in model.items]
+    scales = {item: prepared.scales[copies.get(item, item)] for item in model.items}
+    return replace(prepared, values=prepared.values[:, source], items=model.items, scales=scales)

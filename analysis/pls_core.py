@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.csi_model import Model
+from models.errors import CSIError
 
 SCHEMES = ("path", "centroid", "factorial")
 
@@ -37,6 +38,9 @@ class Structure:
 
     @classmethod
     def from_model(cls, model: Model) -> "Structure":
+        if model.higher_order:
+            raise CSIError(f"higher-order construct {next(iter(model.higher_order))!r}: only PLSPM.fit (csi fit) "
+                           "estimates higher-order constructs (two-stage or repeated indicators), not this method")
         items = model.items
         constructs = model.construct_names
         p, J = len(items), len(constructs)
