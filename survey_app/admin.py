@@ -29,6 +29,7 @@ from models.storage.tables import Survey, Wave
 from survey_app.downloads import attachment
 
 from . import console_strings  # noqa: F401  (registers the console's texts)
+from .console_errors import console_error
 from .console_i18n import CONSOLE_LANGUAGES, COOKIE, COOKIE_MAX_AGE, LANGUAGE_NAMES, console_language, ct, cv, lt
 from .throttle import address_scope, policy
 
@@ -235,7 +236,7 @@ def new_wave():
                      state=ct("state_closed" if wave.closed else "state_open"), version=survey.version), "ok")
         except StorageError as exc:
             _db().rollback()
-            flash(str(exc), "error")
+            flash(console_error(exc), "error")
     return redirect(url_for("admin.index"))
 
 
@@ -398,7 +399,7 @@ def invitations(wave_id: int):
     except StorageError as exc:
         _db().rollback()
         out.close()
-        flash(str(exc), "error")
+        flash(console_error(exc), "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
     _db().commit()
     out.seek(0)
@@ -427,7 +428,7 @@ def export(wave_id: int):
         data, mimetype = export_wave(current_app.extensions["csi"]["engine"], questionnaire, wave.name, fmt, layout,
                                      language=language, include_partial=include_partial)
     except ExportError as exc:
-        flash(str(exc), "error")
+        flash(console_error(exc), "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
     suffix = "-with-partial" if include_partial else ""
     filename = f"{wave.questionnaire_id}-{wave.name}-{layout}{suffix}.{fmt}"
@@ -465,7 +466,7 @@ def _account_action(action, done: str):
         flash(done, "ok")
     except StorageError as exc:
         _db().rollback()
-        flash(str(exc), "error")
+        flash(console_error(exc), "error")
     return redirect(url_for("admin.users"))
 
 
@@ -516,7 +517,7 @@ def create_token():
         return redirect(url_for("admin.users"))
     except StorageError as exc:
         _db().rollback()
-        flash(str(exc), "error")
+        flash(console_error(exc), "error")
         return redirect(url_for("admin.users"))
     _db().commit()
     # Shown in this answer only (not flashed: the session cookie is signed, not encrypted).

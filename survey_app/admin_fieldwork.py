@@ -16,6 +16,7 @@ from models.storage.repository import stored_questionnaire
 from models.storage.tables import Wave, Webhook
 
 from .admin import _db, _wave, bp, login_required
+from .console_errors import console_error
 from .console_i18n import ct
 
 
@@ -57,7 +58,7 @@ def wave_mail_import(wave_id: int):
         _db().commit()
     except StorageError as exc:
         _db().rollback()
-        flash(str(exc), "error")
+        flash(console_error(exc), "error")
         return redirect(url_for("admin.wave_mail", wave_id=wave_id))
     when = ct("queued_go_out_at", at=f"{send_at:%Y-%m-%d %H:%M}") if send_at else ct("queued_send_when_ready")
     flash(ct("invitations_queued", created=result.created, already=result.already_invited, when=when), "ok")
@@ -102,7 +103,7 @@ def webhooks():
             flash(ct("webhook_added", id=webhook.id), "ok")
         except StorageError as exc:
             _db().rollback()
-            flash(str(exc), "error")
+            flash(console_error(exc), "error")
     surveys = sorted(set(_db().scalars(select(Wave.questionnaire_id))))
     return render_template("admin/webhooks.html", hooks=hook_store.list_webhooks(_db()), surveys=surveys,
                            events=hook_store.EVENTS, deliveries=hook_store.delivery_log(_db(), limit=50),

@@ -17,6 +17,7 @@ from models.storage.repository import stored_questionnaire
 from models.storage.tables import Answer, Response, Survey, Wave
 
 from .admin import _db, bp, current_user, login_required
+from .console_errors import console_error
 from .console_i18n import ct, lt
 
 
@@ -49,7 +50,7 @@ def follow_up_queue():
     try:
         wanted = _filter_from(request.args)
     except StorageError as exc:
-        flash(str(exc), "error")
+        flash(console_error(exc), "error")
         return redirect(url_for("admin.follow_up"))
     if request.args.get("format") == "csv":
         from models.exports import neutralize_row
@@ -85,7 +86,7 @@ def follow_up_item(response_id: int):
             return redirect(url_for("admin.follow_up_item", response_id=response_id))
         except StorageError as exc:
             _db().rollback()
-            flash(str(exc), "error")
+            flash(console_error(exc), "error")
         response = _db().get(Response, response_id)
     questionnaire = stored_questionnaire(_db().get(Survey, response.survey_id))
     answers = decoded_answers(questionnaire, _db().execute(

@@ -15,6 +15,7 @@ from models.storage import StorageError
 from models.storage import jobs as job_store
 
 from .admin import REPORT_CSP, _wave, bp, current_user, login_required
+from .console_errors import console_error
 from .console_i18n import ct
 from .jobs import enqueue, queue_of_app, retry
 
@@ -32,7 +33,7 @@ def _queue_job(kind: str, params: dict, dedupe_key: str | None = None):
         job_id, created = enqueue(_engine(), queue_of_app(current_app), kind, params, dedupe_key=dedupe_key,
                                   created_by=current_user().username)
     except CSIError as exc:
-        flash(str(exc), "error")
+        flash(console_error(exc), "error")
         return None
     if not created:
         flash(ct("same_job_running", id=job_id), "ok")
@@ -63,7 +64,7 @@ def job_retry(job_id: int):
         retry(_engine(), queue_of_app(current_app), job_id)
         flash(ct("job_queued_again", id=job_id), "ok")
     except StorageError as exc:
-        flash(str(exc), "error")
+        flash(console_error(exc), "error")
     return redirect(url_for("admin.job", job_id=job_id))
 
 

@@ -282,7 +282,8 @@ def test_flash_messages_and_form_errors_in_chinese(app, console_data):
                (f"/admin/waves/{wave}/invitations", {}, "请选择带表头行的受访者 CSV"),
                ("/admin/questionnaires", {}, "请选择要上传的问卷文件"),
                ("/admin/tokens", {"username": "alice", "name": "x", "days": "soon"}, "有效天数：1 到 3650 之间的整数。"),
-               ("/admin/users/1/unlock", {}, "已清除 alice 的登录失败记录。")]
+               ("/admin/users/1/unlock", {}, "已清除 alice 的登录失败记录。"),
+               ("/admin/users", {"username": "fred", "role": "viewer", "password": "short"}, "密码太短：至少 10 个字符")]
     for url, form, expected in actions:
         page = client.post(url, data={"csrf_token": token, **form}, follow_redirects=True)
         shown = " ".join(read_page(page.get_data(as_text=True)).texts)
@@ -334,3 +335,69 @@ def test_every_template_key_exists_and_every_key_is_used():
     # Texts that are the same in both languages are technical names, not forgotten translations.
     same = {key for key in strings("en") if strings("en")[key] == strings("zh-CN")[key]}
     assert same <= {"title_suffix", "th_webhook"}, same
+
+
+def test_storage_refusals_in_chinese(app, engine, acsi):
+    """Every template of survey_app.console_errors matches a message the model really raises
+    (raised here, not copied), and the console shows it in Chinese with its values."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from models.storage import StorageError
+    from models.storage import accounts as acc
+    from models.storage import follow_up as fu
+    from models.storage.tables import AdminUser, Response
+    from survey_app.console_errors import ERRORS_ZH, _compile, translate_error
+
+    from .test_follow_up import answer_and_leave_contact
+
+    answer_and_leave_contact(app, acsi, 2, name="Li Lei")
+    good = "correct horse battery"
+    messages = []
+    with Session(engine) as session:
+        def refused(action):
+            with pytest.raises(StorageError) as caught:
+                action()
+            messages.append(str(caught.value))
+
+        acc.create_admin(session, "dora", good, "admin")
+        acc.create_admin(session, "ed", good, "viewer")
+        token = acc.create_api_token(session, "dora", "bi", 30)
+        refused(lambda: acc.create_admin(session, "x", good, "admin"))
+        refused(lambda: acc.create_admin(session, "fred", good, "owner"))
+        refused(lambda: acc.create_admin(session, "fred", "short", "admin"))
+        refused(lambda: acc.create_admin(session, "dora", good, "admin"))
+        refused(lambda: acc.set_password(session, "nobody", good))
+        refused(lambda: acc.create_api_token(session, "dora", "bi", 0))
+        refused(lambda: acc.create_api_token(session, "dora", " ", 30))
+        refused(lambda: acc.create_api_token(session, "dora", "a\tb", 30))
+        refused(lambda: acc.revoke_api_token(session, 987654))
+        token_id = next(t.id for t, owner in acc.list_api_tokens(session) if owner.username == "dora")
+        acc.revoke_api_token(session, token_id)
+        refused(lambda: acc.revoke_api_token(session, token_id))
+        acc.disable_user(session, "ed")
+        refused(lambda: acc.disable_user(session, "ed"))
+        refused(lambda: acc.create_api_token(session, "ed", "bi", 30))
+        refused(lambda: fu.QueueFilter(status="later").checked())
+        refused(lambda: fu.QueueFilter(order="random").checked())
+        refused(lambda: fu.QueueFilter(segment="gold").checked())
+        refused(lambda: fu.QueueFilter(page=0).checked())
+        dora = session.scalar(select(AdminUser).where(AdminUser.username == "dora"))
+        case = session.scalar(select(Response.id).where(Response.follow_up.is_(True)))
+        refused(lambda: fu.update_follow_up(session, 987654, dora, status="called"))
+        refused(lambda: fu.update_follow_up(session, case, dora, status="later"))
+        refused(lambda: fu.update_follow_up(session, case, dora, outcome="happy"))
+        refused(lambda: fu.update_follow_up(session, case, dora, status="resolved"))
+        refused(lambda: fu.update_follow_up(session, case, dora, note="x" * (fu.MAX_NOTE + 1)))
+        refused(lambda: fu.update_follow_up(session, case, dora, assignee="zoe"))
+        session.rollback()
+    assert token  # (the token made above was real)
+    matched = set()
+    for message in messages:
+        chinese = translate_error(message, "zh-CN")
+        assert chinese != message and has_cjk(chinese), message
+        assert translate_error(message, "en") == message
+        matched |= {english for english in ERRORS_ZH if _compile(english)[0].match(message)}
+    assert matched == set(ERRORS_ZH), set(ERRORS_ZH) - matched  # no template is dead
+    assert translate_error("the disk is full", "zh-CN") == "the disk is full"  # unknown: shown as it is
+    assert translate_error("password too short: at least 10 characters", "zh-CN") == "密码太短：至少 10 个字符"
