@@ -48,6 +48,8 @@ PAIRS: dict[str, tuple[str, str]] = {
     "password": ("Password", "密码"),
     "login_button": ("Log in", "登录"),
     "wrong_login": ("Wrong username or password.", "用户名或密码错误。"),
+    "address_throttled": ("Too many login attempts from your address ({limit}); try again in {seconds} seconds.",
+                          "您所在地址的登录尝试过多（{limit}），请 {seconds} 秒后再试。"),
     "login_throttled": ("too many failed logins for {username}; try again in {seconds} seconds",
                         "{username} 登录失败次数过多，请 {seconds} 秒后再试。"),
     # surveys and waves
