@@ -39,6 +39,19 @@ ERRORS_ZH: dict[str, str] = {
     "closing follow-up {id} needs its outcome: {choices}": "关闭回访 {id} 需要填写结果：{choices}",
     "a note may have at most {max} characters (this one has {n})": "备注最多 {max} 个字符（当前 {n} 个）",
     "no console user {name} to assign follow-up {id} to": "没有可分配回访 {id} 的后台用户 {name}",
+    # models.storage.webhooks
+    "webhook URL {url} must be http:// or https:// with a host": "Webhook URL {url} 必须以 http:// 或 https:// 开头并带有主机名",
+    "a webhook URL must not carry a user name or password; the receiver checks the signature":
+        "Webhook URL 不能包含用户名或密码；接收方通过签名校验请求",
+    "a webhook URL must be one line without spaces, at most 2,000 characters": "Webhook URL 必须是一行、不含空格，最多 2,000 个字符",
+    "unknown webhook event {event}; choose from {choices}": "未知的 Webhook 事件 {event}；请从 {choices} 中选择",
+    "choose at least one event: {choices}": "请至少选择一个事件：{choices}",
+    # models.storage.repository and invitations (the e-mail list)
+    "wave {name} of {survey} already exists": "{survey} 的波次 {name} 已存在",
+    "{source}: not UTF-8 text (byte {byte}); save the list as CSV UTF-8": "{source}：不是 UTF-8 文本（第 {byte} 字节）；请将名单另存为 CSV UTF-8",
+    "{source}: contains NUL bytes; is it really a CSV file?": "{source}：包含 NUL 字节；确定是 CSV 文件吗？",
+    "{source}:1: the header has no 'email' column (found: {found})": "{source}:1：表头中没有 email 列（现有列：{found}）",
+    "{source}:{line}: more cells than header columns": "{source}:{line}：单元格数多于表头列数",
 }
 
 

@@ -345,8 +345,11 @@ def test_storage_refusals_in_chinese(app, engine, acsi):
 
     from models.storage import StorageError
     from models.storage import accounts as acc
+    from models.storage import create_wave
     from models.storage import follow_up as fu
-    from models.storage.tables import AdminUser, Response
+    from models.storage import invitations as mail
+    from models.storage import webhooks as hooks
+    from models.storage.tables import AdminUser, Response, Survey
     from survey_app.console_errors import ERRORS_ZH, _compile, translate_error
 
     from .test_follow_up import answer_and_leave_contact
@@ -391,6 +394,18 @@ def test_storage_refusals_in_chinese(app, engine, acsi):
         refused(lambda: fu.update_follow_up(session, case, dora, note="x" * (fu.MAX_NOTE + 1)))
         refused(lambda: fu.update_follow_up(session, case, dora, assignee="zoe"))
         session.rollback()
+        refused(lambda: hooks.check_url("ftp://crm.example.com/"))
+        refused(lambda: hooks.check_url("https://user:secret@crm.example.com/"))
+        refused(lambda: hooks.check_url("https://crm.example.com/a b"))
+        refused(lambda: hooks.check_events(["response.deleted"]))
+        refused(lambda: hooks.check_events([]))
+        survey = session.scalar(select(Survey).where(Survey.questionnaire_id == "acsi-retail"))
+        refused(lambda: create_wave(session, survey, "2026Q4"))
+        session.rollback()
+        refused(lambda: mail.read_invitation_csv(b"email\n\xff\n", "list.csv"))
+        refused(lambda: mail.read_invitation_csv(b"email\na\x00b\n", "list.csv"))
+        refused(lambda: mail.read_invitation_csv(b"name\nLi\n", "list.csv"))
+        refused(lambda: mail.read_invitation_csv(b"email\na@example.com,extra\n", "list.csv"))
     assert token  # (the token made above was real)
     matched = set()
     for message in messages:
