@@ -62,10 +62,12 @@ def fielded(engine, acsi):
 
 
 def admin_urls(app):
-    """Every admin and API route with its methods, ids filled in (1)."""
+    """Every admin and API route with its methods, ids filled in (1); not the login page and the
+    language switch, which work before login (they show and change nothing but the language)."""
     out = []
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.split(".")[0] not in ("admin", "api") or rule.endpoint in ("admin.login", "api.openapi"):
+        if (rule.endpoint.split(".")[0] not in ("admin", "api")
+                or rule.endpoint in ("admin.login", "admin.set_language", "api.openapi")):
             continue
         url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: {"questionnaire_id": "acsi-retail", "wave_name": "2026Q4"}.get(m[1], "1"),
                      rule.rule)
