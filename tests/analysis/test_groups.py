@@ -92,6 +92,33 @@ def test_holm_adjustment_matches_the_step_down_formula():
     assert np.isnan(adjusted[4])
 
 
+def test_holm_matches_statsmodels_with_ties_and_values_capped_at_one():
+    from statsmodels.stats.multitest import multipletests
+
+    from analysis.groups import holm
+    rng = np.random.default_rng(7)
+    for size in (1, 2, 5, 13, 40):
+        p = rng.uniform(0, 0.3, size)
+        p[: size // 3] = p[0]  # ties
+        np.testing.assert_allclose(holm(p), multipletests(p, method="holm")[1], rtol=0, atol=1e-15)
+    assert holm([0.6, 0.7])[1] == 1.0 and holm([]).shape == (0,)
+
+
+def test_compositional_correlation_equals_the_three_operand_einsum():
+    from analysis.groups import _compositional_c
+    rng = np.random.default_rng(3)
+    B, p, J = 7, 9, 3
+    mask = np.zeros((p, J))
+    mask[[0, 1, 2], 0] = mask[[3, 4, 5], 1] = mask[[6, 7, 8], 2] = 1
+    X = rng.normal(size=(50, p))
+    R = np.corrcoef(X, rowvar=False)
+    wa, wb = rng.uniform(0.1, 1, (B, p)), rng.uniform(0.1, 1, (B, p))
+    Ma, Mb = wa[:, :, None] * mask[None], wb[:, :, None] * mask[None]
+    expected = np.einsum("bpj,pq,bqj->bj", Ma, R, Mb) / np.sqrt(
+        np.einsum("bpj,pq,bqj->bj", Ma, R, Ma) * np.einsum("bpj,pq,bqj->bj", Mb, R, Mb))
+    np.testing.assert_allclose(_compositional_c(wa, wb, R, mask), expected, rtol=1e-13, atol=0)
+
+
 def test_significance_is_based_on_holm_adjusted_p_values_and_says_so():
     a, b = draw(150, 5), draw(150, 6, center=0.67)
     result = compare_groups(MODEL, a, b, n_perm=99, n_boot=0, seed=7, scales=SCALES)
