@@ -127,6 +127,9 @@ class ReportInputs:
     n_perm: int
     seed: int
     wave_seeds: Mapping[str, int] = field(default_factory=dict)
+    # Names every stored analysis read (wave, data version, computation time, resamples,
+    # code version) and the requested comparison: equal keys mean equal report inputs.
+    inputs_key: str = ""
 
 
 def read_only(mapping: dict) -> MappingProxyType:
@@ -336,6 +339,9 @@ def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: s
                  "ci_high", "p_value", "significant", "invariance"])
     method = next((a.method for a in analyses.values() if a.method), "")
     trend = WaveTrend(tuple(names), fits, {}, index_table, change_table, method, tuple(dict.fromkeys(notes)))
+    stamps = [(name, a.data_version, a.computed_at.isoformat() if a.computed_at else "", a.seed, a.n_boot, a.n_perm)
+              for name, a in sorted(analyses.items())]
+    inputs_key = hashlib.sha256(repr((CODE_VERSION, wave, compare, stamps)).encode()).hexdigest()
     return ReportInputs(trend, frames, list(latest.segments), dict(latest.segment_change), latest.n_boot,
-                        latest.n_perm, latest.seed, {name: analyses[name].seed for name in names})
+                        latest.n_perm, latest.seed, {name: analyses[name].seed for name in names}, inputs_key)
 
