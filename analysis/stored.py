@@ -265,16 +265,21 @@ def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = 
 
 
 def ensure_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int | None = None, n_perm: int | None = None,
-                    on_progress: Callable[[str, float], None] | None = None, trend_member: bool = False) -> StoredAnalysis:
+                    on_progress: Callable[[str, float], None] | None = None, trend_member: bool = False,
+                    current: StoredAnalysis | None = None) -> StoredAnalysis:
     """The wave's stored analysis, computed (and stored) first when missing or out of date.
 
     ``n_boot``/``n_perm`` None accept whatever a current stored analysis used; a number
     asks for that many (recomputing when the stored one used another). With
     ``trend_member``, a closed wave's stored analysis is used even if its data version
-    moved (closed waves are not recomputed for a trend).
+    moved (closed waves are not recomputed for a trend). ``current``: the wave's current
+    stored analysis when the caller has just read it (``read_stored``), not read twice.
     """
-    _, closed = wave_record(engine, questionnaire_id, wave)
-    stored = read_stored(engine, questionnaire_id, wave, current=not (trend_member and closed))
+    if current is not None:
+        stored = current
+    else:
+        _, closed = wave_record(engine, questionnaire_id, wave)
+        stored = read_stored(engine, questionnaire_id, wave, current=not (trend_member and closed))
     if (stored is not None and n_boot in (None, stored.n_boot) and n_perm in (None, stored.n_perm)
             and (trend_member or stored.segments is not None)):
         return stored
@@ -301,7 +306,8 @@ def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: s
         if name != wave:
             say(f"stored analysis of {name}")
         analyses[name] = ensure_analysis(engine, questionnaire_id, name, n_boot=n_boot, n_perm=n_perm,
-                                         trend_member=name != wave, on_progress=lambda message, fraction: say(message))
+                                         trend_member=name != wave, on_progress=lambda message, fraction: say(message),
+                                         current=current if name == wave else None)
     latest = analyses[wave]
     frames = {wave: load_wave_frame(engine, questionnaire_id, wave)}
     changes = [a.changes for a in analyses.values() if not a.changes.empty]
