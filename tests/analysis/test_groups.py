@@ -225,3 +225,20 @@ def test_micom_step2_correlation_matches_composites_built_by_hand(scaled, bank_s
         composite_a = pooled[items] @ wa[items]
         composite_b = pooled[items] @ wb[items]
         assert micom.loc[construct, "c"] == pytest.approx(composite_a.corr(composite_b), abs=1e-10), construct
+
+
+def test_index_sd_equals_the_three_operand_einsum():
+    from types import SimpleNamespace
+
+    from analysis.statistics import index_sd
+    rng = np.random.default_rng(5)
+    B, p = 6, 8
+    mask = np.zeros((p, 2))
+    mask[:5, 0] = mask[5:, 1] = 1
+    X = rng.normal(size=(B, 40, p))
+    cov = np.einsum("bnp,bnq->bpq", X, X) / 40
+    w01, span = rng.uniform(0.05, 0.4, (B, p)), np.full(p, 9.0)
+    a = (w01 * 100.0 / span)[:, :, None] * mask[None]
+    expected = np.sqrt(np.einsum("bpj,bpq,bqj->bj", a, cov, a))
+    got = index_sd(w01, SimpleNamespace(cov=cov), SimpleNamespace(mask=mask), span)
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=0)
