@@ -242,3 +242,23 @@ def test_index_sd_equals_the_three_operand_einsum():
     expected = np.sqrt(np.einsum("bpj,bpq,bqj->bj", a, cov, a))
     got = index_sd(w01, SimpleNamespace(cov=cov), SimpleNamespace(mask=mask), span)
     np.testing.assert_allclose(got, expected, rtol=1e-13, atol=0)
+
+
+def test_a_segment_that_cannot_be_estimated_is_left_out_of_the_changes_and_the_others_are_compared():
+    import warnings
+
+    import questionnaires
+    from analysis.segments import segment_changes
+    from analysis.simulate import simulate_responses
+    from models import load_questionnaire
+
+    q = load_questionnaire(questionnaires.path("acsi_retail"))
+    model = q.csi_model()
+    before, after = simulate_responses(q, 300, seed=1), simulate_responses(q, 300, seed=2)
+    before["tier"] = after["tier"] = np.where(np.arange(300) < 150, "gold", "basic")
+    for item in model.items:  # every answer of "gold" the same in the later wave: PLS cannot converge
+        after.loc[after["tier"] == "gold", item] = after[item].iloc[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = segment_changes(model, before, after, "tier", names=("A", "B"), questionnaire=q, n_perm=20, seed=1)
+    assert set(out["segment"]) == {"basic"} and out["p_value"].notna().all()
