@@ -36,6 +36,7 @@ from .report_tables import reviewer_tables
 from .report_text import (ACTIONS, CONSTRUCT_NAMES, DROPPED, INVARIANCE, SCHEMES, SEGMENT_VARIABLES, TEXT, Names,
                           localize_note, text_for)
 from .segments import analyse_segments, segment_changes
+from .stored import ReportInputs
 from .value import MEASURE_NAMES_ZH, delivered_value
 from .waves import wave_trend
 
@@ -160,34 +161,16 @@ def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | Non
                              n_perm=n_perm, seed=seed, on_progress=on_progress, from_stored=from_stored)
 
 
-@dataclass
-class _Inputs:
-    """What the report is laid out from: the trend up to the wave, the waves' answers, the
-    segments, the resamples and seeds, and (from stored analyses) their key and seeds."""
-
-    trend: object
-    frames: Mapping[str, pd.DataFrame]
-    segments: list
-    segment_change: Mapping
-    n_boot: int
-    n_perm: int
-    seed: int
-    wave_seeds: Mapping[str, int] = field(default_factory=dict)
-    inputs_key: str | None = None  # None: computed afresh, nothing to look figures up by
-
-
 def _load_waves(engine, questionnaire, model, questionnaire_id: str, wave: str, names: list[str], *,
                 compare: str | None, n_boot: int | None, n_perm: int | None, seed: int | None, from_stored: bool,
-                say: Callable[[str], None]) -> _Inputs:
+                say: Callable[[str], None]) -> ReportInputs:
     """Step 1, loading waves: the trend up to ``wave`` (and ``compare``) with its segments,
     from the stored analyses (computing those missing) or, with ``from_stored`` False,
     fitted afresh with ``seed``."""
     if from_stored:
         from .stored import stored_report_inputs
-        stored = stored_report_inputs(engine, questionnaire_id, wave, compare=compare, n_boot=n_boot, n_perm=n_perm,
-                                      on_progress=say, questionnaire=questionnaire)
-        return _Inputs(stored.trend, stored.frames, stored.segments, stored.segment_change, stored.n_boot,
-                       stored.n_perm, stored.seed, stored.wave_seeds, stored.inputs_key)
+        return stored_report_inputs(engine, questionnaire_id, wave, compare=compare, n_boot=n_boot, n_perm=n_perm,
+                                    on_progress=say, questionnaire=questionnaire)
     n_boot = 1000 if n_boot is None else n_boot
     n_perm = 1000 if n_perm is None else n_perm
     seed = 1 if seed is None else seed
@@ -206,7 +189,7 @@ def _load_waves(engine, questionnaire, model, questionnaire_id: str, wave: str, 
     say("segments")
     segments, segment_change = analyse_wave_segments(engine, model, questionnaire, wave, frames[wave], previous,
                                                      frames[previous] if previous else None, n_boot, n_perm, seed)
-    return _Inputs(trend, frames, segments, segment_change, n_boot, n_perm, seed)
+    return ReportInputs(trend, frames, segments, segment_change, n_boot, n_perm, seed)
 
 
 def _previous(trend, wave: str) -> str | None:
@@ -250,10 +233,16 @@ def _drivers(results, model, language: str) -> dict[str, pd.DataFrame]:
 
 
 def _figure_code_version() -> str:
-    """SHA-256 of the code that draws and labels the figures, and matplotlib's version:
-    figures kept from other code are drawn again."""
-    from importlib.metadata import version
-    digest = hashlib.sha256(version("matplotlib").encode())
+    """SHA-256 of the code that draws and labels the figures and the versions of matplotlib
+    and the shipped CJK font (its metrics place the text): figures kept from other code are
+    drawn again."""
+    from importlib.metadata import PackageNotFoundError, version
+    digest = hashlib.sha256()
+    for package in ("matplotlib", "pylopdf-fonts-zh-cn"):
+        try:
+            digest.update(f"{package}={version(package)};".encode())
+        except PackageNotFoundError:  # the font is optional (analysis.plots draws without it)
+            digest.update(f"{package}=none;".encode())
     folder = Path(__file__).parent
     for name in ("report.py", "report_plots.py", "report_text.py", "plots.py"):
         digest.update(name.encode() + b"\0" + (folder / name).read_bytes())
@@ -294,7 +283,7 @@ def _draw_figures(model, questionnaire, language: str, text, words: Names, resul
     return figures
 
 
-def _figures(engine, questionnaire_id: str, wave: str, inputs: _Inputs, questionnaire, language: str,
+def _figures(engine, questionnaire_id: str, wave: str, inputs: ReportInputs, questionnaire, language: str,
              draw: Callable[[], dict[str, str]], say: Callable[[str], None]) -> dict[str, str]:
     """The figures, drawn by ``draw`` or, for a report from stored analyses, kept from the
     last report drawn from the same analyses, questionnaire, language and figure code."""
@@ -346,7 +335,7 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
     return Report(questionnaire_id, wave, language, context, figures)
 
 
-def _context(questionnaire, wave: str, language: str, text, words: Names, inputs: _Inputs, chosen: _Comparisons,
+def _context(questionnaire, wave: str, language: str, text, words: Names, inputs: ReportInputs, chosen: _Comparisons,
              results, drivers, loyalty, value) -> dict:
     """The template's variables: tables, translated labels and notes, methods and seeds."""
     trend = inputs.trend

@@ -117,7 +117,9 @@ class StoredAnalysis:
 
 @dataclass(frozen=True)
 class ReportInputs:
-    """What ``analysis.report.build_report`` needs from stored analyses."""
+    """What ``analysis.report.build_report`` lays a report out from: the trend up to the
+    wave, the waves' answers, the segments, the resamples and seeds; from stored analyses
+    (``stored_report_inputs``) or computed afresh."""
 
     trend: WaveTrend
     frames: Mapping[str, pd.DataFrame]
@@ -129,7 +131,8 @@ class ReportInputs:
     wave_seeds: Mapping[str, int] = field(default_factory=dict)
     # Names every stored analysis read (wave, data version, computation time, resamples,
     # code version) and the requested comparison: equal keys mean equal report inputs.
-    inputs_key: str = ""
+    # None: computed afresh, nothing to look kept figures up by.
+    inputs_key: str | None = None
 
 
 def read_only(mapping: dict) -> MappingProxyType:
