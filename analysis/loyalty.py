@@ -87,7 +87,11 @@ def net_promoter(values: pd.Series, level: float = 0.95) -> dict:
             "detractors": 100 * detractors, "n": n}
 
 
-def _default_items(questionnaire) -> tuple[str, str]:
+def loyalty_items(questionnaire) -> tuple[str, str] | None:
+    """(satisfaction item, loyalty item) the curve relates by default, or None when the
+    questionnaire has no such pair: the first labelled rating of at most 7 points outside
+    the constructs (else the satisfaction construct's first item) and the first loyalty
+    item that is not reverse-coded."""
     constructs = questionnaire.constructs()
     ratings = questionnaire.rating_items
     labelled = [q for q in ratings if q.scale.kind != "nps" and not q.construct
@@ -95,9 +99,16 @@ def _default_items(questionnaire) -> tuple[str, str]:
     satisfaction = labelled[0].id if labelled else (constructs.get("satisfaction") or (None,))[0]
     loyalty = next((i for i in constructs.get("loyalty", ()) if not questionnaire.question(i).reverse), None)
     if satisfaction is None or loyalty is None:
+        return None
+    return satisfaction, loyalty
+
+
+def _default_items(questionnaire) -> tuple[str, str]:
+    items = loyalty_items(questionnaire)
+    if items is None:
         raise KeyError(f"questionnaire {questionnaire.id!r} has no satisfaction or loyalty item to relate; "
                        "name them with satisfaction_item= and loyalty_item=")
-    return satisfaction, loyalty
+    return items
 
 
 def satisfaction_loyalty(data: pd.DataFrame, questionnaire, satisfaction_item: str | None = None,

@@ -7,6 +7,8 @@ an A4 PDF of the same page, with page headers, through headless Chromium when as
 """
 from __future__ import annotations
 
+import functools
+import hashlib
 import shutil
 import subprocess
 import tempfile
@@ -21,18 +23,20 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from models.errors import CSIError
+from models.storage.analyses import load_report_figures, save_report_figures
 from models.storage.repository import (load_response_attributes, load_wave_frame, questionnaire_of_wave,
                                        wave_names)
 
 from .bootstrap import single_blas_thread
 from .drivers import ipma, priorities
-from .loyalty import satisfaction_loyalty
+from .loyalty import loyalty_items, satisfaction_loyalty
 from .plots import path_diagram
 from .report_plots import ipma_chart, loyalty_chart, segment_chart, svg, trend_chart
 from .report_tables import reviewer_tables
 from .report_text import (ACTIONS, CONSTRUCT_NAMES, DROPPED, INVARIANCE, SCHEMES, SEGMENT_VARIABLES, TEXT, Names,
                           localize_note, text_for)
 from .segments import analyse_segments, segment_changes
+from .stored import ReportInputs
 from .value import MEASURE_NAMES_ZH, delivered_value
 from .waves import wave_trend
 
@@ -58,6 +62,15 @@ def minimum_sample(model) -> int:
     return max(10, len(model.items) + 1)
 
 
+@functools.cache
+def _environment() -> Environment:
+    """One Jinja environment per process: it keeps the compiled page template (compiling it
+    took longer than rendering it) and recompiles it only when the file changes."""
+    env = Environment(loader=PackageLoader("analysis", "templates"), autoescape=select_autoescape(["html"]))
+    env.filters["css_string"] = _css_string
+    return env
+
+
 @dataclass(frozen=True)
 class Report:
     questionnaire_id: str
@@ -67,10 +80,8 @@ class Report:
     figures: Mapping[str, str] = field(repr=False)  # name -> inline SVG markup
 
     def html(self) -> str:
-        env = Environment(loader=PackageLoader("analysis", "templates"), autoescape=select_autoescape(["html"]))
-        env.filters["css_string"] = _css_string
         figures = {k: Markup(v) for k, v in self.figures.items()}
-        return env.get_template("report.html").render(**self.context, fig=figures)
+        return _environment().get_template("report.html").render(**self.context, fig=figures)
 
     def write_html(self, path: str | Path) -> Path:
         path = Path(path)
@@ -150,6 +161,146 @@ def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | Non
                              n_perm=n_perm, seed=seed, on_progress=on_progress, from_stored=from_stored)
 
 
+def _load_waves(engine, questionnaire, model, questionnaire_id: str, wave: str, names: list[str], *,
+                compare: str | None, n_boot: int | None, n_perm: int | None, seed: int | None, from_stored: bool,
+                say: Callable[[str], None]) -> ReportInputs:
+    """Step 1, loading waves: the trend up to ``wave`` (and ``compare``) with its segments,
+    from the stored analyses (computing those missing) or, with ``from_stored`` False,
+    fitted afresh with ``seed``."""
+    if from_stored:
+        from .stored import stored_report_inputs
+        return stored_report_inputs(engine, questionnaire_id, wave, compare=compare, n_boot=n_boot, n_perm=n_perm,
+                                    on_progress=say, questionnaire=questionnaire)
+    n_boot = 1000 if n_boot is None else n_boot
+    n_perm = 1000 if n_perm is None else n_perm
+    seed = 1 if seed is None else seed
+    frames = {}
+    for name in [w for w in names if w <= wave or w == compare]:
+        say(f"loading wave {name}")
+        frame = load_wave_frame(engine, questionnaire_id, name)
+        if len(frame) >= minimum_sample(model):
+            frames[name] = frame
+        elif name == wave:
+            raise ReportError(f"wave {wave!r} has {len(frame)} complete responses; a model with {len(model.items)} "
+                              "items needs more before it can be estimated")
+    trend = wave_trend(model, frames, questionnaire=questionnaire, n_boot=n_boot, n_perm=n_perm, seed=seed,
+                       compare={wave: compare} if compare else None, on_progress=say)
+    previous = _previous(trend, wave)
+    say("segments")
+    segments, segment_change = analyse_wave_segments(engine, model, questionnaire, wave, frames[wave], previous,
+                                                     frames[previous] if previous else None, n_boot, n_perm, seed)
+    return ReportInputs(trend, frames, segments, segment_change, n_boot, n_perm, seed)
+
+
+def _previous(trend, wave: str) -> str | None:
+    position = list(trend.waves).index(wave)
+    return trend.waves[position - 1] if position else None
+
+
+@dataclass(frozen=True)
+class _Comparisons:
+    """Step 2, choosing comparisons: the wave's changes against its references (previous
+    wave, a year ago, a requested one), the headline's rows of them, and the previous wave."""
+
+    changes: pd.DataFrame
+    headline_rows: pd.DataFrame
+    previous: str | None
+
+
+def _choose_comparisons(trend, wave: str) -> _Comparisons:
+    changes = trend.changes_for(wave)
+    return _Comparisons(changes, changes[changes["construct"] == HEADLINE], _previous(trend, wave))
+
+
+def _loyalty(frame: pd.DataFrame, questionnaire, language: str):
+    """The satisfaction-loyalty curve, or None when the questionnaire has no satisfaction or
+    loyalty item to relate, or the wave has no answers to one of them (that section is left out)."""
+    items = loyalty_items(questionnaire)
+    if items is None or not set(items) <= set(frame.columns):
+        return None
+    return satisfaction_loyalty(frame, questionnaire, *items, language=language)
+
+
+def _drivers(results, model, language: str) -> dict[str, pd.DataFrame]:
+    drivers = {}
+    for target in ("satisfaction", "loyalty"):
+        if target in model.construct_names:
+            table = ipma(results, target)
+            if language in ACTIONS:
+                table["action"] = table["quadrant"].map(ACTIONS[language]).fillna(table["action"])
+            drivers[target] = table
+    return drivers
+
+
+def _figure_code_version() -> str:
+    """SHA-256 of the code that draws and labels the figures and the versions of matplotlib
+    and the shipped CJK font (its metrics place the text): figures kept from other code are
+    drawn again."""
+    from importlib.metadata import PackageNotFoundError, version
+    digest = hashlib.sha256()
+    for package in ("matplotlib", "pylopdf-fonts-zh-cn"):
+        try:
+            digest.update(f"{package}={version(package)};".encode())
+        except PackageNotFoundError:  # the font is optional (analysis.plots draws without it)
+            digest.update(f"{package}=none;".encode())
+    folder = Path(__file__).parent
+    for name in ("report.py", "report_plots.py", "report_text.py", "plots.py"):
+        digest.update(name.encode() + b"\0" + (folder / name).read_bytes())
+    return digest.hexdigest()
+
+
+FIGURE_CODE_VERSION = _figure_code_version()
+
+
+def _draw_figures(model, questionnaire, language: str, text, words: Names, results, trend, drivers, segments,
+                  loyalty) -> dict[str, str]:
+    """Every figure of the report as inline SVG ({name: markup})."""
+    cname = words.construct
+    figures = {}
+    shown = [c for c in model.construct_names if c in set(trend.index_table["construct"])]
+    figures["trend"] = svg(trend_chart(trend, shown, cname, text["trend_title"]), "trend", text["trend"])
+    scheme = SCHEMES.get(language, {}).get(results.scheme, results.scheme)
+    boot = results.bootstrap
+    path_title = (text["path_title"].format(scheme=scheme, n=results.n_used) + "\n"
+                  + (text["path_note"].format(b=boot.n_ok) if boot is not None else text["no_bootstrap"]))
+    figures["paths"] = svg(path_diagram(results, name=_box_label(cname, language), title=path_title), "paths",
+                           text["paths"])
+    if "satisfaction" in drivers:
+        figures["ipma"] = svg(ipma_chart(drivers["satisfaction"], "satisfaction", cname, text["ipma_labels"],
+                                         title=text["ipma_title"].format(construct=cname("satisfaction"))),
+                              "ipma", text["ipma_labels"][2])
+    for analysis in segments:
+        if HEADLINE in set(analysis.index_table["construct"].dropna()):
+            variable = analysis.variable
+            level = lambda code, v=variable: words.level(v, code)  # noqa: E731
+            figures[f"segment_{variable}"] = svg(
+                segment_chart(analysis, HEADLINE, cname, level=level,
+                              title=text["segment_title"].format(construct=cname(HEADLINE),
+                                                                 variable=words.variable(variable))),
+                f"segment_{variable}", words.variable(variable))
+    if loyalty is not None:
+        figures["loyalty"] = svg(loyalty_chart(loyalty, text["loyalty_labels"]), "loyalty", text["loyalty"])
+    return figures
+
+
+def _figures(engine, questionnaire_id: str, wave: str, inputs: ReportInputs, questionnaire, language: str,
+             draw: Callable[[], dict[str, str]], say: Callable[[str], None]) -> dict[str, str]:
+    """The figures, drawn by ``draw`` or, for a report from stored analyses, kept from the
+    last report drawn from the same analyses, questionnaire, language and figure code."""
+    if inputs.inputs_key is None:
+        say("drawing figures")
+        return draw()
+    key = hashlib.sha256(repr((inputs.inputs_key, questionnaire.id, questionnaire.version, language,
+                               FIGURE_CODE_VERSION)).encode()).hexdigest()
+    kept = load_report_figures(engine, questionnaire_id, wave, language, key)
+    if kept is not None:
+        return kept
+    say("drawing figures")
+    figures = draw()
+    save_report_figures(engine, questionnaire_id, wave, language, key, figures)
+    return figures
+
+
 def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | None, language: str | None,
                   n_boot: int | None, n_perm: int | None, seed: int | None,
                   on_progress: Callable[[str], None] | None, from_stored: bool | None) -> Report:
@@ -163,121 +314,71 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
     if compare is not None and compare not in names:
         raise ReportError(f"cannot compare with wave {compare!r}: questionnaire {questionnaire_id!r} has waves {', '.join(names)}")
     questionnaire = questionnaire_of_wave(engine, questionnaire_id, wave)
+    model = questionnaire.csi_model()
+    inputs = _load_waves(engine, questionnaire, model, questionnaire_id, wave, names, compare=compare, n_boot=n_boot,
+                         n_perm=n_perm, seed=seed, from_stored=from_stored, say=say)
+    trend, segments = inputs.trend, inputs.segments
+    chosen = _choose_comparisons(trend, wave)
+    results = trend.fits[wave]
+    frame = inputs.frames[wave]
+    # Step 3, translating: every word of the page and its figures in the report's language.
     language = language if language in questionnaire.languages else questionnaire.default_language
     text = text_for(language)
     words = _names(questionnaire, language)
-    cname = words.construct
-    model = questionnaire.csi_model()
-    upto = [w for w in names if w <= wave or w == compare]
-    stored = None
-    if from_stored:
-        from .stored import stored_report_inputs
-        stored = stored_report_inputs(engine, questionnaire_id, wave, compare=compare, n_boot=n_boot, n_perm=n_perm,
-                                      on_progress=say, questionnaire=questionnaire)
-        trend, frames = stored.trend, stored.frames
-        n_boot, n_perm, seed = stored.n_boot, stored.n_perm, stored.seed
-    else:
-        n_boot = 1000 if n_boot is None else n_boot
-        n_perm = 1000 if n_perm is None else n_perm
-        seed = 1 if seed is None else seed
-        frames = {}
-        for name in upto:
-            say(f"loading wave {name}")
-            frame = load_wave_frame(engine, questionnaire_id, name)
-            if len(frame) >= minimum_sample(model):
-                frames[name] = frame
-            elif name == wave:
-                raise ReportError(f"wave {wave!r} has {len(frame)} complete responses; a model with {len(model.items)} "
-                                  "items needs more before it can be estimated")
-        trend = wave_trend(model, frames, questionnaire=questionnaire, n_boot=n_boot, n_perm=n_perm, seed=seed,
-                           compare={wave: compare} if compare else None, on_progress=say)
-    results = trend.fits[wave]
-    changes = trend.changes_for(wave)
-    headline_rows = changes[changes["construct"] == HEADLINE]
-    index_table = results.index_table
-    figures = {}
-    say("drawing figures")
-    shown = [c for c in model.construct_names if c in set(trend.index_table["construct"])]
-    figures["trend"] = svg(trend_chart(trend, shown, cname, text["trend_title"]), "trend", text["trend"])
-    scheme = SCHEMES.get(language, {}).get(results.scheme, results.scheme)
-    boot = results.bootstrap
-    path_title = (text["path_title"].format(scheme=scheme, n=results.n_used) + "\n"
-                  + (text["path_note"].format(b=boot.n_ok) if boot is not None else text["no_bootstrap"]))
-    figures["paths"] = svg(path_diagram(results, name=_box_label(cname, language), title=path_title), "paths",
-                           text["paths"])
-    drivers = {}
-    for target in ("satisfaction", "loyalty"):
-        if target in model.construct_names:
-            table = ipma(results, target)
-            if language in ACTIONS:
-                table["action"] = table["quadrant"].map(ACTIONS[language]).fillna(table["action"])
-            drivers[target] = table
-    if "satisfaction" in drivers:
-        figures["ipma"] = svg(ipma_chart(drivers["satisfaction"], "satisfaction", cname, text["ipma_labels"],
-                                         title=text["ipma_title"].format(construct=cname("satisfaction"))),
-                              "ipma", text["ipma_labels"][2])
-    frame = frames[wave]
-    say("segments")
-    position = list(trend.waves).index(wave)
-    previous = trend.waves[position - 1] if position else None
-    if stored is not None:
-        segments, segment_change = stored.segments, stored.segment_change
-    else:
-        segments, segment_change = analyse_wave_segments(engine, model, questionnaire, wave, frame, previous,
-                                                         frames[previous] if previous else None, n_boot, n_perm, seed)
-    for analysis in segments:
-        if HEADLINE in set(analysis.index_table["construct"].dropna()):
-            variable = analysis.variable
-            level = lambda code, v=variable: words.level(v, code)  # noqa: E731
-            figures[f"segment_{variable}"] = svg(
-                segment_chart(analysis, HEADLINE, cname, level=level,
-                              title=text["segment_title"].format(construct=cname(HEADLINE),
-                                                                 variable=words.variable(variable))),
-                f"segment_{variable}", words.variable(variable))
-    loyalty = None
-    try:
-        loyalty = satisfaction_loyalty(frame, questionnaire, language=language)
-        figures["loyalty"] = svg(loyalty_chart(loyalty, text["loyalty_labels"]), "loyalty", text["loyalty"])
-    except KeyError:
-        pass
+    drivers = _drivers(results, model, language)
+    loyalty = _loyalty(frame, questionnaire, language)
+    figures = _figures(engine, questionnaire_id, wave, inputs, questionnaire, language,
+                       lambda: _draw_figures(model, questionnaire, language, text, words, results, trend, drivers,
+                                             segments, loyalty), say)
     value = delivered_value(frame, questionnaire, results.respondent_index.get("satisfaction"))
+    context = _context(questionnaire, wave, language, text, words, inputs, chosen, results, drivers, loyalty, value)
+    return Report(questionnaire_id, wave, language, context, figures)
+
+
+def _context(questionnaire, wave: str, language: str, text, words: Names, inputs: ReportInputs, chosen: _Comparisons,
+             results, drivers, loyalty, value) -> dict:
+    """The template's variables: tables, translated labels and notes, methods and seeds."""
+    trend = inputs.trend
+    changes = chosen.changes
+    index_table = results.index_table
+    scheme = SCHEMES.get(language, {}).get(results.scheme, results.scheme)
     invariance = INVARIANCE.get(language, INVARIANCE["en"])
     changes_records = _records(changes)
     for record in changes_records:
         record["invariance_text"] = invariance.get(record["invariance"], record["invariance"])
     notes = list(trend.notes) + [n for n in results.notes if n not in trend.notes]
     dropped_names = DROPPED.get(language, {})
-    context = {
-        "t": text, "cname": cname, "lang": language, "questionnaire": questionnaire,
+    segment_change = inputs.segment_change
+    return {
+        "t": text, "cname": words.construct, "lang": language, "questionnaire": questionnaire,
         "title": questionnaire.title.get(language), "wave": wave, "waves": list(trend.waves),
         "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "headline": index_table.set_index("construct").loc[HEADLINE].to_dict() if HEADLINE in set(index_table["construct"]) else None,
-        "headline_changes": _records(headline_rows), "index_rows": _records(index_table),
+        "headline_changes": _records(chosen.headline_rows), "index_rows": _records(index_table),
         "changes": {(r["construct"], r["reference"]): r for r in changes_records},
         "references": list(dict.fromkeys(changes["reference"])), "relations": dict(zip(changes["reference"], changes["relation"])),
         "tables": reviewer_tables(results, text),
         "drivers": {k: _records(v) for k, v in drivers.items()},
         "priorities": priorities(drivers["satisfaction"]) if "satisfaction" in drivers else [],
-        "previous": previous,
+        "previous": chosen.previous,
         "segments": [{"variable": s.variable, "title": words.variable(s.variable),
                       "level": (lambda code, v=s.variable: words.level(v, code)),
                       "rows": _records(s.index_table[s.index_table["construct"] == HEADLINE]),
                       "change": segment_change.get(s.variable, {}),
                       "mga": _records(s.mga[s.mga["significant"]]),
-                      "warnings": [localize_note(w, words) for w in s.warnings]} for s in segments],
+                      "warnings": [localize_note(w, words) for w in s.warnings]} for s in inputs.segments],
         "loyalty": loyalty, "loyalty_rows": _records(loyalty.curve) if loyalty else [],
         "measure_name": (lambda m: MEASURE_NAMES_ZH.get(m, m)) if language == "zh-CN" else (lambda m: m),
         "value": value, "value_rows": _records(value.table) if value is not None else [],
         "sizes": [{"wave": w, "n_total": f.n_total, "n_used": f.n_used,
                    "dropped": {dropped_names.get(k, k): v for k, v in f.dropped.items()}} for w, f in trend.fits.items()],
         "notes": list(dict.fromkeys(localize_note(n, words, tuple(trend.waves)) for n in notes)),
-        "methods": [m.format(scheme=scheme, n_boot=n_boot, n_perm=n_perm, seed=seed) for m in text["methods_list"]],
-        "n_boot": n_boot, "n_perm": n_perm, "seed": seed, "scheme": scheme,
-        "wave_seeds": stored.wave_seeds if stored is not None else {},
+        "methods": [m.format(scheme=scheme, n_boot=inputs.n_boot, n_perm=inputs.n_perm, seed=inputs.seed) for m in text["methods_list"]],
+        "n_boot": inputs.n_boot, "n_perm": inputs.n_perm, "seed": inputs.seed, "scheme": scheme,
+        "wave_seeds": dict(inputs.wave_seeds),
         "seeds_text": ("，" if language == "zh-CN" else ", ").join(
-            f"{w}: {s}" for w, s in (stored.wave_seeds if stored is not None else {}).items()),
+            f"{w}: {s}" for w, s in inputs.wave_seeds.items()),
     }
-    return Report(questionnaire_id, wave, language, context, figures)
 
 
 def _box_label(cname, language: str):

@@ -70,11 +70,13 @@ def reviewer_tables(results: PLSResults, text: dict) -> dict:
     weights = {(r["construct"], r["item"]): r for r in results.outer_weights.to_dict("records")}
     formative = {results.structure.constructs[j] for j in results.structure.formative}
     outer = []
-    for row in results.loadings.to_dict("records"):
+    loadings = results.loadings  # a property that builds its table on every access
+    items_of = loadings["construct"].value_counts()
+    for row in loadings.to_dict("records"):
         weight = weights[(row["construct"], row["item"])]
         low, high = _interval(row)
         w_low, w_high = _interval(weight)
-        reflective_multi = row["construct"] not in formative and (results.loadings["construct"] == row["construct"]).sum() > 1
+        reflective_multi = row["construct"] not in formative and items_of[row["construct"]] > 1
         outer.append({"construct": row["construct"], "item": row["item"], "loading": row["estimate"], "ci_low": low,
                       "ci_high": high, "weight": weight["estimate"], "w_low": w_low, "w_high": w_high,
                       "flag": text["flag_loading"] if reflective_multi and row["estimate"] < THRESHOLDS["loading"] else ""})

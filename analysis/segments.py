@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from models.csi_model import Model
+from models.errors import CSIError
 
 from .data import PreparedData, items_from_questionnaire, prepare
 from .groups import GroupComparison, compare_groups
@@ -83,7 +84,7 @@ def analyse_segments(model: Model, data: pd.DataFrame, variable: str, *, questio
             comparison = compare_groups(model, None, None, names=("rest", level), scheme=scheme, n_boot=n_boot,
                                         n_perm=n_perm, seed=int(seeds[k].generate_state(1)[0]),
                                         prepared=(_subset(prep, ~inside), _subset(prep, inside)))
-        except Exception as exc:  # one degenerate segment must not sink the others
+        except (CSIError, np.linalg.LinAlgError) as exc:  # one degenerate segment must not sink the others
             warnings.append(f"{variable} = {level}: could not be estimated ({exc})")
             continue
         comparisons[level] = comparison
@@ -136,7 +137,9 @@ def segment_changes(model: Model, previous: pd.DataFrame, current: pd.DataFrame,
             comparison = compare_groups(model, before, after, names=(names[0], names[1]), questionnaire=questionnaire,
                                         n_perm=n_perm, n_boot=0, seed=int(seeds[k].generate_state(1)[0]),
                                         scales=scales)
-        except Exception:  # a segment that cannot be estimated in one wave is simply not compared
+        except (CSIError, np.linalg.LinAlgError):
+            # A segment that cannot be estimated in one wave is not compared (its index row
+            # says why); any other error is a fault and surfaces rather than drop a segment.
             continue
         for record in comparison.index_change().to_dict("records"):
             rows.append({"segment": level, "n_previous": comparison.results_a.n_used, "n": comparison.results_b.n_used,

@@ -125,7 +125,9 @@ def index_sd(weights01: np.ndarray, mom: Moments, structure: Structure, span: np
     """Standard deviation (B, J) of the respondents' 0-100 scores (ddof=0): sqrt(a' S a) with
     a = the block's index weights times 100 / scale span (S: the items' covariance)."""
     a = (weights01 * 100.0 / span)[:, :, None] * structure.mask[None]
-    variance = np.einsum("bpj,bpq,bqj->bj", a, mom.cov, a)
+    # S a as one batched matrix product, then the sum over p: the three-operand einsum this
+    # replaces looped without BLAS (0.7 s of a report's 5 waves x 1,000 resamples).
+    variance = (a * (mom.cov @ a)).sum(axis=1)
     return np.sqrt(np.clip(variance, 0.0, None))
 
 

@@ -117,7 +117,9 @@ class StoredAnalysis:
 
 @dataclass(frozen=True)
 class ReportInputs:
-    """What ``analysis.report.build_report`` needs from stored analyses."""
+    """What ``analysis.report.build_report`` lays a report out from: the trend up to the
+    wave, the waves' answers, the segments, the resamples and seeds; from stored analyses
+    (``stored_report_inputs``) or computed afresh."""
 
     trend: WaveTrend
     frames: Mapping[str, pd.DataFrame]
@@ -127,6 +129,10 @@ class ReportInputs:
     n_perm: int
     seed: int
     wave_seeds: Mapping[str, int] = field(default_factory=dict)
+    # Names every stored analysis read (wave, data version, computation time, resamples,
+    # code version) and the requested comparison: equal keys mean equal report inputs.
+    # None: computed afresh, nothing to look kept figures up by.
+    inputs_key: str | None = None
 
 
 def read_only(mapping: dict) -> MappingProxyType:
@@ -190,14 +196,23 @@ def _usable_waves(engine, questionnaire_id: str, model, upto: str) -> list[str]:
     return out
 
 
+def _frame(engine, questionnaire_id: str, wave: str, loaded: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The wave's answers from ``loaded``, read (and kept there) on first use."""
+    if wave not in loaded:
+        loaded[wave] = load_wave_frame(engine, questionnaire_id, wave)
+    return loaded[wave]
+
+
 def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = DEFAULT_BOOT,
                      n_perm: int = DEFAULT_PERM, on_progress: Callable[[str, float], None] | None = None,
-                     store: bool = True, with_segments: bool = True) -> StoredAnalysis:
+                     store: bool = True, with_segments: bool = True,
+                     loaded: dict[str, pd.DataFrame] | None = None) -> StoredAnalysis:
     """Analyse ``wave`` with its derived seed and store the result (replacing any before).
 
     ``with_segments=False`` leaves the segments out (None): for a wave needed only as a
     point of another wave's trend, where they are not shown; they are computed when the
-    wave itself is reported."""
+    wave itself is reported. ``loaded``: wave frames already read during the same report
+    ({wave: frame}), used instead of reading them again and filled with those read here."""
     from .data import DataError
     from .report import ReportError, analyse_wave_segments, minimum_sample
 
@@ -208,14 +223,15 @@ def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = 
     questionnaire = questionnaire_of_wave(engine, questionnaire_id, wave)
     model = questionnaire.csi_model()
     say(f"loading {wave}", 0.02)
-    frame = load_wave_frame(engine, questionnaire_id, wave)
+    loaded = {} if loaded is None else loaded
+    frame = _frame(engine, questionnaire_id, wave, loaded)
     if len(frame) < minimum_sample(model):
         raise ReportError(f"wave {wave!r} has {len(frame)} complete responses; a model with {len(model.items)} "
                           "items needs more before it can be estimated")
     earlier = [w for w in _usable_waves(engine, questionnaire_id, model, wave) if w != wave]
     references = [w for w in (earlier[-1] if earlier else None, year_ago(wave, earlier)) if w]
     references = list(dict.fromkeys(sorted(references)))
-    frames = {name: load_wave_frame(engine, questionnaire_id, name) for name in references}
+    frames = {name: _frame(engine, questionnaire_id, name, loaded) for name in references}
     frames[wave] = frame
     fitted = {}
     for name in references:
@@ -262,22 +278,27 @@ def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = 
 
 
 def ensure_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int | None = None, n_perm: int | None = None,
-                    on_progress: Callable[[str, float], None] | None = None, trend_member: bool = False) -> StoredAnalysis:
+                    on_progress: Callable[[str, float], None] | None = None, trend_member: bool = False,
+                    current: StoredAnalysis | None = None, loaded: dict[str, pd.DataFrame] | None = None) -> StoredAnalysis:
     """The wave's stored analysis, computed (and stored) first when missing or out of date.
 
     ``n_boot``/``n_perm`` None accept whatever a current stored analysis used; a number
     asks for that many (recomputing when the stored one used another). With
     ``trend_member``, a closed wave's stored analysis is used even if its data version
-    moved (closed waves are not recomputed for a trend).
+    moved (closed waves are not recomputed for a trend). ``current``: the wave's current
+    stored analysis when the caller has just read it (``read_stored``), not read twice.
     """
-    _, closed = wave_record(engine, questionnaire_id, wave)
-    stored = read_stored(engine, questionnaire_id, wave, current=not (trend_member and closed))
+    if current is not None:
+        stored = current
+    else:
+        _, closed = wave_record(engine, questionnaire_id, wave)
+        stored = read_stored(engine, questionnaire_id, wave, current=not (trend_member and closed))
     if (stored is not None and n_boot in (None, stored.n_boot) and n_perm in (None, stored.n_perm)
             and (trend_member or stored.segments is not None)):
         return stored
     return compute_analysis(engine, questionnaire_id, wave, n_boot=DEFAULT_BOOT if n_boot is None else n_boot,
                             n_perm=DEFAULT_PERM if n_perm is None else n_perm, on_progress=on_progress,
-                            with_segments=not trend_member)
+                            with_segments=not trend_member, loaded=loaded)
 
 
 def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: str | None = None,
@@ -292,15 +313,17 @@ def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: s
     n_boot = n_boot if n_boot is not None else (current.n_boot if current is not None else DEFAULT_BOOT)
     n_perm = n_perm if n_perm is not None else (current.n_perm if current is not None else DEFAULT_PERM)
     analyses = {}
+    loaded: dict[str, pd.DataFrame] = {}  # each wave's answers read once for the whole report
     # Oldest first and the reported wave last, so each analysis reuses the stored fits of the
     # waves it is compared with instead of fitting them again.
     for name in _usable_waves(engine, questionnaire_id, model, wave):
         if name != wave:
             say(f"stored analysis of {name}")
         analyses[name] = ensure_analysis(engine, questionnaire_id, name, n_boot=n_boot, n_perm=n_perm,
-                                         trend_member=name != wave, on_progress=lambda message, fraction: say(message))
+                                         trend_member=name != wave, on_progress=lambda message, fraction: say(message),
+                                         current=current if name == wave else None, loaded=loaded)
     latest = analyses[wave]
-    frames = {wave: load_wave_frame(engine, questionnaire_id, wave)}
+    frames = {wave: _frame(engine, questionnaire_id, wave, loaded)}
     changes = [a.changes for a in analyses.values() if not a.changes.empty]
     notes: list[str] = []
     for analysis in analyses.values():
@@ -309,7 +332,7 @@ def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: s
         # A comparison nobody stores: test it now from the two stored fits.
         other = ensure_analysis(engine, questionnaire_id, compare, n_boot=latest.n_boot, n_perm=latest.n_perm,
                                 trend_member=True)
-        frames[compare] = load_wave_frame(engine, questionnaire_id, compare)
+        frames[compare] = _frame(engine, questionnaire_id, compare, loaded)
         ordered = dict(sorted({compare: frames[compare], wave: frames[wave]}.items()))
         extra = wave_trend(model, ordered, questionnaire=questionnaire, n_boot=latest.n_boot, n_perm=latest.n_perm,
                            wave_seeds={compare: other.seed, wave: latest.seed},
@@ -336,6 +359,9 @@ def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: s
                  "ci_high", "p_value", "significant", "invariance"])
     method = next((a.method for a in analyses.values() if a.method), "")
     trend = WaveTrend(tuple(names), fits, {}, index_table, change_table, method, tuple(dict.fromkeys(notes)))
+    stamps = [(name, a.data_version, a.computed_at.isoformat() if a.computed_at else "", a.seed, a.n_boot, a.n_perm)
+              for name, a in sorted(analyses.items())]
+    inputs_key = hashlib.sha256(repr((CODE_VERSION, wave, compare, stamps)).encode()).hexdigest()
     return ReportInputs(trend, frames, list(latest.segments), dict(latest.segment_change), latest.n_boot,
-                        latest.n_perm, latest.seed, {name: analyses[name].seed for name in names})
+                        latest.n_perm, latest.seed, {name: analyses[name].seed for name in names}, inputs_key)
 

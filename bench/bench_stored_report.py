@@ -1,6 +1,7 @@
 """The quarterly report of the demo's latest wave: from stored analyses vs from nothing.
 
     .venv/bin/python bench/bench_stored_report.py [--respondents 400] [--boot 1000] [--perm 1000] [--repeat 3]
+        [--modes fresh,nothing,stored] [--tree DIR]
 
 Builds the demo database once (5 quarterly waves of each shipped questionnaire), then
 times ``build_report`` + ``write_html`` of acsi-retail 2026Q4 (medians of ``--repeat``):
@@ -14,7 +15,12 @@ times ``build_report`` + ``write_html`` of acsi-retail 2026Q4 (medians of ``--re
 - from stored, warm: the same in a process that has made a report before (a worker,
   which lives on between jobs: what the console's report button costs).
 
-Each run is a separate process so imports are counted where they happen.
+Each run is a separate process so imports are counted where they happen. Besides the wall
+time, each child reports its CPU time (user + system, its own and its worker processes'):
+on a shared machine the wall time includes waiting for a core, the CPU time does not.
+``--tree`` runs the children on another checkout (``git archive <commit> | tar -x -C DIR``),
+so a before/after pair comes from one script, one database and one machine; ``--modes``
+picks which of the three are run.
 """
 from __future__ import annotations
 
@@ -33,6 +39,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SURVEY, WAVE = "acsi-retail", "2026Q4"
 
 
+def _cpu() -> float:
+    import resource
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def child(mode: str, url: str, out: str, n_boot: int, n_perm: int) -> None:
     started = time.perf_counter()
     from sqlalchemy import text
@@ -45,22 +57,28 @@ def child(mode: str, url: str, out: str, n_boot: int, n_perm: int) -> None:
     if mode == "nothing":
         with engine.begin() as connection:
             connection.execute(text("DELETE FROM wave_analyses"))
-    times = []
+    times, cpus = [], []
+    imported_cpu = _cpu()
     for _ in range(2 if mode == "stored" else 1):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), _cpu()
         if mode == "fresh":  # the report as it was made before stored analyses: all in one go, nothing kept
             report = build_report(engine, SURVEY, WAVE, n_boot=n_boot, n_perm=n_perm, seed=1)
         else:
             report = build_report(engine, SURVEY, WAVE, n_boot=n_boot, n_perm=n_perm)
         report.write_html(out)
         times.append(time.perf_counter() - start)
-    print(json.dumps({"imports": imported, "first": times[0], "warm": times[-1] if len(times) > 1 else None}))
+        cpus.append(_cpu() - start_cpu)
+    print(json.dumps({"imports": imported, "first": times[0], "warm": times[-1] if len(times) > 1 else None,
+                      "imports_cpu": imported_cpu, "first_cpu": cpus[0], "warm_cpu": cpus[-1] if len(cpus) > 1 else None}))
 
 
-def run_child(mode: str, url: str, out: str, n_boot: int, n_perm: int) -> dict:
+def run_child(mode: str, url: str, out: str, n_boot: int, n_perm: int, tree: Path = ROOT) -> dict:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, __file__, "--child", mode, "--database", url, "--out", out,
-                           "--boot", str(n_boot), "--perm", str(n_perm)], capture_output=True, text=True, cwd=ROOT)
+    # The tree first on the path, so its packages are the ones imported (not this checkout's).
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tree)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", mode, "--database", url, "--out", out,
+                           "--boot", str(n_boot), "--perm", str(n_perm)], capture_output=True, text=True, cwd=tree,
+                          env=env)
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(done.stderr)
@@ -75,6 +93,9 @@ def main() -> None:
     parser.add_argument("--boot", type=int, default=1000)
     parser.add_argument("--perm", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--modes", default="fresh,nothing,stored",
+                        help="comma-separated: fresh (before stored analyses), nothing, stored")
+    parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout to measure (default: this one)")
     parser.add_argument("--child")
     parser.add_argument("--database")
     parser.add_argument("--out")
@@ -95,22 +116,31 @@ def main() -> None:
     out = str(folder / "report.html")
     print(f"demo database {url}: {args.respondents} respondents x 5 waves x 2 questionnaires; "
           f"{args.boot} resamples, {args.perm} permutations; {os.cpu_count()} cores")
-    fresh, nothing, stored = [], [], []
+    modes = [m for m in ("fresh", "nothing", "stored") if m in args.modes.split(",")]
+    tree = args.tree.resolve()
+    rows = {m: [] for m in modes}
     for k in range(args.repeat):
-        fresh.append(run_child("fresh", url, out, args.boot, args.perm))
-        nothing.append(run_child("nothing", url, out, args.boot, args.perm))  # leaves every analysis stored
-        stored.append(run_child("stored", url, out, args.boot, args.perm))
-        print(f"  run {k + 1}: before (all in one go) {fresh[-1]['imports'] + fresh[-1]['first']:.2f} s, "
-              f"from nothing {nothing[-1]['imports'] + nothing[-1]['first']:.2f} s, "
-              f"from stored {stored[-1]['imports'] + stored[-1]['first']:.2f} s (imports {stored[-1]['imports']:.2f} s), "
-              f"from stored in a warm process {stored[-1]['warm']:.2f} s")
+        for mode in modes:  # "nothing" leaves every analysis stored for "stored"
+            rows[mode].append(run_child(mode, url, out, args.boot, args.perm, tree))
+        print(f"  run {k + 1}: " + ", ".join(
+            f"{m} {rows[m][-1]['imports'] + rows[m][-1]['first']:.2f} s (report {rows[m][-1]['first']:.2f} s, "
+            f"CPU {rows[m][-1]['first_cpu']:.2f} s)" for m in modes)
+            + (f", stored warm {rows['stored'][-1]['warm']:.2f} s (CPU {rows['stored'][-1]['warm_cpu']:.2f} s)"
+               if "stored" in rows else ""), flush=True)
     median = lambda rows, key: statistics.median(r[key] for r in rows)  # noqa: E731
-    for name, rows in (("before: all in one go, new process", fresh), ("from nothing, new process", nothing),
-                       ("from stored, new process", stored)):
-        print(f"median {name}: {statistics.median(r['imports'] + r['first'] for r in rows):.2f} s "
-              f"(imports {median(rows, 'imports'):.2f} s, report {median(rows, 'first'):.2f} s)")
-    print(f"median from stored, warm process (a worker's second report): {median(stored, 'warm'):.2f} s")
-
+    names = {"fresh": "before: all in one go, new process", "nothing": "from nothing, new process",
+             "stored": "from stored, new process"}
+    print(f"\ntree {tree}; load average at the end {os.getloadavg()[0]:.1f}")
+    print("| how | imports (CPU) | report (CPU) | total wall |\n|---|---|---|---|")
+    for mode in modes:
+        r = rows[mode]
+        print(f"| {names[mode]} | {median(r, 'imports'):.2f} s ({median(r, 'imports_cpu'):.2f} s) | "
+              f"{median(r, 'first'):.2f} s ({median(r, 'first_cpu'):.2f} s) | "
+              f"{statistics.median(x['imports'] + x['first'] for x in r):.2f} s |")
+    if "stored" in rows:
+        r = rows["stored"]
+        print(f"| from stored, warm process (a worker's second report) | – | {median(r, 'warm'):.2f} s "
+              f"({median(r, 'warm_cpu'):.2f} s) | {median(r, 'warm'):.2f} s |")
 
 if __name__ == "__main__":
     main()

@@ -9,14 +9,17 @@ it before trusting a stored analysis.
 from __future__ import annotations
 
 import hashlib
+import json
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .repository import find_wave
-from .tables import Response, Wave, WaveAnalysis, _aware
+from .tables import ReportFigures, Response, Wave, WaveAnalysis, _aware
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,36 @@ def save_stored(engine: Engine, questionnaire_id: str, wave_name: str, **values)
         session.execute(delete(WaveAnalysis).where(WaveAnalysis.wave_id == wave.id))
         session.add(WaveAnalysis(wave_id=wave.id, **values))
         session.commit()
+
+
+def load_report_figures(engine: Engine, questionnaire_id: str, wave_name: str, language: str,
+                        key: str) -> dict[str, str] | None:
+    """The report figures kept for the wave in ``language`` ({name: SVG}), or None when
+    none are kept or they were drawn from other inputs (another ``key``)."""
+    with Session(engine) as session:
+        wave = find_wave(session, questionnaire_id, wave_name)
+        row = session.get(ReportFigures, (wave.id, language))
+        if row is None or row.key != key:
+            return None
+        return json.loads(zlib.decompress(row.figures))
+
+
+def save_report_figures(engine: Engine, questionnaire_id: str, wave_name: str, language: str, key: str,
+                        figures: dict[str, str]) -> None:
+    """Keep ``figures`` ({name: SVG}) as the wave's report figures in ``language`` (one set
+    per wave and language: a new key replaces the old figures)."""
+    payload = zlib.compress(json.dumps(figures, ensure_ascii=False).encode(), 6)
+    with Session(engine) as session:
+        wave = find_wave(session, questionnaire_id, wave_name)
+        session.execute(delete(ReportFigures).where(ReportFigures.wave_id == wave.id,
+                                                    ReportFigures.language == language))
+        session.add(ReportFigures(wave_id=wave.id, language=language, key=key, figures=payload))
+        try:
+            session.commit()
+        except IntegrityError:
+            # Another worker kept this wave's figures at the same moment: theirs stay (the
+            # next report compares keys and redraws if they were drawn from other inputs).
+            session.rollback()
 
 
 def all_waves(engine: Engine) -> list[tuple[str, str, bool]]:

@@ -318,3 +318,22 @@ class WaveAnalysis(Base):
     seconds: Mapped[float] = mapped_column(Float)
     summary: Mapped[dict] = mapped_column(JSON)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ReportFigures(Base):
+    """Added in revision 0009_speed: the quarterly report's figures (inline SVG) of one
+    wave in one language, drawn from stored analyses (``analysis.report``).
+
+    ``key`` names everything the figures were drawn from (each stored analysis's wave,
+    data version and computation time, the questionnaire version, the language, the
+    figure code); a report whose key differs draws them afresh and replaces the row.
+    ``figures``: zlib-compressed JSON {figure name: SVG markup}.
+    """
+
+    __tablename__ = "report_figures"
+
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"), primary_key=True)
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    figures: Mapped[bytes] = mapped_column(LargeBinary)

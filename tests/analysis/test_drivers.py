@@ -151,6 +151,14 @@ def test_satisfaction_loyalty_curve_on_hand_made_answers(retail):
     assert satisfaction_loyalty(data, retail, language="zh-CN").curve.set_index("level").loc[5, "label"] == "非常满意"
 
 
+def test_the_reports_loyalty_section_is_left_out_only_when_its_items_have_no_answers(retail):
+    from analysis.report import _loyalty
+
+    data = pd.DataFrame({"sat_level": [5, 4, 4, 2], "loy_repurchase": [10, 9, 5, 2]})
+    assert _loyalty(data, retail, "en").curve.set_index("level").loc[4, "loyal_share"] == 0.5
+    assert _loyalty(data.drop(columns="loy_repurchase"), retail, "en") is None
+
+
 def test_wilson_interval_matches_the_published_example():
     # Newcombe (1998), Stat Med 17:857, table I: 81/263 -> 0.2553 to 0.3662.
     low, high = wilson(np.array([81]), np.array([263]))

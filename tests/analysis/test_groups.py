@@ -92,6 +92,33 @@ def test_holm_adjustment_matches_the_step_down_formula():
     assert np.isnan(adjusted[4])
 
 
+def test_holm_matches_statsmodels_with_ties_and_values_capped_at_one():
+    from statsmodels.stats.multitest import multipletests
+
+    from analysis.groups import holm
+    rng = np.random.default_rng(7)
+    for size in (1, 2, 5, 13, 40):
+        p = rng.uniform(0, 0.3, size)
+        p[: size // 3] = p[0]  # ties
+        np.testing.assert_allclose(holm(p), multipletests(p, method="holm")[1], rtol=0, atol=1e-15)
+    assert holm([0.6, 0.7])[1] == 1.0 and holm([]).shape == (0,)
+
+
+def test_compositional_correlation_equals_the_three_operand_einsum():
+    from analysis.groups import _compositional_c
+    rng = np.random.default_rng(3)
+    B, p, J = 7, 9, 3
+    mask = np.zeros((p, J))
+    mask[[0, 1, 2], 0] = mask[[3, 4, 5], 1] = mask[[6, 7, 8], 2] = 1
+    X = rng.normal(size=(50, p))
+    R = np.corrcoef(X, rowvar=False)
+    wa, wb = rng.uniform(0.1, 1, (B, p)), rng.uniform(0.1, 1, (B, p))
+    Ma, Mb = wa[:, :, None] * mask[None], wb[:, :, None] * mask[None]
+    expected = np.einsum("bpj,pq,bqj->bj", Ma, R, Mb) / np.sqrt(
+        np.einsum("bpj,pq,bqj->bj", Ma, R, Ma) * np.einsum("bpj,pq,bqj->bj", Mb, R, Mb))
+    np.testing.assert_allclose(_compositional_c(wa, wb, R, mask), expected, rtol=1e-13, atol=0)
+
+
 def test_significance_is_based_on_holm_adjusted_p_values_and_says_so():
     a, b = draw(150, 5), draw(150, 6, center=0.67)
     result = compare_groups(MODEL, a, b, n_perm=99, n_boot=0, seed=7, scales=SCALES)
@@ -198,3 +225,40 @@ def test_micom_step2_correlation_matches_composites_built_by_hand(scaled, bank_s
         composite_a = pooled[items] @ wa[items]
         composite_b = pooled[items] @ wb[items]
         assert micom.loc[construct, "c"] == pytest.approx(composite_a.corr(composite_b), abs=1e-10), construct
+
+
+def test_index_sd_equals_the_three_operand_einsum():
+    from types import SimpleNamespace
+
+    from analysis.statistics import index_sd
+    rng = np.random.default_rng(5)
+    B, p = 6, 8
+    mask = np.zeros((p, 2))
+    mask[:5, 0] = mask[5:, 1] = 1
+    X = rng.normal(size=(B, 40, p))
+    cov = np.einsum("bnp,bnq->bpq", X, X) / 40
+    w01, span = rng.uniform(0.05, 0.4, (B, p)), np.full(p, 9.0)
+    a = (w01 * 100.0 / span)[:, :, None] * mask[None]
+    expected = np.sqrt(np.einsum("bpj,bpq,bqj->bj", a, cov, a))
+    got = index_sd(w01, SimpleNamespace(cov=cov), SimpleNamespace(mask=mask), span)
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=0)
+
+
+def test_a_segment_that_cannot_be_estimated_is_left_out_of_the_changes_and_the_others_are_compared():
+    import warnings
+
+    import questionnaires
+    from analysis.segments import segment_changes
+    from analysis.simulate import simulate_responses
+    from models import load_questionnaire
+
+    q = load_questionnaire(questionnaires.path("acsi_retail"))
+    model = q.csi_model()
+    before, after = simulate_responses(q, 300, seed=1), simulate_responses(q, 300, seed=2)
+    before["tier"] = after["tier"] = np.where(np.arange(300) < 150, "gold", "basic")
+    for item in model.items:  # every answer of "gold" the same in the later wave: PLS cannot converge
+        after.loc[after["tier"] == "gold", item] = after[item].iloc[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = segment_changes(model, before, after, "tier", names=("A", "B"), questionnaire=q, n_perm=20, seed=1)
+    assert set(out["segment"]) == {"basic"} and out["p_value"].notna().all()

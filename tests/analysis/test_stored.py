@@ -107,3 +107,37 @@ def test_new_responses_or_other_code_make_it_out_of_date_but_a_closed_wave_serve
     assert read_stored(engine, "acsi-retail", "2026Q3", current=False) is None
     assert CODE_VERSION != "other code"
     engine.dispose()
+
+
+def test_a_report_from_stored_analyses_keeps_its_figures_until_an_analysis_changes(sqlite_url, acsi, monkeypatch):
+    from analysis import report as report_module
+    from analysis.report import build_report
+    from models.storage.tables import ReportFigures
+
+    engine = fielded(sqlite_url, acsi, ["2026Q3", "2026Q4"])
+    drawn = []
+    draw = report_module._draw_figures
+    monkeypatch.setattr(report_module, "_draw_figures", lambda *args: drawn.append(args[2]) or draw(*args))
+    first = build_report(engine, "acsi-retail", "2026Q4", n_boot=40, n_perm=30)
+    again = build_report(engine, "acsi-retail", "2026Q4")
+    assert drawn == ["en"] and again.figures == first.figures  # kept, not drawn again
+    assert len(first.figures) >= 5 and all(f.startswith("<svg") for f in first.figures.values())
+    # What is kept is what drawing gives: the same SVG when drawn again from the same analyses.
+    with engine.begin() as connection:
+        connection.execute(ReportFigures.__table__.delete())
+    assert build_report(engine, "acsi-retail", "2026Q4").figures == first.figures and drawn == ["en", "en"]
+    # Each language has its own figures (their words are translated).
+    chinese = build_report(engine, "acsi-retail", "2026Q4", language="zh-CN")
+    assert drawn == ["en", "en", "zh-CN"] and chinese.figures["trend"] != first.figures["trend"]
+    assert build_report(engine, "acsi-retail", "2026Q4").figures == first.figures and len(drawn) == 3
+    # New responses make the wave's analysis out of date: it is recomputed and the figures drawn from it.
+    with Session(engine) as session:
+        wave = find_wave(session, "acsi-retail", "2026Q4")
+        bulk_insert_responses(engine, wave.survey, wave, simulate_responses(acsi, 3, seed=9))
+    after = build_report(engine, "acsi-retail", "2026Q4")
+    assert drawn[3:] == ["en"] and after.figures != first.figures and {s["wave"]: s["n_used"] for s in after.context["sizes"]}["2026Q4"] == 123
+    # A seeded report computes everything afresh: it neither reads nor replaces the kept figures.
+    build_report(engine, "acsi-retail", "2026Q4", n_boot=40, n_perm=30, seed=2)
+    assert drawn[4:] == ["en"]
+    assert build_report(engine, "acsi-retail", "2026Q4").figures == after.figures and len(drawn) == 5
+    engine.dispose()
