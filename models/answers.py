@@ -159,8 +159,8 @@ class AnswerType:
         if self.numeric:
             return {question.id: pd.to_numeric(column, errors="coerce")}
         # Leniently: an answer the questionnaire no longer offers is still exported as stored.
-        decoded = column.astype(object).map(lambda v: None if is_missing(v) else option_key(v))
-        return {question.id: decoded.where(decoded.notna(), None)}
+        return {question.id: pd.Series([None if is_missing(v) else option_key(v) for v in column],
+                                       index=column.index, dtype=object)}
 
     def imported(self, question: Question, cells: Mapping[str, Any]) -> Any:
         """The answer one row of :meth:`export`'s columns holds (its inverse)."""
@@ -304,7 +304,7 @@ class SingleChoice(AnswerType):
     def coerce(self, question, value):
         found = self._option(question, value)
         if found is None:
-            raise ValueError(f"{str(value)[:40]!r} is not an option of {question.id!r} "
+            raise ValueError(f"{option_key(value)[:40]!r} is not an option of {question.id!r} "
                              f"({', '.join(str(o.value) for o in question.options)})")
         return found
 
