@@ -17,43 +17,9 @@ from models.storage.tables import Answer, Response
 
 from survey_app.responses import ResponseState
 
+from ...every_type import QUESTIONNAIRE
 from ..conftest import Respondent, https_client
 
-QUESTIONNAIRE = """\
-id: types
-version: "1"
-default_language: en
-languages: [en, zh-CN]
-title: {en: Every type, zh-CN: 所有题型}
-scales:
-  five:
-    min: 1
-    max: 5
-    labels: {1: {en: Poor, zh-CN: 差}, 5: {en: Great, zh-CN: 好}}
-    dont_know: {code: 99, label: {en: Don't know, zh-CN: 不知道}}
-pages:
-  - id: p1
-    questions:
-      - {id: sat, type: rating, scale: five, text: {en: Satisfied, zh-CN: 满意}}
-      - id: coded
-        type: single_choice
-        text: {en: Coded choice, zh-CN: 编码选择}
-        options:
-          - {value: 1, label: {en: One, zh-CN: 一}}
-          - {value: 2, label: {en: Two, zh-CN: 二}}
-      - id: cats
-        type: multiple_choice
-        text: {en: Categories, zh-CN: 品类}
-        options:
-          - {value: home, label: {en: Home, zh-CN: 家居}}
-          - {value: 7, label: {en: Seven, zh-CN: 七}}
-  - id: p2
-    show_if: "coded == 1 and 'home' in cats"
-    questions:
-      - {id: note, type: text, text: {en: Note, zh-CN: 备注}}
-      - {id: visits, type: number, integer: true, min: 0, max: 100, text: {en: Visits, zh-CN: 次数}}
-      - {id: spend, type: number, min: 0, max: 1000, text: {en: Spend, zh-CN: 花费}}
-"""
 # The page's posts, and the same answers as a spreadsheet hands them to pandas (integer
 # codes as floats, a list cell for the multiple choice).
 POSTED = {"sat": "4", "coded": "1", "cats": ["home", "7"], "note": "Fine, thanks.", "visits": "3", "spend": "12,5"}
