@@ -266,10 +266,6 @@ class Rating(AnswerType):
         code = question.scale.dont_know_code
         return {question.id: [float(code)]} if code is not None else {}
 
-    def imported(self, question, cells):
-        value = cells.get(question.id)
-        return None if is_missing(value) else self.coerce(question, value)
-
     def _row_value(self, question, value):
         return int(value)
 
