@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from models import navigation
+from models.answers import answer_type
 from models.csi_model import Model
 from models.errors import ModelSpecError
 
@@ -143,26 +144,13 @@ def simulate_responses(questionnaire, n: int, seed: int | None = None, shift: fl
     loy_items = [names.index(i) for i in constructs.get("loyalty", ()) if not questionnaire.question(i).reverse]
     satisfaction = z[:, sat_items].mean(axis=1) if sat_items else rng.standard_normal(n)
     loyalty = z[:, loy_items].mean(axis=1) if loy_items else satisfaction
+    drivers = {"satisfaction": satisfaction, "loyalty": loyalty}
     for q in questionnaire.questions:
         if q.id in frame:
             continue
-        if q.type == "rating":
-            driver = loyalty if q.scale.kind == "nps" else satisfaction
-            low, high = q.scale.minimum, q.scale.maximum
-            noisy = driver + 0.35 * rng.standard_normal(n)
-            frame[q.id] = np.clip(np.rint(low + (high - low) * (0.7 + 0.22 * noisy)), low, high)
-        elif q.type == "single_choice":
-            values = [o.value for o in q.options]
-            if set(values) == {"yes", "no"}:
-                frame[q.id] = np.where(satisfaction + 0.8 * rng.standard_normal(n) < -1.3, "yes", "no")
-            else:
-                frame[q.id] = rng.choice(np.array(values, dtype=object), size=n)
-        elif q.type == "multiple_choice":
-            values = [o.value for o in q.options]
-            frame[q.id] = [list(rng.choice(values, size=rng.integers(1, len(values) + 1), replace=False)) for _ in range(n)]
-        elif q.type == "number":
-            high = q.maximum if q.maximum is not None else 30
-            frame[q.id] = np.minimum(rng.poisson(min(high, 30) / 4 + 1, size=n), high).astype(float)
+        values = answer_type(q).simulate(q, rng, n, drivers)
+        if values is not None:
+            frame[q.id] = values
     # Questions hidden by show_if stay unanswered, as the survey would leave them.
     for page in questionnaire.pages:
         for q in page.questions:

@@ -13,7 +13,6 @@ program evaluates them).
 from __future__ import annotations
 
 import io
-import json
 import math
 import os
 import re
@@ -25,6 +24,7 @@ import pandas as pd
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from .answers import answer_type
 from .errors import CSIError
 from .questionnaire import Questionnaire
 from .storage.repository import find_wave, load_wave_frame
@@ -162,15 +162,8 @@ def wide_frame(engine: Engine, questionnaire: Questionnaire, wave: str,
     out = pd.DataFrame(index=frame.index)
     for q in questionnaire.questions:
         column = frame[q.id] if q.id in frame else pd.Series(np.nan, index=frame.index)
-        if q.type == "multiple_choice":
-            picked = column.map(lambda v: set(json.loads(v)) if isinstance(v, str) else set())
-            for option in q.options:
-                out[f"{q.id}__{option.value}"] = picked.map(lambda s, v=str(option.value): float(v in s))
-                out.loc[column.isna(), f"{q.id}__{option.value}"] = np.nan
-        elif q.type in ("rating", "number"):
-            out[q.id] = pd.to_numeric(column, errors="coerce")
-        else:
-            out[q.id] = column.astype(object).where(column.notna(), None)
+        for name, values in answer_type(q).export(q, column).items():
+            out[name] = values
     return out
 
 
@@ -273,22 +266,9 @@ def labels(questionnaire: Questionnaire, columns, language: str | None = None) -
     :func:`response_metadata`, in ``language`` (the questionnaire's default if None)."""
     variable, values = {}, {}
     for q in questionnaire.questions:
-        text = q.text.get(language)
-        if q.type == "multiple_choice":
-            for option in q.options:
-                name = f"{q.id}__{option.value}"
-                variable[name] = f"{text} [{option.label.get(language)}]"[:250]
-                values[name] = {0.0: "not chosen", 1.0: "chosen"} if language != "zh-CN" else {0.0: "未选", 1.0: "已选"}
-            continue
-        variable[q.id] = text[:250]
-        if q.type == "rating":
-            scale = {float(k): v.get(language) for k, v in q.scale.labels.items()}
-            if q.scale.dont_know_code is not None and q.scale.dont_know_label is not None:
-                scale[float(q.scale.dont_know_code)] = q.scale.dont_know_label.get(language)
-            if scale:
-                values[q.id] = scale
-        elif q.type == "single_choice":
-            values[q.id] = {str(o.value): o.label.get(language) for o in q.options}
+        entry = answer_type(q)
+        variable.update(entry.variable_labels(q, language))
+        values.update(entry.value_labels(q, language))
     columns = list(columns)
     keep = set(columns)
     words = _METADATA_LABELS.get(language or questionnaire.default_language, _METADATA_LABELS["en"])
@@ -312,10 +292,7 @@ def spss_measures(questionnaire: Questionnaire, columns) -> dict[str, str]:
     durations."""
     levels: dict[str, str] = {}
     for q in questionnaire.questions:
-        if q.type == "multiple_choice":
-            levels.update({f"{q.id}__{o.value}": "nominal" for o in q.options})
-        else:
-            levels[q.id] = {"rating": "ordinal", "number": "scale"}.get(q.type, "nominal")
+        levels.update(answer_type(q).measures(q))
     out = {}
     for column in columns:
         base = column
@@ -336,8 +313,7 @@ def spss_missing(questionnaire: Questionnaire, columns) -> dict[str, list[float]
     out = {}
     keep = set(columns)
     for q in questionnaire.questions:
-        if q.type == "rating" and q.scale.dont_know_code is not None and q.id in keep:
-            out[q.id] = [float(q.scale.dont_know_code)]
+        out.update({k: v for k, v in answer_type(q).missing_values(q).items() if k in keep})
     return out
 
 

@@ -20,6 +20,7 @@ from typing import Any, Mapping
 
 import jsonschema
 
+from .answers import ANSWER_TYPES
 from .csi_model import FORMATIVE, Model, get_template, parse_model
 from .email_templates import EmailTemplates, parse_email_section
 from .errors import CSIError, ExpressionError, ModelSpecError, Problem, QuestionnaireError
@@ -180,7 +181,7 @@ class Questionnaire:
 
     @property
     def rating_items(self) -> tuple[Question, ...]:
-        return tuple(q for q in self.questions if q.type == "rating")
+        return tuple(q for q in self.questions if ANSWER_TYPES[q.type].model_item)
 
     def constructs(self) -> dict[str, tuple[str, ...]]:
         """Construct name -> ids of the rating items tagged with it, in file order."""
@@ -433,18 +434,11 @@ class _SemanticChecker:
 
     def question(self, spec: dict, path: tuple, page_id: str, scales: dict, earlier: set, all_ids: set) -> Question:
         qtype = spec["type"]
-        allowed_extra = {
-            "rating": {"scale", "construct", "reverse"},
-            "single_choice": {"options"},
-            "multiple_choice": {"options", "max_selected"},
-            "text": {"max_length", "multiline"},
-            "number": {"min", "max", "integer"},
-        }
-        type_specific = {"scale", "construct", "reverse", "options", "max_selected", "max_length", "multiline", "min", "max", "integer"}
-        for key in sorted(type_specific & set(spec) - allowed_extra[qtype]):
+        type_specific = frozenset().union(*(entry.fields for entry in ANSWER_TYPES.values()))
+        for key in sorted(type_specific & set(spec) - ANSWER_TYPES[qtype].fields):
             self.problem(path + (key,), f"field '{key}' does not apply to a {qtype} question")
         scale = None
-        if qtype == "rating":
+        if "scale" in ANSWER_TYPES[qtype].fields:  # the schema requires it where it applies
             scale = scales.get(spec["scale"])
             if scale is None:
                 self.problem(path + ("scale",), f"unknown scale {spec['scale']!r} (defined scales: {', '.join(scales)})")
@@ -479,7 +473,7 @@ class _SemanticChecker:
             return None
         result = ModelSpec(spec.get("template"), spec.get("text"), tuple(spec.get("formative", ())),
                            spec.get("min_items", DEFAULT_MIN_ITEMS), tuple(spec.get("single_item", ())))
-        ratings = {q.id: q for page in pages for q in page.questions if q.type == "rating"}
+        ratings = {q.id: q for page in pages for q in page.questions if ANSWER_TYPES[q.type].model_item}
         items: dict[str, list[str]] = {}
         for q in ratings.values():
             if q.construct:

@@ -9,7 +9,6 @@ the id is replaced at every login (no session fixation). Roles: "viewer" reads,
 from __future__ import annotations
 
 import csv
-import json
 import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
@@ -21,6 +20,7 @@ from flask import (Blueprint, Response as FlaskResponse, abort, current_app, fla
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from models.answers import answer_type
 from models.errors import QuestionnaireError
 from models.questionnaire import parse_questionnaire
 from models.storage import StorageError, create_invitations, create_wave, register_questionnaire
@@ -269,40 +269,15 @@ def wave(wave_id: int):
         # item ("complaint_resolved", asked of complainers only) is read among those asked.
         item = {"question": q, "rows": [], "answered": sum(seen.values()), "asked": asked.get(q.id, 0)}
         items.append(item)
-        if q.type == "rating":
-            values = list(q.scale.points) + ([q.scale.dont_know_code] if q.scale.dont_know_code is not None else [])
-            labels = {v: (lt(q.scale.labels[v]) if v in q.scale.labels else str(v)) for v in values}
-            if q.scale.dont_know_code is not None and q.scale.dont_know_label is not None:
-                labels[q.scale.dont_know_code] = lt(q.scale.dont_know_label)
-        elif q.type == "single_choice":
-            values = [o.value for o in q.options]
-            labels = {o.value: lt(o.label) for o in q.options}
-        elif q.type == "multiple_choice":
-            # Stored as JSON lists: count each option chosen; shares are of those who answered.
-            picks: dict[str, int] = {}
-            for stored, count in seen.items():
-                try:
-                    chosen = json.loads(stored)
-                except (TypeError, ValueError):
-                    chosen = [stored]
-                for value in chosen if isinstance(chosen, list) else [chosen]:
-                    picks[str(value)] = picks.get(str(value), 0) + count
-            item["rows"] = [{"value": o.value, "label": lt(o.label), "count": picks.get(str(o.value), 0)}
-                            for o in q.options]
-            continue
-        elif q.type == "number":
+        entry = answer_type(q)
+        rows = entry.tally(q, seen, console_language(), unknown_label=ct("not_in_version"))
+        if rows is not None:
+            item["rows"] = rows
+        elif entry.numeric:
             item["histogram"] = console.histogram(seen)
             item["median"] = console.weighted_median(seen)
-            continue
         else:
             item["latest"] = console.latest_texts(_db(), wave, q.id)
-            continue
-        rows = [{"value": v, "label": labels.get(v, str(v)), "count": seen.get(v, 0)} for v in values]
-        # Stored values the questionnaire no longer offers are shown too, so the bars add up.
-        known = {str(v) for v in values}
-        rows += [{"value": v, "label": ct("not_in_version"), "count": n}
-                 for v, n in sorted(seen.items(), key=lambda kv: str(kv[0])) if str(v) not in known]
-        item["rows"] = rows
     others = _db().scalars(select(Wave).where(Wave.questionnaire_id == wave.questionnaire_id, Wave.id != wave.id)
                            .order_by(Wave.name)).all()
     from analysis.stored import stored_status

@@ -7,19 +7,18 @@ and (for admins) assignment, status with outcome, and a note appended to the his
 """
 from __future__ import annotations
 
-import json
-
 from flask import Response as FlaskResponse, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from models import navigation
+from models.answers import answer_type, decode_rows
 from models.storage import StorageError, follow_up
 from models.storage.repository import stored_questionnaire
 from models.storage.tables import Answer, Response, Survey, Wave
 
 from .admin import _db, bp, current_user, login_required
 from .console_errors import console_error
-from .console_i18n import ct, lt
+from .console_i18n import console_language, ct, lt
 
 
 def _sla_hours() -> float:
@@ -90,9 +89,12 @@ def follow_up_item(response_id: int):
             flash(console_error(exc), "error")
         response = _db().get(Response, response_id)
     questionnaire = stored_questionnaire(_db().get(Survey, response.survey_id))
-    answers = decoded_answers(questionnaire, _db().execute(
+    # Decoded as the rules saw them at completion: ``'home' in categories`` tests membership
+    # of the list, not a substring of the stored JSON text.
+    answers = decode_rows(questionnaire, _db().execute(
         select(Answer.question_id, Answer.value_num, Answer.value_text).where(Answer.response_id == response_id)))
-    shown = [(q, _shown_answer(q, answers[q.id])) for q in questionnaire.questions if q.id in answers]
+    shown = [(q, answer_type(q).display(q, answers[q.id], console_language())) for q in questionnaire.questions
+             if answers.get(q.id) is not None]
     reasons = [lt(rule.reason) if rule.reason else rule.id
                for rule in navigation.flagging_rules(questionnaire, answers)]
     assignee = follow_up.assignee_name(_db(), response)
@@ -102,42 +104,3 @@ def follow_up_item(response_id: int):
                            assignee=assignee, history=follow_up.history(_db(), response_id))
 
 
-def decoded_answers(questionnaire, rows) -> dict:
-    """Stored answers as the follow-up rules saw them at completion: numbers for ratings and
-    numbers, an option's own value for a single choice, a list for a multiple choice (so
-    ``'home' in categories`` tests membership, not a substring of the stored JSON)."""
-    out = {}
-    for question_id, number, text in rows:
-        try:
-            question = questionnaire.question(question_id)
-        except KeyError:
-            continue
-        if question.type == "multiple_choice" and text is not None:
-            try:
-                out[question_id] = list(json.loads(text))
-            except (ValueError, TypeError):
-                out[question_id] = [text]
-        elif question.type == "single_choice":
-            raw = text if text is not None else (int(number) if float(number).is_integer() else number)
-            out[question_id] = next((o.value for o in question.options if str(o.value) == str(raw)), raw)
-        elif number is not None:
-            out[question_id] = int(number) if float(number).is_integer() else number
-        else:
-            out[question_id] = text
-    return out
-
-
-def _shown_answer(question, value) -> str:
-    """An answer as a caller reads it: option labels instead of codes, a rating with its label."""
-    labels = {str(o.value): lt(o.label) for o in question.options}
-    if question.type == "multiple_choice":
-        return ", ".join(labels.get(str(v), str(v)) for v in value)
-    if question.type == "single_choice":
-        return labels.get(str(value), str(value))
-    if question.type == "rating" and question.scale is not None:
-        code = int(value) if isinstance(value, (int, float)) else None
-        if code == question.scale.dont_know_code and question.scale.dont_know_label is not None:
-            return lt(question.scale.dont_know_label)
-        if code in question.scale.labels:
-            return f"{code} ({lt(question.scale.labels[code])})"
-    return str(value)

@@ -8,15 +8,14 @@ answered with a 400 page and never stored.
 """
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from models.answers import AnswerInvalid, answer_type
 from models.questionnaire import Question
 
 from .i18n import translate
@@ -54,13 +53,11 @@ class PageAnswers:
         self.questions = {q.id: q for q in questions}
         self.fields: dict[str, AnswerField] = {}
         for q in questions:
+            entry = answer_type(q)
             if formdata is not None:
-                data = formdata.getlist(q.id) if q.type == "multiple_choice" else formdata.get(q.id)
+                data = entry.posted(q, formdata)
             else:
-                value = (answers or {}).get(q.id)
-                if value is not None:
-                    value = [str(v) for v in value] if q.type == "multiple_choice" else str(value)
-                data = value
+                data = entry.shown(q, (answers or {}).get(q.id))
             self.fields[q.id] = AnswerField(data)
         self.submission_id = formdata.get("submission_id", "") if formdata is not None else ""
 
@@ -70,17 +67,6 @@ class PageAnswers:
     @property
     def errors(self) -> dict[str, list[str]]:
         return {qid: f.errors for qid, f in self.fields.items() if f.errors}
-
-
-def _option_values(question: Question) -> set[str]:
-    """The values the page's radio buttons or checkboxes for ``question`` can send."""
-    if question.type == "rating":
-        scale = question.scale
-        values = {str(p) for p in scale.points}
-        if scale.dont_know_code is not None:
-            values.add(str(scale.dont_know_code))
-        return values
-    return {str(o.value) for o in question.options}
 
 
 def check_tampering(formdata: MultiDict, questions: list[Question]) -> None:
@@ -93,18 +79,9 @@ def check_tampering(formdata: MultiDict, questions: list[Question]) -> None:
         if len(formdata.getlist(key)) > 1:
             raise Tampered(f"field {key!r} sent twice")
     for qid, question in allowed.items():
-        values = formdata.getlist(qid)
-        if question.type != "multiple_choice" and len(values) > 1:
-            raise Tampered(f"field {qid!r} sent {len(values)} times")
-        if question.type in ("rating", "single_choice", "multiple_choice"):
-            valid = _option_values(question)
-            for value in values:
-                if value not in valid:
-                    raise Tampered(f"{value[:32]!r} is not an option of {qid!r}")
-            if question.type == "multiple_choice" and len(set(values)) != len(values):
-                raise Tampered(f"an option of {qid!r} was sent twice")
-        if question.type == "text" and values and len(values[0]) > 4 * question.max_length:
-            raise Tampered(f"{qid!r} is far longer than its limit")
+        reason = answer_type(question).tampered(question, formdata.getlist(qid))
+        if reason is not None:
+            raise Tampered(reason)
     if formdata.get("nav") not in (None, "next", "back"):
         raise Tampered("unknown navigation")
 
@@ -134,55 +111,10 @@ def _clean(question: Question, raw: Any, language: str, require: bool) -> Any:
         if require and question.required:
             raise ValidationError(translate(language, "error_required"))
         return None
-    if question.type == "rating":
-        return int(raw)
-    if question.type == "single_choice":
-        for option in question.options:
-            if str(option.value) == raw:
-                return option.value
-    if question.type == "multiple_choice":
-        if question.max_selected and len(raw) > question.max_selected:
-            raise ValidationError(translate(language, "error_max_selected", max=question.max_selected))
-        order = [str(o.value) for o in question.options]
-        return sorted(raw, key=order.index)
-    if question.type == "text":
-        if len(raw) > question.max_length:
-            raise ValidationError(translate(language, "error_length", max=question.max_length))
-        return raw
-    if question.type == "number":
-        return _number(question, raw, language)
-    return raw
-
-
-def _number(question: Question, raw: str, language: str) -> float | int:
-    text = raw.replace(",", ".").replace("，", ".").strip()
-    if len(text) > 32:
-        raise ValidationError(translate(language, "error_number"))
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValidationError(translate(language, "error_number")) from None
-    if not value.is_finite():
-        raise ValidationError(translate(language, "error_number"))
-    if question.integer and value != value.to_integral_value():
-        raise ValidationError(translate(language, "error_integer"))
-    low, high = question.minimum, question.maximum
-    number = float(value)
-    if not math.isfinite(number) or (low is not None and number < low) or (high is not None and number > high):
-        if low is not None and high is not None:
-            message = translate(language, "error_range", low=_fmt(low), high=_fmt(high))
-        elif low is not None:
-            message = translate(language, "error_min", low=_fmt(low))
-        elif high is not None:
-            message = translate(language, "error_max", high=_fmt(high))
-        else:
-            message = translate(language, "error_number")
-        raise ValidationError(message)
-    return int(value) if question.integer else number
-
-
-def _fmt(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
+        return answer_type(question).parse(question, raw)
+    except AnswerInvalid as error:
+        raise ValidationError(translate(language, error.key, **error.params)) from None
 
 
 # The follow-up contact form. A phone number: digits, spaces, "-" and brackets, a leading "+",

@@ -13,12 +13,10 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from models.answers import answer_type
 from models.questionnaire import Question, Questionnaire
 
 from .i18n import translate
-
-CHOICE_TYPES = ("rating", "single_choice", "multiple_choice")
-
 
 def question_html(questionnaire: Questionnaire, question: Question, language: str, data: Any,
                   error: str | None) -> Markup:
@@ -31,7 +29,7 @@ def question_html(questionnaire: Questionnaire, question: Question, language: st
             _CACHE.clear()
         pieces = _CACHE[key] = _pieces(question, language, error)
     head, options, tail = pieces
-    if question.type in CHOICE_TYPES:
+    if options:
         picked = _picked(data)
         middle = "".join(start + (" checked" if value in picked else "") + end for value, start, end in options)
     else:
@@ -53,96 +51,118 @@ def _picked(data: Any) -> set[str]:
 
 
 def _pieces(question: Question, language: str, error: str | None) -> tuple[str, tuple, str]:
-    qid = escape(question.id)
-    invalid = "true" if error else "false"
-    marker = f'<span class="marker">{escape(translate(language, "required" if question.required else "optional"))}</span>'
-    described = " ".join(([f"{qid}-help"] if question.help else []) + ([f"{qid}-error"] if error else []))
-    notes = ""
-    if question.help:
-        notes += f'\n  <p class="help" id="{qid}-help">{escape(question.help.get(language))}</p>'
-    if error:
-        notes += f'\n  <p class="error" id="{qid}-error">{escape(error)}</p>'
-    head = f'\n  <div class="question{" has-error" if error else ""}" id="q-{qid}">'
-    text = escape(question.text.get(language))
-    if question.type in CHOICE_TYPES:
-        head += f'\n    <fieldset aria-describedby="{described}">\n      <legend>{text} {marker}</legend>{notes}'
-        if question.type == "rating":
-            scale = question.scale
-            labelled = len(scale.labels) == len(scale.points)
-            wide = " wide" if len(scale.points) > 10 else ""
-            head += f'\n        <div class="scale {"labelled" if labelled else "row"}{wide}">'
-            points = _options(question, language, invalid, "points")
-            tail = "\n        </div>"
-            low, high = scale.labels.get(scale.minimum), scale.labels.get(scale.maximum)
-            if not labelled and (low or high):
-                tail += (f'\n        <div class="ends" aria-hidden="true">\n          <span>{scale.minimum} = '
-                         f'{escape(low.get(language)) if low else ""}</span>\n          <span>{scale.maximum} = '
-                         f'{escape(high.get(language)) if high else ""}</span>\n        </div>')
-            # The don't-know option sits after the scale: its pieces go into the tail's place in
-            # the option list, so one join fills in ``checked`` for both.
-            dont_know = _options(question, language, invalid, "dont_know")
-            if dont_know:
-                first, *rest = dont_know
-                value, start, end = first
-                dont_know = ((value, tail + start, end), *rest)
-                tail = ""
-            options = points + dont_know
-            tail += "\n    </fieldset>\n  </div>"
+    return MARKUP[question.type](_Frame(question, language, error))
+
+
+class _Frame:
+    """What every question's markup shares: its id, the required/optional marker, the help
+    and error notes and the ``aria-describedby`` that points at them."""
+
+    def __init__(self, question: Question, language: str, error: str | None):
+        self.question, self.language = question, language
+        qid = self.qid = escape(question.id)
+        self.invalid = "true" if error else "false"
+        self.marker = (f'<span class="marker">'
+                       f'{escape(translate(language, "required" if question.required else "optional"))}</span>')
+        self.described = " ".join(([f"{qid}-help"] if question.help else []) + ([f"{qid}-error"] if error else []))
+        self.notes = ""
+        if question.help:
+            self.notes += f'\n  <p class="help" id="{qid}-help">{escape(question.help.get(language))}</p>'
+        if error:
+            self.notes += f'\n  <p class="error" id="{qid}-error">{escape(error)}</p>'
+        self.head = f'\n  <div class="question{" has-error" if error else ""}" id="q-{qid}">'
+        self.text = escape(question.text.get(language))
+
+    def fieldset(self) -> str:
+        return (self.head + f'\n    <fieldset aria-describedby="{self.described}">\n      '
+                f'<legend>{self.text} {self.marker}</legend>{self.notes}')
+
+    def label(self) -> str:
+        return self.head + f'\n    <label class="text-label" for="{self.qid}">{self.text} {self.marker}</label>{self.notes}'
+
+    @property
+    def aria(self) -> str:
+        return f'aria-invalid="{self.invalid}" aria-describedby="{self.described}"'
+
+
+def _rating_markup(frame: _Frame) -> tuple[str, tuple, str]:
+    question, language = frame.question, frame.language
+    scale = question.scale
+    labelled = len(scale.labels) == len(scale.points)
+    wide = " wide" if len(scale.points) > 10 else ""
+    head = frame.fieldset() + f'\n        <div class="scale {"labelled" if labelled else "row"}{wide}">'
+    dont_know = str(scale.dont_know_code) if scale.dont_know_code is not None else None
+    points, after = [], []
+    for index, (value, label) in enumerate(answer_type(question).choices(question, language)):
+        option_id = f"{frame.qid}-{index}"
+        if value != dont_know:
+            face = f'<span class="num">{escape(value)}</span> {escape(label)}' if labelled else escape(value)
+            required = " required" if question.required else ""
+            points.append((value,
+                           f'\n            <label class="point" for="{option_id}">\n              <input type="radio" '
+                           f'id="{option_id}" name="{frame.qid}" value="{escape(value)}"',
+                           f'{required} aria-invalid="{frame.invalid}">\n              <span class="face">{face}</span>\n'
+                           f'            </label>\n'))
         else:
-            head += '\n        <div class="choices">'
-            options = _options(question, language, invalid, "choices")
-            tail = "\n        </div>\n    </fieldset>\n  </div>"
-        return head, options, tail
-    head += f'\n    <label class="text-label" for="{qid}">{text} {marker}</label>{notes}'
-    aria = f'aria-invalid="{invalid}" aria-describedby="{described}"'
-    if question.type == "text" and question.multiline:
-        head += f'\n    <textarea id="{qid}" name="{qid}" rows="5" maxlength="{question.max_length}" {aria}>'
-        tail = "</textarea>\n  </div>"
-    elif question.type == "text":
-        head += f'\n    <input type="text" id="{qid}" name="{qid}" maxlength="{question.max_length}" value="'
-        tail = f'" {aria}>\n  </div>'
-    else:
-        mode = "numeric" if question.integer else "decimal"
-        head += f'\n    <input type="text" inputmode="{mode}" id="{qid}" name="{qid}" value="'
-        tail = f'" class="number" {aria} autocomplete="off">\n  </div>'
-    return head, (), tail
+            after.append((value,
+                          f'\n          <label class="dont-know" for="{option_id}">\n            <input type="radio" '
+                          f'id="{option_id}" name="{frame.qid}" value="{escape(value)}"',
+                          f'>\n            <span>{escape(label)}</span>\n          </label>\n'))
+    tail = "\n        </div>"
+    low, high = scale.labels.get(scale.minimum), scale.labels.get(scale.maximum)
+    if not labelled and (low or high):
+        tail += (f'\n        <div class="ends" aria-hidden="true">\n          <span>{scale.minimum} = '
+                 f'{escape(low.get(language)) if low else ""}</span>\n          <span>{scale.maximum} = '
+                 f'{escape(high.get(language)) if high else ""}</span>\n        </div>')
+    # The don't-know option sits after the scale: its pieces go into the tail's place in
+    # the option list, so one join fills in ``checked`` for both.
+    if after:
+        value, start, end = after[0]
+        after[0] = (value, tail + start, end)
+        tail = ""
+    return head, tuple(points + after), tail + "\n    </fieldset>\n  </div>"
 
 
-def _options(question: Question, language: str, invalid: str, part: str) -> tuple[tuple[str, str, str], ...]:
-    """Each option as (value, markup before ``checked``, markup after). ``part``: "points"
-    (a rating's scale points), "dont_know" (its don't-know option) or "choices"."""
-    name = escape(question.id)
-    out = []
-    if question.type == "rating":
-        scale = question.scale
-        dont_know = str(scale.dont_know_code) if scale.dont_know_code is not None else None
-        labelled = len(scale.labels) == len(scale.points)
-        choices = [(str(p), scale.labels[p].get(language) if p in scale.labels else "") for p in scale.points]
-        if dont_know is not None:
-            choices.append((dont_know, scale.dont_know_label.get(language)))
-        for index, (value, label) in enumerate(choices):
-            option_id = f"{name}-{index}"
-            if part == "points" and value != dont_know:
-                face = f'<span class="num">{escape(value)}</span> {escape(label)}' if labelled else escape(value)
-                required = " required" if question.required else ""
-                out.append((value,
-                            f'\n            <label class="point" for="{option_id}">\n              <input type="radio" '
-                            f'id="{option_id}" name="{name}" value="{escape(value)}"',
-                            f'{required} aria-invalid="{invalid}">\n              <span class="face">{face}</span>\n'
-                            f'            </label>\n'))
-            elif part == "dont_know" and value == dont_know:
-                out.append((value,
-                            f'\n          <label class="dont-know" for="{option_id}">\n            <input type="radio" '
-                            f'id="{option_id}" name="{name}" value="{escape(value)}"',
-                            f'>\n            <span>{escape(label)}</span>\n          </label>\n'))
-    elif part == "choices":
-        kind = "checkbox" if question.type == "multiple_choice" else "radio"
-        for index, option in enumerate(question.options):
-            option_id = f"{name}-{index}"
-            value = str(option.value)
-            out.append((value,
+def _choice_markup(frame: _Frame) -> tuple[str, tuple, str]:
+    """Radio buttons (single choice) or checkboxes (multiple choice), one per option."""
+    question = frame.question
+    entry = answer_type(question)
+    kind = "checkbox" if entry.multiple else "radio"
+    options = []
+    for index, (value, label) in enumerate(entry.choices(question, frame.language)):
+        option_id = f"{frame.qid}-{index}"
+        options.append((value,
                         f'\n          <label class="choice" for="{option_id}">\n            <input type="{kind}" '
-                        f'id="{option_id}" name="{name}" value="{escape(value)}"',
-                        f' aria-invalid="{invalid}">\n            <span>{escape(option.label.get(language))}</span>\n'
+                        f'id="{option_id}" name="{frame.qid}" value="{escape(value)}"',
+                        f' aria-invalid="{frame.invalid}">\n            <span>{escape(label)}</span>\n'
                         f'          </label>\n'))
-    return tuple(out)
+    head = frame.fieldset() + '\n        <div class="choices">'
+    return head, tuple(options), "\n        </div>\n    </fieldset>\n  </div>"
+
+
+def _text_markup(frame: _Frame) -> tuple[str, tuple, str]:
+    question, qid = frame.question, frame.qid
+    if question.multiline:
+        head = frame.label() + (f'\n    <textarea id="{qid}" name="{qid}" rows="5" '
+                                f'maxlength="{question.max_length}" {frame.aria}>')
+        return head, (), "</textarea>\n  </div>"
+    head = frame.label() + (f'\n    <input type="text" id="{qid}" name="{qid}" '
+                            f'maxlength="{question.max_length}" value="')
+    return head, (), f'" {frame.aria}>\n  </div>'
+
+
+def _number_markup(frame: _Frame) -> tuple[str, tuple, str]:
+    mode = "numeric" if frame.question.integer else "decimal"
+    head = frame.label() + f'\n    <input type="text" inputmode="{mode}" id="{frame.qid}" name="{frame.qid}" value="'
+    return head, (), f'" class="number" {frame.aria} autocomplete="off">\n  </div>'
+
+
+# Each question type's markup: (head, options, tail) where options are (posted value, markup
+# before ``checked``, markup after); a type without options shows its answer between head and tail.
+MARKUP = {
+    "rating": _rating_markup,
+    "single_choice": _choice_markup,
+    "multiple_choice": _choice_markup,
+    "text": _text_markup,
+    "number": _number_markup,
+}

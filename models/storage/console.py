@@ -2,7 +2,6 @@
 follow-up queue is ``follow_up``'s)."""
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +12,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from .. import navigation
+from ..answers import answer_type
 from .tables import Answer, Invitation, Response, Wave, _aware
 
 
@@ -64,18 +64,6 @@ def answer_counts(session: Session, wave: Wave) -> dict[str, dict[Any, int]]:
     return out
 
 
-def _decoded(question, num: float | None, txt: str | None) -> Any:
-    """A stored answer as the questionnaire's conditions read it."""
-    if txt is None:
-        return None if num is None or math.isnan(num) else (int(num) if float(num).is_integer() else num)
-    if question is not None and question.type == "multiple_choice":
-        try:
-            return json.loads(txt)
-        except ValueError:
-            return txt
-    return txt
-
-
 def asked_counts(session: Session, wave: Wave, questionnaire) -> dict[str, int]:
     """question id -> how many of the wave's responses (complete or partial) were shown it:
     they reached its page (a partial response stands at ``current_page``) and the page's
@@ -93,7 +81,8 @@ def asked_counts(session: Session, wave: Wave, questionnaire) -> dict[str, int]:
                                .join(Response, Response.id == Answer.response_id)
                                .where(Response.wave_id == wave.id, Answer.question_id.in_(sorted(names))))
         for response_id, question_id, num, txt in rows:
-            value = _decoded(by_id.get(question_id), num, txt)
+            question = by_id[question_id]
+            value = answer_type(question).decode(question, num, txt)
             if value is not None:
                 answers.setdefault(response_id, {})[question_id] = value
     # Unconditional items need only how far each response got; conditions are evaluated

@@ -9,8 +9,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
-import numbers
 import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
@@ -18,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from sqlalchemy import Engine, insert, null, select, text
 from sqlalchemy.orm import Session
 
+from ..answers import answer_type, is_missing
 from ..errors import CSIError
 from ..questionnaire import Questionnaire
 from .tables import Answer, Invitation, Response, Survey, Wave, utcnow
@@ -89,34 +88,32 @@ def create_invitations(session: Session, wave: Wave, attributes: Iterable[Mappin
     return tokens
 
 
-def encode_answer(value: Any) -> tuple[float | None, str | None]:
-    """(value_num, value_text) for one answer value."""
-    if value is None:
-        return None, None
-    if isinstance(value, bool):
-        return None, json.dumps(value)
-    if isinstance(value, numbers.Real):  # numpy registers its integer and floating scalars
-        return float(value), None
-    if isinstance(value, (list, tuple)):
-        return None, json.dumps(list(value), ensure_ascii=False)
-    return None, str(value)
-
-
 def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: pd.DataFrame,
                           language: str = "en", status: str = "complete",
                           started_at: Iterable[datetime] | None = None,
                           completed_at: Iterable[datetime] | None = None,
                           follow_up: Iterable[bool] | None = None,
                           contacts: Iterable[dict | None] | None = None) -> list[int]:
-    """Insert complete responses, one per row of ``answers`` (columns = question ids; NaN = unanswered).
+    """Insert complete responses, one per row of ``answers`` (columns = question ids; NaN,
+    None, "" or an empty list = unanswered). Each cell is read as its question's type reads
+    an imported value (``AnswerType.coerce``: 1.0 for option 1, a list or JSON text for a
+    multiple choice); a cell no page could have produced raises :class:`StorageError`
+    naming its row and column, and nothing is stored.
 
     Used for imports, the demo and benchmarks; the web app writes page by page instead.
     ``follow_up`` flags rows for the follow-up queue (status "open"); ``contacts`` holds
     their consented contact details. Returns the new response ids in row order.
     """
-    import numpy as np
-    import pandas as pd
-
+    # Each cell is stored as the web would store the same answer (one encoder, the type's
+    # entry): a single choice with integer options as (None, "1"), never as (1.0, None).
+    questionnaire = stored_questionnaire(survey)
+    entries = []
+    for column in answers.columns:
+        try:
+            question = questionnaire.question(str(column))
+        except KeyError:
+            raise StorageError(f"column {str(column)[:64]!r} is not a question of {questionnaire.id!r}") from None
+        entries.append((question, answer_type(question)))
     now = utcnow()
     starts = list(started_at) if started_at is not None else [now] * len(answers)
     ends = list(completed_at) if completed_at is not None else [now] * len(answers)
@@ -133,18 +130,22 @@ def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: p
               "contact": contact if contact is not None else null()}  # SQL NULL, not JSON 'null'
              for start, end, flag, contact in zip(starts, ends, flags, contact_rows)])
         ids = [row[0] for row in result]
-        columns = list(answers.columns)
-        numeric = {c: pd.api.types.is_numeric_dtype(answers[c]) for c in columns}
         batch = []
-        for response_id, row in zip(ids, answers.itertuples(index=False, name=None)):
-            for column, value in zip(columns, row):
+        for response_id, row_number, row in zip(ids, range(len(answers)), answers.itertuples(index=False, name=None)):
+            for (question, entry), value in zip(entries, row):
                 # NaN in a text column too (pandas' "missing" there): stored, it made empty
                 # answer rows that the console counted as answers.
-                if value is None or (numeric[column] and np.isnan(value)) or (
-                        isinstance(value, float) and math.isnan(value)):
+                if is_missing(value):
                     continue
-                num, txt = (float(value), None) if numeric[column] else encode_answer(value)
-                batch.append({"response_id": response_id, "question_id": column, "value_num": num, "value_text": txt})
+                try:
+                    answer = entry.coerce(question, value)
+                except (TypeError, ValueError) as exc:
+                    raise StorageError(f"row {row_number + 1}, column {question.id!r}: {exc}") from None
+                num, txt = entry.encode(question, answer)
+                if num is None and txt is None:
+                    continue
+                batch.append({"response_id": response_id, "question_id": question.id, "value_num": num,
+                              "value_text": txt})
                 if len(batch) >= 50_000:
                     connection.execute(insert(Answer), batch)
                     batch = []
@@ -194,7 +195,9 @@ def load_wave_frame(engine: Engine, questionnaire_id: str, wave_name: str, statu
     if has_text.any():
         for code in np.unique(question_codes[has_text]):
             mask = has_text & (question_codes == code)
-            column = np.full(len(response_ids), None, dtype=object)
+            # Numbers the question also has (rows an older bulk loader wrote) stay beside the texts.
+            stored_numbers = matrix[:, code]
+            column = np.where(np.isnan(stored_numbers), None, stored_numbers).astype(object)
             column[row_index[mask]] = texts[mask]
             frame[question_names[code]] = column
     if wanted is not None:

@@ -10,13 +10,13 @@ whether someone should call the customer. :func:`plan_page_save` says all that a
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Mapping
 
 from models import navigation
-from models.questionnaire import Question, Questionnaire
+from models.answers import answer_type
+from models.questionnaire import Questionnaire
 
 
 @dataclass(frozen=True)
@@ -59,50 +59,6 @@ class PageSave:
     outcome: SaveOutcome        # what the respondent is shown next
 
 
-def decode_answer(question: Question, value_num: float | None, value_text: str | None) -> Any:
-    """The stored value as the expression language and the forms see it."""
-    if question.type == "rating":
-        return None if value_num is None else int(value_num)
-    if question.type == "number":
-        if value_num is None:
-            return None
-        return int(value_num) if question.integer or float(value_num).is_integer() else value_num
-    if question.type == "multiple_choice":
-        return None if value_text is None else json.loads(value_text)
-    if question.type == "single_choice":
-        if value_text is None:
-            return None
-        for option in question.options:
-            if str(option.value) == value_text:
-                return option.value
-        return value_text
-    return value_text
-
-
-def encode_answer(question: Question, value: Any) -> tuple[float | None, str | None]:
-    """(value_num, value_text) as stored; (None, None) for no answer."""
-    if value is None or value == "" or value == []:
-        return None, None
-    if question.type in ("rating", "number"):
-        return float(value), None
-    if question.type == "multiple_choice":
-        return None, json.dumps([str(v) for v in value], ensure_ascii=False)
-    return None, str(value)
-
-
-def decode_rows(questionnaire: Questionnaire, rows) -> dict[str, Any]:
-    """question id -> value, from row mappings with ``question_id``, ``value_num`` and
-    ``value_text`` (rows without a question id, and answers to questions the questionnaire
-    does not have, are skipped)."""
-    out = {}
-    for row in rows:
-        question_id = row["question_id"]
-        try:
-            question = questionnaire.question(question_id)
-        except KeyError:
-            continue
-        out[question_id] = decode_answer(question, row["value_num"], row["value_text"])
-    return out
 
 
 def plan_page_save(questionnaire: Questionnaire, response: ResponseState, stored: dict[str, Any], page_index: int,
@@ -116,10 +72,11 @@ def plan_page_save(questionnaire: Questionnaire, response: ResponseState, stored
     remove = [qid for qid in stored if qid in page_ids]  # saved before (Back, a second tab): replaced
     rows = []
     for question in page.questions:
-        num, txt = encode_answer(question, values.get(question.id))
+        entry = answer_type(question)
+        num, txt = entry.encode(question, values.get(question.id))
         if num is not None or txt is not None:
             rows.append({"question_id": question.id, "value_num": num, "value_text": txt})
-            answers[question.id] = decode_answer(question, num, txt)
+            answers[question.id] = entry.decode(question, num, txt)
     next_page = navigation.next_page(questionnaire, answers, page_index) if advance else page_index
     changes: dict[str, Any] = {"language": language, "updated_at": now}
     if advance and next_page is None:

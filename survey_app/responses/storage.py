@@ -22,11 +22,12 @@ from sqlalchemy import DateTime, Engine, Integer, String, bindparam, delete, ins
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
+from models.answers import decode_rows
 from models.questionnaire import Questionnaire, parse_questionnaire
 from models.storage import hash_token
 from models.storage.tables import Answer, Invitation, PageSubmission, Response, Survey, Wave, WebhookDelivery, utcnow
 
-from .page_save import ResponseState, SaveOutcome, decode_rows, plan_page_save
+from .page_save import ResponseState, SaveOutcome, plan_page_save
 
 WAVE_TTL = 2.0  # seconds
 

@@ -105,3 +105,30 @@ def test_wide_frame_round_trip(database_url, acsi):
     partial = load_wave_frame(engine, "acsi-retail", "2026Q4", status="partial")
     assert len(partial) == 1
     assert list(load_wave_frame(engine, "acsi-retail", "2026Q4", columns=["nps", "missing_q"]).columns) == ["nps", "missing_q"]
+
+
+def test_rows_an_older_bulk_loader_wrote_are_read_and_exported_beside_the_webs(database_url):
+    """A wave holding an integer option both as (1.0, None) (the bulk loader before issue 21)
+    and as (None, "2") (the web): the wide frame keeps both (it used to keep only the texts)
+    and the export shows both as option values."""
+    from models.exports import wide_frame
+    from models.questionnaire import parse_questionnaire
+    from models.storage.tables import Answer
+
+    from ..every_type import QUESTIONNAIRE
+
+    questionnaire = parse_questionnaire(QUESTIONNAIRE, "types.yaml")
+    engine = make_engine(database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        survey = register_questionnaire(session, questionnaire)
+        wave = create_wave(session, survey, "W1")
+        session.commit()
+    ids = bulk_insert_responses(engine, survey, wave, pd.DataFrame({"sat": [3.0, 4.0, 5.0]}))
+    with engine.begin() as connection:
+        connection.execute(Answer.__table__.insert(), [
+            {"response_id": ids[0], "question_id": "coded", "value_num": 1.0, "value_text": None},
+            {"response_id": ids[1], "question_id": "coded", "value_num": None, "value_text": "2"}])
+    frame = load_wave_frame(engine, "types", "W1")
+    assert frame["coded"].tolist()[:2] == [1.0, "2"] and pd.isna(frame["coded"].iloc[2])
+    assert wide_frame(engine, questionnaire, "W1")["coded"].tolist() == ["1", "2", None]
+    engine.dispose()

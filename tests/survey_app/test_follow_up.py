@@ -127,16 +127,47 @@ def test_console_queue_case_history_and_csv(app, engine, acsi, staff):
     assert "older_than_hours must be a number" in bad.get_data(as_text=True)
 
 
-def test_rules_on_the_case_page_see_lists_not_json_text(acsi):
+def test_rules_on_the_case_page_see_lists_not_json_text(app, engine, staff):
     """A rule ``'home' in categories`` holds for ["home"], not for ["home_goods"] (issue 21:
-    the case page evaluated rules on the stored JSON text)."""
-    from models.expressions import parse_expression
-    from survey_app.admin_follow_up import decoded_answers
+    the case page evaluated rules on the stored JSON text, where "home" is a substring of
+    '["home_goods"]'), whether the answers came from the pages or from the bulk loader."""
+    import re
 
-    rule = parse_expression("'home' in categories")
-    assert rule.evaluate(decoded_answers(acsi, [("categories", None, '["home_goods"]')])) is False
-    assert rule.evaluate(decoded_answers(acsi, [("categories", None, '["home", "grocery"]')])) is True
-    assert decoded_answers(acsi, [("sat_overall", 3.0, None)]) == {"sat_overall": 3}
+    import pandas as pd
+
+    import questionnaires
+    from models.questionnaire import parse_questionnaire
+    from models.storage import bulk_insert_responses, create_wave, register_questionnaire
+
+    from .test_admin import login
+
+    text = questionnaires.path("acsi_retail").read_text(encoding="utf-8").replace("id: acsi-retail", "id: acsi-home", 1)
+    home = "          - {value: home, label: {en: Home goods, zh-CN: 家居用品}}\n"
+    assert home in text
+    text = text.replace(home, home + "          - {value: home_goods, label: {en: Home goods shop, zh-CN: 家居店}}\n")
+    text = text.replace("follow_up:\n", "follow_up:\n  - id: home\n    when: \"'home' in categories\"\n"
+                                        "    reason: {en: Bought for the home, zh-CN: 购买家居}\n", 1)
+    questionnaire = parse_questionnaire(text, "acsi-home.yaml")
+    with Session(engine, expire_on_commit=False) as session:
+        survey = register_questionnaire(session, questionnaire)
+        wave = create_wave(session, survey, "2026Q4")
+        session.commit()
+    for categories in (["home_goods"], ["home", "grocery"]):  # both flagged as dissatisfied (sat_overall 2)
+        person = Respondent(https_client(app), questionnaire,
+                            {"sat_overall": "2", "complained": "no", "categories": categories})
+        person.finish(person.start(survey="acsi-home"))
+    bulk_insert_responses(engine, survey, wave, pd.DataFrame({"sat_overall": [2.0, 2.0],
+                                                              "categories": [["home_goods"], ["grocery", "home"]]}),
+                          follow_up=[True, True])
+    client = https_client(app)
+    login(client, "lead", PASSWORD)
+    with Session(engine) as session:
+        cases = session.scalars(select(Response.id).where(Response.wave_id == wave.id).order_by(Response.id)).all()
+    reasons = []
+    for case in cases:
+        page = client.get(f"/admin/follow-up/{case}").get_data(as_text=True)
+        reasons.append(re.search(r"Flagged: ([^.]*)\.", page).group(1))
+    assert reasons == ["Dissatisfied customer", "Bought for the home; Dissatisfied customer"] * 2
 
 
 def test_cli_lists_updates_and_exports(app, engine, acsi, staff, database_url, tmp_path):

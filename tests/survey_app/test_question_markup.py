@@ -89,3 +89,36 @@ def test_each_language_has_its_own_markup(questionnaire):
     zh = question_html(questionnaire, questionnaire.question("pick"), "zh-CN", None, None)
     assert "甲" in zh and translate("zh-CN", "required") in zh and "<i>" not in zh
     assert question_html(questionnaire, questionnaire.question("pick"), "en", None, None) != zh
+
+
+def test_every_question_type_has_markup_that_posts_what_its_entry_accepts():
+    """A type registered in models/answers.py has markup here, and every option its markup
+    offers is one the entry's tampering check lets through (tests/every_type.py has them all)."""
+    from html.parser import HTMLParser
+
+    from models.answers import ANSWER_TYPES, answer_type
+    from survey_app.question_markup import MARKUP
+
+    from ..every_type import QUESTIONNAIRE as EVERY_TYPE
+
+    assert set(MARKUP) == set(ANSWER_TYPES)
+    questionnaire = parse_questionnaire(EVERY_TYPE, "types.yaml")
+    assert {q.type for q in questionnaire.questions} == set(ANSWER_TYPES)
+
+    class Inputs(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.values: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == "input" and attrs.get("type") in ("radio", "checkbox"):
+                self.values.append(attrs["value"])
+
+    for question in questionnaire.questions:
+        entry = answer_type(question)
+        for language in questionnaire.languages:
+            parser = Inputs()
+            parser.feed(str(question_html(questionnaire, question, language, None, None)))
+            assert parser.values == [value for value, _ in entry.choices(question, language)], question.id
+            assert entry.tampered(question, parser.values[:1]) is None
