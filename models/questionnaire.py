@@ -81,6 +81,10 @@ class Scale:
     def points(self) -> tuple[int, ...]:
         return tuple(range(self.minimum, self.maximum + 1))
 
+    def accepts(self, value: int) -> bool:
+        """A point of the scale or its don't-know code."""
+        return self.minimum <= value <= self.maximum or value == self.dont_know_code
+
     @property
     def quality_anchors(self) -> bool:
         """True when an end label (in any language) rates quality: "Very poor" ... "Excellent",
