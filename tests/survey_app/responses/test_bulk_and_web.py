@@ -16,6 +16,7 @@ from models.storage.repository import StorageError
 from models.storage.tables import Answer, Response
 
 from survey_app.responses import ResponseState
+from survey_app.state import state_of
 
 from ...every_type import QUESTIONNAIRE
 from ..conftest import Respondent, https_client
@@ -62,7 +63,7 @@ def test_the_web_reads_a_bulk_stored_answer(app, engine, types):
     integer option is an answer (the second page is shown), not unanswered."""
     questionnaire, survey, wave = types
     [bulk_id] = bulk_insert_responses(engine, survey, wave, pd.DataFrame(CELLS), status="partial")
-    service = app.extensions["csi"]["service"]
+    service = state_of(app).service
     with Session(engine) as session:
         row = session.execute(select(Response.__table__).where(Response.id == bulk_id)).mappings().one()
     state = service.answers(ResponseState.from_row(row))
