@@ -14,7 +14,7 @@ import pandas as pd
 from models.csi_model import Model
 from models.errors import CSIError
 
-from . import plsc
+from . import moderation, plsc
 from . import statistics as st
 from .bootstrap import bootstrap
 from .data import ItemInfo, PreparedData, items_from_questionnaire, prepare
@@ -73,12 +73,16 @@ class PLSPM:
         rho_A; composites stay PLS. Needs standardized indicators. Inadmissible results
         (|path| > 1, non-positive-definite construct correlations, rho_A > 1, |loading| > 1)
         are named in ``results.inadmissible`` and ``notes``; see :mod:`analysis.plsc`.
+    interaction : {"two-stage", "product", "orthogonal"}
+        How interaction terms (``Y ~ A + B + A:B``, quadratic ``A:A``) are built; see
+        :mod:`analysis.moderation`. Their constructs are named ``A:B``.
     """
 
     def __init__(self, model: Model, scheme: str = "path", scaled: bool = True, tol: float = 1e-7,
                  max_iter: int = 300, missing: str = "listwise", n_boot: int = 0, seed: int = 0,
                  level: float = 0.95, workers: int | None = None, progress: bool | None = None,
-                 on_progress: Callable[[int, int], None] | None = None, consistent: bool = False):
+                 on_progress: Callable[[int, int], None] | None = None, consistent: bool = False,
+                 interaction: str = "two-stage"):
         if scheme not in SCHEMES:
             raise CSIError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
         if not 0 < level < 1:
@@ -90,7 +94,21 @@ class PLSPM:
         if consistent and not scaled:
             raise CSIError("consistent PLS (PLSc) corrects correlations and needs standardized indicators; "
                            "drop scaled=False (--unscaled)")
+        if interaction not in moderation.METHODS:
+            raise CSIError(f"unknown interaction method {interaction!r}; choose one of {', '.join(moderation.METHODS)}")
+        if model.interactions:  # first: a missing main effect also leaves a construct unconnected
+            moderation.check_interactions(model, interaction)
         check_pls_model(model)
+        self.plan = None
+        if model.interactions:
+            if not scaled:
+                raise CSIError("interaction terms are products of standardized indicators or scores; "
+                               "drop scaled=False (--unscaled)")
+            if consistent:
+                raise CSIError("consistent PLS (PLSc) with interaction terms is not supported; "
+                               "fit the moderation model with method='pls'")
+            self.plan = moderation.InteractionPlan.build(model, interaction, scheme, tol, max_iter)
+        self.interaction = interaction
         self.consistent = consistent
         self.model = model
         self.scheme = scheme
@@ -117,13 +135,26 @@ class PLSPM:
         """
         if questionnaire is not None and item_info is None:
             item_info = items_from_questionnaire(questionnaire)
-        prepared = prepare(data, self.model, item_info, self.missing, scales, dont_know=dont_know, strict_scales=True)
+        model = self.plan.base if self.plan is not None else self.model
+        prepared = prepare(data, model, item_info, self.missing, scales, dont_know=dont_know, strict_scales=True)
         return self.fit_prepared(prepared)
 
     def fit_prepared(self, prepared: PreparedData) -> PLSResults:
-        structure = Structure.from_model(self.model)
-        X = prepared.values
-        mom = st.moments(X)
+        plan = None
+        if self.plan is not None:
+            plan = self.plan.with_center(prepared.values)
+            X = plan.augment(prepared.values)  # the bootstrap resamples [items, raw products]
+            mom, failed = plan.transform(st.moments(X))
+            if failed[0]:
+                raise CSIError("the first stage of the two-stage interaction (the model without interaction "
+                               "terms) did not converge or gave non-finite scores")
+            indicators = (X @ plan.matrix(st.moments(X))[0][0].T)
+            prepared = moderation.expanded_data(prepared, plan, indicators)
+            structure = Structure.from_model(plan.model)
+        else:
+            structure = Structure.from_model(self.model)
+            X = prepared.values
+            mom = st.moments(X)
         S = mom.corr if self.scaled else mom.cov
         core = run(S, structure, self.scheme, self.tol, self.max_iter)
         if not core.converged[0]:
@@ -135,13 +166,15 @@ class PLSPM:
         if not core.ok[0]:
             raise CSIError("PLS produced non-finite estimates: the latent variables are collinear "
                            "(two constructs' scores are identical or one is a combination of others)")
+        if plan is not None:
+            core = moderation.rescale_paths(plan, core, mom, prepared.n_used)
         inadmissible: list[str] = []
         if self.consistent:
             core = plsc.correct(core, S, structure)
             inadmissible = plsc.describe(core, structure)
         low = np.array([prepared.scales[i][0] for i in structure.items])
         span = np.array([prepared.scales[i][1] - prepared.scales[i][0] for i in structure.items])
-        layout = Layout.build(structure, consistent=self.consistent)
+        layout = Layout.build(structure, consistent=self.consistent, interactions=plan)
         estimate = layout.compute(core, mom, self.scaled, low, span)[0]
         boot = None
         if self.n_boot:

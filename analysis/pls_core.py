@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.csi_model import Model
+from models.errors import CSIError
 
 SCHEMES = ("path", "centroid", "factorial")
 
@@ -37,6 +38,10 @@ class Structure:
 
     @classmethod
     def from_model(cls, model: Model) -> "Structure":
+        if model.interactions:
+            # analysis.moderation expands interaction terms into constructs first (PLSPM does).
+            raise CSIError(f"interaction terms ({', '.join(model.interaction_names)}) are estimated by "
+                           "PLS path modeling (PLSPM / csi fit) only; remove them for this method")
         items = model.items
         constructs = model.construct_names
         p, J = len(items), len(constructs)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from models.csi_model import Model
+from models.errors import CSIError
 
 from . import statistics as st
 from .bootstrap import BootstrapResult
@@ -318,6 +319,37 @@ class PLSResults:
                 for (k, j), v in st.f_squared(np.array(self._lv_corr), self.structure, np.array(self._r2)).items()]
         return pd.DataFrame(rows)
 
+    def simple_slopes(self, term: str, target: str, at: tuple[float, ...] = (-1.0, 0.0, 1.0)) -> pd.DataFrame:
+        """Simple slopes of an interaction term ``iv:moderator`` on ``target``: the effect of iv
+        at moderator = mean + k SD for k in ``at`` (default -1, 0, +1), on standardized
+        scores, slope = b_iv + b_iv:moderator * k and intercept = b_moderator * k (the
+        convention of SmartPLS's and seminr's slope plots: the interaction treated as the
+        product of the standardized iv and moderator). Columns moderator_sd, slope, intercept,
+        and with a bootstrap the slope's percentile interval (slope_low, slope_high)."""
+        from models.csi_model import interaction_name
+        terms = {interaction_name(a, b): (a, b) for a, b in self.model.interactions}
+        if term not in terms:
+            known = ", ".join(terms) or "none"
+            raise CSIError(f"{term!r} is not an interaction term of the model (terms: {known})")
+        iv, moderator = terms[term]
+        if iv == moderator:
+            raise CSIError(f"{term} is a quadratic term: its effect changes along {iv} itself, not with a moderator")
+        labels = self.layout.labels
+        needed = [("path", iv, target), ("path", moderator, target), ("path", term, target)]
+        if needed[2] not in labels:
+            raise CSIError(f"the model has no path {term} -> {target}")
+        positions = [labels.index(label) for label in needed]
+        b_iv, b_mod, b_int = (float(self.estimates[n]) for n in positions)
+        k = np.asarray(at, dtype=float)
+        frame = pd.DataFrame({"moderator_sd": k, "slope": b_iv + b_int * k, "intercept": b_mod * k})
+        if self.bootstrap is not None and self.bootstrap.n_ok:
+            samples = self.bootstrap.samples[:, positions]
+            slopes = samples[:, [0]] + samples[:, [2]] * k[None, :]
+            alpha = (1 - self.bootstrap.level) / 2
+            frame["slope_low"], frame["slope_high"] = np.nanquantile(slopes, [alpha, 1 - alpha], axis=0)
+        frame.attrs.update(iv=iv, moderator=moderator, target=target, term=term)
+        return frame
+
     def to_frame(self) -> pd.DataFrame:
         """All statistics in one long frame (kind, a, b) -> estimate (+ bootstrap columns)."""
         if self.bootstrap is not None:
@@ -380,6 +412,10 @@ class PLSResults:
     def plot_loadings(self, ax=None):
         from .plots import loadings_chart
         return loadings_chart(self, ax=ax)
+
+    def plot_simple_slopes(self, term: str, target: str, ax=None):
+        from .plots import simple_slopes
+        return simple_slopes(self, term, target, ax=ax)
 
     def plot_index(self, ax=None):
         from .plots import index_bars
