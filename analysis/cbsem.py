@@ -329,6 +329,9 @@ class CBSEM:
         estimator = str(estimator).lower()
         if estimator not in ESTIMATORS:
             raise CBSEMError(f"unknown estimator {estimator!r} for CB-SEM; choose one of {', '.join(ESTIMATORS)}")
+        if model.interactions:
+            raise CBSEMError(f"interaction terms ({', '.join(model.interaction_names)}) are estimated by PLS only "
+                             "(--method pls with --interaction two-stage|product|orthogonal)")
         self.model = model
         self.missing = missing
         self.estimator = estimator

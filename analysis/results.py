@@ -63,6 +63,7 @@ class PLSResults:
     bootstrap: BootstrapResult | None = None
     method: str = "pls"
     inadmissible: tuple[str, ...] = ()  # PLSc only: each inadmissibility, named (analysis.plsc)
+    interaction: str | None = None      # moderation method when the model has interaction terms
 
     @classmethod
     def build(cls, estimator, prepared: PreparedData, structure: Structure, layout: Layout, core: CoreResult,
@@ -117,6 +118,7 @@ class PLSResults:
             _quality=MappingProxyType(quality), _item_corr=_frozen(mom.corr[0]), row_index=prepared.index,
             scales=MappingProxyType(dict(prepared.scales)), bootstrap=boot,
             method="plsc" if consistent else "pls", inadmissible=tuple(inadmissible),
+            interaction=estimator.interaction if getattr(estimator, "plan", None) is not None else None,
         )
 
     # ---- tidy frames -------------------------------------------------------------
@@ -319,6 +321,23 @@ class PLSResults:
                 for (k, j), v in st.f_squared(np.array(self._lv_corr), self.structure, np.array(self._r2)).items()]
         return pd.DataFrame(rows)
 
+    def interaction_slopes(self) -> pd.DataFrame:
+        """Simple slopes of every (non-quadratic) interaction term on every construct it
+        explains: columns term, target and those of :meth:`simple_slopes`."""
+        from models.csi_model import interaction_name
+        frames = []
+        for iv, moderator in self.model.interactions:
+            if iv == moderator:
+                continue
+            term = interaction_name(iv, moderator)
+            for source, target in self.model.paths:
+                if source == term:
+                    frame = self.simple_slopes(term, target)
+                    frame.insert(0, "target", target)
+                    frame.insert(0, "term", term)
+                    frames.append(frame)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
     def simple_slopes(self, term: str, target: str, at: tuple[float, ...] = (-1.0, 0.0, 1.0)) -> pd.DataFrame:
         """Simple slopes of an interaction term ``iv:moderator`` on ``target``: the effect of iv
         at moderator = mean + k SD for k in ``at`` (default -1, 0, +1), on standardized
@@ -392,6 +411,9 @@ class PLSResults:
             "vif_inner": records(self.vif_inner),
             "f_squared": records(self.f_squared),
             "fit": {},
+            "interaction": None if self.interaction is None else {
+                "method": self.interaction, "terms": list(self.model.interaction_names),
+                "simple_slopes": records(self.interaction_slopes())},
             "bootstrap": None if self.bootstrap is None else {
                 "resamples": self.bootstrap.n_requested, "ok": self.bootstrap.n_ok,
                 "failures": dict(self.bootstrap.failures), "seed": self.bootstrap.seed,

@@ -36,6 +36,12 @@ def pls_summary(results) -> str:
         lines.append(f"bootstrap: {b.n_ok}/{b.n_requested} resamples, seed {b.seed}, "
                      f"{int(b.level * 100)}% percentile intervals (BCa in to_frame())")
     lines += ["", "Path coefficients", _table(_ci_columns(results.path_coefficients))]
+    if getattr(results, "interaction", None):
+        lines.append(f"  interaction terms ({', '.join(results.model.interaction_names)}) by the {results.interaction} "
+                     "method; their paths are per unit of the product of the standardized constructs")
+        slopes = results.interaction_slopes()
+        if not slopes.empty:
+            lines += ["", "Simple slopes (moderator at -1 SD, mean, +1 SD)", _table(slopes)]
     r2 = pd.DataFrame({"construct": results.r_squared.index, "r_squared": results.r_squared.values,
                        "adj_r_squared": results.adj_r_squared.values})
     lines += ["", "R²", _table(r2)]

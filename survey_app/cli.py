@@ -217,6 +217,8 @@ def _load_model(spec: str, questionnaire):
 @click.option("--method", type=click.Choice(["pls", "plsc", "cbsem"]), default="pls", show_default=True,
               help="pls, plsc (consistent PLS: reflective constructs corrected by rho_A), or cbsem.")
 @click.option("--scheme", type=click.Choice(["path", "centroid", "factorial"]), default="path", show_default=True)
+@click.option("--interaction", type=click.Choice(["two-stage", "product", "orthogonal"]),
+              help="How interaction terms (Y ~ A + B + A:B) are estimated (default two-stage; PLS only).")
 @click.option("--unscaled", is_flag=True, help="Centre but do not standardize indicators (R plspm scaled=FALSE).")
 @click.option("--missing", type=click.Choice(["listwise", "mean", "fiml"]), default="listwise", show_default=True)
 @click.option("--estimator", type=click.Choice(["ml", "mlr"], case_sensitive=False), default="ml", show_default=True,
@@ -227,14 +229,14 @@ def _load_model(spec: str, questionnaire):
               help="Bootstrap resamples (default 0; with --survey, the wave's stored analysis and its resamples).")
 @click.option("--seed", type=int, help="Seed (default 1; with --survey, the stored analysis' seed derived from survey and wave).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the text summary.")
-@click.option("--plot", "plot_prefix", type=click.Path(), help="Write PNG figures PREFIX-paths.png, -loadings.png, -index.png.")
+@click.option("--plot", "plot_prefix", type=click.Path(), help="Write PNG figures PREFIX-paths.png, -loadings.png, -index.png (and -slopes-N.png per interaction term).")
 @click.option("--scales", "scales_spec", metavar="FILE|SPEC",
               help="Answer scales of items the questionnaire does not declare: IMAG1-IMAG5=1-10,CUSCO=1-5, "
               "or a YAML file mapping items (or ranges) to MIN-MAX.")
 @click.option("--dont-know", "dont_know_spec", metavar="CODES",
               help="Codes that mean don't know / no answer in every item, e.g. 99,98 (treated as missing).")
-def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, method, scheme, unscaled, missing,
-        estimator, allow_improper, n_boot, seed, as_json, plot_prefix, scales_spec, dont_know_spec) -> None:
+def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, method, scheme, interaction, unscaled,
+        missing, estimator, allow_improper, n_boot, seed, as_json, plot_prefix, scales_spec, dont_know_spec) -> None:
     """Fit a CSI model (PLS path modeling or CB-SEM) on a CSV file or a stored wave."""
     import pandas as pd
 
@@ -253,7 +255,7 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
     if data_file and not Path(data_file).is_file():
         _fail(f"{data_file} is a folder, not a CSV file" if Path(data_file).is_dir() else f"no data file {data_file}")
     if (survey and wave and method == "pls" and n_boot is None and seed is None and not model_spec
-            and not questionnaire_file and scheme == "path" and not unscaled and missing == "listwise"
+            and not questionnaire_file and scheme == "path" and not unscaled and missing == "listwise" and not interaction
             and not scales_spec and not dont_know_spec):
         _fit_stored(survey, wave, database_url, as_json, plot_prefix)
         return
@@ -294,6 +296,8 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
         else:
             _fail("give --model (a template with --questionnaire, or a model file)")
         scales, dont_know = _fit_scales(scales_spec, dont_know_spec, model)
+        if interaction and not model.interactions:
+            _fail("--interaction applies to a model with interaction terms (write Y ~ A + B + A:B)")
         if method in ("pls", "plsc"):
             if missing == "fiml":
                 _fail("--missing fiml is available for --method cbsem only")
@@ -302,7 +306,8 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
             if estimator.lower() != "ml" or allow_improper:
                 _fail("--estimator and --allow-improper apply to --method cbsem")
             results = fit_model(model, data, method, questionnaire=questionnaire, scheme=scheme, scaled=not unscaled,
-                                missing=missing, n_boot=n_boot, seed=seed, scales=scales, dont_know=dont_know)
+                                missing=missing, n_boot=n_boot, seed=seed, scales=scales, dont_know=dont_know,
+                                interaction=interaction or "two-stage")
         else:
             if n_boot:
                 _fail("--boot applies to --method pls (CB-SEM reports ML standard errors)")
@@ -464,7 +469,12 @@ def _write_plots(results, prefix: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    for name, method in (("paths", results.plot_paths), ("loadings", results.plot_loadings), ("index", results.plot_index)):
+    figures = [("paths", results.plot_paths), ("loadings", results.plot_loadings), ("index", results.plot_index)]
+    slopes = results.interaction_slopes() if getattr(results, "interaction", None) else None
+    if slopes is not None and not slopes.empty:
+        for n, (term, target) in enumerate(dict.fromkeys(zip(slopes["term"], slopes["target"])), start=1):
+            figures.append((f"slopes-{n}", lambda term=term, target=target: results.plot_simple_slopes(term, target)))
+    for name, method in figures:
         figure = method()
         path = f"{prefix}-{name}.png"
         try:

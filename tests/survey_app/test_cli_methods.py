@@ -120,3 +120,56 @@ def test_fit_plsc_bootstrap_reports_dropped_resamples(seminr_model):
     assert any(f"{dropped} inadmissible PLSc solution" in note for note in payload["notes"])
     for path in payload["paths"]:
         assert path["ci_low"] < path["estimate"] < path["ci_high"]
+
+
+MODERATION_MODEL = SEMINR_MODEL.replace("Satisfaction ~ Image + Expectation + Value",
+                                        "Satisfaction ~ Image + Expectation + Value + Image:Expectation + Image:Value")
+
+
+@pytest.mark.parametrize("method", ["orthogonal", "product"])
+def test_fit_interaction_json_matches_seminr(tmp_path, method):
+    """`csi fit --interaction` reproduces seminr's fixtures (tests/data/seminr_interaction_mobi.json)."""
+    reference = json.loads(shared_file("seminr_interaction_mobi.json").read_text())[method]
+    model = tmp_path / "moderation.model"
+    model.write_text(MODERATION_MODEL)
+    result = csi("fit", "--model", str(model), "--data", str(shared_file("mobi.csv")), "--scheme", "factorial",
+                 "--interaction", method, "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["interaction"]["method"] == method
+    assert payload["interaction"]["terms"] == ["Image:Expectation", "Image:Value"]
+    paths = {p["from"]: p["estimate"] for p in payload["paths"]}
+    for source, value in reference["paths_to_Satisfaction"].items():
+        assert paths[source.replace("*", ":")] == pytest.approx(value, abs=1e-5)
+    slopes = [s for s in payload["interaction"]["simple_slopes"] if s["term"] == "Image:Expectation"]
+    assert [s["moderator_sd"] for s in slopes] == [-1, 0, 1]
+    assert slopes[2]["slope"] == pytest.approx(paths["Image"] + paths["Image:Expectation"])
+
+
+def test_fit_interaction_text_plot_and_refusals(tmp_path):
+    model = tmp_path / "moderation.model"
+    model.write_text(MODERATION_MODEL)
+    data = str(shared_file("mobi.csv"))
+    result = csi("fit", "--model", str(model), "--data", data, "--boot", "50", "--plot", str(tmp_path / "fig"))
+    assert result.returncode == 0, result.stderr
+    assert "interaction terms (Image:Expectation, Image:Value) by the two-stage method" in result.stdout
+    assert "Simple slopes (moderator at -1 SD, mean, +1 SD)" in result.stdout
+    assert (tmp_path / "fig-slopes-1.png").stat().st_size > 10_000 and (tmp_path / "fig-slopes-2.png").is_file()
+    result = csi("fit", "--model", str(model), "--data", data, "--method", "cbsem")
+    assert result.returncode == 1
+    assert "interaction terms (Image:Expectation, Image:Value) are estimated by PLS only" in result.stderr
+    plain = tmp_path / "plain.model"
+    plain.write_text(SEMINR_MODEL)
+    result = csi("fit", "--model", str(plain), "--data", data, "--interaction", "product")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: --interaction applies to a model with interaction terms (write Y ~ A + B + A:B)"
+    formative = tmp_path / "formative.model"
+    formative.write_text(MODERATION_MODEL.replace("Value =~", "Value <~"))
+    result = csi("fit", "--model", str(formative), "--data", data, "--interaction", "product")
+    assert result.returncode == 1
+    assert "'Value' is formative (<~), and the product method builds products of reflective indicators" in result.stderr
+    bad = tmp_path / "bad.model"
+    bad.write_text(SEMINR_MODEL + "Satisfaction ~ Image:Loyalty\n")
+    result = csi("fit", "--model", str(bad), "--data", data)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "'Loyalty' in a structural path is not a construct" in result.stderr
