@@ -14,7 +14,7 @@ import pandas as pd
 from models.csi_model import Model
 from models.errors import CSIError
 
-from . import moderation, plsc
+from . import model_fit, moderation, plsc
 from . import statistics as st
 from .bootstrap import bootstrap
 from .data import ItemInfo, PreparedData, items_from_questionnaire, prepare
@@ -73,6 +73,10 @@ class PLSPM:
         rho_A; composites stay PLS. Needs standardized indicators. Inadmissible results
         (|path| > 1, non-positive-definite construct correlations, rho_A > 1, |loading| > 1)
         are named in ``results.inadmissible`` and ``notes``; see :mod:`analysis.plsc`.
+    fit_test : int
+        Resamples of the bootstrap test of exact fit (Dijkstra & Henseler 2015; Bollen-Stine
+        transformed data), 0 = none; SRMR, d_ULS and d_G are always computed. Seeded by
+        ``seed``. See :mod:`analysis.model_fit`.
     interaction : {"two-stage", "product", "orthogonal"}
         How interaction terms (``Y ~ A + B + A:B``, quadratic ``A:A``) are built; see
         :mod:`analysis.moderation`. Their constructs are named ``A:B``.
@@ -82,7 +86,7 @@ class PLSPM:
                  max_iter: int = 300, missing: str = "listwise", n_boot: int = 0, seed: int = 0,
                  level: float = 0.95, workers: int | None = None, progress: bool | None = None,
                  on_progress: Callable[[int, int], None] | None = None, consistent: bool = False,
-                 interaction: str = "two-stage"):
+                 interaction: str = "two-stage", fit_test: int = 0):
         if scheme not in SCHEMES:
             raise CSIError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
         if not 0 < level < 1:
@@ -94,6 +98,14 @@ class PLSPM:
         if consistent and not scaled:
             raise CSIError("consistent PLS (PLSc) corrects correlations and needs standardized indicators; "
                            "drop scaled=False (--unscaled)")
+        if fit_test < 0:
+            raise CSIError(f"fit_test must be 0 or more resamples, got {fit_test}")
+        if fit_test and not scaled:
+            raise CSIError("the test of exact fit compares correlation matrices and refits on standardized data; "
+                           "drop scaled=False (--unscaled)")
+        if fit_test and model.interactions:
+            raise CSIError("model fit (SRMR, d_ULS, d_G) and its test are defined for linear models; "
+                           "the model has interaction terms")
         if interaction not in moderation.METHODS:
             raise CSIError(f"unknown interaction method {interaction!r}; choose one of {', '.join(moderation.METHODS)}")
         if model.interactions:  # first: a missing main effect also leaves a construct unconnected
@@ -109,6 +121,7 @@ class PLSPM:
                                "fit the moderation model with method='pls'")
             self.plan = moderation.InteractionPlan.build(model, interaction, scheme, tol, max_iter)
         self.interaction = interaction
+        self.fit_test = fit_test
         self.consistent = consistent
         self.model = model
         self.scheme = scheme
@@ -172,6 +185,9 @@ class PLSPM:
         if self.consistent:
             core = plsc.correct(core, S, structure)
             inadmissible = plsc.describe(core, structure)
+        fit = None
+        if plan is None:
+            fit = self._model_fit(X, core, mom, structure)
         low = np.array([prepared.scales[i][0] for i in structure.items])
         span = np.array([prepared.scales[i][1] - prepared.scales[i][0] for i in structure.items])
         layout = Layout.build(structure, consistent=self.consistent, interactions=plan)
@@ -183,4 +199,17 @@ class PLSPM:
                              level=self.level, workers=self.workers, progress=self.progress,
                              on_progress=self.on_progress)
         return PLSResults.build(self, prepared, structure, layout, core, mom, estimate, low, span, boot,
-                                inadmissible=tuple(inadmissible))
+                                inadmissible=tuple(inadmissible), fit=fit)
+
+    def _model_fit(self, X, core, mom, structure) -> model_fit.FitTest:
+        values = model_fit.fit_values(core, mom, structure, self.scaled)[0]
+        if not self.fit_test:
+            return model_fit.FitTest(values)
+        sigmas = tuple(model_fit.implied_correlations(core, mom, structure, self.scaled, saturated)[0]
+                       for saturated in (True, False))
+        try:
+            return model_fit.exact_fit_test(X, structure, values, sigmas, scheme=self.scheme, tol=self.tol,
+                                            max_iter=self.max_iter, consistent=self.consistent,
+                                            n_boot=self.fit_test, seed=self.seed)
+        except ValueError as exc:
+            raise CSIError(f"test of exact fit: {exc}") from None

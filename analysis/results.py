@@ -64,11 +64,12 @@ class PLSResults:
     method: str = "pls"
     inadmissible: tuple[str, ...] = ()  # PLSc only: each inadmissibility, named (analysis.plsc)
     interaction: str | None = None      # moderation method when the model has interaction terms
+    fit: Any = None                      # analysis.model_fit.FitTest (None with interaction terms)
 
     @classmethod
     def build(cls, estimator, prepared: PreparedData, structure: Structure, layout: Layout, core: CoreResult,
               mom: st.Moments, estimate: np.ndarray, low: np.ndarray, span: np.ndarray,
-              boot: BootstrapResult | None, inadmissible: tuple[str, ...] = ()) -> "PLSResults":
+              boot: BootstrapResult | None, inadmissible: tuple[str, ...] = (), fit=None) -> "PLSResults":
         X = prepared.values
         weights = core.weights[0]
         raw = st.raw_weights(core, mom, estimator.scaled)[0]
@@ -119,6 +120,7 @@ class PLSResults:
             scales=MappingProxyType(dict(prepared.scales)), bootstrap=boot,
             method="plsc" if consistent else "pls", inadmissible=tuple(inadmissible),
             interaction=estimator.interaction if getattr(estimator, "plan", None) is not None else None,
+            fit=fit,
         )
 
     # ---- tidy frames -------------------------------------------------------------
@@ -293,6 +295,27 @@ class PLSResults:
         return frame
 
     @property
+    def htmt2(self) -> pd.DataFrame:
+        """HTMT2 (Roemer, Schuberth & Henseler 2021): the HTMT with geometric means, for
+        pairs of multi-item constructs; NaN where a correlation involved is not positive."""
+        from .model_fit import htmt2
+        pairs, values = htmt2(np.array(self._item_corr)[None], self.structure)
+        names = self.structure.constructs
+        frame = pd.DataFrame([{"construct_a": names[a], "construct_b": names[b], "estimate": float(v)}
+                              for (a, b), v in zip(pairs, values[0])],
+                             columns=["construct_a", "construct_b", "estimate"])
+        frame["flag"] = np.where(frame["estimate"] > THRESHOLDS["htmt"], f"> {THRESHOLDS['htmt']}", "")
+        return frame
+
+    def fit_indices(self) -> pd.DataFrame:
+        """SRMR, d_ULS and d_G of the saturated and the estimated model (rows model, measure;
+        column value), with the test of exact fit's hi95, hi99, p_value and verdict when it was
+        run (``fit_test``). Empty for a model with interaction terms (not a linear model)."""
+        if self.fit is None:
+            return pd.DataFrame(columns=["model", "measure", "value"])
+        return self.fit.to_frame()
+
+    @property
     def fornell_larcker(self) -> pd.DataFrame:
         """sqrt(AVE) on the diagonal, construct correlations off it."""
         frame = self.construct_correlations
@@ -410,7 +433,8 @@ class PLSResults:
             "fornell_larcker": {r: {c: float(v) for c, v in row.items()} for r, row in self.fornell_larcker.iterrows()},
             "vif_inner": records(self.vif_inner),
             "f_squared": records(self.f_squared),
-            "fit": {},
+            "fit": self._fit_dict(),
+            "htmt2": records(self.htmt2),
             "interaction": None if self.interaction is None else {
                 "method": self.interaction, "terms": list(self.model.interaction_names),
                 "simple_slopes": records(self.interaction_slopes())},
@@ -420,6 +444,22 @@ class PLSResults:
                 "level": self.bootstrap.level, "seconds": round(self.bootstrap.seconds, 3)},
             "notes": list(self.notes),
         }
+
+    def _fit_dict(self) -> dict:
+        if self.fit is None:
+            return {}
+        frame = self.fit_indices()
+        out: dict[str, Any] = {model: {r.measure: _json_value(r.value) for r in rows.itertuples()}
+                               for model, rows in frame.groupby("model", sort=False)}
+        out["exact_fit_test"] = None
+        if self.fit.hi95 is not None:
+            out["exact_fit_test"] = {
+                "resamples": self.fit.n_boot, "ok": {m: int(k) for m, k in zip(("saturated", "estimated"), self.fit.n_ok)},
+                "seed": self.fit.seed, "transform": "Bollen-Stine",
+                **{model: {r.measure: {"hi95": _json_value(r.hi95), "hi99": _json_value(r.hi99),
+                                       "p_value": _json_value(r.p_value), "exact_fit": r.exact_fit}
+                           for r in rows.itertuples()} for model, rows in frame.groupby("model", sort=False)}}
+        return out
 
     def summary(self) -> str:
         """A readable report of the fit."""

@@ -58,6 +58,15 @@ def pls_summary(results) -> str:
     htmt = results.htmt
     if not htmt.empty:
         lines += ["", "HTMT (threshold 0.85)", _table(_ci_columns(htmt))]
+    htmt2 = results.htmt2 if hasattr(results, "htmt2") else pd.DataFrame()
+    if not htmt2.empty:
+        lines += ["", "HTMT2 (geometric means; threshold 0.85)", _table(htmt2)]
+    fit = results.fit_indices() if hasattr(results, "fit_indices") else pd.DataFrame()
+    if not fit.empty:
+        title = "Model fit (SRMR, d_ULS, d_G; Dijkstra & Henseler 2015)"
+        if "hi95" in fit:
+            title += f", test of exact fit: {results.fit.n_boot} Bollen-Stine resamples"
+        lines += ["", title, _table(fit)]
     vif = results.vif_inner
     if not vif.empty and (vif["vif"] > 5).any():
         lines += ["", "Inner-model VIF above 5:", _table(vif[vif["vif"] > 5])]
