@@ -105,10 +105,36 @@ def discrepancies(R: np.ndarray, Sigma: np.ndarray) -> np.ndarray:
 
 
 def fit_values(core: CoreResult, mom: st.Moments, structure: Structure, scaled: bool) -> np.ndarray:
-    """(B, 2, 3): [saturated, estimated] x [SRMR, d_ULS, d_G]."""
-    R = mom.corr
-    return np.stack([discrepancies(R, implied_correlations(core, mom, structure, scaled, saturated))
-                     for saturated in (True, False)], axis=1)
+    """(B, 2, 3): [saturated, estimated] x [SRMR, d_ULS, d_G]; NaN for members whose
+    estimates are not finite (e.g. a PLSc fit with a non-positive rho_A)."""
+    return np.stack([_measures(core, mom, structure, scaled, saturated) for saturated in (True, False)], axis=1)
+
+
+def _measures(core: CoreResult, mom: st.Moments, structure: Structure, scaled: bool, saturated: bool) -> np.ndarray:
+    import dataclasses
+    loadings = st.loadings(core, mom, scaled)
+    good = (np.isfinite(core.lv_corr).all(axis=(1, 2)) & np.isfinite(core.paths).all(axis=(1, 2))
+            & np.isfinite(loadings).all(axis=(1, 2)) & np.isfinite(mom.corr).all(axis=(1, 2)))
+    out = np.full((len(good), 3), np.nan)
+    if good.any():
+        sub = dataclasses.replace(core, lv_corr=core.lv_corr[good], paths=core.paths[good],
+                                  cov_items_lv=core.cov_items_lv[good],
+                                  loadings=None if core.loadings is None else core.loadings[good])
+        sub_mom = st.Moments(mom.means[good], mom.cov[good])
+        try:
+            out[good] = discrepancies(sub_mom.corr, implied_correlations(sub, sub_mom, structure, scaled, saturated))
+        except np.linalg.LinAlgError:  # a singular (I - B) or S in some member: one at a time
+            for n, b in enumerate(np.flatnonzero(good)):
+                one = dataclasses.replace(sub, lv_corr=sub.lv_corr[n:n + 1], paths=sub.paths[n:n + 1],
+                                          cov_items_lv=sub.cov_items_lv[n:n + 1],
+                                          loadings=None if sub.loadings is None else sub.loadings[n:n + 1])
+                one_mom = st.Moments(sub_mom.means[n:n + 1], sub_mom.cov[n:n + 1])
+                try:
+                    out[b] = discrepancies(one_mom.corr, implied_correlations(one, one_mom, structure, scaled,
+                                                                              saturated))[0]
+                except np.linalg.LinAlgError:
+                    pass
+    return out
 
 
 @dataclass(frozen=True)
@@ -165,6 +191,8 @@ def exact_fit_test(X: np.ndarray, structure: Structure, values: np.ndarray, sigm
     n = X.shape[0]
     hi95, hi99, p_values, kept, ok_counts = np.empty((2, 3)), np.empty((2, 3)), np.empty((2, 3)), [], []
     for m, Sigma in enumerate(sigmas):
+        if not np.isfinite(Sigma).all():
+            raise ValueError(f"the {MODELS[m]} model's implied correlation matrix is not finite (the estimates are not)")
         if not np.all(np.linalg.eigvalsh(Sigma) > 0):
             raise ValueError(f"the {MODELS[m]} model's implied correlation matrix is not positive definite")
         Xbs = bollen_stine(X, Sigma)
@@ -182,7 +210,7 @@ def exact_fit_test(X: np.ndarray, structure: Structure, values: np.ndarray, sigm
                 if consistent:
                     core = plsc.correct(core, mom.corr, structure)
                 good = core.ok & (~core.inadmissible.any(axis=1) if consistent else True)
-                d = discrepancies(mom.corr, implied_correlations(core, mom, structure, True, m == 0))
+                d = _measures(core, mom, structure, True, m == 0)
             good &= np.isfinite(d).all(axis=1)
             out.append(d[good])
         boot = np.concatenate(out)
