@@ -228,6 +228,8 @@ def _load_model(spec: str, questionnaire):
 @click.option("--boot", "n_boot", type=click.IntRange(min=0),
               help="Bootstrap resamples (default 0; with --survey, the wave's stored analysis and its resamples).")
 @click.option("--seed", type=int, help="Seed (default 1; with --survey, the stored analysis' seed derived from survey and wave).")
+@click.option("--fit-test", "fit_test", type=click.IntRange(min=0), default=0,
+              help="PLS: bootstrap test of exact fit with N Bollen-Stine resamples (HI95/HI99 of SRMR, d_ULS, d_G).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the text summary.")
 @click.option("--plot", "plot_prefix", type=click.Path(), help="Write PNG figures PREFIX-paths.png, -loadings.png, -index.png (and -slopes-N.png per interaction term).")
 @click.option("--scales", "scales_spec", metavar="FILE|SPEC",
@@ -236,7 +238,7 @@ def _load_model(spec: str, questionnaire):
 @click.option("--dont-know", "dont_know_spec", metavar="CODES",
               help="Codes that mean don't know / no answer in every item, e.g. 99,98 (treated as missing).")
 def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, method, scheme, interaction, unscaled,
-        missing, estimator, allow_improper, n_boot, seed, as_json, plot_prefix, scales_spec, dont_know_spec) -> None:
+        missing, estimator, allow_improper, n_boot, seed, fit_test, as_json, plot_prefix, scales_spec, dont_know_spec) -> None:
     """Fit a CSI model (PLS path modeling or CB-SEM) on a CSV file or a stored wave."""
     import pandas as pd
 
@@ -256,7 +258,7 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
         _fail(f"{data_file} is a folder, not a CSV file" if Path(data_file).is_dir() else f"no data file {data_file}")
     if (survey and wave and method == "pls" and n_boot is None and seed is None and not model_spec
             and not questionnaire_file and scheme == "path" and not unscaled and missing == "listwise" and not interaction
-            and not scales_spec and not dont_know_spec):
+            and not fit_test and not scales_spec and not dont_know_spec):
         _fit_stored(survey, wave, database_url, as_json, plot_prefix)
         return
     n_boot = 0 if n_boot is None else n_boot
@@ -307,10 +309,12 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
                 _fail("--estimator and --allow-improper apply to --method cbsem")
             results = fit_model(model, data, method, questionnaire=questionnaire, scheme=scheme, scaled=not unscaled,
                                 missing=missing, n_boot=n_boot, seed=seed, scales=scales, dont_know=dont_know,
-                                interaction=interaction or "two-stage")
+                                interaction=interaction or "two-stage", fit_test=fit_test)
         else:
             if n_boot:
                 _fail("--boot applies to --method pls (CB-SEM reports ML standard errors)")
+            if fit_test:
+                _fail("--fit-test applies to --method pls or plsc (CB-SEM reports the chi-square test)")
             if scales:
                 _fail("--scales applies to --method pls (CB-SEM has no 0-100 index)")
             results = fit_model(model, data, "cbsem", questionnaire=questionnaire, missing=missing,

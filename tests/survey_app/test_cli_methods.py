@@ -173,3 +173,30 @@ def test_fit_interaction_text_plot_and_refusals(tmp_path):
     result = csi("fit", "--model", str(bad), "--data", data)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "'Loyalty' in a structural path is not a construct" in result.stderr
+
+
+def test_fit_model_fit_json_matches_adanco_and_fit_test(tmp_path):
+    """SRMR, d_ULS, d_G in `csi fit --json` (ADANCO 2.2.1 values, tests/data/adanco_fit_satisfaction.json)
+    and the test of exact fit with --fit-test."""
+    reference = json.loads(shared_file("adanco_fit_satisfaction.json").read_text())["composite"]
+    blocks = {"IMAG": 5, "EXPE": 5, "QUAL": 5, "VAL": 4, "SAT": 4, "LOY": 4}
+    text = "\n".join(f"{c} <~ {' + '.join(f'{c.lower()}{k}' for k in range(1, n + 1))}" for c, n in blocks.items())
+    text += "\nEXPE ~ IMAG\nQUAL ~ EXPE\nVAL ~ EXPE + QUAL\nSAT ~ IMAG + EXPE + QUAL + VAL\nLOY ~ IMAG + SAT\n"
+    model = tmp_path / "composite.model"
+    model.write_text(text)
+    data = str(shared_file("satisfaction_bank.csv"))
+    result = csi("fit", "--model", str(model), "--data", data, "--scheme", "centroid", "--fit-test", "199",
+                 "--seed", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    fit = json.loads(result.stdout)["fit"]
+    for name in ("saturated", "estimated"):
+        for measure, value in reference[name]["value"].items():
+            assert fit[name][measure] == pytest.approx(value, abs=1e-6)
+        assert fit["exact_fit_test"][name]["d_ULS"]["exact_fit"] == "rejected at 5%"
+        assert fit["exact_fit_test"][name]["SRMR"]["hi95"] == pytest.approx(reference[name]["hi95"]["SRMR"], rel=0.15)
+    assert fit["exact_fit_test"]["resamples"] == 199 and fit["exact_fit_test"]["seed"] == 2
+    text_result = csi("fit", "--model", str(model), "--data", data, "--scheme", "centroid")
+    assert "Model fit (SRMR, d_ULS, d_G; Dijkstra & Henseler 2015)" in text_result.stdout
+    refused = csi("fit", "--model", str(model), "--data", data, "--fit-test", "10", "--unscaled")
+    assert refused.returncode == 1
+    assert "the test of exact fit compares correlation matrices" in refused.stderr
