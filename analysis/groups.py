@@ -194,6 +194,8 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
     ``fitted`` let a caller that already prepared and fitted the groups (a wave series)
     reuse them, so every table shows the same estimates and intervals.
     """
+    from .moderation import refuse_interactions
+    refuse_interactions(model, "group comparison")
     if n_perm < 19:
         raise CSIError(f"n_perm must be at least 19 for a test at the 5% level, got {n_perm}")
     item_info = items_from_questionnaire(questionnaire) if questionnaire is not None else None

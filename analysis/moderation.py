@@ -218,6 +218,13 @@ def expanded_data(prepared, plan: InteractionPlan, indicators: np.ndarray):
     return replace(prepared, values=indicators, items=plan.model.items, scales=scales, notes=notes)
 
 
+def refuse_interactions(model: Model, method: str) -> None:
+    """For the methods that do not handle interaction terms: a clear refusal naming them."""
+    if model.interactions:
+        raise CSIError(f"{method} does not support interaction terms ({', '.join(model.interaction_names)}); "
+                       "fit the moderation model with csi fit (PLSPM), or remove the terms")
+
+
 def check_interactions(model: Model, method: str) -> None:
     """Refuse, naming them, the combinations this module cannot estimate."""
     for iv, moderator in model.interactions:

@@ -201,3 +201,25 @@ def test_simple_slope_plot_draws_three_lines_with_intervals(mobi, tmp_path):
     with pytest.raises(CSIError, match="quadratic"):
         PLSPM(parse_model(MEASUREMENT + "Satisfaction ~ Image + Expectation + Value + Image:Image")).fit(
             mobi).simple_slopes("Image:Image", "Satisfaction")
+
+
+def test_methods_without_interaction_support_refuse_by_name(mobi):
+    from analysis.cbsem import CBSEM
+    from analysis.groups import compare_groups
+    from analysis.predict import PLSPredict
+    from analysis.segments import analyse_segments
+    from analysis.waves import wave_trend
+
+    model = parse_model(MEASUREMENT + "Satisfaction ~ Image + Expectation + Value + Image:Expectation")
+    half = len(mobi) // 2
+    calls = {
+        "PLSpredict": lambda: PLSPredict(model),
+        "group comparison": lambda: compare_groups(model, mobi[:half], mobi[half:]),
+        "the wave trend": lambda: wave_trend(model, {"2026Q1": mobi[:half], "2026Q2": mobi[half:]}),
+        "segment analysis": lambda: analyse_segments(model, mobi.assign(g=np.arange(len(mobi)) % 2), "g"),
+    }
+    for name, call in calls.items():
+        with pytest.raises(CSIError, match=f"{name} does not support interaction terms \\(Image:Expectation\\)"):
+            call()
+    with pytest.raises(CSIError, match="interaction terms \\(Image:Expectation\\) are estimated by PLS only"):
+        CBSEM(model)
