@@ -24,7 +24,8 @@ def fit(model: Model, data: pd.DataFrame, method: str = "pls", *, questionnaire=
     or ML SEM (``"cbsem"``).
 
     PLS options: scheme, scaled, tol, max_iter, missing, n_boot, seed, level, workers,
-    progress, scales. CB-SEM options: missing ("listwise", "mean", "fiml"), estimator
+    progress, scales, interaction ("two-stage", "product", "orthogonal"), fit_test
+    (resamples of the test of exact fit). CB-SEM options: missing ("listwise", "mean", "fiml"), estimator
     ("ml", "mlr"), allow_negative_variance, on_progress(stage, fraction), tol. Both:
     dont_know (codes treated as missing in every item, e.g. (99, 98)).
     """

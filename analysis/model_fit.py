@@ -201,8 +201,8 @@ def exact_fit_test(X: np.ndarray, structure: Structure, values: np.ndarray, sigm
         for start in range(0, n_boot, chunk):
             size = min(chunk, n_boot - start)
             draws = rng.integers(0, n, size=(size, n))
-            counts = np.zeros((size, n))
-            np.add.at(counts, (np.repeat(np.arange(size), n), draws.ravel()), 1.0)
+            counts = np.bincount((draws + n * np.arange(size)[:, None]).ravel(),
+                                 minlength=size * n).reshape(size, n).astype(float)
             with single_blas_thread(), np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
                 mom = st.moments_from_counts(Xbs, counts)

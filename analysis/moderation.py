@@ -123,9 +123,7 @@ class InteractionPlan:
         """Moments of the indicators (B, p + g) from those of the augmented data (B, p + q),
         and a (B,) bool array marking members whose stage 1 failed (two-stage only)."""
         T, failed = self.matrix(mom)
-        cov = T @ mom.cov @ np.swapaxes(T, 1, 2)
-        means = np.einsum("bip,bp->bi", T, mom.means)
-        return st.Moments(means, cov), failed
+        return apply(T, mom), failed
 
     def matrix(self, mom: st.Moments) -> tuple[np.ndarray, np.ndarray]:
         """T (B, p + g, p + q) with indicators = T [X, P] (up to constants), and stage-1 failures."""
@@ -180,6 +178,11 @@ class InteractionPlan:
         return np.nan_to_num(G), failed
 
 
+def apply(T: np.ndarray, mom: st.Moments) -> st.Moments:
+    """Moments of T [X, P] from those of [X, P]: T S T' and T m."""
+    return st.Moments(np.einsum("bip,bp->bi", T, mom.means), T @ mom.cov @ np.swapaxes(T, 1, 2))
+
+
 def rescale_paths(plan: InteractionPlan, core, mom: st.Moments, n: np.ndarray | float):
     """``core`` with each interaction construct's paths put on the metric of the product of
     the standardized iv and moderator, as seminr reports them (``adjust_interaction``,
@@ -214,7 +217,8 @@ def expanded_data(prepared, plan: InteractionPlan, indicators: np.ndarray):
     scales = dict(prepared.scales)
     scales.update({item: (float("nan"), float("nan")) for item in plan.generated_items})
     notes = prepared.notes + (f"interaction terms ({', '.join(t.name for t in plan.terms)}) by the {plan.method} "
-                              "method; their constructs have no 0-100 index",)
+                              "method; their constructs have no 0-100 index, and the model no SRMR, d_ULS or d_G (defined for "
+                              "linear models)",)
     return replace(prepared, values=indicators, items=plan.model.items, scales=scales, notes=notes)
 
 

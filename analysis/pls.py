@@ -157,11 +157,13 @@ class PLSPM:
         if self.plan is not None:
             plan = self.plan.with_center(prepared.values)
             X = plan.augment(prepared.values)  # the bootstrap resamples [items, raw products]
-            mom, failed = plan.transform(st.moments(X))
+            augmented = st.moments(X)
+            T, failed = plan.matrix(augmented)
             if failed[0]:
                 raise CSIError("the first stage of the two-stage interaction (the model without interaction "
                                "terms) did not converge or gave non-finite scores")
-            indicators = (X @ plan.matrix(st.moments(X))[0][0].T)
+            mom = moderation.apply(T, augmented)
+            indicators = X @ T[0].T
             prepared = moderation.expanded_data(prepared, plan, indicators)
             structure = Structure.from_model(plan.model)
         else:
