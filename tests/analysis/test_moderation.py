@@ -223,3 +223,39 @@ def test_methods_without_interaction_support_refuse_by_name(mobi):
             call()
     with pytest.raises(CSIError, match="interaction terms \\(Image:Expectation\\) are estimated by PLS only"):
         CBSEM(model)
+
+
+def _moderated_sample(n, seed, b=(0.4, 0.2, 0.25), rho=0.3):
+    """y = b1 x + b2 m + b3 x m + e with standard-normal x, m (correlation rho), var(e) = 0.5."""
+    rng = np.random.default_rng(seed)
+    x, z = rng.standard_normal((2, n))
+    m = rho * x + np.sqrt(1 - rho ** 2) * z
+    y = b[0] * x + b[1] * m + b[2] * x * m + np.sqrt(0.5) * rng.standard_normal(n)
+    sd_y = np.sqrt(b[0] ** 2 + b[1] ** 2 + 2 * b[0] * b[1] * rho + b[2] ** 2 * (1 + rho ** 2) + 0.5)
+    return pd.DataFrame({"x": x, "m": m, "y": y}), np.array(b) / sd_y
+
+
+SINGLE = "X =~ x\nM =~ m\nY =~ y\nY ~ X + M + X:M\n"
+
+
+def test_monte_carlo_bias_and_coverage():
+    """Known truth (single-item constructs, so PLS is OLS on standardized variables): the
+    reported paths estimate b / sd(y), the interaction per unit of the product of the
+    standardized x and m. Two-stage, 100 samples of n = 400: mean estimates within 0.01 of
+    the truth (measured: 0.438, 0.226, 0.274 against 0.443, 0.221, 0.277); 40 samples with
+    199 resamples: the interaction's 95 % percentile interval covers the truth in at least
+    35 (binomial 95 % range for p = 0.95: 35-40; measured 40)."""
+    model = parse_model(SINGLE)
+    estimates = []
+    for rep in range(100):
+        data, truth = _moderated_sample(400, seed=rep)
+        paths = PLSPM(model).fit(data).path_coefficients.set_index("from")["estimate"]
+        estimates.append([paths["X"], paths["M"], paths["X:M"]])
+    np.testing.assert_allclose(np.mean(estimates, axis=0), truth, atol=0.01)
+    covered = 0
+    for rep in range(40):
+        data, truth = _moderated_sample(400, seed=1000 + rep)
+        fitted = PLSPM(model, n_boot=199, seed=rep, workers=1).fit(data)
+        row = fitted.path_coefficients.set_index("from").loc["X:M"]
+        covered += row["ci_low"] <= truth[2] <= row["ci_high"]
+    assert covered >= 35
