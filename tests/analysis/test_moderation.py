@@ -156,6 +156,10 @@ def test_simple_slopes(mobi):
     ("Satisfaction ~ Image + Expectation + Image:Expectation:Value", "not an interaction of two constructs"),
     ("Satisfaction ~ Image + Expectation + 2*Image:Expectation", "do not apply to the interaction term"),
     ("Satisfaction ~ Image + Expectation + Image:Expectation + Expectation:Image", "listed twice"),
+    ("Satisfaction ~ Image + Expectation + Image:", "not an interaction of two constructs"),
+    ("Satisfaction ~ Image + Expectation + :Image", "not an interaction of two constructs"),
+    ("Image:Expectation ~ Satisfaction", "not a valid name on the left"),
+    ("Satisfaction ~ Image + Expectation + Value + Image:Expectation\nImage ~ Satisfaction", "cycle"),
 ])
 def test_errors_name_the_problem(mobi, text, message):
     with pytest.raises((CSIError, ModelSyntaxError), match=message):
