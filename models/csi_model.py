@@ -93,6 +93,7 @@ class Model:
 
     def __post_init__(self):
         object.__setattr__(self, "modifiers", tuple(sorted(self.modifiers)))
+        object.__setattr__(self, "interactions", tuple(sorted(self.interactions)))  # to_text() round-trips
         _check_model(self)
         object.__setattr__(self, "_order", _topological_order(self))
 

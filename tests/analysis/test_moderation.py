@@ -263,3 +263,15 @@ def test_monte_carlo_bias_and_coverage():
         row = fitted.path_coefficients.set_index("from").loc["X:M"]
         covered += row["ci_low"] <= truth[2] <= row["ci_high"]
     assert covered >= 35
+
+
+def test_model_text_round_trip_with_interactions():
+    text = MEASUREMENT + """
+    Value ~ Image + Expectation + Image:Expectation
+    Satisfaction ~ Value + Image + Value:Image + Image:Image
+    """
+    model = parse_model(text)
+    assert model.interactions == (("Image", "Expectation"), ("Image", "Image"), ("Value", "Image"))
+    assert parse_model(model.to_text()) == model
+    assert "Satisfaction ~ Value + Image + Value:Image + Image:Image" in model.to_text()
+    assert model.causal_order.index("Value") < model.causal_order.index("Satisfaction")
