@@ -141,11 +141,12 @@ def _evaluate_batch(X, counts, layout: Layout, scheme, scaled, tol, max_iter, lo
         S = mom.corr if scaled else mom.cov
         S = np.where(degenerate[:, None, None], np.eye(S.shape[1]), S)  # keep the batch computable
         core = run(S, layout.structure, scheme, tol, max_iter)
-        if layout.interactions is not None:
-            from .moderation import rescale_paths
-            core = rescale_paths(layout.interactions, core, mom, counts.sum(axis=1))
+        plan = layout.interactions
         if layout.consistent:
-            core = plsc.correct(core, S, layout.structure)
+            core = plsc.correct(core, S, layout.structure, composites=plan.constructs if plan is not None else ())
+        if plan is not None:
+            from .moderation import rescale_paths
+            core = rescale_paths(plan, core, mom, counts.sum(axis=1))
         values = layout.compute(core, mom, scaled, low, span)
     status = np.where(first_stage, 5, np.where(degenerate, 2, np.where(~core.converged, 1, np.where(~core.ok, 3, 0))))
     if layout.consistent:

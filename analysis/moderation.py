@@ -72,6 +72,12 @@ class InteractionPlan:
     max_iter: int
 
     @property
+    def constructs(self) -> tuple[int, ...]:
+        """Indices of the interaction constructs in the expanded model (composites under PLSc)."""
+        base = len(self.base.constructs)
+        return tuple(range(base, base + len(self.terms)))
+
+    @property
     def generated_items(self) -> tuple[str, ...]:
         return tuple(item for t in self.terms for item in t.items)
 
@@ -210,7 +216,7 @@ def rescale_paths(plan: InteractionPlan, core, mom: st.Moments, n: np.ndarray | 
     return dataclasses.replace(core, paths=paths)
 
 
-def expanded_data(prepared, plan: InteractionPlan, indicators: np.ndarray):
+def expanded_data(prepared, plan: InteractionPlan, indicators: np.ndarray, consistent: bool = False):
     """``prepared`` with the interaction indicators as extra columns (on no rating scale:
     an interaction construct has no 0-100 index)."""
     from dataclasses import replace
@@ -219,6 +225,10 @@ def expanded_data(prepared, plan: InteractionPlan, indicators: np.ndarray):
     notes = prepared.notes + (f"interaction terms ({', '.join(t.name for t in plan.terms)}) by the {plan.method} "
                               "method; their constructs have no 0-100 index, and the model no SRMR, d_ULS or d_G (defined for "
                               "linear models)",)
+    if consistent:
+        notes += ("PLSc with interaction terms: the interaction constructs are composites (rho_A = 1, as seminr); "
+                  "moderated PLSc estimates are biased (Becker, Ringle & Sarstedt 2018, J. Appl. Struct. Equ. "
+                  "Model. 2(2):1-21)",)
     return replace(prepared, values=indicators, items=plan.model.items, scales=scales, notes=notes)
 
 

@@ -116,9 +116,6 @@ class PLSPM:
             if not scaled:
                 raise CSIError("interaction terms are products of standardized indicators or scores; "
                                "drop scaled=False (--unscaled)")
-            if consistent:
-                raise CSIError("consistent PLS (PLSc) with interaction terms is not supported; "
-                               "fit the moderation model with method='pls'")
             self.plan = moderation.InteractionPlan.build(model, interaction, scheme, tol, max_iter)
         self.interaction = interaction
         self.fit_test = fit_test
@@ -164,7 +161,7 @@ class PLSPM:
                                "terms) did not converge or gave non-finite scores")
             mom = moderation.apply(T, augmented)
             indicators = X @ T[0].T
-            prepared = moderation.expanded_data(prepared, plan, indicators)
+            prepared = moderation.expanded_data(prepared, plan, indicators, self.consistent)
             structure = Structure.from_model(plan.model)
         else:
             structure = Structure.from_model(self.model)
@@ -181,12 +178,12 @@ class PLSPM:
         if not core.ok[0]:
             raise CSIError("PLS produced non-finite estimates: the latent variables are collinear "
                            "(two constructs' scores are identical or one is a combination of others)")
-        if plan is not None:
-            core = moderation.rescale_paths(plan, core, mom, prepared.n_used)
         inadmissible: list[str] = []
         if self.consistent:
-            core = plsc.correct(core, S, structure)
+            core = plsc.correct(core, S, structure, composites=plan.constructs if plan is not None else ())
             inadmissible = plsc.describe(core, structure)
+        if plan is not None:  # after PLSc, which re-derives the paths from corrected correlations
+            core = moderation.rescale_paths(plan, core, mom, prepared.n_used)
         fit = None
         if plan is None:
             fit = self._model_fit(X, core, mom, structure)
