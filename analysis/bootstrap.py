@@ -96,11 +96,16 @@ class _Progress:
 
 
 def _chunk_task(args):
-    X, layout, scheme, scaled, tol, max_iter, low, span, seed_seq, size = args
+    X, layout, scheme, scaled, tol, max_iter, low, span, seed_seq, size, *rest = args
+    weights = rest[0] if rest else None
     rng = np.random.default_rng(seed_seq)
     n = X.shape[0]
     draws = rng.integers(0, n, size=(size, n))
     counts = np.bincount((draws + n * np.arange(size)[:, None]).ravel(), minlength=size * n).reshape(size, n).astype(float)
+    if weights is not None:
+        # Weighted PLS: a resampled row carries its weight (Becker & Ismail 2016), so the
+        # resample's moments are those of multiplicity x weight.
+        counts *= weights
     return _evaluate(X, counts, layout, scheme, scaled, tol, max_iter, low, span)
 
 
@@ -114,9 +119,9 @@ def single_blas_thread():
     """A context in which BLAS runs on one thread in this process.
 
     PLS works on small matrices (p x p, p ~ 20-50): a second BLAS thread only adds
-    synchronisation, which on a busy machine cost 300x the product itself (0.09 ms against
-    30 ms for a 250 x 400 x 20 product; docs/benchmarks.md). Parallelism comes from the
-    bootstrap's worker processes instead.
+    synchronisation, which on a busy machine cost far more than the product itself
+    (docs/benchmarks.md, "Quarterly report"). Parallelism comes from the bootstrap's worker
+    processes instead.
     """
     return _blas().limit(limits=1, user_api="blas")
 
@@ -140,7 +145,10 @@ def _evaluate_batch(X, counts, layout: Layout, scheme, scaled, tol, max_iter, lo
         warnings.simplefilter("ignore", RuntimeWarning)
         S = mom.corr if scaled else mom.cov
         S = np.where(degenerate[:, None, None], np.eye(S.shape[1]), S)  # keep the batch computable
-        core = run(S, layout.structure, scheme, tol, max_iter)
+        if hasattr(layout, "run_batch"):  # higher-order constructs: both stages (analysis.hoc)
+            core = layout.run_batch(S, mom, scheme, scaled, tol, max_iter)
+        else:
+            core = run(S, layout.structure, scheme, tol, max_iter)
         plan = layout.interactions
         if layout.consistent:
             core = plsc.correct(core, S, layout.structure, composites=plan.constructs if plan is not None else ())
@@ -162,8 +170,12 @@ FAILURE_NAMES = {1: "did not converge", 2: "an item was constant in the resample
 def bootstrap(X: np.ndarray, layout: Layout, estimate: np.ndarray, *, scheme: str, scaled: bool, tol: float,
               max_iter: int, low: np.ndarray, span: np.ndarray, n_boot: int = 5000, seed: int = 0,
               level: float = 0.95, workers: int | None = None, progress: bool | None = None,
-              on_progress: Callable[[int, int], None] | None = None) -> BootstrapResult:
-    """Bootstrap ``n_boot`` resamples of the rows of ``X`` (n, p) and summarize."""
+              on_progress: Callable[[int, int], None] | None = None,
+              weights: np.ndarray | None = None) -> BootstrapResult:
+    """Bootstrap ``n_boot`` resamples of the rows of ``X`` (n, p) and summarize.
+
+    ``weights`` (n,): respondent weights; rows are resampled with equal probability and
+    each drawn row keeps its weight (the jackknife for BCa deletes weighted rows alike)."""
     if n_boot < 1:
         raise ValueError("n_boot must be at least 1")
     started = time.perf_counter()
@@ -172,7 +184,7 @@ def bootstrap(X: np.ndarray, layout: Layout, estimate: np.ndarray, *, scheme: st
     chunk = max(1, min(CHUNK, int(2.5e7 // max(1, n * p))))
     sizes = [chunk] * (n_boot // chunk) + ([n_boot % chunk] if n_boot % chunk else [])
     children = np.random.SeedSequence(seed).spawn(len(sizes))
-    tasks = [(X, layout, scheme, scaled, tol, max_iter, low, span, children[k], size) for k, size in enumerate(sizes)]
+    tasks = [(X, layout, scheme, scaled, tol, max_iter, low, span, children[k], size, weights) for k, size in enumerate(sizes)]
     workers = workers if workers is not None else (os.cpu_count() or 1)
     workers = max(1, min(workers, len(tasks)))
     bar = _Progress(n_boot, "bootstrap", on_progress, progress)
@@ -180,18 +192,19 @@ def bootstrap(X: np.ndarray, layout: Layout, estimate: np.ndarray, *, scheme: st
     if workers == 1:
         for task in tasks:
             outputs.append(_chunk_task(task))
-            bar.advance(task[-1])
+            bar.advance(task[9])
     else:
         context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             for task, output in zip(tasks, pool.map(_chunk_task, tasks)):
                 outputs.append(output)
-                bar.advance(task[-1])
+                bar.advance(task[9])
     values = np.concatenate([o[0] for o in outputs])
     status = np.concatenate([o[1] for o in outputs])
     failures = {FAILURE_NAMES[code]: int((status == code).sum()) for code in FAILURE_NAMES if (status == code).any()}
     samples = values[status == 0]
-    percentile, bca, se = _intervals(samples, estimate, level, X, layout, scheme, scaled, tol, max_iter, low, span)
+    percentile, bca, se = _intervals(samples, estimate, level, X, layout, scheme, scaled, tol, max_iter, low, span,
+                                       weights)
     return BootstrapResult(n_boot, int(samples.shape[0]), failures, seed, level, layout.labels, samples, estimate,
                            percentile, bca, se, time.perf_counter() - started)
 
@@ -212,7 +225,7 @@ def jackknife_groups(n: int) -> np.ndarray:
     return np.random.default_rng(JACKKNIFE_SEED).permutation(balanced)
 
 
-def _jackknife(X, layout, scheme, scaled, tol, max_iter, low, span) -> np.ndarray:
+def _jackknife(X, layout, scheme, scaled, tol, max_iter, low, span, weights=None) -> np.ndarray:
     """Jackknife values (groups, K): delete-one for n <= 1000, else delete-group over the
     random groups of :func:`jackknife_groups` (the usual large-n approximation for the BCa
     acceleration)."""
@@ -223,13 +236,15 @@ def _jackknife(X, layout, scheme, scaled, tol, max_iter, low, span) -> np.ndarra
     for start in range(0, groups, CHUNK):
         members = np.arange(start, min(groups, start + CHUNK))
         counts = (labels[None, :] != members[:, None]).astype(float)
+        if weights is not None:
+            counts *= weights
         values, status = _evaluate(X, counts, layout, scheme, scaled, tol, max_iter, low, span)
         values[status != 0] = np.nan
         out.append(values)
     return np.concatenate(out)
 
 
-def _intervals(samples, estimate, level, X, layout, scheme, scaled, tol, max_iter, low, span):
+def _intervals(samples, estimate, level, X, layout, scheme, scaled, tol, max_iter, low, span, weights=None):
     K = samples.shape[1]
     alpha = (1 - level) / 2
     # The standard normal from the standard library: scipy.stats costs a second to import.
@@ -243,7 +258,7 @@ def _intervals(samples, estimate, level, X, layout, scheme, scaled, tol, max_ite
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column (no index defined) stays NaN
         se = np.nanstd(samples, axis=0, ddof=1)
         percentile = np.nanquantile(samples, [alpha, 1 - alpha], axis=0).T
-        jack = _jackknife(X, layout, scheme, scaled, tol, max_iter, low, span)
+        jack = _jackknife(X, layout, scheme, scaled, tol, max_iter, low, span, weights)
         bca = np.full((K, 2), np.nan)
         for k in range(K):
             column = samples[:, k]

@@ -332,6 +332,9 @@ class CBSEM:
         if model.interactions:
             raise CBSEMError(f"interaction terms ({', '.join(model.interaction_names)}) are estimated by PLS only "
                              "(--method pls with --interaction two-stage|product|orthogonal)")
+        if model.higher_order:
+            raise CBSEMError(f"higher-order construct {next(iter(model.higher_order))!r}: CB-SEM of second-order "
+                             "factors is not supported yet; fit it with method='pls' (csi fit --method pls)")
         self.model = model
         self.missing = missing
         self.estimator = estimator

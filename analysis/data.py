@@ -3,8 +3,9 @@
 Validation happens here, at the boundary, with messages that name the column, the
 row or the construct: unknown columns, non-numeric cells, constant items, perfectly
 collinear items, too few respondents. Don't-know codes become missing, reverse-coded
-items are flipped, and missing values are handled by listwise deletion or mean
-imputation; the result records what was dropped and why.
+items are flipped, respondents missing too many items can be dropped, and missing values
+are handled by listwise deletion, mean imputation or chained equations
+(:mod:`analysis.imputation`); the result records what was dropped and imputed, and why.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import pandas as pd
 from models.csi_model import Model
 from models.errors import CSIError
 
-MISSING_METHODS = ("listwise", "mean", "keep")
+MISSING_METHODS = ("listwise", "mean", "chained", "keep")
 STANDARD_SCALES = ((1, 5), (1, 7), (1, 10), (0, 10), (0, 100))  # tightest first
 
 
@@ -54,6 +55,7 @@ class PreparedData:
     dropped: Mapping[str, int] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     missing: str = "listwise"
+    weights: np.ndarray | None = None  # (n_used,) respondent weights (weighted PLS), None = all 1
 
     @property
     def n_used(self) -> int:
@@ -215,7 +217,8 @@ def parse_codes(spec: str) -> tuple[float, ...]:
 def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] | None = None,
             missing: str = "listwise", scales: Mapping[str, tuple[float, float]] | None = None,
             min_rows: int | None = None, dont_know: tuple[float, ...] | list[float] = (),
-            strict_scales: bool = False) -> PreparedData:
+            strict_scales: bool = False, max_missing: float | None = None, seed: int = 0,
+            weights: np.ndarray | None = None) -> PreparedData:
     """Validate ``data`` against ``model`` and return the estimation matrix.
 
     ``item_info`` (from a questionnaire) supplies scales, don't-know codes and reverse
@@ -223,6 +226,11 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
     every item. An undeclared item's scale is inferred from its own answers
     (:func:`infer_item_scale`); ``strict_scales`` (what a 0-100 index needs) refuses an item
     whose range fits several scales, else the tightest is taken and the notes say so.
+
+    ``max_missing`` (0..1, e.g. 0.3 as EPSI): respondents with a larger share of the model's
+    items missing are dropped first. ``missing="chained"`` imputes the remaining holes by
+    chained equations, seeded by ``seed`` (see :mod:`analysis.imputation`).
+    ``weights`` (n,) respondent weights (:func:`analysis.weights.weight_column`) follow the rows kept.
     """
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, not {type(data).__name__}")
@@ -309,22 +317,44 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
     if all_missing:
         raise DataError(f"item{'s' if len(all_missing) > 1 else ''} {', '.join(map(repr, all_missing))} "
                         f"{'have' if len(all_missing) > 1 else 'has'} no valid answers")
+    if max_missing is not None:
+        from .imputation import sparse_rows
+        try:
+            sparse = sparse_rows(matrix, max_missing)
+        except ValueError as exc:
+            raise DataError(str(exc)) from None
+        if sparse.any():
+            dropped[f"more than {max_missing:.0%} of the model's items missing"] = int(sparse.sum())
+            matrix, index = matrix[~sparse], index[~sparse]
+            weights = None if weights is None else weights[~sparse]
+            row_missing = np.isnan(matrix).any(axis=1)
     if missing == "listwise":
         if row_missing.any():
             dropped["missing values (listwise deletion)"] = int(row_missing.sum())
             matrix = matrix[~row_missing]
             index = index[~row_missing]
+            weights = None if weights is None else weights[~row_missing]
     elif missing == "mean":
         means = np.nanmean(matrix, axis=0)
         holes = np.isnan(matrix)
         if holes.any():
             notes.append(f"{int(holes.sum())} missing values in {int(row_missing.sum())} rows replaced by item means")
             matrix = np.where(holes, means, matrix)
+    elif missing == "chained":
+        holes = np.isnan(matrix)
+        if holes.any():
+            from .imputation import impute_chained
+            bounds = np.array([resolved_scales[item] for item in items], dtype=float)
+            matrix = impute_chained(matrix, bounds[:, 0], bounds[:, 1], seed=seed)
+            notes.append(f"{int(holes.sum())} missing values in {int(holes.any(axis=1).sum())} rows imputed by chained "
+                         "equations (scikit-learn IterativeImputer, Bayesian ridge, within each item's scale; "
+                         "one imputation: intervals leave its uncertainty out)")
     else:  # "keep": the holes stay for estimators that model them (FIML); only empty rows go
         empty = np.isnan(matrix).all(axis=1)
         if empty.any():
             dropped["no answer to any model item"] = int(empty.sum())
             matrix, index = matrix[~empty], index[~empty]
+            weights = None if weights is None else weights[~empty]
         if row_missing.any():
             notes.append(f"{int(np.isnan(matrix).sum())} missing values in {int(np.isnan(matrix).any(axis=1).sum())} rows "
                          "kept for full-information estimation")
@@ -344,7 +374,10 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
         raise DataError(f"item {item!r} of construct {construct!r} has the same value ({value:g}) for every respondent; "
                         "it carries no information: drop it from the model")
     _check_collinear(checked, items, model)
-    return PreparedData(matrix, tuple(items), index, resolved_scales, n_total, dropped, tuple(notes), missing)
+    if weights is not None and not (weights > 0).any():
+        raise DataError("every respondent left after removing missing values has weight 0")
+    return PreparedData(matrix, tuple(items), index, resolved_scales, n_total, dropped, tuple(notes), missing,
+                        weights)
 
 
 def _item_list(names: list[str], limit: int = 8) -> str:
@@ -373,7 +406,7 @@ def _check_collinear(matrix: np.ndarray, items: tuple[str, ...], model: Model) -
         raise DataError(f"items {items[a]!r} and {items[b]!r} are perfectly collinear (r = {corr[a, b]:+.6f}); "
                         "one of them duplicates the other: drop one")
     for construct in model.constructs:
-        if construct.is_formative and len(construct.items) > 1:
+        if construct.is_formative and len(construct.items) > 1 and construct.name not in model.higher_order:
             idx = [items.index(i) for i in construct.items]
             sub = corr[np.ix_(idx, idx)]
             if np.linalg.matrix_rank(sub, tol=1e-10) < len(idx):

@@ -29,7 +29,9 @@ from models.csi_model import Model
 from models.errors import CSIError
 
 from .bootstrap import CHUNK, _evaluate, _Progress
+from . import statistics as st
 from .data import DataError, PreparedData, items_from_questionnaire, prepare
+from .weights import weight_column
 from .pls import PLSPM
 from .results import PLSResults
 
@@ -126,8 +128,9 @@ class GroupComparison:
 
 
 def _shared_prepare(model: Model, frames: Sequence[pd.DataFrame], item_info, missing: str,
-                    scales) -> list[PreparedData]:
-    """Prepare each group on one set of answer scales (declared, or inferred from all groups)."""
+                    scales, weights: str | None = None) -> list[PreparedData]:
+    """Prepare each group on one set of answer scales (declared, or inferred from all groups);
+    ``weights`` names a column of respondent weights (weighted PLS)."""
     declared = set(item_info or {}) | set(scales or {})
     if not set(model.items) <= declared:
         # Some scale must be inferred: infer it once from all groups, so every group shares it.
@@ -135,7 +138,8 @@ def _shared_prepare(model: Model, frames: Sequence[pd.DataFrame], item_info, mis
         scales = pooled.scales
     out = []
     for frame in frames:
-        out.append(prepare(frame, model, item_info, missing, scales, strict_scales=True))
+        row_weights = weight_column(frame, weights) if weights is not None else None
+        out.append(prepare(frame, model, item_info, missing, scales, strict_scales=True, weights=row_weights))
     return out
 
 
@@ -186,13 +190,17 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
                    scales: Mapping[str, tuple[float, float]] | None = None, progress: bool | None = None,
                    on_progress: Callable[[int, int], None] | None = None, workers: int | None = 1,
                    prepared: Sequence[PreparedData] | None = None,
-                   fitted: Sequence[PLSResults] | None = None) -> GroupComparison:
+                   fitted: Sequence[PLSResults] | None = None, weights: str | None = None) -> GroupComparison:
     """Fit ``model`` on two groups and test every index, path, total effect and R² difference.
 
     ``n_perm`` permutations (at least 19 for a 5% test); ``n_boot`` bootstrap resamples
     per group for intervals (0 = none). Results depend only on ``seed``. ``prepared`` and
     ``fitted`` let a caller that already prepared and fitted the groups (a wave series)
     reuse them, so every table shows the same estimates and intervals.
+
+    ``weights`` (a column of respondent weights) is honoured throughout: each group's fit and
+    bootstrap, the permutations (a respondent moves between groups with its weight) and
+    MICOM (weighted pooled fit, weighted composite means and variances).
     """
     from .moderation import refuse_interactions
     refuse_interactions(model, "group comparison")
@@ -201,7 +209,7 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
     item_info = items_from_questionnaire(questionnaire) if questionnaire is not None else None
     if prepared is None:
         try:
-            prep_a, prep_b = _shared_prepare(model, [data_a, data_b], item_info, missing, scales)
+            prep_a, prep_b = _shared_prepare(model, [data_a, data_b], item_info, missing, scales, weights)
         except DataError as exc:
             raise DataError(f"{names[0]} / {names[1]}: {exc}") from None
     else:
@@ -211,27 +219,37 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
     fits = list(fitted) if fitted is not None else []
     for prep, name, boot_seed in zip((prep_a, prep_b) if not fits else (), names, boot_seeds):
         estimator = PLSPM(model, scheme=scheme, scaled=scaled, n_boot=n_boot, seed=boot_seed, level=level,
-                          workers=workers, progress=False)
+                          workers=workers, progress=False, weights=weights if prep.weights is not None else None)
         try:
             fits.append(estimator.fit_prepared(prep))
         except CSIError as exc:
             raise CSIError(f"{name}: {exc}") from None
     res_a, res_b = fits
     layout = res_a.layout
-    structure = res_a.structure
+    # MICOM and the scales are about the constructs built from items: with higher-order
+    # constructs (two-stage), stage 1's (the lower-order constructs and the rest), whose
+    # weights are the reported ones (analysis.hoc); the HOC itself is not MICOM-tested.
+    structure = res_a.first_stage.structure if res_a.first_stage is not None else res_a.structure
     low = np.array([prep_a.scales[i][0] for i in structure.items])
     span = np.array([prep_a.scales[i][1] - prep_a.scales[i][0] for i in structure.items])
     X = np.vstack([prep_a.values, prep_b.values])
     n_a, n = prep_a.n_used, X.shape[0]
+    weighted = prep_a.weights is not None and prep_b.weights is not None
+    w = np.concatenate([prep_a.weights, prep_b.weights]) if weighted else np.ones(n)
     # Pooled estimation for MICOM step 3: composite scores on the pooled, standardized data.
     pooled = PLSPM(model, scheme=scheme, scaled=True).fit_prepared(
-        PreparedData(X, prep_a.items, pd.RangeIndex(n), prep_a.scales, n))
-    scores = np.asarray(pooled.scores)
+        PreparedData(X, prep_a.items, pd.RangeIndex(n), prep_a.scales, n, weights=w if weighted else None))
+    scores = pooled.scores[list(structure.constructs)].to_numpy()
     # MICOM step 2 builds both groups' composites on the pooled data. Outer weights are on the
     # metric the model was fitted in: standardized items (correlation matrix) or, with
     # centred-only data, the items' raw metric (covariance matrix).
-    R = np.corrcoef(X, rowvar=False) if scaled else np.cov(X, rowvar=False)
-    weight_pos = layout.positions("weight")
+    if weighted:
+        pooled_moments = st.moments_from_counts(X, w[None])
+        R = (pooled_moments.corr if scaled else pooled_moments.cov * n / (n - 1))[0]
+    else:
+        R = np.corrcoef(X, rowvar=False) if scaled else np.cov(X, rowvar=False)
+    weight_pos = [layout.labels.index(("weight", structure.constructs[structure.block_of[i]], item))
+                  for i, item in enumerate(structure.items)]
 
     rng = np.random.default_rng(seeds[2])
     chunk = max(1, min(CHUNK, int(2.5e7 // max(1, n * X.shape[1]))))
@@ -241,15 +259,17 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
     while done < n_perm:
         size = min(chunk, n_perm - done)
         mask_a = _permuted_masks(rng, n_a, n, size)
-        mask_b = 1.0 - mask_a
+        mask_b = (1.0 - mask_a) * w
+        mask_a = mask_a * w
         va, sa = _evaluate(X, mask_a, layout, scheme, scaled, res_a.tol, res_a.max_iter, low, span)
         vb, sb = _evaluate(X, mask_b, layout, scheme, scaled, res_a.tol, res_a.max_iter, low, span)
         ok = (sa == 0) & (sb == 0)
         diffs.append((vb - va)[ok])
         cs.append(_compositional_c(va[ok][:, weight_pos], vb[ok][:, weight_pos], R, structure.mask))
-        ma, mb = mask_a[ok] @ scores / n_a, mask_b[ok] @ scores / (n - n_a)
-        qa = mask_a[ok] @ scores ** 2 / n_a - ma ** 2
-        qb = mask_b[ok] @ scores ** 2 / (n - n_a) - mb ** 2
+        size_a, size_b = mask_a[ok].sum(axis=1, keepdims=True), mask_b[ok].sum(axis=1, keepdims=True)
+        ma, mb = mask_a[ok] @ scores / size_a, mask_b[ok] @ scores / size_b
+        qa = mask_a[ok] @ scores ** 2 / size_a - ma ** 2
+        qb = mask_b[ok] @ scores ** 2 / size_b - mb ** 2
         mean_d.append(ma - mb)
         with np.errstate(all="ignore"):
             logvar_d.append(np.log(qa) - np.log(qb))
@@ -292,8 +312,11 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
     c_obs = _compositional_c(wa, wb, R, structure.mask)[0]
     c_q5 = np.nanquantile(perm_c, 0.05, axis=0)
     group_a, group_b = scores[:n_a], scores[n_a:]
-    mean_obs = group_a.mean(axis=0) - group_b.mean(axis=0)
-    logvar_obs = np.log(group_a.var(axis=0)) - np.log(group_b.var(axis=0))
+    wa_rows, wb_rows = w[:n_a], w[n_a:]
+    mean_a, mean_b = np.average(group_a, axis=0, weights=wa_rows), np.average(group_b, axis=0, weights=wb_rows)
+    mean_obs = mean_a - mean_b
+    logvar_obs = (np.log(np.average((group_a - mean_a) ** 2, axis=0, weights=wa_rows))
+                  - np.log(np.average((group_b - mean_b) ** 2, axis=0, weights=wb_rows)))
     mean_q = np.nanquantile(perm_mean, [0.025, 0.975], axis=0)
     var_q = np.nanquantile(perm_logvar, [0.025, 0.975], axis=0)
     micom_rows = []
@@ -312,6 +335,10 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
     micom = Micom(pd.DataFrame(micom_rows), n_ok)
     notes = [f"{names[0]}: {note}" for note in res_a.notes] + [f"{names[1]}: {note}" for note in res_b.notes]
     notes += micom.notes(*names)
+    if model.higher_order:
+        notes.append(f"MICOM covers the constructs measured by items; higher-order construct"
+                     f"{'s' if len(model.higher_order) > 1 else ''} {', '.join(model.higher_order)} "
+                     "(measured by constructs) not tested")
     if n_ok < n_perm:
         notes.append(f"{n_perm - n_ok} of {n_perm} permutations could not be estimated and were left out")
     return GroupComparison(names[0], names[1], res_a, res_b, differences, micom, n_perm, n_ok, seed, level,

@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Callable, Mapping
 
 import numpy as np
@@ -19,8 +20,10 @@ from . import statistics as st
 from .bootstrap import bootstrap
 from .data import ItemInfo, PreparedData, items_from_questionnaire, prepare
 from .layout import Layout
+from .hoc import HOC_METHODS, TwoStageLayout, check_two_stage, repeated_columns, repeated_model, stage_models
 from .pls_core import SCHEMES, Structure, run
-from .results import PLSResults
+from .weights import weight_column
+from .results import PLSResults, _frozen
 
 
 class ConvergenceError(CSIError):
@@ -46,6 +49,33 @@ def check_pls_model(model: Model) -> None:
                        f"(it estimates weights, not constrained parameters){cbsem}")
 
 
+def _check_combinations(model: Model, weights: str | None, fit_test: int) -> None:
+    """Refuse, naming both, the option pairs whose estimators do not compose (yet): the
+    two-stage HOC and the interaction plan each own the moments of a fit and its bootstrap;
+    product indicators and the exact-fit test resample unweighted rows."""
+    if model.higher_order and model.interactions:
+        hocs = set(model.higher_order) | set(model.lower_order)
+        for iv, moderator in model.interactions:
+            inside = [c for c in (iv, moderator) if c in hocs]
+            if inside:
+                raise CSIError(f"interaction term {iv}:{moderator} involves {inside[0]!r}, part of a higher-order "
+                               "construct: interactions with higher-order constructs are not supported")
+        raise CSIError(f"interaction term{'s' if len(model.interactions) > 1 else ''} "
+                       f"{', '.join(model.interaction_names)} together with higher-order construct "
+                       f"{', '.join(map(repr, model.higher_order))}: not supported in one fit; estimate the "
+                       "higher-order construct's first stage separately and use its scores as items")
+    if weights is not None and model.interactions:
+        raise CSIError(f"respondent weights ({weights!r}) with interaction terms "
+                       f"({', '.join(model.interaction_names)}) are not supported: the interaction's indicators "
+                       "are built from unweighted moments")
+    if fit_test and weights is not None:
+        raise CSIError(f"the test of exact fit with respondent weights ({weights!r}) is not supported: its "
+                       "Bollen-Stine resamples are unweighted; drop fit_test (--fit-test) or the weights")
+    if fit_test and model.higher_order:
+        raise CSIError(f"the test of exact fit with higher-order construct {next(iter(model.higher_order))!r} is not "
+                       "supported: model fit (SRMR, d_ULS, d_G) is computed for first-order models only")
+
+
 class PLSPM:
     """Partial least squares path modeling (Wold; Lohmöller 1989).
 
@@ -62,8 +92,12 @@ class PLSPM:
         Stop when the largest change of any outer weight is below this (default 1e-7).
     max_iter : int
         Iteration cap; reaching it without convergence raises :class:`ConvergenceError`.
-    missing : {"listwise", "mean"}
-        Missing-data handling (see ``docs/methods.md``).
+    missing : {"listwise", "mean", "chained"}
+        Missing-data handling (see ``docs/methods.md``); "chained": imputation by chained
+        equations (:mod:`analysis.imputation`), seeded by ``seed``.
+    max_missing : float or None
+        Drop respondents with more than this share (0..1) of the model's items missing
+        before handling the rest (EPSI: 0.3).
     n_boot : int
         Bootstrap resamples (0 = none). ``seed``, ``level``, ``workers`` control it.
         Under PLSc, inadmissible resamples are dropped and counted in ``bootstrap.failures``.
@@ -80,12 +114,21 @@ class PLSPM:
     interaction : {"two-stage", "product", "orthogonal"}
         How interaction terms (``Y ~ A + B + A:B``, quadratic ``A:A``) are built; see
         :mod:`analysis.moderation`. Their constructs are named ``A:B``.
+    hoc : {"two-stage", "repeated"}
+        How higher-order constructs (a construct measured by constructs) are estimated:
+        seminr's default two-stage approach (the disjoint variant) or repeated indicators;
+        see :mod:`analysis.hoc`.
+    weights : str, optional
+        Name of a data column of respondent weights (weighted PLS, Becker & Ismail 2016):
+        the estimator, the 0-100 index and the bootstrap (rows resampled, each keeping its
+        weight) use weighted moments; see :mod:`analysis.weights`.
     """
 
     def __init__(self, model: Model, scheme: str = "path", scaled: bool = True, tol: float = 1e-7,
                  max_iter: int = 300, missing: str = "listwise", n_boot: int = 0, seed: int = 0,
                  level: float = 0.95, workers: int | None = None, progress: bool | None = None,
                  on_progress: Callable[[int, int], None] | None = None, consistent: bool = False,
+                 max_missing: float | None = None, weights: str | None = None, hoc: str = "two-stage",
                  interaction: str = "two-stage", fit_test: int = 0):
         if scheme not in SCHEMES:
             raise CSIError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
@@ -108,9 +151,14 @@ class PLSPM:
                            "the model has interaction terms")
         if interaction not in moderation.METHODS:
             raise CSIError(f"unknown interaction method {interaction!r}; choose one of {', '.join(moderation.METHODS)}")
+        if hoc not in HOC_METHODS:
+            raise CSIError(f"unknown higher-order method {hoc!r}; choose one of {', '.join(HOC_METHODS)}")
+        _check_combinations(model, weights, fit_test)
         if model.interactions:  # first: a missing main effect also leaves a construct unconnected
             moderation.check_interactions(model, interaction)
         check_pls_model(model)
+        if model.higher_order:
+            check_two_stage(model, consistent)
         self.plan = None
         if model.interactions:
             if not scaled:
@@ -119,13 +167,16 @@ class PLSPM:
             self.plan = moderation.InteractionPlan.build(model, interaction, scheme, tol, max_iter)
         self.interaction = interaction
         self.fit_test = fit_test
+        self.hoc = hoc
         self.consistent = consistent
+        self.weights = weights
         self.model = model
         self.scheme = scheme
         self.scaled = scaled
         self.tol = tol
         self.max_iter = max_iter
         self.missing = missing
+        self.max_missing = max_missing
         self.n_boot = n_boot
         self.seed = seed
         self.level = level
@@ -145,12 +196,25 @@ class PLSPM:
         """
         if questionnaire is not None and item_info is None:
             item_info = items_from_questionnaire(questionnaire)
+        row_weights = None
+        if self.weights is not None:
+            if self.weights in self.model.items:
+                raise CSIError(f"weight column {self.weights!r} is also an item of the model")
+            row_weights = weight_column(data, self.weights)
         model = self.plan.base if self.plan is not None else self.model
-        prepared = prepare(data, model, item_info, self.missing, scales, dont_know=dont_know, strict_scales=True)
+        prepared = prepare(data, model, item_info, self.missing, scales, dont_know=dont_know, strict_scales=True,
+                           weights=row_weights, max_missing=self.max_missing, seed=self.seed)
         return self.fit_prepared(prepared)
 
     def fit_prepared(self, prepared: PreparedData) -> PLSResults:
+        model = self.model
+        if model.higher_order:  # no interaction terms here (refused in __init__)
+            if self.hoc == "two-stage":
+                return self._fit_two_stage(prepared)
+            model = repeated_model(model)
+            prepared = _repeat_columns(prepared, model, repeated_columns(self.model))
         plan = None
+        weights = prepared.weights  # None with interaction terms (refused in __init__)
         if self.plan is not None:
             plan = self.plan.with_center(prepared.values)
             X = plan.augment(prepared.values)  # the bootstrap resamples [items, raw products]
@@ -164,9 +228,9 @@ class PLSPM:
             prepared = moderation.expanded_data(prepared, plan, indicators, self.consistent)
             structure = Structure.from_model(plan.model)
         else:
-            structure = Structure.from_model(self.model)
+            structure = Structure.from_model(model)
             X = prepared.values
-            mom = st.moments(X)
+            mom = st.moments(X) if weights is None else st.moments_from_counts(X, weights[None])
         S = mom.corr if self.scaled else mom.cov
         core = run(S, structure, self.scheme, self.tol, self.max_iter)
         if not core.converged[0]:
@@ -185,7 +249,9 @@ class PLSPM:
         if plan is not None:  # after PLSc, which re-derives the paths from corrected correlations
             core = moderation.rescale_paths(plan, core, mom, prepared.n_used)
         fit = None
-        if plan is None:
+        if plan is None and not self.model.higher_order:
+            # Not for repeated indicators either: their copied columns make the empirical
+            # correlation matrix singular, where d_G is not defined.
             fit = self._model_fit(X, core, mom, structure)
         low = np.array([prepared.scales[i][0] for i in structure.items])
         span = np.array([prepared.scales[i][1] - prepared.scales[i][0] for i in structure.items])
@@ -196,9 +262,9 @@ class PLSPM:
             boot = bootstrap(X, layout, estimate, scheme=self.scheme, scaled=self.scaled, tol=self.tol,
                              max_iter=self.max_iter, low=low, span=span, n_boot=self.n_boot, seed=self.seed,
                              level=self.level, workers=self.workers, progress=self.progress,
-                             on_progress=self.on_progress)
+                             on_progress=self.on_progress, weights=weights)
         return PLSResults.build(self, prepared, structure, layout, core, mom, estimate, low, span, boot,
-                                inadmissible=tuple(inadmissible), fit=fit)
+                                inadmissible=tuple(inadmissible), fit=fit, model=model)
 
     def _model_fit(self, X, core, mom, structure) -> model_fit.FitTest:
         values = model_fit.fit_values(core, mom, structure, self.scaled)[0]
@@ -212,3 +278,60 @@ class PLSPM:
                                             n_boot=self.fit_test, seed=self.seed)
         except ValueError as exc:
             raise CSIError(f"test of exact fit: {exc}") from None
+
+    def _fit_two_stage(self, prepared: PreparedData) -> PLSResults:
+        """seminr's two-stage approach (analysis.hoc): both stages on the same moments, and in
+        each bootstrap resample."""
+        stage1, stage2 = stage_models(self.model)
+        layout = TwoStageLayout.build(self.model, stage1, stage2)
+        X, weights = prepared.values, prepared.weights
+        mom = st.moments(X) if weights is None else st.moments_from_counts(X, weights[None])
+        S = mom.corr if self.scaled else mom.cov
+        core = layout.run_batch(S, mom, self.scheme, self.scaled, self.tol, self.max_iter)
+        for stage, part in ((1, core.first), (2, core.second)):
+            if not part.converged[0]:
+                raise ConvergenceError(
+                    f"PLS did not converge in {self.max_iter} iterations in stage {stage} of the two-stage "
+                    f"higher-order estimation (last largest weight change {part.last_change[0]:.2e} > tol "
+                    f"{self.tol:g}); try more iterations or another scheme")
+            if not part.ok[0]:
+                raise CSIError(f"PLS produced non-finite estimates in stage {stage} of the two-stage higher-order "
+                               "estimation: the latent variables are collinear")
+        low = np.array([prepared.scales[i][0] for i in stage1.items])
+        span = np.array([prepared.scales[i][1] - prepared.scales[i][0] for i in stage1.items])
+        estimate = layout.compute(core, mom, self.scaled, low, span)[0]
+        boot = None
+        if self.n_boot:
+            boot = bootstrap(X, layout, estimate, scheme=self.scheme, scaled=self.scaled, tol=self.tol,
+                             max_iter=self.max_iter, low=low, span=span, n_boot=self.n_boot, seed=self.seed,
+                             level=self.level, workers=self.workers, progress=self.progress,
+                             on_progress=self.on_progress, weights=weights)
+        first_estimate = layout.first.compute(core.first, mom, self.scaled, low, span)[0]
+        first = PLSResults.build(self, prepared, layout.first.structure, layout.first, core.first, mom, first_estimate,
+                                 low, span, None, model=stage1)
+        scores = layout.loc_scores(core, mom, self.scaled, X)
+        X2 = np.concatenate([X, scores], axis=1)[:, layout.source]
+        low2, span2 = layout.second_scales(low, span)
+        scales2 = {item: (prepared.scales[item] if item in prepared.scales else (np.nan, np.nan))
+                   for item in stage2.items}
+        prepared2 = replace(prepared, values=X2, items=stage2.items, scales=scales2)
+        results = PLSResults.build(self, prepared2, layout.structure, layout, core.second, core.moments2, estimate,
+                                   low2, span2, boot, model=self.model)
+        _, _, vs = layout.hoc_index(core, mom, self.scaled, low, span, low2, span2)
+        loc_index = np.array(first.respondent_index)
+        respondent = np.array(results.respondent_index)
+        for (j, _, locs), v in zip(layout.hoc_blocks, vs):
+            respondent[:, j] = loc_index[:, locs] @ v[0]
+        notes = results.notes + (f"higher-order construct{'s' if len(layout.hoc_blocks) > 1 else ''} "
+                                 f"{', '.join(repr(h) for h in self.model.higher_order)} estimated by the disjoint "
+                                 "two-stage approach (seminr's default): stage 1 links the lower-order constructs "
+                                 "directly to the higher-order construct's antecedents and outcomes, stage 2 "
+                                 "measures it by their stage-1 scores",)
+        return replace(results, first_stage=first, _respondent_index=_frozen(respondent), notes=notes)
+
+
+def _repeat_columns(prepared: PreparedData, model: Model, copies: Mapping[str, str]) -> PreparedData:
+    """The prepared items plus each repeated indicator's copy column, in ``model.items`` order."""
+    source = [prepared.items.index(copies.get(item, item)) for item in model.items]
+    scales = {item: prepared.scales[copies.get(item, item)] for item in model.items}
+    return replace(prepared, values=prepared.values[:, source], items=model.items, scales=scales)

@@ -64,12 +64,15 @@ class PLSResults:
     method: str = "pls"
     inadmissible: tuple[str, ...] = ()  # PLSc only: each inadmissibility, named (analysis.plsc)
     interaction: str | None = None      # moderation method when the model has interaction terms
-    fit: Any = None                      # analysis.model_fit.FitTest (None with interaction terms)
+    fit: Any = None                      # analysis.model_fit.FitTest (None with interaction terms or HOCs)
+    weights: str | None = None  # weighted PLS: the data column of respondent weights
+    first_stage: "PLSResults | None" = field(default=None, repr=False)  # two-stage HOC: stage 1 (LOCs)
 
     @classmethod
     def build(cls, estimator, prepared: PreparedData, structure: Structure, layout: Layout, core: CoreResult,
               mom: st.Moments, estimate: np.ndarray, low: np.ndarray, span: np.ndarray,
-              boot: BootstrapResult | None, inadmissible: tuple[str, ...] = (), fit=None) -> "PLSResults":
+              boot: BootstrapResult | None, inadmissible: tuple[str, ...] = (), fit=None,
+              model: Model | None = None) -> "PLSResults":
         X = prepared.values
         weights = core.weights[0]
         raw = st.raw_weights(core, mom, estimator.scaled)[0]
@@ -85,6 +88,11 @@ class PLSResults:
                          "constructs are corrected for measurement error by rho_A; weights, scores and the "
                          "0-100 index are those of the PLS composites")
         notes += [f"INADMISSIBLE PLSc solution: {reason}" for reason in inadmissible]
+        weight_name = getattr(estimator, "weights", None)
+        if prepared.weights is not None:
+            from .weights import effective_n
+            notes.append(f"weighted PLS (Becker & Ismail 2016): respondent weights from column {weight_name!r}; "
+                         f"Kish effective sample size {effective_n(prepared.weights):.1f} of {X.shape[0]} respondents")
         for j, name in enumerate(structure.constructs):
             idx = np.flatnonzero(structure.mask[:, j])
             if unscaled[j]:  # the prepare() note names the items on no rating scale
@@ -109,7 +117,7 @@ class PLSResults:
                                  f"in {invalid} an outer weight turned negative, where the ACSI index is not defined")
         quality = {k: _frozen(v[0]) for k, v in st.reliability(core, mom, structure, estimator.scaled).items()}
         return cls(
-            model=estimator.model, scheme=estimator.scheme, scaled=estimator.scaled, tol=estimator.tol,
+            model=model if model is not None else estimator.model, scheme=estimator.scheme, scaled=estimator.scaled, tol=estimator.tol,
             max_iter=estimator.max_iter, iterations=int(core.iterations[0]), missing=prepared.missing,
             n_total=prepared.n_total, n_used=prepared.n_used, dropped=MappingProxyType(dict(prepared.dropped)),
             notes=tuple(notes), structure=structure, layout=layout, estimates=_frozen(estimate),
@@ -121,6 +129,7 @@ class PLSResults:
             method="plsc" if consistent else "pls", inadmissible=tuple(inadmissible),
             interaction=estimator.interaction if getattr(estimator, "plan", None) is not None else None,
             fit=fit,
+            weights=weight_name if prepared.weights is not None else None,
         )
 
     # ---- tidy frames -------------------------------------------------------------
@@ -164,6 +173,12 @@ class PLSResults:
             j = self.structure.block_of[i]
             construct = self.structure.constructs[j]
             rows.append({"construct": construct, "item": item, "estimate": float(matrix[i, j]), "_key": (construct, item)})
+        if self.first_stage is not None:  # two-stage HOC: the lower-order constructs' items, from stage 1
+            lower = set(self.model.lower_order)
+            first = self.first_stage._outer(kind, self.first_stage._weights if kind == "weight" else self.first_stage._cross)
+            rows += [dict(row, _key=(row["construct"], row["item"])) for row in first.to_dict("records")
+                     if row["construct"] in lower]
+            rows = [{k: row[k] for k in ("construct", "item", "estimate", "_key")} for row in rows]
         return self._finish(self._with_intervals(kind, rows))
 
     @property
@@ -185,7 +200,8 @@ class PLSResults:
     @property
     def scores(self) -> pd.DataFrame:
         """Latent variable scores (n_used x constructs), mean 0 and variance 1 (ddof=0)."""
-        return pd.DataFrame(np.array(self._scores), index=self.row_index, columns=list(self.structure.constructs))
+        frame = pd.DataFrame(np.array(self._scores), index=self.row_index, columns=list(self.structure.constructs))
+        return self._with_lower_order(frame, lambda first: first.scores)
 
     @property
     def construct_correlations(self) -> pd.DataFrame:
@@ -261,7 +277,16 @@ class PLSResults:
     @property
     def respondent_index(self) -> pd.DataFrame:
         """Each respondent's 0-100 score per construct (the index weights applied to their answers)."""
-        return pd.DataFrame(np.array(self._respondent_index), index=self.row_index, columns=list(self.structure.constructs))
+        frame = pd.DataFrame(np.array(self._respondent_index), index=self.row_index, columns=list(self.structure.constructs))
+        return self._with_lower_order(frame, lambda first: first.respondent_index)
+
+    def _with_lower_order(self, frame: pd.DataFrame, part, rows: bool = False) -> pd.DataFrame:
+        """Two-stage HOC: the lower-order constructs' columns (``rows``: rows) from stage 1 appended."""
+        if self.first_stage is None:
+            return frame
+        lower = list(self.model.lower_order)
+        extra = part(self.first_stage)
+        return pd.concat([frame, extra.loc[lower]]) if rows else pd.concat([frame, extra[lower]], axis=1)
 
     @property
     def quality(self) -> pd.DataFrame:
@@ -269,7 +294,7 @@ class PLSResults:
         frame = pd.DataFrame({k: np.array(v) for k, v in self._quality.items()}, index=list(self.structure.constructs))
         frame["n_items"] = self.structure.mask.sum(axis=0).astype(int)
         frame["flags"] = [", ".join(self._quality_flags(j)) for j in range(len(frame))]
-        return frame
+        return self._with_lower_order(frame, lambda first: first.quality, rows=True)
 
     def _quality_flags(self, j: int) -> list[str]:
         if self.structure.mask[:, j].sum() < 2 or j in self.structure.formative:
@@ -310,7 +335,8 @@ class PLSResults:
     def fit_indices(self) -> pd.DataFrame:
         """SRMR, d_ULS and d_G of the saturated and the estimated model (rows model, measure;
         column value), with the test of exact fit's hi95, hi99, p_value and verdict when it was
-        run (``fit_test``). Empty for a model with interaction terms (not a linear model)."""
+        run (``fit_test``). Empty for a model with interaction terms (not a linear model) or
+        higher-order constructs (two stages; repeated indicators make the item correlations singular)."""
         if self.fit is None:
             return pd.DataFrame(columns=["model", "measure", "value"])
         return self.fit.to_frame()
@@ -418,6 +444,7 @@ class PLSResults:
             "n_used": self.n_used,
             "dropped": dict(self.dropped),
             "missing": self.missing,
+            "respondent_weights": self.weights,
             "paths": records(self.path_coefficients),
             "r_squared": {k: float(v) for k, v in self.r_squared.items()},
             "adj_r_squared": {k: float(v) for k, v in self.adj_r_squared.items()},

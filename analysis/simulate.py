@@ -12,6 +12,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from models import navigation
 from models.csi_model import Model
 from models.errors import ModelSpecError
 
@@ -163,11 +164,10 @@ def simulate_responses(questionnaire, n: int, seed: int | None = None, shift: fl
             high = q.maximum if q.maximum is not None else 30
             frame[q.id] = np.minimum(rng.poisson(min(high, 30) / 4 + 1, size=n), high).astype(float)
     # Questions hidden by show_if stay unanswered, as the survey would leave them.
-    for q in questionnaire.questions:
-        page = next(p for p in questionnaire.pages if p.id == q.page_id)
-        conditions = [c for c in (page.show_if, q.show_if) if c is not None]
-        if conditions and q.id in frame:
-            rows = frame.to_dict("records")
-            visible = np.array([all(c.evaluate(r) for c in conditions) for r in rows])
-            frame.loc[~visible, q.id] = None
+    for page in questionnaire.pages:
+        for q in page.questions:
+            if (page.show_if is not None or q.show_if is not None) and q.id in frame:
+                rows = frame.to_dict("records")
+                visible = np.array([navigation.question_shown(page, q, r) for r in rows])
+                frame.loc[~visible, q.id] = None
     return frame

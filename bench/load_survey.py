@@ -2,7 +2,7 @@
 
     python bench/load_survey.py [--respondents 5000] [--concurrency 200] [--backends sqlite,postgresql]
                                 [--workers 1,2] [--threads 2] [--seconds 300] [--kill-after S] [--think S]
-                                [--prime 20] [--warmup 10] [--clients 2]
+                                [--prime 20] [--warmup 10] [--clients 2] [--cpu-per-process F]
 
 For each backend x worker count: a fresh database with the ACSI retail questionnaire and
 an open wave, `csi serve` started as a subprocess on 127.0.0.1, N simulated respondents
@@ -15,6 +15,10 @@ on each page, as people do, so the server sees a steady rate below its capacity:
 latency at that rate. Each new server first serves --prime respondents (20) outside the
 figures, as a server that has been up for a while would have done.
 PostgreSQL runs against CSI_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test).
+
+With --cpu-per-process F every server process is capped at F of a core (cgroup v1, root):
+each run is then server-bound with cores to spare for the load generator and PostgreSQL,
+so 1 against 2 processes shows how throughput scales with processes (bench/cpu_limit.py).
 
 With --kill-after S the server's worker processes are SIGKILLed S seconds into the run
 and the server is restarted (the crash test, also run small in the test suite).
@@ -41,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import questionnaires  # noqa: E402
+from bench import cpu_limit  # noqa: E402
 from bench.loadgen import Stats, respondent, verify  # noqa: E402
 from models import load_questionnaire  # noqa: E402
 from models.storage import create_wave, make_engine, register_questionnaire, upgrade  # noqa: E402
@@ -174,10 +179,14 @@ def prime(base: str, questionnaire, count: int, deadline: float) -> list[dict | 
 
 def run(url: str, workers: int, threads: int, respondents: int, concurrency: int, seconds: float,
         kill_after: float | None = None, think: float = 0.0, clients: int = 2,
-        warmup: float = 10.0, primed: int = 20) -> dict:
+        warmup: float = 10.0, primed: int = 20, cpu_per_process: float | None = None) -> dict:
     engine, questionnaire = prepare(url)
     server = Server(url, workers, threads)
     server.start()
+    capped = []
+    if cpu_per_process:
+        time.sleep(2)  # the worker processes start after the port answers
+        capped = cpu_limit.cap(cpu_limit.processes_in_group(server.process.pid), cpu_per_process, "csi-bench")
     priming = prime(server.base, questionnaire, primed, time.monotonic() + seconds)
     stored_before = stored_submissions(engine)
     stats = Stats()
@@ -215,6 +224,7 @@ def run(url: str, workers: int, threads: int, respondents: int, concurrency: int
         cpu_after["client"] += client_cpu
     finally:
         server.stop()
+        cpu_limit.release(capped)
     # Throughput counts page submissions stored (each exactly once, whatever was re-sent): the
     # server's write path, one per page a respondent moved on from. CPU is per stored submission
     # (granian worker processes are in the server's process group; a killed server's are not counted).
@@ -274,11 +284,16 @@ def main() -> None:
     parser.add_argument("--kill-after", type=float, default=None)
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean seconds a respondent spends on a page before posting it (0: at once)")
+    parser.add_argument("--cpu-per-process", type=float, default=None,
+                        help="cap each server process at this share of a core (cgroup v1; needs root)")
     args = parser.parse_args()
+    if args.cpu_per_process and not cpu_limit.available():
+        parser.error("--cpu-per-process needs a writable cgroup v1 cpu controller at /sys/fs/cgroup/cpu (root)")
     print(f"{args.respondents} respondents x {PAGES} pages, {args.concurrency} at a time, {args.threads} threads per "
           f"server process, client and server on the same 2 cores"
           + (f", {args.think} s mean think time per page" if args.think else ", no think time")
           + (f"; server SIGKILLed after {args.kill_after} s and restarted" if args.kill_after else "")
+          + (f"; each server process capped at {args.cpu_per_process} of a core" if args.cpu_per_process else "")
           + (f"; each server primed with {args.prime} respondents before the clock starts" if args.prime else ""))
     print("\n| backend | processes | stored page submissions/s | respondents/s | POST p50 / p99 | GET p50 / p99 | "
           "acknowledged | retries sent | connection errors | CPU ms per submission: server / PostgreSQL / client | "
@@ -290,7 +305,8 @@ def main() -> None:
                 with ExitStack() as stack:
                     url = database(backend, folder, stack)
                     r = run(url, workers, args.threads, args.respondents, args.concurrency, args.seconds, args.kill_after,
-                            args.think, args.clients, warmup=args.warmup, primed=args.prime)
+                            args.think, args.clients, warmup=args.warmup, primed=args.prime,
+                            cpu_per_process=args.cpu_per_process)
                 print(f"| {backend} | {workers} | {r['submissions_per_s']:.0f} | {r['respondents_per_s']:.1f} | "
                       f"{r['post_p50']:.0f} / {r['post_p99']:.0f} ms | {r['get_p50']:.0f} / {r['get_p99']:.0f} ms | "
                       f"{r['acknowledged']}/{r['respondents']} | {r['retries']} | {r['connection_errors']} | "

@@ -29,6 +29,7 @@ from bench.loadgen import ACTION, CSRF, QUESTION, SUBMISSION, answer_value  # no
 from models import load_questionnaire  # noqa: E402
 from models.storage import create_wave, register_questionnaire  # noqa: E402
 from models.storage.db import scratch_postgres_database  # noqa: E402
+from survey_app.state import state_of  # noqa: E402
 
 SURVEY, WAVE = "acsi-retail", "2026Q4"
 
@@ -38,7 +39,7 @@ def build_app(url: str):
 
     from survey_app import create_app
     app = create_app({"DATABASE_URL": url, "AUTO_MIGRATE": True, "SECRET_KEY": "profile"})
-    with Session(app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(app).engine) as session:
         create_wave(session, register_questionnaire(session, load_questionnaire(questionnaires.path("acsi_retail"))),
                     WAVE)
         session.commit()
@@ -114,7 +115,7 @@ def main() -> None:
         postgres_before = cpu_by_role(None)["postgres"]
         posts = sum(one_respondent(app.test_client(), questionnaire, n) for n in range(args.respondents))
         postgres = cpu_by_role(None)["postgres"] - postgres_before  # all PostgreSQL processes, this run only
-        app.extensions["csi"]["engine"].dispose()
+        state_of(app).engine.dispose()
     total = sum(sum(v) for v in meter.cpu.values())
     requests = sum(len(v) for v in meter.cpu.values())
     print(f"{args.backend}: {args.respondents} respondents, {posts} page submissions, {requests} requests")

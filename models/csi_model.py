@@ -103,7 +103,20 @@ class Model:
 
     @property
     def items(self) -> tuple[str, ...]:
-        return tuple(item for c in self.constructs for item in c.items)
+        """The manifest items (data columns); a higher-order construct's constructs are not items."""
+        names = set(self.construct_names)
+        return tuple(item for c in self.constructs for item in c.items if item not in names)
+
+    @property
+    def higher_order(self) -> dict[str, tuple[str, ...]]:
+        """Higher-order construct -> its lower-order constructs (dimensions), in model order."""
+        names = set(self.construct_names)
+        return {c.name: c.items for c in self.constructs if c.items and c.items[0] in names}
+
+    @property
+    def lower_order(self) -> tuple[str, ...]:
+        """Constructs that are dimensions of a higher-order construct."""
+        return tuple(d for dims in self.higher_order.values() for d in dims)
 
     @property
     def interaction_names(self) -> tuple[str, ...]:
@@ -146,7 +159,9 @@ class Model:
         """Constructs with no structural path (a measurement-only part; CB-SEM only)."""
         if len(self.constructs) < 2:
             return ()
-        return tuple(c.name for c in self.constructs if not any(c.name in p for p in self.paths))
+        lower = set(self.lower_order)  # connected through their higher-order construct
+        return tuple(c.name for c in self.constructs
+                     if c.name not in lower and not any(c.name in p for p in self.paths))
 
     def _term(self, op: str, lhs: str, rhs: str) -> str:
         m = self.modifier(op, lhs, rhs)
@@ -181,11 +196,12 @@ def _check_model(model: Model) -> None:
             raise ModelSpecError(f"construct {c.name!r}: unknown mode {c.mode!r}")
         for item in c.items:
             if item in names:
-                raise ModelSpecError(f"{item!r} is both a construct and an item of {c.name!r}")
+                continue  # a higher-order construct's dimension: checked by _check_higher_order
             if item in seen:
                 raise ModelSpecError(f"item {item!r} is in two blocks: {seen[item]!r} and {c.name!r}")
             seen[item] = c.name
     _check_interactions(model, names)
+    _check_higher_order(model)
     terms = set(model.interaction_names)
     for source, target in model.paths:
         for end in (source, target):
@@ -252,6 +268,53 @@ def _parents(model: Model, name: str) -> tuple[str, ...]:
     """Predecessors with each interaction term replaced by its two constructs (for ordering)."""
     parts = {interaction_name(a, b): (a, b) for a, b in model.interactions}
     return tuple(dict.fromkeys(p for s in model.predecessors(name) for p in parts.get(s, (s,))))
+
+
+def _check_higher_order(model: Model) -> None:
+    """What the two-stage and repeated-indicator approaches support: a higher-order
+    construct (HOC) measured by two or more lower-order constructs (LOCs) only; each LOC in
+    one HOC and in no structural path (its paths are its HOC's); second order only."""
+    names = {c.name for c in model.constructs}
+    owner: dict[str, str] = {}
+    for c in model.constructs:
+        dims = [i for i in c.items if i in names]
+        if not dims:
+            continue
+        if c.name in dims:
+            raise ModelSpecError(f"higher-order construct {c.name!r} lists itself as one of its dimensions (a cycle)")
+        if len(dims) != len(c.items):
+            items = [i for i in c.items if i not in names]
+            raise ModelSpecError(f"construct {c.name!r} mixes constructs ({', '.join(dims)}) and items "
+                                 f"({', '.join(items)}): a higher-order construct is measured by constructs only")
+        if len(dims) < 2:
+            raise ModelSpecError(f"higher-order construct {c.name!r} has a single lower-order construct ({dims[0]!r}): "
+                                 "it needs two or more (a single one is the same construct; use it directly)")
+        for d in dims:
+            if d in owner:
+                raise ModelSpecError(f"construct {d!r} is a dimension of two higher-order constructs ({owner[d]!r} and "
+                                     f"{c.name!r}); each lower-order construct can belong to one only")
+            owner[d] = c.name
+    blocks = {c.name: c for c in model.constructs}
+    for d, hoc in owner.items():
+        if any(i in names for i in blocks[d].items):
+            if hoc in blocks[d].items or owner.get(hoc) == d:
+                raise ModelSpecError(f"higher-order constructs {hoc!r} and {d!r} measure each other (a cycle)")
+            raise ModelSpecError(f"{d!r} is itself a higher-order construct and a dimension of {hoc!r}: only "
+                                 "second-order constructs are supported (a third order is not)")
+        for source, target in model.paths:
+            if d in (source, target):
+                raise ModelSpecError(
+                    f"{d!r} is a dimension of higher-order construct {hoc!r} and also in the structural path "
+                    f"{source} -> {target}: a dimension's relations are its higher-order construct's; write the path "
+                    f"from or to {hoc!r}, or take {d!r} out of {hoc!r}")
+        for iv, moderator in model.interactions:
+            if d in (iv, moderator):
+                raise ModelSpecError(
+                    f"{d!r} is a dimension of higher-order construct {hoc!r} and also in the interaction term "
+                    f"{iv}:{moderator}: a dimension's relations are its higher-order construct's")
+    if owner and model.covariances:
+        a, b = model.covariances[0]
+        raise ModelSpecError(f"the covariance {a} ~~ {b} cannot be combined with higher-order constructs")
 
 
 def _topological_order(model: Model) -> tuple[str, ...]:
@@ -426,6 +489,7 @@ class Template:
     paths: tuple[tuple[str, str], ...]
     citation: str
     optional: tuple[str, ...] = ()
+    higher_order: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (HOC, its lower-order constructs)
 
     def bind(self, items: Mapping[str, Iterable[str]], modes: Mapping[str, str] | None = None) -> Model:
         """A full model: the template's paths with ``items`` (construct -> item ids).
@@ -434,6 +498,12 @@ class Template:
         construct without items is an error naming it.
         """
         modes = modes or {}
+        hocs = dict(self.higher_order)
+        tagged = [c for c in hocs if list(items.get(c, ()))]
+        if tagged:
+            raise ModelSpecError(f"the {self.title} template measures {tagged[0]!r} by {' and '.join(hocs[tagged[0]])} "
+                                 f"(a higher-order construct): tag its items with those constructs instead")
+        items = {**items, **hocs}
         missing = [c for c in self.constructs if not list(items.get(c, ())) and c not in self.optional]
         if missing:
             raise ModelSpecError(
@@ -481,6 +551,26 @@ TEMPLATES: dict[str, Template] = {
         "and Structure for Harmonized National Pilot Projects; as estimated in Tenenhaus, "
         "Esposito Vinzi, Chatelin & Lauro (2005), PLS path modeling, CSDA 48:159-205, Fig. 2 "
         "(whose mobile-phone study also keeps a complaints construct: write that as a custom model).",
+    ),
+    # ECSI's perceived quality of the product ("hardware") and of the service ("humanware")
+    # as two constructs, here the dimensions of one higher-order perceived quality.
+    "ecsi_hoc": Template(
+        "ecsi_hoc", "ECSI (product and service quality)",
+        ("image", "expectations", "product_quality", "service_quality", "perceived_quality", "perceived_value",
+         "satisfaction", "loyalty"),
+        _paths("""
+            expectations ~ image
+            perceived_quality ~ expectations
+            perceived_value ~ expectations + perceived_quality
+            satisfaction ~ image + expectations + perceived_quality + perceived_value
+            loyalty ~ image + satisfaction
+        """),
+        "ECSI Technical Committee (1998), European Customer Satisfaction Index: Foundation and Structure for "
+        "Harmonized National Pilot Projects, whose perceived quality has a product ('hardware') and a service "
+        "('humanware') part (Cassel & Eklöf 2001, Total Quality Management 12(7-8):834-841); here both are "
+        "dimensions of a higher-order perceived_quality (two-stage approach: Sarstedt, Hair, Cheah, Becker & "
+        "Ringle 2019, Australasian Marketing Journal 27(3):197-211).",
+        higher_order=(("perceived_quality", ("product_quality", "service_quality")),),
     ),
     "ccsi": Template(
         "ccsi", "CCSI",

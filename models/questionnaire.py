@@ -26,7 +26,6 @@ from .errors import CSIError, ExpressionError, ModelSpecError, Problem, Question
 from .expressions import Expression, parse_expression
 from .yaml_source import SourceMap, format_path, load_with_lines
 
-QUESTION_TYPES = ("rating", "single_choice", "multiple_choice", "text", "number")
 DEFAULT_MIN_ITEMS = 3
 MAX_FILE_BYTES = 2_000_000
 
@@ -80,9 +79,6 @@ class Scale:
     @property
     def points(self) -> tuple[int, ...]:
         return tuple(range(self.minimum, self.maximum + 1))
-
-    def accepts(self, value: int) -> bool:
-        return self.minimum <= value <= self.maximum or value == self.dont_know_code
 
     @property
     def quality_anchors(self) -> bool:
@@ -193,10 +189,6 @@ class Questionnaire:
             if q.construct:
                 out.setdefault(q.construct, []).append(q.id)
         return {k: tuple(v) for k, v in out.items()}
-
-    def item_scales(self) -> dict[str, tuple[int, int]]:
-        """Rating item id -> (minimum, maximum) of its scale."""
-        return {q.id: (q.scale.minimum, q.scale.maximum) for q in self.rating_items}
 
     def csi_model(self) -> Model:
         """The CSI model the questionnaire declares (template bound to its construct tags)."""
@@ -483,7 +475,7 @@ class _SemanticChecker:
             return None
         path = ("model",)
         if ("template" in spec) == ("text" in spec):
-            self.problem(path, "give exactly one of 'template' (acsi, ecsi, ccsi, scsb) or 'text' (a custom model)")
+            self.problem(path, "give exactly one of 'template' (acsi, ecsi, ecsi_hoc, ccsi, scsb) or 'text' (a custom model)")
             return None
         result = ModelSpec(spec.get("template"), spec.get("text"), tuple(spec.get("formative", ())),
                            spec.get("min_items", DEFAULT_MIN_ITEMS), tuple(spec.get("single_item", ())))
@@ -498,19 +490,27 @@ class _SemanticChecker:
             except CSIError as exc:
                 self.problem(path + ("text",), str(exc))
                 return result
+            hocs = model.higher_order  # measured by constructs, not by questions
             for construct in model.constructs:
                 for item in construct.items:
-                    if item not in ratings:
+                    if item not in ratings and construct.name not in hocs:
                         self.problem(path + ("text",), f"model item {item!r} of {construct.name!r} is not a rating question")
-            needed = {c.name: len(c.items) for c in model.constructs}
+            needed = {c.name: len(c.items) for c in model.constructs if c.name not in hocs}
+            in_model = set(model.construct_names)
         else:
             template = get_template(result.template)
+            hocs = dict(template.higher_order)
+            for name in hocs:
+                if name in items:
+                    self.problem(path + ("template",), f"the {template.title} model measures {name!r} by "
+                                 f"{' and '.join(hocs[name])}: tag its questions with those constructs instead")
             for name in template.constructs:
-                if name not in items and name not in template.optional:
+                if name not in items and name not in template.optional and name not in hocs:
                     self.problem(path + ("template",), f"the {template.title} model needs construct {name!r}, but no rating question is tagged with it")
-            needed = {name: len(items.get(name, ())) for name in template.constructs if name in items}
+            needed = {name: len(items.get(name, ())) for name in template.constructs if name in items and name not in hocs}
+            in_model = set(needed) | set(hocs)
         for name in result.formative:
-            if name not in needed:
+            if name not in in_model:
                 self.problem(path + ("formative",), f"formative construct {name!r} is not in the model")
         for name, count in needed.items():
             if count < result.min_items and name not in result.single_item:

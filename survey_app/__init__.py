@@ -32,15 +32,12 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     from flask_wtf.csrf import CSRFError, CSRFProtect
     from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
 
-    from models.storage import default_url, make_engine, upgrade
-
     from .admin import bp as admin_bp
     from .legacy_session import MigratingSessionInterface
     from .api import bp as api_bp
     from .opt_out import bp as opt_out_bp
     from .respondent import FriendlyError, bp as respondent_bp
-    from .responses import SurveyService
-    from . import input_guard
+    from . import input_guard, state
 
     app = Flask(__name__, instance_relative_config=True)
     input_guard.install(app)
@@ -52,12 +49,7 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
-    url = app.config.get("DATABASE_URL") or default_url(app.instance_path)
-    pool_size = app.config.get("DATABASE_POOL_SIZE")
-    engine = make_engine(url, **({"pool_size": int(pool_size)} if pool_size else {}))
-    if app.config.get("AUTO_MIGRATE"):
-        upgrade(engine)
-    app.extensions["csi"] = {"engine": engine, "service": SurveyService(engine), "url": url}
+    state.init_app(app)
     csrf = CSRFProtect(app)
     app.register_blueprint(respondent_bp)
     app.register_blueprint(admin_bp)

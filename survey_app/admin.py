@@ -28,6 +28,7 @@ from models.storage import accounts, console, follow_up
 from models.storage.tables import Survey, Wave
 from survey_app.downloads import attachment
 
+from .state import current_state
 from .throttle import address_scope, policy
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -39,7 +40,7 @@ SEGMENT_COLUMNS_HINT = "region, tier, channel (any other columns are kept as att
 
 def _db() -> Session:
     if "db" not in g:
-        g.db = Session(current_app.extensions["csi"]["engine"], expire_on_commit=False)
+        g.db = Session(current_state().engine, expire_on_commit=False)
     return g.db
 
 
@@ -269,7 +270,7 @@ def wave(wave_id: int):
     others = _db().scalars(select(Wave).where(Wave.questionnaire_id == wave.questionnaire_id, Wave.id != wave.id)
                            .order_by(Wave.name)).all()
     from analysis.stored import stored_status
-    analysis = stored_status(current_app.extensions["csi"]["engine"], wave.questionnaire_id, wave.name)
+    analysis = stored_status(current_state().engine, wave.questionnaire_id, wave.name)
     return render_template("admin/wave.html", wave=wave, q=questionnaire, progress=progress, items=items, others=others,
                            analysis=analysis)
 
@@ -390,7 +391,7 @@ def export(wave_id: int):
     questionnaire = service().questionnaire(wave.survey_id)
     language = request.args.get("lang") or None
     try:
-        data, mimetype = export_wave(current_app.extensions["csi"]["engine"], questionnaire, wave.name, fmt, layout,
+        data, mimetype = export_wave(current_state().engine, questionnaire, wave.name, fmt, layout,
                                      language=language, include_partial=include_partial)
     except ExportError as exc:
         flash(str(exc), "error")

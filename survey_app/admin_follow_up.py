@@ -12,6 +12,7 @@ import json
 from flask import Response as FlaskResponse, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from models import navigation
 from models.storage import StorageError, follow_up
 from models.storage.repository import stored_questionnaire
 from models.storage.tables import Answer, Response, Survey, Wave
@@ -90,8 +91,8 @@ def follow_up_item(response_id: int):
     answers = decoded_answers(questionnaire, _db().execute(
         select(Answer.question_id, Answer.value_num, Answer.value_text).where(Answer.response_id == response_id)))
     shown = [(q, _shown_answer(q, answers[q.id])) for q in questionnaire.questions if q.id in answers]
-    reasons = [rule.reason.get("en") if rule.reason else rule.id for rule in questionnaire.follow_up
-               if _holds(rule.when, answers)]
+    reasons = [rule.reason.get("en") if rule.reason else rule.id
+               for rule in navigation.flagging_rules(questionnaire, answers)]
     assignee = follow_up.assignee_name(_db(), response)
     return render_template("admin/follow_up_item.html", response=response, q=questionnaire, shown=shown,
                            reasons=reasons, wave=_db().get(Wave, response.wave_id), statuses=follow_up.STATUSES,
@@ -138,10 +139,3 @@ def _shown_answer(question, value) -> str:
         if code in question.scale.labels:
             return f"{code} ({question.scale.labels[code].get('en')})"
     return str(value)
-
-
-def _holds(expression, answers) -> bool:
-    try:
-        return bool(expression.evaluate(answers))
-    except Exception:  # a rule that cannot be evaluated on these answers did not flag them
-        return False

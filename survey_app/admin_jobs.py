@@ -16,6 +16,7 @@ from models.storage import jobs as job_store
 
 from .admin import REPORT_CSP, _wave, bp, current_user, login_required
 from .jobs import enqueue, queue_of_app, retry
+from .state import current_state
 
 OUTPUT_TYPES = {"html": "text/html", "pdf": "application/pdf", "csv": "text/csv",
                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -23,7 +24,7 @@ OUTPUT_TYPES = {"html": "text/html", "pdf": "application/pdf", "csv": "text/csv"
 
 
 def _engine():
-    return current_app.extensions["csi"]["engine"]
+    return current_state().engine
 
 
 def _queue_job(kind: str, params: dict, dedupe_key: str | None = None):

@@ -22,6 +22,8 @@ from models.storage import StorageError
 from models.storage import accounts
 from models.storage.tables import Response, Survey, Wave
 
+from .state import current_state
+
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_BOOT = 5000
 MAX_SEED = 2**32 - 1  # numpy's SeedSequence refuses negative seeds (a ValueError: was a 500)
@@ -31,7 +33,7 @@ QUERY_PARAMETERS = {"responses": ("layout",), "indices": ("boot", "seed")}
 
 
 def _engine():
-    return current_app.extensions["csi"]["engine"]
+    return current_state().engine
 
 
 def _error(status: int, message: str):

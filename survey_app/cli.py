@@ -206,7 +206,7 @@ def _load_model(spec: str, questionnaire):
 
 
 @main.command()
-@click.option("--model", "model_spec", help="Template name (acsi, ecsi, ccsi, scsb) or a model text file. "
+@click.option("--model", "model_spec", help="Template name (acsi, ecsi, ecsi_hoc, ccsi, scsb) or a model text file. "
               "Default: the questionnaire's own model.")
 @click.option("--data", "data_file", type=click.Path(), help="CSV file, one row per respondent.")
 @click.option("--questionnaire", "questionnaire_file", type=click.Path(dir_okay=False),
@@ -220,7 +220,10 @@ def _load_model(spec: str, questionnaire):
 @click.option("--interaction", type=click.Choice(["two-stage", "product", "orthogonal"]),
               help="How interaction terms (Y ~ A + B + A:B) are estimated (default two-stage; PLS only).")
 @click.option("--unscaled", is_flag=True, help="Centre but do not standardize indicators (R plspm scaled=FALSE).")
-@click.option("--missing", type=click.Choice(["listwise", "mean", "fiml"]), default="listwise", show_default=True)
+@click.option("--missing", type=click.Choice(["listwise", "mean", "chained", "fiml"]), default="listwise", show_default=True,
+              help="listwise deletion, item means, chained-equation imputation (PLS), or full-information ML (CB-SEM).")
+@click.option("--max-missing", type=click.FloatRange(0, 1, max_open=True), default=None, metavar="SHARE",
+              help="PLS: drop respondents with more than this share of the model's items missing first (EPSI: 0.3).")
 @click.option("--estimator", type=click.Choice(["ml", "mlr"], case_sensitive=False), default="ml", show_default=True,
               help="CB-SEM: ml, or mlr (robust: Huber-White SEs and the Yuan-Bentler scaled chi-square, as lavaan).")
 @click.option("--allow-improper", is_flag=True,
@@ -237,8 +240,14 @@ def _load_model(spec: str, questionnaire):
               "or a YAML file mapping items (or ranges) to MIN-MAX.")
 @click.option("--dont-know", "dont_know_spec", metavar="CODES",
               help="Codes that mean don't know / no answer in every item, e.g. 99,98 (treated as missing).")
+@click.option("--hoc", "hoc_method", type=click.Choice(["two-stage", "repeated"]),
+              help="Higher-order constructs (a construct measured by constructs): two-stage (default; seminr's "
+              "disjoint two-stage approach) or repeated indicators.")
+@click.option("--weights", "weights_column", metavar="COLUMN",
+              help="Data column of respondent weights (weighted PLS: estimates, index and bootstrap).")
 def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, method, scheme, interaction, unscaled,
-        missing, estimator, allow_improper, n_boot, seed, fit_test, as_json, plot_prefix, scales_spec, dont_know_spec) -> None:
+        missing, max_missing, estimator, allow_improper, n_boot, seed, fit_test, as_json, plot_prefix, scales_spec,
+        dont_know_spec, hoc_method=None, weights_column=None) -> None:
     """Fit a CSI model (PLS path modeling or CB-SEM) on a CSV file or a stored wave."""
     import pandas as pd
 
@@ -258,7 +267,8 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
         _fail(f"{data_file} is a folder, not a CSV file" if Path(data_file).is_dir() else f"no data file {data_file}")
     if (survey and wave and method == "pls" and n_boot is None and seed is None and not model_spec
             and not questionnaire_file and scheme == "path" and not unscaled and missing == "listwise" and not interaction
-            and not fit_test and not scales_spec and not dont_know_spec):
+            and not fit_test and max_missing is None
+            and not scales_spec and not dont_know_spec and not hoc_method and not weights_column):
         _fit_stored(survey, wave, database_url, as_json, plot_prefix)
         return
     n_boot = 0 if n_boot is None else n_boot
@@ -308,15 +318,21 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
             if estimator.lower() != "ml" or allow_improper:
                 _fail("--estimator and --allow-improper apply to --method cbsem")
             results = fit_model(model, data, method, questionnaire=questionnaire, scheme=scheme, scaled=not unscaled,
-                                missing=missing, n_boot=n_boot, seed=seed, scales=scales, dont_know=dont_know,
-                                interaction=interaction or "two-stage", fit_test=fit_test)
+                                missing=missing, max_missing=max_missing, n_boot=n_boot, seed=seed, scales=scales,
+                                dont_know=dont_know, interaction=interaction or "two-stage", fit_test=fit_test,
+                                **_hoc_and_weights(hoc_method, weights_column))
         else:
             if n_boot:
                 _fail("--boot applies to --method pls (CB-SEM reports ML standard errors)")
             if fit_test:
                 _fail("--fit-test applies to --method pls or plsc (CB-SEM reports the chi-square test)")
+            if missing == "chained" or max_missing is not None:
+                _fail("--missing chained and --max-missing apply to --method pls or plsc; CB-SEM models holes "
+                      "with --missing fiml")
             if scales:
                 _fail("--scales applies to --method pls (CB-SEM has no 0-100 index)")
+            if hoc_method or weights_column:
+                _fail(f"{'--hoc' if hoc_method else '--weights'} applies to --method pls")
             results = fit_model(model, data, "cbsem", questionnaire=questionnaire, missing=missing,
                                 dont_know=dont_know, estimator=estimator.lower(), allow_negative_variance=allow_improper,
                                 on_progress=_cbsem_progress())
@@ -390,6 +406,16 @@ def predict(model_spec, data_file, questionnaire_file, folds, loocv, repeats, te
     else:
         click.echo(f"data: {data_file}")
         click.echo(results.summary())
+
+
+def _hoc_and_weights(hoc_method: str | None, weights_column: str | None) -> dict:
+    """``csi fit --hoc/--weights`` as PLSPM options (only those given)."""
+    options = {}
+    if hoc_method:
+        options["hoc"] = hoc_method
+    if weights_column:
+        options["weights"] = weights_column
+    return options
 
 
 def _fit_scales(scales_spec: str | None, dont_know_spec: str | None, model):
@@ -961,11 +987,12 @@ def export(survey, wave, fmt, layout, include_partial, language, output, databas
 
 
 def _register_groups() -> None:
+    from .cli_convert import convert
     from .cli_followup import followup
     from .cli_invitations import invitations
     from .cli_text import text
     from .cli_webhooks import webhooks
-    for group in (followup, invitations, text, webhooks):
+    for group in (convert, followup, invitations, text, webhooks):
         main.add_command(group)
 
 

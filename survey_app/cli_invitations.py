@@ -20,6 +20,8 @@ import click
 
 from models.errors import CSIError
 
+from .state import state_of
+
 
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
@@ -75,7 +77,7 @@ def import_command(survey, wave, database_url, file, send_at) -> None:
     when = _parse_time(send_at) if send_at else None
     rows = _read_csv(file)
     app = _app(database_url)
-    with Session(app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(app).engine) as session:
         try:
             stored_wave, questionnaire = _wave_and_questionnaire(session, survey, wave)
             result = import_email_invitations(session, stored_wave, rows, app.config["SECRET_KEY"],
@@ -119,7 +121,7 @@ def _send(survey, wave, database_url, kind, **options) -> None:
     from .mailer import MailSettings, send_round
 
     app = _app(database_url)
-    with Session(app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(app).engine) as session:
         try:
             settings = MailSettings.from_config(app.config)
             stored_wave, questionnaire = _wave_and_questionnaire(session, survey, wave)
@@ -164,7 +166,7 @@ def status_command(survey, wave, database_url, csv_path) -> None:
     from models.storage.invitations import status_counts, status_rows
 
     app = _app(database_url)
-    with Session(app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(app).engine) as session:
         try:
             stored_wave, _ = _wave_and_questionnaire(session, survey, wave)
         except CSIError as exc:

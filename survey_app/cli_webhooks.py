@@ -13,6 +13,7 @@ import click
 from models.errors import CSIError
 
 from .cli_invitations import _app, _fail
+from .state import state_of
 
 
 def _database(function):
@@ -40,7 +41,7 @@ def add_command(survey, url, events, database_url) -> None:
     from models.storage.webhooks import add_webhook
 
     app = _app(database_url)
-    with Session(app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(app).engine) as session:
         if session.scalar(select(Wave.id).where(Wave.questionnaire_id == survey).limit(1)) is None:
             _fail(f"no questionnaire {survey!r} with waves in this database")
         try:
@@ -61,7 +62,7 @@ def list_command(survey, database_url) -> None:
     from models.storage.webhooks import list_webhooks
 
     app = _app(database_url)
-    with Session(app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(app).engine) as session:
         rows = list_webhooks(session, survey)
         if not rows:
             click.echo("no webhooks")
@@ -76,7 +77,7 @@ def _set_active(webhook_id: int, database_url, active: bool) -> None:
     from models.storage.webhooks import get_webhook
 
     app = _app(database_url)
-    with Session(app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(app).engine) as session:
         try:
             webhook = get_webhook(session, webhook_id)
         except CSIError as exc:
@@ -112,7 +113,7 @@ def log_command(webhook_id, limit, database_url) -> None:
     from models.storage.webhooks import delivery_log
 
     app = _app(database_url)
-    with Session(app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(app).engine) as session:
         for d in delivery_log(session, webhook_id, limit):
             next_try = d.next_attempt_at.isoformat(timespec="seconds") if d.next_attempt_at else "-"
             click.echo(f"{d.id}\twebhook {d.webhook_id}\t{d.event}\t{d.status}\tattempts {d.attempts}\t"
@@ -132,7 +133,7 @@ def deliver_command(database_url) -> None:
 
     app = _app(database_url)
     counts = {"delivered": 0, "pending": 0, "failed": 0}
-    with Session(app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(app).engine) as session:
         for delivery_id in [d.id for d in due_deliveries(session)]:
             delivery = attempt(session, delivery_id)
             if delivery is not None:

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import questionnaires
+from models import navigation
 from models.questionnaire import load_questionnaire
 from models.storage import (bulk_insert_responses, create_invitations, create_wave, default_url, find_wave, make_engine,
                             register_questionnaire, upgrade)
@@ -42,18 +43,16 @@ def _field(engine, survey, wave, questionnaire, answers, seed: int, days_ago: in
     ends = [now - timedelta(hours=float(h)) for h in rng.uniform(0, 24 * 21, len(answers))]
     starts = [end - timedelta(minutes=float(m)) for end, m in zip(ends, rng.gamma(4.0, 1.6, len(answers)))]
     records = answers.to_dict("records")
-    flags = [any(_holds(rule.when, row) for rule in questionnaire.follow_up) for row in records]
+    flags = [bool(navigation.flagging_rules(questionnaire, _present(row))) for row in records]
     contacts = [{"name": f"Customer {k}", "phone": f"+86 138 0000 {k % 10000:04d}", "consent": True}
                 if flag and rng.random() < 0.6 else None for k, flag in enumerate(flags)]
     bulk_insert_responses(engine, survey, wave, answers, language=questionnaire.default_language,
                           started_at=starts, completed_at=ends, follow_up=flags, contacts=contacts)
 
 
-def _holds(expression, row) -> bool:
-    try:
-        return bool(expression.evaluate({k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}))
-    except Exception:  # a rule on a question the row lacks
-        return False
+def _present(row: dict) -> dict:
+    """A simulated row as stored answers read: NaN (not asked) is no answer."""
+    return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
 
 
 def run_demo(database_url: str | None, respondents: int, seed: int, echo: Callable[[str], None] = print,

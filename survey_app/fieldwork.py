@@ -19,6 +19,8 @@ from models.storage.invitations import due_invitations, reminder_candidates
 from models.storage.tables import Wave, utcnow
 from models.storage.webhooks import due_deliveries
 
+from .state import state_of
+
 
 @dataclass(frozen=True)
 class DueWork:
@@ -88,7 +90,7 @@ def _mail_round(context, kind: str, **options) -> dict:
                                 progress=lambda done, total: context.progress(done / total, f"{done} of {total} sent"),
                                 **options)
     finally:
-        app.extensions["csi"]["engine"].dispose()
+        state_of(app).engine.dispose()
     return {"sent": result.sent, "bounced": result.bounced, "deferred": result.deferred, "summary": result.line()}
 
 

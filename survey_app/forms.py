@@ -16,7 +16,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
-from wtforms.validators import ValidationError
 
 from models.questionnaire import Question
 
@@ -27,6 +26,10 @@ CONTROL_FIELDS = {"csrf_token", "submission_id", "nav"}
 
 class Tampered(Exception):
     """The post contains something the rendered form could not have produced."""
+
+
+class ValidationError(ValueError):
+    """A respondent's mistake in one answer; the message (in their language) is shown next to it."""
 
 
 @dataclass

@@ -87,7 +87,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "nul_body": "请求中含有空字符（\\0），它不属于任何正常文本，因此未保存任何数据。请返回重新输入您的回答。",
     },
 }
-LANGUAGES = tuple(STRINGS)
 LANGUAGE_NAMES = {"en": "English", "zh-CN": "中文"}
 
 

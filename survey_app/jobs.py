@@ -110,12 +110,13 @@ def queue_from_environment(database_url: str) -> Queue:
 def queue_of_app(app) -> Queue:
     """The web app's queue (the same settings, read from the app's config: ``CSI_*`` variables
     or ``create_app``'s mapping), made on first use."""
-    extension = app.extensions["csi"]
-    if "queue" not in extension:
+    from .state import state_of
+    state = state_of(app)
+    if state.queue is None:
         config = app.config
-        extension["queue"] = Queue(extension["url"], config.get("REDIS_URL") or None, config.get("QUEUE_NAME") or "csi",
-                                   config.get("QUEUE_FILE") or None)
-    return extension["queue"]
+        state.queue = Queue(state.url, config.get("REDIS_URL") or None, config.get("QUEUE_NAME") or "csi",
+                            config.get("QUEUE_FILE") or None)
+    return state.queue
 
 
 def enqueue(engine, queue: Queue, kind: str, params: Mapping[str, Any], *, dedupe_key: str | None = None,

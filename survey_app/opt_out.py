@@ -7,7 +7,7 @@ authenticates the request (a forger would need the invitee's link).
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from sqlalchemy.orm import Session
 
 from models.storage.invitations import find_by_token, opt_out
@@ -15,6 +15,7 @@ from models.storage.repository import stored_questionnaire
 from models.storage.tables import Wave
 
 from .i18n import translate
+from .state import current_state
 
 bp = Blueprint("opt_out", __name__)
 
@@ -31,7 +32,7 @@ def opt_out_page(token: str):
 
     if not 16 <= len(token) <= 128:
         raise FriendlyError(404, "invalid_link_title", "invalid_link_body")
-    with Session(current_app.extensions["csi"]["engine"]) as session:
+    with Session(current_state().engine) as session:
         invitation = find_by_token(session, token) if request.method == "GET" else opt_out(session, token)
         if invitation is None or not invitation.email:
             raise FriendlyError(404, "invalid_link_title", "invalid_link_body")

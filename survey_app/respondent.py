@@ -6,14 +6,15 @@ import uuid
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 
+from models import navigation
 from models.questionnaire import Questionnaire
 from models.storage.tables import Wave
 
 from .forms import CONTACT_FIELDS, PageAnswers, Tampered, check_tampering, validate_answers, validate_contact
 from .i18n import LANGUAGE_NAMES, translate
 from .question_markup import question_html
-from .responses import (PagePost, ResponseState, SurveyService, next_visible_page, page_visible, resume_page,
-                        visible_questions)
+from .responses import PagePost, ResponseState, SurveyService
+from .state import current_state
 
 bp = Blueprint("respondent", __name__)
 
@@ -26,7 +27,7 @@ class FriendlyError(Exception):
 
 
 def service() -> SurveyService:
-    return current_app.extensions["csi"]["service"]
+    return current_state().service
 
 
 def language_for(questionnaire: Questionnaire | None) -> str:
@@ -97,7 +98,7 @@ def start(questionnaire_id: str, wave_name: str):
             raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
         response = service().start(wave, language)
         _remember(wave, response)
-        first = next_visible_page(questionnaire, {}, -1)
+        first = navigation.next_page(questionnaire, {}, -1)
         if first is not None:  # answered with the first page itself, as a page post is with the next
             return _show_page(wave, questionnaire, language, first, {})
     return _resume(questionnaire_id, wave_name, response, questionnaire)
@@ -105,7 +106,7 @@ def start(questionnaire_id: str, wave_name: str):
 
 def _resume(questionnaire_id: str, wave_name: str, response: ResponseState, questionnaire: Questionnaire):
     answers = service().answers(response)
-    index = resume_page(response, questionnaire, answers)
+    index = navigation.resume_page(questionnaire, answers, response.current_page)
     if index is None:
         return redirect(url_for(".done", questionnaire_id=questionnaire_id, wave_name=wave_name))
     return redirect(url_for(".page", questionnaire_id=questionnaire_id, wave_name=wave_name, number=index + 1,
@@ -142,12 +143,12 @@ def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, 
         raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
     index = number - 1
     if not 0 <= index < len(questionnaire.pages) or index > response.current_page \
-            or not page_visible(questionnaire.pages[index], answers):
+            or not navigation.page_visible(questionnaire.pages[index], answers):
         # No skipping ahead, no hidden pages: go to where the respondent really is.
         return _resume(questionnaire_id, wave_name, response, questionnaire)
     if post is None:
         return _show_page(wave, questionnaire, language, index, answers, resumed=request.args.get("resumed") == "1")
-    questions = visible_questions(questionnaire.pages[index], answers)
+    questions = navigation.visible_questions(questionnaire.pages[index], answers)
     try:
         check_tampering(request.form, questions)
     except Tampered as exc:
@@ -164,7 +165,7 @@ def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, 
     if outcome.next_page is None:  # complete: answered with the thank-you page itself
         return _show_done(wave, questionnaire, language, outcome.follow_up)
     if going_back:
-        previous = _previous_visible(questionnaire, index, answers)
+        previous = navigation.previous_page(questionnaire, answers, index)
         if previous is not None:
             return redirect(url_for(".page", questionnaire_id=questionnaire_id, wave_name=wave_name,
                                     number=previous + 1))
@@ -176,21 +177,17 @@ def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, 
     return _show_page(wave, questionnaire, language, outcome.next_page, outcome.answers)
 
 
-def _previous_visible(questionnaire: Questionnaire, index: int, answers: dict) -> int | None:
-    return max((i for i in range(index) if page_visible(questionnaire.pages[i], answers)), default=None)
-
-
 def _show_page(wave: Wave, questionnaire: Questionnaire, language: str, index: int, answers: dict, *,
                form=None, status: int = 200, resumed: bool = False):
     """Page ``index`` with the saved ``answers`` (or the posted ``form`` with its errors)."""
     page_spec = questionnaire.pages[index]
-    questions = visible_questions(page_spec, answers)
+    questions = navigation.visible_questions(page_spec, answers)
     if form is None:
         form = PageAnswers(questions, answers=answers)
-    visible_pages = [i for i, p in enumerate(questionnaire.pages) if page_visible(p, answers)]
-    previous = max((i for i in visible_pages if i < index), default=None)
+    visible_pages = navigation.visible_pages(questionnaire, answers)
+    previous = navigation.previous_page(questionnaire, answers, index)
     position = visible_pages.index(index) + 1
-    is_last = index == visible_pages[-1] and not _later_pages_depend_on(questionnaire, index)
+    is_last = navigation.is_last_page(questionnaire, answers, index)
     here = url_for(".page", questionnaire_id=wave.questionnaire_id, wave_name=wave.name, number=index + 1)
     questions_html = Markup("".join(
         question_html(questionnaire, question, language, form[question.id].data,
@@ -199,16 +196,6 @@ def _show_page(wave: Wave, questionnaire: Questionnaire, language: str, index: i
         "page.html", form=form, page=page_spec, position=position, total=len(visible_pages), previous=previous,
         is_last=is_last, resumed=resumed, here=here, submission_id=uuid.uuid4().hex, questions_html=questions_html,
         **_context(questionnaire, language)), status
-
-
-def _later_pages_depend_on(questionnaire: Questionnaire, index: int) -> bool:
-    """Could an answer on page ``index`` reveal a later (now hidden) page?"""
-    here = {q.id for q in questionnaire.pages[index].questions}
-    for later in questionnaire.pages[index + 1:]:
-        conditions = [later.show_if] + [q.show_if for q in later.questions]
-        if any(c is not None and here & set(c.names) for c in conditions):
-            return True
-    return False
 
 
 @bp.route("/s/<questionnaire_id>/<wave_name>/done", methods=["GET", "POST"])

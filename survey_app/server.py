@@ -2,9 +2,8 @@
 waitress (pure Python) on request.
 
 Granian parses HTTP and keeps connections outside the interpreter, so the Python threads
-only run the app: against gunicorn's gthread workers it stored about 16 % more page
-submissions per second for 12 % less server CPU, with a shorter latency tail
-(docs/benchmarks.md). ``CSI_SERVER=waitress`` (or ``server=``) picks waitress, which needs
+only run the app: against gunicorn's gthread workers it stored more page submissions per
+second for less server CPU, with a shorter latency tail (docs/benchmarks.md, round 4). ``CSI_SERVER=waitress`` (or ``server=``) picks waitress, which needs
 nothing compiled.
 
 Each worker process builds its own app, and so its own database engine, from the
@@ -23,8 +22,8 @@ def settled(app):
 
     A server process holds about 95,000 objects once the app is built (Flask, SQLAlchemy,
     Alembic, Jinja), and a full collection, which Python runs now and then as objects
-    survive, walks them all: about 60 ms with the GIL held, a stall for every
-    request in that process. ``gc.freeze()`` moves them to a generation that is never
+    survive, walks them all with the GIL held, a stall for every request in that process
+    (docs/benchmarks.md, round 6). ``gc.freeze()`` moves them to a generation that is never
     collected (they live as long as the process anyway), so a full collection walks only
     what requests left behind. Only for a serving process: objects frozen stay in memory.
     """

@@ -54,13 +54,13 @@ def init_app(app: Flask) -> Limiter:
                       strategy="moving-window", key_prefix="csi-login", headers_enabled=False,
                       in_memory_fallback_enabled=True)  # Redis down: count in memory, keep serving
     # Only the login is limited: every other request leaves the limiter's hook at once (it
-    # cost ~0.1-0.2 ms on each respondent request otherwise).
+    # cost time on each respondent request otherwise; docs/benchmarks.md, "Figures moved
+    # out of the code").
     limiter.request_filter(lambda: request.endpoint != LOGIN_ENDPOINT)
     view = app.view_functions[LOGIN_ENDPOINT]
     app.view_functions[LOGIN_ENDPOINT] = limiter.limit(
         lambda: current_app.config.get("LOGIN_RATE_LIMIT") or "1000000 per second", methods=["POST"],
         exempt_when=lambda: not current_app.config.get("LOGIN_RATE_LIMIT"))(view)
-    app.extensions.setdefault("csi", {})["limiter"] = limiter
 
     @app.errorhandler(RateLimitExceeded)
     def too_many(error: RateLimitExceeded):

@@ -10,8 +10,8 @@ over: each sentiment word counts +1/-1, multiplied by the degree adverbs before 
 x4, very x3, more x2, -ish x0.5, cnsenti's weights) and flipped by an odd number of negations
 (不, 没有, ...) since the previous sentiment word; the sum x is normalised as VADER does,
 x / sqrt(x^2 + alpha), and the same 0.05 thresholds apply. cnsenti's own scorer is not used:
-it looks words up in Python lists (about 25 ms an answer, 40 minutes for 100,000 answers) and
-its exclamation rule always fires. Where the lexicon finds no sentiment word the answer is
+it looks words up in Python lists (too slow for a wave's answers; docs/benchmarks.md, "Figures
+moved out of the code") and its exclamation rule always fires. Where the lexicon finds no sentiment word the answer is
 neutral with score 0.
 
 A mixed answer is split by script (see segment.py): the English part goes to VADER, the

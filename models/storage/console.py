@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from .. import navigation
 from .tables import Answer, Invitation, Response, Wave, _aware
 
 
@@ -81,15 +82,10 @@ def asked_counts(session: Session, wave: Wave, questionnaire) -> dict[str, int]:
     and the question's ``show_if`` hold for their answers."""
     responses = session.execute(select(Response.id, Response.status, Response.current_page)
                                 .where(Response.wave_id == wave.id)).all()
-    conditions: dict[str, list] = {}
     names: set[str] = set()
-    page_of: dict[str, int] = {}
-    for index, page in enumerate(questionnaire.pages):
-        for q in page.questions:
-            page_of[q.id] = index
-            conditions[q.id] = [c for c in (page.show_if, q.show_if) if c is not None]
-            for condition in conditions[q.id]:
-                names.update(condition.names)
+    for page in questionnaire.pages:
+        for condition in [page.show_if] + [q.show_if for q in page.questions]:
+            names.update(condition.names if condition is not None else ())
     answers: dict[int, dict[str, Any]] = {}
     if names:
         by_id = {q.id: q for q in questionnaire.questions}
@@ -105,21 +101,14 @@ def asked_counts(session: Session, wave: Wave, questionnaire) -> dict[str, int]:
     reached = [len(questionnaire.pages) if status == "complete" else (current_page or 0)
                for _, status, current_page in responses]
     out = {}
-    for question_id, index in page_of.items():
-        if not conditions[question_id]:
-            out[question_id] = sum(1 for r in reached if r >= index)
-            continue
-        out[question_id] = sum(
-            1 for (response_id, _, _), r in zip(responses, reached)
-            if r >= index and all(_holds(c, answers.get(response_id, {})) for c in conditions[question_id]))
+    for index, page in enumerate(questionnaire.pages):
+        for q in page.questions:
+            if page.show_if is None and q.show_if is None:
+                out[q.id] = sum(1 for r in reached if r >= index)
+                continue
+            out[q.id] = sum(1 for (response_id, _, _), r in zip(responses, reached)
+                            if r >= index and navigation.question_shown(page, q, answers.get(response_id, {})))
     return out
-
-
-def _holds(condition, answers: dict[str, Any]) -> bool:
-    try:
-        return bool(condition.evaluate(answers))
-    except Exception:  # a condition over an unanswered item: not shown, as the survey decides
-        return False
 
 
 def share_text(part: int, whole: int) -> str:
@@ -198,9 +187,3 @@ def latest_texts(session: Session, wave: Wave, question_id: str, limit: int = 5)
                                   Answer.value_text.is_not(None), Answer.value_text != "")
                            .order_by(Response.updated_at.desc(), Response.id.desc()).limit(limit)).all()
     return [(text, _aware(updated)) for text, updated in rows]
-
-
-def response_answers(session: Session, response_id: int) -> dict[str, Any]:
-    rows = session.execute(select(Answer.question_id, Answer.value_num, Answer.value_text)
-                           .where(Answer.response_id == response_id)).all()
-    return {q: (txt if num is None else (int(num) if float(num).is_integer() else num)) for q, num, txt in rows}

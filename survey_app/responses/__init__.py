@@ -1,9 +1,8 @@
 """The respondent's answers: what a page post means (``page_save``: pure functions, no
 database) and how responses are stored (``storage``: one SQLAlchemy Core path for SQLite
 and PostgreSQL, one transaction per post)."""
-from .page_save import (PageSave, ResponseState, SaveOutcome, decode_answer, encode_answer, next_visible_page,
-                        page_visible, plan_page_save, resume_page, visible_questions)
+from .page_save import PageSave, ResponseState, SaveOutcome, decode_answer, encode_answer, plan_page_save
 from .storage import PagePost, SurveyService
 
 __all__ = ["PagePost", "PageSave", "ResponseState", "SaveOutcome", "SurveyService", "decode_answer", "encode_answer",
-           "next_visible_page", "page_visible", "plan_page_save", "resume_page", "visible_questions"]
+           "plan_page_save"]

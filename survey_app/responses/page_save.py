@@ -15,7 +15,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Mapping
 
-from models.questionnaire import Page, Question, Questionnaire
+from models import navigation
+from models.questionnaire import Question, Questionnaire
 
 
 @dataclass(frozen=True)
@@ -104,37 +105,6 @@ def decode_rows(questionnaire: Questionnaire, rows) -> dict[str, Any]:
     return out
 
 
-def page_visible(page: Page, answers: dict) -> bool:
-    if page.show_if is not None and not page.show_if.evaluate(answers):
-        return False
-    return any(q.show_if is None or q.show_if.evaluate(answers) for q in page.questions)
-
-
-def visible_questions(page: Page, answers: dict) -> list[Question]:
-    return [q for q in page.questions if q.show_if is None or q.show_if.evaluate(answers)]
-
-
-def next_visible_page(questionnaire: Questionnaire, answers: dict, after: int) -> int | None:
-    """The first page after index ``after`` that ``answers`` leave visible, or None."""
-    for index in range(after + 1, len(questionnaire.pages)):
-        if page_visible(questionnaire.pages[index], answers):
-            return index
-    return None
-
-
-def resume_page(response: ResponseState, questionnaire: Questionnaire, answers: dict) -> int | None:
-    """The first page not yet submitted (skipping pages hidden by earlier answers); None when
-    there is none left."""
-    index = response.current_page
-    if index < len(questionnaire.pages) and page_visible(questionnaire.pages[index], answers):
-        return index
-    return next_visible_page(questionnaire, answers, index)
-
-
-def _visible_question_ids(questionnaire: Questionnaire, answers: dict) -> set[str]:
-    return {q.id for p in questionnaire.pages if page_visible(p, answers) for q in visible_questions(p, answers)}
-
-
 def plan_page_save(questionnaire: Questionnaire, response: ResponseState, stored: dict[str, Any], page_index: int,
                    values: dict[str, Any], language: str, advance: bool, now: datetime) -> PageSave:
     """The writes for a post of page ``page_index`` with ``values`` (the page's visible
@@ -150,17 +120,15 @@ def plan_page_save(questionnaire: Questionnaire, response: ResponseState, stored
         if num is not None or txt is not None:
             rows.append({"question_id": question.id, "value_num": num, "value_text": txt})
             answers[question.id] = decode_answer(question, num, txt)
-    next_page = next_visible_page(questionnaire, answers, page_index) if advance else page_index
+    next_page = navigation.next_page(questionnaire, answers, page_index) if advance else page_index
     changes: dict[str, Any] = {"language": language, "updated_at": now}
     if advance and next_page is None:
-        # Answers to questions that the final answers hide (the respondent went back and
-        # changed an earlier answer) are not part of the response.
-        visible = _visible_question_ids(questionnaire, answers)
-        remove += [qid for qid in stored if qid not in visible and qid not in page_ids]
-        rows = [row for row in rows if row["question_id"] in visible]
-        answers = {qid: value for qid, value in answers.items() if qid in visible}
+        done = navigation.completion(questionnaire, answers)
+        remove += [qid for qid in stored if qid in done.dropped and qid not in page_ids]
+        rows = [row for row in rows if row["question_id"] not in done.dropped]
+        answers = done.answers
         changes |= {"status": "complete", "completed_at": now, "current_page": len(questionnaire.pages)}
-        if any(rule.when.evaluate(answers) for rule in questionnaire.follow_up):
+        if done.follow_up:
             changes |= {"follow_up": True, "follow_up_status": "open"}
     elif advance:
         changes["current_page"] = max(response.current_page, next_page)

@@ -4,14 +4,11 @@ Why this exists beside the one SQLAlchemy Core path (``storage._CoreTransaction`
 runs the same statements one at a time: BEGIN, claim, read, insert the answers, update the
 response, COMMIT, each a round trip to the server. On a host whose cores are shared with
 other work every round trip waits for the scheduler twice (for PostgreSQL's process and for
-ours). Measured at the service bar (a steady 30 page submissions per second, 1 process x 2
-threads, ``bench/load_survey.py``; docs/benchmarks.md, "After the return to Flask's session
-and Flask-WTF", 2026-12-01, host load average 8-15 on 2 cores), the Core path's page-post
-p50 / p99 on PostgreSQL was 43 / 264, 51 / 599 and 69 / 577 ms: a pause after pressing Next
-that respondents notice, far above the 150 ms bar. Sent through psycopg's pipeline mode, the
-same statements cost two round trips (BEGIN, claim and read together; then the writes with
-the COMMIT): 23 / 283 and 22 / 67 ms in the same conditions, the p50 of the hand-built SQL
-this replaced (18-25 ms).
+ours), and at the service bar the Core path's page post on PostgreSQL became a pause after
+pressing Next that respondents notice. Sent through psycopg's pipeline mode the same
+statements cost two round trips (BEGIN, claim and read together; then the writes with the
+COMMIT), and the pause went away (the figures: docs/benchmarks.md, "Survey server at the
+service bar: after the return to Flask's session and Flask-WTF").
 
 The statements are storage's own SQLAlchemy Core statements, compiled once for psycopg
 with named parameters, and rows are read by column name. The one difference: the claim

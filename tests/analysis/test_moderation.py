@@ -213,6 +213,46 @@ def test_unsupported_combinations(mobi):
         PLSPM(model, scaled=False)
 
 
+HOC_2SI = MEASUREMENT + """
+Quality =~ PERQ1 + PERQ2 + PERQ3 + PERQ4 + PERQ5
+Loyalty =~ CUSL1 + CUSL2 + CUSL3
+Nick =~ Quality + Loyalty
+"""
+
+
+def test_combinations_with_higher_order_constructs_and_weights_are_refused_by_name(mobi):
+    """What the merge of moderation with higher-order constructs and weighted PLS does not
+    compose: each refused at construction, naming both parts (seminr's hoc_2si case is
+    checked above with its first stage by hand)."""
+    beside = parse_model(HOC_2SI + "Satisfaction ~ Image + Expectation + Value + Nick + Image:Expectation\n")
+    assert beside.higher_order == {"Nick": ("Quality", "Loyalty")} and beside.interaction_names == ("Image:Expectation",)
+    for hoc in ("two-stage", "repeated"):
+        with pytest.raises(CSIError, match="interaction term Image:Expectation together with higher-order "
+                                           "construct 'Nick': not supported in one fit"):
+            PLSPM(beside, hoc=hoc)
+    on_hoc = parse_model(HOC_2SI + "Satisfaction ~ Image + Expectation + Value + Nick + Nick:Image\n")
+    with pytest.raises(CSIError, match="interaction term Nick:Image involves 'Nick', part of a higher-order construct"):
+        PLSPM(on_hoc)
+    with pytest.raises(ModelSyntaxError, match="'Quality' is a dimension of higher-order construct 'Nick' and also "
+                                               "in the interaction term Quality:Image"):
+        parse_model(HOC_2SI + "Satisfaction ~ Image + Expectation + Value + Nick + Quality:Image\n")
+    moderated = parse_model(TWO_TERMS)
+    for method in ("two-stage", "product", "orthogonal"):
+        with pytest.raises(CSIError, match="respondent weights \\('w'\\) with interaction terms "
+                                           "\\(Image:Expectation, Image:Value\\) are not supported"):
+            PLSPM(moderated, weights="w", interaction=method)
+    plain = parse_model(MEASUREMENT + "Satisfaction ~ Image + Expectation + Value\n")
+    with pytest.raises(CSIError, match="test of exact fit with respondent weights \\('w'\\) is not supported"):
+        PLSPM(plain, weights="w", fit_test=10)
+    hoc_only = parse_model(HOC_2SI + "Satisfaction ~ Image + Expectation + Value + Nick\n")
+    with pytest.raises(CSIError, match="test of exact fit with higher-order construct 'Nick' is not supported"):
+        PLSPM(hoc_only, fit_test=10)
+    # Each alone still fits: weights with model fit values, and a HOC (no fit values: not a first-order model).
+    weighted = PLSPM(plain, weights="w").fit(mobi.assign(w=1.0 + np.arange(len(mobi)) % 3))
+    assert weighted.weights == "w" and weighted.fit_indices().set_index(["model", "measure"]).loc[("estimated", "SRMR"), "value"] > 0
+    assert PLSPM(hoc_only).fit(mobi).fit is None
+
+
 def test_simple_slope_plot_draws_three_lines_with_intervals(mobi, tmp_path):
     import matplotlib
     matplotlib.use("Agg")

@@ -84,7 +84,9 @@ def test_syntax_errors_name_line_and_token(text, line, token, message):
     ("a =~ x1 + x1*x2\n", "label 'x1' is also a construct or item name"),
     ("a =~ x1\nb =~ y1\nb ~ a\na ~ b\n", "the structural model has a cycle (a -> b -> a)"),
     ("a =~ x1 + x2\nb =~ x2\nb ~ a\n", "item 'x2' is in two blocks: 'a' and 'b'"),
-    ("a =~ x1\nb =~ a\nb ~ a\n", "'a' is both a construct and an item of 'b'"),
+    ("a =~ x1\nb =~ a\nb ~ a\n", "higher-order construct 'b' has a single lower-order construct ('a')"),
+    ("a =~ x1\nc =~ y1\nb =~ a + c\nd =~ z1\ne =~ w1\ne ~ b + d + a:d\n",
+     "'a' is a dimension of higher-order construct 'b' and also in the interaction term a:d"),
     ("a =~ x1\nb =~ y1\nb ~ a\nx1 ~~ q\n", "covariance x1 ~~ q: 'q' is neither a construct nor an item"),
     ("# nothing\n", "no construct defined"),
 ])
@@ -97,7 +99,8 @@ def test_consistency_errors(text, message):
 def test_templates_are_recursive_cite_sources_and_bind(name):
     template = get_template(name)
     assert template.citation and any(year in template.citation for year in ("1992", "1996", "1998", "2002", "2005"))
-    items = {c: [f"{c}_{k}" for k in range(3)] for c in template.constructs}
+    hocs = dict(template.higher_order)
+    items = {c: [f"{c}_{k}" for k in range(3)] for c in template.constructs if c not in hocs}
     model = template.bind(items)
     assert set(model.construct_names) == set(template.constructs)
     assert len(model.paths) == len(template.paths)

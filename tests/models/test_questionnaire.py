@@ -228,3 +228,44 @@ def test_cost_item_on_a_quality_scale_is_a_warning_not_an_error():
         "whose anchors rate quality ('Very poor' ... 'Excellent'), so a high answer has no direction for delivered "
         "value (value - cost); give cost items a scale such as 1 = very low cost ... 10 = very high cost"]
     assert q.question("sat1").scale.quality_anchors
+
+
+def hoc_questionnaire(model: str, constructs: dict[str, int]) -> str:
+    questions = "".join(
+        f"          - {{id: {c}{k}, type: rating, scale: ten, construct: {c}, text: {{en: '{c} {k}', zh-CN: '{c} {k}'}}}}\n"
+        for c, count in constructs.items() for k in range(1, count + 1))
+    return textwrap.dedent("""\
+        id: hoc
+        version: 1
+        default_language: en
+        languages: [en, zh-CN]
+        title: {en: HOC, zh-CN: 高阶}
+        scales:
+          ten: {min: 1, max: 10}
+        pages:
+          - id: p1
+            questions:
+        """) + questions + model
+
+
+ECSI_HOC_CONSTRUCTS = {"image": 3, "expectations": 3, "product_quality": 3, "service_quality": 3,
+                       "perceived_value": 3, "satisfaction": 3, "loyalty": 3}
+
+
+def test_questionnaire_with_the_ecsi_hoc_template():
+    q = load(hoc_questionnaire("model: {template: ecsi_hoc, formative: [perceived_quality]}\n", ECSI_HOC_CONSTRUCTS))
+    model = q.csi_model()
+    assert model.construct("perceived_quality").items == ("product_quality", "service_quality")
+    assert model.construct("perceived_quality").is_formative
+    tagged = hoc_questionnaire("model: {template: ecsi_hoc}\n", {**ECSI_HOC_CONSTRUCTS, "perceived_quality": 3})
+    assert any("measures 'perceived_quality' by product_quality and service_quality: tag its questions with those "
+               "constructs instead" in p for p in problems_of(tagged))
+
+
+def test_questionnaire_with_a_higher_order_model_text():
+    text = ("model:\n  text: |\n    A =~ a1 + a2 + a3\n    B =~ b1 + b2 + b3\n    H =~ A + B\n"
+            "    Y =~ y1 + y2 + y3\n    Y ~ H\n")
+    q = load(hoc_questionnaire(text, {"a": 3, "b": 3, "y": 3}))
+    assert q.csi_model().higher_order == {"H": ("A", "B")}
+    bad = text.replace("H =~ A + B", "H =~ A + b9")
+    assert any("'H' mixes constructs (A) and items (b9)" in p for p in problems_of(hoc_questionnaire(bad, {"a": 3, "b": 3, "y": 3})))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 import questionnaires
 from models import load_questionnaire
 from models.storage import create_invitations, create_wave, register_questionnaire
+from survey_app.state import state_of
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def app(database_url):
 
     app = create_app({"DATABASE_URL": database_url, "AUTO_MIGRATE": True, "TESTING": True,
                       "PROPAGATE_EXCEPTIONS": False})
-    engine = app.extensions["csi"]["engine"]
+    engine = state_of(app).engine
     with Session(engine) as session:
         for name in questionnaires.SHIPPED:
             survey = register_questionnaire(session, load_questionnaire(questionnaires.path(name)))
@@ -34,7 +35,7 @@ def app(database_url):
 
 @pytest.fixture
 def engine(app):
-    return app.extensions["csi"]["engine"]
+    return state_of(app).engine
 
 
 @pytest.fixture

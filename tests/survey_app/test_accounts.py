@@ -7,7 +7,6 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from threading import Barrier
-from urllib.parse import urlencode
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +18,7 @@ from models.storage import find_wave
 from models.storage.accounts import create_admin, create_api_token
 from models.storage.tables import AdminUser, ApiToken, Invitation
 from survey_app.cli import main as csi
+from survey_app.state import state_of
 
 from .conftest import Respondent, https_client
 from .test_admin import PASSWORD, csrf_of, login
@@ -33,7 +33,7 @@ def users(app, engine):
 
 
 def run_cli(app, *args):
-    result = CliRunner().invoke(csi, [*args, "--database", app.extensions["csi"]["url"]])
+    result = CliRunner().invoke(csi, [*args, "--database", state_of(app).url])
     return result
 
 
@@ -123,7 +123,7 @@ def test_cli_password_reset_clears_failures_and_cli_errors_are_one_line(app, use
         login(client, password="wrong password!")
     assert login(client).status_code == 429
     reset = CliRunner().invoke(csi, ["admin", "password", "alice", "--password-stdin", "--database",
-                                     app.extensions["csi"]["url"]], input="a brand new password\n")
+                                     state_of(app).url], input="a brand new password\n")
     assert reset.exit_code == 0 and "failed logins cleared" in reset.output
     assert login(client, password="a brand new password").status_code == 302
     for args in (("unlock", "nobody"), ("disable", "nobody"), ("tokens", "nobody"), ("revoke", "999"),
@@ -324,7 +324,7 @@ def test_per_address_limit_is_shared_through_redis(database_url):
         statuses.append(login(client, f"user{n}", "wrong password!").status_code)
     assert statuses == [401] * 4 + [429] * 2
     for app in apps:
-        app.extensions["csi"]["engine"].dispose()
+        state_of(app).engine.dispose()
 
 
 def test_nul_bytes_in_a_login_are_refused_not_an_error(app, users):

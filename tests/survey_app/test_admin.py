@@ -15,6 +15,7 @@ from analysis.simulate import simulate_responses
 from models.storage import bulk_insert_responses, find_wave, load_wave_frame
 from models.storage.accounts import MAX_FAILURES, create_admin, create_api_token
 from models.storage.tables import Invitation, Response, Survey
+from survey_app.state import state_of
 
 from .conftest import Respondent, https_client
 
@@ -91,7 +92,7 @@ def test_every_admin_and_api_route_needs_login(database_url):
             assert response.status_code == 302, (endpoint, method, response.status_code)
             assert "/admin/login" in response.headers["Location"]
             assert "acsi" not in body.lower() and "respon" not in body.lower()
-    app.extensions["csi"]["engine"].dispose()
+    state_of(app).engine.dispose()
 
 
 def test_viewer_reads_but_cannot_change(app, accounts, engine):
@@ -145,7 +146,7 @@ def test_idle_sessions_expire(database_url):
     from survey_app import create_app
     app = create_app({"DATABASE_URL": database_url, "AUTO_MIGRATE": True, "TESTING": True,
                       "ADMIN_IDLE_MINUTES": 0.005})
-    with Session(app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(app).engine) as session:
         create_admin(session, "alice", PASSWORD)
         session.commit()
     client = https_client(app)
@@ -153,7 +154,7 @@ def test_idle_sessions_expire(database_url):
     assert client.get("/admin/").status_code == 200
     time.sleep(0.5)
     assert client.get("/admin/").status_code == 302
-    app.extensions["csi"]["engine"].dispose()
+    state_of(app).engine.dispose()
 
 
 @pytest.mark.parametrize("target, expected", [("/admin/follow-up", "/admin/follow-up"),
@@ -311,7 +312,7 @@ def test_api_with_a_token(app, accounts, fielded):
     from models import load_questionnaire
     import questionnaires
     q = load_questionnaire(questionnaires.path("acsi_retail"))
-    direct = fit(q.csi_model(), load_wave_frame(app.extensions["csi"]["engine"], "acsi-retail", "2026Q4"), questionnaire=q)
+    direct = fit(q.csi_model(), load_wave_frame(state_of(app).engine, "acsi-retail", "2026Q4"), questionnaire=q)
     by_name = {row["construct"]: row for row in indices["index"]}
     assert by_name["satisfaction"]["estimate"] == pytest.approx(direct.index["satisfaction"], abs=1e-9)
     assert by_name["satisfaction"]["ci_low"] < by_name["satisfaction"]["estimate"] < by_name["satisfaction"]["ci_high"]

@@ -8,6 +8,7 @@ import pytest
 
 import questionnaires
 from tests.conftest import shared_file
+from survey_app.state import state_of
 
 BAD = """\
 id: bad
@@ -40,7 +41,7 @@ def test_help_lists_only_built_commands():
     assert result.returncode == 0
     listed = {line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()}
     assert listed == {"validate", "init", "fit", "predict", "demo", "serve", "backup", "restore", "admin", "report",
-                      "export", "followup", "invitations", "webhooks", "worker", "jobs", "analyse", "text"}
+                      "export", "followup", "invitations", "webhooks", "worker", "jobs", "analyse", "text", "convert"}
 
 
 def test_validate_ok_and_problems(tmp_path):
@@ -330,7 +331,7 @@ def test_export_writes_what_the_console_downloads(app, database_url, tmp_path):
     from tests.survey_app.conftest import https_client
     from tests.survey_app.test_admin import PASSWORD, login
 
-    engine = app.extensions["csi"]["engine"]
+    engine = state_of(app).engine
     acsi = load_questionnaire(questionnaires.path("acsi_retail"))
     with Session(engine) as session:
         survey = session.scalar(select(Survey).where(Survey.questionnaire_id == "acsi-retail"))

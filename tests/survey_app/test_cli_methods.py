@@ -200,3 +200,90 @@ def test_fit_model_fit_json_matches_adanco_and_fit_test(tmp_path):
     refused = csi("fit", "--model", str(model), "--data", data, "--fit-test", "10", "--unscaled")
     assert refused.returncode == 1
     assert "the test of exact fit compares correlation matrices" in refused.stderr
+
+
+@pytest.fixture()
+def hoc_model(tmp_path):
+    path = tmp_path / "hoc.model"
+    path.write_text(json.loads(shared_file("seminr_hoc_mobi.json").read_text())["model_text"])
+    return path
+
+
+def test_fit_hoc_two_stage_json_matches_seminr(hoc_model):
+    reference = json.loads(shared_file("seminr_hoc_mobi.json").read_text())
+    result = csi("fit", "--model", str(hoc_model), "--data", str(shared_file("mobi.csv")), "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    paths = {f"{p['from']} -> {p['to']}": p["estimate"] for p in payload["paths"]}
+    assert paths == pytest.approx(reference["paths"], abs=1e-6)
+    loadings = {(r["construct"], r["item"]): r["estimate"] for r in payload["loadings"]}
+    assert loadings[("Satisfaction", "Image")] == pytest.approx(reference["loadings"]["Satisfaction"]["Image"], abs=1e-6)
+    assert loadings[("Image", "IMAG1")] == pytest.approx(reference["loadings"]["Image"]["IMAG1"], abs=1e-6)
+    assert set(payload["index"]) >= {"Satisfaction", "Image", "Value"}
+    assert any("disjoint two-stage" in note for note in payload["notes"])
+
+
+def test_fit_hoc_repeated_text(hoc_model):
+    result = csi("fit", "--model", str(hoc_model), "--data", str(shared_file("mobi.csv")), "--hoc", "repeated")
+    assert result.returncode == 0, result.stderr
+    assert "Satisfaction.IMAG1" in result.stdout
+
+
+def test_fit_weights_equal_repeated_rows(tmp_path, seminr_model):
+    import numpy as np
+    import pandas as pd
+
+    data = pd.read_csv(shared_file("mobi.csv"))
+    w = np.random.default_rng(0).integers(1, 4, size=len(data))
+    data.assign(w=w).to_csv(tmp_path / "weighted.csv", index=False)
+    data.loc[data.index.repeat(w)].to_csv(tmp_path / "repeated.csv", index=False)
+    weighted = csi("fit", "--model", str(seminr_model), "--data", str(tmp_path / "weighted.csv"), "--weights", "w",
+                   "--json")
+    repeated = csi("fit", "--model", str(seminr_model), "--data", str(tmp_path / "repeated.csv"), "--json")
+    assert weighted.returncode == 0, weighted.stderr
+    a, b = json.loads(weighted.stdout), json.loads(repeated.stdout)
+    assert a["respondent_weights"] == "w" and b["respondent_weights"] is None
+    assert a["index"] == pytest.approx(b["index"], abs=1e-10)
+    assert [p["estimate"] for p in a["paths"]] == pytest.approx([p["estimate"] for p in b["paths"]], abs=1e-10)
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--weights", "wt"], "error: weight column 'wt', row 2 (data row 3): -1 is negative; weights must be finite "
+                          "numbers >= 0"),
+    (["--weights", "nope"], "error: weight column 'nope' is not in the data"),
+    (["--weights", "wt", "--method", "cbsem"], "error: --weights applies to --method pls"),
+    (["--hoc", "repeated", "--method", "cbsem"], "error: --hoc applies to --method pls"),
+    (["--weights", "wt", "--fit-test", "10"], "error: the test of exact fit with respondent weights ('wt') is not "
+                                            "supported: its Bollen-Stine resamples are unweighted; drop fit_test "
+                                            "(--fit-test) or the weights"),
+])
+def test_fit_weight_refusals(tmp_path, seminr_model, extra, message):
+    import pandas as pd
+
+    data = pd.read_csv(shared_file("mobi.csv"))
+    data["wt"] = 1.0
+    data.loc[2, "wt"] = -1.0
+    data.to_csv(tmp_path / "w.csv", index=False)
+    result = csi("fit", "--model", str(seminr_model), "--data", str(tmp_path / "w.csv"), *extra)
+    assert result.returncode == 1
+    assert result.stderr.strip() == message
+
+
+@pytest.mark.parametrize("edit, extra, message", [
+    (("Satisfaction =~ Image + Value", "Satisfaction =~ Image"), [],
+     "higher-order construct 'Satisfaction' has a single lower-order construct ('Image')"),
+    (("Loyalty ~ Satisfaction", "Loyalty ~ Satisfaction + Image"), [],
+     "'Image' is a dimension of higher-order construct 'Satisfaction' and also in the structural path Image -> Loyalty"),
+    (("", ""), ["--method", "plsc"], "consistent PLS (PLSc) with higher-order constructs is not supported"),
+    (("Satisfaction ~ Expectation + Quality", "Satisfaction ~ Expectation + Quality + Expectation:Quality"),
+     ["--interaction", "product"], "interaction term Expectation:Quality together with higher-order construct "
+     "'Satisfaction': not supported in one fit"),
+    (("Loyalty ~ Satisfaction", "Loyalty ~ Satisfaction + Expectation + Satisfaction:Expectation"), [],
+     "interaction term Satisfaction:Expectation involves 'Satisfaction', part of a higher-order construct"),
+    (("", ""), ["--fit-test", "10"], "the test of exact fit with higher-order construct 'Satisfaction' is not supported"),
+])
+def test_fit_hoc_refusals_are_one_line(tmp_path, hoc_model, edit, extra, message):
+    hoc_model.write_text(hoc_model.read_text().replace(*edit) if edit[0] else hoc_model.read_text())
+    result = csi("fit", "--model", str(hoc_model), "--data", str(shared_file("mobi.csv")), *extra)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr

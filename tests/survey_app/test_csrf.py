@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.storage.tables import Response
+from survey_app.state import state_of
 
 from .conftest import https_client
 
@@ -78,7 +79,7 @@ def test_token_is_bound_to_the_app_secret(database_url, app):
     with other_client.session_transaction() as session:
         session["csrf_token"] = secret
     assert other_client.post(START, data={"csrf_token": token}).status_code == 400
-    other.extensions["csi"]["engine"].dispose()
+    state_of(other).engine.dispose()
 
 
 def test_clearing_the_session_kills_old_tokens(app):

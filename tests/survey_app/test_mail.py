@@ -18,6 +18,7 @@ import questionnaires
 from models import load_questionnaire
 from models.storage import create_wave, find_wave, register_questionnaire
 from models.storage.tables import Invitation
+from survey_app.state import state_of
 
 from .conftest import Respondent, https_client
 
@@ -75,12 +76,12 @@ def mail_app(database_url, smtp, monkeypatch):
         monkeypatch.setenv(name, value)
     app = create_app({"DATABASE_URL": database_url, "AUTO_MIGRATE": True, "TESTING": True,
                       "PROPAGATE_EXCEPTIONS": False})
-    with Session(app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(app).engine) as session:
         survey = register_questionnaire(session, load_questionnaire(questionnaires.path("acsi_retail")))
         create_wave(session, survey, "2026Q4")
         session.commit()
     yield app
-    app.extensions["csi"]["engine"].dispose()
+    state_of(app).engine.dispose()
 
 
 def csi(*args: str):
@@ -173,7 +174,7 @@ def test_invite_answer_remind_opt_out_bounce(mail_app, smtp, tmp_path, acsi):
     # A reminder carries the same personal link as the invitation.
     assert link_in(reminders[0]) == link_in(smtp.to(reminders[0]["To"])[0])
 
-    with Session(mail_app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(mail_app).engine) as session:
         bounced = session.scalar(select(Invitation).where(Invitation.email == "bounce@example.com"))
         assert bounced.mail_status == "bounced" and bounced.bounce_message.startswith("550")
 
@@ -186,7 +187,7 @@ def test_opted_out_address_is_not_invited_to_later_waves(mail_app, smtp, tmp_pat
     page = https_client(mail_app).get(opt_out_path)
     assert page.status_code == 200 and "Stop these e-mails" in page.get_data(as_text=True)
     assert https_client(mail_app).post(opt_out_path).status_code == 200
-    with Session(mail_app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(mail_app).engine) as session:
         create_wave(session, find_wave(session, "acsi-retail", "2026Q4").survey, "2027Q1")
         session.commit()
     later = ("--survey", "acsi-retail", "--wave", "2027Q1")
@@ -205,7 +206,7 @@ def test_bad_lists_are_refused_whole_with_the_row(mail_app, tmp_path, rows, mess
     result = csi("invitations", "import", *WAVE, invitation_list(tmp_path, "ok@example.com,en,,\n" + rows))
     assert result.exit_code == 1
     assert message in result.output
-    with Session(mail_app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(mail_app).engine) as session:
         assert session.scalar(select(Invitation.id)) is None  # nothing stored
 
 
@@ -224,7 +225,7 @@ def test_unreachable_smtp_server_is_one_line(mail_app, tmp_path, monkeypatch):
     assert csi("invitations", "import", *WAVE, invitation_list(tmp_path, "a@example.com,en,,\n")).exit_code == 0
     result = csi("invitations", "send", *WAVE)
     assert result.exit_code == 1 and f"cannot reach the SMTP server 127.0.0.1:{closed}" in result.output
-    with Session(mail_app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(mail_app).engine) as session:
         assert session.scalar(select(Invitation.mail_status)) == "queued"  # still to send
 
 
@@ -256,7 +257,7 @@ def test_console_imports_a_list_sets_reminders_and_shows_status(mail_app, smtp, 
 
     from .test_admin import csrf_of, login
 
-    with Session(mail_app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(mail_app).engine) as session:
         create_admin(session, "lead", "correct horse battery staple", "admin")
         wave_id = find_wave(session, "acsi-retail", "2026Q4").id
         session.commit()
@@ -274,7 +275,7 @@ def test_console_imports_a_list_sets_reminders_and_shows_status(mail_app, smtp, 
     saved = client.post(f"/admin/waves/{wave_id}/mail/reminders", data={
         "csrf_token": csrf_of(imported), "automatic": "yes", "max": "3", "after_days": "4"}, follow_redirects=True)
     assert "up to 3, each 4 days" in saved.get_data(as_text=True)
-    with Session(mail_app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(mail_app).engine) as session:
         assert (session.get(Wave, wave_id).reminder_max, session.get(Wave, wave_id).reminder_after_days) == (3, 4.0)
     status = client.get(f"/admin/waves/{wave_id}/mail?format=csv").get_data(as_text=True)
     assert status.startswith("\ufeff") and "'=1+1" in status  # an uploaded formula comes back as text
@@ -285,7 +286,7 @@ def test_console_webhooks_page(mail_app):
 
     from .test_admin import csrf_of, login
 
-    with Session(mail_app.extensions["csi"]["engine"]) as session:
+    with Session(state_of(mail_app).engine) as session:
         create_admin(session, "lead", "correct horse battery staple", "admin")
         session.commit()
     client = https_client(mail_app)

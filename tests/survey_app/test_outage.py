@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from models.storage import make_engine
 from models.storage.tables import Answer, PageSubmission
+from survey_app.state import state_of
 
 from .conftest import Respondent, https_client
 
@@ -29,7 +29,7 @@ def unreachable_app(request, tmp_path):
            else f"sqlite:///{tmp_path / 'unmounted' / 'csi.sqlite3'}")
     app = create_app({"DATABASE_URL": url, "TESTING": True, "PROPAGATE_EXCEPTIONS": False, "SECRET_KEY": "k" * 32})
     yield app
-    app.extensions["csi"]["engine"].dispose()
+    state_of(app).engine.dispose()
 
 
 @pytest.mark.parametrize("path", ["/s/acsi-retail/2026Q4", "/s/acsi-retail/2026Q4/p/2", "/s/acsi-retail/2026Q4/done",
@@ -84,7 +84,7 @@ def test_a_page_posted_while_the_database_is_read_only_is_stored_once_when_poste
         assert refused.status_code == 503 and refused.headers["Retry-After"]
         assert "Please try again in a moment" in refused.get_data(as_text=True)
     finally:
-        outage.extensions["csi"]["engine"].dispose()
+        state_of(outage).engine.dispose()
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text(f'ALTER DATABASE "{engine.url.database}" RESET default_transaction_read_only'))
@@ -112,7 +112,7 @@ def test_a_locked_sqlite_database_gives_503_and_the_post_gives_its_connection_ba
 
     url = f"sqlite:///{tmp_path / 'csi.sqlite3'}"
     app = create_app({"DATABASE_URL": url, "AUTO_MIGRATE": True, "TESTING": True, "PROPAGATE_EXCEPTIONS": False})
-    engine = app.extensions["csi"]["engine"]
+    engine = state_of(app).engine
     _register_shipped(engine)
     engine.dispose()
     # Set after make_engine's own pragmas, so it wins: wait 0.2 s for a lock, not 10 s.

@@ -5,6 +5,7 @@ from sqlalchemy.orm import Session
 
 from models.storage import load_wave_frame
 from models.storage.tables import Answer, Invitation, PageSubmission, Response
+from survey_app.state import state_of
 
 from .conftest import Page, Respondent, assert_row_matches, https_client
 
@@ -355,7 +356,7 @@ def test_oversized_post_gets_413(client, acsi):
 
 
 def test_server_error_page_has_no_stack_trace(app, client, acsi, monkeypatch):
-    service = app.extensions["csi"]["service"]
+    service = state_of(app).service
 
     def broken(*args, **kwargs):
         raise RuntimeError("database exploded")
@@ -383,7 +384,7 @@ def test_forwarded_headers_are_trusted_only_when_configured(database_url):
             from flask import request
             return f"{request.host} {request.remote_addr}"
         assert app.test_client().get("/_probe", headers=forwarded).get_data(as_text=True) == expected
-        app.extensions["csi"]["engine"].dispose()
+        state_of(app).engine.dispose()
 
 
 def test_cached_option_markup_follows_the_language_and_the_answer(client, acsi):

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from survey_app.responses import ResponseState, next_visible_page, plan_page_save, resume_page
+from survey_app.responses import ResponseState, plan_page_save
 
 NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 SATISFACTION = {"sat_overall": 8, "sat_vs_expectations": 8, "sat_vs_ideal": 8, "sat_level": 4, "complained": "no"}
@@ -60,11 +60,3 @@ def test_the_last_page_completes_and_drops_answers_the_final_answers_hide(ccsi, 
     assert ("complaint_handling" in plan.remove) is (complained == "no")
     assert ("complaint_handling" in plan.outcome.answers) is (complained == "yes")
     assert plan.outcome.follow_up is follow_up and plan.changes.get("follow_up", False) is follow_up
-
-
-def test_resume_skips_pages_the_answers_hide(ccsi):
-    answers = {**earlier_pages(ccsi, 5)}
-    assert resume_page(state(5), ccsi, answers) == 6
-    assert resume_page(state(5), ccsi, {**answers, "complained": "yes"}) == 5
-    assert next_visible_page(ccsi, {}, -1) == 0
-    assert resume_page(state(len(ccsi.pages)), ccsi, answers) is None

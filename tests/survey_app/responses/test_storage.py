@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from models.storage.tables import Answer, PageSubmission, Response
+from survey_app.state import state_of
 
 FIRST_PAGE = {"channel": "store", "categories": ["grocery"], "visits_per_month": 3}
 OTHER_FIRST_PAGE = {"channel": "online", "categories": ["clothing", "grocery"], "visits_per_month": 7}
@@ -22,7 +23,7 @@ def service(request, app):
     with the plain Core path, which PostgreSQL would use with another driver."""
     from survey_app.responses.storage import _CoreTransaction
 
-    service = app.extensions["csi"]["service"]
+    service = state_of(app).service
     if request.param == "core":
         if service.transaction_type is _CoreTransaction:
             pytest.skip("this database's default is the Core path (tested as 'default')")

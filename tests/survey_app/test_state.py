@@ -1,0 +1,30 @@
+"""What one app makes from its configuration (survey_app/state.py): one engine on the
+configured database, the respondent service on that engine, one queue made on first use;
+two apps share none of it."""
+from pathlib import Path
+
+from survey_app import create_app
+from survey_app.jobs import queue_of_app
+from survey_app.responses import SurveyService
+from survey_app.state import AppState, current_state, state_of
+
+
+def test_state_is_built_from_the_configuration_and_cached(tmp_path):
+    url = f"sqlite:///{tmp_path / 'one.sqlite3'}"
+    app = create_app({"DATABASE_URL": url, "AUTO_MIGRATE": True, "QUEUE_FILE": str(tmp_path / "queue.sqlite3"),
+                      "SECRET_KEY": "state"})
+    state = state_of(app)
+    assert isinstance(state, AppState) and state.url == url
+    assert Path(state.engine.url.database) == tmp_path / "one.sqlite3"
+    assert isinstance(state.service, SurveyService) and state.service.engine is state.engine
+    assert state.queue is None, "the queue is made on first use, not at start-up"
+    queue = queue_of_app(app)
+    assert queue is state.queue and queue_of_app(app) is queue, "made once per app"
+    assert queue.filename == str(tmp_path / "queue.sqlite3")
+    with app.app_context():
+        assert current_state() is state
+    other = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / 'two.sqlite3'}", "AUTO_MIGRATE": True,
+                        "SECRET_KEY": "state"})
+    assert state_of(other).engine is not state.engine and state_of(other).service is not state.service
+    state.engine.dispose()
+    state_of(other).engine.dispose()
