@@ -49,7 +49,13 @@ def check_pls_model(model: Model) -> None:
                        f"(it estimates weights, not constrained parameters){cbsem}")
 
 
-def _check_combinations(model: Model, weights: str | None, fit_test: int) -> None:
+def _without_interactions(model: Model) -> Model:
+    terms = set(model.interaction_names)
+    return Model(model.constructs, tuple((s, t) for s, t in model.paths if s not in terms), model.covariances,
+                 name=model.name, citation=model.citation, modifiers=model.modifiers)
+
+
+def _check_combinations(model: Model, weights: str | None, fit_test: int, hoc: str = "two-stage") -> None:
     """Refuse, naming both, the option pairs whose estimators do not compose (yet): the
     two-stage HOC and the interaction plan each own the moments of a fit and its bootstrap;
     product indicators and the exact-fit test resample unweighted rows."""
@@ -60,10 +66,11 @@ def _check_combinations(model: Model, weights: str | None, fit_test: int) -> Non
             if inside:
                 raise CSIError(f"interaction term {iv}:{moderator} involves {inside[0]!r}, part of a higher-order "
                                "construct: interactions with higher-order constructs are not supported")
-        raise CSIError(f"interaction term{'s' if len(model.interactions) > 1 else ''} "
-                       f"{', '.join(model.interaction_names)} together with higher-order construct "
-                       f"{', '.join(map(repr, model.higher_order))}: not supported in one fit; estimate the "
-                       "higher-order construct's first stage separately and use its scores as items")
+        if hoc != "two-stage":
+            raise CSIError(f"interaction term{'s' if len(model.interactions) > 1 else ''} "
+                           f"{', '.join(model.interaction_names)} with higher-order construct "
+                           f"{', '.join(map(repr, model.higher_order))} by repeated indicators: not supported; "
+                           "use the two-stage approach (hoc='two-stage', --hoc two-stage)")
     if weights is not None and model.interactions:
         raise CSIError(f"respondent weights ({weights!r}) with interaction terms "
                        f"({', '.join(model.interaction_names)}) are not supported: the interaction's indicators "
@@ -153,18 +160,29 @@ class PLSPM:
             raise CSIError(f"unknown interaction method {interaction!r}; choose one of {', '.join(moderation.METHODS)}")
         if hoc not in HOC_METHODS:
             raise CSIError(f"unknown higher-order method {hoc!r}; choose one of {', '.join(HOC_METHODS)}")
-        _check_combinations(model, weights, fit_test)
+        _check_combinations(model, weights, fit_test, hoc)
         if model.interactions:  # first: a missing main effect also leaves a construct unconnected
             moderation.check_interactions(model, interaction)
         check_pls_model(model)
         if model.higher_order:
             check_two_stage(model, consistent)
         self.plan = None
+        self._data_model = model  # the model whose items prepare() reads
         if model.interactions:
             if not scaled:
                 raise CSIError("interaction terms are products of standardized indicators or scores; "
                                "drop scaled=False (--unscaled)")
-            self.plan = moderation.InteractionPlan.build(model, interaction, scheme, tol, max_iter)
+            if model.higher_order:
+                # Interaction terms beside HOCs: seminr's way (test-hoc.R, hoc_2si): the HOC's stage 1
+                # without the terms, then the terms in stage 2, where the plan works.
+                self._data_model = _without_interactions(model)
+                self._stages = stage_models(self._data_model)
+                stage2 = Model(self._stages[1].constructs, model.paths, name=self._stages[1].name,
+                               interactions=model.interactions)
+                self.plan = moderation.InteractionPlan.build(stage2, interaction, scheme, tol, max_iter)
+            else:
+                self.plan = moderation.InteractionPlan.build(model, interaction, scheme, tol, max_iter)
+                self._data_model = self.plan.base
         self.interaction = interaction
         self.fit_test = fit_test
         self.hoc = hoc
@@ -201,8 +219,7 @@ class PLSPM:
             if self.weights in self.model.items:
                 raise CSIError(f"weight column {self.weights!r} is also an item of the model")
             row_weights = weight_column(data, self.weights)
-        model = self.plan.base if self.plan is not None else self.model
-        prepared = prepare(data, model, item_info, self.missing, scales, dont_know=dont_know, strict_scales=True,
+        prepared = prepare(data, self._data_model, item_info, self.missing, scales, dont_know=dont_know, strict_scales=True,
                            weights=row_weights, max_missing=self.max_missing, seed=self.seed)
         return self.fit_prepared(prepared)
 
@@ -282,12 +299,28 @@ class PLSPM:
     def _fit_two_stage(self, prepared: PreparedData) -> PLSResults:
         """seminr's two-stage approach (analysis.hoc): both stages on the same moments, and in
         each bootstrap resample."""
-        stage1, stage2 = stage_models(self.model)
-        layout = TwoStageLayout.build(self.model, stage1, stage2)
         X, weights = prepared.values, prepared.weights
-        mom = st.moments(X) if weights is None else st.moments_from_counts(X, weights[None])
+        plan = self.plan
+        if plan is None:
+            stage1, stage2 = stage_models(self.model)
+            layout = TwoStageLayout.build(self.model, stage1, stage2)
+            data = X
+        else:
+            # Interaction terms in stage 2 (weights refused): the data are [items, raw products]
+            # of stage 2's item columns, centred at their means (LOC scores have mean 0).
+            stage1, stage2 = self._stages
+            layout = TwoStageLayout.build(self.model, stage1, stage2, plan, n_rows=X.shape[0])
+            J1 = len(layout.first.structure.constructs)
+            stub = np.concatenate([X, np.zeros((X.shape[0], J1))], axis=1)[:, layout.source]  # products use items only
+            plan = plan.with_center(stub)
+            layout = replace(layout, plan=plan)
+            data = np.concatenate([X, plan.augment(stub)[:, plan.p:]], axis=1)
+        mom = st.moments(data) if weights is None else st.moments_from_counts(data, weights[None])
         S = mom.corr if self.scaled else mom.cov
         core = layout.run_batch(S, mom, self.scheme, self.scaled, self.tol, self.max_iter)
+        if core.failed is not None and core.failed[0]:
+            raise CSIError("the first stage of the two-stage interaction (stage 2 without interaction terms) did "
+                           "not converge or gave non-finite scores")
         for stage, part in ((1, core.first), (2, core.second)):
             if not part.converged[0]:
                 raise ConvergenceError(
@@ -302,19 +335,24 @@ class PLSPM:
         estimate = layout.compute(core, mom, self.scaled, low, span)[0]
         boot = None
         if self.n_boot:
-            boot = bootstrap(X, layout, estimate, scheme=self.scheme, scaled=self.scaled, tol=self.tol,
+            boot = bootstrap(data, layout, estimate, scheme=self.scheme, scaled=self.scaled, tol=self.tol,
                              max_iter=self.max_iter, low=low, span=span, n_boot=self.n_boot, seed=self.seed,
                              level=self.level, workers=self.workers, progress=self.progress,
                              on_progress=self.on_progress, weights=weights)
-        first_estimate = layout.first.compute(core.first, mom, self.scaled, low, span)[0]
-        first = PLSResults.build(self, prepared, layout.first.structure, layout.first, core.first, mom, first_estimate,
-                                 low, span, None, model=stage1)
+        items_mom = layout.item_moments(mom)
+        first_estimate = layout.first.compute(core.first, items_mom, self.scaled, low, span)[0]
+        first = PLSResults.build(self, prepared, layout.first.structure, layout.first, core.first, items_mom,
+                                 first_estimate, low, span, None, model=stage1)
         scores = layout.loc_scores(core, mom, self.scaled, X)
         X2 = np.concatenate([X, scores], axis=1)[:, layout.source]
         low2, span2 = layout.second_scales(low, span)
-        scales2 = {item: (prepared.scales[item] if item in prepared.scales else (np.nan, np.nan))
-                   for item in stage2.items}
-        prepared2 = replace(prepared, values=X2, items=stage2.items, scales=scales2)
+        items2 = stage2.items if plan is None else plan.base.items
+        scales2 = {item: (prepared.scales[item] if item in prepared.scales else (np.nan, np.nan)) for item in items2}
+        prepared2 = replace(prepared, values=X2, items=items2, scales=scales2)
+        if plan is not None:  # the interaction indicators of member 0, as in the moments
+            T, _ = plan.matrix(layout.second_moments(core.first, mom, self.scaled))
+            augmented = np.concatenate([X2, data[:, X.shape[1]:]], axis=1)
+            prepared2 = moderation.expanded_data(prepared2, plan, augmented @ T[0].T)
         results = PLSResults.build(self, prepared2, layout.structure, layout, core.second, core.moments2, estimate,
                                    low2, span2, boot, model=self.model)
         _, _, vs = layout.hoc_index(core, mom, self.scaled, low, span, low2, span2)

@@ -220,16 +220,46 @@ Nick =~ Quality + Loyalty
 """
 
 
+def test_two_stage_interaction_beside_a_higher_order_construct_in_one_fit(mobi):
+    """seminr's hoc_2si fixture fitted directly: Nick =~ Quality + Loyalty (two-stage HOC)
+    and Image:Expectation (two-stage interaction) in one model; seminr's stage 1 drops the
+    interaction term, stage 2 has it. Paths, every stage-2 weight and the LOCs' stage-1
+    weights asserted to 1e-8 (measured 1e-15); each bootstrap resample equals a fresh fit on
+    its rows (both stages and the interaction's own first stage re-estimated)."""
+    model = parse_model(HOC_2SI + "Satisfaction ~ Image + Expectation + Value + Nick + Image:Expectation\n")
+    assert model.higher_order == {"Nick": ("Quality", "Loyalty")} and model.interaction_names == ("Image:Expectation",)
+    reference = FIXTURE["two_stage_with_hoc"]
+    fitted = PLSPM(model, n_boot=3, seed=5, workers=1).fit(mobi)
+    paths = fitted.path_coefficients.set_index("from")["estimate"]
+    for name, value in reference["paths_to_Satisfaction"].items():
+        assert paths[name.replace("*", ":")] == pytest.approx(value, abs=1e-8), name
+    weights = {(r.construct, r.item): r.estimate for r in fitted.outer_weights.itertuples()}
+    weights.update({(r.construct, r.item): r.estimate for r in fitted.first_stage.outer_weights.itertuples()
+                    if r.construct in model.lower_order})
+    for key, value in reference["weights"].items():
+        construct, item = key.split("|")
+        item = item.replace("_intxn", "").replace("*", ":") if construct == "Image*Expectation" else item
+        assert weights[(construct.replace("*", ":"), item.replace(":", "*"))] == pytest.approx(value, abs=1e-8), key
+    assert np.isfinite(fitted.index["Nick"]) and np.isnan(fitted.index.get("Image:Expectation", np.nan))
+    assert fitted.bootstrap.n_ok == 3
+    rng = np.random.default_rng(np.random.SeedSequence(5).spawn(1)[0])
+    rows = rng.integers(0, len(mobi), size=(3, len(mobi)))
+    labels = [("path", source, "Satisfaction") for source in ("Nick", "Image:Expectation")] + \
+        [("weight", "Quality", "PERQ1"), ("index", "Nick", "")]
+    for b in range(3):
+        refit = PLSPM(model).fit(mobi.iloc[rows[b]].reset_index(drop=True))
+        for label in labels:
+            n = fitted.layout.labels.index(label)
+            assert fitted.bootstrap.samples[b, n] == pytest.approx(refit.estimates[n], abs=1e-8), label
+
+
 def test_combinations_with_higher_order_constructs_and_weights_are_refused_by_name(mobi):
     """What the merge of moderation with higher-order constructs and weighted PLS does not
-    compose: each refused at construction, naming both parts (seminr's hoc_2si case is
-    checked above with its first stage by hand)."""
+    compose: each refused at construction, naming both parts."""
     beside = parse_model(HOC_2SI + "Satisfaction ~ Image + Expectation + Value + Nick + Image:Expectation\n")
-    assert beside.higher_order == {"Nick": ("Quality", "Loyalty")} and beside.interaction_names == ("Image:Expectation",)
-    for hoc in ("two-stage", "repeated"):
-        with pytest.raises(CSIError, match="interaction term Image:Expectation together with higher-order "
-                                           "construct 'Nick': not supported in one fit"):
-            PLSPM(beside, hoc=hoc)
+    with pytest.raises(CSIError, match="interaction term Image:Expectation with higher-order construct 'Nick' "
+                                       "by repeated indicators: not supported"):
+        PLSPM(beside, hoc="repeated")
     on_hoc = parse_model(HOC_2SI + "Satisfaction ~ Image + Expectation + Value + Nick + Nick:Image\n")
     with pytest.raises(CSIError, match="interaction term Nick:Image involves 'Nick', part of a higher-order construct"):
         PLSPM(on_hoc)

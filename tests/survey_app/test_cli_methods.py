@@ -223,6 +223,23 @@ def test_fit_hoc_two_stage_json_matches_seminr(hoc_model):
     assert any("disjoint two-stage" in note for note in payload["notes"])
 
 
+def test_fit_hoc_with_an_interaction_term(hoc_model):
+    """A two-stage HOC and a product-indicator interaction in one `csi fit` (the analysis
+    test checks seminr's hoc_2si fixture and the bootstrap; here the options and the output)."""
+    hoc_model.write_text(hoc_model.read_text().replace(
+        "Satisfaction ~ Expectation + Quality", "Satisfaction ~ Expectation + Quality + Expectation:Quality"))
+    result = csi("fit", "--model", str(hoc_model), "--data", str(shared_file("mobi.csv")), "--interaction", "product",
+                 "--boot", "20", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["interaction"]["method"] == "product"
+    assert any("disjoint two-stage" in note for note in payload["notes"])
+    paths = {(p["from"], p["to"]): p for p in payload["paths"]}
+    term = paths[("Expectation:Quality", "Satisfaction")]
+    assert term["ci_low"] < term["estimate"] < term["ci_high"]
+    assert ("Satisfaction", "Loyalty") in paths and not payload["fit"]
+
+
 def test_fit_hoc_repeated_text(hoc_model):
     result = csi("fit", "--model", str(hoc_model), "--data", str(shared_file("mobi.csv")), "--hoc", "repeated")
     assert result.returncode == 0, result.stderr
@@ -276,8 +293,8 @@ def test_fit_weight_refusals(tmp_path, seminr_model, extra, message):
      "'Image' is a dimension of higher-order construct 'Satisfaction' and also in the structural path Image -> Loyalty"),
     (("", ""), ["--method", "plsc"], "consistent PLS (PLSc) with higher-order constructs is not supported"),
     (("Satisfaction ~ Expectation + Quality", "Satisfaction ~ Expectation + Quality + Expectation:Quality"),
-     ["--interaction", "product"], "interaction term Expectation:Quality together with higher-order construct "
-     "'Satisfaction': not supported in one fit"),
+     ["--hoc", "repeated"], "interaction term Expectation:Quality with higher-order construct 'Satisfaction' by "
+     "repeated indicators: not supported; use the two-stage approach"),
     (("Loyalty ~ Satisfaction", "Loyalty ~ Satisfaction + Expectation + Satisfaction:Expectation"), [],
      "interaction term Satisfaction:Expectation involves 'Satisfaction', part of a higher-order construct"),
     (("", ""), ["--fit-test", "10"], "the test of exact fit with higher-order construct 'Satisfaction' is not supported"),
