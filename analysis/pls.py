@@ -343,6 +343,7 @@ class PLSPM:
         first_estimate = layout.first.compute(core.first, items_mom, self.scaled, low, span)[0]
         first = PLSResults.build(self, prepared, layout.first.structure, layout.first, core.first, items_mom,
                                  first_estimate, low, span, None, model=stage1)
+        first = replace(first, interaction=None)  # stage 1 has no interaction terms
         scores = layout.loc_scores(core, mom, self.scaled, X)
         X2 = np.concatenate([X, scores], axis=1)[:, layout.source]
         low2, span2 = layout.second_scales(low, span)
