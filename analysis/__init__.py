@@ -23,9 +23,10 @@ def fit(model: Model, data: pd.DataFrame, method: str = "pls", *, questionnaire=
     """Fit ``model`` on ``data`` by PLS path modeling (``"pls"``), consistent PLS (``"plsc"``)
     or ML SEM (``"cbsem"``).
 
-    PLS options: scheme, scaled, tol, max_iter, missing, n_boot, seed, level, workers,
+    PLS options: scheme, scaled, tol, max_iter, missing ("mean", "chained", ...), max_missing, n_boot, seed, level, workers,
     progress, scales, weights (a column of respondent weights), hoc ("two-stage" or
-    "repeated", for higher-order constructs). CB-SEM options: missing ("listwise", "mean", "fiml"), estimator
+    "repeated", for higher-order constructs), interaction ("two-stage", "product", "orthogonal"),
+    fit_test (resamples of the test of exact fit). CB-SEM options: missing ("listwise", "mean", "fiml"), estimator
     ("ml", "mlr"), allow_negative_variance, on_progress(stage, fraction), tol. Both:
     dont_know (codes treated as missing in every item, e.g. (99, 98)).
     """

@@ -134,6 +134,12 @@ def _evaluate(X, counts, layout: Layout, scheme, scaled, tol, max_iter, low, spa
 def _evaluate_batch(X, counts, layout: Layout, scheme, scaled, tol, max_iter, low, span):
     mom = st.moments_from_counts(X, counts)
     degenerate = ~(mom.sd > 0).all(axis=1)
+    first_stage = np.zeros_like(degenerate)
+    if layout.interactions is not None:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mom, first_stage = layout.interactions.transform(mom)
+        degenerate |= ~(mom.sd > 0).all(axis=1)
     # Degenerate members are kept computable and then reported as failures, not warned about.
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -143,10 +149,14 @@ def _evaluate_batch(X, counts, layout: Layout, scheme, scaled, tol, max_iter, lo
             core = layout.run_batch(S, mom, scheme, scaled, tol, max_iter)
         else:
             core = run(S, layout.structure, scheme, tol, max_iter)
+        plan = layout.interactions
         if layout.consistent:
-            core = plsc.correct(core, S, layout.structure)
+            core = plsc.correct(core, S, layout.structure, composites=plan.constructs if plan is not None else ())
+        if plan is not None:
+            from .moderation import rescale_paths
+            core = rescale_paths(plan, core, mom, counts.sum(axis=1))
         values = layout.compute(core, mom, scaled, low, span)
-    status = np.where(degenerate, 2, np.where(~core.converged, 1, np.where(~core.ok, 3, 0)))
+    status = np.where(first_stage, 5, np.where(degenerate, 2, np.where(~core.converged, 1, np.where(~core.ok, 3, 0))))
     if layout.consistent:
         # Inadmissible resamples are dropped and counted, as cSEM's default (handle_inadmissibles="drop").
         status = np.where((status == 0) & core.inadmissible.any(axis=1), 4, status)
@@ -154,7 +164,7 @@ def _evaluate_batch(X, counts, layout: Layout, scheme, scaled, tol, max_iter, lo
 
 
 FAILURE_NAMES = {1: "did not converge", 2: "an item was constant in the resample", 3: "singular or non-finite estimates",
-                 4: "inadmissible PLSc solution"}
+                 4: "inadmissible PLSc solution", 5: "the two-stage interaction's first stage failed"}
 
 
 def bootstrap(X: np.ndarray, layout: Layout, estimate: np.ndarray, *, scheme: str, scaled: bool, tol: float,

@@ -329,6 +329,9 @@ class CBSEM:
         estimator = str(estimator).lower()
         if estimator not in ESTIMATORS:
             raise CBSEMError(f"unknown estimator {estimator!r} for CB-SEM; choose one of {', '.join(ESTIMATORS)}")
+        if model.interactions:
+            raise CBSEMError(f"interaction terms ({', '.join(model.interaction_names)}) are estimated by PLS only "
+                             "(--method pls with --interaction two-stage|product|orthogonal)")
         if model.higher_order:
             raise CBSEMError(f"higher-order construct {next(iter(model.higher_order))!r}: CB-SEM of second-order "
                              "factors is not supported yet; fit it with method='pls' (csi fit --method pls)")

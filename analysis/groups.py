@@ -211,6 +211,8 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
     bootstrap, the permutations (a respondent moves between groups with its weight) and
     MICOM (weighted pooled fit, weighted composite means and variances).
     """
+    from .moderation import refuse_interactions
+    refuse_interactions(model, "group comparison")
     if n_perm < 19:
         raise CSIError(f"n_perm must be at least 19 for a test at the 5% level, got {n_perm}")
     item_info = items_from_questionnaire(questionnaire) if questionnaire is not None else None

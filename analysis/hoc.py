@@ -87,6 +87,7 @@ class StagedCore:
     first: object   # CoreResult of stage 1
     second: object  # CoreResult of stage 2
     moments2: st.Moments
+    failed: np.ndarray | None = None  # (B,) with interaction terms: their own first stage failed
 
     @property
     def converged(self) -> np.ndarray:
@@ -94,7 +95,8 @@ class StagedCore:
 
     @property
     def ok(self) -> np.ndarray:
-        return self.first.ok & self.second.ok & np.isfinite(self.moments2.cov).all(axis=(1, 2))
+        ok = self.first.ok & self.second.ok & np.isfinite(self.moments2.cov).all(axis=(1, 2))
+        return ok if self.failed is None else ok & ~self.failed
 
 
 @dataclass(frozen=True)
@@ -115,13 +117,23 @@ class TwoStageLayout:
     loc_positions: tuple[int, ...]  # positions in first.labels of the LOC weights, loadings, indices
     hoc_blocks: tuple[tuple[int, np.ndarray, np.ndarray], ...]  # (stage-2 construct, its indicator rows, LOC indices in stage 1)
     consistent: bool = False
+    interactions: object = None     # as Layout's: always None here (the plan below runs inside run_batch)
+    # Interaction terms beside the HOCs (analysis.moderation, over the stage-2 model): the data
+    # are then [items, raw products] and the plan maps stage 2's [indicators, products]
+    # moments to the expanded stage 2's; n_rows for its path rescaling.
+    plan: object = None
+    n_rows: int = 0
 
     @classmethod
-    def build(cls, model: Model, stage1: Model, stage2: Model) -> "TwoStageLayout":
-        s1, s2 = Structure.from_model(stage1), Structure.from_model(stage2)
+    def build(cls, model: Model, stage1: Model, stage2: Model, plan=None, n_rows: int = 0) -> "TwoStageLayout":
+        """``plan``: an InteractionPlan over stage 2 (``plan.base`` is stage 2 without its
+        interaction terms), its ``center`` set; stage 2 is then ``plan.model``."""
+        s1 = Structure.from_model(stage1)
+        s2 = Structure.from_model(plan.model if plan is not None else stage2)
         first, second = Layout.build(s1), Layout.build(s2)
         p = len(s1.items)
-        source = np.array([s1.items.index(i) if i in s1.items else p + s1.constructs.index(i) for i in s2.items])
+        items2 = plan.base.items if plan is not None else s2.items
+        source = np.array([s1.items.index(i) if i in s1.items else p + s1.constructs.index(i) for i in items2])
         lower = set(model.lower_order)
         loc_positions = tuple(n for n, (kind, a, _) in enumerate(first.labels)
                               if kind in ("weight", "loading", "index") and a in lower)
@@ -132,41 +144,62 @@ class TwoStageLayout:
             hoc_blocks.append((j, rows, np.array([s1.constructs.index(d) for d in dims])))
         labels = second.labels + tuple(first.labels[n] for n in loc_positions)
         return cls(labels, s2, second.reachable, second.htmt_pairs, first, second, source, loc_positions,
-                   tuple(hoc_blocks))
+                   tuple(hoc_blocks), plan=plan, n_rows=n_rows)
+
+    def item_moments(self, mom: st.Moments) -> st.Moments:
+        """The items' moments out of those of [items, raw products] (unchanged without a plan)."""
+        p = len(self.first.structure.items)
+        if mom.means.shape[1] == p:
+            return mom
+        return st.Moments(mom.means[:, :p], mom.cov[:, :p, :p])
 
     def positions(self, kind: str) -> list[int]:
         return [n for n, label in enumerate(self.labels) if label[0] == kind]
 
     def second_moments(self, core1, mom: st.Moments, scaled: bool) -> st.Moments:
         """Moments (B, p2) of the stage-2 indicators: items on their own metric, LOC scores
-        with mean 0 and variance 1."""
-        raw = st.raw_weights(core1, mom, scaled)                 # (B, p, J1)
-        cross = mom.cov @ raw                                    # cov(items, scores)
+        with mean 0 and variance 1. With a plan, ``mom`` is of [items, raw products] (p + q)
+        and the result of [stage-2 indicators, raw products] (p2 + q)."""
+        raw = st.raw_weights(core1, self.item_moments(mom), scaled)  # (B, p, J1)
         B, p, J1 = raw.shape
-        full = np.empty((B, p + J1, p + J1))
-        full[:, :p, :p] = mom.cov
-        full[:, :p, p:] = cross
-        full[:, p:, :p] = np.swapaxes(cross, 1, 2)
-        full[:, p:, p:] = core1.lv_corr
+        m = mom.cov.shape[1]                                     # p + q
+        cross = mom.cov[:, :, :p] @ raw                          # cov(every column, scores)
+        full = np.empty((B, m + J1, m + J1))
+        full[:, :m, :m] = mom.cov
+        full[:, :m, m:] = cross
+        full[:, m:, :m] = np.swapaxes(cross, 1, 2)
+        full[:, m:, m:] = core1.lv_corr
         means = np.concatenate([mom.means, np.zeros((B, J1))], axis=1)
-        idx = self.source
+        idx = np.where(self.source < p, self.source, self.source + (m - p))
+        idx = np.concatenate([idx, np.arange(p, m)])             # the raw products last
         return st.Moments(means[:, idx], full[:, idx[:, None], idx[None, :]])
 
     def run_batch(self, S: np.ndarray, mom: st.Moments, scheme: str, scaled: bool, tol: float,
                   max_iter: int) -> StagedCore:
         """Both stages on a batch of item moments (S: the correlations or covariances used)."""
-        core1 = run(S, self.first.structure, scheme, tol, max_iter)
+        p = len(self.first.structure.items)
+        core1 = run(S[:, :p, :p], self.first.structure, scheme, tol, max_iter)
+        failed = None
         with np.errstate(all="ignore"):
             mom2 = self.second_moments(core1, mom, scaled)
+            if self.plan is not None:
+                from .moderation import apply
+                T, failed = self.plan.matrix(mom2)
+                mom2 = apply(T, mom2)
             S2 = mom2.corr if scaled else mom2.cov
             S2 = np.where(np.isfinite(S2), S2, 0.0)  # a failed stage 1 is reported by ok, not raised here
         core2 = run(S2, self.structure, scheme, tol, max_iter)
-        return StagedCore(core1, core2, mom2)
+        if self.plan is not None:
+            from .moderation import rescale_paths
+            with np.errstate(all="ignore"):
+                core2 = rescale_paths(self.plan, core2, mom2, self.n_rows)
+        return StagedCore(core1, core2, mom2, failed)
 
     def compute(self, core: StagedCore, mom: st.Moments, scaled: bool, low: np.ndarray, span: np.ndarray) -> np.ndarray:
         """(B, K) statistics in ``labels`` order; ``low``/``span`` are the items' scales (p,)."""
         low2, span2 = self.second_scales(low, span)
         values2 = self.second.compute(core.second, core.moments2, scaled, low2, span2)
+        mom = self.item_moments(mom)
         values1 = self.first.compute(core.first, mom, scaled, low, span)
         hoc_index, sd2, _ = self.hoc_index(core, mom, scaled, low, span, low2, span2)
         index_pos = self.second.positions("index")
@@ -183,7 +216,8 @@ class TwoStageLayout:
         inside = self.source < p
         low2 = np.where(inside, low[np.minimum(self.source, p - 1)], np.nan)
         span2 = np.where(inside, span[np.minimum(self.source, p - 1)], np.nan)
-        return low2, span2
+        extra = len(self.structure.items) - len(self.source)  # interaction indicators: no scale
+        return np.append(low2, np.full(extra, np.nan)), np.append(span2, np.full(extra, np.nan))
 
     def hoc_index(self, core: StagedCore, mom: st.Moments, scaled: bool, low: np.ndarray, span: np.ndarray,
                   low2: np.ndarray, span2: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
@@ -193,6 +227,7 @@ class TwoStageLayout:
         vs = []
         s1, s2 = self.first.structure, self.structure
         c1, c2 = core.first, core.second
+        mom = self.item_moments(mom)
         lo1, sp1, unscaled1 = st.finite_scales(low, span, s1)
         w1 = st.index_weights(c1, mom, s1, scaled, lo1, sp1)
         index1 = st.csi_index(w1, mom, s1, lo1, sp1)
@@ -223,8 +258,9 @@ class TwoStageLayout:
 
     def loc_scores(self, core: StagedCore, mom: st.Moments, scaled: bool, X: np.ndarray) -> np.ndarray:
         """Stage-1 scores (n, J1) of one fit (batch member 0) on data X (n, p)."""
+        mom = self.item_moments(mom)
         raw = st.raw_weights(core.first, mom, scaled)[0]
-        return (X - mom.means[0]) @ raw
+        return (X[:, :mom.means.shape[1]] - mom.means[0]) @ raw
 
 
 def check_two_stage(model: Model, consistent: bool) -> None:

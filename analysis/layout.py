@@ -19,9 +19,11 @@ class Layout:
     reachable: tuple[tuple[int, int], ...]  # (source, target) pairs with a total effect
     htmt_pairs: tuple[tuple[int, int], ...]
     consistent: bool = False  # PLSc: every fit of this layout is corrected by analysis.plsc
+    # Moderation: the data are [items, raw products]; this maps their moments to the indicators'.
+    interactions: object = None  # analysis.moderation.InteractionPlan | None
 
     @classmethod
-    def build(cls, structure: Structure, consistent: bool = False) -> "Layout":
+    def build(cls, structure: Structure, consistent: bool = False, interactions=None) -> "Layout":
         names = structure.constructs
         J = len(names)
         reach = np.linalg.matrix_power(np.eye(J) + structure.path_matrix, J) > 0
@@ -37,7 +39,7 @@ class Layout:
         labels += [("index", names[j], "") for j in range(J)]
         labels += [("htmt", names[a], names[b]) for a, b in htmt_pairs]
         labels += [("importance", names[s], names[t]) for s, t in reachable]
-        return cls(tuple(labels), structure, reachable, htmt_pairs, consistent)
+        return cls(tuple(labels), structure, reachable, htmt_pairs, consistent, interactions)
 
     def positions(self, kind: str) -> list[int]:
         return [n for n, label in enumerate(self.labels) if label[0] == kind]

@@ -183,3 +183,30 @@ def index_bars(results, ax=None):
     ax.set_title(f"CSI index (ACSI method){interval}")
     figure.tight_layout()
     return figure
+
+
+def simple_slopes(results, term: str, target: str, ax=None):
+    """Simple-slope plot of an interaction ``iv:moderator`` on ``target``: the fitted line of
+    target on iv (both standardized, -2..+2 SD) with the moderator at -1 SD, its mean and
+    +1 SD (see :meth:`analysis.results.PLSResults.simple_slopes`), slopes in the legend
+    with bootstrap intervals when available."""
+    frame = results.simple_slopes(term, target)
+    iv, moderator = frame.attrs["iv"], frame.attrs["moderator"]
+    figure, ax = _axes(ax, (6.4, 4.4))
+    x = np.linspace(-2, 2, 2)
+    styles = ("--", "-", ":")
+    names = {-1.0: f"{moderator} −1 SD", 0.0: f"{moderator} mean", 1.0: f"{moderator} +1 SD"}
+    for n, row in enumerate(frame.itertuples()):
+        label = f"{names.get(row.moderator_sd, f'{moderator} {row.moderator_sd:+g} SD')}: slope {row.slope:.3f}"
+        if "slope_low" in frame:
+            label += f" [{row.slope_low:.3f}, {row.slope_high:.3f}]"
+        ax.plot(x, row.intercept + row.slope * x, styles[n % 3], color=OKABE_ITO[n % len(OKABE_ITO)], lw=2,
+                label=label)
+    ax.axhline(0, color="#999999", lw=0.6)
+    ax.axvline(0, color="#999999", lw=0.6)
+    ax.set_xlabel(f"{iv} (standardized)")
+    ax.set_ylabel(f"{target} (standardized)")
+    ax.set_title(f"Simple slopes of {iv} on {target} by {moderator}")
+    ax.legend(fontsize=8, loc="upper left", frameon=False)
+    figure.tight_layout()
+    return figure

@@ -38,6 +38,10 @@ class Structure:
 
     @classmethod
     def from_model(cls, model: Model) -> "Structure":
+        if model.interactions:
+            # analysis.moderation expands interaction terms into constructs first (PLSPM does).
+            raise CSIError(f"interaction terms ({', '.join(model.interaction_names)}) are estimated by "
+                           "PLS path modeling (PLSPM / csi fit) only; remove them for this method")
         if model.higher_order:
             raise CSIError(f"higher-order construct {next(iter(model.higher_order))!r}: only PLSPM.fit (csi fit) "
                            "estimates higher-order constructs (two-stage or repeated indicators), not this method")

@@ -33,18 +33,19 @@ INADMISSIBLE = (
 )
 
 
-def reflective_blocks(structure: Structure) -> tuple[int, ...]:
-    """Constructs PLSc treats as common factors: Mode A blocks of two or more items."""
+def reflective_blocks(structure: Structure, composites: tuple[int, ...] = ()) -> tuple[int, ...]:
+    """Constructs PLSc treats as common factors: Mode A blocks of two or more items, except
+    ``composites`` (interaction constructs: rho_A = 1, as seminr's PLSc)."""
     return tuple(j for j in range(structure.mask.shape[1])
-                 if j not in structure.formative and structure.mask[:, j].sum() >= 2)
+                 if j not in structure.formative and j not in composites and structure.mask[:, j].sum() >= 2)
 
 
-def rho_a(weights: np.ndarray, S: np.ndarray, structure: Structure) -> np.ndarray:
+def rho_a(weights: np.ndarray, S: np.ndarray, structure: Structure, composites: tuple[int, ...] = ()) -> np.ndarray:
     """Dijkstra-Henseler rho_A (B, J) from unit-variance weights (B, p, J) and item
     correlations S (B, p, p); 1 for composites and single items."""
     B, p, J = weights.shape
     out = np.ones((B, J))
-    for j in reflective_blocks(structure):
+    for j in reflective_blocks(structure, composites):
         idx = np.flatnonzero(structure.mask[:, j])
         w = weights[:, idx, j]
         Sjj = S[:, idx[:, None], idx[None, :]]
@@ -58,7 +59,7 @@ def rho_a(weights: np.ndarray, S: np.ndarray, structure: Structure) -> np.ndarra
     return out
 
 
-def correct(core: CoreResult, S: np.ndarray, structure: Structure) -> CoreResult:
+def correct(core: CoreResult, S: np.ndarray, structure: Structure, composites: tuple[int, ...] = ()) -> CoreResult:
     """The PLSc version of a batch of PLS fits on correlation matrices ``S`` (B, p, p).
 
     Returns a new :class:`CoreResult` whose ``lv_corr``, ``paths`` and ``r_squared`` are the
@@ -70,7 +71,7 @@ def correct(core: CoreResult, S: np.ndarray, structure: Structure) -> CoreResult
     S = np.asarray(S, dtype=float)
     if S.ndim == 2:
         S = S[None]
-    rho = rho_a(core.weights, S, structure)
+    rho = rho_a(core.weights, S, structure, composites)
     with np.errstate(invalid="ignore"):
         root = np.sqrt(np.where(rho > 0, rho, np.nan))
     scale = root[:, :, None] * root[:, None, :]
@@ -81,7 +82,7 @@ def correct(core: CoreResult, S: np.ndarray, structure: Structure) -> CoreResult
         paths, r_squared = _regressions(C, structure)
     bad_rho = ~np.isfinite(rho) | (rho > 1) | (rho <= 0)
     loadings = core.cov_items_lv.copy()
-    for j in reflective_blocks(structure):
+    for j in reflective_blocks(structure, composites):
         idx = np.flatnonzero(structure.mask[:, j])
         w = core.weights[:, idx, j]
         loadings[:, idx, j] = w * (root[:, j] / (w * w).sum(axis=1))[:, None]

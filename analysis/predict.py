@@ -90,6 +90,8 @@ class PLSPredict:
     def __init__(self, model: Model, folds: int = 10, repeats: int = 1, loocv: bool = False, seed: int = 0,
                  technique: str = "earliest", scheme: str = "path", tol: float = 1e-7, max_iter: int = 300,
                  missing: str = "listwise"):
+        from .moderation import refuse_interactions
+        refuse_interactions(model, "PLSpredict")
         if technique not in TECHNIQUES:
             raise CSIError(f"unknown prediction technique {technique!r}; choose one of {', '.join(TECHNIQUES)}")
         if scheme not in SCHEMES:

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from models.csi_model import Model
+from models.errors import CSIError
 
 from . import statistics as st
 from .bootstrap import BootstrapResult
@@ -62,13 +63,15 @@ class PLSResults:
     bootstrap: BootstrapResult | None = None
     method: str = "pls"
     inadmissible: tuple[str, ...] = ()  # PLSc only: each inadmissibility, named (analysis.plsc)
+    interaction: str | None = None      # moderation method when the model has interaction terms
+    fit: Any = None                      # analysis.model_fit.FitTest (None with interaction terms or HOCs)
     weights: str | None = None  # weighted PLS: the data column of respondent weights
     first_stage: "PLSResults | None" = field(default=None, repr=False)  # two-stage HOC: stage 1 (LOCs)
 
     @classmethod
     def build(cls, estimator, prepared: PreparedData, structure: Structure, layout: Layout, core: CoreResult,
               mom: st.Moments, estimate: np.ndarray, low: np.ndarray, span: np.ndarray,
-              boot: BootstrapResult | None, inadmissible: tuple[str, ...] = (),
+              boot: BootstrapResult | None, inadmissible: tuple[str, ...] = (), fit=None,
               model: Model | None = None) -> "PLSResults":
         X = prepared.values
         weights = core.weights[0]
@@ -124,6 +127,8 @@ class PLSResults:
             _quality=MappingProxyType(quality), _item_corr=_frozen(mom.corr[0]), row_index=prepared.index,
             scales=MappingProxyType(dict(prepared.scales)), bootstrap=boot,
             method="plsc" if consistent else "pls", inadmissible=tuple(inadmissible),
+            interaction=estimator.interaction if getattr(estimator, "plan", None) is not None else None,
+            fit=fit,
             weights=weight_name if prepared.weights is not None else None,
         )
 
@@ -315,6 +320,28 @@ class PLSResults:
         return frame
 
     @property
+    def htmt2(self) -> pd.DataFrame:
+        """HTMT2 (Roemer, Schuberth & Henseler 2021): the HTMT with geometric means, for
+        pairs of multi-item constructs; NaN where a correlation involved is not positive."""
+        from .model_fit import htmt2
+        pairs, values = htmt2(np.array(self._item_corr)[None], self.structure)
+        names = self.structure.constructs
+        frame = pd.DataFrame([{"construct_a": names[a], "construct_b": names[b], "estimate": float(v)}
+                              for (a, b), v in zip(pairs, values[0])],
+                             columns=["construct_a", "construct_b", "estimate"])
+        frame["flag"] = np.where(frame["estimate"] > THRESHOLDS["htmt"], f"> {THRESHOLDS['htmt']}", "")
+        return frame
+
+    def fit_indices(self) -> pd.DataFrame:
+        """SRMR, d_ULS and d_G of the saturated and the estimated model (rows model, measure;
+        column value), with the test of exact fit's hi95, hi99, p_value and verdict when it was
+        run (``fit_test``). Empty for a model with interaction terms (not a linear model) or
+        higher-order constructs (two stages; repeated indicators make the item correlations singular)."""
+        if self.fit is None:
+            return pd.DataFrame(columns=["model", "measure", "value"])
+        return self.fit.to_frame()
+
+    @property
     def fornell_larcker(self) -> pd.DataFrame:
         """sqrt(AVE) on the diagonal, construct correlations off it."""
         frame = self.construct_correlations
@@ -342,6 +369,54 @@ class PLSResults:
         rows = [{"from": names[k], "to": names[j], "f_squared": v}
                 for (k, j), v in st.f_squared(np.array(self._lv_corr), self.structure, np.array(self._r2)).items()]
         return pd.DataFrame(rows)
+
+    def interaction_slopes(self) -> pd.DataFrame:
+        """Simple slopes of every (non-quadratic) interaction term on every construct it
+        explains: columns term, target and those of :meth:`simple_slopes`."""
+        from models.csi_model import interaction_name
+        frames = []
+        for iv, moderator in self.model.interactions:
+            if iv == moderator:
+                continue
+            term = interaction_name(iv, moderator)
+            for source, target in self.model.paths:
+                if source == term:
+                    frame = self.simple_slopes(term, target)
+                    frame.insert(0, "target", target)
+                    frame.insert(0, "term", term)
+                    frames.append(frame)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def simple_slopes(self, term: str, target: str, at: tuple[float, ...] = (-1.0, 0.0, 1.0)) -> pd.DataFrame:
+        """Simple slopes of an interaction term ``iv:moderator`` on ``target``: the effect of iv
+        at moderator = mean + k SD for k in ``at`` (default -1, 0, +1), on standardized
+        scores, slope = b_iv + b_iv:moderator * k and intercept = b_moderator * k (the
+        convention of SmartPLS's and seminr's slope plots: the interaction treated as the
+        product of the standardized iv and moderator). Columns moderator_sd, slope, intercept,
+        and with a bootstrap the slope's percentile interval (slope_low, slope_high)."""
+        from models.csi_model import interaction_name
+        terms = {interaction_name(a, b): (a, b) for a, b in self.model.interactions}
+        if term not in terms:
+            known = ", ".join(terms) or "none"
+            raise CSIError(f"{term!r} is not an interaction term of the model (terms: {known})")
+        iv, moderator = terms[term]
+        if iv == moderator:
+            raise CSIError(f"{term} is a quadratic term: its effect changes along {iv} itself, not with a moderator")
+        labels = self.layout.labels
+        needed = [("path", iv, target), ("path", moderator, target), ("path", term, target)]
+        if needed[2] not in labels:
+            raise CSIError(f"the model has no path {term} -> {target}")
+        positions = [labels.index(label) for label in needed]
+        b_iv, b_mod, b_int = (float(self.estimates[n]) for n in positions)
+        k = np.asarray(at, dtype=float)
+        frame = pd.DataFrame({"moderator_sd": k, "slope": b_iv + b_int * k, "intercept": b_mod * k})
+        if self.bootstrap is not None and self.bootstrap.n_ok:
+            samples = self.bootstrap.samples[:, positions]
+            slopes = samples[:, [0]] + samples[:, [2]] * k[None, :]
+            alpha = (1 - self.bootstrap.level) / 2
+            frame["slope_low"], frame["slope_high"] = np.nanquantile(slopes, [alpha, 1 - alpha], axis=0)
+        frame.attrs.update(iv=iv, moderator=moderator, target=target, term=term)
+        return frame
 
     def to_frame(self) -> pd.DataFrame:
         """All statistics in one long frame (kind, a, b) -> estimate (+ bootstrap columns)."""
@@ -385,13 +460,33 @@ class PLSResults:
             "fornell_larcker": {r: {c: float(v) for c, v in row.items()} for r, row in self.fornell_larcker.iterrows()},
             "vif_inner": records(self.vif_inner),
             "f_squared": records(self.f_squared),
-            "fit": {},
+            "fit": self._fit_dict(),
+            "htmt2": records(self.htmt2),
+            "interaction": None if self.interaction is None else {
+                "method": self.interaction, "terms": list(self.model.interaction_names),
+                "simple_slopes": records(self.interaction_slopes())},
             "bootstrap": None if self.bootstrap is None else {
                 "resamples": self.bootstrap.n_requested, "ok": self.bootstrap.n_ok,
                 "failures": dict(self.bootstrap.failures), "seed": self.bootstrap.seed,
                 "level": self.bootstrap.level, "seconds": round(self.bootstrap.seconds, 3)},
             "notes": list(self.notes),
         }
+
+    def _fit_dict(self) -> dict:
+        if self.fit is None:
+            return {}
+        frame = self.fit_indices()
+        out: dict[str, Any] = {model: {r.measure: _json_value(r.value) for r in rows.itertuples()}
+                               for model, rows in frame.groupby("model", sort=False)}
+        out["exact_fit_test"] = None
+        if self.fit.hi95 is not None:
+            out["exact_fit_test"] = {
+                "resamples": self.fit.n_boot, "ok": {m: int(k) for m, k in zip(("saturated", "estimated"), self.fit.n_ok)},
+                "seed": self.fit.seed, "transform": "Bollen-Stine",
+                **{model: {r.measure: {"hi95": _json_value(r.hi95), "hi99": _json_value(r.hi99),
+                                       "p_value": _json_value(r.p_value), "exact_fit": r.exact_fit}
+                           for r in rows.itertuples()} for model, rows in frame.groupby("model", sort=False)}}
+        return out
 
     def summary(self) -> str:
         """A readable report of the fit."""
@@ -406,6 +501,10 @@ class PLSResults:
     def plot_loadings(self, ax=None):
         from .plots import loadings_chart
         return loadings_chart(self, ax=ax)
+
+    def plot_simple_slopes(self, term: str, target: str, ax=None):
+        from .plots import simple_slopes
+        return simple_slopes(self, term, target, ax=ax)
 
     def plot_index(self, ax=None):
         from .plots import index_bars

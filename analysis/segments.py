@@ -56,6 +56,8 @@ def analyse_segments(model: Model, data: pd.DataFrame, variable: str, *, questio
                      min_size: int = MIN_SIZE, min_estimable: int = 30, max_segments: int = 12,
                      scales: Mapping[str, tuple[float, float]] | None = None) -> SegmentAnalysis:
     """Index per level of ``data[variable]`` and permutation MGA of each level against the rest."""
+    from .moderation import refuse_interactions
+    refuse_interactions(model, "segment analysis")
     if variable not in data.columns:
         raise KeyError(f"no segment variable {variable!r} in the data; columns with few distinct values: "
                        f"{', '.join(c for c in data.columns if data[c].nunique() <= max_segments)}")

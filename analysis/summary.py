@@ -36,6 +36,12 @@ def pls_summary(results) -> str:
         lines.append(f"bootstrap: {b.n_ok}/{b.n_requested} resamples, seed {b.seed}, "
                      f"{int(b.level * 100)}% percentile intervals (BCa in to_frame())")
     lines += ["", "Path coefficients", _table(_ci_columns(results.path_coefficients))]
+    if getattr(results, "interaction", None):
+        lines.append(f"  interaction terms ({', '.join(results.model.interaction_names)}) by the {results.interaction} "
+                     "method; their paths are per unit of the product of the standardized constructs")
+        slopes = results.interaction_slopes()
+        if not slopes.empty:
+            lines += ["", "Simple slopes (moderator at -1 SD, mean, +1 SD)", _table(slopes)]
     r2 = pd.DataFrame({"construct": results.r_squared.index, "r_squared": results.r_squared.values,
                        "adj_r_squared": results.adj_r_squared.values})
     lines += ["", "R²", _table(r2)]
@@ -52,6 +58,15 @@ def pls_summary(results) -> str:
     htmt = results.htmt
     if not htmt.empty:
         lines += ["", "HTMT (threshold 0.85)", _table(_ci_columns(htmt))]
+    htmt2 = results.htmt2 if hasattr(results, "htmt2") else pd.DataFrame()
+    if not htmt2.empty:
+        lines += ["", "HTMT2 (geometric means; threshold 0.85)", _table(htmt2)]
+    fit = results.fit_indices() if hasattr(results, "fit_indices") else pd.DataFrame()
+    if not fit.empty:
+        title = "Model fit (SRMR, d_ULS, d_G; Dijkstra & Henseler 2015)"
+        if "hi95" in fit:
+            title += f", test of exact fit: {results.fit.n_boot} Bollen-Stine resamples"
+        lines += ["", title, _table(fit)]
     vif = results.vif_inner
     if not vif.empty and (vif["vif"] > 5).any():
         lines += ["", "Inner-model VIF above 5:", _table(vif[vif["vif"] > 5])]

@@ -105,6 +105,8 @@ def wave_trend(model: Model, waves: Mapping[str, pd.DataFrame], *, questionnaire
     depend on which other waves are in the series, reuse fits already made
     (``fitted``, same seeds), and compare only the waves in ``compare_only``.
     """
+    from .moderation import refuse_interactions
+    refuse_interactions(model, "the wave trend")
     names = list(waves)
     if not names:
         raise CSIError("no waves to analyse")

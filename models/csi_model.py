@@ -8,6 +8,7 @@ Syntax, one statement per line (or separated by ``;``), ``#`` starts a comment::
     sat1 ~~ sat2                                  # residual covariance (CB-SEM only)
     F =~ 1*x1 + a*x2 + a*x3                       # fixed value, equality label (CB-SEM only)
     y1 ~~ 0*y1                                    # fixed (residual) variance (CB-SEM only)
+    loyalty ~ satisfaction + price + satisfaction:price  # interaction (moderation; PLS only)
 
 Modifiers ``value*name`` and ``label*name`` mean what they mean in lavaan: a number fixes
 the parameter, a label makes every parameter with that label one free parameter, and
@@ -85,10 +86,14 @@ class Model:
     name: str = "custom"
     citation: str = ""
     modifiers: tuple[Modifier, ...] = ()
+    # Interaction terms (moderation, PLS only): (iv, moderator) pairs; the term's name,
+    # interaction_name(iv, moderator) = "iv:moderator", is a path source in ``paths``.
+    interactions: tuple[tuple[str, str], ...] = ()
     _order: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "modifiers", tuple(sorted(self.modifiers)))
+        object.__setattr__(self, "interactions", tuple(sorted(self.interactions)))  # to_text() round-trips
         _check_model(self)
         object.__setattr__(self, "_order", _topological_order(self))
 
@@ -112,6 +117,10 @@ class Model:
     def lower_order(self) -> tuple[str, ...]:
         """Constructs that are dimensions of a higher-order construct."""
         return tuple(d for dims in self.higher_order.values() for d in dims)
+
+    @property
+    def interaction_names(self) -> tuple[str, ...]:
+        return tuple(interaction_name(a, b) for a, b in self.interactions)
 
     def construct(self, name: str) -> Construct:
         for c in self.constructs:
@@ -191,9 +200,16 @@ def _check_model(model: Model) -> None:
             if item in seen:
                 raise ModelSpecError(f"item {item!r} is in two blocks: {seen[item]!r} and {c.name!r}")
             seen[item] = c.name
+    _check_interactions(model, names)
     _check_higher_order(model)
+    terms = set(model.interaction_names)
     for source, target in model.paths:
         for end in (source, target):
+            if end in terms and end == source:
+                continue
+            if end in terms:
+                raise ModelSpecError(f"path {source} -> {target}: an interaction term cannot be explained; "
+                                     f"write it on the right of '~'")
             if end not in names:
                 raise ModelSpecError(f"path {source} -> {target}: {end!r} is not a construct of the model")
         if source == target:
@@ -225,6 +241,33 @@ def _check_model(model: Model) -> None:
             raise ModelSpecError(f"{m.lhs!r} is formative (<~): fixed values and labels apply to =~, ~ and ~~ only")
         if m.label is not None and m.label in known:
             raise ModelSpecError(f"label {m.label!r} is also a construct or item name; choose another label")
+
+
+def interaction_name(iv: str, moderator: str) -> str:
+    """The name of an interaction term in the model language and in results: ``iv:moderator``."""
+    return f"{iv}:{moderator}"
+
+
+def _check_interactions(model: Model, names: list[str]) -> None:
+    seen = set()
+    for iv, moderator in model.interactions:
+        term = interaction_name(iv, moderator)
+        for part in (iv, moderator):
+            if part not in names:
+                raise ModelSpecError(f"interaction {term}: {part!r} is not a construct of the model "
+                                     f"(declare it with =~ or <~)")
+        key = frozenset((iv, moderator))
+        if key in seen:
+            raise ModelSpecError(f"interaction {term} is listed twice ({moderator}:{iv} is the same term)")
+        seen.add(key)
+        if not any(s == term for s, _ in model.paths):
+            raise ModelSpecError(f"interaction {term} explains no construct; use it on the right of '~'")
+
+
+def _parents(model: Model, name: str) -> tuple[str, ...]:
+    """Predecessors with each interaction term replaced by its two constructs (for ordering)."""
+    parts = {interaction_name(a, b): (a, b) for a, b in model.interactions}
+    return tuple(dict.fromkeys(p for s in model.predecessors(name) for p in parts.get(s, (s,))))
 
 
 def _check_higher_order(model: Model) -> None:
@@ -264,6 +307,11 @@ def _check_higher_order(model: Model) -> None:
                     f"{d!r} is a dimension of higher-order construct {hoc!r} and also in the structural path "
                     f"{source} -> {target}: a dimension's relations are its higher-order construct's; write the path "
                     f"from or to {hoc!r}, or take {d!r} out of {hoc!r}")
+        for iv, moderator in model.interactions:
+            if d in (iv, moderator):
+                raise ModelSpecError(
+                    f"{d!r} is a dimension of higher-order construct {hoc!r} and also in the interaction term "
+                    f"{iv}:{moderator}: a dimension's relations are its higher-order construct's")
     if owner and model.covariances:
         a, b = model.covariances[0]
         raise ModelSpecError(f"the covariance {a} ~~ {b} cannot be combined with higher-order constructs")
@@ -273,7 +321,7 @@ def _topological_order(model: Model) -> tuple[str, ...]:
     remaining = [c.name for c in model.constructs]
     order: list[str] = []
     while remaining:
-        ready = [n for n in remaining if all(s in order for s in model.predecessors(n))]
+        ready = [n for n in remaining if all(s in order for s in _parents(model, n))]
         if not ready:
             cycle = " -> ".join(_find_cycle(model, remaining))
             raise ModelSpecError(f"the structural model has a cycle ({cycle}); PLS path modeling needs a recursive model")
@@ -286,7 +334,7 @@ def _find_cycle(model: Model, nodes: list[str]) -> list[str]:
     start = nodes[0]
     path = [start]
     while True:
-        nxt = next(s for s in model.predecessors(path[-1]) if s in nodes)
+        nxt = next(s for s in _parents(model, path[-1]) if s in nodes)
         if nxt in path:
             cycle = path[path.index(nxt):] + [nxt]
             return list(reversed(cycle))
@@ -337,7 +385,9 @@ def _parse_terms(rhs: str, line: int, source: str, op: str) -> list[tuple[str, t
                 raise ModelSyntaxError(f"more than one modifier in {term!r}; write one value or label per term",
                                        line, term, source)
             modifier = _parse_modifier(head, term, line, source)
-        if not _NAME.fullmatch(name):
+        if op == "~" and ":" in name:
+            name = _parse_interaction(name, term, modifier, line, source)
+        elif not _NAME.fullmatch(name):
             bad = name.split()[1] if len(name.split()) > 1 else name
             if len(name.split()) > 1:
                 raise ModelSyntaxError(f"unexpected token {bad!r}: separate terms with '+'", line, bad, source)
@@ -346,6 +396,18 @@ def _parse_terms(rhs: str, line: int, source: str, op: str) -> list[tuple[str, t
             raise ModelSyntaxError(f"{name!r} is listed twice", line, name, source)
         terms.append((name, modifier))
     return terms
+
+
+def _parse_interaction(name: str, term: str, modifier, line: int, source: str) -> str:
+    """``Image:Expectation`` (or ``Image:Image``, a quadratic term) on the right of ``~``."""
+    parts = [part.strip() for part in name.split(":")]
+    if len(parts) != 2 or not all(_NAME.fullmatch(part) for part in parts):
+        raise ModelSyntaxError(f"{term!r} is not an interaction of two constructs (write A:B, or A:A for a "
+                               "quadratic term)", line, term, source)
+    if modifier is not None:
+        raise ModelSyntaxError(f"fixed values and labels do not apply to the interaction term {term!r}",
+                               line, term, source)
+    return interaction_name(*parts)
 
 
 def parse_model(text: str, source: str = "<model>", name: str = "custom") -> Model:
@@ -402,8 +464,9 @@ def parse_model(text: str, source: str = "<model>", name: str = "custom") -> Mod
     for a, b in covariances:
         if (b, a) in covariances and a != b:
             raise ModelSyntaxError(f"the covariance {a} ~~ {b} is written twice", 0, None, source)
+    interactions = list(dict.fromkeys(tuple(s.split(":")) for s, _, _ in regressions if ":" in s))
     for s, t, line in regressions:
-        for end in (t, s):
+        for end in (t, *s.split(":")):
             if end not in blocks:
                 raise ModelSyntaxError(
                     f"{end!r} in a structural path is not a construct defined with =~ or <~", line, end, source)
@@ -411,7 +474,7 @@ def parse_model(text: str, source: str = "<model>", name: str = "custom") -> Mod
     paths = tuple(dict.fromkeys((s, t) for s, t, _ in regressions))
     try:
         return Model(constructs, paths, tuple(dict.fromkeys(covariances)), name=name,
-                     modifiers=tuple(m for m, _ in modifiers.values()))
+                     modifiers=tuple(m for m, _ in modifiers.values()), interactions=tuple(interactions))
     except ModelSpecError as exc:
         raise ModelSyntaxError(str(exc), 0, None, source) from None
 

@@ -217,6 +217,8 @@ def _load_model(spec: str, questionnaire):
 @click.option("--method", type=click.Choice(["pls", "plsc", "cbsem"]), default="pls", show_default=True,
               help="pls, plsc (consistent PLS: reflective constructs corrected by rho_A), or cbsem.")
 @click.option("--scheme", type=click.Choice(["path", "centroid", "factorial"]), default="path", show_default=True)
+@click.option("--interaction", type=click.Choice(["two-stage", "product", "orthogonal"]),
+              help="How interaction terms (Y ~ A + B + A:B) are estimated (default two-stage; PLS only).")
 @click.option("--unscaled", is_flag=True, help="Centre but do not standardize indicators (R plspm scaled=FALSE).")
 @click.option("--missing", type=click.Choice(["listwise", "mean", "chained", "fiml"]), default="listwise", show_default=True,
               help="listwise deletion, item means, chained-equation imputation (PLS), or full-information ML (CB-SEM).")
@@ -229,8 +231,10 @@ def _load_model(spec: str, questionnaire):
 @click.option("--boot", "n_boot", type=click.IntRange(min=0),
               help="Bootstrap resamples (default 0; with --survey, the wave's stored analysis and its resamples).")
 @click.option("--seed", type=int, help="Seed (default 1; with --survey, the stored analysis' seed derived from survey and wave).")
+@click.option("--fit-test", "fit_test", type=click.IntRange(min=0), default=0,
+              help="PLS: bootstrap test of exact fit with N Bollen-Stine resamples (HI95/HI99 of SRMR, d_ULS, d_G).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of the text summary.")
-@click.option("--plot", "plot_prefix", type=click.Path(), help="Write PNG figures PREFIX-paths.png, -loadings.png, -index.png.")
+@click.option("--plot", "plot_prefix", type=click.Path(), help="Write PNG figures PREFIX-paths.png, -loadings.png, -index.png (and -slopes-N.png per interaction term).")
 @click.option("--scales", "scales_spec", metavar="FILE|SPEC",
               help="Answer scales of items the questionnaire does not declare: IMAG1-IMAG5=1-10,CUSCO=1-5, "
               "or a YAML file mapping items (or ranges) to MIN-MAX.")
@@ -241,9 +245,9 @@ def _load_model(spec: str, questionnaire):
               "disjoint two-stage approach) or repeated indicators.")
 @click.option("--weights", "weights_column", metavar="COLUMN",
               help="Data column of respondent weights (weighted PLS: estimates, index and bootstrap).")
-def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, method, scheme, unscaled, missing,
-        max_missing, estimator, allow_improper, n_boot, seed, as_json, plot_prefix, scales_spec, dont_know_spec,
-        hoc_method=None, weights_column=None) -> None:
+def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, method, scheme, interaction, unscaled,
+        missing, max_missing, estimator, allow_improper, n_boot, seed, fit_test, as_json, plot_prefix, scales_spec,
+        dont_know_spec, hoc_method=None, weights_column=None) -> None:
     """Fit a CSI model (PLS path modeling or CB-SEM) on a CSV file or a stored wave."""
     import pandas as pd
 
@@ -262,8 +266,8 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
     if data_file and not Path(data_file).is_file():
         _fail(f"{data_file} is a folder, not a CSV file" if Path(data_file).is_dir() else f"no data file {data_file}")
     if (survey and wave and method == "pls" and n_boot is None and seed is None and not model_spec
-            and not questionnaire_file and scheme == "path" and not unscaled and missing == "listwise"
-            and max_missing is None
+            and not questionnaire_file and scheme == "path" and not unscaled and missing == "listwise" and not interaction
+            and not fit_test and max_missing is None
             and not scales_spec and not dont_know_spec and not hoc_method and not weights_column):
         _fit_stored(survey, wave, database_url, as_json, plot_prefix)
         return
@@ -304,6 +308,8 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
         else:
             _fail("give --model (a template with --questionnaire, or a model file)")
         scales, dont_know = _fit_scales(scales_spec, dont_know_spec, model)
+        if interaction and not model.interactions:
+            _fail("--interaction applies to a model with interaction terms (write Y ~ A + B + A:B)")
         if method in ("pls", "plsc"):
             if missing == "fiml":
                 _fail("--missing fiml is available for --method cbsem only")
@@ -313,10 +319,13 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
                 _fail("--estimator and --allow-improper apply to --method cbsem")
             results = fit_model(model, data, method, questionnaire=questionnaire, scheme=scheme, scaled=not unscaled,
                                 missing=missing, max_missing=max_missing, n_boot=n_boot, seed=seed, scales=scales,
-                                dont_know=dont_know, **_hoc_and_weights(hoc_method, weights_column))
+                                dont_know=dont_know, interaction=interaction or "two-stage", fit_test=fit_test,
+                                **_hoc_and_weights(hoc_method, weights_column))
         else:
             if n_boot:
                 _fail("--boot applies to --method pls (CB-SEM reports ML standard errors)")
+            if fit_test:
+                _fail("--fit-test applies to --method pls or plsc (CB-SEM reports the chi-square test)")
             if missing == "chained" or max_missing is not None:
                 _fail("--missing chained and --max-missing apply to --method pls or plsc; CB-SEM models holes "
                       "with --missing fiml")
@@ -490,7 +499,12 @@ def _write_plots(results, prefix: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    for name, method in (("paths", results.plot_paths), ("loadings", results.plot_loadings), ("index", results.plot_index)):
+    figures = [("paths", results.plot_paths), ("loadings", results.plot_loadings), ("index", results.plot_index)]
+    slopes = results.interaction_slopes() if getattr(results, "interaction", None) else None
+    if slopes is not None and not slopes.empty:
+        for n, (term, target) in enumerate(dict.fromkeys(zip(slopes["term"], slopes["target"])), start=1):
+            figures.append((f"slopes-{n}", lambda term=term, target=target: results.plot_simple_slopes(term, target)))
+    for name, method in figures:
         figure = method()
         path = f"{prefix}-{name}.png"
         try:

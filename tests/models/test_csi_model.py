@@ -85,6 +85,8 @@ def test_syntax_errors_name_line_and_token(text, line, token, message):
     ("a =~ x1\nb =~ y1\nb ~ a\na ~ b\n", "the structural model has a cycle (a -> b -> a)"),
     ("a =~ x1 + x2\nb =~ x2\nb ~ a\n", "item 'x2' is in two blocks: 'a' and 'b'"),
     ("a =~ x1\nb =~ a\nb ~ a\n", "higher-order construct 'b' has a single lower-order construct ('a')"),
+    ("a =~ x1\nc =~ y1\nb =~ a + c\nd =~ z1\ne =~ w1\ne ~ b + d + a:d\n",
+     "'a' is a dimension of higher-order construct 'b' and also in the interaction term a:d"),
     ("a =~ x1\nb =~ y1\nb ~ a\nx1 ~~ q\n", "covariance x1 ~~ q: 'q' is neither a construct nor an item"),
     ("# nothing\n", "no construct defined"),
 ])

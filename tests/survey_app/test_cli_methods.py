@@ -122,6 +122,86 @@ def test_fit_plsc_bootstrap_reports_dropped_resamples(seminr_model):
         assert path["ci_low"] < path["estimate"] < path["ci_high"]
 
 
+MODERATION_MODEL = SEMINR_MODEL.replace("Satisfaction ~ Image + Expectation + Value",
+                                        "Satisfaction ~ Image + Expectation + Value + Image:Expectation + Image:Value")
+
+
+@pytest.mark.parametrize("method", ["orthogonal", "product"])
+def test_fit_interaction_json_matches_seminr(tmp_path, method):
+    """`csi fit --interaction` reproduces seminr's fixtures (tests/data/seminr_interaction_mobi.json)."""
+    reference = json.loads(shared_file("seminr_interaction_mobi.json").read_text())[method]
+    model = tmp_path / "moderation.model"
+    model.write_text(MODERATION_MODEL)
+    result = csi("fit", "--model", str(model), "--data", str(shared_file("mobi.csv")), "--scheme", "factorial",
+                 "--interaction", method, "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["interaction"]["method"] == method
+    assert payload["interaction"]["terms"] == ["Image:Expectation", "Image:Value"]
+    paths = {p["from"]: p["estimate"] for p in payload["paths"]}
+    for source, value in reference["paths_to_Satisfaction"].items():
+        assert paths[source.replace("*", ":")] == pytest.approx(value, abs=1e-5)
+    slopes = [s for s in payload["interaction"]["simple_slopes"] if s["term"] == "Image:Expectation"]
+    assert [s["moderator_sd"] for s in slopes] == [-1, 0, 1]
+    assert slopes[2]["slope"] == pytest.approx(paths["Image"] + paths["Image:Expectation"])
+
+
+def test_fit_interaction_text_plot_and_refusals(tmp_path):
+    model = tmp_path / "moderation.model"
+    model.write_text(MODERATION_MODEL)
+    data = str(shared_file("mobi.csv"))
+    result = csi("fit", "--model", str(model), "--data", data, "--boot", "50", "--plot", str(tmp_path / "fig"))
+    assert result.returncode == 0, result.stderr
+    assert "interaction terms (Image:Expectation, Image:Value) by the two-stage method" in result.stdout
+    assert "Simple slopes (moderator at -1 SD, mean, +1 SD)" in result.stdout
+    assert (tmp_path / "fig-slopes-1.png").stat().st_size > 10_000 and (tmp_path / "fig-slopes-2.png").is_file()
+    result = csi("fit", "--model", str(model), "--data", data, "--method", "cbsem")
+    assert result.returncode == 1
+    assert "interaction terms (Image:Expectation, Image:Value) are estimated by PLS only" in result.stderr
+    plain = tmp_path / "plain.model"
+    plain.write_text(SEMINR_MODEL)
+    result = csi("fit", "--model", str(plain), "--data", data, "--interaction", "product")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "error: --interaction applies to a model with interaction terms (write Y ~ A + B + A:B)"
+    formative = tmp_path / "formative.model"
+    formative.write_text(MODERATION_MODEL.replace("Value =~", "Value <~"))
+    result = csi("fit", "--model", str(formative), "--data", data, "--interaction", "product")
+    assert result.returncode == 1
+    assert "'Value' is formative (<~), and the product method builds products of reflective indicators" in result.stderr
+    bad = tmp_path / "bad.model"
+    bad.write_text(SEMINR_MODEL + "Satisfaction ~ Image:Loyalty\n")
+    result = csi("fit", "--model", str(bad), "--data", data)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "'Loyalty' in a structural path is not a construct" in result.stderr
+
+
+def test_fit_model_fit_json_matches_adanco_and_fit_test(tmp_path):
+    """SRMR, d_ULS, d_G in `csi fit --json` (ADANCO 2.2.1 values, tests/data/adanco_fit_satisfaction.json)
+    and the test of exact fit with --fit-test."""
+    reference = json.loads(shared_file("adanco_fit_satisfaction.json").read_text())["composite"]
+    blocks = {"IMAG": 5, "EXPE": 5, "QUAL": 5, "VAL": 4, "SAT": 4, "LOY": 4}
+    text = "\n".join(f"{c} <~ {' + '.join(f'{c.lower()}{k}' for k in range(1, n + 1))}" for c, n in blocks.items())
+    text += "\nEXPE ~ IMAG\nQUAL ~ EXPE\nVAL ~ EXPE + QUAL\nSAT ~ IMAG + EXPE + QUAL + VAL\nLOY ~ IMAG + SAT\n"
+    model = tmp_path / "composite.model"
+    model.write_text(text)
+    data = str(shared_file("satisfaction_bank.csv"))
+    result = csi("fit", "--model", str(model), "--data", data, "--scheme", "centroid", "--fit-test", "199",
+                 "--seed", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    fit = json.loads(result.stdout)["fit"]
+    for name in ("saturated", "estimated"):
+        for measure, value in reference[name]["value"].items():
+            assert fit[name][measure] == pytest.approx(value, abs=1e-6)
+        assert fit["exact_fit_test"][name]["d_ULS"]["exact_fit"] == "rejected at 5%"
+        assert fit["exact_fit_test"][name]["SRMR"]["hi95"] == pytest.approx(reference[name]["hi95"]["SRMR"], rel=0.15)
+    assert fit["exact_fit_test"]["resamples"] == 199 and fit["exact_fit_test"]["seed"] == 2
+    text_result = csi("fit", "--model", str(model), "--data", data, "--scheme", "centroid")
+    assert "Model fit (SRMR, d_ULS, d_G; Dijkstra & Henseler 2015)" in text_result.stdout
+    refused = csi("fit", "--model", str(model), "--data", data, "--fit-test", "10", "--unscaled")
+    assert refused.returncode == 1
+    assert "the test of exact fit compares correlation matrices" in refused.stderr
+
+
 @pytest.fixture()
 def hoc_model(tmp_path):
     path = tmp_path / "hoc.model"
@@ -141,6 +221,23 @@ def test_fit_hoc_two_stage_json_matches_seminr(hoc_model):
     assert loadings[("Image", "IMAG1")] == pytest.approx(reference["loadings"]["Image"]["IMAG1"], abs=1e-6)
     assert set(payload["index"]) >= {"Satisfaction", "Image", "Value"}
     assert any("disjoint two-stage" in note for note in payload["notes"])
+
+
+def test_fit_hoc_with_an_interaction_term(hoc_model):
+    """A two-stage HOC and a product-indicator interaction in one `csi fit` (the analysis
+    test checks seminr's hoc_2si fixture and the bootstrap; here the options and the output)."""
+    hoc_model.write_text(hoc_model.read_text().replace(
+        "Satisfaction ~ Expectation + Quality", "Satisfaction ~ Expectation + Quality + Expectation:Quality"))
+    result = csi("fit", "--model", str(hoc_model), "--data", str(shared_file("mobi.csv")), "--interaction", "product",
+                 "--boot", "20", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["interaction"]["method"] == "product"
+    assert any("disjoint two-stage" in note for note in payload["notes"])
+    paths = {(p["from"], p["to"]): p for p in payload["paths"]}
+    term = paths[("Expectation:Quality", "Satisfaction")]
+    assert term["ci_low"] < term["estimate"] < term["ci_high"]
+    assert ("Satisfaction", "Loyalty") in paths and not payload["fit"]
 
 
 def test_fit_hoc_repeated_text(hoc_model):
@@ -173,6 +270,9 @@ def test_fit_weights_equal_repeated_rows(tmp_path, seminr_model):
     (["--weights", "nope"], "error: weight column 'nope' is not in the data"),
     (["--weights", "wt", "--method", "cbsem"], "error: --weights applies to --method pls"),
     (["--hoc", "repeated", "--method", "cbsem"], "error: --hoc applies to --method pls"),
+    (["--weights", "wt", "--fit-test", "10"], "error: the test of exact fit with respondent weights ('wt') is not "
+                                            "supported: its Bollen-Stine resamples are unweighted; drop fit_test "
+                                            "(--fit-test) or the weights"),
 ])
 def test_fit_weight_refusals(tmp_path, seminr_model, extra, message):
     import pandas as pd
@@ -192,6 +292,12 @@ def test_fit_weight_refusals(tmp_path, seminr_model, extra, message):
     (("Loyalty ~ Satisfaction", "Loyalty ~ Satisfaction + Image"), [],
      "'Image' is a dimension of higher-order construct 'Satisfaction' and also in the structural path Image -> Loyalty"),
     (("", ""), ["--method", "plsc"], "consistent PLS (PLSc) with higher-order constructs is not supported"),
+    (("Satisfaction ~ Expectation + Quality", "Satisfaction ~ Expectation + Quality + Expectation:Quality"),
+     ["--hoc", "repeated"], "interaction term Expectation:Quality with higher-order construct 'Satisfaction' by "
+     "repeated indicators: not supported; use the two-stage approach"),
+    (("Loyalty ~ Satisfaction", "Loyalty ~ Satisfaction + Expectation + Satisfaction:Expectation"), [],
+     "interaction term Satisfaction:Expectation involves 'Satisfaction', part of a higher-order construct"),
+    (("", ""), ["--fit-test", "10"], "the test of exact fit with higher-order construct 'Satisfaction' is not supported"),
 ])
 def test_fit_hoc_refusals_are_one_line(tmp_path, hoc_model, edit, extra, message):
     hoc_model.write_text(hoc_model.read_text().replace(*edit) if edit[0] else hoc_model.read_text())
