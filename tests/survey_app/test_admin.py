@@ -263,7 +263,7 @@ def test_overdue_follow_ups_are_counted_at_the_top(app, accounts, engine, acsi):
     login(client)
     page = client.get("/admin/").get_data(as_text=True)
     assert re.search(r'id="overdue">1<', page)
-    assert "1 open follow-up older than 0 hours" in page
+    assert "1 open follow-up past their survey's call-back SLA" in page
 
 
 def test_exports_round_trip_with_labels(admin_client, engine, acsi, fielded):

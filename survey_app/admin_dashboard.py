@@ -1,0 +1,106 @@
+"""The console's dashboard of a survey (routes on the admin blueprint), and its follow-up SLA.
+
+    GET  /admin/surveys/<questionnaire_id>/dashboard[?wave=W]
+    POST /admin/surveys/<questionnaire_id>/follow-up-sla    (admins; hours, or clear)
+
+The numbers come from ``models.storage.dashboard`` (stored analyses and live counts);
+nothing is estimated in the request: a wave without a stored analysis offers the button
+that queues it (``admin.analysis_job``, as the wave page does). The same data is served
+as JSON by the API (``/api/v1/surveys/<id>/dashboard``) and printed by ``csi dashboard``.
+"""
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from models.storage import StorageError, follow_up
+from models.storage.dashboard import CHART_DAYS, survey_dashboard
+from models.storage.tables import Survey
+
+from . import dashboard_charts as charts
+from .admin import _db, bp, current_user, login_required
+
+
+def dashboard_for(session, questionnaire_id: str, wave: str | None, default_sla_hours: float) -> dict:
+    """The dashboard's data (a StorageError for an unknown survey or wave)."""
+    from analysis.stored import CODE_VERSION
+    return survey_dashboard(session, questionnaire_id, wave, code_version=CODE_VERSION,
+                            default_sla_hours=default_sla_hours)
+
+
+def default_sla_hours() -> float:
+    return float(current_app.config.get("FOLLOW_UP_OVERDUE_HOURS", 48))
+
+
+def _headline_row(index: list[dict], headline: str) -> dict | None:
+    return next((r for r in index if r.get("construct") == headline), index[0] if index else None)
+
+
+def _figures(data: dict) -> dict:
+    """The dashboard's charts (Markup) from its data."""
+    figures = {}
+    headline = data["headline"]
+    points = []
+    for wave in data["waves"]:
+        row = _headline_row(wave["analysis"].get("index", []), headline) or {}
+        points.append({"label": wave["name"], "estimate": row.get("estimate"), "ci_low": row.get("ci_low"),
+                       "ci_high": row.get("ci_high"), "current": wave["analysis"].get("current", True)})
+    if points:
+        figures["trend"] = charts.trend_chart(points, f"{headline} index by wave, with 95% intervals")
+    this = next((w for w in data["waves"] if w["name"] == data["wave"]), None)
+    if this is not None and this["analysis"].get("index"):
+        rows = [{"label": r["construct"], "estimate": r.get("estimate"), "ci_low": r.get("ci_low"),
+                 "ci_high": r.get("ci_high")} for r in this["analysis"]["index"]]
+        figures["indices"] = charts.interval_chart(rows, f"Indices of wave {data['wave']}, with 95% intervals")
+    figures["segments"] = []
+    for block in data["segments"]["variables"]:
+        rows = [{"label": f"{r['segment']} (n = {r['n']})", "estimate": r.get("estimate"), "ci_low": r.get("ci_low"),
+                 "ci_high": r.get("ci_high")} for r in block["rows"] if r.get("construct") in (headline, None)]
+        if rows:
+            figures["segments"].append((block, charts.interval_chart(
+                rows, f"{headline} index by {block['variable']}, with 95% intervals", missing="too few to estimate")))
+    days = data["completions_per_day"][-CHART_DAYS:]
+    if days:
+        figures["days"] = charts.bar_chart([(d["date"][5:], d["completed"], f"{d['completed']:,}") for d in days],
+                                           "Completed responses per day (UTC)", label_share=16, value_share=14)
+    funnel = data["funnel"]
+    if funnel and funnel["invited"]:
+        stages = [("invited", funnel["invited"]), ("opened", funnel["opened"]), ("started", funnel["started"]),
+                  ("completed", funnel["completed"])]
+        figures["funnel"] = charts.bar_chart(
+            [(name, value, f"{value:,} ({100 * value / funnel['invited']:.0f}%)") for name, value in stages],
+            "Invitations: invited, opened, started, completed", maximum=funnel["invited"])
+    return figures
+
+
+@bp.route("/surveys/<questionnaire_id>/dashboard")
+@login_required()
+def dashboard(questionnaire_id: str):
+    try:
+        data = dashboard_for(_db(), questionnaire_id, request.args.get("wave") or None, default_sla_hours())
+    except StorageError as exc:
+        return render_template("admin/message.html", title="Not found", body=str(exc)), 404
+    return render_template("admin/dashboard.html", d=data, figures=_figures(data), chart_days=CHART_DAYS,
+                           max_sla=follow_up.MAX_SLA_HOURS)
+
+
+@bp.route("/surveys/<questionnaire_id>/follow-up-sla", methods=["POST"])
+@login_required("admin")
+def follow_up_sla(questionnaire_id: str):
+    if _db().scalar(select(Survey.id).where(Survey.questionnaire_id == questionnaire_id).limit(1)) is None:
+        abort(404)
+    clear = request.form.get("action") == "clear"
+    hours = None if clear else request.form.get("hours", "")
+    try:
+        stored = follow_up.set_sla_hours(_db(), questionnaire_id, hours, current_user().username)
+    except StorageError as exc:
+        _db().rollback()
+        flash(str(exc), "error")
+    else:
+        _db().commit()
+        flash(f"Follow-up SLA of {questionnaire_id}: " + (f"{stored:g} hours." if stored is not None else
+                                                          f"the default, {default_sla_hours():g} hours."), "ok")
+    target = request.form.get("next")
+    if target == "follow_up":
+        return redirect(url_for("admin.follow_up"))
+    return redirect(url_for("admin.dashboard", questionnaire_id=questionnaire_id))
