@@ -83,11 +83,12 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
         return response
 
     def friendly(status: int, title_key: str, body_key: str, questionnaire=None):
+        from .console_i18n import console_language
         from .i18n import translate
         from .respondent import language_for
         _rollback_request_sessions()
         try:
-            language = language_for(questionnaire)
+            language = console_language() if is_console() else language_for(questionnaire)
         except Exception:  # the error page must render even when the request is broken
             language = "en"
         try:
@@ -104,6 +105,10 @@ def create_app(config: Mapping[str, Any] | object | None = None) -> Flask:
         response = jsonify({"error": message})
         response.status_code = status
         return response
+
+    def is_console() -> bool:
+        # The console's pages speak the console's language (its own switch), not the respondent's.
+        return request.blueprint == "admin" or request.path.startswith("/admin/")
 
     def is_api() -> bool:
         return request.blueprint == "api" or request.path.startswith("/api/")

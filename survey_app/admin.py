@@ -28,9 +28,14 @@ from models.storage import accounts, console, follow_up
 from models.storage.tables import Survey, Wave
 from survey_app.downloads import attachment
 
+from . import console_strings  # noqa: F401  (registers the console's texts)
+from .console_i18n import CONSOLE_LANGUAGES, COOKIE, COOKIE_MAX_AGE, LANGUAGE_NAMES, console_language, ct
 from .throttle import address_scope, policy
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+# ct() and console_language() in every template (a console page of another blueprint too).
+bp.add_app_template_global(ct, "ct")
+bp.add_app_template_global(console_language, "console_language")
 
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
               "base-uri 'none'; form-action 'none'")
@@ -85,12 +90,16 @@ def login_required(role: str | None = None):
 @bp.context_processor
 def _context():
     user = g.get("admin_user")
-    overdue = 0
+    language = console_language()
+    switch = [(code, LANGUAGE_NAMES[code]) for code in CONSOLE_LANGUAGES if code != language]
+    # Back to this page after switching; a POST's address cannot be fetched again (405), so the console's start.
+    here = request.full_path.rstrip("?") if request.method == "GET" else url_for("admin.index")
+    shared = {"console_lang": language, "console_switch": switch, "switch_next": here}
     if user is not None:
         hours = float(current_app.config.get("FOLLOW_UP_OVERDUE_HOURS", 48))
         overdue = follow_up.overdue_callable(_db(), hours)
-        return {"user": user, "overdue": overdue, "overdue_hours": hours}
-    return {"user": None, "overdue": 0, "overdue_hours": 0}
+        return {"user": user, "overdue": overdue, "overdue_hours": hours, **shared}
+    return {"user": None, "overdue": 0, "overdue_hours": 0, **shared}
 
 
 def _safe_next(target: str | None) -> str:
@@ -124,6 +133,18 @@ def login():
             _db().commit()
             return redirect(_safe_next(request.args.get("next")))
     return render_template("admin/login.html", error=error), status
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    """The header's language switch: remembered in a cookie of its own for a year (login clears the session)."""
+    chosen = request.form.get("lang", "")
+    if chosen not in CONSOLE_LANGUAGES:
+        abort(400)
+    response = redirect(_safe_next(request.form.get("next")))
+    response.set_cookie(COOKIE, chosen, max_age=COOKIE_MAX_AGE, path="/admin", secure=request.is_secure,
+                        httponly=True, samesite="Lax")
+    return response
 
 
 @bp.route("/logout", methods=["POST"])

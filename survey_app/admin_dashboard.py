@@ -18,7 +18,9 @@ from models.storage.dashboard import CHART_DAYS, survey_dashboard
 from models.storage.tables import Survey
 
 from . import dashboard_charts as charts
+from . import dashboard_strings  # noqa: F401  (registers the dashboard's texts)
 from .admin import _db, bp, current_user, login_required
+from .console_i18n import ct
 
 
 def dashboard_for(session, questionnaire_id: str, wave: str | None, default_sla_hours: float) -> dict:
@@ -37,39 +39,42 @@ def _headline_row(index: list[dict], headline: str) -> dict | None:
 
 
 def _figures(data: dict) -> dict:
-    """The dashboard's charts (Markup) from its data."""
+    """The dashboard's charts (Markup) from its data, in the console's language."""
     figures = {}
     headline = data["headline"]
+    axis = ct("dash_axis")
     points = []
     for wave in data["waves"]:
         row = _headline_row(wave["analysis"].get("index", []), headline) or {}
         points.append({"label": wave["name"], "estimate": row.get("estimate"), "ci_low": row.get("ci_low"),
                        "ci_high": row.get("ci_high"), "current": wave["analysis"].get("current", True)})
     if points:
-        figures["trend"] = charts.trend_chart(points, f"{headline} index by wave, with 95% intervals")
+        figures["trend"] = charts.trend_chart(points, ct("dash_chart_trend", construct=headline),
+                                              missing=ct("dash_chart_not_computed"), axis_word=axis)
     this = next((w for w in data["waves"] if w["name"] == data["wave"]), None)
     if this is not None and this["analysis"].get("index"):
         rows = [{"label": r["construct"], "estimate": r.get("estimate"), "ci_low": r.get("ci_low"),
                  "ci_high": r.get("ci_high")} for r in this["analysis"]["index"]]
-        figures["indices"] = charts.interval_chart(rows, f"Indices of wave {data['wave']}, with 95% intervals")
+        figures["indices"] = charts.interval_chart(rows, ct("dash_chart_indices", wave=data["wave"]), axis_word=axis)
     figures["segments"] = []
     for block in data["segments"]["variables"]:
-        rows = [{"label": f"{r['segment']} (n = {r['n']})", "estimate": r.get("estimate"), "ci_low": r.get("ci_low"),
-                 "ci_high": r.get("ci_high")} for r in block["rows"] if r.get("construct") in (headline, None)]
+        rows = [{"label": ct("dash_segment_label", segment=r["segment"], n=r["n"]), "estimate": r.get("estimate"),
+                 "ci_low": r.get("ci_low"), "ci_high": r.get("ci_high")}
+                for r in block["rows"] if r.get("construct") in (headline, None)]
         if rows:
-            figures["segments"].append((block, charts.interval_chart(
-                rows, f"{headline} index by {block['variable']}, with 95% intervals", missing="too few to estimate")))
+            title = ct("dash_chart_segment", construct=headline, variable=block["variable"])
+            figures["segments"].append((block, charts.interval_chart(rows, title, missing=ct("dash_too_few"),
+                                                                     axis_word=axis)))
     days = data["completions_per_day"][-CHART_DAYS:]
     if days:
         figures["days"] = charts.bar_chart([(d["date"][5:], d["completed"], f"{d['completed']:,}") for d in days],
-                                           "Completed responses per day (UTC)", label_share=16, value_share=14)
+                                           ct("dash_chart_days"), label_share=16, value_share=14)
     funnel = data["funnel"]
     if funnel and funnel["invited"]:
-        stages = [("invited", funnel["invited"]), ("opened", funnel["opened"]), ("started", funnel["started"]),
-                  ("completed", funnel["completed"])]
+        stages = [(ct(f"dash_stage_{name}"), funnel[name]) for name in ("invited", "opened", "started", "completed")]
         figures["funnel"] = charts.bar_chart(
             [(name, value, f"{value:,} ({100 * value / funnel['invited']:.0f}%)") for name, value in stages],
-            "Invitations: invited, opened, started, completed", maximum=funnel["invited"])
+            ct("dash_chart_funnel"), maximum=funnel["invited"])
     return figures
 
 
@@ -79,7 +84,7 @@ def dashboard(questionnaire_id: str):
     try:
         data = dashboard_for(_db(), questionnaire_id, request.args.get("wave") or None, default_sla_hours())
     except StorageError as exc:
-        return render_template("admin/message.html", title="Not found", body=str(exc)), 404
+        return render_template("admin/message.html", title=ct("dash_not_found"), body=str(exc)), 404
     return render_template("admin/dashboard.html", d=data, figures=_figures(data), chart_days=CHART_DAYS,
                            max_sla=follow_up.MAX_SLA_HOURS)
 
@@ -93,13 +98,16 @@ def follow_up_sla(questionnaire_id: str):
     hours = None if clear else request.form.get("hours", "")
     try:
         stored = follow_up.set_sla_hours(_db(), questionnaire_id, hours, current_user().username)
-    except StorageError as exc:
+    except follow_up.SLAError as exc:
         _db().rollback()
-        flash(str(exc), "error")
+        flash(ct(f"dash_sla_{exc.kind}", value=repr(exc.value or "nothing") if exc.kind == "not_number" else exc.value,
+                 max=f"{follow_up.MAX_SLA_HOURS:,}"), "error")
     else:
         _db().commit()
-        flash(f"Follow-up SLA of {questionnaire_id}: " + (f"{stored:g} hours." if stored is not None else
-                                                          f"the default, {default_sla_hours():g} hours."), "ok")
+        if stored is None:
+            flash(ct("dash_sla_default", survey=questionnaire_id, hours=f"{default_sla_hours():g}"), "ok")
+        else:
+            flash(ct("dash_sla_saved", survey=questionnaire_id, hours=f"{stored:g}"), "ok")
     target = request.form.get("next")
     if target == "follow_up":
         return redirect(url_for("admin.follow_up"))

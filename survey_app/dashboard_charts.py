@@ -57,7 +57,7 @@ def _pct(value: float) -> str:
 
 
 def interval_chart(rows: Sequence[dict], title: str, *, missing: str = "not estimated",
-                   axis: tuple[float, float] | None = None) -> Markup:
+                   axis: tuple[float, float] | None = None, axis_word: str = "Axis") -> Markup:
     """One row per estimate: its label and ``estimate (low–high)`` on a line, below them
     the interval as a band on the axis and the estimate as a dot. ``rows``: dicts with
     label, estimate, ci_low, ci_high (None: ``missing`` is written instead)."""
@@ -70,7 +70,7 @@ def interval_chart(rows: Sequence[dict], title: str, *, missing: str = "not esti
         return _pct(max(0.0, min(100.0, (value - low) / span * 100)))
     desc = "; ".join(f"{r['label']}: " + (interval_text(r.get("estimate"), r.get("ci_low"), r.get("ci_high"))
                                           if r.get("estimate") is not None else missing) for r in rows)
-    _, out = _open(title, f"{desc}. Axis {low:.0f}–{high:.0f}.", height, "intervals")
+    _, out = _open(title, f"{desc}. {axis_word} {low:.0f}–{high:.0f}.", height, "intervals")
     for k, row in enumerate(rows):
         y = top + k * row_height
         estimate = row.get("estimate")
@@ -100,7 +100,7 @@ def _axis(low: float, high: float, y: int) -> str:
     return out
 
 
-def trend_chart(points: Sequence[dict], title: str, *, missing: str = "not computed") -> Markup:
+def trend_chart(points: Sequence[dict], title: str, *, missing: str = "not computed", axis_word: str = "Axis") -> Markup:
     """The index per wave, oldest first: a dot with its interval as a vertical band, the
     value written above it, consecutive computed waves joined. ``points``: dicts with
     label (the wave), estimate, ci_low, ci_high (estimate None: not computed)."""
@@ -115,7 +115,7 @@ def trend_chart(points: Sequence[dict], title: str, *, missing: str = "not compu
         return bottom - (value - low) / (high - low) * (bottom - top)
     desc = "; ".join(f"{p['label']}: " + (interval_text(p.get("estimate"), p.get("ci_low"), p.get("ci_high"))
                                           if p.get("estimate") is not None else missing) for p in points)
-    _, out = _open(title, f"{desc}. Axis {low:.0f}–{high:.0f}.", height, "trend")
+    _, out = _open(title, f"{desc}. {axis_word} {low:.0f}–{high:.0f}.", height, "trend")
     step = 10 if high - low <= 50 else 20
     tick = low
     while tick <= high:

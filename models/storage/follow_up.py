@@ -340,17 +340,29 @@ def survey_sla_hours(session: Session, questionnaire_id: str, default: float) ->
     return (float(own), True) if own is not None else (float(default), False)
 
 
+class SLAError(StorageError):
+    """A follow-up SLA that is not a number of hours in range. ``kind``: "not_number" or
+    "out_of_range"; ``value``: the text given (cut to 40 characters), for a console message."""
+
+    def __init__(self, kind: str, value: str):
+        self.kind, self.value = kind, value
+        if kind == "not_number":
+            message = f"follow-up SLA: give the hours as a number, e.g. 48 (not {value or 'nothing'!r})"
+        else:
+            message = (f"follow-up SLA: {value} hours is out of range; give more than 0 and at most "
+                       f"{MAX_SLA_HOURS:,} hours (a year)")
+        super().__init__(message)
+
+
 def parse_sla_hours(value: Any) -> float:
     """Hours from a form field or an option: a number above 0 and at most a year."""
     text = str(value if value is not None else "").strip().replace(",", ".")
     try:
         hours = float(text)
     except ValueError:
-        shown = text[:40] or "nothing"
-        raise StorageError(f"follow-up SLA: give the hours as a number, e.g. 48 (not {shown!r})") from None
+        raise SLAError("not_number", text[:40]) from None
     if not 0 < hours <= MAX_SLA_HOURS:  # NaN fails this too
-        raise StorageError(f"follow-up SLA: {text[:40]} hours is out of range; give more than 0 and at most "
-                           f"{MAX_SLA_HOURS:,} hours (a year)")
+        raise SLAError("out_of_range", text[:40])
     return hours
 
 

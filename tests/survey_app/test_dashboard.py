@@ -5,6 +5,7 @@ completions per day equal counts set up here; overdue follow-ups follow each sur
 SLA for responses of known age; hostile input gets a 404 or a specific message."""
 from __future__ import annotations
 
+import html
 import json
 import math
 import re
@@ -220,14 +221,14 @@ def test_overdue_follow_ups_follow_each_surveys_sla(app, admin_client, engine, a
     page = admin_client.get(DASHBOARD).get_data(as_text=True)
     assert re.search(r'id="sla-overdue">3<', page) and re.search(r'id="sla-hours">24<', page)
     assert re.search(r'id="overdue">4<', page)  # the banner: 3 + ccsi's 1
-    queue_page = admin_client.get("/admin/follow-up").get_data(as_text=True)
+    queue_page = html.unescape(admin_client.get("/admin/follow-up").get_data(as_text=True))
     assert "4 open past their survey's SLA" in queue_page
     assert re.search(r'id="sla-acsi-retail">acsi-retail: 24 hours, 3 overdue', queue_page)
     assert re.search(r'id="sla-ccsi-mobile">ccsi-mobile: 12 hours, 1 overdue', queue_page)
     # Set in the console: back to the default, then 100 hours (nothing overdue).
     sla = admin_client.post("/admin/surveys/acsi-retail/follow-up-sla",
                             data={"csrf_token": csrf_of(page), "action": "clear"}, follow_redirects=True)
-    assert "Follow-up SLA of acsi-retail: the default, 48 hours." in sla.get_data(as_text=True)
+    assert "Follow-up SLA of acsi-retail: the default, 48 hours." in html.unescape(sla.get_data(as_text=True))
     admin_client.post("/admin/surveys/acsi-retail/follow-up-sla", data={"csrf_token": csrf_of(page), "hours": "100"})
     with Session(engine) as session:
         assert session.get(SurveySetting, "acsi-retail").follow_up_sla_hours == 100.0
@@ -255,7 +256,7 @@ def test_a_bad_sla_gets_a_message_and_changes_nothing(app, admin_client, engine,
     page = admin_client.get(DASHBOARD).get_data(as_text=True)
     answer = admin_client.post("/admin/surveys/acsi-retail/follow-up-sla", data={"csrf_token": csrf_of(page), "hours": hours},
                                follow_redirects=True)
-    assert answer.status_code == 200 and message in answer.get_data(as_text=True).replace("&#39;", "'")
+    assert answer.status_code == 200 and message in html.unescape(answer.get_data(as_text=True))
     with Session(engine) as session:
         assert session.get(SurveySetting, "acsi-retail") is None
     result = run_cli(app, "followup", "sla", "--survey", "acsi-retail", "--hours", hours)
@@ -315,3 +316,19 @@ def test_charts_write_their_numbers_and_escape_their_text():
     bars = ET.fromstring(str(charts.bar_chart([("invited", 10, "10 (100%)"), ("opened", 0, "0 (0%)")], "f")))
     widths = [r.get("width") for r in bars.iter("{http://www.w3.org/2000/svg}rect") if r.get("class") == "bar"]
     assert widths == ["46.00%", "0.00%"] and not math.isnan(float(widths[0][:-1]))
+
+
+def test_dashboard_in_chinese(app, admin_client, engine):
+    with Session(engine) as session:
+        create_invitations(session, find_wave(session, "acsi-retail", "2026Q4"), [{"tier": "gold"}] * 4)
+        session.commit()
+    page = admin_client.get(DASHBOARD, headers={"Accept-Language": "zh-CN,zh;q=0.9"}).get_data(as_text=True)
+    assert '<html lang="zh-CN">' in page
+    for text in ("仪表板", "各波次的 satisfaction 指数", "邀请漏斗", "已邀请", "尚未计算", "回访时限（小时，服务器默认值）",
+                 "设置时限", "4 (100%)"):
+        assert text in page, text
+    for english in ("Invitation funnel", "not computed yet", "Set the SLA", "Completions per day"):
+        assert english not in page, english
+    refused = admin_client.post("/admin/surveys/acsi-retail/follow-up-sla", headers={"Accept-Language": "zh-CN"},
+                                data={"csrf_token": csrf_of(page), "hours": "abc"}, follow_redirects=True)
+    assert "回访时限：请以数字填写小时数，例如 48（而不是 'abc'）" in html.unescape(refused.get_data(as_text=True))
