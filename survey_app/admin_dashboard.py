@@ -20,7 +20,7 @@ from models.storage.tables import Survey
 from . import dashboard_charts as charts
 from . import dashboard_strings  # noqa: F401  (registers the dashboard's texts)
 from .admin import _db, bp, current_user, login_required
-from .console_i18n import ct
+from .console_i18n import console_language, ct
 
 
 def dashboard_for(session, questionnaire_id: str, wave: str | None, default_sla_hours: float) -> dict:
@@ -32,6 +32,17 @@ def dashboard_for(session, questionnaire_id: str, wave: str | None, default_sla_
 
 def default_sla_hours() -> float:
     return float(current_app.config.get("FOLLOW_UP_OVERDUE_HOURS", 48))
+
+
+def construct_name(name: str) -> str:
+    """A construct's name in the console's language (the report's names; ids read as words in English)."""
+    from analysis.report_text import CONSTRUCT_NAMES
+    return CONSTRUCT_NAMES.get(console_language(), {}).get(name, name.replace("_", " "))
+
+
+def variable_name(name: str) -> str:
+    from analysis.report_text import SEGMENT_VARIABLES
+    return SEGMENT_VARIABLES.get(console_language(), SEGMENT_VARIABLES["en"]).get(name, name)
 
 
 def _headline_row(index: list[dict], headline: str) -> dict | None:
@@ -49,11 +60,11 @@ def _figures(data: dict) -> dict:
         points.append({"label": wave["name"], "estimate": row.get("estimate"), "ci_low": row.get("ci_low"),
                        "ci_high": row.get("ci_high"), "current": wave["analysis"].get("current", True)})
     if points:
-        figures["trend"] = charts.trend_chart(points, ct("dash_chart_trend", construct=headline),
+        figures["trend"] = charts.trend_chart(points, ct("dash_chart_trend", construct=construct_name(headline)),
                                               missing=ct("dash_chart_not_computed"), axis_word=axis)
     this = next((w for w in data["waves"] if w["name"] == data["wave"]), None)
     if this is not None and this["analysis"].get("index"):
-        rows = [{"label": r["construct"], "estimate": r.get("estimate"), "ci_low": r.get("ci_low"),
+        rows = [{"label": construct_name(r["construct"]), "estimate": r.get("estimate"), "ci_low": r.get("ci_low"),
                  "ci_high": r.get("ci_high")} for r in this["analysis"]["index"]]
         figures["indices"] = charts.interval_chart(rows, ct("dash_chart_indices", wave=data["wave"]), axis_word=axis)
     figures["segments"] = []
@@ -62,7 +73,7 @@ def _figures(data: dict) -> dict:
                  "ci_low": r.get("ci_low"), "ci_high": r.get("ci_high")}
                 for r in block["rows"] if r.get("construct") in (headline, None)]
         if rows:
-            title = ct("dash_chart_segment", construct=headline, variable=block["variable"])
+            title = ct("dash_chart_segment", construct=construct_name(headline), variable=variable_name(block["variable"]))
             figures["segments"].append((block, charts.interval_chart(rows, title, missing=ct("dash_too_few"),
                                                                      axis_word=axis)))
     days = data["completions_per_day"][-CHART_DAYS:]
@@ -74,7 +85,7 @@ def _figures(data: dict) -> dict:
         stages = [(ct(f"dash_stage_{name}"), funnel[name]) for name in ("invited", "opened", "started", "completed")]
         figures["funnel"] = charts.bar_chart(
             [(name, value, f"{value:,} ({100 * value / funnel['invited']:.0f}%)") for name, value in stages],
-            ct("dash_chart_funnel"), maximum=funnel["invited"])
+            ct("dash_chart_funnel"), maximum=funnel["invited"], label_share=30, value_share=28)
     return figures
 
 
@@ -86,7 +97,7 @@ def dashboard(questionnaire_id: str):
     except StorageError as exc:
         return render_template("admin/message.html", title=ct("dash_not_found"), body=str(exc)), 404
     return render_template("admin/dashboard.html", d=data, figures=_figures(data), chart_days=CHART_DAYS,
-                           max_sla=follow_up.MAX_SLA_HOURS)
+                           headline=construct_name(data["headline"]), variable_name=variable_name)
 
 
 @bp.route("/surveys/<questionnaire_id>/follow-up-sla", methods=["POST"])

@@ -105,11 +105,12 @@ def trend_chart(points: Sequence[dict], title: str, *, missing: str = "not compu
     value written above it, consecutive computed waves joined. ``points``: dicts with
     label (the wave), estimate, ci_low, ci_high (estimate None: not computed)."""
     low, high = index_range([p.get(k) for p in points for k in ("estimate", "ci_low", "ci_high")])
-    top, bottom, height = 30, 170, 214
+    top, bottom, height = 30, 170, 226
     n = len(points)
 
     def x(k: int) -> float:
-        return 50.0 if n == 1 else 7 + 86 * k / (n - 1)
+        # 12-88 %: a wave's name centred on the first or last point stays inside a 360-px phone.
+        return 50.0 if n == 1 else 12 + 76 * k / (n - 1)
 
     def y(value: float) -> float:
         return bottom - (value - low) / (high - low) * (bottom - top)
@@ -131,10 +132,10 @@ def trend_chart(points: Sequence[dict], title: str, *, missing: str = "not compu
         previous = (k, estimate) if estimate is not None else None
     for k, point in enumerate(points):
         estimate = point.get("estimate")
-        out += (f'<text class="label" x="{_pct(x(k))}" y="{height - 8}" text-anchor="middle">'
+        out += (f'<text class="label" x="{_pct(x(k))}" y="{bottom + 24}" text-anchor="middle">'
                 f'{escape(point["label"])}</text>')
-        if estimate is None:
-            out += (f'<text class="missing" x="{_pct(x(k))}" y="{(top + bottom) / 2:.1f}" text-anchor="middle">'
+        if estimate is None:  # under the wave's name, clear of the axis' numbers
+            out += (f'<text class="missing" x="{_pct(x(k))}" y="{bottom + 42}" text-anchor="middle">'
                     f'{escape(missing)}</text>')
             continue
         upper = estimate
