@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from .analyses import wave_data_version
@@ -125,25 +125,26 @@ def funnel(session: Session, wave_id: int) -> dict:
     """Invited, opened, started, completed over the wave's invitations (cumulative), and the
     responses without an invitation (public links)."""
     answered = exists().where(Answer.response_id == Response.id)
-    has_response = exists().where(Response.invitation_id == Invitation.id)
+    # A join rather than EXISTS per invitation: PostgreSQL runs an EXISTS inside FILTER once per row.
     invited, opened = session.execute(select(
         func.count(Invitation.id),
         func.count(Invitation.id).filter(or_(Invitation.opened_at.is_not(None), Invitation.used_at.is_not(None),
-                                             has_response)))
+                                             Response.id.is_not(None))))
+        .outerjoin(Response, Response.invitation_id == Invitation.id)
         .where(Invitation.wave_id == wave_id)).one()
-    reached = or_(Response.status == "complete", answered)
-    rows: dict[tuple[bool, bool], int] = {}
-    for invited_row, complete, n in session.execute(
-            select(Response.invitation_id.is_not(None), Response.status, func.count())
-            .where(Response.wave_id == wave_id, reached)
-            .group_by(Response.invitation_id.is_not(None), Response.status)):
-        key = (bool(invited_row), complete == "complete")
-        rows[key] = rows.get(key, 0) + int(n)
+    # Complete responses by the (wave, status) index; the answer check only for the partial ones.
+    counts: dict[tuple[bool, bool], int] = {}
+    stages = ((True, Response.status == "complete"), (False, and_(Response.status != "complete", answered)))
+    for complete, condition in stages:
+        for invited_row, n in session.execute(
+                select(Response.invitation_id.is_not(None), func.count())
+                .where(Response.wave_id == wave_id, condition).group_by(Response.invitation_id.is_not(None))):
+            counts[(bool(invited_row), complete)] = counts.get((bool(invited_row), complete), 0) + int(n)
 
     def count(invited_row: bool, complete: bool | None) -> int:
         if complete is None:
-            return rows.get((invited_row, True), 0) + rows.get((invited_row, False), 0)
-        return rows.get((invited_row, complete), 0)
+            return counts.get((invited_row, True), 0) + counts.get((invited_row, False), 0)
+        return counts.get((invited_row, complete), 0)
     return {"invited": int(invited), "opened": int(opened), "started": count(True, None), "completed": count(True, True),
             "without_invitation": {"started": count(False, None), "completed": count(False, True)}}
 
