@@ -47,6 +47,11 @@ def test_dashboard_on_desktop_and_phone_in_both_languages(browser, live_server, 
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= options["viewport"]["width"], (name, language, width)
             page.screenshot(path=str(shots / f"dashboard-{name}-{language}.png"), full_page=True)
+            page.goto(f"{live_server}/admin/follow-up")
+            page.locator("#slas summary").click()  # the SLA of each survey, with its overdue count
+            assert page.locator("#sla-acsi-retail").is_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= options["viewport"]["width"]
+            page.screenshot(path=str(shots / f"follow-up-sla-{name}-{language}.png"), full_page=True)
             context.close()
 
 
