@@ -96,8 +96,12 @@ def dashboard(questionnaire_id: str):
         data = dashboard_for(_db(), questionnaire_id, request.args.get("wave") or None, default_sla_hours())
     except StorageError as exc:
         return render_template("admin/message.html", title=ct("dash_not_found"), body=str(exc)), 404
+    from survey_app.respondent import service
+    latest = _db().scalar(select(Survey.id).where(Survey.questionnaire_id == questionnaire_id)
+                          .order_by(Survey.id.desc()).limit(1))
+    title = service().questionnaire(latest).title.get(console_language())  # the title in the console's language
     return render_template("admin/dashboard.html", d=data, figures=_figures(data), chart_days=CHART_DAYS,
-                           headline=construct_name(data["headline"]), variable_name=variable_name)
+                           headline=construct_name(data["headline"]), variable_name=variable_name, title=title)
 
 
 @bp.route("/surveys/<questionnaire_id>/follow-up-sla", methods=["POST"])

@@ -324,7 +324,7 @@ def test_dashboard_in_chinese(app, admin_client, engine):
         session.commit()
     page = admin_client.get(DASHBOARD, headers={"Accept-Language": "zh-CN,zh;q=0.9"}).get_data(as_text=True)
     assert '<html lang="zh-CN">' in page
-    for text in ("仪表板", "各波次的顾客满意度指数", "邀请漏斗", "已邀请", "尚未计算", "回访时限（小时，服务器默认值）",
+    for text in ("您在本店的购物体验", "仪表板", "各波次的顾客满意度指数", "邀请漏斗", "已邀请", "尚未计算", "回访时限（小时，服务器默认值）",
                  "设置时限", "4 (100%)"):
         assert text in page, text
     for english in ("Invitation funnel", "not computed yet", "Set the SLA", "Completions per day"):
