@@ -49,7 +49,18 @@ def _headline_row(index: list[dict], headline: str) -> dict | None:
     return next((r for r in index if r.get("construct") == headline), index[0] if index else None)
 
 
-def _figures(data: dict) -> dict:
+def level_name(questionnaire, variable: str, level: str) -> str:
+    """A segment's level as respondents read it: the option label of the question of that id
+    (channel "both": "Both"), in the console's language; an invitation attribute as stored."""
+    try:
+        question = questionnaire.question(variable)
+    except KeyError:
+        return level
+    labels = {str(o.value): o.label.get(console_language()) for o in question.options or ()}
+    return labels.get(str(level), level)
+
+
+def _figures(data: dict, questionnaire) -> dict:
     """The dashboard's charts (Markup) from its data, in the console's language."""
     figures = {}
     headline = data["headline"]
@@ -69,7 +80,8 @@ def _figures(data: dict) -> dict:
         figures["indices"] = charts.interval_chart(rows, ct("dash_chart_indices", wave=data["wave"]), axis_word=axis)
     figures["segments"] = []
     for block in data["segments"]["variables"]:
-        rows = [{"label": ct("dash_segment_label", segment=r["segment"], n=r["n"]), "estimate": r.get("estimate"),
+        rows = [{"label": ct("dash_segment_label", segment=level_name(questionnaire, block["variable"], r["segment"]),
+                             n=r["n"]), "estimate": r.get("estimate"),
                  "ci_low": r.get("ci_low"), "ci_high": r.get("ci_high")}
                 for r in block["rows"] if r.get("construct") in (headline, None)]
         if rows:
@@ -99,8 +111,9 @@ def dashboard(questionnaire_id: str):
     from survey_app.respondent import service
     latest = _db().scalar(select(Survey.id).where(Survey.questionnaire_id == questionnaire_id)
                           .order_by(Survey.id.desc()).limit(1))
-    title = service().questionnaire(latest).title.get(console_language())  # the title in the console's language
-    return render_template("admin/dashboard.html", d=data, figures=_figures(data), chart_days=CHART_DAYS,
+    questionnaire = service().questionnaire(latest)
+    title = questionnaire.title.get(console_language())  # the title in the console's language
+    return render_template("admin/dashboard.html", d=data, figures=_figures(data, questionnaire), chart_days=CHART_DAYS,
                            headline=construct_name(data["headline"]), variable_name=variable_name, title=title)
 
 

@@ -104,6 +104,7 @@ def test_dashboard_shows_the_stored_analysis_and_offers_the_missing_one(queued_a
     shown = f"{headline['estimate']:.1f} ({headline['ci_low']:.1f}–{headline['ci_high']:.1f})"
     assert page.count(shown) >= 3  # the trend chart's text, the table and the wave's indices chart
     gold = expected_segments[("gold", "satisfaction")]
+    assert re.search(r">In a store \(n = \d+\)<", page)  # a question's segment levels by their option labels
     assert f"gold (n = 150)" in page and f"{gold['estimate']:.1f} ({gold['ci_low']:.1f}–{gold['ci_high']:.1f})" in page
     trend_row = re.search(r'<tr id="trend-2026Q3">.*?</tr>', page, re.S).group(0)
     assert "not computed yet" in trend_row
