@@ -29,17 +29,26 @@ from models.storage.tables import Survey, Wave
 from survey_app.downloads import attachment
 
 from . import console_strings  # noqa: F401  (registers the console's texts)
-from .console_i18n import CONSOLE_LANGUAGES, COOKIE, COOKIE_MAX_AGE, LANGUAGE_NAMES, console_language, ct
+from .console_errors import console_error
+from .console_i18n import CONSOLE_LANGUAGES, COOKIE, COOKIE_MAX_AGE, LANGUAGE_NAMES, console_language, ct, cv, lt
 from .throttle import address_scope, policy
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 # ct() and console_language() in every template (a console page of another blueprint too).
 bp.add_app_template_global(ct, "ct")
 bp.add_app_template_global(console_language, "console_language")
+bp.add_app_template_global(cv, "cv")
+bp.add_app_template_global(lt, "lt")
+
+
+@bp.app_template_global("construct_name")
+def _construct_name(construct: str) -> str:
+    """A construct's name as the report writes it in the console's language (its id in English, as before)."""
+    from analysis.report_text import CONSTRUCT_NAMES
+    return CONSTRUCT_NAMES.get(console_language(), {}).get(construct, construct)
 
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
               "base-uri 'none'; form-action 'none'")
-SEGMENT_COLUMNS_HINT = "region, tier, channel (any other columns are kept as attributes too)"
 
 
 def _db() -> Session:
@@ -121,11 +130,12 @@ def login():
         try:
             user = accounts.authenticate(_db(), username, password, address_scope(username), policy())
         except accounts.LoginThrottled as exc:
-            response = FlaskResponse(render_template("admin/login.html", error=str(exc)), status=429)
+            response = FlaskResponse(render_template("admin/login.html", error=ct(
+                "login_throttled", username=repr(username), seconds=exc.retry_after)), status=429)
             response.headers["Retry-After"] = str(exc.retry_after)
             return response
         if user is None:
-            error, status = "Wrong username or password.", 401
+            error, status = ct("wrong_login"), 401
         else:
             accounts.end_session(_db(), session.get("admin_sid"))
             session.clear()  # a new session for a new privilege level: nothing planted before login survives
@@ -167,7 +177,10 @@ def _render_index(problems: list[str] | None = None):
     for survey in surveys:
         rows = db.scalars(select(Wave).where(Wave.questionnaire_id == survey.questionnaire_id).order_by(Wave.name)).all()
         waves[survey.questionnaire_id] = [(wave, console.wave_progress(db, wave)) for wave in rows]
-    return render_template("admin/index.html", surveys=surveys, waves=waves, problems=problems)
+    from models.storage.repository import stored_questionnaire
+    # The title in the console's language when the questionnaire has it (the stored column holds one language).
+    titles = {survey.questionnaire_id: lt(stored_questionnaire(survey).title) for survey in surveys}
+    return render_template("admin/index.html", surveys=surveys, waves=waves, problems=problems, titles=titles)
 
 
 @bp.route("/")
@@ -181,14 +194,14 @@ def index():
 def upload_questionnaire():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash("Choose a questionnaire file (YAML or JSON) to upload.", "error")
+        flash(ct("choose_questionnaire_file"), "error")
         return redirect(url_for("admin.index"))
     name = upload.filename.rsplit("/", 1)[-1]
     try:
         text = upload.read().decode("utf-8")
         questionnaire = parse_questionnaire(text, filename=name)
     except UnicodeDecodeError as exc:
-        problems = [f"{name}: the file is not UTF-8 text (byte {exc.start})"]
+        problems = [ct("not_utf8_file", name=name, byte=exc.start)]
     except QuestionnaireError as exc:
         problems = [str(problem) for problem in exc.problems]
     else:
@@ -196,8 +209,10 @@ def upload_questionnaire():
                                                      Survey.content_hash == questionnaire.content_hash))
         register_questionnaire(_db(), questionnaire)
         _db().commit()
-        flash(f"{name}: ok: {questionnaire.summary_line()}" + (" (this exact version was already stored)" if existing else ""),
-              "ok")
+        q = questionnaire
+        flash(ct("questionnaire_ok", name=name, id=q.id, version=q.version, questions=len(q.questions),
+                 ratings=len(q.rating_items), constructs=len(q.constructs()), pages=len(q.pages),
+                 languages=", ".join(q.languages)) + (ct("already_stored") if existing else ""), "ok")
         return redirect(url_for("admin.index"))
     return _render_index(problems), 422
 
@@ -209,19 +224,19 @@ def new_wave():
     name = request.form.get("name", "").strip()
     survey = _db().scalar(select(Survey).where(Survey.questionnaire_id == questionnaire_id).order_by(Survey.id.desc()).limit(1))
     if survey is None:
-        flash(f"No questionnaire {questionnaire_id!r}.", "error")
+        flash(ct("no_questionnaire", id=repr(questionnaire_id[:64])), "error")
     elif not name or len(name) > 32 or not all(c.isalnum() or c in "-_" for c in name):
-        flash("Wave names are 1-32 letters, digits, - or _ (for example 2026Q4).", "error")
+        flash(ct("wave_name_rule"), "error")
     else:
         try:
             wave = create_wave(_db(), survey, name)
             wave.closed = request.form.get("open") != "1"
             _db().commit()
-            flash(f"Wave {name} of {questionnaire_id} created ({'open' if not wave.closed else 'closed'}), "
-                  f"questionnaire version {survey.version}.", "ok")
+            flash(ct("wave_created", name=name, survey=questionnaire_id,
+                     state=ct("state_closed" if wave.closed else "state_open"), version=survey.version), "ok")
         except StorageError as exc:
             _db().rollback()
-            flash(str(exc), "error")
+            flash(console_error(exc), "error")
     return redirect(url_for("admin.index"))
 
 
@@ -255,12 +270,12 @@ def wave(wave_id: int):
         items.append(item)
         if q.type == "rating":
             values = list(q.scale.points) + ([q.scale.dont_know_code] if q.scale.dont_know_code is not None else [])
-            labels = {v: (q.scale.labels[v].get("en") if v in q.scale.labels else str(v)) for v in values}
+            labels = {v: (lt(q.scale.labels[v]) if v in q.scale.labels else str(v)) for v in values}
             if q.scale.dont_know_code is not None and q.scale.dont_know_label is not None:
-                labels[q.scale.dont_know_code] = q.scale.dont_know_label.get("en")
+                labels[q.scale.dont_know_code] = lt(q.scale.dont_know_label)
         elif q.type == "single_choice":
             values = [o.value for o in q.options]
-            labels = {o.value: o.label.get("en") for o in q.options}
+            labels = {o.value: lt(o.label) for o in q.options}
         elif q.type == "multiple_choice":
             # Stored as JSON lists: count each option chosen; shares are of those who answered.
             picks: dict[str, int] = {}
@@ -271,7 +286,7 @@ def wave(wave_id: int):
                     chosen = [stored]
                 for value in chosen if isinstance(chosen, list) else [chosen]:
                     picks[str(value)] = picks.get(str(value), 0) + count
-            item["rows"] = [{"value": o.value, "label": o.label.get("en"), "count": picks.get(str(o.value), 0)}
+            item["rows"] = [{"value": o.value, "label": lt(o.label), "count": picks.get(str(o.value), 0)}
                             for o in q.options]
             continue
         elif q.type == "number":
@@ -284,7 +299,7 @@ def wave(wave_id: int):
         rows = [{"value": v, "label": labels.get(v, str(v)), "count": seen.get(v, 0)} for v in values]
         # Stored values the questionnaire no longer offers are shown too, so the bars add up.
         known = {str(v) for v in values}
-        rows += [{"value": v, "label": "(not in this questionnaire version)", "count": n}
+        rows += [{"value": v, "label": ct("not_in_version"), "count": n}
                  for v, n in sorted(seen.items(), key=lambda kv: str(kv[0])) if str(v) not in known]
         item["rows"] = rows
     others = _db().scalars(select(Wave).where(Wave.questionnaire_id == wave.questionnaire_id, Wave.id != wave.id)
@@ -301,7 +316,7 @@ def wave_state(wave_id: int):
     wave = _wave(wave_id)
     wave.closed = request.form.get("action") != "open"
     _db().commit()
-    flash(f"Wave {wave.name} is now {'closed' if wave.closed else 'open'}.", "ok")
+    flash(ct("wave_now_closed" if wave.closed else "wave_now_open", name=wave.name), "ok")
     return redirect(url_for("admin.wave", wave_id=wave_id))
 
 
@@ -321,33 +336,32 @@ def _attribute_rows(upload) -> Iterator[dict]:
             try:
                 yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as exc:
-                raise StorageError(f"{name}:{number}: not UTF-8 text (byte {exc.start + 1} of the line); "
-                                   "save the CSV as UTF-8") from None
+                raise StorageError(ct("csv_not_utf8", name=name, line=number, byte=exc.start + 1)) from None
 
     reader = csv.DictReader(lines())
     try:
         if not reader.fieldnames:
-            raise StorageError(f"{name}: empty file; expected a header row such as {SEGMENT_COLUMNS_HINT}")
+            raise StorageError(ct("csv_empty", name=name))
         names = [n.strip() for n in reader.fieldnames]
         if len(set(names)) != len(names) or any(not n for n in names):
-            raise StorageError(f"{name}:1: header has empty or repeated column names: {', '.join(names)}")
+            raise StorageError(ct("csv_bad_header", name=name, names=", ".join(names)))
         yield names
         count = 0
         for record in reader:
             if None in record:
-                raise StorageError(f"{name}:{reader.line_num}: more cells than header columns")
+                raise StorageError(ct("csv_more_cells", name=name, line=reader.line_num))
             attributes = {k.strip(): (v or "").strip()[:200] for k, v in record.items()}
             if any("\x00" in k or "\x00" in v for k, v in attributes.items()):  # PostgreSQL cannot store it
-                raise StorageError(f"{name}:{reader.line_num}: a cell contains a NUL character; save the CSV as plain text")
+                raise StorageError(ct("csv_nul", name=name, line=reader.line_num))
             if any(attributes.values()):
                 count += 1
                 if count > MAX_INVITATIONS_PER_FILE:
-                    raise StorageError(f"{name}: more than {MAX_INVITATIONS_PER_FILE:,} respondents; split the file")
+                    raise StorageError(ct("csv_too_many", name=name, limit=f"{MAX_INVITATIONS_PER_FILE:,}"))
                 yield attributes
     except csv.Error as exc:
         raise StorageError(f"{name}:{reader.line_num}: {exc}") from None
     if count == 0:
-        raise StorageError(f"{name}: no respondents below the header")
+        raise StorageError(ct("csv_no_rows", name=name))
 
 
 @bp.route("/waves/<int:wave_id>/invitations", methods=["POST"])
@@ -356,7 +370,7 @@ def invitations(wave_id: int):
     wave = _wave(wave_id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash(f"Choose a CSV of respondents with a header row ({SEGMENT_COLUMNS_HINT}).", "error")
+        flash(ct("choose_respondents_csv"), "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
     from models.exports import neutralize_row
     base = request.host_url.rstrip("/")
@@ -385,7 +399,7 @@ def invitations(wave_id: int):
     except StorageError as exc:
         _db().rollback()
         out.close()
-        flash(str(exc), "error")
+        flash(console_error(exc), "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
     _db().commit()
     out.seek(0)
@@ -414,7 +428,7 @@ def export(wave_id: int):
         data, mimetype = export_wave(current_app.extensions["csi"]["engine"], questionnaire, wave.name, fmt, layout,
                                      language=language, include_partial=include_partial)
     except ExportError as exc:
-        flash(str(exc), "error")
+        flash(console_error(exc), "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
     suffix = "-with-partial" if include_partial else ""
     filename = f"{wave.questionnaire_id}-{wave.name}-{layout}{suffix}.{fmt}"
@@ -452,7 +466,7 @@ def _account_action(action, done: str):
         flash(done, "ok")
     except StorageError as exc:
         _db().rollback()
-        flash(str(exc), "error")
+        flash(console_error(exc), "error")
     return redirect(url_for("admin.users"))
 
 
@@ -462,7 +476,7 @@ def create_user():
     username = request.form.get("username", "").strip()
     role = request.form.get("role", "viewer")
     return _account_action(lambda: accounts.create_admin(_db(), username, request.form.get("password", ""), role),
-                           f"User {username} ({role}) created.")
+                           ct("user_created", username=username, role=cv("role", role)))
 
 
 @bp.route("/users/<int:user_id>/password", methods=["POST"])
@@ -470,14 +484,14 @@ def create_user():
 def reset_password(user_id: int):
     user = _user_or_404(user_id)
     return _account_action(lambda: accounts.set_password(_db(), user.username, request.form.get("password", "")),
-                           f"Password of {user.username} changed; its sessions were ended and its failed logins cleared.")
+                           ct("password_changed", username=user.username))
 
 
 @bp.route("/users/<int:user_id>/unlock", methods=["POST"])
 @login_required("admin")
 def unlock_user(user_id: int):
     user = _user_or_404(user_id)
-    return _account_action(lambda: accounts.unlock(_db(), user.username), f"Failed logins of {user.username} cleared.")
+    return _account_action(lambda: accounts.unlock(_db(), user.username), ct("logins_cleared", username=user.username))
 
 
 @bp.route("/users/<int:user_id>/disable", methods=["POST"])
@@ -485,10 +499,10 @@ def unlock_user(user_id: int):
 def disable_user(user_id: int):
     user = _user_or_404(user_id)
     if user.id == current_user().id:
-        flash("You cannot disable your own account; ask another administrator.", "error")
+        flash(ct("cannot_disable_self"), "error")
         return redirect(url_for("admin.users"))
     return _account_action(lambda: accounts.disable_user(_db(), user.username),
-                           f"{user.username} disabled; its sessions were ended and its API tokens revoked.")
+                           ct("user_disabled_flash", username=user.username))
 
 
 @bp.route("/tokens", methods=["POST"])
@@ -499,11 +513,11 @@ def create_token():
         days = int(request.form.get("days") or accounts.TOKEN_DAYS)
         token = accounts.create_api_token(_db(), owner, request.form.get("name", ""), days)
     except ValueError:
-        flash(f"Days until expiry: a whole number from 1 to {accounts.MAX_TOKEN_DAYS}.", "error")
+        flash(ct("token_days_rule", max=accounts.MAX_TOKEN_DAYS), "error")
         return redirect(url_for("admin.users"))
     except StorageError as exc:
         _db().rollback()
-        flash(str(exc), "error")
+        flash(console_error(exc), "error")
         return redirect(url_for("admin.users"))
     _db().commit()
     # Shown in this answer only (not flashed: the session cookie is signed, not encrypted).
@@ -513,7 +527,7 @@ def create_token():
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required("admin")
 def revoke_token(token_id: int):
-    return _account_action(lambda: accounts.revoke_api_token(_db(), token_id), f"API token {token_id} revoked.")
+    return _account_action(lambda: accounts.revoke_api_token(_db(), token_id), ct("token_revoked", id=token_id))
 
 
 # Routes on ``bp`` kept in modules of their own (imported last: they use the helpers above).

@@ -16,6 +16,8 @@ from models.storage.repository import stored_questionnaire
 from models.storage.tables import Wave, Webhook
 
 from .admin import _db, _wave, bp, login_required
+from .console_errors import console_error
+from .console_i18n import ct
 
 
 @bp.route("/waves/<int:wave_id>/mail")
@@ -38,14 +40,14 @@ def wave_mail_import(wave_id: int):
     wave = _wave(wave_id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash("Choose a CSV with an 'email' column (and optional language, name, tier, region, channel).", "error")
+        flash(ct("choose_mail_csv"), "error")
         return redirect(url_for("admin.wave_mail", wave_id=wave_id))
     send_at = None
     if request.form.get("send_at"):
         try:
             send_at = datetime.fromisoformat(request.form["send_at"]).replace(tzinfo=timezone.utc)
         except ValueError:
-            flash(f"Send at {request.form['send_at'][:40]!r} is not a date and time.", "error")
+            flash(ct("send_at_not_date", value=repr(request.form["send_at"][:40])), "error")
             return redirect(url_for("admin.wave_mail", wave_id=wave_id))
     questionnaire = stored_questionnaire(wave.survey)
     try:
@@ -56,10 +58,10 @@ def wave_mail_import(wave_id: int):
         _db().commit()
     except StorageError as exc:
         _db().rollback()
-        flash(str(exc), "error")
+        flash(console_error(exc), "error")
         return redirect(url_for("admin.wave_mail", wave_id=wave_id))
-    when = f"; they go out at {send_at:%Y-%m-%d %H:%M} UTC" if send_at else "; send them when ready"
-    flash(f"{result.created} invitations queued, {result.already_invited} already invited{when}.", "ok")
+    when = ct("queued_go_out_at", at=f"{send_at:%Y-%m-%d %H:%M}") if send_at else ct("queued_send_when_ready")
+    flash(ct("invitations_queued", created=result.created, already=result.already_invited, when=when), "ok")
     return redirect(url_for("admin.wave_mail", wave_id=wave_id))
 
 
@@ -70,7 +72,7 @@ def wave_mail_reminders(wave_id: int):
     if request.form.get("automatic") != "yes":
         wave.reminder_max = wave.reminder_after_days = None
         _db().commit()
-        flash("Automatic reminders are off; send reminders on request only.", "ok")
+        flash(ct("reminders_off"), "ok")
         return redirect(url_for("admin.wave_mail", wave_id=wave_id))
     try:
         max_reminders = int(request.form.get("max", ""))
@@ -78,12 +80,11 @@ def wave_mail_reminders(wave_id: int):
         if not (1 <= max_reminders <= 10 and 0.5 <= after_days <= 60):
             raise ValueError
     except ValueError:
-        flash("Reminders: at most 1-10 per invitee, each 0.5-60 days after the last message.", "error")
+        flash(ct("reminders_rule"), "error")
         return redirect(url_for("admin.wave_mail", wave_id=wave_id))
     wave.reminder_max, wave.reminder_after_days = max_reminders, after_days
     _db().commit()
-    flash(f"Automatic reminders: up to {max_reminders}, each {after_days:g} days after the last message, "
-          "to invitees who have not completed, opted out or bounced.", "ok")
+    flash(ct("reminders_on", max=max_reminders, days=f"{after_days:g}"), "ok")
     return redirect(url_for("admin.wave_mail", wave_id=wave_id))
 
 
@@ -95,14 +96,14 @@ def webhooks():
         survey = request.form.get("survey", "")
         try:
             if _db().scalar(select(Wave.id).where(Wave.questionnaire_id == survey).limit(1)) is None:
-                raise StorageError(f"no questionnaire {survey[:64]!r} with waves")
+                raise StorageError(ct("no_survey_with_waves", id=repr(survey[:64])))
             webhook = hook_store.add_webhook(_db(), survey, request.form.get("url", ""), request.form.getlist("events"))
             _db().commit()
             new_secret = webhook.secret
-            flash(f"Webhook {webhook.id} added; copy its signing secret below now: it is shown once.", "ok")
+            flash(ct("webhook_added", id=webhook.id), "ok")
         except StorageError as exc:
             _db().rollback()
-            flash(str(exc), "error")
+            flash(console_error(exc), "error")
     surveys = sorted(set(_db().scalars(select(Wave.questionnaire_id))))
     return render_template("admin/webhooks.html", hooks=hook_store.list_webhooks(_db()), surveys=surveys,
                            events=hook_store.EVENTS, deliveries=hook_store.delivery_log(_db(), limit=50),
@@ -117,7 +118,7 @@ def webhook_active(webhook_id: int):
         abort(404)
     webhook.active = request.form.get("active") == "yes"
     _db().commit()
-    flash(f"Webhook {webhook_id} {'enabled' if webhook.active else 'disabled'}.", "ok")
+    flash(ct("webhook_enabled" if webhook.active else "webhook_disabled", id=webhook_id), "ok")
     return redirect(url_for("admin.webhooks"))
 
 
@@ -130,14 +131,14 @@ def wave_mail_send(wave_id: int):
 
     wave = _wave(wave_id)
     if not wave.is_open():
-        flash("The wave is closed: its links would not open. Open it before sending.", "error")
+        flash(ct("wave_closed_no_send"), "error")
         return redirect(url_for("admin.wave_mail", wave_id=wave_id))
     if request.form.get("what") == "reminders":
         try:
             max_reminders = int(request.form.get("max") or wave.reminder_max or 2)
             after_days = float(request.form.get("after_days") or wave.reminder_after_days or 3)
         except ValueError:
-            flash("Reminders: a whole number of reminders and a number of days.", "error")
+            flash(ct("reminders_numbers"), "error")
             return redirect(url_for("admin.wave_mail", wave_id=wave_id))
         job_id = _queue_job("send_reminders", {"wave_id": wave.id, "max_reminders": max_reminders,
                                                "after_days": after_days}, dedupe_key=f"mail:reminders:{wave.id}")

@@ -17,6 +17,8 @@ from models.storage.repository import stored_questionnaire
 from models.storage.tables import Answer, Response, Survey, Wave
 
 from .admin import _db, bp, current_user, login_required
+from .console_errors import console_error
+from .console_i18n import ct, lt
 
 
 def _sla_hours() -> float:
@@ -31,7 +33,7 @@ def _filter_from(args) -> follow_up.QueueFilter:
         try:
             return kind(value)
         except ValueError:
-            raise StorageError(f"{name} must be a number, not {value[:40]!r}") from None
+            raise StorageError(ct("filter_not_number", name=name, value=repr(value[:40]))) from None
 
     status = args.get("status") or "open"
     return follow_up.QueueFilter(
@@ -48,7 +50,7 @@ def follow_up_queue():
     try:
         wanted = _filter_from(request.args)
     except StorageError as exc:
-        flash(str(exc), "error")
+        flash(console_error(exc), "error")
         return redirect(url_for("admin.follow_up"))
     if request.args.get("format") == "csv":
         from models.exports import neutralize_row
@@ -83,17 +85,17 @@ def follow_up_item(response_id: int):
                                        note=form.get("note"), assignee=form.get("assignee"),
                                        outcome=form.get("outcome") or None)
             _db().commit()
-            flash(f"Follow-up {response_id} saved.", "ok")
+            flash(ct("follow_up_saved", id=response_id), "ok")
             return redirect(url_for("admin.follow_up_item", response_id=response_id))
         except StorageError as exc:
             _db().rollback()
-            flash(str(exc), "error")
+            flash(console_error(exc), "error")
         response = _db().get(Response, response_id)
     questionnaire = stored_questionnaire(_db().get(Survey, response.survey_id))
     answers = decoded_answers(questionnaire, _db().execute(
         select(Answer.question_id, Answer.value_num, Answer.value_text).where(Answer.response_id == response_id)))
     shown = [(q, _shown_answer(q, answers[q.id])) for q in questionnaire.questions if q.id in answers]
-    reasons = [rule.reason.get("en") if rule.reason else rule.id for rule in questionnaire.follow_up
+    reasons = [lt(rule.reason) if rule.reason else rule.id for rule in questionnaire.follow_up
                if _holds(rule.when, answers)]
     assignee = follow_up.assignee_name(_db(), response)
     return render_template("admin/follow_up_item.html", response=response, q=questionnaire, shown=shown,
@@ -129,7 +131,7 @@ def decoded_answers(questionnaire, rows) -> dict:
 
 def _shown_answer(question, value) -> str:
     """An answer as a caller reads it: option labels instead of codes, a rating with its label."""
-    labels = {str(o.value): o.label.get("en") for o in question.options}
+    labels = {str(o.value): lt(o.label) for o in question.options}
     if question.type == "multiple_choice":
         return ", ".join(labels.get(str(v), str(v)) for v in value)
     if question.type == "single_choice":
@@ -137,9 +139,9 @@ def _shown_answer(question, value) -> str:
     if question.type == "rating" and question.scale is not None:
         code = int(value) if isinstance(value, (int, float)) else None
         if code == question.scale.dont_know_code and question.scale.dont_know_label is not None:
-            return question.scale.dont_know_label.get("en")
+            return lt(question.scale.dont_know_label)
         if code in question.scale.labels:
-            return f"{code} ({question.scale.labels[code].get('en')})"
+            return f"{code} ({lt(question.scale.labels[code])})"
     return str(value)
 
 

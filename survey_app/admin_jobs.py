@@ -15,6 +15,8 @@ from models.storage import StorageError
 from models.storage import jobs as job_store
 
 from .admin import REPORT_CSP, _wave, bp, current_user, login_required
+from .console_errors import console_error
+from .console_i18n import ct
 from .jobs import enqueue, queue_of_app, retry
 
 OUTPUT_TYPES = {"html": "text/html", "pdf": "application/pdf", "csv": "text/csv",
@@ -31,10 +33,10 @@ def _queue_job(kind: str, params: dict, dedupe_key: str | None = None):
         job_id, created = enqueue(_engine(), queue_of_app(current_app), kind, params, dedupe_key=dedupe_key,
                                   created_by=current_user().username)
     except CSIError as exc:
-        flash(str(exc), "error")
+        flash(console_error(exc), "error")
         return None
     if not created:
-        flash(f"The same job (#{job_id}) is already queued or running.", "ok")
+        flash(ct("same_job_running", id=job_id), "ok")
     return job_id
 
 
@@ -60,9 +62,9 @@ def job(job_id: int):
 def job_retry(job_id: int):
     try:
         retry(_engine(), queue_of_app(current_app), job_id)
-        flash(f"Job #{job_id} is queued again.", "ok")
+        flash(ct("job_queued_again", id=job_id), "ok")
     except StorageError as exc:
-        flash(str(exc), "error")
+        flash(console_error(exc), "error")
     return redirect(url_for("admin.job", job_id=job_id))
 
 

@@ -67,8 +67,12 @@ def init_app(app: Flask) -> None:
             response.status_code = 413
             return response
         if request.blueprint == "admin":
-            hint = " Split the file into several smaller ones." if request.endpoint in UPLOAD_LIMITS else ""
-            return render_template("admin/message.html", title="Upload too large", body=sentence + hint), 413
+            from .console_i18n import ct
+            what = ct(f"upload_what.{request.endpoint}" if request.endpoint in UPLOAD_LIMITS else "upload_what.form")
+            body = ct("too_large_sentence", limit=size_text(limit), what=what)
+            if request.endpoint in UPLOAD_LIMITS:
+                body += ct("split_the_file")
+            return render_template("admin/message.html", title=ct("upload_too_large"), body=body), 413
         from .i18n import translate
         from .respondent import language_for
         try:

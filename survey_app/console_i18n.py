@@ -99,3 +99,15 @@ def translate(language: str, key: str, **values) -> str:
 def ct(key: str, **values) -> str:
     """``key``'s text in the request's console language (a Jinja global and a Python helper)."""
     return translate(console_language(), key, **values)
+
+
+def cv(group: str, value) -> str:
+    """A stored value shown to a reader (a status, a role, a job kind): its ``group.value`` text
+    when registered, else the value itself (an identifier such as a webhook event name)."""
+    key = f"{group}.{value}"
+    return ct(key) if key in _STRINGS["en"] else str(value)
+
+
+def lt(text) -> str:
+    """A questionnaire's localized text in the console's language when the file has it, else its default."""
+    return text.get(console_language()) if text is not None else ""

@@ -66,8 +66,8 @@ def init_app(app: Flask) -> Limiter:
     def too_many(error: RateLimitExceeded):
         window = limiter.current_limit
         retry = max(1, math.ceil(window.reset_at - time.time())) if window is not None else 60
-        message = (f"Too many login attempts from your address ({error.description}); "
-                   f"try again in {retry} seconds.")
+        from .console_i18n import ct
+        message = ct("address_throttled", limit=error.description, seconds=retry)
         response = app.make_response((render_template("admin/login.html", error=message), 429))
         response.headers["Retry-After"] = str(retry)
         return response

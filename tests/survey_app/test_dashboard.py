@@ -30,6 +30,7 @@ from survey_app import dashboard_charts as charts
 from .conftest import https_client
 from .test_admin import accounts, admin_client, csrf_of, fielded, login  # noqa: F401  (fixtures)
 from .test_admin_jobs import queued_app  # noqa: F401  (fixture)
+from .test_console_i18n import console_data  # noqa: F401  (fixture)
 
 DASHBOARD = "/admin/surveys/acsi-retail/dashboard"
 
@@ -333,3 +334,20 @@ def test_dashboard_in_chinese(app, admin_client, engine):
     refused = admin_client.post("/admin/surveys/acsi-retail/follow-up-sla", headers={"Accept-Language": "zh-CN"},
                                 data={"csrf_token": csrf_of(page), "hours": "abc"}, follow_redirects=True)
     assert "回访时限：请以数字填写小时数，例如 48（而不是 'abc'）" in html.unescape(refused.get_data(as_text=True))
+
+
+def test_dashboard_has_no_untranslated_interface_text(app, console_data):
+    """The console-wide check of the i18n tests (Latin words on a zh-CN page that are not data
+    or technical names; Chinese on an English page), on the dashboard with a stored analysis."""
+    from .test_console_i18n import english_leaks, untranslated
+    # Data on the page: the segments' levels and the analysis' own (English) warnings about them.
+    allowed = console_data["data_words"] | {"PLS", "both", "online", "store", "In", "a", "Both", "Online"}
+    chinese, english = https_client(app), https_client(app)
+    chinese.environ_base["HTTP_ACCEPT_LANGUAGE"] = "zh-CN"
+    english.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    assert login(chinese).status_code == 302 and login(english).status_code == 302
+    zh = chinese.get(DASHBOARD).get_data(as_text=True)
+    leftover = [t for t in untranslated(zh, allowed) if "MICOM" not in t and "n = " not in t and "Holm" not in t]
+    assert leftover == []
+    assert english_leaks(english.get(DASHBOARD).get_data(as_text=True)) == []
+    assert "顾客满意度" in zh and "计算 2026Q3 的分析" in zh
