@@ -54,7 +54,7 @@ EN = {
     "dash_index_link": "Dashboard", "dash_index_link_note": "index trend, segments, completions, funnel, follow-up SLA",
     "dash_overdue_banner": "{count} open follow-ups past their survey's call-back SLA.",
     "dash_overdue_banner_one": "1 open follow-up past their survey's call-back SLA.",
-    "dash_queue_overdue": "{count} open past their survey's SLA", "dash_queue_slas": "Call-back SLA per survey",
+    "dash_queue_overdue": "{count} open past their survey's SLA", "dash_queue_slas": "Call-back SLA per survey:",
     "dash_queue_sla_note": "Surveys without their own SLA use the server's default, {hours} hours. Set it on a "
                            "survey's dashboard or with:",
     "dash_queue_sla_row": "{survey}: {hours} hours, {overdue} overdue", "dash_queue_sla_default": "(default)",
@@ -105,7 +105,7 @@ ZH = {
     "dash_index_link": "仪表板", "dash_index_link_note": "指数趋势、细分群体、完成数、漏斗、回访时限",
     "dash_overdue_banner": "{count} 个待回访案例已超过所属调查的回访时限。",
     "dash_overdue_banner_one": "1 个待回访案例已超过所属调查的回访时限。",
-    "dash_queue_overdue": "{count} 个已超过所属调查的时限", "dash_queue_slas": "各调查的回访时限",
+    "dash_queue_overdue": "{count} 个已超过所属调查的时限", "dash_queue_slas": "各调查的回访时限：",
     "dash_queue_sla_note": "未单独设置时限的调查使用服务器默认值 {hours} 小时。可在调查的仪表板上设置，或使用命令：",
     "dash_queue_sla_row": "{survey}：{hours} 小时，{overdue} 个超时", "dash_queue_sla_default": "（默认）",
     "dash_dashboard": "仪表板", "dash_sla_badge_title": "时限 {hours} 小时",
