@@ -351,3 +351,20 @@ def test_dashboard_has_no_untranslated_interface_text(app, console_data):
     assert leftover == []
     assert english_leaks(english.get(DASHBOARD).get_data(as_text=True)) == []
     assert "顾客满意度" in zh and "计算 2026Q3 的分析" in zh
+
+
+def test_nothing_is_estimated_in_the_request(app, admin_client, engine, fielded, accounts, monkeypatch):
+    """With every way to estimate replaced by a failure, the page, the API and the CLI still
+    answer: they read stored analyses only (none here: each wave is 'not computed')."""
+    import analysis
+    import analysis.stored
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("an estimation was started while serving the dashboard")
+    for module, name in ((analysis.stored, "compute_analysis"), (analysis.stored, "ensure_analysis"), (analysis, "fit")):
+        monkeypatch.setattr(module, name, refuse)
+    page = admin_client.get(DASHBOARD)
+    assert page.status_code == 200 and page.get_data(as_text=True).count('class="recompute"') >= 2
+    data = api_get(app.test_client(), accounts["token"], "/api/v1/surveys/acsi-retail/dashboard")
+    assert data.status_code == 200 and [w["analysis"]["status"] for w in data.json["waves"]] == ["not computed"] * 2
+    assert run_cli(app, "dashboard", "--survey", "acsi-retail").exit_code == 0
