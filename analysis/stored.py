@@ -112,7 +112,11 @@ class StoredAnalysis:
                 "index": records(self.fit.index_table), "changes": records(self.changes),
                 "method": ("PLS path modeling, ACSI 0-100 index, percentile bootstrap intervals "
                            f"({self.n_boot} resamples, seed {self.seed})" + (f"; {self.method}" if self.method else "")),
-                "notes": list(self.notes)}
+                "notes": list(self.notes),
+                # The index per segment with intervals (the console's dashboard); None: not computed.
+                "segments": None if self.segments is None else [
+                    {"variable": s.variable, "rows": records(s.index_table), "warnings": list(s.warnings)}
+                    for s in self.segments]}
 
 
 @dataclass(frozen=True)

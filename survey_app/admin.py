@@ -507,4 +507,4 @@ def revoke_token(token_id: int):
 
 
 # Routes on ``bp`` kept in modules of their own (imported last: they use the helpers above).
-from . import admin_fieldwork, admin_follow_up, admin_jobs  # noqa: E402,F401
+from . import admin_dashboard, admin_fieldwork, admin_follow_up, admin_jobs  # noqa: E402,F401

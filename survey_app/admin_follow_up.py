@@ -60,11 +60,14 @@ def follow_up_queue():
                              headers={"Content-Disposition": 'attachment; filename="follow-up.csv"'})
     queue = follow_up.follow_up_queue(_db(), wanted, sla_hours=_sla_hours())
     surveys = sorted(set(_db().scalars(select(Wave.questionnaire_id))))
+    own = follow_up.sla_hours_by_survey(_db())
+    late = follow_up.overdue_by_survey(_db(), _sla_hours())
+    slas = [{"survey": s, "hours": own.get(s, _sla_hours()), "own": s in own, "overdue": late.get(s, 0)} for s in surveys]
     waves = list(_db().scalars(select(Wave).order_by(Wave.questionnaire_id, Wave.name)))
     args = {k: v for k, v in request.args.items() if k != "page"}
     return render_template("admin/follow_up.html", queue=queue, wanted=wanted, surveys=surveys, waves=waves,
                            users=list(follow_up.assignable_users(_db())), statuses=follow_up.STATUSES,
-                           orders=follow_up.ORDERS, args=args, sla_hours=_sla_hours())
+                           orders=follow_up.ORDERS, args=args, sla_hours=_sla_hours(), slas=slas)
 
 
 @bp.route("/follow-up/<int:response_id>", methods=["GET", "POST"])

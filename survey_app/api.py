@@ -3,6 +3,7 @@
     GET /api/v1/surveys
     GET /api/v1/surveys/<questionnaire_id>/waves/<wave>/responses?layout=wide|long
     GET /api/v1/surveys/<questionnaire_id>/waves/<wave>/indices[?boot=N&seed=S]
+    GET /api/v1/surveys/<questionnaire_id>/dashboard[?wave=W]
 
 ``indices`` without ``boot``/``seed`` answers with the wave's stored analysis (the numbers
 the console and the report show); with them, a fit made for this request.
@@ -29,7 +30,7 @@ MAX_BOOT = 5000
 MAX_SEED = 2**32 - 1  # numpy's SeedSequence refuses negative seeds (a ValueError: was a 500)
 # The query parameters each endpoint takes (as in openapi.json): a misspelt one ("boots=")
 # is an error, not silently the default.
-QUERY_PARAMETERS = {"responses": ("layout",), "indices": ("boot", "seed")}
+QUERY_PARAMETERS = {"responses": ("layout",), "indices": ("boot", "seed"), "dashboard": ("wave",)}
 
 
 def _engine():
@@ -194,3 +195,17 @@ def _stored_indices(questionnaire_id: str, wave_name: str):
     payload.update({"status": "stored", "current": status["current"], "bootstrap": status["n_boot"],
                     "seed": status["seed"], "job": job_id})
     return jsonify(payload)
+
+
+@bp.route("/surveys/<questionnaire_id>/dashboard")
+@token_required
+def dashboard(questionnaire_id: str):
+    """The console's dashboard as JSON: the index trend and this wave's indices by segment
+    from the stored analyses, completions per day, the invitation funnel, follow-up SLA."""
+    from .admin_dashboard import dashboard_for, default_sla_hours
+    with Session(_engine()) as session:
+        try:
+            data = dashboard_for(session, questionnaire_id, request.args.get("wave") or None, default_sla_hours())
+        except StorageError as exc:
+            return _error(404, str(exc))
+    return jsonify(data)

@@ -5,6 +5,7 @@ pages, scriptable).
                       [--segment tier=gold] [--older-than-hours H] [--order priority|oldest|newest] [--csv FILE]
     csi followup show RESPONSE_ID
     csi followup update RESPONSE_ID --by USER [--assign NAME|''] [--status S] [--outcome O] [--note TEXT]
+    csi followup sla --survey S [--hours H | --default]
 """
 from __future__ import annotations
 
@@ -46,15 +47,15 @@ def followup() -> None:
 @_database
 def list_command(survey, wave, status, assignee, segment, search, older_than_hours, order, csv_path, database_url):
     """The queue in call order (most valuable, least satisfied, oldest first)."""
-    import os
-
     from models.exports import neutralize_row
     from models.storage import find_wave
     from models.storage.follow_up import QueueFilter, follow_up_queue, queue_csv
 
+    from .cli_dashboard import default_sla_hours
+
     if wave and not survey:
         _fail("--wave needs --survey")
-    sla = float(os.environ.get("CSI_FOLLOW_UP_OVERDUE_HOURS", 48))
+    sla = default_sla_hours()
     with _session(database_url) as session:
         try:
             wave_id = find_wave(session, survey, wave).id if wave else None
@@ -125,3 +126,37 @@ def update_command(response_id, username, assignee, status, outcome, note, datab
             _fail(str(exc))
         session.commit()
     click.echo(f"follow-up {response_id} saved")
+
+
+@followup.command("sla")
+@click.option("--survey", required=True, help="Questionnaire id.")
+@click.option("--hours", help="Call flagged customers back within this many hours (more than 0, at most a year).")
+@click.option("--default", "use_default", is_flag=True, help="Drop the survey's own SLA: the server's default applies.")
+@click.option("--by", "username", help="The console user making the change (recorded with it).")
+@_database
+def sla_command(survey, hours, use_default, username, database_url):
+    """Show or set a survey's follow-up SLA; open cases older than it are overdue."""
+    from sqlalchemy import select
+
+    from models.storage.follow_up import overdue_by_survey, set_sla_hours, survey_sla_hours
+    from models.storage.tables import Survey
+
+    from .cli_dashboard import default_sla_hours
+
+    if hours is not None and use_default:
+        _fail("give either --hours or --default")
+    default = default_sla_hours()
+    with _session(database_url) as session:
+        if session.scalar(select(Survey.id).where(Survey.questionnaire_id == survey).limit(1)) is None:
+            known = ", ".join(sorted(set(session.scalars(select(Survey.questionnaire_id))))) or "none"
+            _fail(f"no questionnaire {survey!r} (stored: {known})")
+        if hours is not None or use_default:
+            try:
+                set_sla_hours(session, survey, None if use_default else hours, username)
+            except CSIError as exc:
+                _fail(str(exc))
+            session.commit()
+        current, own = survey_sla_hours(session, survey, default)
+        overdue = overdue_by_survey(session, default, questionnaire_id=survey).get(survey, 0)
+    click.echo(f"{survey}: follow-up SLA {current:g} hours" + ("" if own else " (the default)")
+               + f"; {overdue} open case{'s' if overdue != 1 else ''} past it")

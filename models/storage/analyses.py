@@ -31,10 +31,14 @@ class DataVersion:
 
 def data_version(engine: Engine, questionnaire_id: str, wave_name: str) -> DataVersion:
     with Session(engine) as session:
-        wave = find_wave(session, questionnaire_id, wave_name)
-        count, last_id, last_change = session.execute(
-            select(func.count(Response.id), func.max(Response.id), func.max(Response.updated_at))
-            .where(Response.wave_id == wave.id, Response.status == "complete")).one()
+        return wave_data_version(session, find_wave(session, questionnaire_id, wave_name).id)
+
+
+def wave_data_version(session: Session, wave_id: int) -> DataVersion:
+    """``data_version`` of a wave by id, in the caller's session."""
+    count, last_id, last_change = session.execute(
+        select(func.count(Response.id), func.max(Response.id), func.max(Response.updated_at))
+        .where(Response.wave_id == wave_id, Response.status == "complete")).one()
     last_change = _aware(last_change) if last_change is not None else None
     stamp = f"{count}:{last_id}:{last_change.isoformat() if last_change else ''}"
     return DataVersion(hashlib.sha256(stamp.encode()).hexdigest()[:32], int(count), last_change)

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from .repository import StorageError, stored_questionnaire
-from .tables import AdminUser, Answer, FollowUpEvent, Invitation, Response, Survey, Wave, _aware, utcnow
+from .tables import AdminUser, Answer, FollowUpEvent, Invitation, Response, Survey, SurveySetting, Wave, _aware, utcnow
 from .webhooks import record_event
 
 STATUSES = ("open", "called", "resolved")
@@ -33,6 +33,8 @@ ORDERS = ("priority", "oldest", "newest")
 TIER_RANK = {"platinum": 5, "diamond": 5, "vip": 5, "gold": 4, "premium": 4, "silver": 3, "bronze": 2,
              "standard": 1, "basic": 1, "regular": 1}
 MAX_NOTE = 5000
+# A follow-up SLA longer than a year is a typo (hours for days), not a service level.
+MAX_SLA_HOURS = 24 * 366
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class QueueRow:
     age_hours: float
     overdue: bool
     assignee: str | None
+    sla_hours: float = 48.0       # the SLA of the case's survey (its own, else the default)
 
 
 @dataclass(frozen=True)
@@ -159,9 +162,12 @@ def follow_up_queue(session: Session, wanted: QueueFilter = QueueFilter(), *, sl
         candidates.append((response, wave, attributes, assignee, age))
 
     satisfaction = _satisfaction_by_response(session, [(r, w) for r, w, *_ in candidates])
-    rows = [QueueRow(response, wave, attributes, satisfaction.get(response.id), customer_value(attributes), age,
-                     response.follow_up_status == "open" and age > sla_hours, assignee)
-            for response, wave, attributes, assignee, age in candidates]
+    slas = sla_hours_by_survey(session)
+    rows = []
+    for response, wave, attributes, assignee, age in candidates:
+        sla = slas.get(wave.questionnaire_id, sla_hours)
+        rows.append(QueueRow(response, wave, attributes, satisfaction.get(response.id), customer_value(attributes), age,
+                             response.follow_up_status == "open" and age > sla, assignee, sla))
     if wanted.order == "priority":
         rows.sort(key=lambda r: (-r.value, r.satisfaction if r.satisfaction is not None else 101.0, -r.age_hours,
                                  r.response.id))
@@ -293,12 +299,89 @@ def queue_csv(queue: Queue, neutralize: Any = None) -> str:
     return out.getvalue()
 
 
+def overdue_by_survey(session: Session, sla_hours: float, now: datetime | None = None,
+                      questionnaire_id: str | None = None) -> dict[str, int]:
+    """Open, callable follow-ups older than their survey's SLA (``sla_hours`` for surveys
+    without one of their own), per questionnaire id; only surveys with overdue cases."""
+    now = now or utcnow()
+    slas = sla_hours_by_survey(session)
+    # One query: each survey with an SLA of its own against its cutoff, the rest against the default.
+    late = [and_(Wave.questionnaire_id == qid, Response.completed_at < now - timedelta(hours=hours))
+            for qid, hours in slas.items()]
+    default_late = Response.completed_at < now - timedelta(hours=sla_hours)
+    late.append(and_(Wave.questionnaire_id.not_in(list(slas)), default_late) if slas else default_late)
+    query = (select(Wave.questionnaire_id, Response.contact).join(Wave, Wave.id == Response.wave_id)
+             .where(Response.follow_up.is_(True), Response.follow_up_status == "open", or_(*late)))
+    if questionnaire_id is not None:
+        query = query.where(Wave.questionnaire_id == questionnaire_id)
+    out: dict[str, int] = {}
+    for qid, contact in session.execute(query):
+        if contact:  # JSON null and {} are no contact: not callable
+            out[qid] = out.get(qid, 0) + 1
+    return out
+
+
 def overdue_callable(session: Session, sla_hours: float, now: datetime | None = None) -> int:
-    """Open, callable follow-ups older than the SLA (the console's banner)."""
-    cutoff = (now or utcnow()) - timedelta(hours=sla_hours)
-    rows = session.scalars(select(Response.contact).where(
-        Response.follow_up.is_(True), Response.follow_up_status == "open", Response.completed_at < cutoff))
-    return sum(1 for contact in rows if contact)
+    """Open, callable follow-ups older than their survey's SLA (the console's banner)."""
+    return sum(overdue_by_survey(session, sla_hours, now).values())
+
+
+def sla_hours_by_survey(session: Session) -> dict[str, float]:
+    """questionnaire id -> its own follow-up SLA in hours (surveys that set one)."""
+    return {qid: float(hours) for qid, hours in session.execute(
+        select(SurveySetting.questionnaire_id, SurveySetting.follow_up_sla_hours)
+        .where(SurveySetting.follow_up_sla_hours.is_not(None)))}
+
+
+def survey_sla_hours(session: Session, questionnaire_id: str, default: float) -> tuple[float, bool]:
+    """(SLA hours, whether the survey set its own) of a questionnaire."""
+    own = session.scalar(select(SurveySetting.follow_up_sla_hours)
+                         .where(SurveySetting.questionnaire_id == questionnaire_id))
+    return (float(own), True) if own is not None else (float(default), False)
+
+
+class SLAError(StorageError):
+    """A follow-up SLA that is not a number of hours in range. ``kind``: "not_number" or
+    "out_of_range"; ``value``: the text given (cut to 40 characters), for a console message."""
+
+    def __init__(self, kind: str, value: str):
+        self.kind, self.value = kind, value
+        if kind == "not_number":
+            message = f"follow-up SLA: give the hours as a number, e.g. 48 (not {value or 'nothing'!r})"
+        else:
+            message = (f"follow-up SLA: {value} hours is out of range; give more than 0 and at most "
+                       f"{MAX_SLA_HOURS:,} hours (a year)")
+        super().__init__(message)
+
+
+def parse_sla_hours(value: Any) -> float:
+    """Hours from a form field or an option: a number above 0 and at most a year."""
+    text = str(value if value is not None else "").strip().replace(",", ".")
+    try:
+        hours = float(text)
+    except ValueError:
+        raise SLAError("not_number", text[:40]) from None
+    if not 0 < hours <= MAX_SLA_HOURS:  # NaN fails this too
+        raise SLAError("out_of_range", text[:40])
+    return hours
+
+
+def set_sla_hours(session: Session, questionnaire_id: str, hours: Any, by: str | None = None,
+                  now: datetime | None = None) -> float | None:
+    """Set (or, with ``hours`` None, clear) a questionnaire's follow-up SLA; the hours as stored."""
+    if session.scalar(select(Survey.id).where(Survey.questionnaire_id == questionnaire_id).limit(1)) is None:
+        known = ", ".join(sorted(set(session.scalars(select(Survey.questionnaire_id))))) or "none"
+        raise StorageError(f"no questionnaire {questionnaire_id!r} (stored: {known})")
+    value = None if hours is None else parse_sla_hours(hours)
+    setting = session.get(SurveySetting, questionnaire_id)
+    if setting is None:
+        setting = SurveySetting(questionnaire_id=questionnaire_id)
+        session.add(setting)
+    setting.follow_up_sla_hours = value
+    setting.updated_at = now or utcnow()
+    setting.updated_by = by
+    session.flush()
+    return value
 
 
 def assignee_name(session: Session, response: Response) -> str | None:

@@ -297,6 +297,19 @@ class Job(Base):
     created_by: Mapped[str | None] = mapped_column(String(64))
 
 
+class SurveySetting(Base):
+    """Added in revision 0010_dashboard: settings of a questionnaire, across its versions.
+    ``follow_up_sla_hours``: a flagged customer should be called back within this many
+    hours of completing (None: the server's default, FOLLOW_UP_OVERDUE_HOURS)."""
+
+    __tablename__ = "survey_settings"
+
+    questionnaire_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    follow_up_sla_hours: Mapped[float | None] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
 class WaveAnalysis(Base):
     """Added in revision 0005_jobs: the stored analysis of one wave (``analysis.stored``).
 
