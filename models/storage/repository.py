@@ -103,35 +103,45 @@ def encode_answer(value: Any) -> tuple[float | None, str | None]:
 
 
 def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: pd.DataFrame,
-                          language: str = "en", status: str = "complete",
+                          language: str | Iterable[str] = "en", status: str | Iterable[str] = "complete",
                           started_at: Iterable[datetime] | None = None,
                           completed_at: Iterable[datetime] | None = None,
                           follow_up: Iterable[bool] | None = None,
-                          contacts: Iterable[dict | None] | None = None) -> list[int]:
-    """Insert complete responses, one per row of ``answers`` (columns = question ids; NaN = unanswered).
+                          contacts: Iterable[dict | None] | None = None,
+                          origin: str = "web", import_keys: Iterable[str | None] | None = None) -> list[int]:
+    """Insert responses, one per row of ``answers`` (columns = question ids; NaN = unanswered).
 
     Used for imports, the demo and benchmarks; the web app writes page by page instead.
-    ``follow_up`` flags rows for the follow-up queue (status "open"); ``contacts`` holds
-    their consented contact details. Returns the new response ids in row order.
+    ``language`` and ``status`` are one value for all rows or one per row. ``follow_up``
+    flags rows for the follow-up queue (status "open"); ``contacts`` holds their consented
+    contact details. ``origin`` is "web" or "imported"; ``import_keys`` (unique within the
+    wave) let a re-imported file be recognised. All rows are stored in one transaction, or
+    none. Returns the new response ids in row order.
     """
     import numpy as np
     import pandas as pd
 
     now = utcnow()
-    starts = list(started_at) if started_at is not None else [now] * len(answers)
-    ends = list(completed_at) if completed_at is not None else [now] * len(answers)
-    flags = list(follow_up) if follow_up is not None else [False] * len(answers)
-    contact_rows = list(contacts) if contacts is not None else [None] * len(answers)
+    count = len(answers)
+    languages = [language] * count if isinstance(language, str) else list(language)
+    statuses = [status] * count if isinstance(status, str) else list(status)
+    starts = list(started_at) if started_at is not None else [now] * count
+    ends = list(completed_at) if completed_at is not None else [now] * count
+    flags = list(follow_up) if follow_up is not None else [False] * count
+    contact_rows = list(contacts) if contacts is not None else [None] * count
+    keys = list(import_keys) if import_keys is not None else [None] * count
     with engine.begin() as connection:
         # Insert responses first to get ids; executemany with RETURNING keeps order on SQLite and PostgreSQL.
         result = connection.execute(
             insert(Response).returning(Response.id, sort_by_parameter_order=True),
-            [{"survey_id": survey.id, "wave_id": wave.id, "status": status, "language": language,
+            [{"survey_id": survey.id, "wave_id": wave.id, "status": state, "language": lang,
               "current_page": 0, "started_at": start, "updated_at": end,
-              "completed_at": end if status == "complete" else None, "follow_up": flag,
+              "completed_at": end if state == "complete" else None, "follow_up": flag,
               "follow_up_status": "open" if flag else None,
-              "contact": contact if contact is not None else null()}  # SQL NULL, not JSON 'null'
-             for start, end, flag, contact in zip(starts, ends, flags, contact_rows)])
+              "contact": contact if contact is not None else null(),  # SQL NULL, not JSON 'null'
+              "origin": origin, "import_key": key}
+             for lang, state, start, end, flag, contact, key
+             in zip(languages, statuses, starts, ends, flags, contact_rows, keys)])
         ids = [row[0] for row in result]
         columns = list(answers.columns)
         numeric = {c: pd.api.types.is_numeric_dtype(answers[c]) for c in columns}
@@ -216,6 +226,18 @@ def load_response_attributes(engine: Engine, questionnaire_id: str, wave_name: s
                                .order_by(Response.id)).all()
     frame = pd.DataFrame([attrs or {} for _, attrs in rows], index=pd.Index([r[0] for r in rows], name="response_id"))
     return frame
+
+
+def origin_counts(engine: Engine, questionnaire_id: str, wave_name: str, status: str = "complete") -> dict[str, int]:
+    """How many of a wave's ``status`` responses came from each origin ("web", "imported")."""
+    from sqlalchemy import func
+
+    with Session(engine) as session:
+        wave = find_wave(session, questionnaire_id, wave_name)
+        rows = session.execute(select(Response.origin, func.count(Response.id))
+                               .where(Response.wave_id == wave.id, Response.status == status)
+                               .group_by(Response.origin)).all()
+    return {origin: int(count) for origin, count in rows}
 
 
 def wave_names(engine: Engine, questionnaire_id: str) -> list[str]:
