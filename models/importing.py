@@ -332,11 +332,19 @@ def _read_sav(path: Path, name: str) -> SourceTable:
     except Exception as exc:  # pyreadstat raises its own ReadstatError and plain exceptions for damaged files
         _fail(name, f"not a readable SPSS .sav file ({str(exc)[:120] or type(exc).__name__})")
     _header(list(frame.columns), name)
-    frame = frame.astype(object).where(frame.notna(), None)
-    for column in frame.columns:
-        frame[column] = frame[column].map(lambda v: (v.strip() or None) if isinstance(v, str) else v)
+    # Plain Python cells, None where empty (pandas' string columns would turn None back into NaN).
+    frame = pd.DataFrame({column: pd.Series([_plain_cell(v) for v in frame[column].tolist()], dtype=object)
+                          for column in frame.columns})
     labels = {k: dict(v) for k, v in (meta.variable_value_labels or {}).items()}
     return SourceTable(name, frame, np.arange(1, len(frame) + 1, dtype=np.int64), labels)
+
+
+def _plain_cell(value: Any) -> Any:
+    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    return value
 
 
 # --------------------------------------------------------------------------- converting cells
@@ -638,8 +646,8 @@ def plan_import(table: SourceTable, questionnaire: Questionnaire, mapping: Impor
 
 def _convert_column(cells: pd.Series, convert: _Converter, file_labels: Mapping, report, numeric: bool) -> np.ndarray:
     """Convert each distinct cell value once (a column of 100,000 ratings has ten)."""
-    keys = cells.map(lambda v: (type(v).__name__, v) if v is not None else None)
-    codes, uniques = pd.factorize(keys, use_na_sentinel=True)
+    keys = [None if (v := _plain_cell(value)) is None else (type(v).__name__, v) for value in cells.tolist()]
+    codes, uniques = pd.factorize(pd.Series(keys, dtype=object), use_na_sentinel=True)
     results, errors = [], {}
     for index, (_kind, value) in enumerate(uniques):
         label = file_labels.get(value) if file_labels and not isinstance(value, str) else None
