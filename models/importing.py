@@ -515,14 +515,17 @@ def _row_keys(table: SourceTable, respondent: str | None) -> list[str]:
     frame = table.frame
     if respondent is not None:
         return [hashlib.sha256(f"id\x1f{_cell_text(v)}".encode("utf-8")).hexdigest() for v in frame[respondent]]
-    seen: dict[str, int] = {}
-    keys = []
-    for record in frame.itertuples(index=False, name=None):
-        content = "\x1f".join(_cell_text(v) for v in record)
-        nth = seen.get(content, 0)
-        seen[content] = nth + 1
-        keys.append(hashlib.sha256(f"row\x1f{nth}\x1f{content}".encode("utf-8")).hexdigest())
-    return keys
+    if not len(frame.columns):
+        return []
+    # Each row's cells joined column by column (numpy adds object arrays in one C loop:
+    # about ten times faster than joining row by row).
+    content = None
+    for column in frame.columns:
+        texts = np.array([c if isinstance(c, str) else _cell_text(c) for c in frame[column].tolist()], dtype=object)
+        content = texts if content is None else content + "\x1f" + texts
+    # The how-manieth identical row this is: two respondents who answered alike stay two.
+    nth = pd.Series(content).groupby(content, sort=False).cumcount().to_numpy()
+    return [hashlib.sha256(f"row\x1f{n}\x1f{c}".encode("utf-8")).hexdigest() for n, c in zip(nth.tolist(), content)]
 
 
 def _cell_text(value: Any) -> str:
@@ -646,10 +649,10 @@ def plan_import(table: SourceTable, questionnaire: Questionnaire, mapping: Impor
 
 def _convert_column(cells: pd.Series, convert: _Converter, file_labels: Mapping, report, numeric: bool) -> np.ndarray:
     """Convert each distinct cell value once (a column of 100,000 ratings has ten)."""
-    keys = [None if (v := _plain_cell(value)) is None else (type(v).__name__, v) for value in cells.tolist()]
-    codes, uniques = pd.factorize(pd.Series(keys, dtype=object), use_na_sentinel=True)
+    # Cells are already plain (None where empty, text stripped); NaN counts as empty too.
+    codes, uniques = pd.factorize(cells.to_numpy(dtype=object), use_na_sentinel=True)
     results, errors = [], {}
-    for index, (_kind, value) in enumerate(uniques):
+    for index, value in enumerate(uniques):
         label = file_labels.get(value) if file_labels and not isinstance(value, str) else None
         try:
             result = convert(value, label)

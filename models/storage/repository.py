@@ -119,7 +119,6 @@ def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: p
     none. Returns the new response ids in row order.
     """
     import numpy as np
-    import pandas as pd
 
     now = utcnow()
     count = len(answers)
@@ -130,37 +129,108 @@ def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: p
     flags = list(follow_up) if follow_up is not None else [False] * count
     contact_rows = list(contacts) if contacts is not None else [None] * count
     keys = list(import_keys) if import_keys is not None else [None] * count
+    sql_null = null()  # SQL NULL, not JSON 'null' (one object: making one per row took 20 % of the insert)
     with engine.begin() as connection:
-        # Insert responses first to get ids; executemany with RETURNING keeps order on SQLite and PostgreSQL.
-        result = connection.execute(
-            insert(Response).returning(Response.id, sort_by_parameter_order=True),
-            [{"survey_id": survey.id, "wave_id": wave.id, "status": state, "language": lang,
-              "current_page": 0, "started_at": start, "updated_at": end,
-              "completed_at": end if state == "complete" else None, "follow_up": flag,
-              "follow_up_status": "open" if flag else None,
-              "contact": contact if contact is not None else null(),  # SQL NULL, not JSON 'null'
-              "origin": origin, "import_key": key}
-             for lang, state, start, end, flag, contact, key
-             in zip(languages, statuses, starts, ends, flags, contact_rows, keys)])
-        ids = [row[0] for row in result]
-        columns = list(answers.columns)
-        numeric = {c: pd.api.types.is_numeric_dtype(answers[c]) for c in columns}
-        batch = []
-        for response_id, row in zip(ids, answers.itertuples(index=False, name=None)):
-            for column, value in zip(columns, row):
+        rows = [{"survey_id": survey.id, "wave_id": wave.id, "status": state, "language": lang,
+                 "current_page": 0, "started_at": start, "updated_at": end,
+                 "completed_at": end if state == "complete" else None, "follow_up": flag,
+                 "follow_up_status": "open" if flag else None,
+                 "contact": contact if contact is not None else sql_null,
+                 "origin": origin, "import_key": key}
+                for lang, state, start, end, flag, contact, key
+                in zip(languages, statuses, starts, ends, flags, contact_rows, keys)]
+        if count and all(key is not None for key in keys):
+            # Keyed rows (imports): a plain executemany, then the ids looked up by key (unique in
+            # the wave). On SQLite, RETURNING in parameter order runs one statement per row.
+            connection.execute(insert(Response), rows)
+            by_key = dict(connection.execute(select(Response.import_key, Response.id).where(
+                Response.wave_id == wave.id, Response.import_key.is_not(None))).all())
+            ids = [by_key[key] for key in keys]
+        else:
+            # Insert responses first to get ids; executemany with RETURNING keeps order on SQLite and PostgreSQL.
+            result = connection.execute(insert(Response).returning(Response.id, sort_by_parameter_order=True), rows)
+            ids = [row[0] for row in result]
+        numeric_rows, text_rows = _answer_rows(answers, np.asarray(ids, dtype=np.int64))
+        _insert_answers(connection, numeric_rows, text_rows)
+    return ids
+
+
+def _answer_rows(answers: pd.DataFrame, ids) -> tuple[pd.DataFrame, list[tuple]]:
+    """The answers of ``answers`` as rows to insert: (numeric frame with columns
+    response_id, question_id, value_num in response order; text tuples (response_id,
+    question_id, value_num, value_text)); unanswered cells are left out.
+
+    Numeric columns are read as one matrix (100,000 x 30 in well under a second); every
+    other value goes through ``encode_answer``, called here and nowhere else."""
+    import numpy as np
+    import pandas as pd
+
+    columns = list(answers.columns)
+    numeric = [c for c in columns if pd.api.types.is_numeric_dtype(answers[c])]
+    if numeric:
+        matrix = np.column_stack([answers[c].to_numpy(dtype=float, na_value=np.nan) for c in numeric])
+        rows, cols = np.nonzero(~np.isnan(matrix))  # row-major: each response's answers together
+        numeric_frame = pd.DataFrame({"response_id": ids[rows], "question_id": np.asarray(numeric, dtype=object)[cols],
+                                      "value_num": matrix[rows, cols]})
+    else:
+        numeric_frame = pd.DataFrame({"response_id": np.array([], dtype=np.int64), "question_id": [], "value_num": []})
+    text_rows: list[tuple] = []
+    others = [c for c in columns if c not in set(numeric)]
+    if others:
+        for response_id, row in zip(ids.tolist(), answers[others].itertuples(index=False, name=None)):
+            for column, value in zip(others, row):
                 # NaN in a text column too (pandas' "missing" there): stored, it made empty
                 # answer rows that the console counted as answers.
-                if value is None or (numeric[column] and np.isnan(value)) or (
-                        isinstance(value, float) and math.isnan(value)):
+                if value is None or (isinstance(value, float) and math.isnan(value)):
                     continue
-                num, txt = (float(value), None) if numeric[column] else encode_answer(value)
-                batch.append({"response_id": response_id, "question_id": column, "value_num": num, "value_text": txt})
-                if len(batch) >= 50_000:
-                    connection.execute(insert(Answer), batch)
-                    batch = []
-        if batch:
-            connection.execute(insert(Answer), batch)
-    return ids
+                num, txt = encode_answer(value)
+                text_rows.append((response_id, column, num, txt))
+    return numeric_frame, text_rows
+
+
+_ANSWER_COLUMNS = "response_id, question_id, value_num, value_text"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_field(value) -> str:
+    """One field of PostgreSQL's COPY text format (\\N is NULL)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _insert_answers(connection, numeric: pd.DataFrame, text_rows: list[tuple], batch: int = 50_000) -> None:
+    """Insert answer rows inside ``connection``'s transaction: COPY on PostgreSQL (the
+    numeric rows written by pandas' C writer), the driver's executemany on SQLite. Both are
+    several times faster than the ORM's insert of dictionaries (about 60 s for 3,000,000
+    answers on SQLite)."""
+    dialect = connection.dialect.name
+    raw = connection.connection.dbapi_connection
+    if dialect == "postgresql" and type(raw).__module__.startswith("psycopg."):  # psycopg 3 (not psycopg2)
+        with raw.cursor() as cursor, cursor.copy(f"COPY answers ({_ANSWER_COLUMNS}) FROM STDIN") as copy:
+            for start in range(0, len(numeric), 500_000):
+                part = numeric.iloc[start:start + 500_000].assign(value_text=None)
+                # Floats as their shortest exact text; question ids are [A-Za-z0-9_] (the schema), so nothing needs escaping.
+                copy.write(part.to_csv(sep="\t", header=False, index=False, na_rep="\\N", lineterminator="\n"))
+            if text_rows:
+                copy.write("".join("\t".join(_copy_field(v) for v in row) + "\n" for row in text_rows))
+        return
+    rows = list(zip(numeric["response_id"].tolist(), numeric["question_id"].tolist(), numeric["value_num"].tolist(),
+                    [None] * len(numeric))) + text_rows
+    if dialect == "sqlite":
+        cursor = raw.cursor()
+        try:
+            for start in range(0, len(rows), batch):
+                cursor.executemany(f"INSERT INTO answers ({_ANSWER_COLUMNS}) VALUES (?, ?, ?, ?)",
+                                   rows[start:start + batch])
+        finally:
+            cursor.close()
+        return
+    keys = ("response_id", "question_id", "value_num", "value_text")
+    for start in range(0, len(rows), batch):
+        connection.execute(insert(Answer), [dict(zip(keys, row)) for row in rows[start:start + batch]])
 
 
 def load_wave_frame(engine: Engine, questionnaire_id: str, wave_name: str, status: str = "complete",
