@@ -208,7 +208,7 @@ def _insert_answers(connection, numeric: pd.DataFrame, text_rows: list[tuple], b
     answers on SQLite)."""
     dialect = connection.dialect.name
     raw = connection.connection.dbapi_connection
-    if dialect == "postgresql" and type(raw).__module__.startswith("psycopg."):  # psycopg 3 (not psycopg2)
+    if dialect == "postgresql" and type(raw).__module__.split(".")[0] == "psycopg":  # psycopg 3 (not psycopg2)
         with raw.cursor() as cursor, cursor.copy(f"COPY answers ({_ANSWER_COLUMNS}) FROM STDIN") as copy:
             for start in range(0, len(numeric), 500_000):
                 part = numeric.iloc[start:start + 500_000].assign(value_text=None)

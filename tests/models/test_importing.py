@@ -273,3 +273,15 @@ def test_unknown_columns_warn_and_no_question_column_is_an_error(store, tmp_path
     assert str(caught.value).startswith("n.csv:1: no column names a question of 'imp'")
     with Session(store) as session:
         assert session.scalar(select(func.count(Response.id))) == 1
+
+
+def test_text_with_tabs_newlines_and_backslashes_is_stored_exactly(store, tmp_path):
+    # On PostgreSQL answers go in by COPY, whose text format gives \, tab and newline meanings.
+    note = 'a\\N b\\\\c\td\ne\r"f"'
+    text = 'sat,note,visits\n5,"' + note.replace('"', '""') + '",3\n'
+    path = tmp_path / "t.csv"
+    path.write_bytes(text.encode("utf-8"))
+    assert import_file(store, "imp", "W1", str(path)).stored == 1
+    frame = load_wave_frame(store, "imp", "W1")
+    assert frame["note"].tolist() == [note]
+    assert frame["visits"].tolist() == [3.0]
