@@ -35,6 +35,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .errors import CSIError, Problem
@@ -752,9 +753,18 @@ def import_table(engine: Engine, questionnaire_id: str, wave_name: str, table: S
         answers = plan.answers.iloc[positions].reset_index(drop=True)
         pick = lambda values: [values[i] for i in positions]  # noqa: E731
         # The one place imported answers reach the storage encoder: bulk_insert_responses.
-        bulk_insert_responses(engine, survey, wave, answers, language=pick(plan.languages), status=pick(plan.statuses),
-                              started_at=pick(plan.started), completed_at=pick(plan.completed),
-                              origin=_ORIGIN_IMPORTED, import_keys=pick(plan.keys))
+        try:
+            bulk_insert_responses(engine, survey, wave, answers, language=pick(plan.languages),
+                                  status=pick(plan.statuses), started_at=pick(plan.started),
+                                  completed_at=pick(plan.completed), origin=_ORIGIN_IMPORTED,
+                                  import_keys=pick(plan.keys))
+        except IntegrityError:
+            # Another import into this wave stored some of the same rows meanwhile (the
+            # unique key refused them); this transaction stored nothing.
+            raise DataImportError([RowProblem(table.name, 0, "", "another import into this wave stored some of these "
+                                                                 "rows at the same time; nothing of this file was "
+                                                                 "stored: run the import again (rows already "
+                                                                 "imported are skipped)")]) from None
     return ImportResult(table.name, len(table.frame), int(fresh.sum()), int((~fresh).sum()), plan.problems,
                         len(plan.bad_rows), plan.warnings, table.encoding)
 

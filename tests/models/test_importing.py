@@ -285,3 +285,22 @@ def test_text_with_tabs_newlines_and_backslashes_is_stored_exactly(store, tmp_pa
     frame = load_wave_frame(store, "imp", "W1")
     assert frame["note"].tolist() == [note]
     assert frame["visits"].tolist() == [3.0]
+
+
+def test_a_concurrent_import_of_the_same_rows_is_a_clear_error(store, tmp_path, monkeypatch):
+    import models.importing as importing
+
+    path = write(tmp_path, "same.csv", "sat,rec\n5,5\n3,2\n")
+    real = importing.bulk_insert_responses
+
+    def racing(engine, survey, wave, answers, **kwargs):
+        real(engine, survey, wave, answers, **kwargs)  # "the other import" got there first
+        return real(engine, survey, wave, answers, **kwargs)
+
+    monkeypatch.setattr(importing, "bulk_insert_responses", racing)
+    with pytest.raises(DataImportError) as caught:
+        import_file(store, "imp", "W1", path)
+    assert str(caught.value) == ("same.csv: another import into this wave stored some of these rows at the same time; "
+                                 "nothing of this file was stored: run the import again (rows already imported are "
+                                 "skipped)")
+    assert len(responses(store)) == 2  # the other import's rows, once
