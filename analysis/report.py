@@ -24,8 +24,8 @@ from markupsafe import Markup
 
 from models.errors import CSIError
 from models.storage.analyses import load_report_figures, save_report_figures
-from models.storage.repository import (load_response_attributes, load_wave_frame, questionnaire_of_wave,
-                                       wave_names)
+from models.storage.repository import (load_response_attributes, load_wave_frame, origin_counts,
+                                       questionnaire_of_wave, wave_names)
 
 from .bootstrap import single_blas_thread
 from .drivers import ipma, priorities
@@ -42,6 +42,8 @@ from .waves import wave_trend
 
 __all__ = ["CONSTRUCT_NAMES", "TEXT", "Report", "ReportError", "build_report"]
 
+# Only when the questionnaire declares no segment (``segment: true`` on a question): columns
+# with these names (invitation attributes, or questions so named) are taken as segments.
 SEGMENT_NAMES = ("tier", "customer_tier", "region", "channel", "segment")
 HEADLINE = "satisfaction"
 
@@ -121,6 +123,15 @@ def _with_attributes(engine, questionnaire_id: str, wave: str, frame: pd.DataFra
     return frame.join(attributes.drop(columns=[c for c in attributes.columns if c in frame.columns]), how="left")
 
 
+def segment_variables(questionnaire, columns) -> list[str]:
+    """The columns analysed as segments: the questions the questionnaire declares with
+    ``segment: true``; only when it declares none, the columns named as in SEGMENT_NAMES."""
+    declared = list(getattr(questionnaire, "segment_ids", ()))
+    if declared:
+        return [c for c in declared if c in set(columns)]
+    return [c for c in columns if c in SEGMENT_NAMES]
+
+
 def analyse_wave_segments(engine, model, questionnaire, wave: str, frame: pd.DataFrame, previous: str | None,
                           previous_frame: pd.DataFrame | None, n_boot: int, n_perm: int, seed: int):
     """Index per segment (tier, region, ...) of ``wave`` with permutation MGA, and the
@@ -129,7 +140,7 @@ def analyse_wave_segments(engine, model, questionnaire, wave: str, frame: pd.Dat
     seg_data = _with_attributes(engine, questionnaire_id, wave, frame)
     previous_data = _with_attributes(engine, questionnaire_id, previous, previous_frame) if previous else None
     segments, segment_change = [], {}
-    for variable in [c for c in seg_data.columns if c in SEGMENT_NAMES]:
+    for variable in segment_variables(questionnaire, seg_data.columns):
         levels = seg_data[variable].dropna().nunique()
         if 2 <= levels <= 12:
             analysis = analyse_segments(model, seg_data, variable, questionnaire=questionnaire,
@@ -347,6 +358,12 @@ def _context(questionnaire, wave: str, language: str, text, words: Names, inputs
     for record in changes_records:
         record["invariance_text"] = invariance.get(record["invariance"], record["invariance"])
     notes = list(trend.notes) + [n for n in results.notes if n not in trend.notes]
+    imported_notes = []
+    for name in trend.fits:  # the sample notes say which waves hold responses collected elsewhere
+        origins = origin_counts(engine, questionnaire_id, name)
+        if origins.get("imported"):
+            imported_notes.append(text["imported_note"].format(wave=name, k=origins["imported"],
+                                                               n=sum(origins.values())))
     dropped_names = DROPPED.get(language, {})
     segment_change = inputs.segment_change
     return {
@@ -372,7 +389,7 @@ def _context(questionnaire, wave: str, language: str, text, words: Names, inputs
         "value": value, "value_rows": _records(value.table) if value is not None else [],
         "sizes": [{"wave": w, "n_total": f.n_total, "n_used": f.n_used,
                    "dropped": {dropped_names.get(k, k): v for k, v in f.dropped.items()}} for w, f in trend.fits.items()],
-        "notes": list(dict.fromkeys(localize_note(n, words, tuple(trend.waves)) for n in notes)),
+        "notes": imported_notes + list(dict.fromkeys(localize_note(n, words, tuple(trend.waves)) for n in notes)),
         "methods": [m.format(scheme=scheme, n_boot=inputs.n_boot, n_perm=inputs.n_perm, seed=inputs.seed) for m in text["methods_list"]],
         "n_boot": inputs.n_boot, "n_perm": inputs.n_perm, "seed": inputs.seed, "scheme": scheme,
         "wave_seeds": dict(inputs.wave_seeds),

@@ -49,6 +49,8 @@ TEXT = {
         "flag_vif": "VIF > 5", "ok": "",
         "page": "page", "of": "of",
         "resamples": "bootstrap {n}, seed {seed}",
+        "imported_note": "{wave}: {k} of the {n} complete responses were imported from another tool (csi import), "
+                         "not answered on the survey's pages",
         "seeds_note": "Each wave's seed is derived from the survey and the wave, so every view of a wave shows the "
                       "same numbers: {seeds}.",
         "methods_list": (
@@ -108,6 +110,7 @@ TEXT = {
         "flag_vif": "VIF > 5", "ok": "",
         "page": "第", "of": "页，共",
         "resamples": "自助法{n}次，种子{seed}",
+        "imported_note": "{wave}：{n}份完成答卷中有{k}份由其他工具导入（csi import），并非在本问卷页面上作答",
         "seeds_note": "各期的随机种子由问卷与调查期导出，因此同一期在任何地方显示的数字都相同：{seeds}。",
         "methods_list": (
             "PLS路径建模（{scheme}加权方案，指标标准化），每期单独估计；0–100指数按ACSI方法计算"

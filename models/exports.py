@@ -172,14 +172,14 @@ class ExportError(CSIError):
 
 
 # The columns every wide export starts with, in this order (docs/exports.md describes each).
-# "origin" is "web" for every response today: imports will write "import" once they exist.
+# "origin": "web" (answered on the survey's pages) or "imported" (csi import, models.importing).
 # A "display order" column belongs here too as soon as questionnaires can randomize.
 METADATA_COLUMNS = ("status", "origin", "language", "questionnaire_version", "questionnaire_hash",
                     "started_at", "submitted_at", "duration_seconds")
 ATTRIBUTE_PREFIX = "attr_"
 EXPORT_STATUSES = ("complete", "partial")
 _METADATA_LABELS = {
-    "en": {"response_id": "Response id", "status": "Status (complete or partial)", "origin": "Origin (web or import)",
+    "en": {"response_id": "Response id", "status": "Status (complete or partial)", "origin": "Origin (web or imported)",
            "language": "Language answered in", "questionnaire_version": "Questionnaire version",
            "questionnaire_hash": "Questionnaire content hash (SHA-256)", "started_at": "Started (UTC)",
            "submitted_at": "Submitted (UTC)", "duration_seconds": "Duration from start to submission (seconds)",
@@ -208,7 +208,7 @@ def response_metadata(engine: Engine, questionnaire_id: str, wave: str,
     with Session(engine) as session:
         found = find_wave(session, questionnaire_id, wave)
         rows = session.execute(
-            select(Response.id, Response.status, Response.language, Survey.version, Survey.content_hash,
+            select(Response.id, Response.status, Response.origin, Response.language, Survey.version, Survey.content_hash,
                    Response.started_at, Response.completed_at, Invitation.attributes)
             .join(Survey, Survey.id == Response.survey_id)
             .outerjoin(Invitation, Invitation.id == Response.invitation_id)
@@ -220,7 +220,7 @@ def response_metadata(engine: Engine, questionnaire_id: str, wave: str,
     records = []
     for row in rows:
         started, submitted = _utc(row.started_at), _utc(row.completed_at)
-        record = {"response_id": row.id, "status": row.status, "origin": "web", "language": row.language,
+        record = {"response_id": row.id, "status": row.status, "origin": row.origin or "web", "language": row.language,
                   "questionnaire_version": row.version, "questionnaire_hash": row.content_hash,
                   "started_at": started, "submitted_at": submitted,
                   "duration_seconds": (submitted - started).total_seconds() if submitted is not None else np.nan}

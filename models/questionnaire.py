@@ -119,6 +119,11 @@ class Question:
     minimum: float | None = None
     maximum: float | None = None
     integer: bool = False
+    segment: bool = False  # analysed per answer (``Questionnaire.segment_ids``)
+
+
+# Question types whose answers split respondents into groups: one answer each, few levels.
+SEGMENT_TYPES = ("single_choice", "rating", "number")
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,12 @@ class Questionnaire:
             if q.construct:
                 out.setdefault(q.construct, []).append(q.id)
         return {k: tuple(v) for k, v in out.items()}
+
+    @property
+    def segment_ids(self) -> tuple[str, ...]:
+        """Ids of the questions declared ``segment: true``, in file order (the analysis'
+        segments; empty when none is declared, and the analysis falls back to names)."""
+        return tuple(q.id for q in self.questions if q.segment)
 
     def csi_model(self) -> Model:
         """The CSI model the questionnaire declares (template bound to its construct tags)."""
@@ -459,13 +470,18 @@ class _SemanticChecker:
         show_if = None
         if "show_if" in spec:
             show_if = self.expression(spec["show_if"], path + ("show_if",), earlier, all_ids, "show_if")
+        if spec.get("segment") and qtype not in SEGMENT_TYPES:
+            why = "free-text answers are not groups" if qtype == "text" else \
+                "a respondent may choose several options, so the groups would overlap"
+            self.problem(path + ("segment",), f"a {qtype} question cannot be a segment ({why}); "
+                                              f"declare segment: true on a {', '.join(SEGMENT_TYPES)} question")
         return Question(
             id=spec["id"], type=qtype, text=self.text(spec["text"], path + ("text",)), page_id=page_id,
             required=spec.get("required", True), help=self.optional_text(spec.get("help"), path + ("help",)),
             show_if=show_if, scale=scale, construct=spec.get("construct"), reverse=spec.get("reverse", False),
             options=tuple(options), max_selected=spec.get("max_selected"), max_length=spec.get("max_length", 2000),
             multiline=spec.get("multiline", False), minimum=spec.get("min"), maximum=spec.get("max"),
-            integer=spec.get("integer", False),
+            integer=spec.get("integer", False), segment=bool(spec.get("segment", False)),
         )
 
     def model(self, spec: dict | None, pages: list[Page]) -> ModelSpec | None:

@@ -133,3 +133,44 @@ def export_job(wave_id: int):
     if job_id is None:
         return redirect(url_for("admin.wave", wave_id=wave_id))
     return redirect(url_for("admin.job", job_id=job_id))
+
+
+IMPORT_SUFFIXES = (".csv", ".txt", ".xlsx", ".sav")
+
+
+@bp.route("/waves/<int:wave_id>/import", methods=["POST"])
+@login_required("admin")
+def import_responses(wave_id: int):
+    """Responses collected by another tool, imported in the background (``csi import``)."""
+    import secrets
+
+    from .jobs import imports_folder
+
+    wave = _wave(wave_id)
+    upload = request.files.get("file")
+    name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1][:200] if upload is not None else ""
+    suffix = Path(name).suffix.lower()
+    if not name:
+        flash("Choose the file to import (.csv, .xlsx or .sav).", "error")
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    if suffix not in IMPORT_SUFFIXES:
+        flash(f"{name}: cannot import {suffix or 'a file without an extension'}; choose a .csv, .xlsx or .sav file.",
+              "error")
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    folder = imports_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = secrets.token_hex(12)  # never the uploaded name: it is only shown, not used as a path
+    target = folder / f"{stem}{suffix}"
+    upload.save(target)
+    params = {"survey": wave.questionnaire_id, "wave": wave.name, "file": str(target), "name": name,
+              "skip_bad_rows": request.form.get("skip_bad_rows") == "1"}
+    mapping = request.files.get("mapping")
+    if mapping is not None and mapping.filename:
+        mapping_target = folder / f"{stem}-mapping.yaml"
+        mapping.save(mapping_target)
+        params["mapping"] = str(mapping_target)
+    job_id = _queue_job("import", params)
+    if job_id is None:
+        target.unlink(missing_ok=True)
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    return redirect(url_for("admin.job", job_id=job_id))

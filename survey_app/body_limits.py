@@ -18,6 +18,7 @@ UPLOAD_LIMITS = {
     "admin.invitations": ("INVITATION_UPLOAD_LIMIT", "an invitation list (CSV)"),
     "admin.wave_mail_import": ("INVITATION_UPLOAD_LIMIT", "an e-mail invitation list (CSV)"),
     "admin.upload_questionnaire": ("QUESTIONNAIRE_UPLOAD_LIMIT", "a questionnaire file"),
+    "admin.import_responses": ("IMPORT_UPLOAD_LIMIT", "a file of responses to import (CSV, Excel, SPSS)"),
 }
 
 

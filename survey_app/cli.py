@@ -989,11 +989,12 @@ def export(survey, wave, fmt, layout, include_partial, language, output, databas
 def _register_groups() -> None:
     from .cli_convert import convert
     from .cli_dashboard import dashboard
+    from .cli_dataimport import import_command, wave
     from .cli_followup import followup
     from .cli_invitations import invitations
     from .cli_text import text
     from .cli_webhooks import webhooks
-    for group in (convert, dashboard, followup, invitations, text, webhooks):
+    for group in (convert, dashboard, followup, invitations, text, webhooks, import_command, wave):
         main.add_command(group)
 
 

@@ -48,6 +48,8 @@ class Config:
     # Request bodies per route (survey_app/body_limits.py): respondents keep MAX_CONTENT_LENGTH.
     QUESTIONNAIRE_UPLOAD_LIMIT = 2 * 1024 * 1024
     INVITATION_UPLOAD_LIMIT = 16 * 1024 * 1024
+    # Responses collected elsewhere (models.importing reads at most CSI_IMPORT_MAX_BYTES, 200 MB).
+    IMPORT_UPLOAD_LIMIT = 200 * 1024 * 1024
     # Admin console: sessions end after this much inactivity, or this long after login at most.
     ADMIN_IDLE_MINUTES = 30
     ADMIN_ABSOLUTE_HOURS = 12

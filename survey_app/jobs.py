@@ -443,5 +443,46 @@ def export_job(context: JobContext) -> dict:
     return {"file": str(path), "bytes": path.stat().st_size}
 
 
+def imports_folder() -> Path:
+    """Where the console keeps an uploaded import file until its job has read it."""
+    return Path(os.environ.get("CSI_IMPORTS_DIR") or instance_folder() / "imports")
+
+
+MAX_PROBLEMS_IN_JOB = 200  # a job's error is shown on its page; the CLI prints them all
+
+
+@job_kind("import")
+def import_job(context: JobContext) -> dict:
+    """Responses collected by another tool into a wave (``models.importing``; ``csi import``).
+
+    The uploaded file (and mapping) are deleted once the job has run, whatever the outcome;
+    a worker killed mid-job leaves them for the job's next attempt."""
+    from models.importing import DataImportError, import_file
+
+    params = context.params
+    path = Path(params["file"])
+    mapping = Path(params["mapping"]) if params.get("mapping") else None
+    try:
+        if not path.is_file():
+            raise CSIError(f"the uploaded file {params.get('name') or path.name} is gone; upload it again")
+        context.progress(0.1, "checking every row")
+        try:
+            result = import_file(context.engine, params["survey"], params["wave"], path, mapping,
+                                 skip_bad_rows=bool(params.get("skip_bad_rows")), name=params.get("name"))
+        except DataImportError as exc:
+            shown = [str(p) for p in exc.problems[:MAX_PROBLEMS_IN_JOB]]
+            more = len(exc.problems) - len(shown)
+            raise CSIError(f"nothing was imported: {len(exc.problems)} problem{'s' if len(exc.problems) != 1 else ''}\n"
+                           + "\n".join(shown) + (f"\n... and {more} more" if more > 0 else "")) from None
+    finally:
+        for leftover in (path, mapping):
+            if leftover is not None:
+                leftover.unlink(missing_ok=True)
+    context.progress(1.0, result.summary())
+    return {"stored": result.stored, "already_imported": result.already_imported, "rows": result.rows_read,
+            "skipped_rows": result.skipped_rows, "encoding": result.encoding, "summary": result.summary(),
+            "skipped": [str(p) for p in result.skipped[:MAX_PROBLEMS_IN_JOB]], "warnings": list(result.warnings)}
+
+
 # The fieldwork job kinds (e-mail rounds, webhook deliveries) register themselves here.
 from . import fieldwork  # noqa: E402,F401

@@ -103,7 +103,8 @@ class Invitation(Base):
 
 class Response(Base):
     __tablename__ = "responses"
-    __table_args__ = (Index("ix_responses_wave_status", "wave_id", "status"),)
+    __table_args__ = (Index("ix_responses_wave_status", "wave_id", "status"),
+                      UniqueConstraint("wave_id", "import_key", name="uq_responses_import_key"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id"))
@@ -127,6 +128,11 @@ class Response(Base):
     follow_up_assignee_id: Mapped[int | None] = mapped_column(ForeignKey("admin_users.id", ondelete="SET NULL"))
     follow_up_outcome: Mapped[str | None] = mapped_column(String(32))
     follow_up_closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Added in revision 0011_dataimport: "web" or "imported" (``csi import``), and for an
+    # imported response the SHA-256 of its respondent id or row, unique within the wave,
+    # so importing the same file twice stores its rows once.
+    origin: Mapped[str] = mapped_column(String(16), default="web", server_default="web")
+    import_key: Mapped[str | None] = mapped_column(String(64))
 
     answers: Mapped[list["Answer"]] = relationship(cascade="all, delete-orphan")
 

@@ -132,7 +132,7 @@ def test_content_hash_changes_with_content():
     (("type: text", "type: essay"),
      "q.yaml:33: pages[1].questions[1].type: 'essay' is not one of: rating, single_choice, multiple_choice, text, number"),
     (("required: false", "requird: false"),
-     "q.yaml:34: pages[1].questions[1].requird: unknown field 'requird' (allowed: construct, help, id, integer, max, max_length, max_selected, min, multiline, options, required, reverse, scale, show_if, text, type)"),
+     "q.yaml:34: pages[1].questions[1].requird: unknown field 'requird' (allowed: construct, help, id, integer, max, max_length, max_selected, min, multiline, options, required, reverse, scale, segment, show_if, text, type)"),
     (("    min: 1\n", ""), "q.yaml:7: scales.ten: missing required field 'min'"),
     (("max: 10", "max: ten"), "q.yaml:9: scales.ten.max: expected integer, got str 'ten'"),
     (("code: 99", "code: 5"),
@@ -269,3 +269,17 @@ def test_questionnaire_with_a_higher_order_model_text():
     assert q.csi_model().higher_order == {"H": ("A", "B")}
     bad = text.replace("H =~ A + B", "H =~ A + b9")
     assert any("'H' mixes constructs (A) and items (b9)" in p for p in problems_of(hoc_questionnaire(bad, {"a": 3, "b": 3, "y": 3})))
+
+
+def test_declared_segments_and_a_segment_on_free_text_is_an_error_with_its_line():
+    declared = BASE.replace("        type: single_choice\n",
+                            "        type: single_choice\n        segment: true\n")
+    assert load(declared).segment_ids == ("channel",)
+    assert load(BASE).segment_ids == ()
+    on_text = BASE.replace("        type: text\n", "        type: text\n        segment: true\n")
+    assert problems_of(on_text) == [
+        "q.yaml:34: pages[1].questions[1].segment: a text question cannot be a segment (free-text answers are not "
+        "groups); declare segment: true on a single_choice, rating, number question"]
+    not_boolean = BASE.replace("        type: single_choice\n",
+                               "        type: single_choice\n        segment: yes please\n")
+    assert problems_of(not_boolean) == ["q.yaml:28: pages[1].questions[0].segment: expected boolean, got str 'yes please'"]

@@ -41,7 +41,8 @@ def test_help_lists_only_built_commands():
     assert result.returncode == 0
     listed = {line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()}
     assert listed == {"validate", "init", "fit", "predict", "demo", "serve", "backup", "restore", "admin", "report",
-                      "export", "followup", "invitations", "webhooks", "worker", "jobs", "analyse", "text", "convert", "dashboard"}
+                      "export", "followup", "invitations", "webhooks", "worker", "jobs", "analyse", "text", "convert", "dashboard",
+                      "import", "wave"}
 
 
 def test_validate_ok_and_problems(tmp_path):

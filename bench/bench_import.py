@@ -1,0 +1,126 @@
+"""Importing responses collected elsewhere: 100,000 respondents x 30 rating items in one CSV
+(codes, with "don't know" codes and English and Chinese labels sprinkled in, as exports of
+other tools have them) into a wave, on SQLite and, when CSI_BENCH_POSTGRES_URL is set, on
+PostgreSQL. Target: under 20 s each, end to end (read, check every cell, store).
+
+    python bench/bench_import.py [--respondents N] [--items K]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from models.importing import plan_import, read_table  # noqa: E402
+from models.importing import import_file  # noqa: E402
+from models.questionnaire import parse_questionnaire  # noqa: E402
+from models.storage import create_wave, make_engine, register_questionnaire, upgrade  # noqa: E402
+
+
+def questionnaire_text(items: int) -> str:
+    questions = "\n".join(f"      - {{id: q{k:02d}, type: rating, scale: ten, construct: c{k % 5}, text: Item {k}}}"
+                          for k in range(items))
+    return f"""\
+id: bench-import
+version: 1
+default_language: en
+languages: [en, zh-CN]
+title: Import benchmark
+scales:
+  ten:
+    min: 1
+    max: 10
+    labels:
+      1: {{en: Very poor, zh-CN: 非常差}}
+      10: {{en: Excellent, zh-CN: 非常好}}
+    dont_know: {{code: 99, label: {{en: "Don't know", zh-CN: 不知道}}}}
+pages:
+  - id: p1
+    questions:
+{questions}
+"""
+
+
+def write_csv(path: Path, respondents: int, items: int, seed: int = 1) -> None:
+    rng = np.random.default_rng(seed)
+    codes = rng.integers(1, 11, size=(respondents, items)).astype(object)
+    codes[rng.random(codes.shape) < 0.02] = 99
+    codes[rng.random(codes.shape) < 0.01] = "Excellent"
+    codes[rng.random(codes.shape) < 0.01] = "非常差"
+    codes[rng.random(codes.shape) < 0.03] = ""
+    frame = pd.DataFrame(codes, columns=[f"q{k:02d}" for k in range(items)])
+    frame.insert(0, "respondent", [f"R{k:07d}" for k in range(respondents)])
+    frame.to_csv(path, index=False, encoding="utf-8")
+
+
+def run(label: str, url: str, csv_path: Path, items: int, questionnaire) -> list[str]:
+    engine = make_engine(url)
+    upgrade(engine)
+    with Session(engine) as session:
+        survey = register_questionnaire(session, questionnaire)
+        create_wave(session, survey, "W1")
+        session.commit()
+    started = time.perf_counter()
+    table = read_table(csv_path)
+    read = time.perf_counter() - started
+    plan = plan_import(table, questionnaire)
+    checked = time.perf_counter() - started - read
+    started, cpu = time.perf_counter(), time.process_time()
+    result = import_file(engine, questionnaire.id, "W1", csv_path)
+    total, cpu = time.perf_counter() - started, time.process_time() - cpu
+    assert not plan.problems and result.stored == len(table.frame), result.summary()
+    with engine.connect() as connection:
+        answers = connection.execute(text("SELECT count(*) FROM answers")).scalar()
+    started = time.perf_counter()
+    again = import_file(engine, questionnaire.id, "W1", csv_path)
+    repeat = time.perf_counter() - started
+    assert again.stored == 0
+    engine.dispose()
+    return [f"| {label} | {result.stored:,} x {items} | {answers:,} | {read:.1f} | {checked:.1f} | {total:.1f} | "
+            f"{cpu:.1f} | {repeat:.1f} |"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--respondents", type=int, default=100_000)
+    parser.add_argument("--items", type=int, default=30)
+    args = parser.parse_args()
+    questionnaire = parse_questionnaire(questionnaire_text(args.items), "bench.yaml")
+    lines = ["| backend | respondents x items | answers stored | read (s) | check (s) | import end to end (s) | "
+             "of which CPU in this process (s) | same file again (s) |", "|---|---|---|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as folder:
+        csv_path = Path(folder) / "responses.csv"
+        write_csv(csv_path, args.respondents, args.items)
+        print(f"CSV: {csv_path.stat().st_size / 1e6:.1f} MB", file=sys.stderr)
+        lines += run("SQLite (file)", f"sqlite:///{folder}/bench.sqlite3", csv_path, args.items, questionnaire)
+        base = os.environ.get("CSI_BENCH_POSTGRES_URL")
+        if base:
+            name = f"csi_bench_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(base, isolation_level="AUTOCOMMIT")
+            with admin.connect() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+            try:
+                url = base.rsplit("/", 1)[0] + "/" + name
+                lines += run("PostgreSQL", url, csv_path, args.items, questionnaire)
+            finally:
+                with admin.connect() as connection:
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                admin.dispose()
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
