@@ -342,12 +342,33 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
                        lambda: _draw_figures(model, questionnaire, language, text, words, results, trend, drivers,
                                              segments, loyalty), say)
     value = delivered_value(frame, questionnaire, results.respondent_index.get("satisfaction"))
-    context = _context(questionnaire, wave, language, text, words, inputs, chosen, results, drivers, loyalty, value)
+    context = _context(questionnaire, wave, language, text, words, inputs, chosen, results, drivers, loyalty, value,
+                       imported_notes=_imported_notes(engine, questionnaire_id, inputs.trend, text),
+                       follow_up=_follow_up(engine, questionnaire_id, wave))
     return Report(questionnaire_id, wave, language, context, figures)
 
 
+def _imported_notes(engine, questionnaire_id: str, trend, text) -> list[str]:
+    """The sample notes saying which waves hold responses collected elsewhere (csi import)."""
+    notes = []
+    for name in trend.fits:
+        origins = origin_counts(engine, questionnaire_id, name)
+        if origins.get("imported"):
+            notes.append(text["imported_note"].format(wave=name, k=origins["imported"], n=sum(origins.values())))
+    return notes
+
+
+def _follow_up(engine, questionnaire_id: str, wave: str):
+    """The wave's call-back figures (models.storage.follow_up_summary), or None when no
+    response was flagged."""
+    from models.storage.follow_up_summary import follow_up_summary
+
+    summary = follow_up_summary(engine, questionnaire_id, wave)
+    return summary if summary.flagged else None
+
+
 def _context(questionnaire, wave: str, language: str, text, words: Names, inputs: ReportInputs, chosen: _Comparisons,
-             results, drivers, loyalty, value) -> dict:
+             results, drivers, loyalty, value, *, imported_notes: list[str], follow_up) -> dict:
     """The template's variables: tables, translated labels and notes, methods and seeds."""
     trend = inputs.trend
     changes = chosen.changes
@@ -358,12 +379,6 @@ def _context(questionnaire, wave: str, language: str, text, words: Names, inputs
     for record in changes_records:
         record["invariance_text"] = invariance.get(record["invariance"], record["invariance"])
     notes = list(trend.notes) + [n for n in results.notes if n not in trend.notes]
-    imported_notes = []
-    for name in trend.fits:  # the sample notes say which waves hold responses collected elsewhere
-        origins = origin_counts(engine, questionnaire_id, name)
-        if origins.get("imported"):
-            imported_notes.append(text["imported_note"].format(wave=name, k=origins["imported"],
-                                                               n=sum(origins.values())))
     dropped_names = DROPPED.get(language, {})
     segment_change = inputs.segment_change
     return {
@@ -387,6 +402,7 @@ def _context(questionnaire, wave: str, language: str, text, words: Names, inputs
         "loyalty": loyalty, "loyalty_rows": _records(loyalty.curve) if loyalty else [],
         "measure_name": (lambda m: MEASURE_NAMES_ZH.get(m, m)) if language == "zh-CN" else (lambda m: m),
         "value": value, "value_rows": _records(value.table) if value is not None else [],
+        "follow_up": follow_up,
         "sizes": [{"wave": w, "n_total": f.n_total, "n_used": f.n_used,
                    "dropped": {dropped_names.get(k, k): v for k, v in f.dropped.items()}} for w, f in trend.fits.items()],
         "notes": imported_notes + list(dict.fromkeys(localize_note(n, words, tuple(trend.waves)) for n in notes)),

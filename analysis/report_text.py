@@ -51,6 +51,20 @@ TEXT = {
         "resamples": "bootstrap {n}, seed {seed}",
         "imported_note": "{wave}: {k} of the {n} complete responses were imported from another tool (csi import), "
                          "not answered on the survey's pages",
+        "follow_up": "Call-backs to dissatisfied customers",
+        "fu_counts": "{flagged} responses were flagged for a call-back; {callable} of these customers left contact "
+                     "details with their consent ({no_contact} did not: they stay in the analysis). Of the callable "
+                     "cases {open} are open, {called} being called and {resolved} closed.",
+        "fu_outcomes": "Outcomes of closed cases",
+        "fu_times": "Median time from the answer to the first action on the case: {first}; to its closing: {close}.",
+        "fu_resolved": "The problem was solved for {share} of the callable customers.",
+        "fu_hours": "{h} hours", "fu_none": "no case yet",
+        "fu_next": "Customers reached in {wave} who answered {next} too: satisfaction {before} then, {after} now "
+                   "(n = {n}); flagged customers not called: {nb} then, {na} now (n = {m}). Satisfaction is the mean "
+                   "of the satisfaction items on 0-100.",
+        "fu_no_next": "No later wave yet shows whether the customers called back are more satisfied.",
+        "fu_outcome_names": {"reached": "reached, talked it through", "problem_solved": "problem solved",
+                             "churn_risk": "churn risk", "would_not_talk": "would not talk"},
         "seeds_note": "Each wave's seed is derived from the survey and the wave, so every view of a wave shows the "
                       "same numbers: {seeds}.",
         "methods_list": (
@@ -111,6 +125,18 @@ TEXT = {
         "page": "第", "of": "页，共",
         "resamples": "自助法{n}次，种子{seed}",
         "imported_note": "{wave}：{n}份完成答卷中有{k}份由其他工具导入（csi import），并非在本问卷页面上作答",
+        "follow_up": "不满意顾客回访",
+        "fu_counts": "共有{flagged}份答卷被标记为需要回访；其中{callable}位顾客同意并留下了联系方式（{no_contact}位未留下，"
+                     "他们仍计入分析）。可回访案例中，{open}个待处理，{called}个正在回访，{resolved}个已结案。",
+        "fu_outcomes": "已结案案例的结果",
+        "fu_times": "从答卷提交到首次处理的时间中位数：{first}；到结案：{close}。",
+        "fu_resolved": "{share}的可回访顾客的问题已解决。",
+        "fu_hours": "{h}小时", "fu_none": "暂无案例",
+        "fu_next": "在{wave}已联系并在{next}再次作答的顾客：满意度由{before}变为{after}（n = {n}）；被标记但未回访的顾客："
+                   "由{nb}变为{na}（n = {m}）。满意度为满意度题目在0–100上的均值。",
+        "fu_no_next": "尚无后续调查期，无法判断回访后的顾客是否更满意。",
+        "fu_outcome_names": {"reached": "已联系并沟通", "problem_solved": "问题已解决", "churn_risk": "有流失风险",
+                             "would_not_talk": "拒绝沟通"},
         "seeds_note": "各期的随机种子由问卷与调查期导出，因此同一期在任何地方显示的数字都相同：{seeds}。",
         "methods_list": (
             "PLS路径建模（{scheme}加权方案，指标标准化），每期单独估计；0–100指数按ACSI方法计算"

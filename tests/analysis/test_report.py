@@ -33,7 +33,11 @@ def engine(tmp_path_factory):
             for seed, (wave_name, shift) in enumerate(WAVES):
                 wave = create_wave(session, survey, wave_name)
                 session.commit()
-                bulk_insert_responses(engine, survey, wave, simulate_responses(q, 250, seed=seed, shift=shift))
+                # 10 responses per wave flagged for a call-back, 6 of them with a contact (the report's follow-up section).
+                bulk_insert_responses(engine, survey, wave, simulate_responses(q, 250, seed=seed, shift=shift),
+                                      follow_up=[k < 10 for k in range(250)],
+                                      contacts=[{"phone": "+86 138 0000 0000", "consent": True} if k < 6 else None
+                                                for k in range(250)])
     yield engine
     engine.dispose()
 
@@ -220,6 +224,17 @@ def test_english_report_has_no_chinese(engine, english, survey):
     assert not re.findall(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]", text)
     if survey == "acsi-retail":
         assert "In a store" in text and "Online" in text
+
+
+def test_follow_up_section_in_both_languages(english, chinese, engine):
+    import html as html_module
+
+    section = re.search(r'<section id="follow-up">(.*?)</section>', english.html(), re.S)
+    text = html_module.unescape(re.sub(r"<[^>]+>", " ", section.group(1)))
+    assert "10 responses were flagged for a call-back; 6 of these customers left contact details" in text
+    assert "6 are open, 0 being called and 0 closed" in text and "no case yet" in text
+    chinese_report = build_report(engine, "acsi-retail", "2026Q4", language="zh-CN", n_boot=60, n_perm=60)
+    assert "共有10份答卷被标记为需要回访；其中6位顾客同意并留下了联系方式" in chinese_report.html()
 
 
 def test_tables_hold_the_fits_numbers(engine, english):
