@@ -87,6 +87,9 @@ class StoredAnalysis:
     segment_change: Mapping = field(repr=False, default_factory=dict)
     computed_at: datetime | None = None
     seconds: float = 0.0
+    # Open questions' themes and per-response sentiment (analysis.text.wave.stored_wave_texts);
+    # None in analyses stored before it existed.
+    texts: Mapping | None = None
 
     @property
     def n_used(self) -> int:
@@ -116,7 +119,8 @@ class StoredAnalysis:
                 # The index per segment with intervals (the console's dashboard); None: not computed.
                 "segments": None if self.segments is None else [
                     {"variable": s.variable, "rows": records(s.index_table), "warnings": list(s.warnings)}
-                    for s in self.segments]}
+                    for s in self.segments],
+                "texts": self.texts or {}}
 
 
 @dataclass(frozen=True)
@@ -266,12 +270,20 @@ def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = 
                                                          wave_seed(questionnaire_id, wave))
         segments = tuple(segments)
     fit = trend.fits[wave]
+    texts = {}
+    if with_segments:  # the reported wave (not a trend point): its open answers too
+        from .text.wave import stored_wave_texts
+        say("open answers", 0.85)
+        index = fit.respondent_index
+        satisfaction = next((c for c in index.columns if "satisf" in c.lower()), None)
+        texts = stored_wave_texts(questionnaire, frame, index[satisfaction] if satisfaction else None,
+                                  seed=wave_seed(questionnaire_id, wave) % (2 ** 31))
     own_notes = [f"{wave}: {note}" for note in fit.notes if "reverse-coded" not in note]
     comparison_notes = [n for n in trend.notes if not any(n.startswith(f"{r}: ") for r in references)]
     result = StoredAnalysis(questionnaire_id, wave, version.version, wave_seed(questionnaire_id, wave), n_boot, n_perm,
                             fit, trend.changes_for(wave), trend.method,
                             tuple(dict.fromkeys(own_notes + comparison_notes)), segments, segment_change,
-                            datetime.now(timezone.utc), time.perf_counter() - started)
+                            datetime.now(timezone.utc), time.perf_counter() - started, texts)
     if store:
         say("storing", 0.95)
         save_stored(engine, questionnaire_id, wave, data_version=version.version, seed=result.seed, n_boot=n_boot,

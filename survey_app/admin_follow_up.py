@@ -41,7 +41,7 @@ def _filter_from(args) -> follow_up.QueueFilter:
         status=None if status == "all" else status, assignee=args.get("assignee") or None,
         segment=(args.get("segment") or "").strip() or None, search=(args.get("q") or "")[:200] or None,
         older_than_hours=number("older_than_hours", float), order=args.get("order") or "priority",
-        page=number("page", int) or 1).checked()
+        page=number("page", int) or 1, theme=(args.get("theme") or "").strip()[:100] or None).checked()
 
 
 @bp.route("/follow-up", endpoint="follow_up")
@@ -101,8 +101,10 @@ def follow_up_item(response_id: int):
     reasons = [lt(rule.reason) if rule.reason else rule.id
                for rule in navigation.flagging_rules(questionnaire, answers)]
     assignee = follow_up.assignee_name(_db(), response)
-    return render_template("admin/follow_up_item.html", response=response, q=questionnaire, shown=shown,
-                           reasons=reasons, wave=_db().get(Wave, response.wave_id), statuses=follow_up.STATUSES,
+    wave = _db().get(Wave, response.wave_id)
+    texts = follow_up.open_texts(_db(), [(response, wave)]).get(response_id, ())
+    return render_template("admin/follow_up_item.html", response=response, q=questionnaire, shown=shown, texts=texts,
+                           reasons=reasons, wave=wave, statuses=follow_up.STATUSES,
                            outcomes=follow_up.OUTCOMES, users=list(follow_up.assignable_users(_db())),
                            assignee=assignee, history=follow_up.history(_db(), response_id))
 

@@ -41,11 +41,14 @@ def followup() -> None:
 @click.option("--assignee", help="A user name, or 'none' for unassigned cases.")
 @click.option("--segment", help="key=value over the invitation's attributes, e.g. tier=gold.")
 @click.option("--search", help="Text in the contact, notes or attributes.")
+@click.option("--theme", help="Only customers whose open answer mentions a theme whose label contains this "
+              "(themes of the wave's stored analysis).")
 @click.option("--older-than-hours", type=click.FloatRange(min=0))
 @click.option("--order", default="priority", show_default=True, type=click.Choice(["priority", "oldest", "newest"]))
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Write the whole selection to this CSV.")
 @_database
-def list_command(survey, wave, status, assignee, segment, search, older_than_hours, order, csv_path, database_url):
+def list_command(survey, wave, status, assignee, segment, search, theme, older_than_hours, order, csv_path,
+                 database_url):
     """The queue in call order (most valuable, least satisfied, oldest first)."""
     from models.exports import neutralize_row
     from models.storage import find_wave
@@ -61,7 +64,7 @@ def list_command(survey, wave, status, assignee, segment, search, older_than_hou
             wave_id = find_wave(session, survey, wave).id if wave else None
             wanted = QueueFilter(questionnaire_id=survey, wave_id=wave_id, status=None if status == "all" else status,
                                  assignee=assignee, segment=segment, search=search, older_than_hours=older_than_hours,
-                                 order=order, per_page=1000 if csv_path else 50)
+                                 order=order, per_page=1000 if csv_path else 50, theme=theme)
             queue = follow_up_queue(session, wanted, sla_hours=sla)
         except CSIError as exc:
             _fail(str(exc))
@@ -79,6 +82,10 @@ def list_command(survey, wave, status, assignee, segment, search, older_than_hou
             click.echo(f"{row.response.id}\t{row.wave.questionnaire_id}/{row.wave.name}\t{row.response.follow_up_status}"
                        f"\tsatisfaction {satisfaction}\t{row.age_hours:.0f} h{' OVERDUE' if row.overdue else ''}"
                        f"\t{row.assignee or '-'}\t{(row.response.contact or {}).get('name') or ''}")
+            for text in row.texts:
+                found = (f"{text.sentiment} {text.score:+.2f}" if text.sentiment else "not analysed yet")
+                themes = f" [{'; '.join(text.themes)}]" if text.themes else ""
+                click.echo(f"\t{text.question_id}: {found}{themes}: {text.text[:120]}")
 
 
 @followup.command("show")
@@ -97,6 +104,12 @@ def show_command(response_id, database_url):
                    + (f", outcome: {response.follow_up_outcome}" if response.follow_up_outcome else ""))
         contact = response.contact or {}
         click.echo("contact: " + (", ".join(f"{k} {v}" for k, v in contact.items() if k != "consent" and v) or "none (not to be called)"))
+        from models.storage.follow_up import open_texts
+        from models.storage.tables import Wave
+        for text in open_texts(session, [(response, session.get(Wave, response.wave_id))]).get(response_id, ()):
+            found = f"{text.sentiment} {text.score:+.2f}" if text.sentiment else "not analysed yet"
+            click.echo(f"{text.question_id} ({found}{'; themes: ' + ', '.join(text.themes) if text.themes else ''}): "
+                       f"{text.text}")
         for event in history(session, response_id):
             click.echo(f"{event.at:%Y-%m-%d %H:%M}\t{event.user or 'system'}\t{event.kind}\t{event.value or ''}")
 

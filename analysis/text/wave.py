@@ -163,3 +163,38 @@ def analyse_wave_text(answers: pd.Series, *, scores: pd.Series | None = None, pr
             notes.append(f"no respondent has a value of {variable}")
     return WaveText(tuple(answers.index), themes, tuple(sentiments), sentiment_by_theme(themes, sentiments), link,
                     change, variable, tuple(segment_rows), tuple(notes))
+
+
+MIN_ANSWERS = 20  # fewer answers with content than this: no themes (and no jieba start-up) for the question
+
+
+def stored_wave_texts(questionnaire, frame: pd.DataFrame, scores: pd.Series | None, *, k: int = 6,
+                      seed: int = 0) -> dict:
+    """Each open question's themes and per-response sentiment, as JSON for the stored wave
+    analysis (``analysis.stored``): read by the console's follow-up queue and the API
+    without running the text analysis again.
+
+    {question_id: {"n_answers", "themes": [{theme, label, share, n_answers}],
+                   "responses": {response_id (str): [sentiment, score, [theme indices]]}}}
+    Questions with fewer than ``MIN_ANSWERS`` answers with content are left out."""
+    out = {}
+    for question in questionnaire.questions:
+        if question.type != "text" or question.id not in frame:
+            continue
+        answers = frame[question.id]
+        answered = answers[[isinstance(a, str) and bool(a.strip()) for a in answers.tolist()]]
+        if len(answered) < MIN_ANSWERS:
+            continue
+        try:
+            result = analyse_wave_text(answered, scores=scores, k=min(k, max(1, len(answered) // 10)), seed=seed)
+        except ValueError:  # no content words at all (emoji, digits): nothing to store
+            continue
+        out[question.id] = {
+            "n_answers": int(len(answered)),
+            "themes": [{"theme": t.index, "label": t.label, "share": round(t.share, 4), "n_answers": t.n_answers}
+                       for t in result.themes.themes],
+            "responses": {str(respondent): [s.sentiment, round(float(s.score), 4),
+                                            [int(j) for j in result.themes.mentions[i].nonzero()[0]]]
+                          for i, (respondent, s) in enumerate(zip(result.respondents, result.sentiments))},
+        }
+    return out

@@ -41,7 +41,9 @@ MAX_SLA_HOURS = 24 * 366
 class QueueFilter:
     """What the queue shows. ``assignee``: a user name, ``"none"`` (unassigned) or None (all);
     ``segment``: ``key=value`` over the invitation's attributes; ``search``: text in the
-    contact, notes or attributes; ``older_than_hours``: only cases at least that old."""
+    contact, notes or attributes; ``older_than_hours``: only cases at least that old;
+    ``theme``: only customers whose open answer mentions a theme whose label contains it
+    (themes of the wave's stored analysis)."""
 
     questionnaire_id: str | None = None
     wave_id: int | None = None
@@ -53,6 +55,7 @@ class QueueFilter:
     order: str = "priority"
     page: int = 1
     per_page: int = 50
+    theme: str | None = None
 
     def checked(self) -> "QueueFilter":
         if self.status not in STATUSES + (None,):
@@ -67,6 +70,17 @@ class QueueFilter:
 
 
 @dataclass(frozen=True)
+class OpenText:
+    """A flagged customer's open answer with what the wave's stored analysis found in it
+    (sentiment and theme labels; None and () before the wave is analysed)."""
+    question_id: str
+    text: str
+    sentiment: str | None = None
+    score: float | None = None
+    themes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class QueueRow:
     response: Response
     wave: Wave
@@ -77,6 +91,11 @@ class QueueRow:
     overdue: bool
     assignee: str | None
     sla_hours: float = 48.0       # the SLA of the case's survey (its own, else the default)
+    texts: tuple[OpenText, ...] = ()  # open answers with sentiment and themes
+
+    @property
+    def negative_text(self) -> bool:
+        return any(t.sentiment == "negative" for t in self.texts)
 
 
 @dataclass(frozen=True)
@@ -162,15 +181,22 @@ def follow_up_queue(session: Session, wanted: QueueFilter = QueueFilter(), *, sl
         candidates.append((response, wave, attributes, assignee, age))
 
     satisfaction = _satisfaction_by_response(session, [(r, w) for r, w, *_ in candidates])
+    texts = open_texts(session, [(r, w) for r, w, *_ in candidates])
     slas = sla_hours_by_survey(session)
     rows = []
+    theme = (wanted.theme or "").strip().lower()
     for response, wave, attributes, assignee, age in candidates:
+        found_texts = texts.get(response.id, ())
+        if theme and not any(theme in label.lower() for t in found_texts for label in t.themes):
+            continue
         sla = slas.get(wave.questionnaire_id, sla_hours)
         rows.append(QueueRow(response, wave, attributes, satisfaction.get(response.id), customer_value(attributes), age,
-                             response.follow_up_status == "open" and age > sla, assignee, sla))
+                             response.follow_up_status == "open" and age > sla, assignee, sla, found_texts))
     if wanted.order == "priority":
-        rows.sort(key=lambda r: (-r.value, r.satisfaction if r.satisfaction is not None else 101.0, -r.age_hours,
-                                 r.response.id))
+        # The most valuable customers first; among equals, those who wrote something negative
+        # (a complaint in their own words), then the least satisfied, then the oldest case.
+        rows.sort(key=lambda r: (-r.value, not r.negative_text, r.satisfaction if r.satisfaction is not None else 101.0,
+                                 -r.age_hours, r.response.id))
     else:
         rows.sort(key=lambda r: (r.age_hours, r.response.id), reverse=wanted.order == "oldest")
     start = (wanted.page - 1) * wanted.per_page
@@ -194,6 +220,46 @@ def _satisfaction_by_response(session: Session, pairs: list[tuple[Response, Wave
         for response_id in ids:
             out[response_id] = _satisfaction(answers.get(response_id, {}), items)
     return out
+
+
+def open_texts(session: Session, pairs: list[tuple[Response, Wave]]) -> dict[int, tuple[OpenText, ...]]:
+    """Response id -> its open answers, each with the sentiment and themes the wave's stored
+    analysis found (``summary["texts"]``, written by the analysis job)."""
+    from .tables import WaveAnalysis
+
+    if not pairs:
+        return {}
+    text_questions: dict[int, set[str]] = {}
+    for response, _ in pairs:
+        if response.survey_id not in text_questions:
+            questionnaire = stored_questionnaire(session.get(Survey, response.survey_id))
+            text_questions[response.survey_id] = {q.id for q in questionnaire.questions if q.type == "text"}
+    wanted_questions = set().union(*text_questions.values())
+    if not wanted_questions:
+        return {}
+    wave_ids = {wave.id for _, wave in pairs}
+    summaries = {wave_id: (summary or {}).get("texts") or {} for wave_id, summary in session.execute(
+        select(WaveAnalysis.wave_id, WaveAnalysis.summary).where(WaveAnalysis.wave_id.in_(wave_ids)))}
+    wave_of = {response.id: wave.id for response, wave in pairs}
+    ids = list(wave_of)
+    out: dict[int, list[OpenText]] = {}
+    for start in range(0, len(ids), 500):
+        for response_id, question_id, value in session.execute(
+                select(Answer.response_id, Answer.question_id, Answer.value_text)
+                .where(Answer.response_id.in_(ids[start:start + 500]), Answer.question_id.in_(wanted_questions),
+                       Answer.value_text.is_not(None)).order_by(Answer.response_id, Answer.question_id)):
+            if not value.strip():
+                continue
+            found = summaries.get(wave_of[response_id], {}).get(question_id) or {}
+            labels = [t["label"] for t in found.get("themes", [])]
+            entry = (found.get("responses") or {}).get(str(response_id))
+            if entry:
+                sentiment, score, mentioned = entry
+                out.setdefault(response_id, []).append(OpenText(
+                    question_id, value, sentiment, score, tuple(labels[j] for j in mentioned if j < len(labels))))
+            else:
+                out.setdefault(response_id, []).append(OpenText(question_id, value))
+    return {response_id: tuple(found) for response_id, found in out.items()}
 
 
 def _notes_by_response(session: Session, ids: list[int]) -> dict[int, str]:
