@@ -344,7 +344,8 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
     value = delivered_value(frame, questionnaire, results.respondent_index.get("satisfaction"))
     context = _context(questionnaire, wave, language, text, words, inputs, chosen, results, drivers, loyalty, value,
                        imported_notes=_imported_notes(engine, questionnaire_id, inputs.trend, text),
-                       follow_up=_follow_up(engine, questionnaire_id, wave))
+                       follow_up=_follow_up(engine, questionnaire_id, wave),
+                       open_texts=_open_texts(engine, questionnaire_id, wave, questionnaire, frame, results))
     return Report(questionnaire_id, wave, language, context, figures)
 
 
@@ -358,6 +359,28 @@ def _imported_notes(engine, questionnaire_id: str, trend, text) -> list[str]:
     return notes
 
 
+def _open_texts(engine, questionnaire_id: str, wave: str, questionnaire, frame: pd.DataFrame, results) -> list[dict]:
+    """What customers wrote: each open question's themes with shares, examples, sentiment and
+    the link to satisfaction; from the wave's stored analysis when it is current (the job ran
+    the text analysis), else computed now (analysis.text.wave.stored_wave_texts)."""
+    from models.storage.analyses import data_version, load_stored
+
+    from .text.wave import stored_wave_texts
+
+    if not any(q.type == "text" for q in questionnaire.questions):
+        return []
+    row = load_stored(engine, questionnaire_id, wave)
+    if row is not None and "texts" in (row.summary or {}) and \
+            row.data_version == data_version(engine, questionnaire_id, wave).version:
+        found = row.summary["texts"]
+    else:
+        index = results.respondent_index
+        satisfaction = next((c for c in index.columns if "satisf" in c.lower()), None)
+        found = stored_wave_texts(questionnaire, frame, index[satisfaction] if satisfaction else None)
+    return [{"question": questionnaire.question(question_id), **value} for question_id, value in found.items()
+            if any(q.id == question_id for q in questionnaire.questions)]
+
+
 def _follow_up(engine, questionnaire_id: str, wave: str):
     """The wave's call-back figures (models.storage.follow_up_summary), or None when no
     response was flagged."""
@@ -368,7 +391,8 @@ def _follow_up(engine, questionnaire_id: str, wave: str):
 
 
 def _context(questionnaire, wave: str, language: str, text, words: Names, inputs: ReportInputs, chosen: _Comparisons,
-             results, drivers, loyalty, value, *, imported_notes: list[str], follow_up) -> dict:
+             results, drivers, loyalty, value, *, imported_notes: list[str], follow_up,
+             open_texts: list[dict]) -> dict:
     """The template's variables: tables, translated labels and notes, methods and seeds."""
     trend = inputs.trend
     changes = chosen.changes
@@ -402,7 +426,7 @@ def _context(questionnaire, wave: str, language: str, text, words: Names, inputs
         "loyalty": loyalty, "loyalty_rows": _records(loyalty.curve) if loyalty else [],
         "measure_name": (lambda m: MEASURE_NAMES_ZH.get(m, m)) if language == "zh-CN" else (lambda m: m),
         "value": value, "value_rows": _records(value.table) if value is not None else [],
-        "follow_up": follow_up,
+        "follow_up": follow_up, "open_texts": open_texts,
         "sizes": [{"wave": w, "n_total": f.n_total, "n_used": f.n_used,
                    "dropped": {dropped_names.get(k, k): v for k, v in f.dropped.items()}} for w, f in trend.fits.items()],
         "notes": imported_notes + list(dict.fromkeys(localize_note(n, words, tuple(trend.waves)) for n in notes)),

@@ -51,6 +51,13 @@ TEXT = {
         "resamples": "bootstrap {n}, seed {seed}",
         "imported_note": "{wave}: {k} of the {n} complete responses were imported from another tool (csi import), "
                          "not answered on the survey's pages",
+        "open_texts": "What customers wrote",
+        "ot_intro": "Themes in the {n} answers with content to “{question}” (an answer may mention several).",
+        "ot_theme": "Theme (top words)", "ot_share": "Share", "ot_examples": "Examples",
+        "ot_sentiment": "Negative / neutral / positive",
+        "ot_link": "Satisfaction with vs without the theme",
+        "ot_link_note": "Satisfaction: each respondent's 0-100 index; difference with a 95% Welch interval. "
+                        "Sentiment and themes are found offline (lexicons and NMF, docs/methods.md).",
         "follow_up": "Call-backs to dissatisfied customers",
         "fu_counts": "{flagged} responses were flagged for a call-back; {callable} of these customers left contact "
                      "details with their consent ({no_contact} did not: they stay in the analysis). Of the callable "
@@ -125,6 +132,12 @@ TEXT = {
         "page": "第", "of": "页，共",
         "resamples": "自助法{n}次，种子{seed}",
         "imported_note": "{wave}：{n}份完成答卷中有{k}份由其他工具导入（csi import），并非在本问卷页面上作答",
+        "open_texts": "顾客留言",
+        "ot_intro": "“{question}”的{n}条有内容回答中的主题（一条回答可涉及多个主题）。",
+        "ot_theme": "主题（关键词）", "ot_share": "占比", "ot_examples": "示例",
+        "ot_sentiment": "负面 / 中性 / 正面",
+        "ot_link": "提及与未提及该主题者的满意度",
+        "ot_link_note": "满意度：每位受访者的0–100指数；差异附95% Welch置信区间。情感与主题为离线分析（词典与NMF，见docs/methods.md）。",
         "follow_up": "不满意顾客回访",
         "fu_counts": "共有{flagged}份答卷被标记为需要回访；其中{callable}位顾客同意并留下了联系方式（{no_contact}位未留下，"
                      "他们仍计入分析）。可回访案例中，{open}个待处理，{called}个正在回访，{resolved}个已结案。",

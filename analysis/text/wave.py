@@ -189,10 +189,21 @@ def stored_wave_texts(questionnaire, frame: pd.DataFrame, scores: pd.Series | No
             result = analyse_wave_text(answered, scores=scores, k=min(k, max(1, len(answered) // 10)), seed=seed)
         except ValueError:  # no content words at all (emoji, digits): nothing to store
             continue
+        sentiment = {x.theme: x for x in result.by_theme}
+        linked = {x.theme: x for x in result.link.scores} if result.link is not None else {}
+
+        def theme_entry(t):
+            entry = {"theme": t.index, "label": t.label, "share": round(t.share, 4), "n_answers": t.n_answers,
+                     "examples": list(t.examples), "negative": round(sentiment[t.index].negative, 4),
+                     "neutral": round(sentiment[t.index].neutral, 4), "positive": round(sentiment[t.index].positive, 4)}
+            if t.index in linked:
+                x = linked[t.index]
+                entry.update(mean_with=_num(x.mean_with), mean_without=_num(x.mean_without),
+                             difference=_num(x.difference), ci_difference=[_num(v) for v in x.ci_difference])
+            return entry
         out[question.id] = {
             "n_answers": int(len(answered)),
-            "themes": [{"theme": t.index, "label": t.label, "share": round(t.share, 4), "n_answers": t.n_answers}
-                       for t in result.themes.themes],
+            "themes": [theme_entry(t) for t in result.themes.themes],
             "responses": {str(respondent): [s.sentiment, round(float(s.score), 4),
                                             [int(j) for j in result.themes.mentions[i].nonzero()[0]]]
                           for i, (respondent, s) in enumerate(zip(result.respondents, result.sentiments))},
