@@ -22,6 +22,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from models.answers import answer_type
 from models.errors import CSIError
 from models.storage.analyses import load_report_figures, save_report_figures
 from models.storage.repository import (load_response_attributes, load_wave_frame, origin_counts,
@@ -367,7 +368,7 @@ def _open_texts(engine, questionnaire_id: str, wave: str, questionnaire, frame: 
 
     from .text.wave import stored_wave_texts
 
-    if not any(q.type == "text" for q in questionnaire.questions):
+    if not any(answer_type(q).free_text for q in questionnaire.questions):
         return []
     row = load_stored(engine, questionnaire_id, wave)
     if row is not None and "texts" in (row.summary or {}) and \

@@ -6,7 +6,8 @@ its type: which values a page can post (:meth:`~AnswerType.choices`), how a post
 (:meth:`~AnswerType.posted`, :meth:`~AnswerType.tampered`, :meth:`~AnswerType.parse`), how
 an answer is stored in the ``answers`` table's two columns and read back
 (:meth:`~AnswerType.encode`, :meth:`~AnswerType.decode`), how a file's cell is taken in
-(:meth:`~AnswerType.coerce`), how it is shown (:meth:`~AnswerType.display`), its export
+(:meth:`~AnswerType.coerce`; a foreign file's cell, codes or labels, with
+:meth:`~AnswerType.label_codes` and :meth:`~AnswerType.read_cell`), how it is shown (:meth:`~AnswerType.display`), its export
 columns and labels (:meth:`~AnswerType.export`, :meth:`~AnswerType.value_labels`, ...) and
 whether analysis reads it as a number (:attr:`~AnswerType.numeric`).
 
@@ -29,9 +30,13 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import re
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+from .cells import MISSING, cell_number, code_text, label_key, number_text, unquote
+from .cells import shown as shown_cell
 
 if TYPE_CHECKING:
     import numpy as np
@@ -90,6 +95,7 @@ class AnswerType:
     numeric = False    # stored in value_num; analysis reads it as float64 (NaN = unanswered)
     model_item = False  # an item a CSI model can measure a construct with
     measure = "nominal"  # SPSS measurement level of its export column(s)
+    free_text = False  # an open answer in the respondent's words (sentiment, themes, follow-up notes)
 
     # -- the page ------------------------------------------------------------------------
     def choices(self, question: Question, language: str | None = None) -> list[tuple[str, str]]:
@@ -166,6 +172,46 @@ class AnswerType:
         """The answer one row of :meth:`export`'s columns holds (its inverse)."""
         value = cells.get(question.id)
         return None if is_missing(value) else self.coerce(question, value)
+
+    def flag_columns(self, question: Question) -> dict[str, str]:
+        """{export column: option value} of a type exported as one 0/1 column per option
+        ({} for a type exported as one column)."""
+        return {}
+
+    # -- a foreign file's cells (models/importing.py) ------------------------------------
+    def label_codes(self, question: Question, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """{:func:`~models.cells.label_key` of a label: the code it stands for}, for the labels a
+        file may write instead of codes: the question's labels in every language (the first
+        language's code wins a clash), don't-know labels as :data:`~models.cells.MISSING`,
+        then ``extra`` (a mapping file's {label: code}) over them."""
+        return {label_key(label): code for label, code in (extra or {}).items()}
+
+    def read_cell(self, question: Question, value: Any, labels: Mapping[str, Any],
+                  dont_know: frozenset[float] | set[float] = frozenset(), spss_label: str | None = None) -> Any:
+        """A non-empty cell of a foreign file as the value to store (a number for a
+        :attr:`numeric` type), :data:`~models.cells.MISSING` for an answer that becomes
+        unanswered, or ValueError(message). ``labels``: :meth:`label_codes`; ``dont_know``:
+        codes meaning don't know; ``spss_label``: the SPSS value label of the cell's code.
+        The base reads a number (the numeric types); :meth:`_number_fits` checks its range."""
+        if spss_label is not None and label_key(spss_label) in labels:
+            return self._from_label(question, spss_label, labels)
+        number = cell_number(value)
+        if number is None:
+            if isinstance(value, str) and label_key(unquote(value)) in labels:
+                return self._from_label(question, unquote(value), labels)
+            raise ValueError(f"{shown_cell(value)} is not a {self.name}; expected a number{self._label_hint}")
+        if number in dont_know:
+            return MISSING
+        self._number_fits(question, number)
+        return number
+
+    _label_hint = ""  # how read_cell's message suggests a label instead of a number
+
+    def _number_fits(self, question: Question, number: float) -> None:
+        """ValueError(message) when ``number`` read from a file cannot answer ``question``."""
+
+    def _from_label(self, question: Question, label: str, labels: Mapping[str, Any]) -> Any:
+        return labels[label_key(label)]
 
     def variable_labels(self, question: Question, language: str | None = None) -> dict[str, str]:
         return {question.id: question.text.get(language)[:250]}
@@ -270,6 +316,36 @@ class Rating(AnswerType):
     def _row_value(self, question, value):
         return int(value)
 
+    _label_hint = " or a label of its scale"
+
+    def label_codes(self, question, extra=None):
+        scale = question.scale
+        table: dict[str, Any] = {}
+        for point, text in scale.labels.items():
+            for words in text.values.values():
+                table.setdefault(label_key(words), float(point))
+        if scale.dont_know_label is not None:
+            for words in scale.dont_know_label.values.values():
+                table[label_key(words)] = MISSING
+        return table | super().label_codes(question, extra)
+
+    def _number_fits(self, question, number):
+        scale = question.scale
+        if not number.is_integer():
+            raise ValueError(f"{number_text(number)} is not a whole number (scale {scale.minimum}..{scale.maximum})")
+        if not scale.minimum <= number <= scale.maximum:
+            dk = f"; don't know is {scale.dont_know_code}" if scale.dont_know_code is not None else ""
+            raise ValueError(f"{number_text(number)} is outside the scale {scale.minimum}..{scale.maximum}{dk}")
+
+    def _from_label(self, question, label, labels):
+        code = labels[label_key(label)]
+        if code is MISSING:
+            return MISSING
+        number = cell_number(code)
+        if number is None or not question.scale.minimum <= number <= question.scale.maximum:
+            raise ValueError(f"label {shown_cell(label)} maps to {code!r}, outside the scale")
+        return number
+
     def simulate(self, question, rng, n, drivers):
         import numpy as np
         driver = drivers["loyalty"] if question.scale.kind == "nps" else drivers["satisfaction"]
@@ -311,6 +387,21 @@ class SingleChoice(AnswerType):
             return None
         found = self._option(question, raw)
         return found if found is not None else raw
+
+    def label_codes(self, question, extra=None):
+        return _option_codes(question, extra)
+
+    def read_cell(self, question, value, labels, dont_know=frozenset(), spss_label=None):
+        if spss_label is not None and label_key(spss_label) in labels:
+            return labels[label_key(spss_label)]
+        text = code_text(value)
+        values = [str(o.value) for o in question.options]
+        if text in values:
+            return text
+        if isinstance(value, str) and label_key(value) in labels:
+            return labels[label_key(value)]
+        raise ValueError(f"{shown_cell(value)} is neither an option nor an option's label "
+                         f"(options: {', '.join(sorted(set(values)))})")
 
     def simulate(self, question, rng, n, drivers):
         import numpy as np
@@ -387,6 +478,43 @@ class MultipleChoice(AnswerType):
             return None
         return [value for value, flag in flags if not is_missing(flag) and flag == 1]
 
+    def flag_columns(self, question):
+        return {self._column(question, o): str(o.value) for o in question.options}
+
+    def label_codes(self, question, extra=None):
+        return _option_codes(question, extra)
+
+    def read_cell(self, question, value, labels, dont_know=frozenset(), spss_label=None):
+        """Several options in one cell (``a;b``, ``a|b`` or a JSON list; values or labels),
+        or a list of option values (the export's 0/1 columns read back)."""
+        if isinstance(value, str) and value.startswith("["):
+            try:
+                parts = json.loads(value)
+            except ValueError:
+                raise ValueError(f"{shown_cell(value)} is not a JSON list of options") from None
+            if not isinstance(parts, list):
+                raise ValueError(f"{shown_cell(value)} is not a list of options")
+        elif isinstance(value, str):
+            parts = re.split(r"[;|]", value)
+        else:
+            parts = value if isinstance(value, list) else [value]
+        order = [str(o.value) for o in question.options]
+        chosen = []
+        for part in parts:
+            text = code_text(part).strip()
+            if not text:
+                continue
+            if text in order:
+                chosen.append(text)
+            elif label_key(text) in labels:
+                chosen.append(labels[label_key(text)])
+            else:
+                raise ValueError(f"{shown_cell(text)} is neither an option nor an option's label "
+                                 f"(options: {', '.join(sorted(set(order)))}; separate several with ';')")
+        if question.max_selected is not None and len(set(chosen)) > question.max_selected:
+            raise ValueError(f"{len(set(chosen))} options chosen; at most {question.max_selected} are allowed")
+        return sorted(set(chosen), key=order.index) or MISSING
+
     def variable_labels(self, question, language=None):
         text = question.text.get(language)
         return {self._column(question, o): f"{text} [{o.label.get(language)}]"[:250] for o in question.options}
@@ -418,6 +546,7 @@ class Text(AnswerType):
 
     name = "text"
     fields = frozenset({"max_length", "multiline"})
+    free_text = True
 
     def tampered(self, question, values):
         found = super().tampered(question, values)
@@ -432,6 +561,12 @@ class Text(AnswerType):
 
     def coerce(self, question, value):
         return value if isinstance(value, str) else option_key(value)
+
+    def read_cell(self, question, value, labels, dont_know=frozenset(), spss_label=None):
+        text = unquote(number_text(value) if isinstance(value, float) else str(value))
+        if len(text) > question.max_length:
+            raise ValueError(f"the text has {len(text)} characters; the question allows {question.max_length}")
+        return text
 
     def display(self, question, value, language=None):
         return str(value)
@@ -479,6 +614,14 @@ class Number(AnswerType):
             raise ValueError(f"{str(value)[:40]!r} is not a valid answer to {question.id!r} "
                              f"({exc.key.removeprefix('error_')}{': ' + limits if limits else ''})") from None
 
+    def _number_fits(self, question, number):
+        if question.integer and not number.is_integer():
+            raise ValueError(f"{number} is not a whole number")
+        q = question
+        if q.minimum is not None and number < q.minimum or q.maximum is not None and number > q.maximum:
+            raise ValueError(f"{number_text(number)} is outside {q.minimum if q.minimum is not None else '-inf'}.."
+                             f"{q.maximum if q.maximum is not None else 'inf'}")
+
     def decode(self, question, num, txt):
         if num is None and txt is not None:
             num = float(txt)
@@ -493,6 +636,16 @@ class Number(AnswerType):
         import numpy as np
         high = question.maximum if question.maximum is not None else 30
         return np.minimum(rng.poisson(min(high, 30) / 4 + 1, size=n), high).astype(float)
+
+
+def _option_codes(question: Question, extra: Mapping[str, Any] | None) -> dict[str, str]:
+    """label_codes of a choice question: every language's option labels, then ``extra``,
+    as option values in text."""
+    table: dict[str, str] = {}
+    for option in question.options:
+        for words in option.label.values.values():
+            table.setdefault(label_key(words), str(option.value))
+    return table | {label_key(label): str(code) for label, code in (extra or {}).items()}
 
 
 def _fmt(value: float) -> str:

@@ -24,10 +24,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import math
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -38,8 +36,13 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .answers import answer_type
+from .cells import MISSING
+from .cells import cell_number as _number
+from .cells import number_text as _number_text
+from .cells import shown as _shown
 from .errors import CSIError, Problem
-from .exports import ATTRIBUTE_PREFIX, FORMULA_TRIGGERS, METADATA_COLUMNS
+from .exports import ATTRIBUTE_PREFIX, METADATA_COLUMNS
 from .questionnaire import Question, Questionnaire
 from .storage.repository import bulk_insert_responses, find_wave
 from .storage.tables import Response, Survey
@@ -48,8 +51,6 @@ from .yaml_source import load_with_lines
 IMPORT_FORMATS = (".csv", ".txt", ".xlsx", ".sav")
 MAX_IMPORT_BYTES = 200 * 1024 * 1024  # CSI_IMPORT_MAX_BYTES overrides; 100,000 x 30 answers is about 7 MB of CSV
 MAX_COLUMNS = 5_000
-MISSING = object()  # an answer that becomes "unanswered" (a don't-know code or label, an empty cell)
-_SPACE = re.compile(r"\s+")
 _ORIGIN_IMPORTED = "imported"
 
 
@@ -350,147 +351,22 @@ def _plain_cell(value: Any) -> Any:
 
 # --------------------------------------------------------------------------- converting cells
 
-def _key(text: str) -> str:
-    return _SPACE.sub(" ", text.strip()).casefold()
-
-
-def _unquote(text: str) -> str:
-    """Undo the export's CSV-injection guard: "'=x" was written for "=x"."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(FORMULA_TRIGGERS) else text
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            number = float(value.replace(",", ".") if value.count(",") == 1 and "." not in value else value)
-        except ValueError:
-            return None
-        return number if math.isfinite(number) else None
-    return None
-
-
-def _shown(value: Any) -> str:
-    text = _number_text(value) if isinstance(value, (float, np.floating)) else str(value)
-    return repr(text[:60] + ("..." if len(text) > 60 else ""))
-
-
-def _number_text(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
+# How a cell reads is the same for every type (models/cells.py); what it means is the
+# question type's entry (models/answers.py: label_codes, read_cell).
 
 class _Converter:
     """Cell value -> stored value (or MISSING), or an error message, for one question."""
 
-    def __init__(self, question: Question, questionnaire: Questionnaire, mapping: ImportMapping):
+    def __init__(self, question: Question, mapping: ImportMapping):
         self.q = question
-        self.dont_know = set(mapping.dont_know)
-        self.labels: dict[str, Any] = {}
-        extra = mapping.labels.get(question.id, {})
-        if question.type == "rating":
-            scale = question.scale
-            if scale.dont_know_code is not None:
-                self.dont_know.add(float(scale.dont_know_code))
-            for point, text in scale.labels.items():
-                for words in text.values.values():
-                    self.labels.setdefault(_key(words), float(point))
-            if scale.dont_know_label is not None:
-                for words in scale.dont_know_label.values.values():
-                    self.labels[_key(words)] = MISSING
-        elif question.type in ("single_choice", "multiple_choice"):
-            for option in question.options:
-                for words in option.label.values.values():
-                    self.labels.setdefault(_key(words), str(option.value))
-            self.values = {str(o.value) for o in question.options}
-        for label, code in extra.items():
-            self.labels[_key(label)] = code if question.type not in ("single_choice", "multiple_choice") else str(code)
+        self.entry = answer_type(question)
+        self.labels = self.entry.label_codes(question, mapping.labels.get(question.id, {}))
+        # The mapping's don't-know codes, and the scale's own (its SPSS user-missing code).
+        self.dont_know = set(mapping.dont_know).union(*self.entry.missing_values(question).values())
 
     def __call__(self, value: Any, spss_label: str | None = None) -> Any:
         """The stored value, MISSING, or raise ValueError(message)."""
-        q = self.q
-        if q.type == "text":
-            text = _unquote(_number_text(value) if isinstance(value, float) else str(value))
-            if len(text) > q.max_length:
-                raise ValueError(f"the text has {len(text)} characters; the question allows {q.max_length}")
-            return text
-        if q.type == "multiple_choice":
-            return self.choices(value)
-        if spss_label is not None and _key(spss_label) in self.labels:
-            return self.from_label(spss_label)
-        if q.type == "single_choice":
-            text = _number_text(value) if isinstance(value, (float, np.floating)) else str(value)
-            if text in self.values:
-                return text
-            if isinstance(value, str) and _key(value) in self.labels:
-                return self.labels[_key(value)]
-            raise ValueError(f"{_shown(value)} is neither an option nor an option's label "
-                             f"(options: {', '.join(sorted(self.values))})")
-        number = _number(value)
-        if number is None:
-            if isinstance(value, str) and _key(_unquote(value)) in self.labels:
-                return self.from_label(_unquote(value))
-            kind = "rating" if q.type == "rating" else "number"
-            hint = " or a label of its scale" if q.type == "rating" else ""
-            raise ValueError(f"{_shown(value)} is not a {kind}; expected a number{hint}")
-        if number in self.dont_know:
-            return MISSING
-        if q.type == "rating":
-            scale = q.scale
-            if not number.is_integer():
-                raise ValueError(f"{_number_text(number)} is not a whole number (scale {scale.minimum}..{scale.maximum})")
-            if not scale.minimum <= number <= scale.maximum:
-                dk = f"; don't know is {scale.dont_know_code}" if scale.dont_know_code is not None else ""
-                raise ValueError(f"{_number_text(number)} is outside the scale {scale.minimum}..{scale.maximum}{dk}")
-            return number
-        if q.integer and not number.is_integer():
-            raise ValueError(f"{number} is not a whole number")
-        if q.minimum is not None and number < q.minimum or q.maximum is not None and number > q.maximum:
-            raise ValueError(f"{_number_text(number)} is outside {q.minimum if q.minimum is not None else '-inf'}.."
-                             f"{q.maximum if q.maximum is not None else 'inf'}")
-        return number
-
-    def from_label(self, label: str) -> Any:
-        code = self.labels[_key(label)]
-        if code is MISSING:
-            return MISSING
-        if self.q.type == "rating":
-            number = _number(code)
-            if number is None or not self.q.scale.minimum <= number <= self.q.scale.maximum:
-                raise ValueError(f"label {_shown(label)} maps to {code!r}, outside the scale")
-            return number
-        return code
-
-    def choices(self, value: Any) -> Any:
-        if isinstance(value, str) and value.startswith("["):
-            try:
-                parts = json.loads(value)
-            except ValueError:
-                raise ValueError(f"{_shown(value)} is not a JSON list of options") from None
-            if not isinstance(parts, list):
-                raise ValueError(f"{_shown(value)} is not a list of options")
-        elif isinstance(value, str):
-            parts = [p for p in re.split(r"[;|]", value)]
-        else:
-            parts = [value]
-        chosen = []
-        for part in parts:
-            text = _number_text(part) if isinstance(part, float) else str(part).strip()
-            if not text:
-                continue
-            if text in self.values:
-                chosen.append(text)
-            elif _key(text) in self.labels:
-                chosen.append(self.labels[_key(text)])
-            else:
-                raise ValueError(f"{_shown(text)} is neither an option nor an option's label "
-                                 f"(options: {', '.join(sorted(self.values))}; separate several with ';')")
-        if self.q.max_selected is not None and len(set(chosen)) > self.q.max_selected:
-            raise ValueError(f"{len(set(chosen))} options chosen; at most {self.q.max_selected} are allowed")
-        order = [str(o.value) for o in self.q.options]
-        return sorted(set(chosen), key=order.index) or MISSING
+        return self.entry.read_cell(self.q, value, self.labels, self.dont_know, spss_label)
 
 
 @dataclass(frozen=True)
@@ -544,8 +420,8 @@ def plan_import(table: SourceTable, questionnaire: Questionnaire, mapping: Impor
     problems: list[RowProblem] = []
     warnings: list[str] = []
     by_id = {q.id: q for q in questionnaire.questions}
-    split_columns = {f"{q.id}__{o.value}": (q, str(o.value)) for q in questionnaire.questions
-                     if q.type == "multiple_choice" for o in q.options}
+    split_columns = {column: (q, value) for q in questionnaire.questions
+                     for column, value in answer_type(q).flag_columns(q).items()}
     for column in [*mapping.columns, *mapping.ignore, *([mapping.respondent_id] if mapping.respondent_id else [])]:
         if column not in frame.columns:
             problems.append(RowProblem(name, 1, column, "the mapping names this column, but the file has no such column"))
@@ -596,10 +472,10 @@ def plan_import(table: SourceTable, questionnaire: Questionnaire, mapping: Impor
             problems.append(RowProblem(name, int(rows[position]), column, message))
 
     for qid, column in targets.items():
-        convert = _Converter(by_id[qid], questionnaire, mapping)
+        convert = _Converter(by_id[qid], mapping)
         file_labels = table.value_labels.get(column, {})
         answers[qid] = _convert_column(frame[column], convert, file_labels, lambda p, m, c=column: report(p, c, m),
-                                       numeric=by_id[qid].type in ("rating", "number"))
+                                       numeric=answer_type(by_id[qid]).numeric)
     for qid, options in splits.items():
         question = by_id[qid]
         values = np.full(n, None, dtype=object)
@@ -614,13 +490,16 @@ def plan_import(table: SourceTable, questionnaire: Questionnaire, mapping: Impor
                     continue
                 chosen = values[position] if values[position] is not None else []
                 values[position] = chosen + [value] if number == 1.0 else chosen
-        order = [str(o.value) for o in question.options]
+        entry = answer_type(question)
         for position, chosen in enumerate(values):
             if chosen is None:
                 continue
-            if question.max_selected is not None and len(chosen) > question.max_selected:
-                report([position], qid, f"{len(chosen)} options chosen; at most {question.max_selected} are allowed")
-            values[position] = sorted(chosen, key=order.index) if chosen else None
+            try:  # the options chosen, as a cell listing them would be read
+                result = entry.read_cell(question, chosen, {})
+            except ValueError as exc:
+                report([position], qid, str(exc))
+                result = MISSING
+            values[position] = None if result is MISSING else result
         answers[qid] = values
 
     languages = _meta_column(frame, meta.get("language"), questionnaire.default_language,

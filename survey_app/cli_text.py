@@ -114,6 +114,7 @@ class StoredText:
     answers, and segment values."""
 
     def __init__(self, survey: str, wave: str, question: str, database_url: str | None):
+        from models.answers import answer_type
         from models.storage import load_wave_frame
         from models.storage.repository import StorageError, questionnaire_of_wave, wave_names
         from survey_app.cli import _open_database
@@ -125,10 +126,10 @@ class StoredText:
         except StorageError as exc:
             _fail(str(exc))
         known = {q.id: q for q in self.questionnaire.questions}
-        texts = [q.id for q in self.questionnaire.questions if q.type == "text"]
+        texts = [q.id for q in self.questionnaire.questions if answer_type(q).free_text]
         if question not in known:
             _fail(f"{survey}: no question {question!r}; its open-text questions: {', '.join(texts) or 'none'}")
-        if known[question].type != "text":
+        if not answer_type(known[question]).free_text:
             _fail(f"{survey}: question {question!r} is a {known[question].type} question, not open text; "
                   f"its open-text questions: {', '.join(texts) or 'none'}")
         self.frame = load_wave_frame(self.engine, survey, wave)
@@ -171,6 +172,7 @@ class StoredText:
         return index[construct].rename(construct), None
 
     def segment(self, name: str):
+        from models.answers import answer_type
         from models.storage.repository import load_response_attributes
 
         if name in self.frame.columns:
@@ -178,8 +180,9 @@ class StoredText:
         attributes = load_response_attributes(self.engine, self.survey, self.wave)
         if name in attributes.columns:
             return attributes[name].rename(name)
+        # Questions answered with one option of a list (a choice or a scale point) make segments.
         shown = sorted(set(attributes.columns) | {q.id for q in self.questionnaire.questions
-                                                   if q.type in ("single_choice", "rating")})
+                                                   if not answer_type(q).multiple and answer_type(q).choices(q)})
         _fail(f"{self.survey}/{self.wave}: no question or invitation attribute {name!r} to segment by; "
               f"try one of: {', '.join(shown[:15])}")
 

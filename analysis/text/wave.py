@@ -21,6 +21,7 @@ from analysis.text.link import (ThemeChange, ThemeScoreLink, ThemeSentiment, _wi
 from analysis.text.segment import Tokenizer
 from analysis.text.sentiment import SentimentResult, SentimentScorer
 from analysis.text.themes import ThemeModel, ThemeResults
+from models.answers import answer_type
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ def stored_wave_texts(questionnaire, frame: pd.DataFrame, scores: pd.Series | No
     Questions with fewer than ``MIN_ANSWERS`` answers with content are left out."""
     out = {}
     for question in questionnaire.questions:
-        if question.type != "text" or question.id not in frame:
+        if not answer_type(question).free_text or question.id not in frame:
             continue
         answers = frame[question.id]
         answered = answers[[isinstance(a, str) and bool(a.strip()) for a in answers.tolist()]]

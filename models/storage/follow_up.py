@@ -21,6 +21,7 @@ from typing import Any, Iterable
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from ..answers import answer_type
 from .repository import StorageError, stored_questionnaire
 from .tables import AdminUser, Answer, FollowUpEvent, Invitation, Response, Survey, SurveySetting, Wave, _aware, utcnow
 from .webhooks import record_event
@@ -233,7 +234,8 @@ def open_texts(session: Session, pairs: list[tuple[Response, Wave]]) -> dict[int
     for response, _ in pairs:
         if response.survey_id not in text_questions:
             questionnaire = stored_questionnaire(session.get(Survey, response.survey_id))
-            text_questions[response.survey_id] = {q.id for q in questionnaire.questions if q.type == "text"}
+            text_questions[response.survey_id] = {q.id for q in questionnaire.questions
+                                                    if answer_type(q).free_text}
     wanted_questions = set().union(*text_questions.values())
     if not wanted_questions:
         return {}
