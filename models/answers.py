@@ -6,8 +6,7 @@ its type: which values a page can post (:meth:`~AnswerType.choices`), how a post
 (:meth:`~AnswerType.posted`, :meth:`~AnswerType.tampered`, :meth:`~AnswerType.parse`), how
 an answer is stored in the ``answers`` table's two columns and read back
 (:meth:`~AnswerType.encode`, :meth:`~AnswerType.decode`), how a file's cell is taken in
-(:meth:`~AnswerType.coerce`; a foreign file's cell, codes or labels, with
-:meth:`~AnswerType.label_codes` and :meth:`~AnswerType.read_cell`), how it is shown (:meth:`~AnswerType.display`), its export
+(:meth:`~AnswerType.coerce`), how it is shown (:meth:`~AnswerType.display`), its export
 columns and labels (:meth:`~AnswerType.export`, :meth:`~AnswerType.value_labels`, ...) and
 whether analysis reads it as a number (:attr:`~AnswerType.numeric`).
 
@@ -21,6 +20,11 @@ goes through :meth:`AnswerType.encode`, so the same answer is the same row whoev
 it: ratings and numbers as ``(value, None)``, choices and text as ``(None, text)`` with a
 multiple choice as a JSON list of strings. :meth:`AnswerType.decode` also reads rows an
 older bulk loader wrote (a single choice with integer options as ``(1.0, None)``).
+
+A foreign file (``csi import``, :mod:`models.importing`) may hold codes or labels in any of
+the questionnaire's languages: :meth:`~AnswerType.label_codes` gives a question's labels'
+codes, :meth:`~AnswerType.read_cell` reads a cell with them (how a cell reads whatever its
+type: :mod:`models.cells`) and :meth:`~AnswerType.flag_columns` names a type's 0/1 columns.
 
 Adding a type: a subclass here registered in :data:`ANSWER_TYPES`, its markup in
 ``survey_app/question_markup.py`` and its name in the schema's ``type`` enum.
@@ -211,7 +215,16 @@ class AnswerType:
         """ValueError(message) when ``number`` read from a file cannot answer ``question``."""
 
     def _from_label(self, question: Question, label: str, labels: Mapping[str, Any]) -> Any:
-        return labels[label_key(label)]
+        # A mapping file's label may name any code: it must be a number that fits (an
+        # unchecked "many" stopped the import with a traceback).
+        code = labels[label_key(label)]
+        if code is MISSING:
+            return MISSING
+        number = cell_number(code)
+        if number is None:
+            raise ValueError(f"label {shown_cell(label)} maps to {code!r}, not a number")
+        self._number_fits(question, number)
+        return number
 
     def variable_labels(self, question: Question, language: str | None = None) -> dict[str, str]:
         return {question.id: question.text.get(language)[:250]}

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
 from models.answers import ANSWER_TYPES, AnswerInvalid, answer_type, decode_rows, is_missing
+from models.cells import MISSING, label_key
 from models.questionnaire import parse_questionnaire, questionnaire_schema
 
 from ..every_type import QUESTIONNAIRE
@@ -164,3 +165,52 @@ def test_the_schema_offers_exactly_the_registered_types_and_their_fields():
 def test_analysis_reads_ratings_and_numbers_as_numbers():
     assert {name for name, entry in ANSWER_TYPES.items() if entry.numeric} == {"rating", "number"}
     assert [q.id for q in Q.rating_items] == ["sat"]
+
+
+# -- a foreign file's cells (models/importing.py asks these; its tests check the messages in files)
+
+def test_label_codes_hold_every_languages_labels_and_dont_know():
+    sat = Q.question("sat")
+    codes = answer_type(sat).label_codes(sat, {"Top box": 5})
+    scale = sat.scale
+    for point, text in scale.labels.items():
+        for words in text.values.values():
+            assert codes[label_key(words)] == float(point)
+    if scale.dont_know_label is not None:
+        assert all(codes[label_key(w)] is MISSING for w in scale.dont_know_label.values.values())
+    assert codes["top box"] == 5
+    coded = Q.question("coded")
+    codes = answer_type(coded).label_codes(coded, {"Uno": 1})
+    assert {codes[label_key(w)] for o in coded.options for w in o.label.values.values()} == \
+        {str(o.value) for o in coded.options}
+    assert codes["uno"] == "1"  # a mapping file's code of a choice is held as the page posts it
+
+
+def test_read_cell_gives_codes_and_missing_or_a_message():
+    sat, cats, visits = Q.question("sat"), Q.question("cats"), Q.question("visits")
+    rating, choices, number = answer_type(sat), answer_type(cats), answer_type(visits)
+    labels = rating.label_codes(sat)
+    assert rating.read_cell(sat, "3", labels) == 3.0
+    assert rating.read_cell(sat, 98.0, labels, {98.0}) is MISSING
+    with pytest.raises(ValueError, match=r"^'abc' is not a rating; expected a number or a label of its scale$"):
+        rating.read_cell(sat, "abc", labels)
+    with pytest.raises(ValueError, match=rf"^0 is outside the scale {sat.scale.minimum}\.\.{sat.scale.maximum}"):
+        rating.read_cell(sat, 0, labels)
+    values = [str(o.value) for o in cats.options]
+    picked = f"{values[1]}; {values[0]}"
+    assert choices.read_cell(cats, picked, choices.label_codes(cats)) == sorted(values[:2], key=values.index)
+    assert choices.read_cell(cats, [], {}) is MISSING
+    with pytest.raises(ValueError, match="is not a JSON list of options"):
+        choices.read_cell(cats, "[1", {})
+    low, high = visits.minimum, visits.maximum
+    with pytest.raises(ValueError, match="is outside"):
+        number.read_cell(visits, str(high + 1), {})
+    with pytest.raises(ValueError, match=r"^label 'Lots' maps to 'many', not a number$"):
+        number.read_cell(visits, "Lots", number.label_codes(visits, {"Lots": "many"}))
+    assert number.read_cell(visits, "Few", number.label_codes(visits, {"Few": low})) == float(low)
+    assert answer_type(cats).flag_columns(cats) == {f"cats__{v}": v for v in values}
+    assert answer_type(sat).flag_columns(sat) == {}
+
+
+def test_only_text_is_free_text():
+    assert [name for name, entry in ANSWER_TYPES.items() if entry.free_text] == ["text"]

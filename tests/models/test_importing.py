@@ -304,3 +304,18 @@ def test_a_concurrent_import_of_the_same_rows_is_a_clear_error(store, tmp_path, 
                                  "nothing of this file was stored: run the import again (rows already imported are "
                                  "skipped)")
     assert len(responses(store)) == 2  # the other import's rows, once
+
+
+def test_a_mapping_label_of_a_number_must_map_to_a_number_that_fits(tmp_path):
+    """A label a mapping file maps to "many" (or to a number outside the question's range)
+    is the row's problem, not a traceback or a storage error after the check."""
+    from models.importing import load_mapping, plan_import
+
+    questionnaire = parse_questionnaire(QUESTIONNAIRE, "imp.yaml")
+    mapping = load_mapping(write(tmp_path, "map.yaml", "labels:\n  visits: {Lots: many, Loads: 60, Few: 2}\n"),
+                           questionnaire)
+    table = read_table(write(tmp_path, "v.csv", "sat,visits\n1,Lots\n2,Loads\n3,few\n"))
+    plan = plan_import(table, questionnaire, mapping)
+    assert [str(p) for p in plan.problems] == ["v.csv:2: visits: label 'Lots' maps to 'many', not a number",
+                                               "v.csv:3: visits: 60 is outside 0..50"]
+    assert plan.answers["visits"].tolist() == [2.0]
