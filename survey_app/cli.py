@@ -992,9 +992,10 @@ def _register_groups() -> None:
     from .cli_dataimport import import_command, wave
     from .cli_followup import followup
     from .cli_invitations import invitations
+    from .cli_links import links
     from .cli_text import text
     from .cli_webhooks import webhooks
-    for group in (convert, dashboard, followup, invitations, text, webhooks, import_command, wave):
+    for group in (convert, dashboard, followup, invitations, text, webhooks, import_command, wave, links):
         main.add_command(group)
 
 
