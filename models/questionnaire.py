@@ -278,8 +278,11 @@ def _schema_problems(raw: dict, smap: SourceMap, filename: str) -> list[Problem]
 
 
 def _leaves(error):
-    # For allOf/if-then the useful message is on the innermost error.
-    if error.context:
+    # For allOf/if-then the useful message is on the innermost error; a oneOf of bare
+    # "required" alternatives (hidden fields: values or pattern) is one message of its own.
+    if error.validator == "oneOf" and all(set(alt) == {"required"} for alt in error.validator_value):
+        yield error
+    elif error.context:
         for sub in error.context:
             yield from _leaves(sub)
     else:
@@ -291,6 +294,8 @@ def _schema_message(error) -> str:
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return f"missing required field '{missing}'"
+    if kind == "oneOf":
+        return f"give exactly one of {' or '.join(repr(alt['required'][0]) for alt in error.validator_value)}"
     if kind == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
