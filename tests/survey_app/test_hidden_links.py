@@ -233,3 +233,15 @@ def test_cli_links_sign(hidden_app, hq):
                           (["store"], "'store' is not FIELD=VALUE")):
         bad = runner.invoke(main, ["links", "sign", "--survey", "hidden-demo", "--wave", "W1", "--database", url, *args])
         assert bad.exit_code == 1 and message in bad.output, bad.output
+
+
+def test_switching_language_on_the_introduction_keeps_the_link_values(hidden_app, hq):
+    sig = signature(hidden_app.secret_key, "hidden-demo", "W1", hq.hidden, {"agent": "alice"})
+    person, intro = start(hidden_app, hq, {"store": "S4", "agent": "alice", "sig": sig, "utm": "x"})
+    switch = html.unescape(re.search(r'<a href="([^"]*)" hreflang="zh-CN"', intro.text).group(1))
+    assert switch == f"?store=S4&agent=alice&sig={sig}&lang=zh-CN"  # declared values and signature only
+    chinese = person.get(f"{BASE}{switch}")
+    assert "开始答卷" in chinese.text
+    begin(person, chinese)
+    (response,) = responses(hidden_app)
+    assert response.hidden == {"store": "S4", "agent": "alice"} and response.language == "zh-CN"
