@@ -245,3 +245,19 @@ def test_switching_language_on_the_introduction_keeps_the_link_values(hidden_app
     begin(person, chinese)
     (response,) = responses(hidden_app)
     assert response.hidden == {"store": "S4", "agent": "alice"} and response.language == "zh-CN"
+
+
+def test_csi_validate_names_file_and_line_of_bad_piping(tmp_path):
+    from survey_app.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(HIDDEN_YAML.replace("You gave {overall}", "You gave {why}").replace(
+        "Was the {hidden.channel} easy", "Was the {hidden.chanel} easy"), encoding="utf-8")
+    lines = bad.read_text(encoding="utf-8").splitlines()
+    why = next(i for i, s in enumerate(lines, 1) if "You gave {why}" in s)
+    chanel = next(i for i, s in enumerate(lines, 1) if "{hidden.chanel}" in s)
+    result = CliRunner().invoke(main, ["validate", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:{why}: pages[1].questions[0].text: pipes {{why}}, which is asked on the same or a later page; " \
+           "only earlier answers can be piped" in result.output
+    assert f"{bad}:{chanel}: pages[1].questions[1].text: pipes undeclared hidden field {{hidden.chanel}}" in result.output
