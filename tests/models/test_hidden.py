@@ -129,3 +129,16 @@ def test_validator_checks_the_hidden_list():
         "h.yaml:13: hidden[5].id: 'sig' is a parameter of the survey link itself; choose another id",
         # The field whose pattern is broken is not declared: piping it is refused too.
         "h.yaml:27: pages[0].questions[0].help: pipes undeclared hidden field {hidden.note}"]
+
+
+def test_migration_adds_and_removes_the_hidden_column(empty_database_url):
+    from sqlalchemy import inspect
+
+    from models.storage import make_engine, upgrade
+    from models.storage.db import downgrade
+    engine = make_engine(empty_database_url)
+    upgrade(engine, "0013_hidden")
+    assert "hidden" in {c["name"] for c in inspect(engine).get_columns("responses")}
+    downgrade(engine, "0011_dataimport")
+    assert "hidden" not in {c["name"] for c in inspect(engine).get_columns("responses")}
+    engine.dispose()
