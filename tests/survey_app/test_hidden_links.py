@@ -272,3 +272,19 @@ def test_broken_utf8_and_repeated_parameters(hidden_app, hq):
     # Undecodable bytes stay as the percent-escaped text Werkzeug leaves them as (stored on both
     # backends); the first of a repeated parameter counts; store[] is not store.
     assert response.hidden == {"note": "%ED%A0%80%FF", "store": "S1"}
+
+
+def test_completion_webhook_carries_the_hidden_values(hidden_app, hq):
+    from models.storage.tables import WebhookDelivery
+    from models.storage.webhooks import add_webhook
+
+    engine = state_of(hidden_app).engine
+    with Session(engine) as session:
+        add_webhook(session, "hidden-demo", "http://127.0.0.1:9/hook", ["response.completed"], secret="s" * 32)
+        session.commit()
+    person, intro = start(hidden_app, hq, {"store": "S8", "channel": "web"})
+    person.finish(begin(person, intro))
+    with Session(engine) as session:
+        (delivery,) = session.scalars(select(WebhookDelivery)).all()
+    assert delivery.payload["hidden"] == {"store": "S8", "channel": "web"}
+    assert "hidden.store" not in delivery.payload["answers"]  # values from the link are no answers
