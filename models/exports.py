@@ -177,17 +177,19 @@ class ExportError(CSIError):
 METADATA_COLUMNS = ("status", "origin", "language", "questionnaire_version", "questionnaire_hash",
                     "started_at", "submitted_at", "duration_seconds")
 ATTRIBUTE_PREFIX = "attr_"
+HIDDEN_PREFIX = "hidden."  # one column per hidden field, as expressions name it (models.hidden)
 EXPORT_STATUSES = ("complete", "partial")
 _METADATA_LABELS = {
     "en": {"response_id": "Response id", "status": "Status (complete or partial)", "origin": "Origin (web or imported)",
            "language": "Language answered in", "questionnaire_version": "Questionnaire version",
            "questionnaire_hash": "Questionnaire content hash (SHA-256)", "started_at": "Started (UTC)",
            "submitted_at": "Submitted (UTC)", "duration_seconds": "Duration from start to submission (seconds)",
-           "attribute": "Invitation attribute"},
+           "attribute": "Invitation attribute", "hidden": "Hidden field (from the link)"},
     "zh-CN": {"response_id": "答卷编号", "status": "状态（完成或未完成）", "origin": "来源（网页或导入）",
               "language": "作答语言", "questionnaire_version": "问卷版本", "questionnaire_hash": "问卷内容哈希（SHA-256）",
               "started_at": "开始时间（UTC）", "submitted_at": "提交时间（UTC）",
-              "duration_seconds": "从开始到提交的时长（秒）", "attribute": "邀请属性"},
+              "duration_seconds": "从开始到提交的时长（秒）", "attribute": "邀请属性",
+              "hidden": "隐藏字段（来自链接）"},
 }
 
 
@@ -200,23 +202,27 @@ def _utc(moment) -> pd.Timestamp | None:
 
 
 def response_metadata(engine: Engine, questionnaire_id: str, wave: str,
-                      statuses: tuple[str, ...] = ("complete",)) -> pd.DataFrame:
+                      statuses: tuple[str, ...] = ("complete",), hidden_ids: tuple[str, ...] = ()) -> pd.DataFrame:
     """One row per response with one of ``statuses`` (index ``response_id``, sorted):
     the :data:`METADATA_COLUMNS` (times as timezone-aware UTC timestamps, duration in
-    seconds, NaN/NaT while a response is partial) and one ``attr_<name>`` column per
-    invitation attribute (None for public-link responses)."""
+    seconds, NaN/NaT while a response is partial), one ``attr_<name>`` column per
+    invitation attribute (None for public-link responses) and one ``hidden.<id>`` column
+    per hidden field: each of ``hidden_ids`` (the declared ones, even when no response has
+    a value), then any other stored (None where the link carried none)."""
     with Session(engine) as session:
         found = find_wave(session, questionnaire_id, wave)
         rows = session.execute(
             select(Response.id, Response.status, Response.origin, Response.language, Survey.version, Survey.content_hash,
-                   Response.started_at, Response.completed_at, Invitation.attributes)
+                   Response.started_at, Response.completed_at, Invitation.attributes, Response.hidden)
             .join(Survey, Survey.id == Response.survey_id)
             .outerjoin(Invitation, Invitation.id == Response.invitation_id)
             .where(Response.wave_id == found.id, Response.status.in_(statuses))
             .order_by(Response.id)).all()
     keys: dict[str, None] = {}
+    hidden_keys: dict[str, None] = dict.fromkeys(hidden_ids)
     for row in rows:
         keys.update(dict.fromkeys(str(k) for k in (row.attributes or {})))
+        hidden_keys.update(dict.fromkeys(str(k) for k in (row.hidden or {})))
     records = []
     for row in rows:
         started, submitted = _utc(row.started_at), _utc(row.completed_at)
@@ -228,8 +234,12 @@ def response_metadata(engine: Engine, questionnaire_id: str, wave: str,
         for key in keys:
             value = attributes.get(key)
             record[ATTRIBUTE_PREFIX + key] = None if value is None or value == "" else str(value)
+        hidden = row.hidden or {}
+        for key in hidden_keys:
+            record[HIDDEN_PREFIX + key] = hidden.get(key)
         records.append(record)
-    columns = ["response_id", *METADATA_COLUMNS, *(ATTRIBUTE_PREFIX + k for k in keys)]
+    columns = ["response_id", *METADATA_COLUMNS, *(ATTRIBUTE_PREFIX + k for k in keys),
+               *(HIDDEN_PREFIX + k for k in hidden_keys)]
     frame = pd.DataFrame.from_records(records, columns=columns).set_index("response_id")
     for column in ("started_at", "submitted_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
@@ -244,7 +254,8 @@ def export_frame(engine: Engine, questionnaire: Questionnaire, wave: str, includ
     ``meta_`` prefix (the question keeps its id)."""
     statuses = EXPORT_STATUSES if include_partial else ("complete",)
     answers = wide_frame(engine, questionnaire, wave, statuses)
-    meta = response_metadata(engine, questionnaire.id, wave, statuses)
+    meta = response_metadata(engine, questionnaire.id, wave, statuses,
+                             hidden_ids=tuple(f.id for f in getattr(questionnaire, "hidden", ())))
     taken = {c.upper() for c in answers.columns}
     renamed = {}
     for column in meta.columns:
@@ -282,6 +293,8 @@ def labels(questionnaire: Questionnaire, columns, language: str | None = None) -
             variable[column] = words[base]
         elif base.startswith(ATTRIBUTE_PREFIX):
             variable[column] = f"{words['attribute']}: {base[len(ATTRIBUTE_PREFIX):]}"[:250]
+        elif base.startswith(HIDDEN_PREFIX):
+            variable[column] = f"{words['hidden']}: {base[len(HIDDEN_PREFIX):]}"[:250]
     # In the order of ``columns`` (the Excel variables sheet lists them so).
     return ({k: variable[k] for k in columns if k in variable}, {k: v for k, v in values.items() if k in keep})
 

@@ -12,7 +12,8 @@ Grammar (keywords are lower case)::
                 | "[" [literal ("," literal)*] "]" | "(" expr ")"
 
 A NAME is an earlier question's id and evaluates to its answer (``None`` when
-unanswered). Nothing is ever handed to Python's ``eval``: the text is tokenized and
+unanswered), or ``hidden.<id>``, a declared hidden field's value (text; ``None`` when the
+link carried none; see ``models.hidden``). Nothing is ever handed to Python's ``eval``: the text is tokenized and
 parsed here into a tree of tuples and interpreted, so the only operations that can run
 are the ones listed above. Length, nesting depth and number size are bounded so
 hostile text fails fast with an :class:`ExpressionError`.
@@ -38,7 +39,7 @@ _TOKEN = re.compile(
   | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
   | (?P<op>==|!=|<=|>=|<|>)
   | (?P<punct>[()\[\],])
-  | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<name>hidden\.[A-Za-z_][A-Za-z0-9_]*|[A-Za-z_][A-Za-z0-9_]*)
     """,
     re.VERBOSE,
 )

@@ -1,5 +1,6 @@
 """Where a respondent is in a questionnaire: pure functions of a :class:`Questionnaire` and
-an answers mapping (question id -> decoded value, as ``Expression.evaluate`` reads it).
+an answers mapping (question id -> decoded value, as ``Expression.evaluate`` reads it, and
+``hidden.<id>`` -> the link's hidden values, merged in by ``models.hidden.with_hidden``).
 
 No Flask, no database. The respondent's pages, the page post and the console ask these
 functions; a page's or a question's ``show_if`` is evaluated nowhere else for navigation.
@@ -15,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from .hidden import is_hidden_name
 from .questionnaire import FollowUpRule, Page, Question, Questionnaire
 
 Answers = Mapping[str, Any]
@@ -115,4 +117,8 @@ def completion(questionnaire: Questionnaire, answers: Answers) -> Completion:
     it, and the follow-up rules are evaluated on what is kept."""
     visible = visible_question_ids(questionnaire, answers)
     kept = {qid: value for qid, value in answers.items() if qid in visible}
-    return Completion(kept, frozenset(answers.keys() - visible), bool(flagging_rules(questionnaire, kept)))
+    # Hidden values (``hidden.<id>``, models.hidden.with_hidden) came with the link, not from a
+    # page: never dropped, and the follow-up rules read them, but they are no answers.
+    hidden = {name: value for name, value in answers.items() if is_hidden_name(name)}
+    dropped = frozenset(answers.keys() - visible - hidden.keys())
+    return Completion(kept, dropped, bool(flagging_rules(questionnaire, {**kept, **hidden})))

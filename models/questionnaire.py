@@ -25,6 +25,8 @@ from .csi_model import FORMATIVE, Model, get_template, parse_model
 from .email_templates import EmailTemplates, parse_email_section
 from .errors import CSIError, ExpressionError, ModelSpecError, Problem, QuestionnaireError
 from .expressions import Expression, parse_expression
+from .hidden import HiddenField
+from .piping import references as pipe_references
 from .yaml_source import SourceMap, format_path, load_with_lines
 
 DEFAULT_MIN_ITEMS = 3
@@ -172,6 +174,8 @@ class Questionnaire:
     warnings: tuple[Problem, ...] = field(default=(), compare=False)  # valid, but worth a second look
     # The e-mail invitation and reminder wording; what the file leaves out is the built-in wording.
     email: EmailTemplates = field(default_factory=EmailTemplates, compare=False)
+    # Values that come with the link (models.hidden); read as ``hidden.<id>``.
+    hidden: tuple[HiddenField, ...] = ()
 
     @cached_property
     def questions(self) -> tuple[Question, ...]:
@@ -202,9 +206,11 @@ class Questionnaire:
 
     @property
     def segment_ids(self) -> tuple[str, ...]:
-        """Ids of the questions declared ``segment: true``, in file order (the analysis'
-        segments; empty when none is declared, and the analysis falls back to names)."""
-        return tuple(q.id for q in self.questions if q.segment)
+        """Ids of the questions declared ``segment: true``, in file order, then the hidden
+        fields so declared as ``hidden.<id>`` (the analysis' segments; empty when none is
+        declared, and the analysis falls back to names)."""
+        return tuple(q.id for q in self.questions if q.segment) + \
+            tuple(h.name for h in self.hidden if h.segment)
 
     def csi_model(self) -> Model:
         """The CSI model the questionnaire declares (template bound to its construct tags)."""
@@ -272,8 +278,11 @@ def _schema_problems(raw: dict, smap: SourceMap, filename: str) -> list[Problem]
 
 
 def _leaves(error):
-    # For allOf/if-then the useful message is on the innermost error.
-    if error.context:
+    # For allOf/if-then the useful message is on the innermost error; a oneOf of bare
+    # "required" alternatives (hidden fields: values or pattern) is one message of its own.
+    if error.validator == "oneOf" and all(set(alt) == {"required"} for alt in error.validator_value):
+        yield error
+    elif error.context:
         for sub in error.context:
             yield from _leaves(sub)
     else:
@@ -285,6 +294,8 @@ def _schema_message(error) -> str:
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return f"missing required field '{missing}'"
+    if kind == "oneOf":
+        return f"give exactly one of {' or '.join(repr(alt['required'][0]) for alt in error.validator_value)}"
     if kind == "additionalProperties":
         extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
         allowed = ", ".join(sorted(error.schema.get("properties", {})))
@@ -357,6 +368,10 @@ class _SemanticChecker:
         for name in expression.names:
             if name in earlier:
                 continue
+            if name.startswith("hidden."):
+                self.problem(path, f"{what} refers to undeclared hidden field {name!r}"
+                                   f" (declared: {', '.join(sorted(self.hidden_names)) or 'none'})")
+                continue
             if name in known:
                 self.problem(path, f"{what} refers to {name!r}, which is asked later or in the same place; it can only use earlier answers")
             else:
@@ -368,10 +383,12 @@ class _SemanticChecker:
         if self.default_language not in self.languages:
             self.problem(("default_language",), f"default language '{self.default_language}' is not in languages ({', '.join(self.languages)})")
         scales = {name: self.scale(name, spec) for name, spec in raw["scales"].items()}
+        hidden = self.hidden_fields(raw.get("hidden", []))
+        self.hidden_names = {f.name for f in hidden}
         all_ids = {q["id"] for page in raw["pages"] for q in page["questions"]}
         seen_questions: dict[str, tuple] = {}
         seen_pages: dict[str, int] = {}
-        earlier: set[str] = set()
+        earlier: set[str] = set(self.hidden_names)  # hidden values are known from the first page
         pages = []
         for p_index, page in enumerate(raw["pages"]):
             p_path = ("pages", p_index)
@@ -404,7 +421,8 @@ class _SemanticChecker:
         rules = []
         for r_index, rule in enumerate(raw.get("follow_up", [])):
             r_path = ("follow_up", r_index)
-            expression = self.expression(rule["when"], r_path + ("when",), all_ids, all_ids, "follow-up rule")
+            expression = self.expression(rule["when"], r_path + ("when",), all_ids | self.hidden_names, all_ids,
+                                         "follow-up rule")
             if expression is not None:
                 rules.append(FollowUpRule(rule.get("id", f"rule{r_index + 1}"), expression,
                                           self.optional_text(rule.get("reason"), r_path + ("reason",))))
@@ -420,8 +438,55 @@ class _SemanticChecker:
             thank_you=self.optional_text(raw.get("thank_you"), ("thank_you",)),
             scales=scales, pages=tuple(pages), follow_up=tuple(rules), model_spec=model_spec,
             content_hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
-            source=self.filename, raw=raw, warnings=tuple(self.warnings), email=email,
+            source=self.filename, raw=raw, warnings=tuple(self.warnings), email=email, hidden=hidden,
         )
+
+    def hidden_fields(self, specs: list) -> tuple[HiddenField, ...]:
+        """The ``hidden:`` list (the schema checked its shape): unique ids, patterns that compile."""
+        out, seen = [], set()
+        for index, spec in enumerate(specs):
+            path = ("hidden", index)
+            if spec["id"] in seen:
+                self.problem(path + ("id",), f"duplicate hidden field id {spec['id']!r}")
+                continue
+            seen.add(spec["id"])
+            if spec["id"] in ("sig", "lang"):  # the link's own parameters: the signature, the language
+                self.problem(path + ("id",), f"{spec['id']!r} is a parameter of the survey link itself; choose another id")
+                continue
+            pattern = None
+            if "pattern" in spec:
+                try:
+                    pattern = re.compile(spec["pattern"])
+                except re.error as exc:
+                    self.problem(path + ("pattern",), f"not a valid regular expression: {exc}")
+                    continue
+            values = tuple(str(v) for v in spec["values"]) if "values" in spec else None
+            out.append(HiddenField(spec["id"], values, pattern, bool(spec.get("signed")), bool(spec.get("segment"))))
+        return tuple(out)
+
+    def pipes(self, spec: dict, path: tuple, earlier: set[str], all_ids: set[str]) -> None:
+        """Refuse piping (``{q_id}``, ``{hidden.x}``) of an unknown name or of a question
+        on the same or a later page: its answer does not exist yet when the text shows."""
+        places = [("text",), ("help",)] + [("options", i, "label") for i in range(len(spec.get("options", ())))]
+        for place in places:
+            value = spec
+            for key in place:
+                value = value.get(key) if isinstance(value, dict) else value[key]
+                if value is None:
+                    break
+            if value is None:
+                continue
+            texts = [value] if isinstance(value, str) else list(value.values())
+            for name in dict.fromkeys(n for text in texts if isinstance(text, str) for n in pipe_references(text)):
+                if name in earlier:
+                    continue
+                if name.startswith("hidden."):
+                    message = f"pipes undeclared hidden field {{{name}}}"
+                elif name in all_ids:
+                    message = f"pipes {{{name}}}, which is asked on the same or a later page; only earlier answers can be piped"
+                else:
+                    message = f"pipes unknown question {{{name}}}"
+                self.problem(path + place, message)
 
     def scale(self, name: str, spec: dict) -> Scale:
         path = ("scales", name)
@@ -470,6 +535,7 @@ class _SemanticChecker:
         show_if = None
         if "show_if" in spec:
             show_if = self.expression(spec["show_if"], path + ("show_if",), earlier, all_ids, "show_if")
+        self.pipes(spec, path, earlier, all_ids)
         if spec.get("segment") and qtype not in SEGMENT_TYPES:
             why = "free-text answers are not groups" if qtype == "text" else \
                 "a respondent may choose several options, so the groups would overlap"

@@ -11,6 +11,7 @@ from flask import Response as FlaskResponse, abort, current_app, flash, redirect
 from sqlalchemy import select
 
 from models import navigation
+from models.hidden import with_hidden
 from models.answers import answer_type, decode_rows
 from models.storage import StorageError, follow_up
 from models.storage.repository import stored_questionnaire
@@ -99,7 +100,7 @@ def follow_up_item(response_id: int):
     shown = [(q, answer_type(q).display(q, answers[q.id], console_language())) for q in questionnaire.questions
              if answers.get(q.id) is not None]
     reasons = [lt(rule.reason) if rule.reason else rule.id
-               for rule in navigation.flagging_rules(questionnaire, answers)]
+               for rule in navigation.flagging_rules(questionnaire, with_hidden(answers, response.hidden))]
     assignee = follow_up.assignee_name(_db(), response)
     wave = _db().get(Wave, response.wave_id)
     texts = follow_up.open_texts(_db(), [(response, wave)]).get(response_id, ())

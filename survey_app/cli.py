@@ -993,9 +993,10 @@ def _register_groups() -> None:
     from .cli_followup import followup
     from .cli_invitations import invitations
     from .cli_league import league
+    from .cli_links import links
     from .cli_text import text
     from .cli_webhooks import webhooks
-    for group in (convert, dashboard, followup, invitations, league, text, webhooks, import_command, wave):
+    for group in (convert, dashboard, followup, invitations, league, links, text, webhooks, import_command, wave):
         main.add_command(group)
 
 

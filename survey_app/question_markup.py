@@ -6,25 +6,35 @@ options into escaped HTML again for every respondent. All of it depends only on 
 questionnaire version (its content hash), the question, the language and the error shown;
 per respondent only the answer changes: which options are ``checked``, or the text in a box.
 So each question is cached as pieces with gaps for exactly those.
+
+A question that pipes an earlier answer or a hidden value into its texts (``{q_id}``,
+``{hidden.store}``, models.piping) differs per respondent, so it is never cached: its
+pieces are built for each view from its texts filled in with that respondent's values,
+and escaped as every text is.
 """
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Any, Mapping
 
 from markupsafe import Markup, escape
 
 from models.answers import answer_type
-from models.questionnaire import Question, Questionnaire
+from models.piping import fill, has_pipes
+from models.questionnaire import Option, Question, Questionnaire, Text
 
 from .i18n import translate
 
 def question_html(questionnaire: Questionnaire, question: Question, language: str, data: Any,
-                  error: str | None) -> Markup:
+                  error: str | None, answers: Mapping[str, Any] | None = None) -> Markup:
     """``<div class="question">`` for ``question`` showing ``data`` (a string, a list of
-    strings for multiple choice, or None) and ``error`` (a message, or None)."""
+    strings for multiple choice, or None) and ``error`` (a message, or None). ``answers``
+    (the respondent's, with ``hidden.<id>`` values) fill in piped texts."""
     key = (questionnaire.content_hash, question.id, language, error)
     pieces = _CACHE.get(key)
-    if pieces is None:
+    if pieces is None and _pipes(questionnaire, question):
+        pieces = _pieces(_piped(questionnaire, question, language, answers or {}), language, error)
+    elif pieces is None:
         if len(_CACHE) > 4096:  # bounded: a server fields a handful of questionnaire versions
             _CACHE.clear()
         pieces = _CACHE[key] = _pieces(question, language, error)
@@ -40,6 +50,30 @@ def question_html(questionnaire: Questionnaire, question: Question, language: st
 # (content hash, question id, language, error) -> (head, options, tail); the content hash pins
 # the exact questionnaire version. Dict reads and writes are atomic: safe across threads.
 _CACHE: dict[tuple[str, str, str, str | None], tuple[str, tuple[tuple[str, str, str], ...], str]] = {}
+
+
+def _pipes(questionnaire: Questionnaire, question: Question) -> bool:
+    key = (questionnaire.content_hash, question.id)
+    found = _PIPED.get(key)
+    if found is None:
+        texts = [question.text, question.help, *(o.label for o in question.options)]
+        found = _PIPED[key] = any(has_pipes(v) for t in texts if t is not None for v in t.values.values())
+    return found
+
+
+# (content hash, question id) -> whether the question pipes; as small as the questionnaires served.
+_PIPED: dict[tuple[str, str], bool] = {}
+
+
+def _piped(questionnaire: Questionnaire, question: Question, language: str, answers: Mapping[str, Any]) -> Question:
+    """``question`` with its texts in ``language`` filled in from ``answers`` (plain text:
+    the markup escapes it)."""
+    def text(value: Text | None) -> Text | None:
+        if value is None:
+            return None
+        return Text({language: fill(value.get(language), questionnaire, answers, language)}, language)
+    return dataclasses.replace(question, text=text(question.text), help=text(question.help),
+                               options=tuple(Option(o.value, text(o.label)) for o in question.options))
 
 
 def _picked(data: Any) -> set[str]:

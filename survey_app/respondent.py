@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from markupsafe import Markup
 
 from models import navigation
+from models.hidden import SIGNATURE_PARAM, HiddenRefused, read_hidden, with_hidden
 from models.questionnaire import Questionnaire
 from models.storage.tables import Wave
 
@@ -64,6 +65,27 @@ def _remember(wave: Wave, response: ResponseState) -> None:
     session.permanent = True
 
 
+def _link_hidden(questionnaire: Questionnaire, wave: Wave) -> dict[str, str]:
+    """The declared hidden values in the link's query string (models.hidden), or a calm
+    refusal in the respondent's language when one fails its rule or its signature."""
+    if not questionnaire.hidden:
+        return {}
+    try:
+        return read_hidden(questionnaire.hidden, request.args, secret=current_app.secret_key,
+                           survey=questionnaire.id, wave=wave.name)
+    except HiddenRefused as exc:
+        current_app.logger.info("refused link for %s/%s: %s", questionnaire.id, wave.name, exc)
+        body = "hidden_signature_body" if exc.reason == "signature" else "hidden_invalid_body"
+        raise FriendlyError(400, "hidden_title", body, questionnaire) from None
+
+
+def _link_query(questionnaire: Questionnaire) -> dict[str, str]:
+    """The link's declared parameters (and its signature), carried from the introduction to
+    the start button: the hidden values are read, and checked again, when the response starts."""
+    keep = {field.id for field in questionnaire.hidden} | {SIGNATURE_PARAM}
+    return {k: v for k, v in request.args.items() if k in keep}
+
+
 def _context(questionnaire: Questionnaire, language: str, **extra):
     def t(key, **values):
         return translate(language, key, **values)
@@ -85,7 +107,9 @@ def landing(questionnaire_id: str, wave_name: str):
         # still sees the introduction and privacy notice first.
     if not wave.is_open():
         raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
-    return render_template("intro.html", wave=wave, **_context(questionnaire, language))
+    hidden = _link_hidden(questionnaire, wave)  # refused here, before the respondent reads the introduction
+    link_query = _link_query(questionnaire) if hidden else {}
+    return render_template("intro.html", wave=wave, link_query=link_query, **_context(questionnaire, language))
 
 
 @bp.post("/s/<questionnaire_id>/<wave_name>/start")
@@ -96,11 +120,13 @@ def start(questionnaire_id: str, wave_name: str):
     if response is None:
         if not wave.is_open():
             raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
-        response = service().start(wave, language)
+        hidden = _link_hidden(questionnaire, wave)
+        response = service().start(wave, language, hidden=hidden)
         _remember(wave, response)
-        first = navigation.next_page(questionnaire, {}, -1)
+        answers = with_hidden({}, hidden)
+        first = navigation.next_page(questionnaire, answers, -1)
         if first is not None:  # answered with the first page itself, as a page post is with the next
-            return _show_page(wave, questionnaire, language, first, {})
+            return _show_page(wave, questionnaire, language, first, answers)
     return _resume(questionnaire_id, wave_name, response, questionnaire)
 
 
@@ -191,7 +217,8 @@ def _show_page(wave: Wave, questionnaire: Questionnaire, language: str, index: i
     here = url_for(".page", questionnaire_id=wave.questionnaire_id, wave_name=wave.name, number=index + 1)
     questions_html = Markup("".join(
         question_html(questionnaire, question, language, form[question.id].data,
-                      form[question.id].errors[0] if form[question.id].errors else None) for question in questions))
+                      form[question.id].errors[0] if form[question.id].errors else None, answers=answers)
+        for question in questions))
     return render_template(
         "page.html", form=form, page=page_spec, position=position, total=len(visible_pages), previous=previous,
         is_last=is_last, resumed=resumed, here=here, submission_id=uuid.uuid4().hex, questions_html=questions_html,

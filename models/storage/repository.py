@@ -316,16 +316,19 @@ def load_wave_frame(engine: Engine, questionnaire_id: str, wave_name: str, statu
 def load_response_attributes(engine: Engine, questionnaire_id: str, wave_name: str,
                              status: str = "complete") -> pd.DataFrame:
     """Invitation attributes (region, tier, channel...) of a wave's responses, indexed by
-    response_id; responses from public links have none (all-missing rows)."""
+    response_id, and the hidden values that came with their links as ``hidden.<id>``
+    columns (models.hidden; what ``segment: true`` on a hidden field analyses); responses
+    from public links have no attributes (all-missing rows)."""
     import pandas as pd
 
     with Session(engine) as session:
         wave = find_wave(session, questionnaire_id, wave_name)
-        rows = session.execute(select(Response.id, Invitation.attributes)
+        rows = session.execute(select(Response.id, Invitation.attributes, Response.hidden)
                                .outerjoin(Invitation, Invitation.id == Response.invitation_id)
                                .where(Response.wave_id == wave.id, Response.status == status)
                                .order_by(Response.id)).all()
-    frame = pd.DataFrame([attrs or {} for _, attrs in rows], index=pd.Index([r[0] for r in rows], name="response_id"))
+    records = [{**(attrs or {}), **{f"hidden.{k}": v for k, v in (hidden or {}).items()}} for _, attrs, hidden in rows]
+    frame = pd.DataFrame(records, index=pd.Index([r[0] for r in rows], name="response_id"))
     return frame
 
 

@@ -133,6 +133,9 @@ class Response(Base):
     # so importing the same file twice stores its rows once.
     origin: Mapped[str] = mapped_column(String(16), default="web", server_default="web")
     import_key: Mapped[str | None] = mapped_column(String(64))
+    # Added in revision 0012_hidden: the hidden values that came with the link, {id: text}
+    # (models.hidden), or NULL.
+    hidden: Mapped[dict | None] = mapped_column(JSON)
 
     answers: Mapped[list["Answer"]] = relationship(cascade="all, delete-orphan")
 

@@ -35,6 +35,7 @@ class ResponseState:
     current_page: int
     follow_up: bool = False
     contact: dict | None = None
+    hidden: dict | None = None  # the link's hidden values, {id: text} (models.hidden)
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "ResponseState":

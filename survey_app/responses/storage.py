@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from models.answers import decode_rows
+from models.hidden import HiddenRefused, read_hidden, with_hidden
 from models.questionnaire import Questionnaire, parse_questionnaire
 from models.storage import hash_token
 from models.storage.tables import Answer, Invitation, PageSubmission, Response, Survey, Wave, WebhookDelivery, utcnow
@@ -34,7 +35,7 @@ WAVE_TTL = 2.0  # seconds
 _responses, _answers, _submissions = Response.__table__, Answer.__table__, PageSubmission.__table__
 _deliveries = WebhookDelivery.__table__
 _STATE = [_responses.c[name] for name in ("id", "survey_id", "wave_id", "invitation_id", "respondent_key", "status",
-                                          "language", "current_page")]
+                                          "language", "current_page", "hidden")]
 _BY_KEY = _responses.c.respondent_key == bindparam("key")
 # What the landing, start and thank-you pages need of a response, without its answers.
 _RESPONSE = select(*_STATE, _responses.c.follow_up, _responses.c.contact).where(_BY_KEY)
@@ -189,6 +190,7 @@ class PagePost:
                         "language": plan.changes.get("language"),
                         "completed_at": plan.changes["completed_at"].isoformat(),
                         "follow_up": bool(plan.outcome.follow_up), "invitation": attributes or None,
+                        "hidden": response.hidden or None,
                         "answers": plan.outcome.answers}
 
             events = ["response.completed"] + (["followup.flagged"] if plan.outcome.follow_up else [])
@@ -257,30 +259,33 @@ class SurveyService:
         """The response and its answers from the row mappings of _RESPONSE_AND_ANSWERS."""
         response = ResponseState.from_row(rows[0])
         answered = [row for row in rows if row["question_id"] is not None]
-        return response, decode_rows(self.questionnaire(response.survey_id), answered)
+        return response, with_hidden(decode_rows(self.questionnaire(response.survey_id), answered), response.hidden)
 
     def answers(self, response: ResponseState) -> dict[str, Any]:
         with self._reader.connect() as connection:
             rows = list(connection.execute(_ANSWERS_OF, {"response_id": response.id}).mappings())
-        return decode_rows(self.questionnaire(response.survey_id), rows)
+        return with_hidden(decode_rows(self.questionnaire(response.survey_id), rows), response.hidden)
 
     def page_post(self, key: str | None, page_index: int, submission_id: str) -> PagePost:
         """One page post by the respondent with ``key`` (see :class:`PagePost`)."""
         return PagePost(self, key, page_index, submission_id)
 
     # ---- starting -------------------------------------------------------------------
-    def start(self, wave: Wave, language: str, invitation_id: int | None = None) -> ResponseState:
-        """A new response with a fresh respondent key. A second response for one invitation
+    def start(self, wave: Wave, language: str, invitation_id: int | None = None,
+              hidden: dict[str, str] | None = None) -> ResponseState:
+        """A new response with a fresh respondent key and the link's ``hidden`` values (read
+        and checked by ``models.hidden.read_hidden``). A second response for one invitation
         raises SQLAlchemy's IntegrityError (the column is unique)."""
         now = utcnow()
+        hidden = dict(hidden) if hidden else None
         values = dict(survey_id=wave.survey_id, wave_id=wave.id, invitation_id=invitation_id,
                       respondent_key=secrets.token_urlsafe(32), status="partial", language=language,
-                      current_page=0, started_at=now, updated_at=now, follow_up=False)
+                      current_page=0, started_at=now, updated_at=now, follow_up=False, hidden=hidden)
         with self._reader.connect() as connection:  # one statement: its own transaction
             response_id = connection.execute(insert(_responses).values(values).returning(_responses.c.id)).scalar_one()
         return ResponseState(id=response_id, survey_id=wave.survey_id, wave_id=wave.id, invitation_id=invitation_id,
                              respondent_key=values["respondent_key"], status="partial", language=language,
-                             current_page=0)
+                             current_page=0, hidden=hidden)
 
     def _response_of_invitation(self, invitation_id: int) -> ResponseState | None:
         with self._reader.connect() as connection:
@@ -299,8 +304,9 @@ class SurveyService:
             return "ok", wave, response
         if not wave.is_open():
             return "ok", wave, None
+        hidden = invitation_hidden(self.questionnaire(wave.survey_id), invitation.attributes)
         try:
-            response = self.start(wave, language, invitation.id)
+            response = self.start(wave, language, invitation.id, hidden)
         except IntegrityError:  # the same link opened twice at once: the other request won
             return "ok", wave, self._response_of_invitation(invitation.id)
         with self.sessions.begin() as session:
@@ -311,3 +317,17 @@ class SurveyService:
         with self.engine.begin() as connection:
             connection.execute(update(_responses).where(_responses.c.id == response_id)
                                .values(contact=contact, updated_at=datetime.now(timezone.utc)))
+
+
+def invitation_hidden(questionnaire: Questionnaire, attributes: dict | None) -> dict[str, str]:
+    """The hidden values an invitation's attributes give its response: the declared fields,
+    each kept only when its rule accepts it (the survey team set them, so no signature is
+    asked for; a value the rule refuses is left out, as an unset one, rather than locking
+    the invitee out of their survey)."""
+    out = {}
+    for field in questionnaire.hidden:
+        try:
+            out.update(read_hidden((field,), attributes or {}, check_signature=False))
+        except HiddenRefused:
+            continue
+    return out

@@ -122,3 +122,23 @@ def test_every_question_type_has_markup_that_posts_what_its_entry_accepts():
             parser.feed(str(question_html(questionnaire, question, language, None, None)))
             assert parser.values == [value for value, _ in entry.choices(question, language)], question.id
             assert entry.tampered(question, parser.values[:1]) is None
+
+
+def test_piped_questions_are_built_per_respondent_and_never_cached():
+    from models.hidden import with_hidden
+    from models.questionnaire import parse_questionnaire
+    from survey_app import question_markup
+    from tests.hidden_questionnaire import HIDDEN_YAML
+
+    q = parse_questionnaire(HIDDEN_YAML, "h.yaml")
+    why, fruit = q.question("why"), q.question("fruit")
+    one = question_markup.question_html(q, why, "en", None, None, answers={"overall": 3, "fruit": "a"})
+    two = question_markup.question_html(q, why, "en", None, None, answers={"overall": 8, "fruit": "b"})
+    assert "You gave 3 and like Apples. Why?" in one and "You gave 8 and like Bananas. Why?" in two
+    hostile = question_markup.question_html(q, q.question("overall"), "zh-CN", None, None,
+                                            answers=with_hidden({}, {"store": "S1", "note": "<b>&"}))
+    assert "门店S1的访问" in hostile and "备注：&lt;b&gt;&amp;" in hostile and "<b>" not in hostile
+    assert not any(key[:2] == (q.content_hash, "why") for key in question_markup._CACHE)
+    # A question without piping is still cached.
+    question_markup.question_html(q, fruit, "en", None, None, answers={"overall": 3})
+    assert (q.content_hash, "fruit", "en", None) in question_markup._CACHE
