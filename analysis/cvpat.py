@@ -4,12 +4,14 @@ and linear-model benchmarks: Sharma, Liengaard, Hair, Sarstedt & Ringle 2023, Eu
 Journal of Marketing 57(6):1662-1677).
 
 Both models predict the same endogenous indicators on the same k folds (PLSpredict's
-engine, analysis/predict.py). A respondent's loss is the squared prediction error averaged
-over those indicators; with R repeats, each respondent's loss is averaged over the repeats.
-The loss difference D_i = L_other,i - L_model,i (positive: the model predicts better) is
+engine, analysis/predict.py). With R repeats a respondent's prediction is averaged over the
+repeats (seminr's ``predict_pls``). A respondent's loss is, as seminrExtras'
+``assess_cvpat``/``assess_cvpat_compare``, the mean over the endogenous constructs of the
+mean squared prediction error of each construct's indicators. The loss difference D_i = L_other,i - L_model,i (positive: the model predicts better) is
 tested with t = mean(D) / (sd(D) / sqrt(n)), df = n - 1: two-sided for model A against
 model B (H0: equal predictive ability), one-sided for a model against a benchmark
-(H1: the model's loss is smaller), as cSEM's ``testCVPAT`` and seminr's ``assess_cvpat``.
+(H1: the model's loss is smaller; Sharma et al. 2023). seminrExtras reports the same
+paired t ("Std. T value") beside bootstrap p values, which are not computed here.
 """
 from __future__ import annotations
 
@@ -31,11 +33,14 @@ from .predict import PLSPredict
 @dataclass(frozen=True)
 class CVPATResults:
     """``tests``: one row per comparison (``model``, ``against``, ``loss_model``,
-    ``loss_against`` (mean squared error per indicator, data units squared), ``mean_d``,
-    ``t``, ``df``, ``p``, ``alternative``); ``losses``: per-respondent losses (n x 4:
-    model_a, model_b, indicator_average, linear_model... per model) averaged over repeats."""
+    ``loss_against`` (mean loss, data units squared), ``mean_d`` (= loss_against -
+    loss_model), ``t``, ``df``, ``p``, ``alternative``): model A against B, then each
+    model against the indicator average and its linear model. ``by_construct``: model A
+    against B on each endogenous construct's loss (two-sided). ``losses``: the
+    per-respondent overall losses (n_used x 5: both models, indicator average, both LMs)."""
 
     tests: pd.DataFrame
+    by_construct: pd.DataFrame
     losses: pd.DataFrame = field(repr=False)
     items: tuple[str, ...]
     folds: int
@@ -48,7 +53,9 @@ class CVPATResults:
         records = [{k: (v if isinstance(v, str) else (int(v) if k == "df" else float(v))) for k, v in row.items()}
                    for row in self.tests.to_dict("records")]
         return {"method": "cvpat", "folds": self.folds, "repeats": self.repeats, "seed": self.seed,
-                "technique": self.technique, "n_used": self.n_used, "items": list(self.items), "tests": records}
+                "technique": self.technique, "n_used": self.n_used, "items": list(self.items), "tests": records,
+                "by_construct": [{k: (v if isinstance(v, str) else (int(v) if k == "df" else float(v)))
+                                  for k, v in row.items()} for row in self.by_construct.to_dict("records")]}
 
     to_dict = as_dict
 
@@ -56,9 +63,13 @@ class CVPATResults:
         title = (f"CVPAT ({self.folds}-fold, {self.repeats} repeat{'s' * (self.repeats > 1)}, "
                  f"{self.technique} antecedents, seed {self.seed}, n = {self.n_used})")
         lines = [title, "=" * len(title),
-                 "Loss: squared prediction error averaged over the endogenous indicators "
-                 f"({', '.join(self.items)}); D = loss(against) - loss(model), t test with df = n - 1"]
+                 "Loss: squared prediction error, averaged over each endogenous construct's indicators, then "
+                 "over the constructs; D = loss(against) - loss(model), t test with df = n - 1"]
         shown = self.tests.to_string(index=False, float_format=lambda v: f"{v:.4f}")
+        lines += ["  " + line for line in shown.splitlines()]
+        first, second = self.tests.iloc[0]["model"], self.tests.iloc[0]["against"]
+        lines += ["", f"Per endogenous construct ({first} against {second}, two-sided)"]
+        shown = self.by_construct.to_string(index=False, float_format=lambda v: f"{v:.4f}")
         lines += ["  " + line for line in shown.splitlines()]
         return "\n".join(lines) + "\n"
 
@@ -131,21 +142,31 @@ def cvpat(model_a: Model, model_b: Model, data: pd.DataFrame, folds: int = 10, r
         columns = [structure.items[i] for i in tgt]
         setups.append((engine, structure, p.values, tgt, src, [columns.index(item) for item in shared]))
     actual = prep[0].values[:, [list(structures[0].items).index(item) for item in shared]]
+    # Which shared item belongs to which endogenous construct (the same in both models).
+    construct_of = {item: structures[0].constructs[structures[0].block_of[list(structures[0].items).index(item)]]
+                    for item in shared}
+    constructs = list(dict.fromkeys(construct_of[item] for item in shared))
+    members = [np.array([construct_of[item] == c for item in shared]) for c in constructs]
     rng = np.random.default_rng(seed)
-    loss = {key: np.zeros(n) for key in ("a", "b", "ia_a", "lm_a", "ia_b", "lm_b")}
+    sums = {key: np.zeros((n, len(shared))) for key in ("a", "b", "ia", "lm_a", "lm_b")}
     for _ in range(repeats):
         order = rng.permutation(n)
         fold_of = np.empty(n, dtype=int)
-        for k, members in enumerate(np.array_split(order, folds)):
-            fold_of[members] = k
+        for k, part in enumerate(np.array_split(order, folds)):
+            fold_of[part] = k
         train = (fold_of[None, :] != np.arange(folds)[:, None]).astype(float)
         held = [np.flatnonzero(fold_of == k) for k in range(folds)]
         for tag, (engine, structure, X, tgt, src, cols) in zip("ab", setups):
             pls, lm, means = engine._predict_folds(X, train, structure, tgt, src, held)
-            loss[tag] += ((actual - pls[:, cols]) ** 2).mean(axis=1)
-            loss[f"ia_{tag}"] += ((actual - means[:, cols]) ** 2).mean(axis=1)
-            loss[f"lm_{tag}"] += ((actual - lm[:, cols]) ** 2).mean(axis=1)
-    loss = {key: value / repeats for key, value in loss.items()}
+            sums[tag] += pls[:, cols]
+            sums[f"lm_{tag}"] += lm[:, cols]
+            sums["ia"] += means[:, cols] / 2  # the same training means from both models
+    # As seminr's predict_pls: a respondent's prediction is averaged over the repeats, then
+    # the residual squared; as seminrExtras: mean over each construct's items, then over constructs.
+    per_construct = {key: np.column_stack([((actual - total / repeats)[:, m] ** 2).mean(axis=1) for m in members])
+                     for key, total in sums.items()}
+    loss = {key: value.mean(axis=1) for key, value in per_construct.items()}
+    loss["ia_a"] = loss["ia_b"] = loss["ia"]
     rows = [(names[0], names[1], loss["a"], loss["b"], "two-sided")]
     for tag, name in zip("ab", names):
         rows.append((name, "indicator average", loss[tag], loss[f"ia_{tag}"], "greater"))
@@ -153,9 +174,12 @@ def cvpat(model_a: Model, model_b: Model, data: pd.DataFrame, folds: int = 10, r
     tests = pd.DataFrame([{"model": m, "against": other, "loss_model": float(lm_.mean()),
                            "loss_against": float(lo.mean()), **loss_test(lm_, lo, alt), "alternative": alt}
                           for m, other, lm_, lo, alt in rows])
-    losses = pd.DataFrame({names[0]: loss["a"], names[1]: loss["b"],
-                           f"indicator average ({names[0]})": loss["ia_a"], f"linear model ({names[0]})": loss["lm_a"],
-                           f"indicator average ({names[1]})": loss["ia_b"], f"linear model ({names[1]})": loss["lm_b"]},
+    by_construct = pd.DataFrame([{"construct": c, "loss_model": float(per_construct["a"][:, j].mean()),
+                                  "loss_against": float(per_construct["b"][:, j].mean()),
+                                  **loss_test(per_construct["a"][:, j], per_construct["b"][:, j], "two-sided")}
+                                 for j, c in enumerate(constructs)])
+    losses = pd.DataFrame({names[0]: loss["a"], names[1]: loss["b"], "indicator average": loss["ia"],
+                           f"linear model ({names[0]})": loss["lm_a"], f"linear model ({names[1]})": loss["lm_b"]},
                           index=common)
-    return CVPATResults(tests=tests, losses=losses, items=tuple(shared), folds=folds, repeats=repeats, seed=seed,
-                        technique=technique, n_used=n)
+    return CVPATResults(tests=tests, by_construct=by_construct, losses=losses, items=tuple(shared), folds=folds,
+                        repeats=repeats, seed=seed, technique=technique, n_used=n)

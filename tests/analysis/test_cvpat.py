@@ -25,30 +25,37 @@ def models():
     return parse_model(MOBI_MODEL, name="full"), parse_model(NO_QUALITY, name="no_quality")
 
 
+def construct_loss(model, actual, predicted):
+    """seminrExtras' overall loss: squared errors averaged over each endogenous construct's
+    items, then over the constructs (one value per respondent); and the per-construct losses."""
+    endo = [c for c in model.constructs if model.predecessors(c.name)]
+    per = pd.DataFrame({c.name: ((actual[list(c.items)] - predicted[list(c.items)]) ** 2).mean(axis=1) for c in endo})
+    return per.mean(axis=1).to_numpy(), per
+
+
 def test_losses_and_tests_match_reference_implementation(models, mobi):
-    """Two repeats of 5 folds: per-respondent losses (squared error averaged over the 16
-    endogenous items, then over repeats), D and the t tests, all by hand."""
+    """Two repeats of 5 folds: predictions averaged over repeats, per-respondent losses
+    (constructs' mean squared errors, averaged over the 4 endogenous constructs), D and the
+    t tests, all by hand."""
     full, reduced = models
     results = cvpat(full, reduced, mobi, folds=5, repeats=2, seed=3)
     rng = np.random.default_rng(3)
-    sums = {"full": 0, "reduced": 0, "ia": 0, "lm_full": 0, "lm_reduced": 0}
+    runs = []
     for _ in range(2):
         order = rng.permutation(len(mobi))
         folds = [np.sort(m) for m in np.array_split(order, 5)]
-        pls_a, lm_a, base = reference_predictions(full, mobi, folds, "earliest")
-        pls_b, lm_b, _ = reference_predictions(reduced, mobi, folds, "earliest")
-        items = list(pls_a.columns)
-        actual = mobi[items]
-        sums["full"] = sums["full"] + ((actual - pls_a) ** 2).mean(axis=1)
-        sums["reduced"] = sums["reduced"] + ((actual - pls_b[items]) ** 2).mean(axis=1)
-        sums["ia"] = sums["ia"] + ((actual - base) ** 2).mean(axis=1)
-        sums["lm_full"] = sums["lm_full"] + ((actual - lm_a) ** 2).mean(axis=1)
-        sums["lm_reduced"] = sums["lm_reduced"] + ((actual - lm_b[items]) ** 2).mean(axis=1)
-    loss = {k: v.to_numpy() / 2 for k, v in sums.items()}
+        runs.append(reference_predictions(full, mobi, folds, "earliest")
+                    + reference_predictions(reduced, mobi, folds, "earliest")[:2])
+    pls_a, lm_a, base, pls_b, lm_b = [(first + second) / 2 for first, second in zip(*runs)]
+    items = list(pls_a.columns)
+    actual = mobi[items]
+    loss = {"full": construct_loss(full, actual, pls_a)[0], "reduced": construct_loss(full, actual, pls_b[items])[0],
+            "ia": construct_loss(full, actual, base)[0], "lm_full": construct_loss(full, actual, lm_a)[0],
+            "lm_reduced": construct_loss(full, actual, lm_b[items])[0]}
     assert len(results.items) == 16
     np.testing.assert_allclose(results.losses["full"], loss["full"], atol=1e-9)
     np.testing.assert_allclose(results.losses["no_quality"], loss["reduced"], atol=1e-9)
-    np.testing.assert_allclose(results.losses["indicator average (full)"], loss["ia"], atol=1e-9)
+    np.testing.assert_allclose(results.losses["indicator average"], loss["ia"], atol=1e-9)
     np.testing.assert_allclose(results.losses["linear model (no_quality)"], loss["lm_reduced"], atol=1e-9)
     tests = results.tests.set_index(["model", "against"])
     expected = [(("full", "no_quality"), loss["reduced"] - loss["full"], "two-sided"),
@@ -62,6 +69,15 @@ def test_losses_and_tests_match_reference_implementation(models, mobi):
         assert row["t"] == pytest.approx(reference.statistic, rel=1e-8), key
         assert row["p"] == pytest.approx(reference.pvalue, rel=1e-6, abs=1e-12), key
         assert row["df"] == len(mobi) - 1
+    # Per construct: the paired t test of R's t.test(loss_b, loss_a, paired = TRUE).
+    per_a, per_b = construct_loss(full, actual, pls_a)[1], construct_loss(full, actual, pls_b[items])[1]
+    by = results.by_construct.set_index("construct")
+    assert list(by.index) == ["Expectation", "Quality", "Satisfaction", "Loyalty"]
+    for construct in by.index:
+        reference = stats.ttest_rel(per_b[construct], per_a[construct])
+        assert by.loc[construct, "t"] == pytest.approx(reference.statistic, rel=1e-8)
+        assert by.loc[construct, "p"] == pytest.approx(reference.pvalue, rel=1e-6)
+        assert by.loc[construct, "loss_model"] == pytest.approx(per_a[construct].mean(), abs=1e-10)
 
 
 def test_identical_models_have_zero_difference(models, mobi):
@@ -71,6 +87,7 @@ def test_identical_models_have_zero_difference(models, mobi):
     assert (row["model"], row["against"]) == ("full", "again")
     assert row["mean_d"] == 0 and row["t"] == 0 and row["p"] == 1
     np.testing.assert_array_equal(results.losses["full"], results.losses["again"])
+    assert (results.by_construct["mean_d"] == 0).all()
 
 
 BLOCKS = {"A": ["a1", "a2", "a3"], "B": ["b1", "b2", "b3"], "Y": ["y1", "y2", "y3"]}
@@ -111,8 +128,9 @@ def test_summary_and_dict(models, mobi):
     text = results.summary()
     assert "CVPAT (5-fold, 1 repeat, earliest antecedents, seed 1, n = 250)" in text
     assert "no_quality" in text and "indicator average" in text
+    assert "Per endogenous construct (full against no_quality, two-sided)" in text
     out = results.as_dict()
-    assert out["method"] == "cvpat" and len(out["tests"]) == 5
+    assert out["method"] == "cvpat" and len(out["tests"]) == 5 and len(out["by_construct"]) == 4
     assert out["tests"][0]["alternative"] == "two-sided" and isinstance(out["tests"][0]["df"], int)
 
 
