@@ -118,6 +118,12 @@ def cvpat(model_a: Model, model_b: Model, data: pd.DataFrame, folds: int = 10, r
                        + "; ".join(part for part in (
                            f"only {names[0]} has {', '.join(only_a)}" if only_a else "",
                            f"only {names[1]} has {', '.join(only_b)}" if only_b else "") if part))
+    owners = [{item: s.constructs[s.block_of[list(s.items).index(item)]] for item in t} for s, t in zip(structures, targets)]
+    moved = [item for item in targets[0] if owners[0][item] != owners[1][item]]
+    if moved:
+        item = moved[0]
+        raise CSIError(f"CVPAT compares models with the same endogenous constructs and measures; {item} measures "
+                       f"{owners[0][item]} in {names[0]} but {owners[1][item]} in {names[1]}")
     if questionnaire is not None and item_info is None:
         item_info = items_from_questionnaire(questionnaire)
     prep = [prepare(data, m, item_info, missing, scales, dont_know=dont_know) for m in (model_a, model_b)]

@@ -148,6 +148,13 @@ def test_different_endogenous_indicators_are_refused(models, mobi):
         cvpat(full, shorter, mobi, folds=5, repeats=1)
 
 
+def test_items_of_other_constructs_are_refused(mobi):
+    two = parse_model("Image =~ IMAG1 + IMAG2 + IMAG3\nA =~ CUSA1 + CUSA2\nB =~ CUSA3\nA ~ Image\nB ~ Image", name="two")
+    one = parse_model("Image =~ IMAG1 + IMAG2 + IMAG3\nA =~ CUSA1\nB =~ CUSA2 + CUSA3\nA ~ Image\nB ~ Image", name="one")
+    with pytest.raises(CSIError, match="CUSA2 measures A in two but B in one"):
+        cvpat(two, one, mobi, folds=5, repeats=1)
+
+
 def test_too_few_rows_for_the_folds_are_refused(models, mobi):
     full, reduced = models
     with pytest.raises(CSIError, match="300 folds need at least 300 respondents; there are 250"):
