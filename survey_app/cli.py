@@ -988,6 +988,7 @@ def export(survey, wave, fmt, layout, include_partial, language, output, databas
 
 def _register_groups() -> None:
     from .cli_convert import convert
+    from .cli_cvpat import cvpat_command
     from .cli_dashboard import dashboard
     from .cli_dataimport import import_command, wave
     from .cli_followup import followup
@@ -996,7 +997,8 @@ def _register_groups() -> None:
     from .cli_links import links
     from .cli_text import text
     from .cli_webhooks import webhooks
-    for group in (convert, dashboard, followup, invitations, league, links, text, webhooks, import_command, wave):
+    for group in (convert, cvpat_command, dashboard, followup, invitations, league, links, text, webhooks,
+                  import_command, wave):
         main.add_command(group)
 
 
