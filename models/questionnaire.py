@@ -25,6 +25,7 @@ from .csi_model import FORMATIVE, Model, get_template, parse_model
 from .email_templates import EmailTemplates, parse_email_section
 from .errors import CSIError, ExpressionError, ModelSpecError, Problem, QuestionnaireError
 from .expressions import Expression, parse_expression
+from .quotas import Quota, parse_quotas
 from .yaml_source import SourceMap, format_path, load_with_lines
 
 DEFAULT_MIN_ITEMS = 3
@@ -172,6 +173,8 @@ class Questionnaire:
     warnings: tuple[Problem, ...] = field(default=(), compare=False)  # valid, but worth a second look
     # The e-mail invitation and reminder wording; what the file leaves out is the built-in wording.
     email: EmailTemplates = field(default_factory=EmailTemplates, compare=False)
+    # Caps on completions by kind of respondent (models/quotas.py).
+    quotas: tuple[Quota, ...] = ()
 
     @cached_property
     def questions(self) -> tuple[Question, ...]:
@@ -410,6 +413,7 @@ class _SemanticChecker:
                                           self.optional_text(rule.get("reason"), r_path + ("reason",))))
         model_spec = self.model(raw.get("model"), pages)
         email = parse_email_section(raw.get("email"), self.text, self.problem) or EmailTemplates()
+        quotas = parse_quotas(raw.get("quotas"), all_ids, self.text, self.expression, self.problem)
         canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
         return Questionnaire(
             id=raw["id"], version=str(raw["version"]), languages=self.languages,
@@ -420,7 +424,7 @@ class _SemanticChecker:
             thank_you=self.optional_text(raw.get("thank_you"), ("thank_you",)),
             scales=scales, pages=tuple(pages), follow_up=tuple(rules), model_spec=model_spec,
             content_hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
-            source=self.filename, raw=raw, warnings=tuple(self.warnings), email=email,
+            source=self.filename, raw=raw, warnings=tuple(self.warnings), email=email, quotas=quotas,
         )
 
     def scale(self, name: str, spec: dict) -> Scale:
