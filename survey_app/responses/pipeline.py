@@ -50,8 +50,11 @@ _DELIVERY_SQL = _sql(insert(_deliveries), column_keys=list(DELIVERY_COLUMNS))
 
 
 @functools.cache  # quota_claims' module-level statements
-def _compiled(statement) -> str:
-    return _sql(statement)
+def _compiled(statement) -> tuple[str, dict]:
+    """The SQL and the values of its literals (``count + 1``, ``status = 'complete'``), which
+    SQLAlchemy sends as parameters too."""
+    compiled = statement.compile(dialect=_DIALECT)
+    return str(compiled), dict(compiled.params)
 
 
 @functools.cache  # a handful of column sets: moving on, going back, completing (with or without follow-up)
@@ -71,7 +74,8 @@ class PipelinedTransaction:
     def run(self, statement, params: dict[str, Any]) -> list:
         """One more statement in the transaction, outside the pipeline (quota_claims' few,
         at a completion with quotas); its rows, if it returns any."""
-        sql = _compiled(statement)
+        sql, fixed = _compiled(statement)
+        params = {**fixed, **params}
         with _as_sqlalchemy_errors(sql, params):
             cursor = self.connection.execute(sql, params)
             return cursor.fetchall() if cursor.description else []
