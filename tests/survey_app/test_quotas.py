@@ -3,6 +3,7 @@ its own text (in the respondent's language), never as a completion; the wave's c
 completions closes it; a wave closes itself at its closing time; and under 50 finishers
 at once a quota of N takes exactly N (a real server on loopback, both databases)."""
 import html
+import json
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -189,3 +190,30 @@ def test_quota_is_never_exceeded_by_concurrent_finishers(live_server, engine):
     assert outcomes.count("complete") == LIMIT
     assert statuses(engine) == {("complete", None): LIMIT, ("quota_full", "north_store"): FINISHERS - LIMIT}
     assert quota_count(engine) == LIMIT and quota_count(engine, "*") == LIMIT
+
+
+def test_csi_wave_limit_and_status(app, engine, database_url):
+    from tests.survey_app.test_dataimport import csi, ok
+
+    questionnaire = quota_questionnaire(2)
+    field_wave(engine, questionnaire)
+    for answers in (NORTH_STORE, NORTH_STORE, NORTH_STORE, {**NORTH_STORE, "region": "south"}):
+        finish(Respondent(app.test_client(), questionnaire, answers))
+    wave = ("--survey", "quota-demo", "--wave", "Q1")
+    assert ok(csi("wave", "status", *wave, url=database_url)).splitlines() == [
+        "wave Q1 of quota-demo: open", "  quota north_store: 2 / 2 FULL, 1 screened out"]
+    assert ok(csi("wave", "limit", *wave, "--max-completes", "5", "--close-at", "2030-01-01T08:00:00+08:00",
+                  url=database_url)).splitlines() == [
+        "wave Q1 of quota-demo: open, closes at 2030-01-01T00:00:00+00:00",
+        "  completions (wave cap): 3 / 5, 0 screened out", "  quota north_store: 2 / 2 FULL, 1 screened out"]
+    status = json.loads(ok(csi("wave", "status", *wave, "--json", url=database_url)))
+    assert status["max_completes"] == 5 and status["quotas"][1] == {
+        "id": "north_store", "count": 2, "limit": 2, "full": True, "screened_out": 1}
+    for bad, message in ((("--close-at", "tomorrow"), "error: --close-at 'tomorrow' is not an ISO 8601 time"),
+                         (("--close-at", "2030-01-01T08:00"), "needs a time zone"),
+                         (("--max-completes", "0"), "0 is not in the range x>=1"),
+                         ((), "error: nothing to change")):
+        result = csi("wave", "limit", *wave, *bad, url=database_url)
+        assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert ok(csi("wave", "limit", *wave, "--no-max-completes", "--no-close-at", url=database_url)).splitlines()[0] \
+        == "wave Q1 of quota-demo: open"
