@@ -217,3 +217,49 @@ def test_csi_wave_limit_and_status(app, engine, database_url):
         assert result.returncode != 0 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert ok(csi("wave", "limit", *wave, "--no-max-completes", "--no-close-at", url=database_url)).splitlines()[0] \
         == "wave Q1 of quota-demo: open"
+
+
+def test_console_and_api_show_counts_and_set_limits(app, engine):
+    from tests.survey_app.test_admin import PASSWORD, csrf_of, login  # noqa: F401
+    from models.storage.accounts import create_admin, create_api_token
+    from tests.survey_app.conftest import https_client
+
+    questionnaire = quota_questionnaire(1)
+    field_wave(engine, questionnaire)
+    for _ in range(2):
+        finish(Respondent(app.test_client(), questionnaire, NORTH_STORE))
+    with Session(engine) as session:
+        create_admin(session, "alice", PASSWORD, "admin")
+        create_admin(session, "victor", PASSWORD, "viewer")
+        token = create_api_token(session, "alice", "tests")
+        wave_id = session.scalar(select(Wave.id).where(Wave.name == "Q1"))
+        session.commit()
+    admin = https_client(app)
+    assert login(admin).status_code == 302
+    page = admin.get(f"/admin/waves/{wave_id}").get_data(as_text=True)
+    row = re.search(r'<tr id="quota-north_store">(.*?)</tr>', page, re.S).group(1)
+    assert "north_store" in row and "1 / 1" in row and "full" in row and re.search(r">\s*1\s*</td>\s*$", row)
+    form = {"csrf_token": csrf_of(page), "max_completes": "10", "close_at": "2030-01-01T08:30"}
+    assert admin.post(f"/admin/waves/{wave_id}/limits", data=form).status_code == 302
+    page = admin.get(f"/admin/waves/{wave_id}").get_data(as_text=True)
+    assert "Limits of wave Q1 saved." in page and "2030-01-01 08:30 UTC" in page
+    assert "1 / 10" in re.search(r'<tr id="quota-wave">(.*?)</tr>', page, re.S).group(1)
+    for bad, message in (({"max_completes": "0"}, "0 is not a whole number from 1 to 10,000,000."),
+                         ({"max_completes": "ten"}, "ten is not a whole number"),
+                         ({"close_at": "soon"}, "soon is not a date and time.")):
+        response = admin.post(f"/admin/waves/{wave_id}/limits", data={"csrf_token": csrf_of(page), **bad},
+                              follow_redirects=True)
+        assert response.status_code == 200 and message in response.get_data(as_text=True)
+    viewer = https_client(app)
+    assert login(viewer, "victor").status_code == 302
+    shown = viewer.get(f"/admin/waves/{wave_id}").get_data(as_text=True)
+    assert 'id="quota-north_store"' in shown and 'id="limits-form"' not in shown
+    assert viewer.post(f"/admin/waves/{wave_id}/limits", data={"csrf_token": csrf_of(shown)}).status_code == 403
+    api = app.test_client().get("/api/v1/surveys/quota-demo/waves/Q1/quotas", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200, api.get_data(as_text=True)
+    assert api.json == {"survey": "quota-demo", "wave": "Q1", "open": True, "closes_at": "2030-01-01T08:30:00+00:00",
+                        "max_completes": 10, "quotas": [
+                            {"id": "*", "count": 1, "limit": 10, "full": False, "screened_out": 0},
+                            {"id": "north_store", "count": 1, "limit": 1, "full": True, "screened_out": 1}]}
+    missing = app.test_client().get("/api/v1/surveys/quota-demo/waves/nope/quotas", headers={"Authorization": f"Bearer {token}"})
+    assert missing.status_code == 404 and "no wave 'nope'" in missing.json["error"]
