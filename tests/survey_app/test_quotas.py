@@ -263,3 +263,31 @@ def test_console_and_api_show_counts_and_set_limits(app, engine):
                             {"id": "north_store", "count": 1, "limit": 1, "full": True, "screened_out": 1}]}
     missing = app.test_client().get("/api/v1/surveys/quota-demo/waves/nope/quotas", headers={"Authorization": f"Bearer {token}"})
     assert missing.status_code == 404 and "no wave 'nope'" in missing.json["error"]
+
+
+def test_an_invitee_a_quota_ended_is_not_reminded(app, engine):
+    from models.storage import invitations as mail_store
+    from tests.survey_app.conftest import https_client
+
+    questionnaire = quota_questionnaire(0)
+    field_wave(engine, questionnaire)
+    with Session(engine) as session:
+        wave = session.scalar(select(Wave).where(Wave.name == "Q1"))
+        result = mail_store.import_email_invitations(
+            session, wave, [{"email": "a@example.com"}, {"email": "b@example.com"}], "secret" * 6,
+            languages=("en", "zh-CN"), default_language="en")
+        session.flush()
+        invited = session.scalars(select(mail_store.Invitation).where(mail_store.Invitation.wave_id == wave.id)).all()
+        tokens = {}
+        for invitation in invited:
+            tokens[invitation.email] = mail_store.derive_token("secret" * 6, invitation.token_nonce)
+            mail_store.record_sent(session, invitation, "invitation", utcnow() - timedelta(days=5))
+        session.commit()
+    respondent = Respondent(https_client(app), questionnaire, NORTH_STORE)
+    respondent.get(f"/i/{tokens['a@example.com']}")
+    page = respondent.answer(respondent.start("quota-demo", "Q1"))
+    assert html.escape(QUOTA_TEXT["en"]) in page.text
+    with Session(engine) as session:
+        wave = session.scalar(select(Wave).where(Wave.name == "Q1"))
+        due = mail_store.reminder_candidates(session, wave, max_reminders=2, interval=timedelta(days=3))
+        assert [invitation.email for invitation in due] == ["b@example.com"]
