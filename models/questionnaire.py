@@ -27,6 +27,7 @@ from .errors import CSIError, ExpressionError, ModelSpecError, Problem, Question
 from .expressions import Expression, parse_expression
 from .hidden import HiddenField
 from .piping import references as pipe_references
+from .quotas import Quota, parse_quotas
 from .yaml_source import SourceMap, format_path, load_with_lines
 
 DEFAULT_MIN_ITEMS = 3
@@ -176,6 +177,8 @@ class Questionnaire:
     email: EmailTemplates = field(default_factory=EmailTemplates, compare=False)
     # Values that come with the link (models.hidden); read as ``hidden.<id>``.
     hidden: tuple[HiddenField, ...] = ()
+    # Caps on completions by kind of respondent (models/quotas.py).
+    quotas: tuple[Quota, ...] = ()
 
     @cached_property
     def questions(self) -> tuple[Question, ...]:
@@ -428,6 +431,7 @@ class _SemanticChecker:
                                           self.optional_text(rule.get("reason"), r_path + ("reason",))))
         model_spec = self.model(raw.get("model"), pages)
         email = parse_email_section(raw.get("email"), self.text, self.problem) or EmailTemplates()
+        quotas = parse_quotas(raw.get("quotas"), all_ids, self.text, self.expression, self.problem)
         canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
         return Questionnaire(
             id=raw["id"], version=str(raw["version"]), languages=self.languages,
@@ -438,7 +442,7 @@ class _SemanticChecker:
             thank_you=self.optional_text(raw.get("thank_you"), ("thank_you",)),
             scales=scales, pages=tuple(pages), follow_up=tuple(rules), model_spec=model_spec,
             content_hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
-            source=self.filename, raw=raw, warnings=tuple(self.warnings), email=email, hidden=hidden,
+            source=self.filename, raw=raw, warnings=tuple(self.warnings), email=email, hidden=hidden, quotas=quotas,
         )
 
     def hidden_fields(self, specs: list) -> tuple[HiddenField, ...]:

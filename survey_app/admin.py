@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import tempfile
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import timedelta, timezone
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -25,7 +25,7 @@ from models.errors import QuestionnaireError
 from models.questionnaire import parse_questionnaire
 from models.storage import StorageError, create_invitations, create_wave, register_questionnaire
 from models.storage import accounts, console, follow_up
-from models.storage.tables import Survey, Wave
+from models.storage.tables import Survey, Wave, _aware
 from survey_app.downloads import attachment
 
 from .state import current_state
@@ -282,8 +282,10 @@ def wave(wave_id: int):
                            .order_by(Wave.name)).all()
     from analysis.stored import stored_status
     analysis = stored_status(current_state().engine, wave.questionnaire_id, wave.name)
+    from models.storage.quotas import quota_status
     return render_template("admin/wave.html", wave=wave, q=questionnaire, progress=progress, items=items, others=others,
-                           analysis=analysis)
+                           analysis=analysis, quotas=quota_status(_db(), wave),
+                           closes_at=_aware(wave.closes_at).astimezone(timezone.utc) if wave.closes_at else None)
 
 
 @bp.route("/waves/<int:wave_id>/state", methods=["POST"])
@@ -507,4 +509,4 @@ def revoke_token(token_id: int):
 
 
 # Routes on ``bp`` kept in modules of their own (imported last: they use the helpers above).
-from . import admin_dashboard, admin_fieldwork, admin_follow_up, admin_jobs  # noqa: E402,F401
+from . import admin_dashboard, admin_fieldwork, admin_follow_up, admin_jobs, admin_quotas  # noqa: E402,F401

@@ -209,3 +209,21 @@ def dashboard(questionnaire_id: str):
         except StorageError as exc:
             return _error(404, str(exc))
     return jsonify(data)
+
+
+@bp.route("/surveys/<questionnaire_id>/waves/<wave_name>/quotas")
+@token_required
+def quotas(questionnaire_id: str, wave_name: str):
+    """A wave's state, cap and quotas: each quota's count / limit (as ``csi wave status --json``)."""
+    from models.storage import find_wave
+    from models.storage.quotas import quota_status
+    from models.storage.tables import _aware
+    with Session(_engine()) as session:
+        try:
+            wave = find_wave(session, questionnaire_id, wave_name)
+        except StorageError as exc:
+            raise _NotFound(str(exc)) from None
+        statuses = quota_status(session, wave)
+        return jsonify({"survey": questionnaire_id, "wave": wave_name, "open": wave.is_open(),
+                        "closes_at": _aware(wave.closes_at).isoformat() if wave.closes_at else None,
+                        "max_completes": wave.max_completes, "quotas": [status.to_dict() for status in statuses]})

@@ -992,11 +992,13 @@ def _register_groups() -> None:
     from .cli_dashboard import dashboard
     from .cli_dataimport import import_command, wave
     from .cli_followup import followup
+    from .cli_quotas import register as register_wave_limits
     from .cli_invitations import invitations
     from .cli_league import league
     from .cli_links import links
     from .cli_text import text
     from .cli_webhooks import webhooks
+    register_wave_limits(wave)  # csi wave limit, csi wave status
     for group in (convert, cvpat_command, dashboard, followup, invitations, league, links, text, webhooks,
                   import_command, wave):
         main.add_command(group)

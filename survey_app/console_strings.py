@@ -445,6 +445,21 @@ PAIRS: dict[str, tuple[str, str]] = {
     "upload_what.admin.wave_mail_import": ("an e-mail invitation list (CSV)", "邮件邀请名单（CSV）"),
     "upload_what.admin.upload_questionnaire": ("a questionnaire file", "问卷文件"),
     "upload_what.form": ("a form on this site", "本站表单"),
+    # quotas and wave limits (wave page)
+    "quotas_heading": ("Quotas and limits", "配额与限制"),
+    "th_quota": ("Quota", "配额"),
+    "th_quota_count": ("Completed / limit", "已完成 / 上限"),
+    "th_screened_out": ("Ended by the quota", "因配额结束"),
+    "quota_wave_cap": ("All completions (wave cap)", "全部完成（波次上限）"),
+    "quota_full": ("full", "已满"),
+    "no_quotas": ("No quotas and no cap on completions.", "没有配额，也没有完成数上限。"),
+    "closes_at": ("Closes by itself at {at}.", "将于 {at} 自动关闭。"),
+    "max_completes_label": ("At most this many completions (empty: no cap)", "最多完成数（留空：不设上限）"),
+    "close_at_label": ("Close at (UTC; empty: no closing time)", "关闭时间（UTC；留空：不设）"),
+    "save_limits": ("Save limits", "保存限制"),
+    "limits_saved": ("Limits of wave {name} saved.", "波次 {name} 的限制已保存。"),
+    "limit_bad_cap": ("{value} is not a whole number from 1 to 10,000,000.", "{value} 不是 1 到 10,000,000 之间的整数。"),
+    "limit_bad_time": ("{value} is not a date and time.", "{value} 不是有效的日期时间。"),
 }
 
 register_strings({"en": {key: pair[0] for key, pair in PAIRS.items()},

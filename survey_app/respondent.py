@@ -101,6 +101,8 @@ def landing(questionnaire_id: str, wave_name: str):
     if response is not None:
         if response.status == "complete":
             return redirect(url_for(".done", questionnaire_id=questionnaire_id, wave_name=wave_name))
+        if response.status == "quota_full":
+            return _show_quota_full(questionnaire, language, response.quota_id)
         if response.current_page > 0:
             return _resume(questionnaire_id, wave_name, response, questionnaire)
         # A started response with nothing answered yet (e.g. just opened from an invitation)
@@ -165,6 +167,8 @@ def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, 
         return redirect(url_for(".landing", questionnaire_id=questionnaire_id, wave_name=wave_name))
     if response.status == "complete":
         return redirect(url_for(".done", questionnaire_id=questionnaire_id, wave_name=wave_name))
+    if response.status == "quota_full":
+        return _show_quota_full(questionnaire, language, response.quota_id)
     if not wave.is_open():
         raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
     index = number - 1
@@ -187,7 +191,9 @@ def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, 
         return _show_page(wave, questionnaire, language, index, answers, form=form, status=422)
     if not 8 <= len(form.submission_id) <= 64:
         abort(400)  # no submission id: not a form we rendered
-    outcome = post.save(values, language, advance=not going_back)
+    outcome = post.save(values, language, advance=not going_back, max_completes=wave.max_completes)
+    if outcome.quota is not None:  # a full quota (or wave): ended politely, not completed
+        return _show_quota_full(questionnaire, language, outcome.quota)
     if outcome.next_page is None:  # complete: answered with the thank-you page itself
         return _show_done(wave, questionnaire, language, outcome.follow_up)
     if going_back:
@@ -246,6 +252,15 @@ def done(questionnaire_id: str, wave_name: str):
             saved = True
     return _show_done(wave, questionnaire, language, response.follow_up, saved=saved, errors=errors,
                       contact=request.form if request.method == "POST" else {})
+
+
+def _show_quota_full(questionnaire: Questionnaire, language: str, quota_id: str | None):
+    """The end of a response that a full quota (or the wave's cap) screened out: the
+    quota's own text in the respondent's language, else the built-in wording."""
+    quota = next((quota for quota in questionnaire.quotas if quota.id == quota_id), None)
+    body = quota.text.get(language) if quota is not None else translate(language, "quota_full_body")
+    return render_template("message.html", title=translate(language, "quota_full_title"), body=body,
+                           **_context(questionnaire, language))
 
 
 def _show_done(wave: Wave, questionnaire: Questionnaire, language: str, follow_up: bool, *,

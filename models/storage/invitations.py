@@ -149,7 +149,10 @@ def _reachable():
 
 
 def _completed_invitations(wave_id: int):
-    return select(Response.invitation_id).where(Response.wave_id == wave_id, Response.status == "complete",
+    # Finished either way: completed, or ended by a full quota (reminding them would be asking
+    # for answers the survey no longer takes).
+    return select(Response.invitation_id).where(Response.wave_id == wave_id,
+                                                Response.status.in_(("complete", "quota_full")),
                                                 Response.invitation_id.is_not(None))
 
 

@@ -48,6 +48,9 @@ class Wave(Base):
     # at least ``reminder_after_days`` after the last message); None: reminders only on request.
     reminder_max: Mapped[int | None] = mapped_column(Integer)
     reminder_after_days: Mapped[float | None] = mapped_column(Float)
+    # Added in revision 0013_quotas: at most this many completed responses (None: no cap);
+    # the completion that reaches it closes the wave (``closed``), in the same transaction.
+    max_completes: Mapped[int | None] = mapped_column(Integer)
 
     survey: Mapped[Survey] = relationship()
 
@@ -136,6 +139,9 @@ class Response(Base):
     # Added in revision 0012_hidden: the hidden values that came with the link, {id: text}
     # (models.hidden), or NULL.
     hidden: Mapped[dict | None] = mapped_column(JSON)
+    # Added in revision 0013_quotas: the quota that ended this response (status
+    # "quota_full"); "*" for the wave's own cap (models.quotas.WAVE_QUOTA_ID).
+    quota_id: Mapped[str | None] = mapped_column(String(64))
 
     answers: Mapped[list["Answer"]] = relationship(cascade="all, delete-orphan")
 
@@ -359,3 +365,16 @@ class ReportFigures(Base):
     key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     figures: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class QuotaCount(Base):
+    """Added in revision 0013_quotas: completed responses a quota of a wave has taken.
+    Raised only by ``UPDATE ... SET count = count + 1 WHERE count < limit`` in the
+    completion's transaction (``survey_app.responses.quota_claims``), so the database
+    decides between the last respondents of a quota. ``quota_id`` "*": the wave's own cap."""
+
+    __tablename__ = "quota_counts"
+
+    wave_id: Mapped[int] = mapped_column(ForeignKey("waves.id", ondelete="CASCADE"), primary_key=True)
+    quota_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

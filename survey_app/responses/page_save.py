@@ -36,6 +36,7 @@ class ResponseState:
     follow_up: bool = False
     contact: dict | None = None
     hidden: dict | None = None  # the link's hidden values, {id: text} (models.hidden)
+    quota_id: str | None = None  # the quota that ended it (status "quota_full")
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> "ResponseState":
@@ -48,6 +49,7 @@ class SaveOutcome:
     next_page: int | None    # index of the next page to show, None when the response is complete
     answers: dict[str, Any]  # all the response's answers after the post
     follow_up: bool = False  # completed and flagged by a follow-up rule
+    quota: str | None = None  # ended by this full quota (models.quotas), not completed
 
 
 @dataclass(frozen=True)

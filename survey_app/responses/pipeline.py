@@ -49,6 +49,14 @@ _INSERT_SQL = _sql(insert(_answers), column_keys=["response_id", "question_id", 
 _DELIVERY_SQL = _sql(insert(_deliveries), column_keys=list(DELIVERY_COLUMNS))
 
 
+@functools.cache  # quota_claims' module-level statements
+def _compiled(statement) -> tuple[str, dict]:
+    """The SQL and the values of its literals (``count + 1``, ``status = 'complete'``), which
+    SQLAlchemy sends as parameters too."""
+    compiled = statement.compile(dialect=_DIALECT)
+    return str(compiled), dict(compiled.params)
+
+
 @functools.cache  # a handful of column sets: moving on, going back, completing (with or without follow-up)
 def _update_sql(columns: tuple[str, ...]) -> str:
     return _sql(update(_responses).where(_responses.c.id == bindparam("where_id")), column_keys=list(columns))
@@ -57,9 +65,20 @@ def _update_sql(columns: tuple[str, ...]) -> str:
 class PipelinedTransaction:
     """The same interface as ``storage._CoreTransaction``: open(params), write(...), close()."""
 
+    dialect = "postgresql"
+
     def __init__(self, engine: Engine):
         self.pooled = engine.raw_connection()  # back to the pool, rolled back, by close()
         self.connection: psycopg.Connection = self.pooled.driver_connection
+
+    def run(self, statement, params: dict[str, Any]) -> list:
+        """One more statement in the transaction, outside the pipeline (quota_claims' few,
+        at a completion with quotas); its rows, if it returns any."""
+        sql, fixed = _compiled(statement)
+        params = {**fixed, **params}
+        with _as_sqlalchemy_errors(sql, params):
+            cursor = self.connection.execute(sql, params)
+            return cursor.fetchall() if cursor.description else []
 
     def open(self, params: dict[str, Any]) -> tuple[bool, list]:
         connection = self.connection

@@ -12,6 +12,7 @@ respondent notices (the figures are in that module and in docs/benchmarks.md).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import time
@@ -24,18 +25,20 @@ from sqlalchemy.orm import sessionmaker
 
 from models.answers import decode_rows
 from models.hidden import HiddenRefused, read_hidden, with_hidden
+from models.quotas import WAVE_QUOTA_ID
 from models.questionnaire import Questionnaire, parse_questionnaire
 from models.storage import hash_token
 from models.storage.tables import Answer, Invitation, PageSubmission, Response, Survey, Wave, WebhookDelivery, utcnow
 
-from .page_save import ResponseState, SaveOutcome, plan_page_save
+from . import quota_claims
+from .page_save import PageSave, ResponseState, SaveOutcome, plan_page_save
 
 WAVE_TTL = 2.0  # seconds
 
 _responses, _answers, _submissions = Response.__table__, Answer.__table__, PageSubmission.__table__
 _deliveries = WebhookDelivery.__table__
 _STATE = [_responses.c[name] for name in ("id", "survey_id", "wave_id", "invitation_id", "respondent_key", "status",
-                                          "language", "current_page", "hidden")]
+                                          "language", "current_page", "hidden", "quota_id")]
 _BY_KEY = _responses.c.respondent_key == bindparam("key")
 # What the landing, start and thank-you pages need of a response, without its answers.
 _RESPONSE = select(*_STATE, _responses.c.follow_up, _responses.c.contact).where(_BY_KEY)
@@ -67,7 +70,8 @@ class _CoreTransaction:
     def __init__(self, engine: Engine):
         self.connection = engine.connect()
         self.transaction = self.connection.begin()
-        if self.connection.dialect.name == "sqlite":
+        self.dialect = self.connection.dialect.name
+        if self.dialect == "sqlite":
             # SQLite has no row locks and ignores FOR UPDATE. BEGIN IMMEDIATE takes the
             # database's write lock at once (waiting up to the busy timeout), so what follows
             # is read under it, as FOR UPDATE makes it on PostgreSQL.
@@ -86,6 +90,11 @@ class _CoreTransaction:
             self.transaction.rollback()
             duplicate = True
         return duplicate, list(self.connection.execute(_RESPONSE_AND_ANSWERS, {"key": params["key"]}).mappings())
+
+    def run(self, statement, params: dict[str, Any]) -> list:
+        """One more statement in the transaction (quota_claims'); its rows, if it returns any."""
+        result = self.connection.execute(statement, params)
+        return list(result) if result.returns_rows else []
 
     def write(self, response_id: int, remove: list[str], rows: list[dict], changes: dict[str, Any],
               deliveries: list[dict] = ()) -> None:
@@ -154,23 +163,58 @@ class PagePost:
             transaction, self._transaction = self._transaction, None
             transaction.close()
 
-    def save(self, values: dict[str, Any], language: str, advance: bool) -> SaveOutcome:
+    def save(self, values: dict[str, Any], language: str, advance: bool,
+             max_completes: int | None = None) -> SaveOutcome:
         """Store the page's answers (replacing earlier ones for that page) and commit.
 
         ``values`` holds the page's visible questions (None = unanswered). ``advance``: move
         on (Next / Submit) rather than back. A repeated submission id stores nothing and
-        leads where the first post led.
+        leads where the first post led. ``max_completes``: the wave's cap on completions.
+        A full quota (or a full wave) ends the response instead (``SaveOutcome.quota``).
         """
         response, stored = self.response, self.answers
         if self.duplicate:
             return SaveOutcome(response.current_page, dict(stored))
         questionnaire = self.service.questionnaire(response.survey_id)
         plan = plan_page_save(questionnaire, response, stored, self.page_index, values, language, advance, utcnow())
+        if advance and (questionnaire.quotas or max_completes is not None):
+            plan = self._quotas(questionnaire, response, plan, max_completes)
         deliveries = self._completion_deliveries(questionnaire, response, plan) \
             if plan.changes.get("status") == "complete" else []
         self._transaction.write(response.id, plan.remove, [{"response_id": response.id, **row} for row in plan.rows],
                                 plan.changes, deliveries)
         return plan.outcome
+
+    def _quotas(self, questionnaire: Questionnaire, response: ResponseState, plan: PageSave,
+                max_completes: int | None) -> PageSave:
+        """The plan, or the plan ending the response when its answers put it in a full quota.
+
+        At completion the places are taken for good (``quota_claims.claim``, the database
+        decides between the last respondents); on an earlier page a quota whose questions
+        are all asked by now and that is already full ends the response at once, rather
+        than after the rest of the questionnaire (a look only: the completion decides)."""
+        answers, transaction = plan.outcome.answers, self._transaction
+        # Quotas may count by hidden fields (``hidden.region``) as well as by answers.
+        seen = with_hidden(answers, response.hidden)
+        if plan.changes.get("status") == "complete":
+            claims = [(quota.id, quota.limit) for quota in questionnaire.quotas if quota.applies(seen)]
+            if max_completes is not None:
+                claims.append((WAVE_QUOTA_ID, max_completes))
+            full = quota_claims.claim(transaction.run, transaction.dialect, response.wave_id, claims) if claims else None
+        else:
+            asked = {q.id for page in questionnaire.pages[:self.page_index + 1] for q in page.questions}
+            here = {q.id for q in questionnaire.pages[self.page_index].questions}
+            decided = [quota for quota in questionnaire.quotas
+                       if here.intersection(quota.when.names) and asked.issuperset(quota.when.names)
+                       and quota.applies(seen)]
+            counted = quota_claims.counts(transaction.run, response.wave_id) if decided else {}
+            full = next((quota.id for quota in decided if counted.get(quota.id, 0) >= quota.limit), None)
+        if full is None:
+            return plan
+        ended = {name: value for name, value in plan.changes.items()
+                 if name not in ("completed_at", "follow_up", "follow_up_status")}
+        ended |= {"status": "quota_full", "quota_id": full}
+        return dataclasses.replace(plan, changes=ended, outcome=SaveOutcome(None, answers, False, quota=full))
 
     def _completion_deliveries(self, questionnaire: Questionnaire, response: ResponseState, plan) -> list[dict]:
         """Webhook deliveries announcing the completion (and the follow-up flag), written by

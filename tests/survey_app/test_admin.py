@@ -323,7 +323,8 @@ def test_api_with_a_token(app, accounts, fielded):
     assert client.get("/api/v1/surveys/acsi-retail/waves/2026Q4/indices?boot=x", headers=headers).status_code == 400
     spec = client.get("/api/v1/openapi.json").json
     assert set(spec["paths"]) == {"/surveys", "/surveys/{questionnaire_id}/waves/{wave}/responses",
-                                  "/surveys/{questionnaire_id}/waves/{wave}/indices", "/surveys/{questionnaire_id}/dashboard"}
+                                  "/surveys/{questionnaire_id}/waves/{wave}/indices", "/surveys/{questionnaire_id}/dashboard",
+                                  "/surveys/{questionnaire_id}/waves/{wave}/quotas"}
 
 
 def test_headers_and_cookie_flags_on_admin_api_and_download_responses(app, admin_client, accounts, fielded, engine):

@@ -18,7 +18,7 @@ REAL_WAVE = {"questionnaire_id": "acsi-retail", "wave": "2026Q4"}
 def exercise(app, headers, examples: int, mode: GenerationMode, real_wave: bool = False) -> list[int]:
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 4
+    assert len(operations) == 5
     statuses = []
     for operation in operations:
         options = {"generation_mode": mode}

@@ -43,6 +43,8 @@ def test_help_lists_only_built_commands():
     assert listed == {"validate", "init", "fit", "predict", "demo", "serve", "backup", "restore", "admin", "report",
                       "export", "followup", "invitations", "webhooks", "worker", "jobs", "analyse", "text", "convert", "dashboard",
                       "import", "wave", "league", "links", "cvpat"}
+    wave_commands = csi("wave", "--help").stdout.split("Commands:")[1].split()
+    assert {"create", "open", "close", "limit", "status"} <= set(wave_commands)
 
 
 def test_validate_ok_and_problems(tmp_path):
