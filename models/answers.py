@@ -90,6 +90,7 @@ class AnswerType:
     numeric = False    # stored in value_num; analysis reads it as float64 (NaN = unanswered)
     model_item = False  # an item a CSI model can measure a construct with
     measure = "nominal"  # SPSS measurement level of its export column(s)
+    row_type: str | None = None  # a group of rows: the parser expands it into questions of this type
 
     # -- the page ------------------------------------------------------------------------
     def choices(self, question: Question, language: str | None = None) -> list[tuple[str, str]]:
@@ -499,8 +500,21 @@ def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+class Matrix(AnswerType):
+    """A grid: several rating items on one scale asked together ("rate us on these seven
+    aspects"). A matrix holds no answer of its own: the parser expands each of its ``rows``
+    into an ordinary question of type :attr:`row_type` (its own id, construct tag and
+    ``reverse``, the matrix's scale, ``required`` and ``show_if``) carrying the matrix as
+    its ``group``, so storage, exports and analysis see ordinary rating items; only the
+    page's markup draws the group as one grid."""
+
+    name = "matrix"
+    fields = frozenset({"scale", "rows"})
+    row_type = "rating"
+
+
 ANSWER_TYPES: Mapping[str, AnswerType] = MappingProxyType(
-    {entry.name: entry for entry in (Rating(), SingleChoice(), MultipleChoice(), Text(), Number())})
+    {entry.name: entry for entry in (Rating(), SingleChoice(), MultipleChoice(), Text(), Number(), Matrix())})
 
 
 def answer_type(question: Question) -> AnswerType:

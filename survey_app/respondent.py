@@ -4,7 +4,6 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
-from markupsafe import Markup
 
 from models import navigation
 from models.questionnaire import Questionnaire
@@ -12,7 +11,7 @@ from models.storage.tables import Wave
 
 from .forms import CONTACT_FIELDS, PageAnswers, Tampered, check_tampering, validate_answers, validate_contact
 from .i18n import LANGUAGE_NAMES, translate
-from .question_markup import question_html
+from .question_markup import questions_html as render_questions
 from .responses import PagePost, ResponseState, SurveyService
 from .state import current_state
 
@@ -189,9 +188,9 @@ def _show_page(wave: Wave, questionnaire: Questionnaire, language: str, index: i
     position = visible_pages.index(index) + 1
     is_last = navigation.is_last_page(questionnaire, answers, index)
     here = url_for(".page", questionnaire_id=wave.questionnaire_id, wave_name=wave.name, number=index + 1)
-    questions_html = Markup("".join(
-        question_html(questionnaire, question, language, form[question.id].data,
-                      form[question.id].errors[0] if form[question.id].errors else None) for question in questions))
+    questions_html = render_questions(
+        questionnaire, questions, language, {q.id: form[q.id].data for q in questions},
+        {q.id: form[q.id].errors[0] if form[q.id].errors else None for q in questions})
     return render_template(
         "page.html", form=form, page=page_spec, position=position, total=len(visible_pages), previous=previous,
         is_last=is_last, resumed=resumed, here=here, submission_id=uuid.uuid4().hex, questions_html=questions_html,

@@ -163,4 +163,4 @@ def test_the_schema_offers_exactly_the_registered_types_and_their_fields():
 
 def test_analysis_reads_ratings_and_numbers_as_numbers():
     assert {name for name, entry in ANSWER_TYPES.items() if entry.numeric} == {"rating", "number"}
-    assert [q.id for q in Q.rating_items] == ["sat"]
+    assert [q.id for q in Q.rating_items] == ["sat", "aspect_a", "aspect_b"]  # a matrix's rows are items

@@ -6,7 +6,7 @@ import pytest
 
 from models.questionnaire import parse_questionnaire
 from survey_app.i18n import translate
-from survey_app.question_markup import question_html
+from survey_app.question_markup import group_html, question_html
 
 QUESTIONNAIRE = """\
 id: markup
@@ -103,7 +103,8 @@ def test_every_question_type_has_markup_that_posts_what_its_entry_accepts():
 
     assert set(MARKUP) == set(ANSWER_TYPES)
     questionnaire = parse_questionnaire(EVERY_TYPE, "types.yaml")
-    assert {q.type for q in questionnaire.questions} == set(ANSWER_TYPES)
+    # A matrix's rows are ordinary questions of its entry's row type, grouped.
+    assert {q.group.type if q.group else q.type for q in questionnaire.questions} == set(ANSWER_TYPES)
 
     class Inputs(HTMLParser):
         def __init__(self):
@@ -119,6 +120,10 @@ def test_every_question_type_has_markup_that_posts_what_its_entry_accepts():
         entry = answer_type(question)
         for language in questionnaire.languages:
             parser = Inputs()
-            parser.feed(str(question_html(questionnaire, question, language, None, None)))
+            if question.group is None:
+                parser.feed(str(question_html(questionnaire, question, language, None, None)))
+            else:  # the grid, with only this row's inputs kept
+                grid = str(group_html(questionnaire, question.group, [question], language, {}, {}))
+                parser.feed(grid)
             assert parser.values == [value for value, _ in entry.choices(question, language)], question.id
             assert entry.tampered(question, parser.values[:1]) is None
