@@ -239,7 +239,7 @@ def _matrix_markup(frame: _GroupFrame) -> tuple[str, tuple, str]:
         described_attr = f' aria-describedby="{described}"' if described else ""
         opening = (f'\n    <fieldset class="grid-row{" has-error" if error else ""}" id="q-{rid}"'
                    f'{described_attr}>'
-                   f'\n      <legend>{escape(row.text.get(language))}</legend>{notes}{ends}'
+                   f'\n      <legend>{escape(row.text.get(language))}</legend>{notes}'
                    f'\n      <div class="grid-points">')
         invalid = "true" if error else "false"
         required = " required" if row.required else ""
@@ -254,7 +254,7 @@ def _matrix_markup(frame: _GroupFrame) -> tuple[str, tuple, str]:
                             + f'\n        <label class="point{" dk" if is_dk else ""}" for="{option_id}"><input type="radio" '
                               f'id="{option_id}" name="{rid}" value="{escape(value)}"',
                             f'{"" if is_dk else required} aria-invalid="{invalid}"><span class="face">{face}</span></label>'
-                            + ("\n      </div>\n    </fieldset>" if index == len(choices) - 1 else "")))
+                            + (f"\n      </div>{ends}\n    </fieldset>" if index == len(choices) - 1 else "")))
     return head, tuple(options), "\n  </div>"
 
 
