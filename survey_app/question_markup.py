@@ -221,7 +221,7 @@ def _matrix_markup(frame: _GroupFrame) -> tuple[str, tuple, str]:
     described_group = f' aria-describedby="{gid}-help"' if group.help else ""
     head = (f'\n  <div class="question matrix{" has-error" if any_error else ""}" id="q-{gid}" role="group" '
             f'aria-labelledby="{gid}-text"{described_group} '
-            f'style="--cols: {len(choices)}">'
+            '>'
             f'\n    <p class="matrix-text" id="{gid}-text">{escape(group.text.get(language))} {frame.marker}</p>'
             f'{help_note}'
             f'\n    <div class="grid-heads" aria-hidden="true"><span class="grid-spacer"></span>'
