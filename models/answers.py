@@ -169,7 +169,10 @@ class AnswerType:
         return None if is_missing(value) else self.coerce(question, value)
 
     def variable_labels(self, question: Question, language: str | None = None) -> dict[str, str]:
-        return {question.id: question.text.get(language)[:250]}
+        text = question.text.get(language)
+        if question.group is not None:  # a matrix row's text reads as part of the matrix's question
+            text = f"{question.group.text.get(language)} [{text}]"
+        return {question.id: text[:250]}
 
     def value_labels(self, question: Question, language: str | None = None) -> dict[str, dict]:
         labels = self.choices(question, language)
