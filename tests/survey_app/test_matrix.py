@@ -107,3 +107,30 @@ def test_a_matrix_page_is_stored_as_one_answer_per_row_and_read_back(client, gri
     assert stored == {**{row: float(v) for row, v in answers.items()}, "s_price": 4.0}  # optional rows left out
     frame = load_wave_frame(engine, "grid-retail", "W1")
     assert frame.loc[frame.index[0], ROWS].tolist() == [9, 8, 7, 99, 2, 10, 1]
+
+
+def test_csi_validate_reports_bad_matrix_rows_with_file_and_line(tmp_path):
+    from .test_cli import csi
+
+    bad = tmp_path / "grid.yaml"
+    bad.write_text(QUESTIONNAIRE
+                   .replace("{id: q_advice,", "{id: q_staff,")
+                   .replace("{id: q_range, construct: perceived_quality, text: {en: Range of products, zh-CN: 商品种类}}",
+                            "{id: q_range, construct: perceived_quality, text: {en: Range of products}}")
+                   .replace("        scale: five\n", ""), encoding="utf-8")
+    good = tmp_path / "good.yaml"
+    good.write_text(QUESTIONNAIRE, encoding="utf-8")
+    result = csi("validate", str(bad), str(good))
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    assert result.stdout.splitlines() == [
+        f"{bad}:42: pages[1].questions[0]: missing required field 'scale'",
+        f"{good}: ok: grid-retail v1: 11 questions (10 rating items), 2 constructs, 2 pages, languages en, zh-CN",
+    ]  # structure first: the semantic checks wait until the structure is right
+    bad.write_text(bad.read_text(encoding="utf-8").replace("        type: matrix\n        required: false",
+                                                           "        type: matrix\n        scale: five\n        required: false"),
+                   encoding="utf-8")
+    result = csi("validate", str(bad))
+    assert result.stdout.splitlines() == [
+        f"{bad}:34: pages[0].questions[0].rows[1].id: duplicate question id 'q_staff' (also pages[0].questions[0].rows[0])",
+        f"{bad}:35: pages[0].questions[0].rows[2].text: missing translation for 'zh-CN'",
+    ]
