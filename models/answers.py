@@ -286,7 +286,7 @@ class SingleChoice(AnswerType):
     """One option of a list; answered with the option's own value (text or integer)."""
 
     name = "single_choice"
-    fields = frozenset({"options"})
+    fields = frozenset({"options", "randomize"})
 
     def choices(self, question, language=None):
         return [(str(o.value), o.label.get(language)) for o in question.options]
@@ -328,7 +328,7 @@ class MultipleChoice(AnswerType):
     """Any number of options (at most ``max_selected``); exported as one 0/1 column each."""
 
     name = "multiple_choice"
-    fields = frozenset({"options", "max_selected"})
+    fields = frozenset({"options", "max_selected", "randomize"})
     multiple = True
 
     def choices(self, question, language=None):
@@ -512,7 +512,7 @@ class Matrix(AnswerType):
     page's markup draws the group as one grid."""
 
     name = "matrix"
-    fields = frozenset({"scale", "rows"})
+    fields = frozenset({"scale", "rows", "randomize"})
     row_type = "rating"
 
 

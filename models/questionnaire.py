@@ -112,6 +112,7 @@ class Group:
     help: Text | None
     scale: Scale | None
     rows: tuple[str, ...]
+    randomize: bool = False  # rows shown in an order of each response's own (models/randomization.py)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ class Question:
     integer: bool = False
     segment: bool = False  # analysed per answer (``Questionnaire.segment_ids``)
     group: Group | None = None  # the matrix this question is a row of (None: asked on its own)
+    randomize: bool = False  # options shown in an order of each response's own (models/randomization.py)
 
 
 # Question types whose answers split respondents into groups: one answer each, few levels.
@@ -147,6 +149,7 @@ class Page:
     title: Text | None
     questions: tuple[Question, ...]
     show_if: Expression | None = None
+    randomize: bool = False  # questions (a matrix as one) in an order of each response's own
 
 
 @dataclass(frozen=True)
@@ -427,7 +430,8 @@ class _SemanticChecker:
                                   "1 = very low cost ... 10 = very high cost")
             # Questions on one page are shown together, so a page's conditions may use only earlier pages.
             earlier.update(qid for q in page["questions"] for qid in _answer_ids(q))
-            pages.append(Page(page["id"], self.optional_text(page.get("title"), p_path + ("title",)), tuple(questions), page_condition))
+            pages.append(Page(page["id"], self.optional_text(page.get("title"), p_path + ("title",)), tuple(questions),
+                              page_condition, bool(page.get("randomize", False))))
         rules = []
         for r_index, rule in enumerate(raw.get("follow_up", [])):
             r_path = ("follow_up", r_index)
@@ -510,6 +514,7 @@ class _SemanticChecker:
             options=tuple(options), max_selected=spec.get("max_selected"), max_length=spec.get("max_length", 2000),
             multiline=spec.get("multiline", False), minimum=spec.get("min"), maximum=spec.get("max"),
             integer=spec.get("integer", False), segment=bool(spec.get("segment", False)),
+            randomize=bool(spec.get("randomize", False)),
         )
 
     def group(self, spec: dict, path: tuple, page_id: str, scales: dict, earlier: set, all_ids: set) -> list[Question]:
@@ -522,9 +527,10 @@ class _SemanticChecker:
         if "scale" in shared and head.scale is None:
             return []  # the unknown scale is reported once, at the matrix
         row_type = ANSWER_TYPES[spec["type"]].row_type
-        for key in ("segment", "show_if"):  # refused or parsed once, at the matrix
+        for key in ("segment", "show_if", "randomize"):  # refused, parsed or applying once, at the matrix
             shared.pop(key, None)
-        group = Group(spec["id"], spec["type"], head.text, head.help, head.scale, tuple(row["id"] for row in spec["rows"]))
+        group = Group(spec["id"], spec["type"], head.text, head.help, head.scale, tuple(row["id"] for row in spec["rows"]),
+                      head.randomize)
         rows = []
         for r_index, row in enumerate(spec["rows"]):
             # The row's own fields report problems at the row's line.

@@ -19,17 +19,20 @@ from models.questionnaire import Group, Question, Questionnaire
 from .i18n import translate
 
 def questions_html(questionnaire: Questionnaire, questions: Sequence[Question], language: str,
-                   data: Mapping[str, Any], errors: Mapping[str, str | None]) -> Markup:
+                   data: Mapping[str, Any], errors: Mapping[str, str | None],
+                   orders: Mapping[str, Sequence[str]] | None = None) -> Markup:
     """The markup of a page's ``questions`` in order, the rows of one matrix (consecutive
     questions of one ``group``) drawn together as its grid. ``data`` and ``errors``: question
-    id -> what :func:`question_html` takes."""
+    id -> what :func:`question_html` takes; ``orders``: question id -> its options' values
+    in the order shown (models/randomization.py)."""
+    orders = orders or {}
     out, index = [], 0
     while index < len(questions):
         group = questions[index].group
         end = index + 1
         if group is None:
             out.append(question_html(questionnaire, questions[index], language, data.get(questions[index].id),
-                                     errors.get(questions[index].id)))
+                                     errors.get(questions[index].id), orders.get(questions[index].id)))
         else:
             while end < len(questions) and questions[end].group is group:
                 end += 1
@@ -57,9 +60,10 @@ def group_html(questionnaire: Questionnaire, group: Group, rows: Sequence[Questi
 
 
 def question_html(questionnaire: Questionnaire, question: Question, language: str, data: Any,
-                  error: str | None) -> Markup:
+                  error: str | None, order: Sequence[str] | None = None) -> Markup:
     """``<div class="question">`` for ``question`` showing ``data`` (a string, a list of
-    strings for multiple choice, or None) and ``error`` (a message, or None)."""
+    strings for multiple choice, or None) and ``error`` (a message, or None); ``order``: the
+    options' values in the order this respondent is shown them (None: the file's order)."""
     key = (questionnaire.content_hash, question.id, language, error)
     pieces = _CACHE.get(key)
     if pieces is None:
@@ -67,6 +71,10 @@ def question_html(questionnaire: Questionnaire, question: Question, language: st
             _CACHE.clear()
         pieces = _CACHE[key] = _pieces(question, language, error)
     head, options, tail = pieces
+    if options and order:
+        # The cached pieces are in the file's order; each option carries its own id and label.
+        rank = {value: i for i, value in enumerate(order)}
+        options = sorted(options, key=lambda option: rank.get(option[0], len(rank)))
     if options:
         picked = _picked(data)
         middle = "".join(start + (" checked" if value in picked else "") + end for value, start, end in options)

@@ -133,6 +133,10 @@ class Response(Base):
     # so importing the same file twice stores its rows once.
     origin: Mapped[str] = mapped_column(String(16), default="web", server_default="web")
     import_key: Mapped[str | None] = mapped_column(String(64))
+    # Added in revision 0012_matrix: the order this response was shown randomized options,
+    # matrix rows and page questions in ({key: [ids]}, models/randomization.py); None when
+    # nothing it saw was randomized.
+    display_order: Mapped[dict | None] = mapped_column(JSON)
 
     answers: Mapped[list["Answer"]] = relationship(cascade="all, delete-orphan")
 
