@@ -127,3 +127,22 @@ def test_every_question_type_has_markup_that_posts_what_its_entry_accepts():
                 parser.feed(grid)
             assert parser.values == [value for value, _ in entry.choices(question, language)], question.id
             assert entry.tampered(question, parser.values[:1]) is None
+
+
+def test_a_grid_escapes_its_texts_shows_each_rows_answer_and_error_and_is_cached_per_error():
+    from models.questionnaire import parse_questionnaire as parse
+    from survey_app.question_markup import questions_html
+
+    from ..matrix_questionnaire import QUESTIONNAIRE as GRID
+
+    questionnaire = parse(GRID.replace("Friendliness of the staff", "<b>Staff</b> & co"), "grid.yaml")
+    rows = questionnaire.pages[0].questions
+    calm = str(questions_html(questionnaire, rows, "en", {"q_staff": "3", "q_wait": "99"}, {}))
+    assert "&lt;b&gt;Staff&lt;/b&gt; &amp; co" in calm and "<b>Staff" not in calm
+    assert re.findall(r'name="(q_[a-z]+)" value="([0-9]+)"[^>]* checked', calm) == [("q_staff", "3"), ("q_wait", "99")]
+    assert calm.count("<fieldset") == 7 and calm.count("<legend>") == 7 and 'class="error"' not in calm
+    flagged = str(questions_html(questionnaire, rows, "en", {}, {"q_range": "Please answer this question."}))
+    assert flagged.count('class="error"') == 1 and 'id="q_range-error"' in flagged
+    assert '<fieldset class="grid-row has-error" id="q-q_range" aria-describedby="q_range-error">' in flagged
+    assert " checked" not in flagged  # the cached pieces hold no respondent's answer
+    assert str(questions_html(questionnaire, rows, "en", {"q_staff": "3", "q_wait": "99"}, {})) == calm
