@@ -132,7 +132,7 @@ def test_content_hash_changes_with_content():
     (("type: text", "type: essay"),
      "q.yaml:33: pages[1].questions[1].type: 'essay' is not one of: rating, single_choice, multiple_choice, text, number, matrix"),
     (("required: false", "requird: false"),
-     "q.yaml:34: pages[1].questions[1].requird: unknown field 'requird' (allowed: construct, help, id, integer, max, max_length, max_selected, min, multiline, options, required, reverse, rows, scale, segment, show_if, text, type)"),
+     "q.yaml:34: pages[1].questions[1].requird: unknown field 'requird' (allowed: construct, help, id, integer, max, max_length, max_selected, min, multiline, options, randomize, required, reverse, rows, scale, segment, show_if, text, type)"),
     (("    min: 1\n", ""), "q.yaml:7: scales.ten: missing required field 'min'"),
     (("max: 10", "max: ten"), "q.yaml:9: scales.ten.max: expected integer, got str 'ten'"),
     (("code: 99", "code: 5"),
