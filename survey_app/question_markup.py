@@ -44,14 +44,22 @@ def questions_html(questionnaire: Questionnaire, questions: Sequence[Question], 
 def group_html(questionnaire: Questionnaire, group: Group, rows: Sequence[Question], language: str,
                data: Mapping[str, Any], errors: Mapping[str, str | None]) -> Markup:
     """One grid (``MARKUP[group.type]``) of ``rows``, each showing its answer and error."""
-    shown_errors = tuple(errors.get(row.id) for row in rows)
-    key = (questionnaire.content_hash, f"{group.type}:{group.id}", language, (tuple(r.id for r in rows), shown_errors))
+    # Cached with the rows in the file's order, whatever order this respondent sees them in
+    # (randomize: true), so a shuffled grid costs one entry, not one per order.
+    canonical = sorted(rows, key=lambda row: group.rows.index(row.id))
+    shown_errors = tuple(errors.get(row.id) for row in canonical)
+    key = (questionnaire.content_hash, f"{group.type}:{group.id}", language, (tuple(r.id for r in canonical), shown_errors))
     pieces = _CACHE.get(key)
     if pieces is None:
         if len(_CACHE) > 4096:
             _CACHE.clear()
-        pieces = _CACHE[key] = MARKUP[group.type](_GroupFrame(group, rows, language, dict(zip((r.id for r in rows), shown_errors))))
+        pieces = _CACHE[key] = MARKUP[group.type](
+            _GroupFrame(group, canonical, language, dict(zip((r.id for r in canonical), shown_errors))))
     head, options, tail = pieces
+    if [row.id for row in rows] != [row.id for row in canonical]:
+        # A row's options are contiguous and carry its fieldset: move them as blocks.
+        rank = {row.id: i for i, row in enumerate(rows)}
+        options = sorted(options, key=lambda option: rank[option[0][0]])
     picked = {row.id: _picked(data.get(row.id)) for row in rows}
     # A grid's options are ((row id, value), before, after): each row's own answer is checked.
     middle = "".join(start + (" checked" if value in picked[row_id] else "") + end

@@ -146,3 +146,20 @@ def test_a_grid_escapes_its_texts_shows_each_rows_answer_and_error_and_is_cached
     assert '<fieldset class="grid-row has-error" id="q-q_range" aria-describedby="q_range-error">' in flagged
     assert " checked" not in flagged  # the cached pieces hold no respondent's answer
     assert str(questions_html(questionnaire, rows, "en", {"q_staff": "3", "q_wait": "99"}, {})) == calm
+
+
+def test_a_shuffled_grid_is_the_same_rows_moved_as_blocks():
+    from models.questionnaire import parse_questionnaire as parse
+    from survey_app.question_markup import questions_html
+
+    from ..matrix_questionnaire import QUESTIONNAIRE as GRID
+
+    questionnaire = parse(GRID, "grid.yaml")
+    rows = list(questionnaire.pages[0].questions)
+    data = {"q_clean": "4"}
+    straight = str(questions_html(questionnaire, rows, "en", data, {}))
+    shuffled = str(questions_html(questionnaire, rows[::-1], "en", data, {}))
+    blocks = re.findall(r"\n    <fieldset.*?</fieldset>", straight, re.S)
+    assert len(blocks) == 7
+    assert re.findall(r"\n    <fieldset.*?</fieldset>", shuffled, re.S) == blocks[::-1]
+    assert 'name="q_clean" value="4" checked required' in shuffled
