@@ -100,6 +100,7 @@ class AnswerType:
     model_item = False  # an item a CSI model can measure a construct with
     measure = "nominal"  # SPSS measurement level of its export column(s)
     free_text = False  # an open answer in the respondent's words (sentiment, themes, follow-up notes)
+    row_type: str | None = None  # a group of rows: the parser expands it into questions of this type
 
     # -- the page ------------------------------------------------------------------------
     def choices(self, question: Question, language: str | None = None) -> list[tuple[str, str]]:
@@ -227,7 +228,10 @@ class AnswerType:
         return number
 
     def variable_labels(self, question: Question, language: str | None = None) -> dict[str, str]:
-        return {question.id: question.text.get(language)[:250]}
+        text = question.text.get(language)
+        if question.group is not None:  # a matrix row's text reads as part of the matrix's question
+            text = f"{question.group.text.get(language)} [{text}]"
+        return {question.id: text[:250]}
 
     def value_labels(self, question: Question, language: str | None = None) -> dict[str, dict]:
         labels = self.choices(question, language)
@@ -371,7 +375,7 @@ class SingleChoice(AnswerType):
     """One option of a list; answered with the option's own value (text or integer)."""
 
     name = "single_choice"
-    fields = frozenset({"options"})
+    fields = frozenset({"options", "randomize"})
 
     def choices(self, question, language=None):
         return [(str(o.value), o.label.get(language)) for o in question.options]
@@ -428,7 +432,7 @@ class MultipleChoice(AnswerType):
     """Any number of options (at most ``max_selected``); exported as one 0/1 column each."""
 
     name = "multiple_choice"
-    fields = frozenset({"options", "max_selected"})
+    fields = frozenset({"options", "max_selected", "randomize"})
     multiple = True
 
     def choices(self, question, language=None):
@@ -665,8 +669,21 @@ def _fmt(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+class Matrix(AnswerType):
+    """A grid: several rating items on one scale asked together ("rate us on these seven
+    aspects"). A matrix holds no answer of its own: the parser expands each of its ``rows``
+    into an ordinary question of type :attr:`row_type` (its own id, construct tag and
+    ``reverse``, the matrix's scale, ``required`` and ``show_if``) carrying the matrix as
+    its ``group``, so storage, exports and analysis see ordinary rating items; only the
+    page's markup draws the group as one grid."""
+
+    name = "matrix"
+    fields = frozenset({"scale", "rows", "randomize"})
+    row_type = "rating"
+
+
 ANSWER_TYPES: Mapping[str, AnswerType] = MappingProxyType(
-    {entry.name: entry for entry in (Rating(), SingleChoice(), MultipleChoice(), Text(), Number())})
+    {entry.name: entry for entry in (Rating(), SingleChoice(), MultipleChoice(), Text(), Number(), Matrix())})
 
 
 def answer_type(question: Question) -> AnswerType:

@@ -13,6 +13,7 @@ program evaluates them).
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import re
@@ -173,9 +174,10 @@ class ExportError(CSIError):
 
 # The columns every wide export starts with, in this order (docs/exports.md describes each).
 # "origin": "web" (answered on the survey's pages) or "imported" (csi import, models.importing).
-# A "display order" column belongs here too as soon as questionnaires can randomize.
+# "display_order": what a response was shown in an order of its own (randomize: true), as
+# compact JSON {key: [ids in order]} (models/randomization.py); empty when nothing was.
 METADATA_COLUMNS = ("status", "origin", "language", "questionnaire_version", "questionnaire_hash",
-                    "started_at", "submitted_at", "duration_seconds")
+                    "started_at", "submitted_at", "duration_seconds", "display_order")
 ATTRIBUTE_PREFIX = "attr_"
 HIDDEN_PREFIX = "hidden."  # one column per hidden field, as expressions name it (models.hidden)
 EXPORT_STATUSES = ("complete", "partial")
@@ -184,12 +186,14 @@ _METADATA_LABELS = {
            "language": "Language answered in", "questionnaire_version": "Questionnaire version",
            "questionnaire_hash": "Questionnaire content hash (SHA-256)", "started_at": "Started (UTC)",
            "submitted_at": "Submitted (UTC)", "duration_seconds": "Duration from start to submission (seconds)",
-           "attribute": "Invitation attribute", "hidden": "Hidden field (from the link)"},
+           "attribute": "Invitation attribute", "hidden": "Hidden field (from the link)",
+           "display_order": "Order shown (JSON: randomized options, matrix rows, page questions)"},
     "zh-CN": {"response_id": "答卷编号", "status": "状态（完成或未完成）", "origin": "来源（网页或导入）",
               "language": "作答语言", "questionnaire_version": "问卷版本", "questionnaire_hash": "问卷内容哈希（SHA-256）",
               "started_at": "开始时间（UTC）", "submitted_at": "提交时间（UTC）",
               "duration_seconds": "从开始到提交的时长（秒）", "attribute": "邀请属性",
-              "hidden": "隐藏字段（来自链接）"},
+              "hidden": "隐藏字段（来自链接）",
+              "display_order": "呈现顺序（JSON：随机排列的选项、矩阵行、页面题目）"},
 }
 
 
@@ -213,7 +217,8 @@ def response_metadata(engine: Engine, questionnaire_id: str, wave: str,
         found = find_wave(session, questionnaire_id, wave)
         rows = session.execute(
             select(Response.id, Response.status, Response.origin, Response.language, Survey.version, Survey.content_hash,
-                   Response.started_at, Response.completed_at, Invitation.attributes, Response.hidden)
+                   Response.started_at, Response.completed_at, Invitation.attributes, Response.hidden,
+                   Response.display_order)
             .join(Survey, Survey.id == Response.survey_id)
             .outerjoin(Invitation, Invitation.id == Response.invitation_id)
             .where(Response.wave_id == found.id, Response.status.in_(statuses))
@@ -229,7 +234,9 @@ def response_metadata(engine: Engine, questionnaire_id: str, wave: str,
         record = {"response_id": row.id, "status": row.status, "origin": row.origin or "web", "language": row.language,
                   "questionnaire_version": row.version, "questionnaire_hash": row.content_hash,
                   "started_at": started, "submitted_at": submitted,
-                  "duration_seconds": (submitted - started).total_seconds() if submitted is not None else np.nan}
+                  "duration_seconds": (submitted - started).total_seconds() if submitted is not None else np.nan,
+                  "display_order": json.dumps(row.display_order, ensure_ascii=False, sort_keys=True,
+                                              separators=(",", ":")) if row.display_order else None}
         attributes = row.attributes or {}
         for key in keys:
             value = attributes.get(key)

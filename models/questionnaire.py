@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -104,6 +104,21 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Group:
+    """Rows asked together as one grid (a ``type: matrix`` entry of the file): its id, text,
+    help and scale as the page shows them, and the ids of its row questions in file order.
+    Each row is an ordinary :class:`Question` whose ``group`` is this."""
+
+    id: str
+    type: str
+    text: Text
+    help: Text | None
+    scale: Scale | None
+    rows: tuple[str, ...]
+    randomize: bool = False  # rows shown in an order of each response's own (models/randomization.py)
+
+
+@dataclass(frozen=True)
 class Question:
     id: str
     type: str
@@ -123,6 +138,8 @@ class Question:
     maximum: float | None = None
     integer: bool = False
     segment: bool = False  # analysed per answer (``Questionnaire.segment_ids``)
+    group: Group | None = None  # the matrix this question is a row of (None: asked on its own)
+    randomize: bool = False  # options shown in an order of each response's own (models/randomization.py)
 
 
 # Question types whose answers split respondents into groups: one answer each, few levels.
@@ -135,6 +152,7 @@ class Page:
     title: Text | None
     questions: tuple[Question, ...]
     show_if: Expression | None = None
+    randomize: bool = False  # questions (a matrix as one) in an order of each response's own
 
 
 @dataclass(frozen=True)
@@ -267,6 +285,11 @@ def parse_questionnaire(text: str, filename: str = "<questionnaire>") -> Questio
     return questionnaire
 
 
+def _answer_ids(spec: dict) -> list[str]:
+    """Ids of the answers a question entry of the file stands for: its rows for a matrix."""
+    return [row["id"] for row in spec["rows"]] if "rows" in spec else [spec["id"]]
+
+
 def _schema_problems(raw: dict, smap: SourceMap, filename: str) -> list[Problem]:
     validator = jsonschema.Draft202012Validator(questionnaire_schema())
     out = []
@@ -388,7 +411,7 @@ class _SemanticChecker:
         scales = {name: self.scale(name, spec) for name, spec in raw["scales"].items()}
         hidden = self.hidden_fields(raw.get("hidden", []))
         self.hidden_names = {f.name for f in hidden}
-        all_ids = {q["id"] for page in raw["pages"] for q in page["questions"]}
+        all_ids = {qid for page in raw["pages"] for q in page["questions"] for qid in _answer_ids(q)}
         seen_questions: dict[str, tuple] = {}
         seen_pages: dict[str, int] = {}
         earlier: set[str] = set(self.hidden_names)  # hidden values are known from the first page
@@ -404,23 +427,31 @@ class _SemanticChecker:
             questions = []
             for q_index, spec in enumerate(page["questions"]):
                 q_path = p_path + ("questions", q_index)
-                qid = spec["id"]
-                if qid in seen_questions:
-                    self.problem(q_path + ("id",), f"duplicate question id {qid!r} (also {format_path(seen_questions[qid])})")
-                seen_questions.setdefault(qid, q_path)
-                question = self.question(spec, q_path, page["id"], scales, set(earlier), all_ids)
-                questions.append(question)
-                if question.scale is not None and is_cost_construct(question.construct) and question.scale.quality_anchors:
-                    low, high = (question.scale.labels.get(k) for k in (question.scale.minimum, question.scale.maximum))
-                    self.warn(q_path + ("scale",),
-                              f"{qid!r} measures cost ({question.construct}) on scale {question.scale.name!r}, whose "
-                              f"anchors rate quality ({low.get() if low else question.scale.minimum!r} ... "
-                              f"{high.get() if high else question.scale.maximum!r}), so a high answer has no direction "
-                              "for delivered value (value - cost); give cost items a scale such as "
-                              "1 = very low cost ... 10 = very high cost")
+                # A matrix's own id and its rows' ids share the questions' name space: a row is a question.
+                ids = [(spec["id"], q_path)] + [(row["id"], q_path + ("rows", r_index))
+                                                 for r_index, row in enumerate(spec.get("rows", ()))]
+                for qid, id_path in ids:
+                    if qid in seen_questions:
+                        self.problem(id_path + ("id",), f"duplicate question id {qid!r} (also {format_path(seen_questions[qid])})")
+                    seen_questions.setdefault(qid, id_path)
+                if ANSWER_TYPES[spec["type"]].row_type:
+                    asked = self.group(spec, q_path, page["id"], scales, set(earlier), all_ids)
+                else:
+                    asked = [self.question(spec, q_path, page["id"], scales, set(earlier), all_ids)]
+                questions.extend(asked)
+                for question in asked:
+                    if question.scale is not None and is_cost_construct(question.construct) and question.scale.quality_anchors:
+                        low, high = (question.scale.labels.get(k) for k in (question.scale.minimum, question.scale.maximum))
+                        self.warn(q_path + ("scale",),
+                                  f"{question.id!r} measures cost ({question.construct}) on scale {question.scale.name!r}, whose "
+                                  f"anchors rate quality ({low.get() if low else question.scale.minimum!r} ... "
+                                  f"{high.get() if high else question.scale.maximum!r}), so a high answer has no direction "
+                                  "for delivered value (value - cost); give cost items a scale such as "
+                                  "1 = very low cost ... 10 = very high cost")
             # Questions on one page are shown together, so a page's conditions may use only earlier pages.
-            earlier.update(q["id"] for q in page["questions"])
-            pages.append(Page(page["id"], self.optional_text(page.get("title"), p_path + ("title",)), tuple(questions), page_condition))
+            earlier.update(qid for q in page["questions"] for qid in _answer_ids(q))
+            pages.append(Page(page["id"], self.optional_text(page.get("title"), p_path + ("title",)), tuple(questions),
+                              page_condition, bool(page.get("randomize", False))))
         rules = []
         for r_index, rule in enumerate(raw.get("follow_up", [])):
             r_path = ("follow_up", r_index)
@@ -541,8 +572,9 @@ class _SemanticChecker:
             show_if = self.expression(spec["show_if"], path + ("show_if",), earlier, all_ids, "show_if")
         self.pipes(spec, path, earlier, all_ids)
         if spec.get("segment") and qtype not in SEGMENT_TYPES:
-            why = "free-text answers are not groups" if qtype == "text" else \
-                "a respondent may choose several options, so the groups would overlap"
+            why = {"text": "free-text answers are not groups",
+                   "matrix": "a matrix is several items; its rows are analysed as items"}.get(
+                qtype, "a respondent may choose several options, so the groups would overlap")
             self.problem(path + ("segment",), f"a {qtype} question cannot be a segment ({why}); "
                                               f"declare segment: true on a {', '.join(SEGMENT_TYPES)} question")
         return Question(
@@ -552,7 +584,30 @@ class _SemanticChecker:
             options=tuple(options), max_selected=spec.get("max_selected"), max_length=spec.get("max_length", 2000),
             multiline=spec.get("multiline", False), minimum=spec.get("min"), maximum=spec.get("max"),
             integer=spec.get("integer", False), segment=bool(spec.get("segment", False)),
+            randomize=bool(spec.get("randomize", False)),
         )
+
+    def group(self, spec: dict, path: tuple, page_id: str, scales: dict, earlier: set, all_ids: set) -> list[Question]:
+        """The rows of a matrix as ordinary questions of the entry's ``row_type``: each row's
+        own id, text, help, construct and reverse; the matrix's scale, required and show_if."""
+        shared = {key: value for key, value in spec.items() if key not in ("rows", "text", "help", "id", "type")}
+        head = self.question({**shared, "id": spec["id"], "type": spec["type"], "text": spec["text"],
+                              **({"help": spec["help"]} if "help" in spec else {})},
+                             path, page_id, scales, earlier, all_ids)
+        if "scale" in shared and head.scale is None:
+            return []  # the unknown scale is reported once, at the matrix
+        row_type = ANSWER_TYPES[spec["type"]].row_type
+        for key in ("segment", "show_if", "randomize"):  # refused, parsed or applying once, at the matrix
+            shared.pop(key, None)
+        group = Group(spec["id"], spec["type"], head.text, head.help, head.scale, tuple(row["id"] for row in spec["rows"]),
+                      head.randomize)
+        rows = []
+        for r_index, row in enumerate(spec["rows"]):
+            # The row's own fields report problems at the row's line.
+            question = self.question({**shared, **row, "type": row_type}, path + ("rows", r_index),
+                                     page_id, scales, earlier, all_ids)
+            rows.append(replace(question, show_if=head.show_if, group=group))
+        return rows
 
     def model(self, spec: dict | None, pages: list[Page]) -> ModelSpec | None:
         if spec is None:

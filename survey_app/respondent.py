@@ -4,16 +4,16 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
-from markupsafe import Markup
 
 from models import navigation
 from models.hidden import SIGNATURE_PARAM, HiddenRefused, read_hidden, with_hidden
 from models.questionnaire import Questionnaire
+from models.randomization import arrange, page_order
 from models.storage.tables import Wave
 
 from .forms import CONTACT_FIELDS, PageAnswers, Tampered, check_tampering, validate_answers, validate_contact
 from .i18n import LANGUAGE_NAMES, translate
-from .question_markup import question_html
+from .question_markup import questions_html as render_questions
 from .responses import PagePost, ResponseState, SurveyService
 from .state import current_state
 
@@ -128,7 +128,7 @@ def start(questionnaire_id: str, wave_name: str):
         answers = with_hidden({}, hidden)
         first = navigation.next_page(questionnaire, answers, -1)
         if first is not None:  # answered with the first page itself, as a page post is with the next
-            return _show_page(wave, questionnaire, language, first, answers)
+            return _show_page(wave, questionnaire, language, first, answers, response.id)
     return _resume(questionnaire_id, wave_name, response, questionnaire)
 
 
@@ -177,7 +177,8 @@ def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, 
         # No skipping ahead, no hidden pages: go to where the respondent really is.
         return _resume(questionnaire_id, wave_name, response, questionnaire)
     if post is None:
-        return _show_page(wave, questionnaire, language, index, answers, resumed=request.args.get("resumed") == "1")
+        return _show_page(wave, questionnaire, language, index, answers, response.id,
+                          resumed=request.args.get("resumed") == "1")
     questions = navigation.visible_questions(questionnaire.pages[index], answers)
     try:
         check_tampering(request.form, questions)
@@ -188,7 +189,7 @@ def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, 
     going_back = request.form.get("nav") == "back"
     values = validate_answers(form, language, require=not going_back)
     if form.errors:
-        return _show_page(wave, questionnaire, language, index, answers, form=form, status=422)
+        return _show_page(wave, questionnaire, language, index, answers, response.id, form=form, status=422)
     if not 8 <= len(form.submission_id) <= 64:
         abort(400)  # no submission id: not a form we rendered
     outcome = post.save(values, language, advance=not going_back, max_completes=wave.max_completes)
@@ -206,14 +207,18 @@ def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, 
     # for, and 40% of the server's requests). The page names its own address (form action,
     # links, and a script that puts it in the address bar), and a repeated post is harmless:
     # its submission id is recognised and the page it leads to is shown again.
-    return _show_page(wave, questionnaire, language, outcome.next_page, outcome.answers)
+    return _show_page(wave, questionnaire, language, outcome.next_page, outcome.answers, response.id)
 
 
-def _show_page(wave: Wave, questionnaire: Questionnaire, language: str, index: int, answers: dict, *,
+def _show_page(wave: Wave, questionnaire: Questionnaire, language: str, index: int, answers: dict, response_id: int, *,
                form=None, status: int = 200, resumed: bool = False):
-    """Page ``index`` with the saved ``answers`` (or the posted ``form`` with its errors)."""
+    """Page ``index`` with the saved ``answers`` (or the posted ``form`` with its errors),
+    randomized parts in the order of response ``response_id`` (stored with it)."""
     page_spec = questionnaire.pages[index]
-    questions = navigation.visible_questions(page_spec, answers)
+    order = page_order(page_spec, str(response_id))
+    if order:
+        service().record_display_order(response_id, order)
+    questions = arrange(page_spec, navigation.visible_questions(page_spec, answers), order)
     if form is None:
         form = PageAnswers(questions, answers=answers)
     visible_pages = navigation.visible_pages(questionnaire, answers)
@@ -221,10 +226,9 @@ def _show_page(wave: Wave, questionnaire: Questionnaire, language: str, index: i
     position = visible_pages.index(index) + 1
     is_last = navigation.is_last_page(questionnaire, answers, index)
     here = url_for(".page", questionnaire_id=wave.questionnaire_id, wave_name=wave.name, number=index + 1)
-    questions_html = Markup("".join(
-        question_html(questionnaire, question, language, form[question.id].data,
-                      form[question.id].errors[0] if form[question.id].errors else None, answers=answers)
-        for question in questions))
+    questions_html = render_questions(
+        questionnaire, questions, language, {q.id: form[q.id].data for q in questions},
+        {q.id: form[q.id].errors[0] if form[q.id].errors else None for q in questions}, order, answers=answers)
     return render_template(
         "page.html", form=form, page=page_spec, position=position, total=len(visible_pages), previous=previous,
         is_last=is_last, resumed=resumed, here=here, submission_id=uuid.uuid4().hex, questions_html=questions_html,

@@ -39,4 +39,12 @@ pages:
       - {id: note, type: text, max_length: 40, text: {en: Note, zh-CN: 备注}}
       - {id: visits, type: number, integer: true, min: 0, max: 1000, text: {en: Visits, zh-CN: 次数}}
       - {id: spend, type: number, min: -50, max: 1000000, text: {en: Spend, zh-CN: 花费}}
+      - id: aspects
+        type: matrix
+        scale: five
+        required: false
+        text: {en: Aspects, zh-CN: 方面}
+        rows:
+          - {id: aspect_a, construct: quality, text: {en: Aspect A, zh-CN: 方面甲}}
+          - {id: aspect_b, construct: quality, reverse: true, text: {en: Aspect B, zh-CN: 方面乙}}
 """

@@ -142,6 +142,10 @@ class Response(Base):
     # Added in revision 0013_quotas: the quota that ended this response (status
     # "quota_full"); "*" for the wave's own cap (models.quotas.WAVE_QUOTA_ID).
     quota_id: Mapped[str | None] = mapped_column(String(64))
+    # Added in revision 0014_matrix: the order this response was shown randomized options,
+    # matrix rows and page questions in ({key: [ids]}, models/randomization.py); None when
+    # nothing it saw was randomized.
+    display_order: Mapped[dict | None] = mapped_column(JSON)
 
     answers: Mapped[list["Answer"]] = relationship(cascade="all, delete-orphan")
 

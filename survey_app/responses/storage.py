@@ -357,6 +357,16 @@ class SurveyService:
             session.get(Invitation, invitation.id).used_at = utcnow()
         return "ok", wave, response
 
+    def record_display_order(self, response_id: int, order: dict[str, list[str]]) -> None:
+        """Add ``order`` (models.randomization) to what the response was shown; written only
+        when something in it is new (a page shown again costs one read)."""
+        with self.engine.begin() as connection:
+            stored = connection.scalar(select(_responses.c.display_order).where(_responses.c.id == response_id)) or {}
+            if all(stored.get(key) == value for key, value in order.items()):
+                return
+            connection.execute(update(_responses).where(_responses.c.id == response_id)
+                               .values(display_order={**stored, **order}))
+
     def save_contact(self, response_id: int, contact: dict) -> None:
         with self.engine.begin() as connection:
             connection.execute(update(_responses).where(_responses.c.id == response_id)

@@ -164,7 +164,7 @@ def test_the_schema_offers_exactly_the_registered_types_and_their_fields():
 
 def test_analysis_reads_ratings_and_numbers_as_numbers():
     assert {name for name, entry in ANSWER_TYPES.items() if entry.numeric} == {"rating", "number"}
-    assert [q.id for q in Q.rating_items] == ["sat"]
+    assert [q.id for q in Q.rating_items] == ["sat", "aspect_a", "aspect_b"]  # a matrix's rows are items
 
 
 # -- a foreign file's cells (models/importing.py asks these; its tests check the messages in files)

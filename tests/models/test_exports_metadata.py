@@ -97,8 +97,9 @@ def test_wide_csv_has_every_metadata_column(fielded):
     rows = read_csv(export_wave(engine, questionnaire, "2026年第四季度", "csv")[0])
     header = list(rows[0])
     assert header[:1 + len(METADATA_COLUMNS)] == ["response_id", *METADATA_COLUMNS]
-    assert header[9:12] == ["attr_tier", "attr_region", "attr_等级"]
-    assert header[12:] == ["sat", "channel", "cats__food", "cats__home", "visits", "comments"]
+    assert header[10:13] == ["attr_tier", "attr_region", "attr_等级"]
+    assert header[13:] == ["sat", "channel", "cats__food", "cats__home", "visits", "comments"]
+    assert {r["display_order"] for r in rows} == {""}  # nothing here is randomized
     assert [int(r["response_id"]) for r in rows] == ids  # complete responses only, by default
     first, second, third = rows
     assert first["started_at"] == "2026-11-30T08:00:00Z" and first["submitted_at"] == "2026-11-30T08:05:00Z"

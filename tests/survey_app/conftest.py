@@ -85,7 +85,9 @@ class Page:
         text = response.get_data(as_text=True)
         csrf = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text)
         sub = re.search(r'name="submission_id" type="hidden" value="([^"]*)"', text)
-        ids = re.findall(r'<div class="question[^"]*" id="q-([A-Za-z0-9_]+)"', text)
+        # A question's block, or a row of a matrix (the matrix's own block holds no answer).
+        ids = re.findall(r'<(?:div class="question(?! matrix)[^"]*"|fieldset class="grid-row[^"]*") '
+                         r'id="q-([A-Za-z0-9_]+)"', text)
         # A page shown in answer to a post names its own address (the address bar shows it; the
         # form posts to it), as a browser sees it.
         address = (re.search(r'data-address="([^"]+)"', text)

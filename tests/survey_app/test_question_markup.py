@@ -6,7 +6,7 @@ import pytest
 
 from models.questionnaire import parse_questionnaire
 from survey_app.i18n import translate
-from survey_app.question_markup import question_html
+from survey_app.question_markup import group_html, question_html
 
 QUESTIONNAIRE = """\
 id: markup
@@ -103,7 +103,8 @@ def test_every_question_type_has_markup_that_posts_what_its_entry_accepts():
 
     assert set(MARKUP) == set(ANSWER_TYPES)
     questionnaire = parse_questionnaire(EVERY_TYPE, "types.yaml")
-    assert {q.type for q in questionnaire.questions} == set(ANSWER_TYPES)
+    # A matrix's rows are ordinary questions of its entry's row type, grouped.
+    assert {q.group.type if q.group else q.type for q in questionnaire.questions} == set(ANSWER_TYPES)
 
     class Inputs(HTMLParser):
         def __init__(self):
@@ -119,7 +120,11 @@ def test_every_question_type_has_markup_that_posts_what_its_entry_accepts():
         entry = answer_type(question)
         for language in questionnaire.languages:
             parser = Inputs()
-            parser.feed(str(question_html(questionnaire, question, language, None, None)))
+            if question.group is None:
+                parser.feed(str(question_html(questionnaire, question, language, None, None)))
+            else:  # the grid, with only this row's inputs kept
+                grid = str(group_html(questionnaire, question.group, [question], language, {}, {}))
+                parser.feed(grid)
             assert parser.values == [value for value, _ in entry.choices(question, language)], question.id
             assert entry.tampered(question, parser.values[:1]) is None
 
@@ -142,3 +147,39 @@ def test_piped_questions_are_built_per_respondent_and_never_cached():
     # A question without piping is still cached.
     question_markup.question_html(q, fruit, "en", None, None, answers={"overall": 3})
     assert (q.content_hash, "fruit", "en", None) in question_markup._CACHE
+
+
+def test_a_grid_escapes_its_texts_shows_each_rows_answer_and_error_and_is_cached_per_error():
+    from models.questionnaire import parse_questionnaire as parse
+    from survey_app.question_markup import questions_html
+
+    from ..matrix_questionnaire import QUESTIONNAIRE as GRID
+
+    questionnaire = parse(GRID.replace("Friendliness of the staff", "<b>Staff</b> & co"), "grid.yaml")
+    rows = questionnaire.pages[0].questions
+    calm = str(questions_html(questionnaire, rows, "en", {"q_staff": "3", "q_wait": "99"}, {}))
+    assert "&lt;b&gt;Staff&lt;/b&gt; &amp; co" in calm and "<b>Staff" not in calm
+    assert re.findall(r'name="(q_[a-z]+)" value="([0-9]+)"[^>]* checked', calm) == [("q_staff", "3"), ("q_wait", "99")]
+    assert calm.count("<fieldset") == 7 and calm.count("<legend>") == 7 and 'class="error"' not in calm
+    flagged = str(questions_html(questionnaire, rows, "en", {}, {"q_range": "Please answer this question."}))
+    assert flagged.count('class="error"') == 1 and 'id="q_range-error"' in flagged
+    assert '<fieldset class="grid-row has-error" id="q-q_range" aria-describedby="q_range-error">' in flagged
+    assert " checked" not in flagged  # the cached pieces hold no respondent's answer
+    assert str(questions_html(questionnaire, rows, "en", {"q_staff": "3", "q_wait": "99"}, {})) == calm
+
+
+def test_a_shuffled_grid_is_the_same_rows_moved_as_blocks():
+    from models.questionnaire import parse_questionnaire as parse
+    from survey_app.question_markup import questions_html
+
+    from ..matrix_questionnaire import QUESTIONNAIRE as GRID
+
+    questionnaire = parse(GRID, "grid.yaml")
+    rows = list(questionnaire.pages[0].questions)
+    data = {"q_clean": "4"}
+    straight = str(questions_html(questionnaire, rows, "en", data, {}))
+    shuffled = str(questions_html(questionnaire, rows[::-1], "en", data, {}))
+    blocks = re.findall(r"\n    <fieldset.*?</fieldset>", straight, re.S)
+    assert len(blocks) == 7
+    assert re.findall(r"\n    <fieldset.*?</fieldset>", shuffled, re.S) == blocks[::-1]
+    assert 'name="q_clean" value="4" checked required' in shuffled

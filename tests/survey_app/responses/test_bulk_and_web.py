@@ -23,9 +23,10 @@ from ..conftest import Respondent, https_client
 
 # The page's posts, and the same answers as a spreadsheet hands them to pandas (integer
 # codes as floats, a list cell for the multiple choice).
-POSTED = {"sat": "4", "coded": "1", "cats": ["home", "7"], "note": "Fine, thanks.", "visits": "3", "spend": "12,5"}
+POSTED = {"sat": "4", "coded": "1", "cats": ["home", "7"], "note": "Fine, thanks.", "visits": "3", "spend": "12,5",
+          "aspect_a": "2", "aspect_b": "99"}  # a matrix's rows, one a don't-know
 CELLS = {"sat": [4.0], "coded": [1.0], "cats": [[7, "home"]], "note": ["Fine, thanks."], "visits": [3.0],
-         "spend": [12.5]}
+         "spend": [12.5], "aspect_a": [2.0], "aspect_b": [99.0]}
 
 
 @pytest.fixture
