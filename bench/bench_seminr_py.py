@@ -22,7 +22,7 @@ What it measures on mobi's ECSI model (250 x 24, 7 constructs, 12 paths; tests/d
    ``predict_DA``; ours ``technique="direct"``), sequential on both sides (ours has no workers
    option for PLSpredict; the peer's ``cores=2`` is timed too).
 
-Times are medians of repeats: wall (perf_counter) and CPU (os.times: this process plus reaped
+Times are medians of repeats: wall (perf_counter) and CPU (process_time plus getrusage of reaped
 child processes, so process-pool workers count). Ratios are peer / ours, computed here. The
 host's 2 cores are shared; the 1-minute load average is printed before and after each row.
 Prints a Markdown table for docs/benchmarks.md.
@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -83,17 +84,22 @@ def our_paths(results) -> dict[tuple[str, str], float]:
     return {(r["from"], r["to"]): r["estimate"] for r in results.path_coefficients.to_dict("records")}
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process (all threads) plus its reaped children (pool workers are
+    reaped when the pool shuts down, which both engines do before returning)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def timed(function, repeats: int) -> dict:
     """Median wall and CPU seconds over ``repeats`` calls, and the load around them."""
     load_before = os.getloadavg()[0]
     walls, cpus = [], []
     for _ in range(repeats):
-        t0, c0 = time.perf_counter(), os.times()
+        t0, c0 = time.perf_counter(), cpu_seconds()
         function()
-        c1 = os.times()
         walls.append(time.perf_counter() - t0)
-        cpus.append((c1.user + c1.system + c1.children_user + c1.children_system)
-                    - (c0.user + c0.system + c0.children_user + c0.children_system))
+        cpus.append(cpu_seconds() - c0)
     return {"wall": statistics.median(walls), "cpu": statistics.median(cpus), "n": repeats,
             "load": (load_before, os.getloadavg()[0])}
 
