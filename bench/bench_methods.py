@@ -6,7 +6,7 @@ model (Image, Expectation, Value -> Satisfaction with Image:Expectation and Imag
 
 Medians over repeats on this machine (2 shared cores); prints a Markdown table for
 docs/benchmarks.md. No peer runs here (seminr-py is GPL and belongs in a separate
-benchmark environment; see issue 19).
+benchmark environment: bench/bench_seminr_py.py, issue 19).
 """
 from __future__ import annotations
 
