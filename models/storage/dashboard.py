@@ -29,6 +29,11 @@ from .tables import Answer, Invitation, Response, Survey, Wave, WaveAnalysis, _a
 CHART_DAYS = 31
 
 
+def _quota_status(session, wave):
+    from .quotas import quota_status
+    return quota_status(session, wave)
+
+
 def survey_dashboard(session: Session, questionnaire_id: str, wave_name: str | None = None, *, code_version: str,
                      default_sla_hours: float, headline: str = "satisfaction", now: datetime | None = None) -> dict:
     """The dashboard of ``questionnaire_id`` at ``wave_name`` (default: its latest wave by name).
@@ -60,8 +65,8 @@ def survey_dashboard(session: Session, questionnaire_id: str, wave_name: str | N
         "segments": _segments(this, stored.get(selected.id) if selected else None),
         "completions_per_day": completions_per_day(session, selected.id) if selected else [],
         "funnel": funnel(session, selected.id) if selected else None,
-        # No questionnaire defines quotas yet: reported as none rather than drawn from nothing.
-        "quotas": None,
+        # The wave's cap ("*") and its questionnaire's quotas: count of limit, and responses ended.
+        "quotas": [status.to_dict() for status in _quota_status(session, selected)] if selected else [],
         "follow_up": {"sla_hours": sla, "sla_own": own, **follow_up_counts(session, questionnaire_id),
                       "overdue": overdue_by_survey(session, default_sla_hours, now, questionnaire_id).get(
                           questionnaire_id, 0)},

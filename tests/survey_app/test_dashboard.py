@@ -98,7 +98,7 @@ def test_dashboard_shows_the_stored_analysis_and_offers_the_missing_one(queued_a
         assert close(row["ci_high"], want["ci_high"])
     # One day of completions (the simulated responses all completed now), 300 + 300 over the survey.
     assert sum(d["completed"] for d in data["completions_per_day"]) == 300
-    assert data["quotas"] is None
+    assert data["quotas"] == []  # no cap, no quotas in the questionnaire
 
     page = admin_client.get(DASHBOARD).get_data(as_text=True)
     headline = expected["satisfaction"]
@@ -111,7 +111,7 @@ def test_dashboard_shows_the_stored_analysis_and_offers_the_missing_one(queued_a
     assert "not computed yet" in trend_row
     older_id = find_wave_id(engine, "2026Q3")
     assert f'action="/admin/waves/{older_id}/analysis"' in trend_row
-    assert "quota" not in page.lower()  # no quotas exist: no panel
+    assert 'id="quotas"' not in page  # no quotas exist: no panel
     for svg in re.findall(r"<svg.*?</svg>", page, re.S):  # well-formed, titled, and reads out its numbers
         root = ET.fromstring(svg)
         ns = "{http://www.w3.org/2000/svg}"
@@ -335,6 +335,22 @@ def test_dashboard_in_chinese(app, admin_client, engine):
     refused = admin_client.post("/admin/surveys/acsi-retail/follow-up-sla", headers={"Accept-Language": "zh-CN"},
                                 data={"csrf_token": csrf_of(page), "hours": "abc"}, follow_redirects=True)
     assert "回访时限：请以数字填写小时数，例如 48（而不是 'abc'）" in html.unescape(refused.get_data(as_text=True))
+
+
+def test_quota_fill_of_the_wave_cap(app, admin_client, engine, fielded, accounts):
+    from models.storage.quotas import set_wave_limits
+    with Session(engine) as session:
+        set_wave_limits(session, find_wave(session, "acsi-retail", "2026Q4"), max_completes=500)
+        session.commit()
+    data = api_get(app.test_client(), accounts["token"], "/api/v1/surveys/acsi-retail/dashboard").json
+    jsonschema.validate(data, dashboard_schema(app))
+    assert data["quotas"] == [{"id": "*", "count": 300, "limit": 500, "full": False, "screened_out": 0}]
+    page = admin_client.get(DASHBOARD).get_data(as_text=True)
+    section = re.search(r'<section class="card" id="quotas">.*?</section>', page, re.S).group(0)
+    assert "the wave's cap" in html.unescape(section) and "300 of 500" in section
+    assert '<meter min="0" max="500" value="300">' in section
+    chinese = admin_client.get(DASHBOARD, headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "配额与波次上限" in chinese and "300 / 500" in chinese
 
 
 def test_dashboard_has_no_untranslated_interface_text(app, console_data):
