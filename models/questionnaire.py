@@ -197,6 +197,9 @@ class Questionnaire:
     hidden: tuple[HiddenField, ...] = ()
     # Caps on completions by kind of respondent (models/quotas.py).
     quotas: tuple[Quota, ...] = ()
+    # Open-answer analysis: words kept whole (product, store names) and extra stop words.
+    user_words: tuple[str, ...] = ()
+    stop_words: tuple[str, ...] = ()
 
     @cached_property
     def questions(self) -> tuple[Question, ...]:
@@ -474,6 +477,8 @@ class _SemanticChecker:
             scales=scales, pages=tuple(pages), follow_up=tuple(rules), model_spec=model_spec,
             content_hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
             source=self.filename, raw=raw, warnings=tuple(self.warnings), email=email, hidden=hidden, quotas=quotas,
+            user_words=tuple((raw.get("text_analysis") or {}).get("user_words", ())),
+            stop_words=tuple((raw.get("text_analysis") or {}).get("stop_words", ())),
         )
 
     def hidden_fields(self, specs: list) -> tuple[HiddenField, ...]:

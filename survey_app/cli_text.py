@@ -69,11 +69,14 @@ def _word_file(path: str | None, option: str) -> tuple[str, ...]:
     return tuple(line.split()[0] for line in lines if line.strip() and not line.lstrip().startswith("#"))
 
 
-def _tokenizer(user_words: str | None, stop_words: str | None):
+def _tokenizer(user_words: str | None, stop_words: str | None, questionnaire=None):
+    """Words from the files given, plus a stored questionnaire's own ``text_analysis`` words."""
     from analysis.text import Tokenizer
 
-    return Tokenizer(user_words=_word_file(user_words, "--user-words"),
-                     stop_words=frozenset(_word_file(stop_words, "--stop-words")))
+    own_user = tuple(questionnaire.user_words) if questionnaire is not None else ()
+    own_stop = tuple(questionnaire.stop_words) if questionnaire is not None else ()
+    return Tokenizer(user_words=tuple(dict.fromkeys(_word_file(user_words, "--user-words") + own_user)),
+                     stop_words=frozenset(_word_file(stop_words, "--stop-words") + own_stop))
 
 
 _user_words = click.option("--user-words", type=click.Path(), default=None,
@@ -213,7 +216,8 @@ def sentiment(file: str | None, column: str | None, survey: str | None, wave: st
         answers, respondents = stored.answers.tolist(), stored.answers.index.tolist()
     else:
         answers, respondents = read_column(file, column), None
-    scorer = SentimentScorer(lang, tokenizer=_tokenizer(user_words, None))
+    tokenizer = _tokenizer(user_words, None, stored.questionnaire if survey else None)
+    scorer = SentimentScorer(lang, tokenizer=tokenizer)
     _, results = segment_and_score(answers, scorer=scorer)
     rows = [{"row": i, "sentiment": r.sentiment, "score": r.score} for i, r in enumerate(results)]
     if respondents is not None:
@@ -254,11 +258,12 @@ def themes(file: str | None, column: str | None, survey: str | None, wave: str |
     _check_source(file, column, survey, wave, question)
     if (segment or score_construct) and not survey:
         _fail("--segment and --score-construct apply to a stored wave (--survey)")
-    tokenizer = _tokenizer(user_words, stop_words)
     if survey:
-        _stored_themes(StoredText(survey, wave, question, database_url), k, seed, lang, segment, score_construct,
-                       tokenizer, as_json)
+        stored = StoredText(survey, wave, question, database_url)
+        _stored_themes(stored, k, seed, lang, segment, score_construct,
+                       _tokenizer(user_words, stop_words, stored.questionnaire), as_json)
         return
+    tokenizer = _tokenizer(user_words, stop_words)
     answers = read_column(file, column)
     tokens, _ = segment_and_score(answers, tokenizer=tokenizer)
     try:

@@ -177,7 +177,8 @@ def stored_wave_texts(questionnaire, frame: pd.DataFrame, scores: pd.Series | No
 
     {question_id: {"n_answers", "themes": [{theme, label, share, n_answers}],
                    "responses": {response_id (str): [sentiment, score, [theme indices]]}}}
-    Questions with fewer than ``MIN_ANSWERS`` answers with content are left out."""
+    Questions with fewer than ``MIN_ANSWERS`` answers with content are left out. The
+    questionnaire's ``text_analysis`` words (user words kept whole, extra stop words) apply."""
     out = {}
     for question in questionnaire.questions:
         if not answer_type(question).free_text or question.id not in frame:
@@ -186,8 +187,11 @@ def stored_wave_texts(questionnaire, frame: pd.DataFrame, scores: pd.Series | No
         answered = answers[[isinstance(a, str) and bool(a.strip()) for a in answers.tolist()]]
         if len(answered) < MIN_ANSWERS:
             continue
+        tokenizer = Tokenizer(user_words=tuple(getattr(questionnaire, "user_words", ())),
+                              stop_words=frozenset(getattr(questionnaire, "stop_words", ())))
         try:
-            result = analyse_wave_text(answered, scores=scores, k=min(k, max(1, len(answered) // 10)), seed=seed)
+            result = analyse_wave_text(answered, scores=scores, k=min(k, max(1, len(answered) // 10)), seed=seed,
+                                       tokenizer=tokenizer)
         except ValueError:  # no content words at all (emoji, digits): nothing to store
             continue
         sentiment = {x.theme: x for x in result.by_theme}

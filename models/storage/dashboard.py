@@ -67,6 +67,9 @@ def survey_dashboard(session: Session, questionnaire_id: str, wave_name: str | N
         "funnel": funnel(session, selected.id) if selected else None,
         # The wave's cap ("*") and its questionnaire's quotas: count of limit, and responses ended.
         "quotas": [status.to_dict() for status in _quota_status(session, selected)] if selected else [],
+        # What customers wrote: each open question's themes from the stored analysis (no
+        # per-response rows: those are for the follow-up queue).
+        "texts": _texts(stored.get(selected.id) if selected else None),
         "follow_up": {"sla_hours": sla, "sla_own": own, **follow_up_counts(session, questionnaire_id),
                       "overdue": overdue_by_survey(session, default_sla_hours, now, questionnaire_id).get(
                           questionnaire_id, 0)},
@@ -88,6 +91,15 @@ def _wave_entry(session: Session, wave: Wave, row: WaveAnalysis | None, code_ver
         "index": [{k: r.get(k) for k in ("construct", "estimate", "ci_low", "ci_high")}
                   for r in summary.get("index", [])]}
     return entry
+
+
+def _texts(row: WaveAnalysis | None) -> list[dict]:
+    found = ((row.summary or {}).get("texts") or {}) if row is not None else {}
+    return [{"question": question, "n_answers": value.get("n_answers", 0),
+             "themes": [{key: theme.get(key) for key in ("theme", "label", "share", "negative", "mean_with",
+                                                         "mean_without", "difference")}
+                        for theme in value.get("themes", [])]}
+            for question, value in found.items()]
 
 
 def _segments(entry: dict | None, row: WaveAnalysis | None) -> dict:

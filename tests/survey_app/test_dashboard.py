@@ -385,3 +385,31 @@ def test_nothing_is_estimated_in_the_request(app, admin_client, engine, fielded,
     data = api_get(app.test_client(), accounts["token"], "/api/v1/surveys/acsi-retail/dashboard")
     assert data.status_code == 200 and [w["analysis"]["status"] for w in data.json["waves"]] == ["not computed"] * 2
     assert run_cli(app, "dashboard", "--survey", "acsi-retail").exit_code == 0
+
+
+def test_what_customers_wrote_from_the_stored_analysis(app, admin_client, engine, fielded, accounts):
+    """The open question's themes on the dashboard, from the wave's stored analysis (issue 20)."""
+    from analysis.stored import compute_analysis
+    from models.storage.analyses import load_stored
+
+    texts = ["结账排队太久，收银太慢", "店员很热情，服务周到", "停车场太小，停车位不够", "收银排队半小时",
+             "店员热情耐心", "停车位太少，停车场很挤"]
+    with Session(engine) as session:
+        wave_id = find_wave(session, "acsi-retail", "2026Q4").id
+        ids = session.scalars(select(Response.id).where(Response.wave_id == wave_id).order_by(Response.id)).all()
+        session.add_all(Answer(response_id=rid, question_id="comments", value_text=texts[k % 6])
+                        for k, rid in enumerate(ids))
+        session.commit()
+    compute_analysis(engine, "acsi-retail", "2026Q4", n_boot=30, n_perm=19)
+    stored = load_stored(engine, "acsi-retail", "2026Q4").summary["texts"]["comments"]
+    data = api_get(app.test_client(), accounts["token"], "/api/v1/surveys/acsi-retail/dashboard").json
+    jsonschema.validate(data, dashboard_schema(app))
+    (block,) = data["texts"]
+    assert block["question"] == "comments" and block["n_answers"] == 300
+    assert [t["label"] for t in block["themes"]] == [t["label"] for t in stored["themes"]]
+    assert [t["share"] for t in block["themes"]] == [t["share"] for t in stored["themes"]]
+    page = admin_client.get(DASHBOARD).get_data(as_text=True)
+    section = re.search(r'<section class="card" id="texts">.*?</section>', page, re.S).group(0)
+    assert "What customers wrote" in section and stored["themes"][0]["label"] in section
+    chinese = admin_client.get(DASHBOARD, headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "顾客留言" in chinese
