@@ -174,6 +174,8 @@ class PagePost:
         """
         response, stored = self.response, self.answers
         if self.duplicate:
+            if response.status == "quota_full":  # a re-sent post of a response a quota ended: the same ending
+                return SaveOutcome(None, dict(stored), False, quota=response.quota_id)
             return SaveOutcome(response.current_page, dict(stored))
         questionnaire = self.service.questionnaire(response.survey_id)
         plan = plan_page_save(questionnaire, response, stored, self.page_index, values, language, advance, utcnow())

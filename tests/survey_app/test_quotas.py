@@ -108,6 +108,25 @@ def test_completion_decides_between_respondents_past_the_quota_page(app, engine)
         assert screened.completed_at is None and screened.follow_up is False
 
 
+def test_a_resent_post_of_a_response_a_quota_ended_shows_the_same_ending(app, engine):
+    """A browser's retry of the last page (same submission id) after the quota ended the
+    response: the quota's text again, never the thank-you page of a completion. Sequential
+    here (the view sees the ended response first); a retry already waiting for the first
+    post's lock takes the page post's duplicate path, which now answers the same (a CI run
+    of the concurrent test under load showed 8 thank-you pages for a quota of 7)."""
+    questionnaire = quota_questionnaire(1)
+    field_wave(engine, questionnaire)
+    one, two = (Respondent(app.test_client(), questionnaire, NORTH_STORE) for _ in range(2))
+    last_one, last_two = (r.answer(r.start("quota-demo", "Q1")) for r in (one, two))
+    one.answer(last_one)
+    form = two.page_data(last_two)
+    ended = two.post(last_two.url, form)
+    again = two.post(last_two.url, form)          # the same form, the same submission id
+    for page in (ended, again):
+        assert html.escape(QUOTA_TEXT["en"]) in page.text and "questionnaire-done" not in page.text
+    assert statuses(engine) == {("complete", None): 1, ("quota_full", "north_store"): 1}
+
+
 def test_max_completes_caps_and_closes_the_wave(app, engine):
     questionnaire = quota_questionnaire(100)
     field_wave(engine, questionnaire, max_completes=2)
