@@ -185,6 +185,25 @@ def restore(file: str, database_url: str | None, yes: bool) -> None:
                f"{facts['responses']} responses{upgraded})")
 
 
+def read_data_csv(data_file: str):
+    """A respondents x items CSV file as a frame, or a one-line error naming the file."""
+    import pandas as pd
+
+    if not Path(data_file).is_file():
+        _fail(f"{data_file} is a folder, not a CSV file" if Path(data_file).is_dir() else f"no data file {data_file}")
+    try:
+        data = pd.read_csv(data_file)
+    except pd.errors.EmptyDataError:
+        _fail(f"{data_file} is empty: a CSV file needs a header row of item names and one row per respondent")
+    except UnicodeDecodeError as exc:
+        _fail(f"{data_file} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})")
+    except (OSError, pd.errors.ParserError) as exc:
+        _fail(f"cannot read {data_file}: {_first_line(exc)}")
+    if data.empty:
+        _fail(f"{data_file} has a header but no rows of data")
+    return data
+
+
 def _load_model(spec: str, questionnaire):
     from models.csi_model import TEMPLATES, get_template, parse_model
 
@@ -370,27 +389,14 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
 def predict(model_spec, data_file, questionnaire_file, folds, loocv, repeats, technique, scheme, missing, seed, as_json,
             dont_know_spec) -> None:
     """Out-of-sample prediction of the endogenous items (PLSpredict): RMSE, MAE, Q²predict, LM benchmark."""
-    import pandas as pd
-
     from analysis.predict import PLSPredict
     from models.questionnaire import load_questionnaire
 
     if loocv and folds is not None:
         _fail("give either --folds K or --loocv, not both")
-    if not Path(data_file).is_file():
-        _fail(f"{data_file} is a folder, not a CSV file" if Path(data_file).is_dir() else f"no data file {data_file}")
     try:
         questionnaire = load_questionnaire(questionnaire_file) if questionnaire_file else None
-        try:
-            data = pd.read_csv(data_file)
-        except pd.errors.EmptyDataError:
-            _fail(f"{data_file} is empty: a CSV file needs a header row of item names and one row per respondent")
-        except UnicodeDecodeError as exc:
-            _fail(f"{data_file} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})")
-        except (OSError, pd.errors.ParserError) as exc:
-            _fail(f"cannot read {data_file}: {_first_line(exc)}")
-        if data.empty:
-            _fail(f"{data_file} has a header but no rows of data")
+        data = read_data_csv(data_file)
         model = _load_model(model_spec, questionnaire)
         _, dont_know = _fit_scales(None, dont_know_spec, model)
         results = PLSPredict(model, folds=10 if folds is None else folds, repeats=repeats, loocv=loocv, seed=seed, technique=technique,

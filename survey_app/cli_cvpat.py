@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
@@ -29,32 +28,19 @@ def cvpat_command(model_spec, model2_spec, data_file, questionnaire_file, folds,
                   seed, as_json, dont_know_spec) -> None:
     """Compare two models' out-of-sample predictive accuracy (CVPAT, Liengaard et al. 2021) and each
     against the indicator-average and linear-model benchmarks."""
-    import pandas as pd
-
     from analysis.cvpat import cvpat
     from analysis.json_safe import json_ready
     from models.errors import CSIError
     from models.questionnaire import load_questionnaire
-    from survey_app.cli import _fail, _fit_scales, _load_model
+    from survey_app.cli import _fail, _fit_scales, _load_model, read_data_csv
 
     if folds < 2:
         _fail(f"folds must be at least 2, got {folds}")
     if repeats < 1:
         _fail(f"repeats must be at least 1, got {repeats}")
-    if not Path(data_file).is_file():
-        _fail(f"{data_file} is a folder, not a CSV file" if Path(data_file).is_dir() else f"no data file {data_file}")
     try:
         questionnaire = load_questionnaire(questionnaire_file) if questionnaire_file else None
-        try:
-            data = pd.read_csv(data_file)
-        except pd.errors.EmptyDataError:
-            _fail(f"{data_file} is empty: a CSV file needs a header row of item names and one row per respondent")
-        except UnicodeDecodeError as exc:
-            _fail(f"{data_file} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})")
-        except (OSError, pd.errors.ParserError) as exc:
-            _fail(f"cannot read {data_file}: {str(exc).splitlines()[0]}")
-        if data.empty:
-            _fail(f"{data_file} has a header but no rows of data")
+        data = read_data_csv(data_file)
         model, model2 = _load_model(model_spec, questionnaire), _load_model(model2_spec, questionnaire)
         _, dont_know = _fit_scales(None, dont_know_spec, model)
         results = cvpat(model, model2, data, folds=folds, repeats=repeats, seed=seed, technique=technique,

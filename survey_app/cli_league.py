@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 import click
 
 
@@ -37,26 +35,20 @@ def _weights(spec: str | None) -> dict[str, float] | None:
 def league(model_spec, data_file, entity, construct, questionnaire_file, weights_spec, n_boot, seed, as_json) -> None:
     """Index per entity with intervals, each against the best and the industry (Holm-adjusted),
     and the industry index as the weighted mean of the entities'."""
-    import pandas as pd
-
     from analysis.json_safe import json_ready
     from analysis.league import league_table
     from models.errors import CSIError
     from models.questionnaire import load_questionnaire
-    from survey_app.cli import _fail, _load_model
+    from survey_app.cli import _fail, _load_model, read_data_csv
 
-    if not Path(data_file).is_file():
-        _fail(f"no data file {data_file}")
+    data = read_data_csv(data_file)
     try:
         questionnaire = load_questionnaire(questionnaire_file) if questionnaire_file else None
         model = _load_model(model_spec, questionnaire)
-        data = pd.read_csv(data_file)
         result = league_table(model, data, entity, construct=construct, weights=_weights(weights_spec),
                               questionnaire=questionnaire, n_boot=n_boot, seed=seed)
     except CSIError as exc:
         _fail(str(exc))
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read {data_file}: {str(exc).splitlines()[0]}")
     if as_json:
         click.echo(json.dumps(json_ready({"construct": result.construct, "industry": result.industry,
                                           "industry_ci": list(result.industry_ci), "n_boot": result.n_boot,

@@ -15,7 +15,7 @@ from tests.hidden_questionnaire import HIDDEN_YAML
 
 from .test_browser import CHROMIUM, FLAGS, PHONE  # noqa: F401  (skips the module without Chromium)
 
-sync_api = pytest.importorskip("playwright.sync_api")
+from playwright import sync_api  # a test dependency: missing is a failure, not a skip
 HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 
 
