@@ -69,8 +69,8 @@ def _compile(template: str) -> tuple[re.Pattern, list[str]]:
 # console's upload page; the rest stay in English (the CLI's words, which docs and searches know).
 PROBLEMS_ZH: dict[str, str] = {
     "missing required field {field}": "缺少必填字段 {field}",
+    "unknown fields {fields} (allowed: {allowed})": "未知字段 {fields}（允许的字段：{allowed}）",  # before the singular, which would match it too
     "unknown field {fields} (allowed: {allowed})": "未知字段 {fields}（允许的字段：{allowed}）",
-    "unknown fields {fields} (allowed: {allowed})": "未知字段 {fields}（允许的字段：{allowed}）",
     "{value} is not one of: {choices}": "{value} 不是以下取值之一：{choices}",
     "expected {expected}, got {got}": "应为 {expected}，实际为 {got}",
     "{value} is not a valid name here (must match {pattern})": "{value} 在此处不是有效名称（须符合 {pattern}）",
@@ -86,7 +86,6 @@ PROBLEMS_ZH: dict[str, str] = {
     "{what} refers to {name}, which is asked later or in the same place; it can only use earlier answers":
         "{what} 引用了 {name}，该题在同一位置或之后才出现；只能使用之前的答案",
     "pipes unknown question {name}": "引用了不存在的题目 {name}",
-    "file is not valid UTF-8": "文件不是有效的 UTF-8 文本",
 }
 
 _COMPILED = [(_compile(english)[0], chinese) for english, chinese in ERRORS_ZH.items()]
