@@ -76,6 +76,11 @@ def test_diff_against_the_stored_version(versions, tmp_path):
     assert result.returncode == 3 and "grid-retail: v1 -> v3: 3 changes" in result.stdout
     missing = csi("questionnaire", "diff", "--survey", "nobody", versions["rescaled"], "--database", url)
     assert missing.returncode == 1 and missing.stderr.strip() == "error: no stored questionnaire 'nobody'"
+    # A wave fielded with the new version says that it breaks comparison (and is created all the same).
+    fielded = csi("wave", "create", "--survey", "grid-retail", "--wave", "2027Q1", "--questionnaire",
+                  versions["rescaled"], "--database", url)
+    assert fielded.returncode == 0 and "created (closed), questionnaire version 3" in fielded.stdout
+    assert fielded.stderr.startswith("warning: version 3 breaks comparison with earlier waves (v1) for: satisfaction; ")
 
 
 def test_diff_refuses_bad_input_clearly(versions, tmp_path):
