@@ -46,14 +46,20 @@ def test_preview_on_a_phone_and_a_desktop_in_both_languages(browser, live_server
         page.screenshot(path=str(shots / f"preview-walked-{device}-en.png"), full_page=True)
         # A new version that rescales the satisfaction grid: its changes before it is stored.
         language = "zh-CN" if device == "phone" else "en"
+        version, top = ("3", 6) if device == "phone" else ("2", 7)  # the phone's upload follows the desktop's
         context.add_cookies([{"name": "csi_console_lang", "value": language, "url": f"{live_server}/admin/"}])
         page.goto(f"{live_server}/admin/")
         page.locator("input[type=file]").set_input_files(files=[{
             "name": "grid-v2.yaml", "mimeType": "application/yaml",
-            "buffer": MATRIX_YAML.replace('version: "1"', 'version: "2"').replace("max: 5", "max: 7").encode()}])
+            "buffer": MATRIX_YAML.replace('version: "1"', f'version: "{version}"').replace("max: 5", f"max: {top}").encode()}])
         page.locator("form[enctype] button[type=submit]").click()
         page.locator(".changes").wait_for()
         assert page.locator(".alert").count() == 1  # breaks comparison for satisfaction
         assert page.evaluate("() => document.documentElement.scrollWidth") <= options["viewport"]["width"]
         page.screenshot(path=str(shots / f"upload-changes-{device}-{language}.png"), full_page=True)
+        if device == "desktop":
+            page.get_by_role("button", name="Store this version").click()
+            page.wait_for_url(re.compile(r".*/admin/$"))
+            assert page.locator("section", has_text="grid-retail").locator(".versions a").count() == 3  # 2 previews, 1 changes
+            page.screenshot(path=str(shots / "upload-stored-desktop-en.png"), full_page=True)
         context.close()
