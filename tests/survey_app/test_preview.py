@@ -20,7 +20,7 @@ from tests.hidden_questionnaire import HIDDEN_YAML
 from tests.matrix_questionnaire import QUESTIONNAIRE as MATRIX_YAML
 
 from .conftest import https_client
-from .test_admin import accounts, admin_client, csrf_of, login  # noqa: F401  (fixtures)
+from .test_admin import accounts, admin_client, csrf_of  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
