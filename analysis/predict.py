@@ -128,43 +128,24 @@ class PLSPredict:
         K = n if self.loocv else self.folds
         if K > n:
             raise CSIError(f"{K} folds need at least {K} respondents; there are {n}")
-        endogenous = [j for j, preds in enumerate(structure.predecessors) if preds]
-        exogenous = [j for j, preds in enumerate(structure.predecessors) if not preds]
-        targets = np.flatnonzero(np.isin(structure.block_of, endogenous))
-        sources = np.flatnonzero(np.isin(structure.block_of, exogenous))
-        if n - int(np.ceil(n / K)) <= len(sources) + 1:
-            raise CSIError(f"the training folds ({n - int(np.ceil(n / K))} respondents) are too small for the linear "
-                           f"benchmark's {len(sources)} predictors; use fewer folds or more data")
-        rng = np.random.default_rng(self.seed)
-        pls_sum = np.zeros((n, len(targets)))
-        lm_sum = np.zeros_like(pls_sum)
-        mean_sum = np.zeros_like(pls_sum)
-        for _ in range(self.repeats):
-            order = np.arange(n) if self.loocv else rng.permutation(n)
-            fold_of = np.empty(n, dtype=int)
-            for k, members in enumerate(np.array_split(order, K)):
-                fold_of[members] = k
-            train = (fold_of[None, :] != np.arange(K)[:, None]).astype(float)  # (K, n)
-            held = [np.flatnonzero(fold_of == k) for k in range(K)]
-            pls, lm, means = self._predict_folds(X, train, structure, targets, sources, held)
-            pls_sum += pls
-            lm_sum += lm
-            mean_sum += means
-        pls_hat, lm_hat, mean_hat = pls_sum / self.repeats, lm_sum / self.repeats, mean_sum / self.repeats
+        targets, sources = prediction_items(structure)
+        check_training_size(n, K, len(sources))
+        cv = self.cross_validate(X, fold_orders(n, K, self.repeats, self.loocv, self.seed), K, structure,
+                                 targets, sources)
         actual = X[:, targets]
         names = [structure.items[i] for i in targets]
         constructs = [structure.constructs[structure.block_of[i]] for i in targets]
+        pls_hat, lm_hat = cv.pls, cv.lm
         items = pd.DataFrame({
             "item": names, "construct": constructs,
             "pls_rmse": _rmse(actual - pls_hat), "pls_mae": _mae(actual - pls_hat),
             "lm_rmse": _rmse(actual - lm_hat), "lm_mae": _mae(actual - lm_hat),
-            "q2_predict": 1 - ((actual - pls_hat) ** 2).sum(axis=0) / ((actual - mean_hat) ** 2).sum(axis=0),
+            "q2_predict": 1 - ((actual - pls_hat) ** 2).sum(axis=0) / ((actual - cv.means) ** 2).sum(axis=0),
         })
-        pls_in, lm_in, _ = self._predict_folds(X, np.ones((1, n)), structure, targets, sources, [np.arange(n)])
         in_sample = pd.DataFrame({
             "item": names, "construct": constructs,
-            "pls_rmse": _rmse(actual - pls_in), "pls_mae": _mae(actual - pls_in),
-            "lm_rmse": _rmse(actual - lm_in), "lm_mae": _mae(actual - lm_in),
+            "pls_rmse": _rmse(actual - cv.pls_in_sample), "pls_mae": _mae(actual - cv.pls_in_sample),
+            "lm_rmse": _rmse(actual - cv.lm_in_sample), "lm_mae": _mae(actual - cv.lm_in_sample),
         })
         return PredictResults(
             items=items, in_sample=in_sample,
@@ -175,24 +156,87 @@ class PLSPredict:
             # Answer scales only matter for 0-100 indices, which prediction does not compute.
             notes=tuple(note for note in prepared.notes if not note.startswith("answer scales inferred")))
 
-    def _predict_folds(self, X, train, structure: Structure, targets, sources, rows):
-        """Predictions of ``rows[k]`` (index arrays) by the model of fold k, whose training
-        rows are where ``train[k]`` (K, n) is 1: PLS, LM and the training mean, each
-        (n, targets) with the rows of every fold filled in. The K PLS estimations run as
-        one batch; the predictions fold by fold (memory stays O(n p) even for LOOCV)."""
-        mom = st.moments_from_counts(X, train)
+    def cross_validate(self, X: np.ndarray, orders: np.ndarray, folds: int, structure: Structure,
+                       targets: np.ndarray, sources: np.ndarray) -> FoldPredictions:
+        """Out-of-sample predictions of the items ``targets`` for every row of X (n, p),
+        averaged over the repeats, and the in-sample ones of the fit on all rows.
+
+        ``orders`` (R, n): one permutation of the rows per repeat, split into ``folds``
+        consecutive parts as ``np.array_split`` does. All R*K training sets and the full data
+        are estimated as one batch: each training set's moments are the full data's minus
+        its held-out fold's (one small matrix product per fold size), and every model,
+        PLS and LM, is a linear map of the raw items, so predicting is one batched matrix
+        product per fold size.
+        """
+        R, n = orders.shape
+        K = folds
+        p = X.shape[1]
+        center = X.mean(axis=0)
+        Xc = X - center  # centring first keeps the subtracted cross products accurate
+        # Member b < R*K: the training rows of fold b % K in repeat b // K; member R*K: all rows.
+        # First each member's held-out sums, cross products and size, then all rows' minus them.
+        sums = np.zeros((R * K + 1, p))
+        cov = np.zeros((R * K + 1, p, p))
+        held = np.zeros(R * K + 1)
+        for repeats, ordered in _ordered_chunks(Xc, orders):
+            for start, stop, first, last, size in _fold_segments(n, K):
+                block = ordered[:, start:stop].reshape(-1, size, p)  # (folds, size, p)
+                members = (repeats[:, None] * K + np.arange(first, last)).ravel()
+                sums[members] = block.sum(axis=1)
+                cov[members] = np.swapaxes(block, 1, 2) @ block
+                held[members] = size
+        count = n - held
+        means = np.subtract(Xc.sum(axis=0), sums, out=sums)
+        means /= count[:, None]
+        np.subtract(Xc.T @ Xc, cov, out=cov)
+        cov /= count[:, None, None]
+        cov -= means[:, :, None] * means[:, None, :]
+        mom = st.Moments(means + center, cov)
         sd = mom.sd
         constant = ~(sd > 0)
         if constant.any():
-            k, i = np.argwhere(constant)[0]
-            raise CSIError(f"item {structure.items[i]!r} has one value in all training rows of fold {k + 1}: "
+            b, i = np.argwhere(constant)[0]
+            raise CSIError(f"item {structure.items[i]!r} has one value in all training rows of {_member(b, R, K)}: "
                            "it cannot be standardized; use fewer folds or drop the item")
         with np.errstate(all="ignore"):
             core = run(mom.corr, structure, self.scheme, self.tol, self.max_iter)
         bad = np.flatnonzero(~core.ok)
         if len(bad):
-            raise CSIError(f"PLS did not converge (or was singular) on the training rows of fold {bad[0] + 1}; "
+            raise CSIError(f"PLS did not converge (or was singular) on the training rows of {_member(bad[0], R, K)}; "
                            "try the factorial or path scheme, or fewer folds")
+        maps = self._linear_maps(mom, core, structure, targets, sources)
+        T = len(targets)
+        target_means = means[:, targets]  # the benchmark's predictions (centred metric)
+        # Per row, summed over the repeats: PLS and LM deviations from the training mean, training mean.
+        totals = np.zeros((n, 3 * T))
+        for repeats, ordered in _ordered_chunks(Xc, orders):
+            for start, stop, first, last, size in _fold_segments(n, K):
+                block = ordered[:, start:stop].reshape(-1, size, p)
+                members = (repeats[:, None] * K + np.arange(first, last)).ravel()
+                predicted = np.empty((len(members), size, 3 * T))
+                np.matmul(block - means[members, None, :], maps[members], out=predicted[:, :, :2 * T])
+                predicted[:, :, 2 * T:] = target_means[members, None, :]
+                predicted = predicted.reshape(len(repeats), stop - start, 3 * T)
+                for rows, values in zip(orders[repeats, start:stop], predicted):
+                    totals[rows] += values  # a repeat holds each row once
+        totals /= R
+        average = totals[:, 2 * T:]
+        in_sample = (Xc - means[-1]) @ maps[-1] + np.tile(center[targets] + target_means[-1], 2)
+        return FoldPredictions(pls=totals[:, :T] + average + center[targets],
+                               lm=totals[:, T:2 * T] + average + center[targets],
+                               means=average + center[targets],
+                               pls_in_sample=in_sample[:, :T], lm_in_sample=in_sample[:, T:])
+
+    def _linear_maps(self, mom: st.Moments, core, structure: Structure, targets, sources) -> np.ndarray:
+        """Each batch member's predictions of the targets as deviations from their training
+        means, linear in the items' deviations from theirs: (x - mean) A with A (B, p, 2T),
+        PLS in the first T columns, LM in the last T.
+
+        PLS: z = (x - mean) / sd, construct scores z W, predicted scores through ``inner``,
+        item = mean_t + sd_t lambda_t score, so A = diag(1/sd) W inner' [:, block] sd_t lambda_t.
+        LM: the OLS with intercept of each target on the source items, from the training
+        covariances, beta = S_ss^+ S_st (the minimum-norm solution when S_ss is singular, as lstsq).
+        """
         J = len(structure.constructs)
         if self.technique == "earliest":
             exo = np.array([not preds for preds in structure.predecessors], dtype=float)
@@ -200,23 +244,91 @@ class PLSPredict:
             inner = total_effects(core.paths) * exo[None, None, :] + np.eye(J) * exo
         else:
             inner = core.paths
-        loadings = (core.cov_items_lv * structure.mask).sum(axis=2)  # (K, p)
+        sd = mom.sd
+        loadings = (core.cov_items_lv[:, targets] * structure.mask[targets]).sum(axis=2)  # (B, T)
         block = structure.block_of[targets]
-        design = np.concatenate([np.ones((X.shape[0], 1)), X[:, sources]], axis=1)
-        n = X.shape[0]
-        pls = np.full((n, len(targets)), np.nan)
-        lm = np.full_like(pls, np.nan)
-        means = np.full_like(pls, np.nan)
-        for k, held in enumerate(rows):
-            Z = (X[held] - mom.means[k]) / sd[k]
-            predicted = (Z @ core.weights[k]) @ inner[k].T
-            pls[held] = mom.means[k, targets] + sd[k, targets] * loadings[k, targets] * predicted[:, block]
-            # LM benchmark: OLS with intercept on the fold's training rows.
-            fitted_on = train[k] > 0
-            beta, *_ = np.linalg.lstsq(design[fitted_on], X[fitted_on][:, targets], rcond=None)
-            lm[held] = design[held] @ beta
-            means[held] = mom.means[k, targets]
-        return pls, lm, means
+        B, p = sd.shape
+        T = len(targets)
+        maps = np.zeros((B, p, 2 * T))
+        scores = core.weights @ np.swapaxes(inner[:, block], 1, 2)  # (B, p, T): item -> predicted score
+        maps[:, :, :T] = scores / sd[:, :, None] * (sd[:, targets] * loadings)[:, None, :]
+        cov = mom.cov
+        s_ss = cov[:, sources[:, None], sources[None, :]]
+        s_st = cov[:, sources[:, None], targets[None, :]]
+        # The pseudo-inverse, as lstsq: an item that is an exact combination of others (which
+        # prepare() allows in a reflective block) makes S_ss singular, where solve() returns
+        # coefficients near 1e15 instead of failing. Eigenvalues below 1e-12 of the largest
+        # are rounding noise (it is near 1e-16 of it).
+        beta = np.linalg.pinv(s_ss, rtol=1e-12, hermitian=True) @ s_st
+        maps[:, sources, T:] = beta
+        return maps
+
+
+@dataclass(frozen=True)
+class FoldPredictions:
+    """Predictions (n, targets) of the endogenous items: out of sample by PLS, the linear
+    model and the training mean (each averaged over the repeats), and in sample (PLS, LM)."""
+
+    pls: np.ndarray
+    lm: np.ndarray
+    means: np.ndarray
+    pls_in_sample: np.ndarray
+    lm_in_sample: np.ndarray
+
+
+def prediction_items(structure: Structure) -> tuple[np.ndarray, np.ndarray]:
+    """Item indices of the endogenous constructs (predicted) and of the exogenous ones
+    (the linear benchmark's predictors)."""
+    exogenous = np.array([not preds for preds in structure.predecessors])
+    return (np.flatnonzero(~exogenous[structure.block_of]), np.flatnonzero(exogenous[structure.block_of]))
+
+
+def check_training_size(n: int, folds: int, predictors: int) -> None:
+    smallest = n - int(np.ceil(n / folds))
+    if smallest <= predictors + 1:
+        raise CSIError(f"the training folds ({smallest} respondents) are too small for the linear "
+                       f"benchmark's {predictors} predictors; use fewer folds or more data")
+
+
+def fold_orders(n: int, folds: int, repeats: int, loocv: bool, seed: int) -> np.ndarray:
+    """(repeats, n): the row order of each repeat, split into ``folds`` consecutive parts
+    (``np.array_split``); one permutation per repeat from one generator, the identity for LOOCV."""
+    if loocv:
+        return np.arange(n)[None]
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.permutation(n) for _ in range(repeats)])
+
+
+# Values gathered at once when grouping rows by fold: bounds the (repeats, n, p) blocks near 32 MB.
+_VALUES_PER_CHUNK = 4_000_000
+
+
+def _ordered_chunks(Xc: np.ndarray, orders: np.ndarray):
+    """Yield (repeats, ordered): indices of a few repeats and their rows of Xc in fold order,
+    (len(repeats), n, p); as many repeats at once as keep the block small."""
+    R, n = orders.shape
+    per_chunk = max(1, _VALUES_PER_CHUNK // Xc.size)
+    for r0 in range(0, R, per_chunk):
+        repeats = np.arange(r0, min(R, r0 + per_chunk))
+        yield repeats, Xc[orders[repeats]]
+
+
+def _fold_segments(n: int, folds: int):
+    """Yield (start, stop, first, last, size): positions start:stop of an order hold folds
+    first..last-1, each of ``size`` rows (``np.array_split`` makes the first n % K folds one
+    row longer than the rest)."""
+    size, longer = divmod(n, folds)
+    split = longer * (size + 1)
+    if longer:
+        yield 0, split, 0, longer, size + 1
+    yield split, n, longer, folds, size
+
+
+def _member(b: int, repeats: int, folds: int) -> str:
+    """Batch member b in words: fold k (of repeat r), or the in-sample fit on all rows."""
+    if b == repeats * folds:
+        return "all rows"
+    return f"fold {b % folds + 1}" + (f" (repeat {b // folds + 1})" if repeats > 1 else "")
 
 
 def _rmse(residuals: np.ndarray) -> np.ndarray:
