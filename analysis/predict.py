@@ -178,13 +178,11 @@ class PLSPredict:
         sums = np.zeros((R * K + 1, p))
         cov = np.zeros((R * K + 1, p, p))
         held = np.zeros(R * K + 1)
-        for repeats, ordered in _ordered_chunks(Xc, orders):
-            for start, stop, first, last, size in _fold_segments(n, K):
-                block = ordered[:, start:stop].reshape(-1, size, p)  # (folds, size, p)
-                members = (repeats[:, None] * K + np.arange(first, last)).ravel()
-                sums[members] = block.sum(axis=1)
-                cov[members] = np.swapaxes(block, 1, 2) @ block
-                held[members] = size
+        held_sums, held_cross, held_sizes = sums[:-1].reshape(R, K, p), cov[:-1].reshape(R, K, p, p), held[:-1].reshape(R, K)
+        for repeats, fold_range, _, block in _fold_blocks(Xc, orders, K):  # block (repeats, folds, size, p)
+            held_sums[repeats, fold_range] = block.sum(axis=2)
+            held_cross[repeats, fold_range] = np.swapaxes(block, 2, 3) @ block
+            held_sizes[repeats, fold_range] = block.shape[2]
         count = n - held
         means = np.subtract(Xc.sum(axis=0), sums, out=sums)
         means /= count[:, None]
@@ -204,38 +202,30 @@ class PLSPredict:
         if len(bad):
             raise CSIError(f"PLS did not converge (or was singular) on the training rows of {_member(bad[0], R, K)}; "
                            "try the factorial or path scheme, or fewer folds")
-        maps = self._linear_maps(mom, core, structure, targets, sources)
+        maps = self._linear_maps(mom, core, structure, targets, sources, center)
         T = len(targets)
-        target_means = means[:, targets]  # the benchmark's predictions (centred metric)
-        # Per row, summed over the repeats: PLS and LM deviations from the training mean, training mean.
-        totals = np.zeros((n, 3 * T))
-        for repeats, ordered in _ordered_chunks(Xc, orders):
-            for start, stop, first, last, size in _fold_segments(n, K):
-                block = ordered[:, start:stop].reshape(-1, size, p)
-                members = (repeats[:, None] * K + np.arange(first, last)).ravel()
-                predicted = np.empty((len(members), size, 3 * T))
-                np.matmul(block - means[members, None, :], maps[members], out=predicted[:, :, :2 * T])
-                predicted[:, :, 2 * T:] = target_means[members, None, :]
-                predicted = predicted.reshape(len(repeats), stop - start, 3 * T)
-                for rows, values in zip(orders[repeats, start:stop], predicted):
-                    totals[rows] += values  # a repeat holds each row once
+        augmented = np.hstack([Xc, np.ones((n, 1))])
+        totals = np.zeros((n, 3 * T))  # per row, summed over the repeats: PLS, LM, training mean
+        member_maps = maps[:-1].reshape(R, K, p + 1, 3 * T)
+        for repeats, fold_range, rows, block in _fold_blocks(augmented, orders, K):
+            predicted = (block @ member_maps[repeats, fold_range]).reshape(rows.shape + (3 * T,))
+            for repeat_rows, values in zip(rows, predicted):
+                totals[repeat_rows] += values  # a repeat holds each row once
         totals /= R
-        average = totals[:, 2 * T:]
-        in_sample = (Xc - means[-1]) @ maps[-1] + np.tile(center[targets] + target_means[-1], 2)
-        return FoldPredictions(pls=totals[:, :T] + average + center[targets],
-                               lm=totals[:, T:2 * T] + average + center[targets],
-                               means=average + center[targets],
-                               pls_in_sample=in_sample[:, :T], lm_in_sample=in_sample[:, T:])
+        in_sample = augmented @ maps[-1]
+        return FoldPredictions(pls=totals[:, :T], lm=totals[:, T:2 * T], means=totals[:, 2 * T:],
+                               pls_in_sample=in_sample[:, :T], lm_in_sample=in_sample[:, T:2 * T])
 
-    def _linear_maps(self, mom: st.Moments, core, structure: Structure, targets, sources) -> np.ndarray:
-        """Each batch member's predictions of the targets as deviations from their training
-        means, linear in the items' deviations from theirs: (x - mean) A with A (B, p, 2T),
-        PLS in the first T columns, LM in the last T.
+    def _linear_maps(self, mom: st.Moments, core, structure: Structure, targets, sources, center) -> np.ndarray:
+        """Each batch member's predictions of the targets as one affine map of the items:
+        [x - center, 1] A with A (B, p + 1, 3T), PLS in the first T columns, LM in the next T,
+        the training mean in the last T.
 
         PLS: z = (x - mean) / sd, construct scores z W, predicted scores through ``inner``,
-        item = mean_t + sd_t lambda_t score, so A = diag(1/sd) W inner' [:, block] sd_t lambda_t.
+        item = mean_t + sd_t lambda_t score: slopes diag(1/sd) W inner' [:, block] sd_t lambda_t.
         LM: the OLS with intercept of each target on the source items, from the training
-        covariances, beta = S_ss^+ S_st (the minimum-norm solution when S_ss is singular, as lstsq).
+        covariances, slopes S_ss^+ S_st (the minimum-norm solution when S_ss is singular, as lstsq).
+        The last row holds the intercepts, mean_t - (mean - center)' slopes.
         """
         J = len(structure.constructs)
         if self.technique == "earliest":
@@ -245,22 +235,24 @@ class PLSPredict:
         else:
             inner = core.paths
         sd = mom.sd
-        loadings = (core.cov_items_lv[:, targets] * structure.mask[targets]).sum(axis=2)  # (B, T)
         block = structure.block_of[targets]
+        loadings = core.cov_items_lv[:, targets, block]  # (B, T): each target's correlation with its construct
         B, p = sd.shape
         T = len(targets)
-        maps = np.zeros((B, p, 2 * T))
-        scores = core.weights @ np.swapaxes(inner[:, block], 1, 2)  # (B, p, T): item -> predicted score
-        maps[:, :, :T] = scores / sd[:, :, None] * (sd[:, targets] * loadings)[:, None, :]
+        maps = np.zeros((B, p + 1, 3 * T))
+        # (B, p, J) @ (B, J, T): item -> predicted score of each target's construct, then to the item.
+        maps[:, :p, :T] = (core.weights / sd[:, :, None]) @ np.swapaxes(
+            inner[:, block] * (sd[:, targets] * loadings)[:, :, None], 1, 2)
         cov = mom.cov
         s_ss = cov[:, sources[:, None], sources[None, :]]
         s_st = cov[:, sources[:, None], targets[None, :]]
         # The pseudo-inverse, as lstsq: an item that is an exact combination of others (which
         # prepare() allows in a reflective block) makes S_ss singular, where solve() returns
-        # coefficients near 1e15 instead of failing. Eigenvalues below 1e-12 of the largest
-        # are rounding noise (it is near 1e-16 of it).
-        beta = np.linalg.pinv(s_ss, rtol=1e-12, hermitian=True) @ s_st
-        maps[:, sources, T:] = beta
+        # coefficients near 1e15 or fails. Eigenvalues below 1e-12 of the largest are
+        # rounding noise (near 1e-16 of it).
+        maps[:, sources, T:2 * T] = np.linalg.pinv(s_ss, rtol=1e-12, hermitian=True) @ s_st
+        centred_means = (mom.means - center)[:, None, :]  # (B, 1, p)
+        maps[:, p] = np.tile(mom.means[:, targets], 3) - (centred_means @ maps[:, :p])[:, 0]
         return maps
 
 
@@ -303,25 +295,24 @@ def fold_orders(n: int, folds: int, repeats: int, loocv: bool, seed: int) -> np.
 _VALUES_PER_CHUNK = 4_000_000
 
 
-def _ordered_chunks(Xc: np.ndarray, orders: np.ndarray):
-    """Yield (repeats, ordered): indices of a few repeats and their rows of Xc in fold order,
-    (len(repeats), n, p); as many repeats at once as keep the block small."""
+def _fold_blocks(values: np.ndarray, orders: np.ndarray, folds: int):
+    """Yield (repeats, fold_range, rows, block) for the held-out rows of ``values`` (n, c):
+    ``block`` (len(repeats), len(fold_range), size, c) the rows of folds ``fold_range`` (a
+    slice) in repeats ``repeats`` (a slice), their indices ``rows`` (len(repeats), folds *
+    size). Folds of one size go together (``np.array_split`` makes the first n % K folds one
+    row longer), and as many repeats as keep the block small."""
     R, n = orders.shape
-    per_chunk = max(1, _VALUES_PER_CHUNK // Xc.size)
-    for r0 in range(0, R, per_chunk):
-        repeats = np.arange(r0, min(R, r0 + per_chunk))
-        yield repeats, Xc[orders[repeats]]
-
-
-def _fold_segments(n: int, folds: int):
-    """Yield (start, stop, first, last, size): positions start:stop of an order hold folds
-    first..last-1, each of ``size`` rows (``np.array_split`` makes the first n % K folds one
-    row longer than the rest)."""
     size, longer = divmod(n, folds)
     split = longer * (size + 1)
-    if longer:
-        yield 0, split, 0, longer, size + 1
-    yield split, n, longer, folds, size
+    segments = [(0, split, slice(0, longer), size + 1)] if longer else []
+    segments.append((split, n, slice(longer, folds), size))
+    per_chunk = max(1, _VALUES_PER_CHUNK // values.size)
+    for r0 in range(0, R, per_chunk):
+        repeats = slice(r0, min(R, r0 + per_chunk))
+        ordered = values[orders[repeats]]  # (repeats, n, c), rows in fold order
+        for start, stop, fold_range, rows_each in segments:
+            block = ordered[:, start:stop].reshape(len(ordered), -1, rows_each, values.shape[1])
+            yield repeats, fold_range, orders[repeats, start:stop], block
 
 
 def _member(b: int, repeats: int, folds: int) -> str:
