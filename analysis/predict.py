@@ -18,8 +18,14 @@ linear model (LM), the OLS with intercept of each endogenous item on the items o
 exogenous construct (the EA benchmark of Shmueli et al. 2019 and SmartPLS; seminr 2.x
 instead regresses on all items outside the target's block). RMSE and MAE are over all n
 rows; with R repeats, each row's predictions are averaged over the repeats first
-(as seminr's ``predict_pls``). All K folds of a repeat are estimated as one batch of
-training correlation matrices (the bootstrap's machinery, with 0/1 row weights).
+(as seminr's ``predict_pls``).
+
+Speed: the R*K training sets and the full data are one batch of PLS estimations
+(``pls_core.run``). A training set's moments are the full data's minus its held-out fold's,
+so the data are read once per repeat, in blocks of equally sized folds; each fitted model
+(PLS, LM, training mean) is one affine map of the raw items, applied to its held-out rows
+by one batched matrix product per fold size. Equal, to rounding, to refitting PLS on each
+training set (tests/analysis/test_predict.py checks 1e-10).
 """
 from __future__ import annotations
 

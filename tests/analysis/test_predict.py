@@ -136,6 +136,19 @@ def test_batched_folds_equal_per_fold_refits_on_ecsi(ecsi_mobi_model, mobi, fold
         np.testing.assert_allclose(produced[expected.columns].to_numpy(), expected.to_numpy(), atol=1e-10)
 
 
+def test_repeats_read_in_chunks_give_the_same_predictions(mobi_model, mobi, monkeypatch):
+    """Large data are grouped into folds a few repeats at a time: one repeat per chunk
+    gives the predictions of all repeats at once (7 folds: two fold sizes)."""
+    import analysis.predict as predict_module
+
+    whole = PLSPredict(mobi_model, folds=7, repeats=3, seed=5).fit(mobi)
+    monkeypatch.setattr(predict_module, "_VALUES_PER_CHUNK", 1)
+    chunked = PLSPredict(mobi_model, folds=7, repeats=3, seed=5).fit(mobi)
+    for name in ("predictions", "lm_predictions"):
+        np.testing.assert_allclose(getattr(chunked, name).to_numpy(), getattr(whole, name).to_numpy(), atol=1e-12)
+    pd.testing.assert_frame_equal(chunked.items, whole.items, atol=1e-12)
+
+
 def test_linear_benchmark_with_a_dependent_predictor_item_is_lstsq(mobi_model, mobi):
     """IMAG5 an exact combination of IMAG1 and IMAG2 (allowed in a reflective block) in every
     row but the first: the training sets without that row have a singular LM predictor
