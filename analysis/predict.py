@@ -200,13 +200,13 @@ class PLSPredict:
         constant = ~(sd > 0)
         if constant.any():
             b, i = np.argwhere(constant)[0]
-            raise CSIError(f"item {structure.items[i]!r} has one value in all training rows of {_member(b, R, K)}: "
+            raise CSIError(f"item {structure.items[i]!r} has one value in {_member(b, R, K)}: "
                            "it cannot be standardized; use fewer folds or drop the item")
         with np.errstate(all="ignore"):
             core = run(mom.corr, structure, self.scheme, self.tol, self.max_iter)
         bad = np.flatnonzero(~core.ok)
         if len(bad):
-            raise CSIError(f"PLS did not converge (or was singular) on the training rows of {_member(bad[0], R, K)}; "
+            raise CSIError(f"PLS did not converge (or was singular) on {_member(bad[0], R, K)}; "
                            "try the factorial or path scheme, or fewer folds")
         maps = self._linear_maps(mom, core, structure, targets, sources, center)
         T = len(targets)
@@ -322,10 +322,11 @@ def _fold_blocks(values: np.ndarray, orders: np.ndarray, folds: int):
 
 
 def _member(b: int, repeats: int, folds: int) -> str:
-    """Batch member b in words: fold k (of repeat r), or the in-sample fit on all rows."""
+    """Batch member b's rows in words: the training rows of fold k (of repeat r), or all rows
+    (the in-sample fit)."""
     if b == repeats * folds:
         return "all rows"
-    return f"fold {b % folds + 1}" + (f" (repeat {b // folds + 1})" if repeats > 1 else "")
+    return f"all training rows of fold {b % folds + 1}" + (f" (repeat {b // folds + 1})" if repeats > 1 else "")
 
 
 def _rmse(residuals: np.ndarray) -> np.ndarray:

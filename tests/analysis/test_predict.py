@@ -226,3 +226,9 @@ def test_constant_item_in_a_training_fold_is_named(mobi_model, mobi):
     data.loc[0, "CUEX3"] = 6
     with pytest.raises(CSIError, match=r"item 'CUEX3' has one value in all training rows of fold \d+"):
         PLSPredict(mobi_model, loocv=True).fit(data.iloc[:40])
+
+
+def test_non_convergence_names_the_fold_and_repeat(mobi_model, mobi):
+    with pytest.raises(CSIError, match=r"PLS did not converge \(or was singular\) on all training rows of fold 1 "
+                                       r"\(repeat 1\); try the factorial"):
+        PLSPredict(mobi_model, folds=5, repeats=2, max_iter=1).fit(mobi)
