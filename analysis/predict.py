@@ -230,7 +230,7 @@ class PLSPredict:
         PLS: z = (x - mean) / sd, construct scores z W, predicted scores through ``inner``,
         item = mean_t + sd_t lambda_t score: slopes diag(1/sd) W inner' [:, block] sd_t lambda_t.
         LM: the OLS with intercept of each target on the source items, from the training
-        covariances, slopes S_ss^+ S_st (the minimum-norm solution when S_ss is singular, as lstsq).
+        covariances (``_regression_slopes``).
         The last row holds the intercepts, mean_t - (mean - center)' slopes.
         """
         J = len(structure.constructs)
@@ -252,14 +252,30 @@ class PLSPredict:
         cov = mom.cov
         s_ss = cov[:, sources[:, None], sources[None, :]]
         s_st = cov[:, sources[:, None], targets[None, :]]
-        # The pseudo-inverse, as lstsq: an item that is an exact combination of others (which
-        # prepare() allows in a reflective block) makes S_ss singular, where solve() returns
-        # coefficients near 1e15 or fails. Eigenvalues below 1e-12 of the largest are
-        # rounding noise (near 1e-16 of it).
-        maps[:, sources, T:2 * T] = np.linalg.pinv(s_ss, rtol=1e-12, hermitian=True) @ s_st
+        maps[:, sources, T:2 * T] = _regression_slopes(s_ss, s_st)
         centred_means = (mom.means - center)[:, None, :]  # (B, 1, p)
         maps[:, p] = np.tile(mom.means[:, targets], 3) - (centred_means @ maps[:, :p])[:, 0]
         return maps
+
+
+def _regression_slopes(s_ss: np.ndarray, s_st: np.ndarray) -> np.ndarray:
+    """OLS slopes S_ss^-1 S_st (B, s, t) from covariances, as lstsq gives them: the
+    minimum-norm solution (pseudo-inverse) where S_ss is singular. An item that is an exact
+    combination of others (prepare() allows it in a reflective block) makes it so, and then
+    inv() fails or returns entries near 1e15; a variance inflation factor S_ii (S^-1)_ii =
+    1 / (1 - R_i^2) above 1e10 marks those members. The pseudo-inverse drops eigenvalues
+    below 1e-12 of the largest (rounding noise is near 1e-16 of it)."""
+    try:
+        inverse = np.linalg.inv(s_ss)
+        # Rounding can make a singular S_ss indefinite: then the huge factors are negative.
+        inflation = np.abs(np.einsum("bii,bii->bi", inverse, s_ss))
+        singular = ~(inflation.max(axis=1) < 1e10)  # NaN counts as singular
+    except np.linalg.LinAlgError:
+        inverse, singular = np.zeros_like(s_ss), np.ones(len(s_ss), dtype=bool)
+    slopes = inverse @ s_st
+    if singular.any():
+        slopes[singular] = np.linalg.pinv(s_ss[singular], rtol=1e-12, hermitian=True) @ s_st[singular]
+    return slopes
 
 
 @dataclass(frozen=True)

@@ -149,13 +149,16 @@ def test_repeats_read_in_chunks_give_the_same_predictions(mobi_model, mobi, monk
     pd.testing.assert_frame_equal(chunked.items, whole.items, atol=1e-12)
 
 
-def test_linear_benchmark_with_a_dependent_predictor_item_is_lstsq(mobi_model, mobi):
-    """IMAG5 an exact combination of IMAG1 and IMAG2 (allowed in a reflective block) in every
+@pytest.mark.parametrize("weights", [(0.3, 0.7, 0.0), (1 / 3, 1 / 3, 1 / 3)])
+def test_linear_benchmark_with_a_dependent_predictor_item_is_lstsq(mobi_model, mobi, weights):
+    """IMAG5 an exact combination of IMAG1-IMAG3 (allowed in a reflective block) in every
     row but the first: the training sets without that row have a singular LM predictor
-    covariance (a plain solve raises), and the benchmark still gives lstsq's predictions."""
+    covariance, and the benchmark still gives lstsq's predictions. With the first weights
+    inv() raises; with the second it returns entries near 1e15 (the variance inflation
+    check must catch it)."""
     data = mobi.copy()
-    data["IMAG5"] = 0.3 * data["IMAG1"] + 0.7 * data["IMAG2"]
-    data.loc[0, "IMAG5"] += 1  # 5.6 -> 6.6, inside the 1-10 scale
+    data["IMAG5"] = sum(w * data[f"IMAG{k}"] for k, w in enumerate(weights, start=1))
+    data.loc[0, "IMAG5"] += 1  # inside the 1-10 scale (5.6 and 5.67 before)
     results = PLSPredict(mobi_model, folds=5, seed=4).fit(data)
     _, lm, _ = reference_predictions(mobi_model, data, folds_like(len(data), 5, 4), "earliest")
     np.testing.assert_allclose(results.lm_predictions[lm.columns].to_numpy(), lm.to_numpy(), atol=1e-10)
