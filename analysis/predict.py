@@ -170,9 +170,9 @@ class PLSPredict:
         ``orders`` (R, n): one permutation of the rows per repeat, split into ``folds``
         consecutive parts as ``np.array_split`` does. All R*K training sets and the full data
         are estimated as one batch: each training set's moments are the full data's minus
-        its held-out fold's (one small matrix product per fold size), and every model,
-        PLS and LM, is a linear map of the raw items, so predicting is one batched matrix
-        product per fold size.
+        its held-out fold's (one small matrix product per fold size), and each fitted model
+        (PLS, LM, training mean) is an affine map of the items, so predicting is one batched
+        matrix product per fold size.
         """
         R, n = orders.shape
         K = folds
@@ -184,7 +184,8 @@ class PLSPredict:
         sums = np.zeros((R * K + 1, p))
         cov = np.zeros((R * K + 1, p, p))
         held = np.zeros(R * K + 1)
-        held_sums, held_cross, held_sizes = sums[:-1].reshape(R, K, p), cov[:-1].reshape(R, K, p, p), held[:-1].reshape(R, K)
+        held_sums, held_cross, held_sizes = (sums[:-1].reshape(R, K, p), cov[:-1].reshape(R, K, p, p),
+                                             held[:-1].reshape(R, K))
         for repeats, fold_range, _, block in _fold_blocks(Xc, orders, K):  # block (repeats, folds, size, p)
             held_sums[repeats, fold_range] = block.sum(axis=2)
             held_cross[repeats, fold_range] = np.swapaxes(block, 2, 3) @ block
