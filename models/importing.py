@@ -675,17 +675,25 @@ def imported_quota_counts(questionnaire: Questionnaire, answers: pd.DataFrame, s
         return {}
     read = sorted({name for quota in questionnaire.quotas for name in quota.when.names if name in answers.columns})
     complete = np.asarray(statuses, dtype=object) == "complete"
-    columns = [answers[name].to_numpy(dtype=object)[complete] for name in read]
-    combinations: dict[tuple, int] = {}
-    for cells in zip(*columns) if read else [()] * int(complete.sum()):
-        # Hashable, and every kind of "no answer" one key (NaN is not equal to itself).
-        key = tuple(None if is_missing(cell) else tuple(cell) if isinstance(cell, list) else cell for cell in cells)
-        combinations[key] = combinations.get(key, 0) + 1
+    if not read:
+        combinations: dict[tuple, int] = {(): int(complete.sum())}
+    else:
+        keys = pd.DataFrame(index=range(int(complete.sum())))
+        for name in read:
+            column = answers[name][complete].reset_index(drop=True)
+            if column.dtype == object:  # text, choices (lists): hashable, every kind of "no answer" None
+                column = column.map(lambda cell: None if is_missing(cell) else tuple(cell) if isinstance(cell, list)
+                                    else cell)
+            keys[name] = column
+        # Grouped by pandas (NaN and None kept as a group of their own): a Python step per
+        # distinct combination, not per row.
+        sizes = keys.groupby(read, dropna=False, sort=False).size()
+        combinations = {(key,) if len(read) == 1 else key: int(size) for key, size in sizes.items()}
     out: dict[str, int] = {}
     for key, count in combinations.items():
         row = {}
         for name, cell in zip(read, key):
-            if cell is not None:
+            if not is_missing(cell):
                 question = questionnaire.question(name)
                 entry = answer_type(question)
                 value = entry.coerce(question, list(cell) if isinstance(cell, tuple) else cell)

@@ -503,7 +503,8 @@ class _SemanticChecker:
                                           self.optional_text(rule.get("reason"), r_path + ("reason",))))
         model_spec = self.model(raw.get("model"), pages)
         email = parse_email_section(raw.get("email"), self.text, self.problem) or EmailTemplates()
-        quotas = parse_quotas(raw.get("quotas"), all_ids, self.text, self.expression, self.problem)
+        # Quotas count by answers and by hidden fields (hidden.region), as the completions read them.
+        quotas = parse_quotas(raw.get("quotas"), all_ids | self.hidden_names, self.text, self.expression, self.problem)
         blocks = self.page_blocks(raw.get("blocks", []), raw["pages"])
         canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
         return Questionnaire(

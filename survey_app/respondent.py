@@ -174,7 +174,8 @@ def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, 
         raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
     index = number - 1
     order = page_sequence(questionnaire, str(response.id))
-    if not 0 <= index < len(questionnaire.pages) or not navigation.reached(questionnaire, index, response.current_page, order) \
+    if not 0 <= index < len(questionnaire.pages) \
+            or not navigation.reached(questionnaire, index, response.current_page, order) \
             or not navigation.page_visible(questionnaire.pages[index], answers):
         # No skipping ahead, no hidden pages: go to where the respondent really is.
         return _resume(questionnaire_id, wave_name, response, questionnaire)

@@ -4,7 +4,7 @@ by how much. On SQLite and PostgreSQL."""
 import pytest
 from sqlalchemy.orm import Session
 
-from models.importing import import_file
+from models.importing import import_file, imported_quota_counts, plan_import, read_table
 from models.questionnaire import parse_questionnaire
 from models.storage import create_wave, find_wave, make_engine, register_questionnaire
 from models.storage.quotas import QuotaOverrun, quota_status, set_wave_limits
@@ -75,3 +75,18 @@ def test_imports_fill_the_waves_cap_and_close_it(engine, tmp_path):
     assert str(second.over_quota[0]) == "the wave's cap on completions now over by 1 (4 of 3)"
     with Session(engine) as session:
         assert find_wave(session, "imp", "W1").closed
+
+
+@pytest.mark.parametrize("quotas, expected", [
+    ('  - {id: price, when: "\'price\' in why", limit: 5, text: Enough}\n', {"price": 2}),  # one column of lists
+    ('  - {id: north, when: "hidden.region == \'north\'", limit: 5, text: Enough}\n'
+     '  - {id: all, when: "not (hidden.region == \'north\')", limit: 5, text: Enough}\n', {"all": 4}),  # no answers read
+    ('  - {id: quiet, when: "visits <= 1 or sat == 5", limit: 5, text: Enough}\n', {"quiet": 3}),  # numbers, missing
+])
+def test_rows_are_counted_as_the_pages_would_read_them(tmp_path, quotas, expected):
+    text = QUESTIONNAIRE + "hidden:\n  - {id: region, values: [north, south]}\nquotas:\n" + quotas
+    questionnaire = parse_questionnaire(text, "quotas.yaml")
+    path = write(tmp_path, "rows.csv", "sat,why,visits,status\n5,price;staff,,complete\n4,价格,1,complete\n"
+                                       "3,staff,0,complete\n2,,7,complete\n5,price,,partial\n")
+    plan = plan_import(read_table(path), questionnaire)
+    assert imported_quota_counts(questionnaire, plan.answers, plan.statuses) == expected
