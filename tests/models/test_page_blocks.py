@@ -116,3 +116,36 @@ def test_a_block_page_may_not_read_an_answer_from_another_page_of_its_block():
         "blocks.yaml:21: pages[3].questions[0].text.zh-CN: reads 'rate_a', asked on page 'brand_a' of the same block "
         "'brands', whose pages come in an order of each response's own; move one of the two pages out of the block",
     ]
+
+
+def test_the_live_view_counts_a_block_page_as_asked_of_those_who_reached_it_in_their_order(database_url, questionnaire):
+    import pandas as pd
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from models.storage import bulk_insert_responses, create_wave, make_engine, register_questionnaire
+    from models.storage.console import asked_counts
+    from models.storage.tables import Response
+
+    engine = make_engine(database_url)
+    with Session(engine, expire_on_commit=False) as session:
+        survey = register_questionnaire(session, questionnaire)
+        wave = create_wave(session, survey, "W1")
+        session.commit()
+    ids = bulk_insert_responses(engine, survey, wave, pd.DataFrame({"visits": [1] * 6}), status="partial")
+    # Each response stands on the block's second page of its own order: it reached "start"
+    # and the block's first two pages, whichever those are for it.
+    orders = {rid: page_sequence(questionnaire, str(rid)) for rid in ids}
+    with engine.begin() as connection:
+        for rid, order in orders.items():
+            connection.execute(update(Response).where(Response.id == rid).values(current_page=order[2]))
+    with Session(engine) as session:
+        asked = asked_counts(session, session.merge(wave), questionnaire)
+    engine.dispose()
+    expected = {f"rate_{page[-1]}": sum(index in order[:3] for order in orders.values())
+                for index, page in ((A, "brand_a"), (B, "brand_b"), (C, "brand_c"))}
+    assert asked == {"visits": 6, **expected, "why": 0}
+    assert sum(expected.values()) == 12
+    # Read in file order (current_page as "every page before it"), the counts would differ.
+    assert expected != {f"rate_{page[-1]}": sum(order[2] >= index for order in orders.values())
+                        for index, page in ((A, "brand_a"), (B, "brand_b"), (C, "brand_c"))}
