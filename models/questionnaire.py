@@ -570,7 +570,8 @@ class _SemanticChecker:
                     self.problem(where, f"page {page_id!r} is listed twice")
                     fine = False
                 elif page_id in owner:
-                    self.problem(where, f"page {page_id!r} is already in block {owner[page_id]!r}; blocks cannot overlap")
+                    self.problem(where, f"page {page_id!r} is already in block {owner[page_id]!r}; "
+                                        "blocks cannot overlap")
                     fine = False
                 else:
                     indexes.append(index_of[page_id])
@@ -609,8 +610,8 @@ class _SemanticChecker:
                     # Only an earlier page of the block: a later one is refused as any later page is.
                     if asked_on.get(name, i) < i:
                         self.problem(path, f"reads {name!r}, asked on page {raw_pages[asked_on[name]]['id']!r} of "
-                                           f"the same block {block.id!r}, whose pages come in an order of each response's own; "
-                                           "move one of the two pages out of the block")
+                                           f"the same block {block.id!r}, whose pages come in an order of each "
+                                           "response's own; move one of the two pages out of the block")
 
     def pipes(self, spec: dict, path: tuple, earlier: set[str], all_ids: set[str]) -> None:
         """Refuse piping (``{q_id}``, ``{hidden.x}``) of an unknown name or of a question

@@ -405,7 +405,8 @@ class _Converter:
             table = "table-list" in sheet.text(row, cells, "appearance").lower()
             if head == "begin" and (second == "matrix" or second == "group" and table):
                 if matrix is not None:
-                    sheet.problem(row, "type", f"matrix {name!r} inside matrix {matrix['id']!r}: close the first before")
+                    sheet.problem(row, "type", f"matrix {name!r} inside matrix {matrix['id']!r}: "
+                                               "close the first before")
                     continue
                 self._id(name, row, seen)
                 self.rows_of[name] = row
@@ -559,7 +560,8 @@ class _Converter:
         if constraint:
             match = _REGEX.match(constraint)
             if not match:
-                sheet.problem(row, "constraint", f"a hidden field's constraint is regex(., 'pattern'), not {constraint!r}")
+                sheet.problem(row, "constraint",
+                              f"a hidden field's constraint is regex(., 'pattern'), not {constraint!r}")
                 return
             spec["pattern"] = match.group("single") if match.group("single") is not None else match.group("double")
         if "values" in parameters:
