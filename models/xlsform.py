@@ -28,15 +28,17 @@ XLSForm                       questionnaire
 ``integer`` / ``decimal``     ``number`` (``constraint`` ``. >= a and . <= b`` gives min/max)
 ``relevant``                  ``show_if``: ``${q}`` → ``q``, ``=`` → ``==``,
                               ``selected(${q}, 'v')`` → ``'v' in q``
-``begin group`` with           a ``matrix`` (the group's name, label, hint, relevant); its
-``appearance: table-list``     rows are ``select_one L`` of one rating list L; inside a
-(or ``begin matrix`` /         group it is a matrix on that page, else a page of its own
-``end matrix``)
-``hidden`` (or sheet           a hidden field (``values=a,b`` in ``parameters``, or
-``hidden``)                    ``constraint: regex(., 'pattern')``)
-``${name}`` in labels, hints   piping: ``{name}`` (``{hidden.name}`` for a hidden field)
-``parameters: randomize=true`` ``randomize: true`` on a choice question (its options), a
-                               matrix (its rows) or a group (its questions)
+``begin group`` with          a ``matrix`` (the group's name, label, hint, relevant); its
+``appearance: table-list``    rows are ``select_one L`` of one rating list L; inside a
+(or ``begin matrix`` /        group it is a matrix on that page, else a page of its own
+``end matrix``; or ODK's
+``label`` row and its
+``list-nolabel`` rows)
+``hidden`` (or sheet          a hidden field (``values=a,b`` in ``parameters``, or
+``hidden``)                   ``constraint: regex(., 'pattern')``)
+``${name}`` in labels, hints  piping: ``{name}`` (``{hidden.name}`` for a hidden field)
+``randomize=true`` in         ``randomize: true`` on a choice question (its options), a
+``parameters``                matrix (its rows) or a group (its questions)
 ``note``, metadata types      skipped, with a warning (no question is stored for them)
 ============================  ===========================================================
 
@@ -393,6 +395,13 @@ class _Converter:
                 pages.append(loose)
             return loose
 
+        def finish_matrix() -> None:
+            """The open matrix closed and put on its page."""
+            nonlocal matrix
+            self._close_matrix(matrix)
+            (open_group if open_group is not None else page_for_loose(matrix["_row"]))["questions"].append(matrix)
+            matrix = None
+
         for row, cells in sheet.rows:
             kind = sheet.text(row, cells, "type")
             name = sheet.text(row, cells, "name")
@@ -402,7 +411,10 @@ class _Converter:
                 continue
             head = words[0].lower()
             second = words[1].lower() if len(words) > 1 else ""
-            table = "table-list" in sheet.text(row, cells, "appearance").lower()
+            appearance = sheet.text(row, cells, "appearance").lower().split()
+            table = "table-list" in appearance
+            if matrix is not None and matrix["_begin"] == "label" and "list-nolabel" not in appearance:
+                finish_matrix()  # the rows under a "label" row end where the list-nolabel rows do
             if head == "begin" and (second == "matrix" or second == "group" and table):
                 if matrix is not None:
                     sheet.problem(row, "type", f"matrix {name!r} inside matrix {matrix['id']!r}: "
@@ -420,10 +432,7 @@ class _Converter:
                 if matrix is None or matrix["_begin"] != second:
                     sheet.problem(row, "type", f"end {second} without a begin {second}")
                     continue
-                self._close_matrix(matrix)
-                target = open_group if open_group is not None else page_for_loose(matrix["_row"])
-                target["questions"].append(matrix)
-                matrix = None
+                finish_matrix()
                 if open_group is not None and open_group.get("_matrix_page"):
                     pages.append(open_group)
                     open_group = None
@@ -453,9 +462,7 @@ class _Converter:
                     continue
                 if matrix is not None:  # a begin matrix left open: reported, and closed with its group
                     sheet.problem(matrix["_row"], "type", f"matrix {matrix['id']!r} is never closed (end matrix)")
-                    self._close_matrix(matrix)
-                    open_group["questions"].append(matrix)
-                    matrix = None
+                    finish_matrix()
                 if not open_group["questions"]:
                     sheet.problem(open_group["_row"], "type", f"group {open_group['id']!r} has no questions")
                 pages.append(open_group)
@@ -474,13 +481,29 @@ class _Converter:
                 continue
             self._id(name, row, seen)
             self.rows_of[name] = row
+            if "label" in appearance and matrix is None:
+                # ODK's table: a select_one of appearance "label" heads it (its label is the
+                # matrix's question, its list the column heads), "list-nolabel" rows follow.
+                matrix = self._matrix_head(row, cells, name, "label")
+                if question["type"] != "rating" or question["scale"].startswith("range_"):
+                    sheet.problem(row, "type", "a row of appearance label heads a matrix: a select_one of a rating "
+                                               "list (consecutive integer names)")
+                else:
+                    matrix["_list"] = matrix["scale"] = question["scale"]
+                continue
+            if "list-nolabel" in appearance and matrix is None:
+                sheet.problem(row, "appearance", "a list-nolabel row is a matrix row: put it under a select_one of "
+                                                 "appearance label (the matrix's head)")
+                continue
             if matrix is not None:
                 self._matrix_row(matrix, row, cells, question)
             elif open_group is not None:
                 open_group["questions"].append(question)
             else:
                 page_for_loose(row)["questions"].append(question)
-        if matrix is not None:
+        if matrix is not None and matrix["_begin"] == "label":
+            finish_matrix()  # the sheet's last rows
+        elif matrix is not None:
             sheet.problem(matrix["_row"], "type", f"matrix {matrix['id']!r} is never closed (end {matrix['_begin']})")
         if open_group is not None:
             sheet.problem(open_group["_row"], "type", f"group {open_group['id']!r} is never closed (end group)")

@@ -127,3 +127,23 @@ def test_csi_convert_counts_matrix_rows_and_hidden_fields(tmp_path):
     assert done.returncode == 0, done.stderr
     assert f"{out}: written (7 questions on 3 pages, 3 hidden fields)" in done.stderr
     assert csi("validate", str(out)).returncode == 0
+
+
+def test_odk_label_and_list_nolabel_rows_make_a_matrix(tmp_path):
+    survey = [HEADER,
+              row("begin group", "grid_page", "Prices", "价格", appearance="field-list"),
+              row("select_one ten", "prices", "How do you rate our prices?", "您如何评价我们的价格？", appearance="label",
+                  required="yes"),
+              row("select_one ten", "p_food", "Food", "食品", appearance="list-nolabel", construct="value"),
+              row("select_one ten", "p_home", "Home goods", "家居", appearance="list-nolabel", construct="value"),
+              row("text", "note_text", "Anything else?", "还有吗？"),
+              row("end group", None)]
+    document = yaml.safe_load(convert_workbook(build(tmp_path, survey, None)).yaml_text)
+    grid, note = document["pages"][0]["questions"]
+    assert (grid["id"], grid["type"], grid["scale"], grid["required"]) == ("prices", "matrix", "ten", True)
+    assert [(r["id"], r["construct"]) for r in grid["rows"]] == [("p_food", "value"), ("p_home", "value")]
+    assert note["id"] == "note_text"
+    stray = [HEADER, row("select_one ten", "p_food", "Food", "食品", appearance="list-nolabel")]
+    with pytest.raises(ConversionError) as caught:
+        convert_workbook(build(tmp_path, stray, None, "stray.xlsx"))
+    assert [(p.row, p.column) for p in caught.value.problems] == [(2, "appearance")]
