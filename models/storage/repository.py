@@ -11,9 +11,9 @@ import hashlib
 import json
 import secrets
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
-from sqlalchemy import Engine, insert, null, select, text
+from sqlalchemy import Connection, Engine, insert, null, select, text
 from sqlalchemy.orm import Session
 
 from ..answers import answer_type, is_missing
@@ -94,7 +94,8 @@ def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: p
                           completed_at: Iterable[datetime] | None = None,
                           follow_up: Iterable[bool] | None = None,
                           contacts: Iterable[dict | None] | None = None,
-                          origin: str = "web", import_keys: Iterable[str | None] | None = None) -> list[int]:
+                          origin: str = "web", import_keys: Iterable[str | None] | None = None,
+                          then: Callable[[Connection], None] | None = None) -> list[int]:
     """Insert responses, one per row of ``answers`` (columns = question ids; NaN, None, "" or
     an empty list = unanswered). Each cell is read as its question's type reads an imported
     value (``AnswerType.coerce``: 1.0 for option 1, a list or JSON text for a multiple
@@ -106,7 +107,8 @@ def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: p
     flags rows for the follow-up queue (status "open"); ``contacts`` holds their consented
     contact details. ``origin`` is "web" or "imported"; ``import_keys`` (unique within the
     wave) let a re-imported file be recognised. All rows are stored in one transaction, or
-    none. Returns the new response ids in row order.
+    none; ``then(connection)`` runs last in that transaction (imports count their quotas
+    there). Returns the new response ids in row order.
     """
     import numpy as np
 
@@ -152,6 +154,8 @@ def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: p
             ids = [row[0] for row in result]
         numeric_rows, text_rows = _answer_rows(answers, np.asarray(ids, dtype=np.int64), entries)
         _insert_answers(connection, numeric_rows, text_rows)
+        if then is not None:
+            then(connection)
     return ids
 
 
