@@ -50,13 +50,18 @@ def claim(run: Run, dialect: str, wave_id: int, claims: Iterable[tuple[str, int]
     for quota_id, limit in sorted(claims):
         params = {"w": wave_id, "q": quota_id, "lim": limit}
         rows = run(RAISE, params)
-        if not rows and not run(EXISTS, params):
-            # The quota's first completion in this wave: its row is made here. The wave's
-            # cap starts from the completions before it was set (``csi wave limit`` deletes
-            # the row, so it is counted afresh); a declared quota comes with its
-            # questionnaire, so with the wave, and starts at 0.
-            start = run(COMPLETE_IN_WAVE, {"w": wave_id})[0][0] if quota_id == WAVE_QUOTA_ID else 0
-            run(CREATE[dialect], {"w": wave_id, "q": quota_id, "start": start})
+        if not rows:
+            if not run(EXISTS, params):
+                # The quota's first completion in this wave: its row is made here. The wave's
+                # cap starts from the completions before it was set (``csi wave limit`` deletes
+                # the row, so it is counted afresh); a declared quota comes with its
+                # questionnaire, so with the wave, and starts at 0.
+                start = run(COMPLETE_IN_WAVE, {"w": wave_id})[0][0] if quota_id == WAVE_QUOTA_ID else 0
+                run(CREATE[dialect], {"w": wave_id, "q": quota_id, "start": start})
+            # Asked again whether made here or not: on PostgreSQL the first UPDATE's snapshot
+            # may predate another completion's commit of the row (READ COMMITTED: an UPDATE
+            # re-checks only rows its snapshot sees), so "no row updated" then meant "not
+            # there yet", not "full"; the EXISTS, a new statement, already sees it.
             rows = run(RAISE, params)
         if not rows:
             for earlier in taken:
