@@ -27,6 +27,8 @@ from .bootstrap import single_blas_thread
 def _available() -> bool:
     if os.environ.get("CSI_REPORT_PROCESSES", "").strip() == "1":
         return False
+    if mp.current_process().daemon:  # a daemonic process may not start children
+        return False
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -57,6 +59,7 @@ class SecondProcess:
     def __init__(self, enabled: bool | None = None):
         self.enabled = _available() if enabled is None else enabled
         self._pool: ProcessPoolExecutor | None = None
+        self.submitted = 0  # tasks handed to the second process
 
     @property
     def started(self) -> bool:
@@ -69,6 +72,7 @@ class SecondProcess:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
         future = self._pool.submit(_run, pickle_bytes((function, args)))
+        self.submitted += 1
         return lambda: pickle.loads(future.result())
 
     def close(self) -> None:
