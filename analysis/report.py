@@ -20,7 +20,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from models.answers import answer_type
@@ -70,8 +70,16 @@ def minimum_sample(model) -> int:
 @functools.cache
 def _environment() -> Environment:
     """One Jinja environment per process: it keeps the compiled page template (compiling it
-    took longer than rendering it) and recompiles it only when the file changes."""
-    env = Environment(loader=PackageLoader("analysis", "templates"), autoescape=select_autoescape(["html"]))
+    took longer than rendering it) and recompiles it only when the file changes. A new
+    process (``csi report``, a fresh worker) loads the compiled template from Jinja's bytecode
+    cache (a folder of the user's own in the temporary directory, keyed by the template's
+    checksum) instead of compiling it again: about 0.1 s of CPU."""
+    try:
+        cache = FileSystemBytecodeCache()
+    except RuntimeError:  # the temporary folder is not safe to cache in (jinja2 checks): compile
+        cache = None
+    env = Environment(loader=PackageLoader("analysis", "templates"), autoescape=select_autoescape(["html"]),
+                      bytecode_cache=cache)
     env.filters["css_string"] = _css_string
     return env
 
@@ -388,6 +396,7 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
                        imported_notes=_imported_notes(engine, questionnaire_id, inputs.trend, text),
                        follow_up=_follow_up(engine, questionnaire_id, wave),
                        open_texts=_open_texts(engine, questionnaire_id, wave, questionnaire, frame, results))
+    _environment().get_template("report.html")  # compiled or loaded while the second process draws
     return Report(questionnaire_id, wave, language, context, figures_ready())
 
 

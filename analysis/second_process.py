@@ -36,6 +36,20 @@ def _available() -> bool:
     return cores >= 2 and "fork" in mp.get_all_start_methods()
 
 
+def _die_with(parent: int) -> None:
+    """In the second process, first: on Linux, ask the kernel to end it when the process that
+    started it dies (``prctl(PR_SET_PDEATHSIG)``), so a worker killed mid-report leaves no
+    process behind waiting for tasks forever. Elsewhere nothing (the pool ends it on close)."""
+    import signal
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(0)
+
+
 def _run(payload: bytes) -> bytes:
     """In the second process: call the pickled (function, args) and pickle its result."""
     from .stored import pickle_bytes
@@ -70,7 +84,8 @@ class SecondProcess:
             return lambda: function(*args)
         from .stored import pickle_bytes
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"))
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"),
+                                             initializer=_die_with, initargs=(os.getpid(),))
         future = self._pool.submit(_run, pickle_bytes((function, args)))
         self.submitted += 1
         return lambda: pickle.loads(future.result())

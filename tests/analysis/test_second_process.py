@@ -59,3 +59,30 @@ def test_one_process_when_asked(monkeypatch):
     assert not second_process._available()
     with SecondProcess() as helper:
         assert helper.later(sum, [1, 2])() == 3 and helper.submitted == 0
+
+
+def test_the_second_process_ends_with_the_process_that_started_it(tmp_path):
+    """A worker killed mid-report (SIGKILL) leaves no second process waiting for tasks."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = ("import os, sys, time\n"
+              "from analysis.second_process import SecondProcess\n"
+              "helper = SecondProcess(enabled=True)\n"
+              "print(helper.later(os.getpid)(), flush=True)\n"
+              "time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"the second process {child} outlived its parent")
