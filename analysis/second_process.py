@@ -39,7 +39,9 @@ def _available() -> bool:
 def _die_with(parent: int) -> None:
     """In the second process, first: on Linux, ask the kernel to end it when the process that
     started it dies (``prctl(PR_SET_PDEATHSIG)``), so a worker killed mid-report leaves no
-    process behind waiting for tasks forever. Elsewhere nothing (the pool ends it on close)."""
+    process behind waiting for tasks forever. Strictly it is the starting *thread*'s end: a
+    ``SecondProcess`` is opened and closed within one call on one thread, as the report and
+    ``compute_analysis`` do. Elsewhere nothing (the pool ends it on close)."""
     import signal
     try:
         import ctypes
