@@ -114,6 +114,8 @@ def test_a_report_from_stored_analyses_keeps_its_figures_until_an_analysis_chang
     from analysis.report import build_report
     from models.storage.tables import ReportFigures
 
+    # Drawing counted in this process: no second process (it would draw them out of sight).
+    monkeypatch.setenv("CSI_REPORT_PROCESSES", "1")
     engine = fielded(sqlite_url, acsi, ["2026Q3", "2026Q4"])
     drawn = []
     draw = report_module._draw_figures
