@@ -44,7 +44,8 @@ from .cells import shown as _shown
 from .errors import CSIError, Problem
 from .exports import ATTRIBUTE_PREFIX, METADATA_COLUMNS
 from .questionnaire import Question, Questionnaire
-from .storage.repository import bulk_insert_responses, find_wave
+from .storage.bulk_insert import bulk_insert_responses
+from .storage.repository import find_wave
 from .storage.tables import Response, Survey
 from .yaml_source import load_with_lines
 

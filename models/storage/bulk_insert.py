@@ -1,0 +1,345 @@
+"""Storing many responses at once (imports, the demo, benchmarks): one transaction, one
+code path per backend.
+
+100,000 respondents x 30 items are 100,000 response rows and about 2.9 million answer
+rows. What costs time there, measured with cProfile (docs/benchmarks.md, "Importing
+responses"):
+
+- Building one Python object per answer. Each distinct value of a column is checked and
+  encoded once (a column of ratings has ten), every cell is then only an index into that
+  column's table (:class:`AnswerCells`), and answer rows are made one batch at a time.
+- SQLAlchemy's per-row parameter processing (about 20 s for the 100,000 responses under
+  load). Both backends get plain DBAPI calls with values prepared once per distinct value.
+- On PostgreSQL, the server: 2.9 million single-row INSERTs, each with its foreign-key
+  check. COPY feeds the same rows in one statement with the server's multi-row insert;
+  it is the one PostgreSQL-specific path here. SQLite has no COPY; its driver's
+  ``executemany`` with one prepared statement is its fastest bulk path.
+- Index order. Answers go in sorted by (response, question), so the primary-key index
+  of ``answers`` grows at its right edge instead of in 30 passes over all of it.
+
+Response ids are reserved before the rows are written (a sequence on PostgreSQL, the next
+free rowid on SQLite while this transaction holds SQLite's write lock), so no statement
+needs RETURNING and no id is read back by key.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
+
+from sqlalchemy import Connection, Engine, insert
+from sqlalchemy.exc import DBAPIError
+
+from ..answers import answer_type, is_missing
+from .tables import Answer, Response, Survey, Wave, utcnow
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+ANSWER_BATCH = 100_000  # answer rows formatted and sent at a time (memory stays at one batch)
+_ANSWER_COLUMNS = ("response_id", "question_id", "value_num", "value_text")
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: pd.DataFrame,
+                          language: str | Iterable[str] = "en", status: str | Iterable[str] = "complete",
+                          started_at: Iterable[datetime] | None = None,
+                          completed_at: Iterable[datetime] | None = None,
+                          follow_up: Iterable[bool] | None = None,
+                          contacts: Iterable[dict | None] | None = None,
+                          origin: str = "web", import_keys: Iterable[str | None] | None = None) -> list[int]:
+    """Insert responses, one per row of ``answers`` (columns = question ids; NaN, None, "" or
+    an empty list = unanswered). Each cell is read as its question's type reads an imported
+    value (``AnswerType.coerce``: 1.0 for option 1, a list or JSON text for a multiple
+    choice) and stored as the web would store it; a cell no page could have produced raises
+    :class:`~models.storage.repository.StorageError` naming its row and column, and nothing
+    is stored.
+
+    Used for imports, the demo and benchmarks; the web app writes page by page instead.
+    ``language`` and ``status`` are one value for all rows or one per row. ``follow_up``
+    flags rows for the follow-up queue (status "open"); ``contacts`` holds their consented
+    contact details. ``origin`` is "web" or "imported"; ``import_keys`` (unique within the
+    wave) let a re-imported file be recognised. All rows are stored in one transaction, or
+    none. Returns the new response ids in row order.
+    """
+    from .repository import stored_questionnaire
+
+    questionnaire = stored_questionnaire(survey)
+    # Checked and encoded before the transaction: a bad cell stores nothing and locks nothing.
+    cells = AnswerCells.of(answers, questionnaire)
+    count = len(answers)
+    now = utcnow()
+
+    def each(values, default) -> list:
+        if values is None:
+            return [default] * count
+        return [values] * count if isinstance(values, str) else list(values)
+
+    languages, statuses = each(language, "en"), each(status, "complete")
+    ends, flags = each(completed_at, now), each(follow_up, False)
+    rows = [{"survey_id": survey.id, "wave_id": wave.id, "status": state, "language": lang,
+             "current_page": 0, "started_at": start, "updated_at": end,
+             "completed_at": end if state == "complete" else None, "follow_up": flag,
+             "follow_up_status": "open" if flag else None, "contact": contact,
+             "origin": origin, "import_key": key}
+            for lang, state, start, end, flag, contact, key
+            in zip(languages, statuses, each(started_at, now), ends, flags, each(contacts, None),
+                   each(import_keys, None))]
+    if not count:
+        return []
+    with engine.begin() as connection:
+        dialect = connection.dialect
+        if dialect.name == "postgresql" and _is_psycopg3(connection):
+            write = _insert_postgres
+        elif dialect.name == "sqlite":
+            write = _insert_sqlite
+        else:  # another database: SQLAlchemy's portable executemany (not benchmarked)
+            return _insert_portable(connection, rows, cells)
+        try:
+            return write(connection, rows, cells)
+        except dialect.dbapi.Error as exc:
+            # Raised by the driver's own cursor: wrapped as SQLAlchemy wraps it elsewhere
+            # (an IntegrityError stays an IntegrityError for the caller).
+            raise DBAPIError.instance(None, None, exc, dialect.dbapi.Error, dialect=dialect) from exc
+
+
+# --------------------------------------------------------------------------- answers as cells
+
+@dataclass(frozen=True)
+class AnswerCells:
+    """The answers of a frame as stored, without one Python object per cell.
+
+    ``codes``: int32 (rows x questions), each cell's index into ``nums``/``texts``/``questions``
+    (a table of the distinct stored values of all columns), -1 where unanswered; columns are
+    in sorted question-id order, so walking ``codes`` row by row yields answers sorted by
+    (response, question). ``nums``/``texts``: value_num (float or None) and value_text (str
+    or None) of each table entry; ``questions``: its question id.
+    """
+
+    codes: np.ndarray
+    nums: list
+    texts: list
+    questions: list
+
+    @classmethod
+    def of(cls, answers: pd.DataFrame, questionnaire) -> AnswerCells:
+        import numpy as np
+        import pandas as pd
+
+        from .repository import StorageError
+
+        entries = []
+        for column in answers.columns:
+            try:
+                question = questionnaire.question(str(column))
+            except KeyError:
+                raise StorageError(f"column {str(column)[:64]!r} is not a question of {questionnaire.id!r}") from None
+            entries.append((str(column), question, answer_type(question)))
+        order = sorted(range(len(entries)), key=lambda k: entries[k][0])
+        codes = np.full((len(answers), len(entries)), -1, dtype=np.int32)
+        nums: list = []
+        texts: list = []
+        questions: list = []
+        for target, position in enumerate(order):
+            qid, question, entry = entries[position]
+            column = answers.iloc[:, position]
+            if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+                values = column.to_numpy(dtype=float, na_value=np.nan)
+                present = np.flatnonzero(~np.isnan(values))
+                distinct, first, inverse = np.unique(values[present], return_index=True, return_inverse=True)
+                # A bad value is reported on the first row holding it.
+                encoded = [_encode_cell(question, entry, value, row)
+                           for value, row in zip(distinct.tolist(), present[first].tolist())]
+                local = np.array([-1 if num is None and txt is None else k for k, (num, txt) in enumerate(encoded)],
+                                 dtype=np.int32)
+            else:
+                present_list, inverse_list, encoded, seen = [], [], [], {}
+                for row, value in enumerate(column.tolist()):
+                    # NaN in a text column too (pandas' "missing" there): stored, it made empty
+                    # answer rows that the console counted as answers.
+                    if is_missing(value):
+                        continue
+                    key = value if isinstance(value, (str, int, float)) else None
+                    if key is None or key not in seen:
+                        encoded.append(_encode_cell(question, entry, value, row))
+                        if key is not None:
+                            seen[key] = len(encoded) - 1
+                    present_list.append(row)
+                    inverse_list.append(seen[key] if key is not None else len(encoded) - 1)
+                present = np.asarray(present_list, dtype=np.int64)
+                inverse = np.asarray(inverse_list, dtype=np.int64)
+                local = np.array([-1 if num is None and txt is None else k for k, (num, txt) in enumerate(encoded)],
+                                 dtype=np.int32)
+            offset = len(nums)
+            nums.extend(num for num, _ in encoded)
+            texts.extend(txt for _, txt in encoded)
+            questions.extend([qid] * len(encoded))
+            if len(present):
+                mapped = local[inverse]
+                codes[present, target] = np.where(mapped < 0, -1, mapped + offset)
+        return cls(codes, nums, texts, questions)
+
+    def batches(self, response_ids: np.ndarray, size: int = ANSWER_BATCH) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(response id, table index) of the present cells, row by row, about ``size`` at a time."""
+        import numpy as np
+
+        per_row = max(1, size // max(1, self.codes.shape[1]))
+        for start in range(0, len(self.codes), per_row):
+            block = self.codes[start:start + per_row]
+            rows, columns = np.nonzero(block >= 0)
+            if len(rows):
+                yield response_ids[start:start + per_row][rows], block[rows, columns]
+
+
+def _encode_cell(question, entry, value, row: int) -> tuple[float | None, str | None]:
+    """(value_num, value_text) of one cell; ``row`` counts from 0 (messages count from 1)."""
+    from .repository import StorageError
+
+    try:
+        answer = entry.coerce(question, value)
+    except (TypeError, ValueError) as exc:
+        raise StorageError(f"row {int(row) + 1}, column {question.id!r}: {exc}") from None
+    return entry.encode(question, answer)
+
+
+# --------------------------------------------------------------------------- PostgreSQL: COPY
+
+def _is_psycopg3(connection: Connection) -> bool:
+    return type(connection.connection.dbapi_connection).__module__.split(".")[0] == "psycopg"
+
+
+def _copy_field(value: Any) -> str:
+    """One field of PostgreSQL's COPY text format (\\N is NULL)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return str(value).translate(_COPY_ESCAPES)
+
+
+_RESPONSE_COLUMNS = ("id", "survey_id", "wave_id", "status", "language", "current_page", "started_at", "updated_at",
+                     "completed_at", "follow_up", "follow_up_status", "contact", "origin", "import_key")
+
+
+def _insert_postgres(connection: Connection, rows: list[dict], cells: AnswerCells) -> list[int]:
+    """COPY both tables. Measured on 100,000 x 30 (docs/benchmarks.md): psycopg's pipelined
+    executemany of the responses cost 12 s of client CPU and COPY of the answers several
+    times less server time than INSERTs; ids come from the table's sequence up front."""
+    import numpy as np
+
+    raw = connection.connection.dbapi_connection
+    with raw.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('responses', 'id')) FROM generate_series(1, %s)",
+                       (len(rows),))
+        ids = [row[0] for row in cursor.fetchall()]
+        dumps = connection.dialect._json_serializer or json.dumps
+        cache: dict = {}
+
+        def field(value) -> str:
+            if isinstance(value, dict):
+                return _copy_field(dumps(value))
+            try:
+                return cache[value]
+            except KeyError:
+                cache[value] = out = _copy_field(value)
+                return out
+            except TypeError:  # unhashable
+                return _copy_field(value)
+
+        with cursor.copy(f"COPY responses ({', '.join(_RESPONSE_COLUMNS)}) FROM STDIN") as copy:
+            copy.write("".join(str(response_id) + "\t" + "\t".join(field(row[c]) for c in _RESPONSE_COLUMNS[1:]) + "\n"
+                               for response_id, row in zip(ids, rows)))
+        # Each table entry's row after the response id, written once: "q01\t5.0\t\N\n".
+        tails = np.array([f"\t{_copy_field(q)}\t{_copy_field(num)}\t{_copy_field(txt)}\n"
+                          for q, num, txt in zip(cells.questions, cells.nums, cells.texts)], dtype=object)
+        heads = np.array([str(i) for i in ids], dtype=object)
+        positions = np.arange(len(ids))
+        with cursor.copy(f"COPY answers ({', '.join(_ANSWER_COLUMNS)}) FROM STDIN") as copy:
+            for at, codes in cells.batches(positions):
+                copy.write("".join(heads[at] + tails[codes]))
+    return ids
+
+
+# --------------------------------------------------------------------------- SQLite: executemany
+
+def _insert_sqlite(connection: Connection, rows: list[dict], cells: AnswerCells) -> list[int]:
+    """The driver's executemany with values prepared as SQLAlchemy would bind them (each
+    distinct value once). The first response takes the next rowid; this transaction then
+    holds SQLite's only write lock, so the ids after it are free until commit."""
+    import numpy as np
+
+    from .repository import StorageError
+
+    columns = _RESPONSE_COLUMNS[1:]
+    prepare = _bind_processors(connection, Response, columns)
+    prepared = [tuple(prepare[c](row[c]) for c in columns) for row in rows]
+    marks = ", ".join("?" * len(columns))
+    raw = connection.connection.dbapi_connection
+    cursor = raw.cursor()
+    try:
+        cursor.execute(f"INSERT INTO responses ({', '.join(columns)}) VALUES ({marks})", prepared[0])
+        first = cursor.lastrowid
+        if cursor.execute("SELECT max(id) FROM responses").fetchone()[0] != first:
+            raise StorageError("responses.id is not growing by one (SQLite's rowid is exhausted?)")
+        ids = list(range(first, first + len(rows)))
+        cursor.executemany(f"INSERT INTO responses (id, {', '.join(columns)}) VALUES (?, {marks})",
+                           ((i, *values) for i, values in zip(ids[1:], prepared[1:])))
+        nums = [None if v is None else float(v) for v in cells.nums]
+        table = list(zip(cells.questions, nums, cells.texts))
+        sql = f"INSERT INTO answers ({', '.join(_ANSWER_COLUMNS)}) VALUES (?, ?, ?, ?)"
+        for response_ids, codes in cells.batches(np.asarray(ids, dtype=np.int64)):
+            cursor.executemany(sql, ((i, *table[k]) for i, k in zip(response_ids.tolist(), codes.tolist())))
+    finally:
+        cursor.close()
+    return ids
+
+
+def _bind_processors(connection: Connection, table, columns) -> dict:
+    """Column -> function giving the value the driver receives (SQLAlchemy's own bind
+    processor: DATETIME as text, JSON dumped, booleans as 0/1), memoised per distinct value."""
+    dialect = connection.dialect
+    out = {}
+    for name in columns:
+        process = table.__table__.c[name].type._cached_bind_processor(dialect)
+        if process is None:
+            out[name] = lambda value: value
+            continue
+        cache: dict = {}
+
+        def prepared(value, process=process, cache=cache):
+            if value is None:
+                return None
+            try:
+                return cache[value]
+            except KeyError:
+                cache[value] = out_value = process(value)
+                return out_value
+            except TypeError:  # a dict (contact details) is not hashable
+                return process(value)
+        out[name] = prepared
+    return out
+
+
+# --------------------------------------------------------------------------- other databases
+
+def _insert_portable(connection: Connection, rows: list[dict], cells: AnswerCells) -> list[int]:
+    import numpy as np
+    from sqlalchemy import null
+
+    for row in rows:
+        if row["contact"] is None:
+            row["contact"] = null()  # SQL NULL, not JSON 'null'
+    result = connection.execute(insert(Response).returning(Response.id, sort_by_parameter_order=True), rows)
+    ids = [row[0] for row in result]
+    for response_ids, codes in cells.batches(np.asarray(ids, dtype=np.int64)):
+        connection.execute(insert(Answer), [dict(zip(_ANSWER_COLUMNS, (i, cells.questions[k], cells.nums[k],
+                                                                       cells.texts[k])))
+                                            for i, k in zip(response_ids.tolist(), codes.tolist())])
+    return ids
+
