@@ -77,16 +77,13 @@ def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: p
             return [default] * count
         return [values] * count if isinstance(values, str) else list(values)
 
-    languages, statuses = each(language, "en"), each(status, "complete")
-    ends, flags = each(completed_at, now), each(follow_up, False)
-    rows = [{"survey_id": survey.id, "wave_id": wave.id, "status": state, "language": lang,
-             "current_page": 0, "started_at": start, "updated_at": end,
-             "completed_at": end if state == "complete" else None, "follow_up": flag,
-             "follow_up_status": "open" if flag else None, "contact": contact,
-             "origin": origin, "import_key": key}
-            for lang, state, start, end, flag, contact, key
-            in zip(languages, statuses, each(started_at, now), ends, flags, each(contacts, None),
-                   each(import_keys, None))]
+    statuses, ends, flags = each(status, "complete"), each(completed_at, now), each(follow_up, False)
+    # Column by column (a list per column of responses), in _RESPONSE_COLUMNS' order after id.
+    rows = {"survey_id": [survey.id] * count, "wave_id": [wave.id] * count, "status": statuses,
+            "language": each(language, "en"), "current_page": [0] * count, "started_at": each(started_at, now),
+            "updated_at": ends, "completed_at": [end if state == "complete" else None for end, state in zip(ends, statuses)],
+            "follow_up": flags, "follow_up_status": ["open" if flag else None for flag in flags],
+            "contact": each(contacts, None), "origin": [origin] * count, "import_key": each(import_keys, None)}
     if not count:
         return []
     with engine.begin() as connection:
@@ -227,7 +224,7 @@ _RESPONSE_COLUMNS = ("id", "survey_id", "wave_id", "status", "language", "curren
                      "completed_at", "follow_up", "follow_up_status", "contact", "origin", "import_key")
 
 
-def _insert_postgres(connection: Connection, rows: list[dict], cells: AnswerCells) -> list[int]:
+def _insert_postgres(connection: Connection, rows: dict[str, list], cells: AnswerCells) -> list[int]:
     """COPY both tables. Measured on 100,000 x 30 (docs/benchmarks.md): psycopg's pipelined
     executemany of the responses cost 12 s of client CPU and COPY of the answers several
     times less server time than INSERTs; ids come from the table's sequence up front."""
@@ -236,25 +233,17 @@ def _insert_postgres(connection: Connection, rows: list[dict], cells: AnswerCell
     raw = connection.connection.dbapi_connection
     with raw.cursor() as cursor:
         cursor.execute("SELECT nextval(pg_get_serial_sequence('responses', 'id')) FROM generate_series(1, %s)",
-                       (len(rows),))
+                       (len(rows["wave_id"]),))
         ids = [row[0] for row in cursor.fetchall()]
         dumps = connection.dialect._json_serializer or json.dumps
-        cache: dict = {}
-
-        def field(value) -> str:
-            if isinstance(value, dict):
-                return _copy_field(dumps(value))
-            try:
-                return cache[value]
-            except KeyError:
-                cache[value] = out = _copy_field(value)
-                return out
-            except TypeError:  # unhashable
-                return _copy_field(value)
-
+        fields = [[str(i) for i in ids]]
+        for name in _RESPONSE_COLUMNS[1:]:
+            values = rows[name]
+            if name == "contact":
+                values = [None if v is None else dumps(v) for v in values]
+            fields.append(_each_distinct(values, _copy_field))
         with cursor.copy(f"COPY responses ({', '.join(_RESPONSE_COLUMNS)}) FROM STDIN") as copy:
-            copy.write("".join(str(response_id) + "\t" + "\t".join(field(row[c]) for c in _RESPONSE_COLUMNS[1:]) + "\n"
-                               for response_id, row in zip(ids, rows)))
+            copy.write("".join("\t".join(row) + "\n" for row in zip(*fields)))
         # Each table entry's row after the response id, written once: "q01\t5.0\t\N\n".
         tails = np.array([f"\t{_copy_field(q)}\t{_copy_field(num)}\t{_copy_field(txt)}\n"
                           for q, num, txt in zip(cells.questions, cells.nums, cells.texts)], dtype=object)
@@ -268,7 +257,7 @@ def _insert_postgres(connection: Connection, rows: list[dict], cells: AnswerCell
 
 # --------------------------------------------------------------------------- SQLite: executemany
 
-def _insert_sqlite(connection: Connection, rows: list[dict], cells: AnswerCells) -> list[int]:
+def _insert_sqlite(connection: Connection, rows: dict[str, list], cells: AnswerCells) -> list[int]:
     """The driver's executemany with values prepared as SQLAlchemy would bind them (each
     distinct value once). The first response takes the next rowid; this transaction then
     holds SQLite's only write lock, so the ids after it are free until commit."""
@@ -277,8 +266,7 @@ def _insert_sqlite(connection: Connection, rows: list[dict], cells: AnswerCells)
     from .repository import StorageError
 
     columns = _RESPONSE_COLUMNS[1:]
-    prepare = _bind_processors(connection, Response, columns)
-    prepared = [tuple(prepare[c](row[c]) for c in columns) for row in rows]
+    prepared = list(zip(*(_bound(connection, Response, name, rows[name]) for name in columns)))
     marks = ", ".join("?" * len(columns))
     raw = connection.connection.dbapi_connection
     cursor = raw.cursor()
@@ -287,54 +275,56 @@ def _insert_sqlite(connection: Connection, rows: list[dict], cells: AnswerCells)
         first = cursor.lastrowid
         if cursor.execute("SELECT max(id) FROM responses").fetchone()[0] != first:
             raise StorageError("responses.id is not growing by one (SQLite's rowid is exhausted?)")
-        ids = list(range(first, first + len(rows)))
+        ids = list(range(first, first + len(prepared)))
         cursor.executemany(f"INSERT INTO responses (id, {', '.join(columns)}) VALUES (?, {marks})",
                            ((i, *values) for i, values in zip(ids[1:], prepared[1:])))
-        nums = [None if v is None else float(v) for v in cells.nums]
-        table = list(zip(cells.questions, nums, cells.texts))
+        questions = np.array(cells.questions, dtype=object)
+        nums = np.array([None if v is None else float(v) for v in cells.nums], dtype=object)
+        texts = np.array(cells.texts, dtype=object)
         sql = f"INSERT INTO answers ({', '.join(_ANSWER_COLUMNS)}) VALUES (?, ?, ?, ?)"
         for response_ids, codes in cells.batches(np.asarray(ids, dtype=np.int64)):
-            cursor.executemany(sql, ((i, *table[k]) for i, k in zip(response_ids.tolist(), codes.tolist())))
+            cursor.executemany(sql, zip(response_ids.tolist(), questions[codes].tolist(), nums[codes].tolist(),
+                                        texts[codes].tolist()))
     finally:
         cursor.close()
     return ids
 
 
-def _bind_processors(connection: Connection, table, columns) -> dict:
-    """Column -> function giving the value the driver receives (SQLAlchemy's own bind
-    processor: DATETIME as text, JSON dumped, booleans as 0/1), memoised per distinct value."""
-    dialect = connection.dialect
-    out = {}
-    for name in columns:
-        process = table.__table__.c[name].type._cached_bind_processor(dialect)
-        if process is None:
-            out[name] = lambda value: value
-            continue
-        cache: dict = {}
+def _bound(connection: Connection, table, name: str, values: list) -> list:
+    """A column's values as the driver receives them from SQLAlchemy (its bind processor:
+    DATETIME as text, JSON dumped, booleans as 0/1; None stays SQL NULL)."""
+    process = table.__table__.c[name].type._cached_bind_processor(connection.dialect)
+    if process is None:
+        return values
+    return _each_distinct(values, lambda value: None if value is None else process(value))
 
-        def prepared(value, process=process, cache=cache):
-            if value is None:
-                return None
-            try:
-                return cache[value]
-            except KeyError:
-                cache[value] = out_value = process(value)
-                return out_value
-            except TypeError:  # a dict (contact details) is not hashable
-                return process(value)
-        out[name] = prepared
+
+def _each_distinct(values: list, convert) -> list:
+    """``[convert(v) for v in values]``, calling ``convert`` once per distinct hashable value
+    (100,000 responses share a few timestamps, statuses and languages)."""
+    out, cache = [], {}
+    for value in values:
+        try:
+            converted = cache[value]
+        except KeyError:
+            converted = cache[value] = convert(value)
+        except TypeError:  # unhashable (contact details)
+            converted = convert(value)
+        out.append(converted)
     return out
 
 
 # --------------------------------------------------------------------------- other databases
 
-def _insert_portable(connection: Connection, rows: list[dict], cells: AnswerCells) -> list[int]:
+def _insert_portable(connection: Connection, columns: dict[str, list], cells: AnswerCells) -> list[int]:
     import numpy as np
     from sqlalchemy import null
 
+    sql_null = null()  # SQL NULL, not JSON 'null'
+    rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
     for row in rows:
         if row["contact"] is None:
-            row["contact"] = null()  # SQL NULL, not JSON 'null'
+            row["contact"] = sql_null
     result = connection.execute(insert(Response).returning(Response.id, sort_by_parameter_order=True), rows)
     ids = [row[0] for row in result]
     for response_ids, codes in cells.batches(np.asarray(ids, dtype=np.int64)):
