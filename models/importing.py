@@ -273,7 +273,7 @@ def _read_csv(data: bytes, name: str) -> SourceTable:
             if header is None:
                 header = _header(record, name)
                 continue
-            if not any(cell.strip() for cell in record):
+            if not "".join(record).strip():  # a blank row (one join: no generator per row)
                 continue
             line = reader.line_num  # the line the record ends on (a quoted cell may span lines)
             if len(record) != len(header):

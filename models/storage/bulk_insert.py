@@ -2,20 +2,25 @@
 code path per backend.
 
 100,000 respondents x 30 items are 100,000 response rows and about 2.9 million answer
-rows. What costs time there, measured with cProfile (docs/benchmarks.md, "Importing
-responses"):
+rows. Where the time went before this module (cProfile, load average 8 on 2 cores;
+docs/benchmarks.md, "Importing responses"):
 
-- Building one Python object per answer. Each distinct value of a column is checked and
-  encoded once (a column of ratings has ten), every cell is then only an index into that
-  column's table (:class:`AnswerCells`), and answer rows are made one batch at a time.
-- SQLAlchemy's per-row parameter processing (about 20 s for the 100,000 responses under
-  load). Both backends get plain DBAPI calls with values prepared once per distinct value.
-- On PostgreSQL, the server: 2.9 million single-row INSERTs, each with its foreign-key
-  check. COPY feeds the same rows in one statement with the server's multi-row insert;
-  it is the one PostgreSQL-specific path here. SQLite has no COPY; its driver's
-  ``executemany`` with one prepared statement is its fastest bulk path.
-- Index order. Answers go in sorted by (response, question), so the primary-key index
-  of ``answers`` grows at its right edge instead of in 30 passes over all of it.
+- SQLAlchemy's per-row parameter processing of the 100,000 responses: 19 s under the
+  profiler on either backend. Both backends now get plain DBAPI calls with values prepared
+  once per distinct value (SQLAlchemy's own bind processors on SQLite).
+- One Python tuple per answer, all 2.9 million built before inserting. Each
+  distinct value of a column is checked and encoded once (a column of ratings has ten),
+  every cell is only an index into that table (:class:`AnswerCells`), and answer rows are
+  made one batch at a time.
+- On PostgreSQL, the server: its CPU time (32-39 s under load) is mostly the answers'
+  index entries and foreign-key checks, which no client-side change removes. COPY gives it
+  the rows in one statement per table (the first version's pipelined executemany of the
+  answers cost 34 s of client CPU alone, and of the responses 12 s under the profiler);
+  it is the one PostgreSQL-specific path here. SQLite has no COPY; the driver's
+  ``executemany`` of one prepared statement is its fastest bulk path, and SQLite's own
+  B-tree work alone is 10-15 s of CPU for 3 million rows at load average 13.
+- Index order: answers go in sorted by (response, question), so the primary-key index of
+  ``answers`` grows at its right edge rather than in 30 passes across it.
 
 Response ids are reserved before the rows are written (a sequence on PostgreSQL, the next
 free rowid on SQLite while this transaction holds SQLite's write lock), so no statement
@@ -225,9 +230,8 @@ _RESPONSE_COLUMNS = ("id", "survey_id", "wave_id", "status", "language", "curren
 
 
 def _insert_postgres(connection: Connection, rows: dict[str, list], cells: AnswerCells) -> list[int]:
-    """COPY both tables. Measured on 100,000 x 30 (docs/benchmarks.md): psycopg's pipelined
-    executemany of the responses cost 12 s of client CPU and COPY of the answers several
-    times less server time than INSERTs; ids come from the table's sequence up front."""
+    """COPY both tables (why: the module docstring); ids come from the table's sequence
+    up front, so concurrent writers (the web app) never collide with them."""
     import numpy as np
 
     raw = connection.connection.dbapi_connection
