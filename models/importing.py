@@ -36,7 +36,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .answers import answer_type
+from .answers import answer_type, is_missing
 from .cells import MISSING
 from .cells import cell_number as _number
 from .cells import number_text as _number_text
@@ -44,7 +44,9 @@ from .cells import shown as _shown
 from .errors import CSIError, Problem
 from .exports import ATTRIBUTE_PREFIX, METADATA_COLUMNS
 from .questionnaire import Question, Questionnaire
+from .quotas import WAVE_QUOTA_ID
 from .storage.bulk_insert import bulk_insert_responses
+from .storage.quotas import QuotaOverrun, add_imported
 from .storage.repository import find_wave
 from .storage.tables import Response, Survey
 from .yaml_source import load_with_lines
@@ -611,6 +613,9 @@ class ImportResult:
     skipped_rows: int
     warnings: tuple[str, ...]
     encoding: str | None
+    # Quotas (and the wave's cap) the imported completions took past their limit: stored
+    # anyway, as answers already collected are facts, and said (models.storage.quotas).
+    over_quota: tuple[QuotaOverrun, ...] = ()
 
     def summary(self) -> str:
         lines = [f"{self.file}: {self.rows_read} rows read"
@@ -618,6 +623,8 @@ class ImportResult:
                  + f", {self.stored} responses imported"
                  + (f", {self.already_imported} already imported before (skipped)" if self.already_imported else "")
                  + (f", {self.skipped_rows} bad rows skipped" if self.skipped_rows else "")]
+        lines += [f"{self.file}: {over} (imported responses are stored and counted even past a limit)"
+                  for over in self.over_quota]
         return "\n".join(lines)
 
 
@@ -638,16 +645,24 @@ def import_table(engine: Engine, questionnaire_id: str, wave_name: str, table: S
         existing = set(connection.scalars(select(Response.import_key).where(
             Response.wave_id == wave.id, Response.import_key.is_not(None))))
     fresh = np.array([key not in existing for key in plan.keys], dtype=bool)
+    over: list[QuotaOverrun] = []
     if fresh.any():
         positions = np.flatnonzero(fresh)
         answers = plan.answers.iloc[positions].reset_index(drop=True)
         pick = lambda values: [values[i] for i in positions]  # noqa: E731
+        quota_added = imported_quota_counts(questionnaire, answers, pick(plan.statuses))
+        limits = {quota.id: quota.limit for quota in questionnaire.quotas}
+        if wave.max_completes is not None:
+            quota_added[WAVE_QUOTA_ID] = pick(plan.statuses).count("complete")
+            limits[WAVE_QUOTA_ID] = wave.max_completes
         # The one place imported answers reach the storage encoder: bulk_insert_responses.
         try:
             bulk_insert_responses(engine, survey, wave, answers, language=pick(plan.languages),
                                   status=pick(plan.statuses), started_at=pick(plan.started),
                                   completed_at=pick(plan.completed), origin=_ORIGIN_IMPORTED,
-                                  import_keys=pick(plan.keys))
+                                  import_keys=pick(plan.keys),
+                                  then=lambda connection: over.extend(add_imported(connection, wave, quota_added,
+                                                                                   limits)))
         except IntegrityError:
             # Another import into this wave stored some of the same rows meanwhile (the
             # unique key refused them); this transaction stored nothing.
@@ -656,7 +671,48 @@ def import_table(engine: Engine, questionnaire_id: str, wave_name: str, table: S
                                                                  "stored: run the import again (rows already "
                                                                  "imported are skipped)")]) from None
     return ImportResult(table.name, len(table.frame), int(fresh.sum()), int((~fresh).sum()), plan.problems,
-                        len(plan.bad_rows), plan.warnings, table.encoding)
+                        len(plan.bad_rows), plan.warnings, table.encoding, tuple(over))
+
+
+def imported_quota_counts(questionnaire: Questionnaire, answers: pd.DataFrame, statuses: list[str]) -> dict[str, int]:
+    """Quota id -> how many rows of ``answers`` (as :class:`ImportPlan` holds them) belong to
+    it: complete rows (quotas count completions) whose answers, read as the survey's pages
+    would store and read them, make the quota's ``when`` true. Imported rows carry no hidden
+    values, so a condition on ``hidden.<id>`` reads them as unanswered.
+
+    Each distinct combination of the columns the quotas read is decoded and evaluated once
+    (a 100,000-row file has a few dozen)."""
+    if not questionnaire.quotas:
+        return {}
+    read = sorted({name for quota in questionnaire.quotas for name in quota.when.names if name in answers.columns})
+    complete = np.asarray(statuses, dtype=object) == "complete"
+    if not read:
+        combinations: dict[tuple, int] = {(): int(complete.sum())}
+    else:
+        keys = pd.DataFrame(index=range(int(complete.sum())))
+        for name in read:
+            column = answers[name][complete].reset_index(drop=True)
+            if column.dtype == object:  # text, choices (lists): hashable, every kind of "no answer" None
+                column = column.map(lambda cell: None if is_missing(cell) else tuple(cell) if isinstance(cell, list)
+                                    else cell)
+            keys[name] = column
+        # Grouped by pandas (NaN and None kept as a group of their own): a Python step per
+        # distinct combination, not per row.
+        sizes = keys.groupby(read, dropna=False, sort=False).size()
+        combinations = {(key,) if len(read) == 1 else key: int(size) for key, size in sizes.items()}
+    out: dict[str, int] = {}
+    for key, count in combinations.items():
+        row = {}
+        for name, cell in zip(read, key):
+            if not is_missing(cell):
+                question = questionnaire.question(name)
+                entry = answer_type(question)
+                value = entry.coerce(question, list(cell) if isinstance(cell, tuple) else cell)
+                row[name] = entry.decode(question, *entry.encode(question, value))
+        for quota in questionnaire.quotas:
+            if quota.applies(row):
+                out[quota.id] = out.get(quota.id, 0) + count
+    return out
 
 
 def import_file(engine: Engine, questionnaire_id: str, wave_name: str, path: str | Path,

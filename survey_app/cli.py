@@ -1002,10 +1002,11 @@ def _register_groups() -> None:
     from .cli_invitations import invitations
     from .cli_league import league
     from .cli_links import links
+    from .cli_questionnaire import questionnaire
     from .cli_text import text
     from .cli_webhooks import webhooks
     register_wave_limits(wave)  # csi wave limit, csi wave status
-    for group in (convert, cvpat_command, dashboard, followup, invitations, league, links, text, webhooks,
+    for group in (convert, cvpat_command, dashboard, followup, invitations, league, links, questionnaire, text, webhooks,
                   import_command, wave):
         main.add_command(group)
 

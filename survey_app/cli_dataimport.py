@@ -80,6 +80,26 @@ def wave() -> None:
     """Waves: create, open and close them (the console's wave actions)."""
 
 
+def _warn_if_incomparable(session, questionnaire, questionnaire_file: str) -> None:
+    """Say on stderr when ``questionnaire`` is a new version that breaks comparison with the
+    stored latest one (models/questionnaire_diff.py); the wave is created all the same."""
+    from sqlalchemy import select
+
+    from models.questionnaire_diff import diff_questionnaires
+    from models.storage.repository import stored_questionnaire
+    from models.storage.tables import Survey
+
+    latest = session.scalar(select(Survey).where(Survey.questionnaire_id == questionnaire.id)
+                            .order_by(Survey.id.desc()).limit(1))
+    if latest is None or latest.content_hash == questionnaire.content_hash:
+        return
+    diff = diff_questionnaires(stored_questionnaire(latest), questionnaire)
+    if diff.breaks_comparison:
+        click.echo(f"warning: version {questionnaire.version} breaks comparison with earlier waves (v{latest.version}) "
+                   f"for: {', '.join(diff.broken_constructs)}; every change: csi questionnaire diff --survey "
+                   f"{questionnaire.id} {questionnaire_file}", err=True)
+
+
 @wave.command("create")
 @_survey_options
 @click.option("--questionnaire", "questionnaire_file", type=click.Path(dir_okay=False),
@@ -104,6 +124,7 @@ def wave_create(survey, wave, questionnaire_file, open_now, database_url) -> Non
                 questionnaire = load_questionnaire(questionnaire_file)
                 if questionnaire.id != survey:
                     _fail(f"{questionnaire_file} is questionnaire {questionnaire.id!r}, not {survey!r}")
+                _warn_if_incomparable(session, questionnaire, questionnaire_file)
                 stored = register_questionnaire(session, questionnaire)
             else:
                 stored = session.scalar(select(Survey).where(Survey.questionnaire_id == survey)

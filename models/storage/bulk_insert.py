@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import DBAPIError
@@ -54,7 +54,8 @@ def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: p
                           completed_at: Iterable[datetime] | None = None,
                           follow_up: Iterable[bool] | None = None,
                           contacts: Iterable[dict | None] | None = None,
-                          origin: str = "web", import_keys: Iterable[str | None] | None = None) -> list[int]:
+                          origin: str = "web", import_keys: Iterable[str | None] | None = None,
+                          then: Callable[[Connection], None] | None = None) -> list[int]:
     """Insert responses, one per row of ``answers`` (columns = question ids; NaN, None, "" or
     an empty list = unanswered). Each cell is read as its question's type reads an imported
     value (``AnswerType.coerce``: 1.0 for option 1, a list or JSON text for a multiple
@@ -67,7 +68,8 @@ def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: p
     flags rows for the follow-up queue (status "open"); ``contacts`` holds their consented
     contact details. ``origin`` is "web" or "imported"; ``import_keys`` (unique within the
     wave) let a re-imported file be recognised. All rows are stored in one transaction, or
-    none. Returns the new response ids in row order.
+    none; ``then(connection)`` runs last in that transaction (imports count their quotas
+    there). Returns the new response ids in row order.
     """
     from .repository import stored_questionnaire
 
@@ -90,6 +92,9 @@ def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: p
             "follow_up": flags, "follow_up_status": ["open" if flag else None for flag in flags],
             "contact": each(contacts, None), "origin": [origin] * count, "import_key": each(import_keys, None)}
     if not count:
+        if then is not None:
+            with engine.begin() as connection:
+                then(connection)
         return []
     with engine.begin() as connection:
         dialect = connection.dialect
@@ -98,13 +103,16 @@ def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: p
         elif dialect.name == "sqlite":
             write = _insert_sqlite
         else:  # another database: SQLAlchemy's portable executemany (not benchmarked)
-            return _insert_portable(connection, rows, cells)
+            write = _insert_portable
         try:
-            return write(connection, rows, cells)
+            ids = write(connection, rows, cells)
         except dialect.dbapi.Error as exc:
             # Raised by the driver's own cursor: wrapped as SQLAlchemy wraps it elsewhere
             # (an IntegrityError stays an IntegrityError for the caller).
             raise DBAPIError.instance(None, None, exc, dialect.dbapi.Error, dialect=dialect) from exc
+        if then is not None:
+            then(connection)
+    return ids
 
 
 # --------------------------------------------------------------------------- answers as cells

@@ -22,9 +22,9 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from models.quotas import WAVE_QUOTA_ID
+from models.storage.quotas import CREATE_COUNT
 from models.storage.tables import QuotaCount, Response, Wave
 
 _counts, _waves, _responses = QuotaCount.__table__, Wave.__table__, Response.__table__
@@ -38,9 +38,7 @@ COUNTS_OF_WAVE = select(_counts.c.quota_id, _counts.c.count).where(_counts.c.wav
 COMPLETE_IN_WAVE = (select(func.count()).select_from(_responses)
                     .where(_responses.c.wave_id == bindparam("w"), _responses.c.status == "complete"))
 CLOSE_WAVE = update(_waves).where(_waves.c.id == bindparam("w")).values(closed=True)
-_ROW = {"wave_id": bindparam("w"), "quota_id": bindparam("q"), "count": bindparam("start")}
-CREATE = {"sqlite": sqlite.insert(_counts).values(_ROW).on_conflict_do_nothing(),
-          "postgresql": postgresql.insert(_counts).values(_ROW).on_conflict_do_nothing()}
+CREATE = CREATE_COUNT
 
 Run = Callable[[Any, dict], list]
 

@@ -42,7 +42,7 @@ def test_help_lists_only_built_commands():
     listed = {line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()}
     assert listed == {"validate", "init", "fit", "predict", "demo", "serve", "backup", "restore", "admin", "report",
                       "export", "followup", "invitations", "webhooks", "worker", "jobs", "analyse", "text", "convert", "dashboard",
-                      "import", "wave", "league", "links", "cvpat"}
+                      "import", "wave", "league", "links", "cvpat", "questionnaire"}
     wave_commands = csi("wave", "--help").stdout.split("Commands:")[1].split()
     assert {"create", "open", "close", "limit", "status"} <= set(wave_commands)
 
