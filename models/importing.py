@@ -45,8 +45,9 @@ from .errors import CSIError, Problem
 from .exports import ATTRIBUTE_PREFIX, METADATA_COLUMNS
 from .questionnaire import Question, Questionnaire
 from .quotas import WAVE_QUOTA_ID
+from .storage.bulk_insert import bulk_insert_responses
 from .storage.quotas import QuotaOverrun, add_imported
-from .storage.repository import bulk_insert_responses, find_wave
+from .storage.repository import find_wave
 from .storage.tables import Response, Survey
 from .yaml_source import load_with_lines
 
@@ -274,7 +275,7 @@ def _read_csv(data: bytes, name: str) -> SourceTable:
             if header is None:
                 header = _header(record, name)
                 continue
-            if not any(cell.strip() for cell in record):
+            if not "".join(record).strip():  # a blank row (one join: no generator per row)
                 continue
             line = reader.line_num  # the line the record ends on (a quoted cell may span lines)
             if len(record) != len(header):
@@ -396,15 +397,25 @@ def _row_keys(table: SourceTable, respondent: str | None) -> list[str]:
         return [hashlib.sha256(f"id\x1f{_cell_text(v)}".encode("utf-8")).hexdigest() for v in frame[respondent]]
     if not len(frame.columns):
         return []
-    # Each row's cells joined column by column (numpy adds object arrays in one C loop:
-    # about ten times faster than joining row by row).
-    content = None
-    for column in frame.columns:
-        texts = np.array([c if isinstance(c, str) else _cell_text(c) for c in frame[column].tolist()], dtype=object)
-        content = texts if content is None else content + "\x1f" + texts
+    # Each row's cells as text, joined; each column's distinct values are written once.
+    content = ["\x1f".join(cells) for cells in zip(*(_column_texts(frame[column]) for column in frame.columns))]
     # The how-manieth identical row this is: two respondents who answered alike stay two.
     nth = pd.Series(content).groupby(content, sort=False).cumcount().to_numpy()
     return [hashlib.sha256(f"row\x1f{n}\x1f{c}".encode("utf-8")).hexdigest() for n, c in zip(nth.tolist(), content)]
+
+
+def _column_texts(cells: pd.Series) -> list[str]:
+    """``[_cell_text(v) for v in cells]``, converting each distinct value once. Only for
+    columns of one kind: pandas' hashing takes True for 1, whose texts differ."""
+    kind = pd.api.types.infer_dtype(cells, skipna=True)
+    values = cells.to_numpy(dtype=object)
+    if kind in ("string", "empty"):
+        return np.where(pd.isna(values), "", values).tolist()
+    if kind not in ("floating", "integer", "mixed-integer-float"):
+        return [_cell_text(v) for v in values.tolist()]
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = np.array([_cell_text(v) for v in uniques] + [""], dtype=object)
+    return texts[codes].tolist()  # code -1 (empty or NaN) takes the last entry
 
 
 def _cell_text(value: Any) -> str:
