@@ -281,6 +281,7 @@ def load_wave_frame(engine: Engine, questionnaire_id: str, wave_name: str, statu
     with Session(engine) as session:
         wave = find_wave(session, questionnaire_id, wave_name)
         wave_id = wave.id
+        questionnaire = stored_questionnaire(session.get(Survey, wave.survey_id))
     sql = ("SELECT a.response_id, a.question_id, a.value_num, a.value_text FROM answers a "
            "JOIN responses r ON r.id = a.response_id WHERE r.wave_id = {0} AND r.status = {0}")
     id_sql = text("SELECT id FROM responses WHERE wave_id = :wave AND status = :status ORDER BY id")
@@ -312,9 +313,63 @@ def load_wave_frame(engine: Engine, questionnaire_id: str, wave_name: str, statu
             column = np.where(np.isnan(stored_numbers), None, stored_numbers).astype(object)
             column[row_index[mask]] = texts[mask]
             frame[question_names[code]] = column
+    _drop_stale_answers(engine, wave_id, status, questionnaire, frame)
     if wanted is not None:
         frame = frame.reindex(columns=wanted)
     return frame
+
+
+def _drop_stale_answers(engine: Engine, wave_id: int, status: str, questionnaire: Questionnaire,
+                        frame: pd.DataFrame) -> None:
+    """Blank, in ``frame`` (load_wave_frame's, before any column selection), the answers of
+    web responses to questions their other answers hide (models.navigation: a respondent
+    went back and changed an earlier answer; completion deletes such answers, but partial
+    responses keep them, and so may responses completed before chains of conditions were
+    followed). Answers an import brought (``origin`` "imported") are the file's, kept as
+    they are. Only rows answering a conditional question are evaluated, in Python."""
+    import numpy as np
+
+    from .. import navigation
+    from ..hidden import is_hidden_name, with_hidden
+
+    conditional = [q for page in questionnaire.pages for q in page.questions
+                   if (page.show_if is not None or q.show_if is not None) and q.id in frame.columns]
+    if not conditional or frame.empty:
+        return
+    names = {q.id for q in conditional}
+    for page in questionnaire.pages:
+        for condition in [page.show_if] + [q.show_if for q in page.questions]:
+            names.update(condition.names if condition is not None else ())
+    with Session(engine) as session:
+        links = session.execute(select(Response.id, Response.origin, Response.hidden)
+                                .where(Response.wave_id == wave_id, Response.status == status)).all()
+    imported = {rid for rid, origin, _ in links if origin == "imported"}
+    hidden = {rid: values for rid, _, values in links if values} if any(map(is_hidden_name, names)) else {}
+
+    def decoded(question, cells) -> list:
+        entry = answer_type(question)
+        return [None if is_missing(cell) else entry.decode(question, *((None, cell) if isinstance(cell, str) else (cell, None)))
+                for cell in cells]
+
+    columns = {name: decoded(questionnaire.question(name), frame[name].tolist())
+               for name in names if name in frame.columns}
+    answered = np.zeros(len(frame), dtype=bool)
+    for q in conditional:
+        answered |= np.array([value is not None for value in columns[q.id]])
+    stale: dict[str, list[int]] = {}
+    for row in np.flatnonzero(answered):
+        response_id = int(frame.index[row])
+        if response_id in imported:
+            continue
+        answers = {name: values[row] for name, values in columns.items() if values[row] is not None}
+        kept = navigation.answers_in_effect(questionnaire, with_hidden(answers, hidden.get(response_id)))
+        for q in conditional:
+            if q.id in answers and q.id not in kept:
+                stale.setdefault(q.id, []).append(row)
+    for question_id, rows in stale.items():
+        values = frame[question_id].to_numpy(copy=True)
+        values[rows] = np.nan if values.dtype.kind == "f" else None
+        frame[question_id] = values
 
 
 def load_response_attributes(engine: Engine, questionnaire_id: str, wave_name: str,
