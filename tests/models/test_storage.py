@@ -153,7 +153,7 @@ def test_stale_answers_of_web_responses_are_not_read_and_an_imports_are(database
         session.commit()
         stale = chain_questionnaire.STALE
         kept = {"visited": "yes", "complained": "yes", "handling": 2, "overall": 5}
-        web = bulk_insert_responses(engine, survey, wave, pd.DataFrame([stale, kept]), status="partial")
+        web = bulk_insert_responses(engine, survey, wave, pd.DataFrame([stale, kept, stale]), status="partial")
         imported = bulk_insert_responses(engine, survey, wave, pd.DataFrame([stale]), status="partial",
                                          origin="imported")
         legacy = bulk_insert_responses(engine, survey, wave, pd.DataFrame([{"visited": "no", "handling": 1, "overall": 3}]))
@@ -163,9 +163,31 @@ def test_stale_answers_of_web_responses_are_not_read_and_an_imports_are(database
         return {k: None if pd.isna(v) else v for k, v in frame.loc[response_id].to_dict().items()}
     assert row(partial, web[0]) == {"visited": "no", "complained": None, "handling": None, "overall": 4.0}
     assert row(partial, web[1]) == {"visited": "yes", "complained": "yes", "handling": 2.0, "overall": 5.0}
+    assert row(partial, web[2]) == row(partial, web[0])  # the same cells: one group
     assert row(partial, imported[0]) == {"visited": "no", "complained": "yes", "handling": 1.0, "overall": 4.0}
     complete = load_wave_frame(engine, "chain", "W1")
     assert list(complete.index) == legacy and np.isnan(complete.loc[legacy[0], "handling"])
     assert complete.loc[legacy[0], "overall"] == 3.0
     only = load_wave_frame(engine, "chain", "W1", status="partial", columns=["handling"])
-    assert only["handling"].isna().tolist() == [True, False, False]  # masked before the columns are chosen
+    assert only["handling"].isna().tolist() == [True, False, True, False]  # masked before the columns are chosen
+
+
+def test_stale_answers_are_judged_with_the_links_hidden_values(sqlite_url):
+    """``app_only`` is shown when the link said channel=app: a response whose link said web
+    cannot hold an answer to it (its page's conditions read the hidden value, not an answer)."""
+    from models.questionnaire import parse_questionnaire
+
+    from ..hidden_questionnaire import HIDDEN_YAML
+    questionnaire = parse_questionnaire(HIDDEN_YAML, "hidden.yaml")
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        survey = register_questionnaire(session, questionnaire)
+        wave = create_wave(session, survey, "W1")
+        session.commit()
+        rows = pd.DataFrame([{"overall": 8, "fruit": "a", "app_only": 1}] * 3)
+        ids = bulk_insert_responses(engine, survey, wave, rows, status="partial")
+        for response_id, channel in zip(ids, ["app", "web", None]):
+            session.get(Response, response_id).hidden = {"channel": channel} if channel else None
+        session.commit()
+    frame = load_wave_frame(engine, "hidden-demo", "W1", status="partial")
+    assert frame["app_only"].isna().tolist() == [False, True, True] and frame["overall"].tolist() == [8.0] * 3
