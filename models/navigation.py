@@ -12,6 +12,20 @@ its own ``show_if`` holds and at least one of its questions is visible: a page w
 question is hidden is skipped rather than shown empty. Conditions may only read answers
 to earlier pages (checked when the questionnaire is loaded), so whether page *i* is shown
 never depends on page *i*'s own answers or on later ones.
+
+Stale answers. A respondent who goes back and changes an answer may hide a question they
+had answered; its stored answer is then *stale* and counts as no answer: conditions are
+evaluated in page order on :func:`answers_in_effect`, which leaves out every answer to a
+question that the answers before it hide (so ``q0 -> q1 -> q2`` chains of conditions
+cannot be kept alive by an answer the respondent can no longer see). Stale answers stay
+stored while the response is partial (changing ``q0`` back shows ``q1`` with its answer
+again), are deleted when the response is completed (:func:`completion`), and are ignored by
+every reader of stored answers (``load_wave_frame``: analysis, exports, the API).
+
+The functions taking a questionnaire accept answers as stored and leave stale ones out
+themselves; the page-level ones (:func:`question_visible`, :func:`question_shown`,
+:func:`visible_questions`, :func:`page_visible`) evaluate the conditions on the answers
+they are given, which must be :func:`answers_in_effect`.
 """
 from __future__ import annotations
 
@@ -25,6 +39,33 @@ Answers = Mapping[str, Any]
 # The order a response is shown the pages in: their indexes (``models.randomization.
 # page_sequence``, which shuffles declared blocks); None is file order.
 Order = Sequence[int] | None
+
+
+def answers_in_effect(questionnaire: Questionnaire, answers: Answers) -> dict[str, Any]:
+    """``answers`` without the stale ones: an answer counts when its question is shown given
+    the answers in effect on the pages before it. Hidden values (``hidden.<id>``) and names
+    the questionnaire does not ask are kept as they are (conditions read only question ids
+    and hidden values). Evaluated in page order, as a respondent meets the questions;
+    conditions are evaluated only for answered questions."""
+    kept = {name: value for name, value in answers.items() if not _asks(questionnaire, name)}
+    for page in questionnaire.pages:
+        page_shown: bool | None = None  # evaluated once, if the page holds an answer
+        for question in page.questions:
+            if question.id not in answers:
+                continue
+            if page_shown is None:
+                page_shown = page.show_if is None or page.show_if.evaluate(kept)
+            if page_shown and question_visible(question, kept):
+                kept[question.id] = answers[question.id]
+    return kept
+
+
+def _asks(questionnaire: Questionnaire, name: str) -> bool:
+    try:
+        questionnaire.question(name)
+    except KeyError:
+        return False
+    return True
 
 
 def question_visible(question: Question, answers: Answers) -> bool:
@@ -73,11 +114,13 @@ def furthest_of(questionnaire: Questionnaire, a: int, b: int, order: Order = Non
 
 def visible_pages(questionnaire: Questionnaire, answers: Answers, order: Order = None) -> list[int]:
     """Indexes of the pages ``answers`` leave visible, in the order shown."""
+    answers = answers_in_effect(questionnaire, answers)
     return [i for i in _sequence(questionnaire, order) if page_visible(questionnaire.pages[i], answers)]
 
 
 def next_page(questionnaire: Questionnaire, answers: Answers, after: int, order: Order = None) -> int | None:
     """The first visible page after index ``after`` (-1: the first page of all), or None."""
+    answers = answers_in_effect(questionnaire, answers)
     sequence = _sequence(questionnaire, order)
     for index in sequence[position(questionnaire, after, order) + 1:]:
         if page_visible(questionnaire.pages[index], answers):
@@ -87,6 +130,7 @@ def next_page(questionnaire: Questionnaire, answers: Answers, after: int, order:
 
 def previous_page(questionnaire: Questionnaire, answers: Answers, before: int, order: Order = None) -> int | None:
     """The last visible page before index ``before``, or None (``before`` is the first)."""
+    answers = answers_in_effect(questionnaire, answers)
     sequence = _sequence(questionnaire, order)
     for index in reversed(sequence[:position(questionnaire, before, order)]):
         if page_visible(questionnaire.pages[index], answers):
@@ -98,6 +142,7 @@ def resume_page(questionnaire: Questionnaire, answers: Answers, furthest: int, o
     """Where a respondent who has reached page index ``furthest`` (the response's
     ``current_page``: every page before it in ``order`` submitted) carries on: ``furthest``
     itself if visible, else the next visible page; None when none is left (time to complete)."""
+    answers = answers_in_effect(questionnaire, answers)
     if furthest < len(questionnaire.pages) and page_visible(questionnaire.pages[furthest], answers):
         return furthest
     return next_page(questionnaire, answers, furthest, order)
@@ -124,12 +169,14 @@ def is_last_page(questionnaire: Questionnaire, answers: Answers, index: int, ord
 
 def visible_question_ids(questionnaire: Questionnaire, answers: Answers) -> set[str]:
     """Ids of the questions shown on the visible pages."""
+    answers = answers_in_effect(questionnaire, answers)
     return {q.id for page in questionnaire.pages if page_visible(page, answers)
             for q in visible_questions(page, answers)}
 
 
 def flagging_rules(questionnaire: Questionnaire, answers: Answers) -> list[FollowUpRule]:
     """The follow-up rules that hold for ``answers`` (someone should call this customer)."""
+    answers = answers_in_effect(questionnaire, answers)
     return [rule for rule in questionnaire.follow_up if rule.when.evaluate(answers)]
 
 
@@ -143,13 +190,13 @@ class Completion:
 
 
 def completion(questionnaire: Questionnaire, answers: Answers) -> Completion:
-    """The response as completed with ``answers``: answers to questions that the final
-    answers hide (the respondent went back and changed an earlier answer) are not part of
-    it, and the follow-up rules are evaluated on what is kept."""
-    visible = visible_question_ids(questionnaire, answers)
-    kept = {qid: value for qid, value in answers.items() if qid in visible}
+    """The response as completed with ``answers``: stale answers (to questions that the
+    final answers hide, in page order: the respondent went back and changed an earlier
+    answer) are not part of it, and the follow-up rules are evaluated on what is kept."""
+    in_effect = answers_in_effect(questionnaire, answers)
     # Hidden values (``hidden.<id>``, models.hidden.with_hidden) came with the link, not from a
     # page: never dropped, and the follow-up rules read them, but they are no answers.
+    kept = {name: value for name, value in in_effect.items() if _asks(questionnaire, name)}
     hidden = {name: value for name, value in answers.items() if is_hidden_name(name)}
-    dropped = frozenset(answers.keys() - visible - hidden.keys())
+    dropped = frozenset(answers.keys() - kept.keys() - hidden.keys())
     return Completion(kept, dropped, bool(flagging_rules(questionnaire, {**kept, **hidden})))

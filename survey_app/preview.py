@@ -132,7 +132,7 @@ def page_parts(questionnaire: Questionnaire, index: int, language: str, state: P
     """Page ``index`` as a respondent with ``state``'s answers would see it; a page those
     answers hide is drawn with all its questions (so every page can be looked at)."""
     page = questionnaire.pages[index]
-    answers = state.merged
+    answers = navigation.answers_in_effect(questionnaire, state.merged)  # as a respondent's pages: stale ones none
     shown = navigation.page_visible(page, answers)
     visible = navigation.visible_questions(page, answers) if shown else list(page.questions)
     order = page_order(page, PREVIEW_SEED)
@@ -153,7 +153,7 @@ def page_parts(questionnaire: Questionnaire, index: int, language: str, state: P
 def page_rows(questionnaire: Questionnaire, state: PreviewState, language: str) -> list[dict]:
     """One row per page for the preview's overview: shown or hidden under ``state``, its
     condition, and how many of its questions are shown."""
-    answers = state.merged
+    answers = navigation.answers_in_effect(questionnaire, state.merged)  # as a respondent's pages: stale ones none
     rows = []
     for index, page in enumerate(questionnaire.pages):
         shown = navigation.page_visible(page, answers)

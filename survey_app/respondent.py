@@ -174,15 +174,16 @@ def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, 
         raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
     index = number - 1
     order = page_sequence(questionnaire, str(response.id))
+    in_effect = navigation.answers_in_effect(questionnaire, answers)  # stale answers count as none
     if not 0 <= index < len(questionnaire.pages) \
             or not navigation.reached(questionnaire, index, response.current_page, order) \
-            or not navigation.page_visible(questionnaire.pages[index], answers):
+            or not navigation.page_visible(questionnaire.pages[index], in_effect):
         # No skipping ahead, no hidden pages: go to where the respondent really is.
         return _resume(questionnaire_id, wave_name, response, questionnaire)
     if post is None:
         return _show_page(wave, questionnaire, language, index, answers, response.id,
                           resumed=request.args.get("resumed") == "1")
-    questions = navigation.visible_questions(questionnaire.pages[index], answers)
+    questions = navigation.visible_questions(questionnaire.pages[index], in_effect)
     try:
         check_tampering(request.form, questions)
     except Tampered as exc:
@@ -218,6 +219,7 @@ def _show_page(wave: Wave, questionnaire: Questionnaire, language: str, index: i
     """Page ``index`` with the saved ``answers`` (or the posted ``form`` with its errors),
     randomized parts in the order of response ``response_id`` (stored with it)."""
     page_spec = questionnaire.pages[index]
+    answers = navigation.answers_in_effect(questionnaire, answers)  # nor shown, nor piped: stale answers
     order = page_order(page_spec, str(response_id))
     shown = {**order, **block_order_of_page(questionnaire, page_spec, str(response_id))}
     if shown:

@@ -88,6 +88,8 @@ def asked_counts(session: Session, wave: Wave, questionnaire) -> dict[str, int]:
                 answers.setdefault(response_id, {})[question_id] = value
     # Unconditional items need only how far each response got; conditions are evaluated
     # per response for the conditional items alone (a live view of 100,000 responses).
+    # Stale answers (a respondent went back and changed an earlier one) count as none.
+    answers = {response_id: navigation.answers_in_effect(questionnaire, given) for response_id, given in answers.items()}
     reached = [len(questionnaire.pages) if status == "complete" else (current_page or 0)
                for _, status, current_page in responses]
     # The pages each response reached: those up to its ``current_page`` in the order it is

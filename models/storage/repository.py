@@ -102,6 +102,7 @@ def load_wave_frame(engine: Engine, questionnaire_id: str, wave_name: str, statu
     with Session(engine) as session:
         wave = find_wave(session, questionnaire_id, wave_name)
         wave_id = wave.id
+        questionnaire = stored_questionnaire(session.get(Survey, wave.survey_id))
     sql = ("SELECT a.response_id, a.question_id, a.value_num, a.value_text FROM answers a "
            "JOIN responses r ON r.id = a.response_id WHERE r.wave_id = {0} AND r.status = {0}")
     id_sql = text("SELECT id FROM responses WHERE wave_id = :wave AND status = :status ORDER BY id")
@@ -133,9 +134,80 @@ def load_wave_frame(engine: Engine, questionnaire_id: str, wave_name: str, statu
             column = np.where(np.isnan(stored_numbers), None, stored_numbers).astype(object)
             column[row_index[mask]] = texts[mask]
             frame[question_names[code]] = column
+    _drop_stale_answers(engine, wave_id, status, questionnaire, frame)
     if wanted is not None:
         frame = frame.reindex(columns=wanted)
     return frame
+
+
+def _drop_stale_answers(engine: Engine, wave_id: int, status: str, questionnaire: Questionnaire,
+                        frame: pd.DataFrame) -> None:
+    """Blank, in ``frame`` (load_wave_frame's, before any column selection), the answers of
+    web responses to questions their other answers hide (models.navigation: a respondent
+    went back and changed an earlier answer; completion deletes such answers, but partial
+    responses keep them, and so may responses completed before chains of conditions were
+    followed). Answers an import brought (``origin`` "imported") are the file's, kept as
+    they are."""
+    import numpy as np
+    import pandas as pd
+
+    from .. import navigation
+    from ..hidden import is_hidden_name, with_hidden
+
+    conditional = [q for page in questionnaire.pages for q in page.questions
+                   if (page.show_if is not None or q.show_if is not None) and q.id in frame.columns]
+    if not conditional or frame.empty:
+        return
+    read: set[str] = set()  # the names the conditions read
+    for page in questionnaire.pages:
+        for condition in [page.show_if] + [q.show_if for q in page.questions]:
+            read.update(condition.names if condition is not None else ())
+    names = read | {q.id for q in conditional}
+    # Core rows of the few responses concerned (imported ones; ones with hidden values, when
+    # a condition reads them), not ORM rows of all: that cost more than the rest together.
+    responses = Response.__table__.c
+    of_wave = (responses.wave_id == wave_id) & (responses.status == status)
+    with engine.connect() as connection:
+        imported = set(connection.execute(select(responses.id).where(of_wave, responses.origin == "imported")).scalars())
+        hidden = dict(connection.execute(select(responses.id, responses.hidden)
+                                         .where(of_wave, responses.hidden.is_not(None))).all()) \
+            if any(map(is_hidden_name, names)) else {}
+
+    def decoded(name: str, cell: Any) -> Any:
+        question = questionnaire.question(name)
+        stored = (None, cell) if isinstance(cell, str) else (cell, None)
+        return answer_type(question).decode(question, *stored)
+
+    # Rows with the same cells in the columns the conditions read, the same conditional
+    # questions answered (whatever the answer, an open text say) and the same hidden values
+    # have the same stale answers: grouped by pandas, evaluated once per group (a handful
+    # per wave; docs/benchmarks.md has the cost).
+    readable = [name for name in sorted(names) if name in frame.columns]
+    answered = frame[[q.id for q in conditional]].notna().any(axis=1).to_numpy() & ~frame.index.isin(list(imported))
+    if not answered.any():
+        return
+    keys = pd.DataFrame({name: frame[name].to_numpy()[answered] if name in read else frame[name].notna().to_numpy()[answered]
+                         for name in readable})
+    links_of = [json.dumps(hidden[rid], sort_keys=True) if rid in hidden else "{}" for rid in frame.index[answered].tolist()]
+    keys["hidden."] = links_of  # not a question id: no question may be named with a dot
+    positions = np.flatnonzero(answered)
+    stale: dict[str, list[int]] = {}
+    for key, members in keys.groupby(list(keys.columns), dropna=False, sort=False).indices.items():
+        *row_cells, link = key
+        answers = {}
+        for name, cell in zip(readable, row_cells):
+            if name in read and not is_missing(cell):
+                answers[name] = decoded(name, cell)
+            elif name not in read and cell:
+                answers[name] = True  # answered; what it says decides nothing
+        kept = navigation.answers_in_effect(questionnaire, with_hidden(answers, json.loads(link)))
+        for question in conditional:
+            if question.id in answers and question.id not in kept:
+                stale.setdefault(question.id, []).extend(positions[members].tolist())
+    for question_id, rows in stale.items():
+        column = frame[question_id].to_numpy(copy=True)
+        column[rows] = np.nan if column.dtype.kind == "f" else None
+        frame[question_id] = column
 
 
 def load_response_attributes(engine: Engine, questionnaire_id: str, wave_name: str,
