@@ -29,7 +29,7 @@ from .answers import answer_type
 from .errors import CSIError
 from .questionnaire import Questionnaire
 from .storage.repository import find_wave, load_wave_frame
-from .storage.tables import Invitation, Response, Survey
+from .storage.tables import Invitation, Response, QuestionnaireVersion
 
 EXPORT_FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                   "sav": "application/x-spss-sav"}
@@ -216,10 +216,10 @@ def response_metadata(engine: Engine, questionnaire_id: str, wave: str,
     with Session(engine) as session:
         found = find_wave(session, questionnaire_id, wave)
         rows = session.execute(
-            select(Response.id, Response.status, Response.origin, Response.language, Survey.version, Survey.content_hash,
+            select(Response.id, Response.status, Response.origin, Response.language, QuestionnaireVersion.version, QuestionnaireVersion.content_hash,
                    Response.started_at, Response.completed_at, Invitation.attributes, Response.hidden,
                    Response.display_order)
-            .join(Survey, Survey.id == Response.survey_id)
+            .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.survey_id)
             .outerjoin(Invitation, Invitation.id == Response.invitation_id)
             .where(Response.wave_id == found.id, Response.status.in_(statuses))
             .order_by(Response.id)).all()

@@ -48,7 +48,7 @@ from .quotas import WAVE_QUOTA_ID
 from .storage.bulk_insert import bulk_insert_responses
 from .storage.quotas import QuotaOverrun, add_imported
 from .storage.repository import find_wave
-from .storage.tables import Response, Survey
+from .storage.tables import Response, QuestionnaireVersion
 from .yaml_source import load_with_lines
 
 IMPORT_FORMATS = (".csv", ".txt", ".xlsx", ".sav")
@@ -633,7 +633,7 @@ def import_table(engine: Engine, questionnaire_id: str, wave_name: str, table: S
     """Check ``table`` and store its rows as imported responses of the wave, all or none."""
     with Session(engine) as session:
         wave = find_wave(session, questionnaire_id, wave_name)
-        survey = session.get(Survey, wave.survey_id)
+        survey = session.get(QuestionnaireVersion, wave.survey_id)
         session.expunge_all()
     from .storage.repository import stored_questionnaire
     questionnaire = stored_questionnaire(survey)

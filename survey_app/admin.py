@@ -26,7 +26,7 @@ from models.errors import QuestionnaireError
 from models.questionnaire import parse_questionnaire
 from models.storage import StorageError, create_invitations, create_wave, register_questionnaire
 from models.storage import accounts, console, follow_up
-from models.storage.tables import Survey, Wave, _aware
+from models.storage.tables import QuestionnaireVersion, Wave, _aware
 from survey_app.downloads import attachment
 
 from .state import current_state
@@ -167,14 +167,14 @@ def logout():
     return redirect(url_for("admin.login"))
 
 
-def _latest_surveys() -> list[Survey]:
-    latest = select(func.max(Survey.id)).group_by(Survey.questionnaire_id)
-    return list(_db().scalars(select(Survey).where(Survey.id.in_(latest)).order_by(Survey.questionnaire_id)))
+def _latest_versions() -> list[QuestionnaireVersion]:
+    latest = select(func.max(QuestionnaireVersion.id)).group_by(QuestionnaireVersion.questionnaire_id)
+    return list(_db().scalars(select(QuestionnaireVersion).where(QuestionnaireVersion.id.in_(latest)).order_by(QuestionnaireVersion.questionnaire_id)))
 
 
 def _render_index(problems: list[str] | None = None):
     db = _db()
-    surveys = _latest_surveys()
+    surveys = _latest_versions()
     waves = {}
     for survey in surveys:
         rows = db.scalars(select(Wave).where(Wave.questionnaire_id == survey.questionnaire_id).order_by(Wave.name)).all()
@@ -182,8 +182,8 @@ def _render_index(problems: list[str] | None = None):
     from models.storage.repository import stored_questionnaire
     # The title in the console's language when the questionnaire has it (the stored column holds one language).
     titles = {survey.questionnaire_id: lt(stored_questionnaire(survey).title) for survey in surveys}
-    versions: dict[str, list[Survey]] = {}
-    for version in db.scalars(select(Survey).order_by(Survey.id)):
+    versions: dict[str, list[QuestionnaireVersion]] = {}
+    for version in db.scalars(select(QuestionnaireVersion).order_by(QuestionnaireVersion.id)):
         versions.setdefault(version.questionnaire_id, []).append(version)
     return render_template("admin/index.html", surveys=surveys, waves=waves, problems=problems, titles=titles,
                            versions=versions)
@@ -218,11 +218,11 @@ def upload_questionnaire():
         problems = [str(replace(problem, message=translate_problem(problem.message, language)))
                     for problem in exc.problems]
     else:
-        existing = _db().scalar(select(Survey).where(Survey.questionnaire_id == questionnaire.id,
-                                                     Survey.content_hash == questionnaire.content_hash))
+        existing = _db().scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == questionnaire.id,
+                                                     QuestionnaireVersion.content_hash == questionnaire.content_hash))
         diff = None
-        latest = _db().scalar(select(Survey).where(Survey.questionnaire_id == questionnaire.id)
-                              .order_by(Survey.id.desc()).limit(1))
+        latest = _db().scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == questionnaire.id)
+                              .order_by(QuestionnaireVersion.id.desc()).limit(1))
         if existing is None and latest is not None:
             from models.questionnaire_diff import diff_questionnaires
             from models.storage.repository import stored_questionnaire
@@ -248,7 +248,7 @@ def upload_questionnaire():
 def new_wave():
     questionnaire_id = request.form.get("questionnaire_id", "")
     name = request.form.get("name", "").strip()
-    survey = _db().scalar(select(Survey).where(Survey.questionnaire_id == questionnaire_id).order_by(Survey.id.desc()).limit(1))
+    survey = _db().scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == questionnaire_id).order_by(QuestionnaireVersion.id.desc()).limit(1))
     if survey is None:
         flash(ct("no_questionnaire", id=repr(questionnaire_id[:64])), "error")
     elif not name or len(name) > 32 or not all(c.isalnum() or c in "-_" for c in name):

@@ -19,7 +19,7 @@ from models import navigation
 from models.questionnaire import Questionnaire
 from models.questionnaire_diff import diff_questionnaires
 from models.storage.repository import stored_questionnaire
-from models.storage.tables import Survey
+from models.storage.tables import QuestionnaireVersion
 
 from . import preview
 from .admin import _db, bp, login_required
@@ -28,17 +28,17 @@ from .forms import PageAnswers, Tampered, check_tampering, validate_answers
 from .i18n import LANGUAGE_NAMES, translate
 
 
-def _version(survey_id: int) -> tuple[Survey, Questionnaire]:
-    survey = _db().get(Survey, survey_id)
+def _version(survey_id: int) -> tuple[QuestionnaireVersion, Questionnaire]:
+    survey = _db().get(QuestionnaireVersion, survey_id)
     if survey is None:
         abort(404)
     return survey, stored_questionnaire(survey)
 
 
-def previous_version(survey: Survey) -> Survey | None:
+def previous_version(survey: QuestionnaireVersion) -> QuestionnaireVersion | None:
     """The version of the same questionnaire stored just before ``survey``."""
-    return _db().scalar(select(Survey).where(Survey.questionnaire_id == survey.questionnaire_id, Survey.id < survey.id)
-                        .order_by(Survey.id.desc()).limit(1))
+    return _db().scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == survey.questionnaire_id, QuestionnaireVersion.id < survey.id)
+                        .order_by(QuestionnaireVersion.id.desc()).limit(1))
 
 
 def _language(questionnaire: Questionnaire) -> str:
@@ -105,7 +105,7 @@ def preview_page(survey_id: int, number: int):
     return redirect(_url("admin.preview_page", survey_id, language, state, number=(target if target is not None else index) + 1))
 
 
-def _show(survey: Survey, questionnaire: Questionnaire, language: str, state: preview.PreviewState, index: int, *,
+def _show(survey: QuestionnaireVersion, questionnaire: Questionnaire, language: str, state: preview.PreviewState, index: int, *,
           form: PageAnswers | None = None, tampered: bool = False, status: int = 200):
     parts = preview.page_parts(questionnaire, index, language, state, form)
     switch = [(code, LANGUAGE_NAMES.get(code, code)) for code in questionnaire.languages if code != language]

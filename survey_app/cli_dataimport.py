@@ -87,10 +87,10 @@ def _warn_if_incomparable(session, questionnaire, questionnaire_file: str) -> No
 
     from models.questionnaire_diff import diff_questionnaires
     from models.storage.repository import stored_questionnaire
-    from models.storage.tables import Survey
+    from models.storage.tables import QuestionnaireVersion
 
-    latest = session.scalar(select(Survey).where(Survey.questionnaire_id == questionnaire.id)
-                            .order_by(Survey.id.desc()).limit(1))
+    latest = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == questionnaire.id)
+                            .order_by(QuestionnaireVersion.id.desc()).limit(1))
     if latest is None or latest.content_hash == questionnaire.content_hash:
         return
     diff = diff_questionnaires(stored_questionnaire(latest), questionnaire)
@@ -113,7 +113,7 @@ def wave_create(survey, wave, questionnaire_file, open_now, database_url) -> Non
 
     from models.questionnaire import load_questionnaire
     from models.storage import StorageError, create_wave, register_questionnaire
-    from models.storage.tables import Survey
+    from models.storage.tables import QuestionnaireVersion
 
     if not wave or len(wave) > 32 or not all(c.isalnum() or c in "-_" for c in wave):
         _fail("wave names are 1-32 letters, digits, - or _ (for example 2026Q4)")
@@ -127,8 +127,8 @@ def wave_create(survey, wave, questionnaire_file, open_now, database_url) -> Non
                 _warn_if_incomparable(session, questionnaire, questionnaire_file)
                 stored = register_questionnaire(session, questionnaire)
             else:
-                stored = session.scalar(select(Survey).where(Survey.questionnaire_id == survey)
-                                        .order_by(Survey.id.desc()).limit(1))
+                stored = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == survey)
+                                        .order_by(QuestionnaireVersion.id.desc()).limit(1))
                 if stored is None:
                     _fail(f"no questionnaire {survey!r} is stored; give it with --questionnaire FILE")
             created = create_wave(session, stored, wave)

@@ -45,15 +45,15 @@ def _stored(survey: str, database_url: str | None):
     from sqlalchemy.orm import Session
 
     from models.storage.repository import stored_questionnaire
-    from models.storage.tables import Survey
+    from models.storage.tables import QuestionnaireVersion
 
     from .cli import _open_database
 
     engine, _ = _open_database(database_url)
     try:
         with Session(engine) as session:
-            latest = session.scalar(select(Survey).where(Survey.questionnaire_id == survey)
-                                    .order_by(Survey.id.desc()).limit(1))
+            latest = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == survey)
+                                    .order_by(QuestionnaireVersion.id.desc()).limit(1))
             if latest is None:
                 _fail(f"no stored questionnaire {survey!r}")
             return stored_questionnaire(latest)

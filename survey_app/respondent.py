@@ -14,7 +14,7 @@ from models.storage.tables import Wave
 from .forms import CONTACT_FIELDS, PageAnswers, Tampered, check_tampering, validate_answers, validate_contact
 from .i18n import LANGUAGE_NAMES, translate
 from .question_markup import questions_html as render_questions
-from .responses import PagePost, ResponseState, SurveyService
+from .responses import PagePost, ResponseState, RespondentService
 from .state import current_state
 
 bp = Blueprint("respondent", __name__)
@@ -27,7 +27,7 @@ class FriendlyError(Exception):
         self.status, self.title_key, self.body_key, self.questionnaire = status, title_key, body_key, questionnaire
 
 
-def service() -> SurveyService:
+def service() -> RespondentService:
     return current_state().service
 
 

@@ -37,7 +37,7 @@ from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import DBAPIError
 
 from ..answers import answer_type, is_missing
-from .tables import Answer, Response, Survey, Wave, utcnow
+from .tables import Answer, Response, QuestionnaireVersion, Wave, utcnow
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,7 +48,7 @@ _ANSWER_COLUMNS = ("response_id", "question_id", "value_num", "value_text")
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: pd.DataFrame,
+def bulk_insert_responses(engine: Engine, survey: QuestionnaireVersion, wave: Wave, answers: pd.DataFrame,
                           language: str | Iterable[str] = "en", status: str | Iterable[str] = "complete",
                           started_at: Iterable[datetime] | None = None,
                           completed_at: Iterable[datetime] | None = None,

@@ -51,7 +51,7 @@ class QuotaStatus:
 
 
 def wave_questionnaire(wave: Wave) -> Questionnaire:
-    return parse_questionnaire(json.dumps(wave.survey.content, ensure_ascii=False), f"survey {wave.survey_id}")
+    return parse_questionnaire(json.dumps(wave.questionnaire_version.content, ensure_ascii=False), f"survey {wave.survey_id}")
 
 
 def quota_status(session: Session, wave: Wave) -> list[QuotaStatus]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import CSIError
 from ..questionnaire import Questionnaire
-from .tables import Invitation, Response, Survey, Wave, utcnow
+from .tables import Invitation, Response, QuestionnaireVersion, Wave, utcnow
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,13 +31,13 @@ class StorageError(CSIError):
     """A lookup or write the database cannot satisfy (unknown wave, reused token...)."""
 
 
-def register_questionnaire(session: Session, questionnaire: Questionnaire) -> Survey:
+def register_questionnaire(session: Session, questionnaire: Questionnaire) -> QuestionnaireVersion:
     """Store this exact questionnaire version once; return its row (existing or new)."""
-    existing = session.scalar(select(Survey).where(
-        Survey.questionnaire_id == questionnaire.id, Survey.content_hash == questionnaire.content_hash))
+    existing = session.scalar(select(QuestionnaireVersion).where(
+        QuestionnaireVersion.questionnaire_id == questionnaire.id, QuestionnaireVersion.content_hash == questionnaire.content_hash))
     if existing is not None:
         return existing
-    survey = Survey(questionnaire_id=questionnaire.id, version=questionnaire.version,
+    survey = QuestionnaireVersion(questionnaire_id=questionnaire.id, version=questionnaire.version,
                     content_hash=questionnaire.content_hash, content=dict(questionnaire.raw),
                     title=questionnaire.title.get()[:500])
     session.add(survey)
@@ -45,7 +45,7 @@ def register_questionnaire(session: Session, questionnaire: Questionnaire) -> Su
     return survey
 
 
-def create_wave(session: Session, survey: Survey, name: str, opens_at: datetime | None = None,
+def create_wave(session: Session, survey: QuestionnaireVersion, name: str, opens_at: datetime | None = None,
                 closes_at: datetime | None = None) -> Wave:
     existing = find_wave(session, survey.questionnaire_id, name, required=False)
     if existing is not None:
@@ -102,7 +102,7 @@ def load_wave_frame(engine: Engine, questionnaire_id: str, wave_name: str, statu
     with Session(engine) as session:
         wave = find_wave(session, questionnaire_id, wave_name)
         wave_id = wave.id
-        questionnaire = stored_questionnaire(session.get(Survey, wave.survey_id))
+        questionnaire = stored_questionnaire(session.get(QuestionnaireVersion, wave.survey_id))
     sql = ("SELECT a.response_id, a.question_id, a.value_num, a.value_text FROM answers a "
            "JOIN responses r ON r.id = a.response_id WHERE r.wave_id = {0} AND r.status = {0}")
     id_sql = text("SELECT id FROM responses WHERE wave_id = :wave AND status = :status ORDER BY id")
@@ -251,10 +251,10 @@ def questionnaire_of_wave(engine: Engine, questionnaire_id: str, wave_name: str)
     """The exact questionnaire version a wave was fielded with."""
     with Session(engine) as session:
         wave = find_wave(session, questionnaire_id, wave_name)
-        return stored_questionnaire(session.get(Survey, wave.survey_id))
+        return stored_questionnaire(session.get(QuestionnaireVersion, wave.survey_id))
 
 
-def stored_questionnaire(survey: Survey) -> Questionnaire:
+def stored_questionnaire(survey: QuestionnaireVersion) -> Questionnaire:
     """The questionnaire of a stored version, parsed once per process (keyed by content hash)."""
     return _parse_stored(survey.content_hash, json.dumps(survey.content, ensure_ascii=False, sort_keys=True),
                          survey.questionnaire_id)

@@ -73,7 +73,7 @@ def _fielded(database_url, n=250):
         answers.loc[answers.index[k::23], q.id] = float(q.scale.dont_know_code)  # some "don't know"s
     with Session(engine, expire_on_commit=False) as session:
         wave = find_wave(session, SURVEY, "2026Q1")
-        survey = wave.survey
+        survey = wave.questionnaire_version
     languages = ["zh-CN" if k % 3 == 0 else "en" for k in range(n)]
     bulk_insert_responses(engine, survey, wave, answers, language=languages)
     return engine, questionnaire

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from models.questionnaire import parse_questionnaire
 from models.storage import register_questionnaire
-from models.storage.tables import Answer, PageSubmission, Response, Survey
+from models.storage.tables import Answer, PageSubmission, Response, QuestionnaireVersion
 from tests.hidden_questionnaire import HIDDEN_YAML
 from tests.matrix_questionnaire import QUESTIONNAIRE as MATRIX_YAML
 
@@ -172,14 +172,14 @@ def test_a_new_version_shows_its_changes_before_it_is_stored(admin_client, engin
     changed["scales"]["five"]["max"] = 7  # rescales the satisfaction grid
     content = json.dumps(changed, ensure_ascii=False)
     with Session(engine) as session:
-        count = session.scalar(select(func.count()).select_from(Survey))
+        count = session.scalar(select(func.count()).select_from(QuestionnaireVersion))
     shown = upload(admin_client, content)
     body = text_of(shown)
     assert shown.status_code == 200 and "Store this new version?" in body
     assert "s_price rescaled: 1..5 became 1..7" in body
     assert "breaks comparison with earlier waves for: satisfaction" in body
     with Session(engine) as session:
-        assert session.scalar(select(func.count()).select_from(Survey)) == count  # nothing stored yet
+        assert session.scalar(select(func.count()).select_from(QuestionnaireVersion)) == count  # nothing stored yet
     hashed = re.search(r'name="confirm" value="([0-9a-f]{64})"', body).group(1)
     kept = re.search(r'name="content" value="([^"]*)"', shown.get_data(as_text=True)).group(1)
     stored = upload(admin_client, "", content=html.unescape(kept), filename="v2.yaml", confirm=hashed)
@@ -187,7 +187,7 @@ def test_a_new_version_shows_its_changes_before_it_is_stored(admin_client, engin
     after = text_of(admin_client.get("/admin/"))
     assert "v2.yaml: ok: grid-retail v2" in after and "It breaks comparison with earlier waves for: satisfaction" in after
     with Session(engine) as session:
-        latest = session.scalar(select(Survey).where(Survey.questionnaire_id == "grid-retail").order_by(Survey.id.desc()))
+        latest = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "grid-retail").order_by(QuestionnaireVersion.id.desc()))
         assert latest.version == "2"
     changes = text_of(admin_client.get(f"/admin/surveys/{latest.id}/changes"))
     assert "From v1 to v2:" in changes and "s_app rescaled: 1..5 became 1..7" in changes
@@ -201,7 +201,7 @@ def test_a_changed_text_posted_with_an_old_confirmation_is_shown_again(admin_cli
     assert response.status_code == 200 and "Store this new version?" in text_of(response)
     assert "<strong>Notice:</strong> comment: text reworded (en)" in text_of(response)
     with Session(engine) as session:
-        assert session.scalar(select(Survey).where(Survey.version == "3")) is None
+        assert session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.version == "3")) is None
 
 
 def test_upload_problems_in_chinese_on_the_chinese_console(admin_client):
