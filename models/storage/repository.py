@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
+from ..answers import answer_type, is_missing
 from ..errors import CSIError
 from ..questionnaire import Questionnaire
 from .tables import Invitation, Response, QuestionnaireVersion, Wave, utcnow
