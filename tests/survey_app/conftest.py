@@ -23,13 +23,26 @@ def app(database_url):
     already holds them: tests/conftest.py)."""
     from survey_app import create_app
 
-    app = create_app({"DATABASE_URL": database_url, "AUTO_MIGRATE": True, "TESTING": True,
+    copy = database_url in SHIPPED_COPIES  # already migrated and registered
+    app = create_app({"DATABASE_URL": database_url, "AUTO_MIGRATE": not copy, "TESTING": True,
                       "PROPAGATE_EXCEPTIONS": False})
     engine = state_of(app).engine
-    if database_url not in SHIPPED_COPIES:
+    if not copy:
         register_shipped(engine)
     yield app
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def password_cost(monkeypatch):
+    """Web tests hash and check passwords with scrypt at N=2^10 instead of the production 2^15
+    (the cost is stored in each hash, so checking follows it): the same code path, about 2 ms
+    instead of 100 ms per login. tests/models/test_accounts.py and test_accounts.py here,
+    whose parallel-guess races need the production cost's time window, override this."""
+    from models.storage import accounts
+
+    monkeypatch.setitem(accounts.SCRYPT, "n", 2 ** 10)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", None)  # a cheap one made now is dropped afterwards
 
 
 @pytest.fixture

@@ -25,6 +25,12 @@ from .test_admin import PASSWORD, csrf_of, login
 
 
 @pytest.fixture
+def password_cost():
+    """The production scrypt cost here (not conftest's quick one): thirty parallel guesses
+    must overlap in the time a real password check takes to test the throttle's lock."""
+
+
+@pytest.fixture
 def users(app, engine):
     with Session(engine) as session:
         create_admin(session, "alice", PASSWORD, "admin")
