@@ -62,6 +62,21 @@ def bank_survey():
     return data, ref, blocks, parse_model(text)
 
 
+@pytest.fixture(autouse=True)
+def password_cost(request, monkeypatch):
+    """Passwords hashed and checked with scrypt at N=2^10 instead of the production 2^15 (the
+    cost is stored in each hash, and checking follows it): the same code, about 2 ms instead
+    of 100 ms per hash or login. Tests marked ``production_password_cost`` keep the production
+    cost: thirty parallel guesses must overlap in the time a real check takes to test the
+    throttle's lock. Commands run as subprocesses always use the production cost."""
+    if request.node.get_closest_marker("production_password_cost"):
+        return
+    from models.storage import accounts
+
+    monkeypatch.setitem(accounts.SCRYPT, "n", 2 ** 10)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", None)  # a cheap one made now is dropped afterwards
+
+
 # How often each migrated template was built in this session: the per-test databases are
 # copies of one template per backend, so each count stays at 1 (tests/test_fixtures.py checks).
 TEMPLATE_BUILDS: Counter[str] = Counter()

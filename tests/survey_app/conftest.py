@@ -33,18 +33,6 @@ def app(database_url):
     engine.dispose()
 
 
-@pytest.fixture(autouse=True)
-def password_cost(monkeypatch):
-    """Web tests hash and check passwords with scrypt at N=2^10 instead of the production 2^15
-    (the cost is stored in each hash, so checking follows it): the same code path, about 2 ms
-    instead of 100 ms per login. tests/models/test_accounts.py and test_accounts.py here,
-    whose parallel-guess races need the production cost's time window, override this."""
-    from models.storage import accounts
-
-    monkeypatch.setitem(accounts.SCRYPT, "n", 2 ** 10)
-    monkeypatch.setattr(accounts, "_DUMMY_HASH", None)  # a cheap one made now is dropped afterwards
-
-
 @pytest.fixture
 def engine(app):
     return state_of(app).engine
