@@ -109,6 +109,27 @@ def _chunk_task(args):
     return _evaluate(X, counts, layout, scheme, scaled, tol, max_iter, low, span)
 
 
+# What every task of one bootstrap shares (X, layout, options), handed to each pool worker
+# once when it starts (inherited through fork, no pickling there) instead of pickled into
+# every task; tasks then carry only their seed and size.
+_shared: tuple | None = None
+
+
+def _share(shared: tuple) -> None:
+    """Pool initializer: keep the shared arguments and run BLAS on one thread for good."""
+    global _shared
+    _shared = shared
+    _blas().limit(limits=1, user_api="blas")  # this worker's whole life: no context per task
+
+
+def _shared_chunk(seed_seq, size: int):
+    return _chunk_task(_shared[:8] + (seed_seq, size, _shared[8]))
+
+
+def _shared_jackknife():
+    return _jackknife(*_shared)
+
+
 @functools.cache
 def _blas():
     from threadpoolctl import ThreadpoolController
@@ -184,27 +205,33 @@ def bootstrap(X: np.ndarray, layout: Layout, estimate: np.ndarray, *, scheme: st
     chunk = max(1, min(CHUNK, int(2.5e7 // max(1, n * p))))
     sizes = [chunk] * (n_boot // chunk) + ([n_boot % chunk] if n_boot % chunk else [])
     children = np.random.SeedSequence(seed).spawn(len(sizes))
-    tasks = [(X, layout, scheme, scaled, tol, max_iter, low, span, children[k], size, weights) for k, size in enumerate(sizes)]
+    shared = (X, layout, scheme, scaled, tol, max_iter, low, span, weights)
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    workers = max(1, min(workers, len(tasks)))
+    workers = max(1, min(workers, len(sizes)))
     bar = _Progress(n_boot, "bootstrap", on_progress, progress)
     outputs = []
     if workers == 1:
-        for task in tasks:
-            outputs.append(_chunk_task(task))
-            bar.advance(task[9])
+        for child, size in zip(children, sizes):
+            outputs.append(_chunk_task(shared[:8] + (child, size, weights)))
+            bar.advance(size)
+        jack = _jackknife(*shared)
     else:
+        _blas()  # built once here and inherited by the forked workers (it scans the loaded libraries)
         context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            for task, output in zip(tasks, pool.map(_chunk_task, tasks)):
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_share,
+                                 initargs=(shared,)) as pool:
+            # The BCa jackknife (about one chunk of work) runs in the pool too, queued first, so
+            # it overlaps the resamples instead of following them in this process.
+            jackknife = pool.submit(_shared_jackknife)
+            for size, output in zip(sizes, pool.map(_shared_chunk, children, sizes)):
                 outputs.append(output)
-                bar.advance(task[9])
+                bar.advance(size)
+            jack = jackknife.result()
     values = np.concatenate([o[0] for o in outputs])
     status = np.concatenate([o[1] for o in outputs])
     failures = {FAILURE_NAMES[code]: int((status == code).sum()) for code in FAILURE_NAMES if (status == code).any()}
     samples = values[status == 0]
-    percentile, bca, se = _intervals(samples, estimate, level, X, layout, scheme, scaled, tol, max_iter, low, span,
-                                       weights)
+    percentile, bca, se = _intervals(samples, estimate, level, jack)
     return BootstrapResult(n_boot, int(samples.shape[0]), failures, seed, level, layout.labels, samples, estimate,
                            percentile, bca, se, time.perf_counter() - started)
 
@@ -244,7 +271,9 @@ def _jackknife(X, layout, scheme, scaled, tol, max_iter, low, span, weights=None
     return np.concatenate(out)
 
 
-def _intervals(samples, estimate, level, X, layout, scheme, scaled, tol, max_iter, low, span, weights=None):
+def _intervals(samples, estimate, level, jack):
+    """Percentile and BCa intervals and standard errors (K, 2), (K, 2), (K,) from the
+    resampled values ``samples`` (n_ok, K) and the jackknife values ``jack`` (groups, K)."""
     K = samples.shape[1]
     alpha = (1 - level) / 2
     # The standard normal from the standard library: scipy.stats costs a second to import.
@@ -257,8 +286,7 @@ def _intervals(samples, estimate, level, X, layout, scheme, scaled, tol, max_ite
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column (no index defined) stays NaN
         se = np.nanstd(samples, axis=0, ddof=1)
-        percentile = np.nanquantile(samples, [alpha, 1 - alpha], axis=0).T
-        jack = _jackknife(X, layout, scheme, scaled, tol, max_iter, low, span, weights)
+        percentile = _nan_quantiles(samples, [alpha, 1 - alpha])
         bca = np.full((K, 2), np.nan)
         for k in range(K):
             column = samples[:, k]
@@ -277,3 +305,15 @@ def _intervals(samples, estimate, level, X, layout, scheme, scaled, tol, max_ite
             adjusted = cdf(z0 + (z0 + z) / (1 - a * (z0 + z)))
             bca[k] = np.quantile(column, adjusted)
     return percentile, bca, se
+
+
+def _nan_quantiles(samples: np.ndarray, q: list[float]) -> np.ndarray:
+    """np.nanquantile(samples, q, axis=0).T (K, len(q)), the same numbers, faster: complete
+    columns in one vectorized np.quantile (nanquantile goes column by column in Python as
+    soon as any column holds a NaN, as an undefined index in some resamples does)."""
+    out = np.empty((samples.shape[1], len(q)))
+    complete = ~np.isnan(samples).any(axis=0)
+    out[complete] = np.quantile(samples[:, complete], q, axis=0).T
+    if not complete.all():
+        out[~complete] = np.nanquantile(samples[:, ~complete], q, axis=0).T
+    return out

@@ -27,7 +27,7 @@ from models.errors import CSIError
 
 from .data import ItemInfo, items_from_questionnaire, prepare
 from .pls_core import Structure
-from .predict import PLSPredict
+from .predict import PLSPredict, check_training_size, fold_orders, prediction_items
 
 
 @dataclass(frozen=True)
@@ -140,11 +140,8 @@ def cvpat(model_a: Model, model_b: Model, data: pd.DataFrame, folds: int = 10, r
     shared = targets[0]
     setups = []
     for engine, structure, p in zip(engines, structures, prep):
-        tgt = np.flatnonzero(np.isin(structure.block_of, [j for j, q in enumerate(structure.predecessors) if q]))
-        src = np.flatnonzero(np.isin(structure.block_of, [j for j, q in enumerate(structure.predecessors) if not q]))
-        if n - int(np.ceil(n / folds)) <= len(src) + 1:
-            raise CSIError(f"the training folds ({n - int(np.ceil(n / folds))} respondents) are too small for the "
-                           f"linear benchmark's {len(src)} predictors; use fewer folds or more data")
+        tgt, src = prediction_items(structure)
+        check_training_size(n, folds, len(src))
         columns = [structure.items[i] for i in tgt]
         setups.append((engine, structure, p.values, tgt, src, [columns.index(item) for item in shared]))
     actual = prep[0].values[:, [list(structures[0].items).index(item) for item in shared]]
@@ -153,24 +150,16 @@ def cvpat(model_a: Model, model_b: Model, data: pd.DataFrame, folds: int = 10, r
                     for item in shared}
     constructs = list(dict.fromkeys(construct_of[item] for item in shared))
     members = [np.array([construct_of[item] == c for item in shared]) for c in constructs]
-    rng = np.random.default_rng(seed)
-    sums = {key: np.zeros((n, len(shared))) for key in ("a", "b", "ia", "lm_a", "lm_b")}
-    for _ in range(repeats):
-        order = rng.permutation(n)
-        fold_of = np.empty(n, dtype=int)
-        for k, part in enumerate(np.array_split(order, folds)):
-            fold_of[part] = k
-        train = (fold_of[None, :] != np.arange(folds)[:, None]).astype(float)
-        held = [np.flatnonzero(fold_of == k) for k in range(folds)]
-        for tag, (engine, structure, X, tgt, src, cols) in zip("ab", setups):
-            pls, lm, means = engine._predict_folds(X, train, structure, tgt, src, held)
-            sums[tag] += pls[:, cols]
-            sums[f"lm_{tag}"] += lm[:, cols]
-            sums["ia"] += means[:, cols] / 2  # the same training means from both models
+    orders = fold_orders(n, folds, repeats, loocv=False, seed=seed)
+    averaged = {}  # predictions averaged over the repeats, by model and benchmark
+    for tag, (engine, structure, X, tgt, src, cols) in zip("ab", setups):
+        cv = engine.cross_validate(X, orders, folds, structure, tgt, src)
+        averaged[tag], averaged[f"lm_{tag}"], averaged[f"ia_{tag}"] = cv.pls[:, cols], cv.lm[:, cols], cv.means[:, cols]
+    averaged["ia"] = (averaged.pop("ia_a") + averaged.pop("ia_b")) / 2  # the same training means from both models
     # As seminr's predict_pls: a respondent's prediction is averaged over the repeats, then
     # the residual squared; as seminrExtras: mean over each construct's items, then over constructs.
-    per_construct = {key: np.column_stack([((actual - total / repeats)[:, m] ** 2).mean(axis=1) for m in members])
-                     for key, total in sums.items()}
+    per_construct = {key: np.column_stack([((actual - predicted)[:, m] ** 2).mean(axis=1) for m in members])
+                     for key, predicted in averaged.items()}
     loss = {key: value.mean(axis=1) for key, value in per_construct.items()}
     loss["ia_a"] = loss["ia_b"] = loss["ia"]
     rows = [(names[0], names[1], loss["a"], loss["b"], "two-sided")]

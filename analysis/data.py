@@ -20,6 +20,9 @@ import pandas as pd
 from models.csi_model import Model
 from models.errors import CSIError
 
+from .row_products import seal
+from .statistics import Moments, moments
+
 MISSING_METHODS = ("listwise", "mean", "chained", "keep")
 STANDARD_SCALES = ((1, 5), (1, 7), (1, 10), (0, 10), (0, 100))  # tightest first
 
@@ -56,10 +59,20 @@ class PreparedData:
     notes: tuple[str, ...] = ()
     missing: str = "listwise"
     weights: np.ndarray | None = None  # (n_used,) respondent weights (weighted PLS), None = all 1
+    # (values, their unweighted Moments) as prepare() computed them for its checks, so a fit
+    # needs no second pass over a large matrix; read through moments(), which ignores it once
+    # ``values`` was replaced (dataclasses.replace copies this field along).
+    _moments: tuple | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_used(self) -> int:
         return self.values.shape[0]
+
+    def moments(self) -> Moments:
+        """Unweighted moments of ``values`` (:func:`analysis.statistics.moments`), computed once."""
+        if self._moments is not None and self._moments[0] is self.values:
+            return self._moments[1]
+        return moments(self.values)
 
 
 def items_from_questionnaire(questionnaire) -> dict[str, ItemInfo]:
@@ -90,7 +103,15 @@ def infer_item_scale(item: str, values: np.ndarray, strict: bool = True) -> tupl
     is estimated, and no 0-100 index is claimed for their constructs.
     """
     present = values[np.isfinite(values)]
-    low, high = float(present.min()), float(present.max())
+    return _scale_from_range(item, float(present.min()), float(present.max()), values, strict)
+
+
+def _scale_from_range(item: str, low: float, high: float, values: np.ndarray, strict: bool) -> tuple[float, float]:
+    """:func:`infer_item_scale` given the item's smallest and largest answer; ``values`` (the
+    column, NaN = missing) is read only by the rare branches that look at single answers."""
+    def observed() -> np.ndarray:
+        return values[np.isfinite(values)]
+
     candidates = [s for s in STANDARD_SCALES if s[0] <= low and high <= s[1]]
     if high <= 10:
         candidates = [s for s in candidates if s != (0, 100)]
@@ -104,6 +125,7 @@ def infer_item_scale(item: str, values: np.ndarray, strict: bool = True) -> tupl
     if not candidates:
         if not strict:  # CB-SEM has no index: the observed range is all anyone needs
             return (low, high)
+        present = observed()
         if low < 0 or not np.array_equal(present, np.round(present)):
             # Continuous scores (standardized, sums, simulations) are on no rating scale: the
             # model is estimated, but no 0-100 index is claimed for their constructs.
@@ -111,8 +133,11 @@ def infer_item_scale(item: str, values: np.ndarray, strict: bool = True) -> tupl
         raise AmbiguousScale(f"item {item!r} has answers {low:g}..{high:g}, which fit no standard rating scale "
                              f"({', '.join(f'{a}-{b}' for a, b in STANDARD_SCALES)}): {hint((low, high))}, or --dont-know "
                              "with the codes that are not answers")
-    codes = [c for c in DONT_KNOW_LOOKALIKES if (present == c).any()]
-    if candidates[0] == (0, 100) and codes:
+    codes = [c for c in DONT_KNOW_LOOKALIKES if low <= c <= high] if candidates[0] == (0, 100) else []
+    if codes:
+        present = observed()
+        codes = [c for c in codes if (present == c).any()]
+    if codes:
         listed = ",".join(f"{c:g}" for c in codes)
         rest = present[~np.isin(present, codes)]
         answers = f"answers {rest.min():g}..{rest.max():g} besides" if rest.size else "only the answers"
@@ -251,24 +276,33 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
         raise DataError(f"column {dup!r} appears twice in the data")
     frame = data.loc[:, list(items)]
     numeric = [pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t) for t in frame.dtypes]
-    if all(numeric):
-        matrix = frame.to_numpy(dtype=float, na_value=np.nan)  # one block copy: the common, fast case
-    else:
-        matrix = np.column_stack([frame[item].to_numpy(dtype=float, na_value=np.nan) if is_numeric
-                                  else _numeric_column(frame[item], item) for item, is_numeric in zip(items, numeric)])
-    matrix = np.where(np.isfinite(matrix), matrix, np.nan)
+    matrix = _item_matrix(frame, items, numeric)
+    # Each item's smallest and largest answer in one pass per column. min/max propagate NaN
+    # and inf, so a finite range proves a column complete and finite: the per-cell passes
+    # below (non-finite to missing, missing rows) then touch only the columns that need them.
+    seen_low, seen_high = _column_ranges(matrix)
+    holes = ~(np.isfinite(seen_low) & np.isfinite(seen_high))  # columns that may hold NaN
+    for j in np.flatnonzero(holes):
+        column = matrix[:, j]
+        column[~np.isfinite(column)] = np.nan
     notes = []
     dont_know_counts = 0
     for j, item in enumerate(items):
         info = item_info.get(item)
         if info and info.dont_know is not None:
             hits = matrix[:, j] == info.dont_know
-            dont_know_counts += int(hits.sum())
-            matrix[hits, j] = np.nan
+            if hits.any():
+                dont_know_counts += int(hits.sum())
+                matrix[hits, j] = np.nan
+                holes[j] = True
     if len(dont_know):
         hits = np.isin(matrix, np.asarray(dont_know, dtype=float))
         dont_know_counts += int(hits.sum())
         matrix[hits] = np.nan
+        holes |= hits.any(axis=0)
+    for j in np.flatnonzero(holes):
+        present = matrix[:, j][~np.isnan(matrix[:, j])]
+        seen_low[j], seen_high[j] = (present.min(), present.max()) if present.size else (np.nan, np.nan)
     if dont_know_counts:
         notes.append(f"{dont_know_counts} don't-know/not-applicable answers treated as missing")
     resolved_scales = {}
@@ -282,8 +316,8 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
             low, high = scales[item]
         elif item in item_info:
             low, high = item_info[item].minimum, item_info[item].maximum
-        elif np.isfinite(column).any():
-            low, high = infer_item_scale(item, column, strict=strict_scales)
+        elif np.isfinite(seen_low[j]):
+            low, high = _scale_from_range(item, float(seen_low[j]), float(seen_high[j]), column, strict_scales)
             if np.isfinite(low):
                 inferred.setdefault((low, high), []).append(item)
             else:
@@ -291,12 +325,11 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
         else:
             low, high = (np.nan, np.nan)
         resolved_scales[item] = (float(low), float(high))
-        present = column[np.isfinite(column)]
-        if item in item_info or (scales and item in scales):
+        if (item in item_info or (scales and item in scales)) and (seen_low[j] < low or seen_high[j] > high):
+            present = column[np.isfinite(column)]
             outside = (present < low) | (present > high)
-            if outside.any():
-                row = frame.index[np.flatnonzero(np.isfinite(column))[np.argmax(outside)]]
-                raise DataError(f"column {item!r}, row {row!r}: value {present[outside][0]:g} is outside the scale {low:g}..{high:g}")
+            row = frame.index[np.flatnonzero(np.isfinite(column))[np.argmax(outside)]]
+            raise DataError(f"column {item!r}, row {row!r}: value {present[outside][0]:g} is outside the scale {low:g}..{high:g}")
         if item_info.get(item) and item_info[item].reverse:
             matrix[:, j] = low + high - column
     if continuous:
@@ -310,17 +343,17 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
         flipped = [item for item in items if item_info.get(item) and item_info[item].reverse]
         notes.append(f"reverse-coded items flipped: {', '.join(flipped)}")
     n_total = matrix.shape[0]
-    row_missing = np.isnan(matrix).any(axis=1)
+    row_missing = (np.isnan(matrix[:, holes]).any(axis=1) if holes.any() else np.zeros(n_total, dtype=bool))
     dropped = {}
     index = frame.index
-    all_missing = [item for j, item in enumerate(items) if np.isnan(matrix[:, j]).all()]
+    all_missing = [item for j, item in enumerate(items) if np.isnan(seen_low[j])]
     if all_missing:
         raise DataError(f"item{'s' if len(all_missing) > 1 else ''} {', '.join(map(repr, all_missing))} "
                         f"{'have' if len(all_missing) > 1 else 'has'} no valid answers")
     if max_missing is not None:
         from .imputation import sparse_rows
-        try:
-            sparse = sparse_rows(matrix, max_missing)
+        try:  # complete data: an empty slice, so only max_missing itself is checked
+            sparse = sparse_rows(matrix if holes.any() else matrix[:0], max_missing)
         except ValueError as exc:
             raise DataError(str(exc)) from None
         if sparse.any():
@@ -365,7 +398,8 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
                         + (f" ({n_total - n_used} dropped for missing values)" if n_total > n_used else ""))
     # The checks need a complete matrix; with holes kept, they look at the item-mean-filled one.
     checked = np.where(np.isnan(matrix), np.nanmean(matrix, axis=0), matrix) if missing == "keep" else matrix
-    sd = checked.std(axis=0, ddof=1)
+    mom = moments(checked)
+    sd = np.sqrt(np.diagonal(mom.cov[0]) * (n_used / max(n_used - 1, 1)))  # ddof=1, as the old std(ddof=1)
     constant = [item for item, s in zip(items, sd) if not s > 0]
     if constant:
         item = constant[0]
@@ -373,11 +407,33 @@ def prepare(data: pd.DataFrame, model: Model, item_info: Mapping[str, ItemInfo] 
         value = checked[0, items.index(item)]
         raise DataError(f"item {item!r} of construct {construct!r} has the same value ({value:g}) for every respondent; "
                         "it carries no information: drop it from the model")
-    _check_collinear(checked, items, model)
+    _check_collinear(mom.corr[0], items, model)
     if weights is not None and not (weights > 0).any():
         raise DataError("every respondent left after removing missing values has weight 0")
+    seal(matrix)  # results computed from it later (scores, analysis.row_products) must see these values
     return PreparedData(matrix, tuple(items), index, resolved_scales, n_total, dropped, tuple(notes), missing,
-                        weights)
+                        weights, _moments=None if missing == "keep" else (matrix, mom))
+
+
+def _item_matrix(frame: pd.DataFrame, items: tuple[str, ...], numeric: list[bool]) -> np.ndarray:
+    """The items as a new, writable float64 matrix (n, p), column-major (each item's answers
+    contiguous, as pandas holds them), never sharing memory with ``frame``."""
+    if all(numeric):
+        matrix = frame.to_numpy(dtype=float, na_value=np.nan)  # one block copy: the common, fast case
+        if not matrix.flags.writeable or np.may_share_memory(matrix, frame.iloc[:, 0].to_numpy()):
+            matrix = np.array(matrix, order="F")  # a float frame hands out a view of its own data
+        return matrix
+    matrix = np.empty((len(frame), len(items)), order="F")
+    for j, (item, is_numeric) in enumerate(zip(items, numeric)):
+        matrix[:, j] = frame[item].to_numpy(dtype=float, na_value=np.nan) if is_numeric else _numeric_column(frame[item], item)
+    return matrix
+
+
+def _column_ranges(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column min and max (p,), NaN where a column holds NaN (or there are no rows)."""
+    if matrix.shape[0] == 0:
+        return np.full(matrix.shape[1], np.nan), np.full(matrix.shape[1], np.nan)
+    return matrix.min(axis=0), matrix.max(axis=0)
 
 
 def _item_list(names: list[str], limit: int = 8) -> str:
@@ -397,8 +453,8 @@ def _numeric_column(column: pd.Series, item: str) -> np.ndarray:
     return converted.to_numpy(dtype=float, na_value=np.nan)
 
 
-def _check_collinear(matrix: np.ndarray, items: tuple[str, ...], model: Model) -> None:
-    corr = np.corrcoef(matrix, rowvar=False)
+def _check_collinear(corr: np.ndarray, items: tuple[str, ...], model: Model) -> None:
+    """Refuse duplicated items and linearly dependent formative blocks, from the item correlations (p, p)."""
     p = len(items)
     upper = np.triu(np.abs(corr), k=1)
     a, b = np.unravel_index(np.argmax(upper), upper.shape) if p > 1 else (0, 0)

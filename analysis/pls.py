@@ -247,7 +247,7 @@ class PLSPM:
         else:
             structure = Structure.from_model(model)
             X = prepared.values
-            mom = st.moments(X) if weights is None else st.moments_from_counts(X, weights[None])
+            mom = prepared.moments() if weights is None else st.moments_from_counts(X, weights[None])
         S = mom.corr if self.scaled else mom.cov
         core = run(S, structure, self.scheme, self.tol, self.max_iter)
         if not core.converged[0]:

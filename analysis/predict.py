@@ -18,8 +18,14 @@ linear model (LM), the OLS with intercept of each endogenous item on the items o
 exogenous construct (the EA benchmark of Shmueli et al. 2019 and SmartPLS; seminr 2.x
 instead regresses on all items outside the target's block). RMSE and MAE are over all n
 rows; with R repeats, each row's predictions are averaged over the repeats first
-(as seminr's ``predict_pls``). All K folds of a repeat are estimated as one batch of
-training correlation matrices (the bootstrap's machinery, with 0/1 row weights).
+(as seminr's ``predict_pls``).
+
+Speed: the R*K training sets and the full data are one batch of PLS estimations
+(``pls_core.run``). A training set's moments are the full data's minus its held-out fold's,
+so the data are read once per repeat, in blocks of equally sized folds; each fitted model
+(PLS, LM, training mean) is one affine map of the raw items, applied to its held-out rows
+by one batched matrix product per fold size. Equal, to rounding, to refitting PLS on each
+training set (tests/analysis/test_predict.py checks 1e-10).
 """
 from __future__ import annotations
 
@@ -128,43 +134,24 @@ class PLSPredict:
         K = n if self.loocv else self.folds
         if K > n:
             raise CSIError(f"{K} folds need at least {K} respondents; there are {n}")
-        endogenous = [j for j, preds in enumerate(structure.predecessors) if preds]
-        exogenous = [j for j, preds in enumerate(structure.predecessors) if not preds]
-        targets = np.flatnonzero(np.isin(structure.block_of, endogenous))
-        sources = np.flatnonzero(np.isin(structure.block_of, exogenous))
-        if n - int(np.ceil(n / K)) <= len(sources) + 1:
-            raise CSIError(f"the training folds ({n - int(np.ceil(n / K))} respondents) are too small for the linear "
-                           f"benchmark's {len(sources)} predictors; use fewer folds or more data")
-        rng = np.random.default_rng(self.seed)
-        pls_sum = np.zeros((n, len(targets)))
-        lm_sum = np.zeros_like(pls_sum)
-        mean_sum = np.zeros_like(pls_sum)
-        for _ in range(self.repeats):
-            order = np.arange(n) if self.loocv else rng.permutation(n)
-            fold_of = np.empty(n, dtype=int)
-            for k, members in enumerate(np.array_split(order, K)):
-                fold_of[members] = k
-            train = (fold_of[None, :] != np.arange(K)[:, None]).astype(float)  # (K, n)
-            held = [np.flatnonzero(fold_of == k) for k in range(K)]
-            pls, lm, means = self._predict_folds(X, train, structure, targets, sources, held)
-            pls_sum += pls
-            lm_sum += lm
-            mean_sum += means
-        pls_hat, lm_hat, mean_hat = pls_sum / self.repeats, lm_sum / self.repeats, mean_sum / self.repeats
+        targets, sources = prediction_items(structure)
+        check_training_size(n, K, len(sources))
+        cv = self.cross_validate(X, fold_orders(n, K, self.repeats, self.loocv, self.seed), K, structure,
+                                 targets, sources)
         actual = X[:, targets]
         names = [structure.items[i] for i in targets]
         constructs = [structure.constructs[structure.block_of[i]] for i in targets]
+        pls_hat, lm_hat = cv.pls, cv.lm
         items = pd.DataFrame({
             "item": names, "construct": constructs,
             "pls_rmse": _rmse(actual - pls_hat), "pls_mae": _mae(actual - pls_hat),
             "lm_rmse": _rmse(actual - lm_hat), "lm_mae": _mae(actual - lm_hat),
-            "q2_predict": 1 - ((actual - pls_hat) ** 2).sum(axis=0) / ((actual - mean_hat) ** 2).sum(axis=0),
+            "q2_predict": 1 - ((actual - pls_hat) ** 2).sum(axis=0) / ((actual - cv.means) ** 2).sum(axis=0),
         })
-        pls_in, lm_in, _ = self._predict_folds(X, np.ones((1, n)), structure, targets, sources, [np.arange(n)])
         in_sample = pd.DataFrame({
             "item": names, "construct": constructs,
-            "pls_rmse": _rmse(actual - pls_in), "pls_mae": _mae(actual - pls_in),
-            "lm_rmse": _rmse(actual - lm_in), "lm_mae": _mae(actual - lm_in),
+            "pls_rmse": _rmse(actual - cv.pls_in_sample), "pls_mae": _mae(actual - cv.pls_in_sample),
+            "lm_rmse": _rmse(actual - cv.lm_in_sample), "lm_mae": _mae(actual - cv.lm_in_sample),
         })
         return PredictResults(
             items=items, in_sample=in_sample,
@@ -175,24 +162,78 @@ class PLSPredict:
             # Answer scales only matter for 0-100 indices, which prediction does not compute.
             notes=tuple(note for note in prepared.notes if not note.startswith("answer scales inferred")))
 
-    def _predict_folds(self, X, train, structure: Structure, targets, sources, rows):
-        """Predictions of ``rows[k]`` (index arrays) by the model of fold k, whose training
-        rows are where ``train[k]`` (K, n) is 1: PLS, LM and the training mean, each
-        (n, targets) with the rows of every fold filled in. The K PLS estimations run as
-        one batch; the predictions fold by fold (memory stays O(n p) even for LOOCV)."""
-        mom = st.moments_from_counts(X, train)
+    def cross_validate(self, X: np.ndarray, orders: np.ndarray, folds: int, structure: Structure,
+                       targets: np.ndarray, sources: np.ndarray) -> FoldPredictions:
+        """Out-of-sample predictions of the items ``targets`` for every row of X (n, p),
+        averaged over the repeats, and the in-sample ones of the fit on all rows.
+
+        ``orders`` (R, n): one permutation of the rows per repeat, split into ``folds``
+        consecutive parts as ``np.array_split`` does. All R*K training sets and the full data
+        are estimated as one batch: each training set's moments are the full data's minus
+        its held-out fold's (one small matrix product per fold size), and each fitted model
+        (PLS, LM, training mean) is an affine map of the items, so predicting is one batched
+        matrix product per fold size.
+        """
+        R, n = orders.shape
+        K = folds
+        p = X.shape[1]
+        center = X.mean(axis=0)
+        Xc = X - center  # centring first keeps the subtracted cross products accurate
+        # Member b < R*K: the training rows of fold b % K in repeat b // K; member R*K: all rows.
+        # First each member's held-out sums, cross products and size, then all rows' minus them.
+        sums = np.zeros((R * K + 1, p))
+        cov = np.zeros((R * K + 1, p, p))
+        held = np.zeros(R * K + 1)
+        held_sums, held_cross, held_sizes = (sums[:-1].reshape(R, K, p), cov[:-1].reshape(R, K, p, p),
+                                             held[:-1].reshape(R, K))
+        for repeats, fold_range, _, block in _fold_blocks(Xc, orders, K):  # block (repeats, folds, size, p)
+            held_sums[repeats, fold_range] = block.sum(axis=2)
+            held_cross[repeats, fold_range] = np.swapaxes(block, 2, 3) @ block
+            held_sizes[repeats, fold_range] = block.shape[2]
+        count = n - held
+        means = np.subtract(Xc.sum(axis=0), sums, out=sums)
+        means /= count[:, None]
+        np.subtract(Xc.T @ Xc, cov, out=cov)
+        cov /= count[:, None, None]
+        cov -= means[:, :, None] * means[:, None, :]
+        mom = st.Moments(means + center, cov)
         sd = mom.sd
         constant = ~(sd > 0)
         if constant.any():
-            k, i = np.argwhere(constant)[0]
-            raise CSIError(f"item {structure.items[i]!r} has one value in all training rows of fold {k + 1}: "
+            b, i = np.argwhere(constant)[0]
+            raise CSIError(f"item {structure.items[i]!r} has one value in {_member(b, R, K)}: "
                            "it cannot be standardized; use fewer folds or drop the item")
         with np.errstate(all="ignore"):
             core = run(mom.corr, structure, self.scheme, self.tol, self.max_iter)
         bad = np.flatnonzero(~core.ok)
         if len(bad):
-            raise CSIError(f"PLS did not converge (or was singular) on the training rows of fold {bad[0] + 1}; "
+            raise CSIError(f"PLS did not converge (or was singular) on {_member(bad[0], R, K)}; "
                            "try the factorial or path scheme, or fewer folds")
+        maps = self._linear_maps(mom, core, structure, targets, sources, center)
+        T = len(targets)
+        augmented = np.hstack([Xc, np.ones((n, 1))])
+        totals = np.zeros((n, 3 * T))  # per row, summed over the repeats: PLS, LM, training mean
+        member_maps = maps[:-1].reshape(R, K, p + 1, 3 * T)
+        for repeats, fold_range, rows, block in _fold_blocks(augmented, orders, K):
+            predicted = (block @ member_maps[repeats, fold_range]).reshape(rows.shape + (3 * T,))
+            for repeat_rows, values in zip(rows, predicted):
+                totals[repeat_rows] += values  # a repeat holds each row once
+        totals /= R
+        in_sample = augmented @ maps[-1]
+        return FoldPredictions(pls=totals[:, :T], lm=totals[:, T:2 * T], means=totals[:, 2 * T:],
+                               pls_in_sample=in_sample[:, :T], lm_in_sample=in_sample[:, T:2 * T])
+
+    def _linear_maps(self, mom: st.Moments, core, structure: Structure, targets, sources, center) -> np.ndarray:
+        """Each batch member's predictions of the targets as one affine map of the items:
+        [x - center, 1] A with A (B, p + 1, 3T), PLS in the first T columns, LM in the next T,
+        the training mean in the last T.
+
+        PLS: z = (x - mean) / sd, construct scores z W, predicted scores through ``inner``,
+        item = mean_t + sd_t lambda_t score: slopes diag(1/sd) W inner' [:, block] sd_t lambda_t.
+        LM: the OLS with intercept of each target on the source items, from the training
+        covariances (``_regression_slopes``).
+        The last row holds the intercepts, mean_t - (mean - center)' slopes.
+        """
         J = len(structure.constructs)
         if self.technique == "earliest":
             exo = np.array([not preds for preds in structure.predecessors], dtype=float)
@@ -200,23 +241,109 @@ class PLSPredict:
             inner = total_effects(core.paths) * exo[None, None, :] + np.eye(J) * exo
         else:
             inner = core.paths
-        loadings = (core.cov_items_lv * structure.mask).sum(axis=2)  # (K, p)
+        sd = mom.sd
         block = structure.block_of[targets]
-        design = np.concatenate([np.ones((X.shape[0], 1)), X[:, sources]], axis=1)
-        n = X.shape[0]
-        pls = np.full((n, len(targets)), np.nan)
-        lm = np.full_like(pls, np.nan)
-        means = np.full_like(pls, np.nan)
-        for k, held in enumerate(rows):
-            Z = (X[held] - mom.means[k]) / sd[k]
-            predicted = (Z @ core.weights[k]) @ inner[k].T
-            pls[held] = mom.means[k, targets] + sd[k, targets] * loadings[k, targets] * predicted[:, block]
-            # LM benchmark: OLS with intercept on the fold's training rows.
-            fitted_on = train[k] > 0
-            beta, *_ = np.linalg.lstsq(design[fitted_on], X[fitted_on][:, targets], rcond=None)
-            lm[held] = design[held] @ beta
-            means[held] = mom.means[k, targets]
-        return pls, lm, means
+        loadings = core.cov_items_lv[:, targets, block]  # (B, T): each target's correlation with its construct
+        B, p = sd.shape
+        T = len(targets)
+        maps = np.zeros((B, p + 1, 3 * T))
+        # (B, p, J) @ (B, J, T): item -> predicted score of each target's construct, then to the item.
+        maps[:, :p, :T] = (core.weights / sd[:, :, None]) @ np.swapaxes(
+            inner[:, block] * (sd[:, targets] * loadings)[:, :, None], 1, 2)
+        cov = mom.cov
+        s_ss = cov[:, sources[:, None], sources[None, :]]
+        s_st = cov[:, sources[:, None], targets[None, :]]
+        maps[:, sources, T:2 * T] = _regression_slopes(s_ss, s_st)
+        centred_means = (mom.means - center)[:, None, :]  # (B, 1, p)
+        maps[:, p] = np.tile(mom.means[:, targets], 3) - (centred_means @ maps[:, :p])[:, 0]
+        return maps
+
+
+def _regression_slopes(s_ss: np.ndarray, s_st: np.ndarray) -> np.ndarray:
+    """OLS slopes S_ss^-1 S_st (B, s, t) from covariances, as lstsq gives them: the
+    minimum-norm solution (pseudo-inverse) where S_ss is singular. An item that is an exact
+    combination of others (prepare() allows it in a reflective block) makes it so, and then
+    inv() fails or returns entries near 1e15; a variance inflation factor S_ii (S^-1)_ii =
+    1 / (1 - R_i^2) above 1e10 marks those members. The pseudo-inverse drops eigenvalues
+    below 1e-12 of the largest (rounding noise is near 1e-16 of it)."""
+    try:
+        inverse = np.linalg.inv(s_ss)
+        # Rounding can make a singular S_ss indefinite: then the huge factors are negative.
+        inflation = np.abs(np.einsum("bii,bii->bi", inverse, s_ss))
+        singular = ~(inflation.max(axis=1) < 1e10)  # NaN counts as singular
+    except np.linalg.LinAlgError:
+        inverse, singular = np.zeros_like(s_ss), np.ones(len(s_ss), dtype=bool)
+    slopes = inverse @ s_st
+    if singular.any():
+        slopes[singular] = np.linalg.pinv(s_ss[singular], rtol=1e-12, hermitian=True) @ s_st[singular]
+    return slopes
+
+
+@dataclass(frozen=True)
+class FoldPredictions:
+    """Predictions (n, targets) of the endogenous items: out of sample by PLS, the linear
+    model and the training mean (each averaged over the repeats), and in sample (PLS, LM)."""
+
+    pls: np.ndarray
+    lm: np.ndarray
+    means: np.ndarray
+    pls_in_sample: np.ndarray
+    lm_in_sample: np.ndarray
+
+
+def prediction_items(structure: Structure) -> tuple[np.ndarray, np.ndarray]:
+    """Item indices of the endogenous constructs (predicted) and of the exogenous ones
+    (the linear benchmark's predictors)."""
+    exogenous = np.array([not preds for preds in structure.predecessors])
+    return (np.flatnonzero(~exogenous[structure.block_of]), np.flatnonzero(exogenous[structure.block_of]))
+
+
+def check_training_size(n: int, folds: int, predictors: int) -> None:
+    smallest = n - int(np.ceil(n / folds))
+    if smallest <= predictors + 1:
+        raise CSIError(f"the training folds ({smallest} respondents) are too small for the linear "
+                       f"benchmark's {predictors} predictors; use fewer folds or more data")
+
+
+def fold_orders(n: int, folds: int, repeats: int, loocv: bool, seed: int) -> np.ndarray:
+    """(repeats, n): the row order of each repeat, split into ``folds`` consecutive parts
+    (``np.array_split``); one permutation per repeat from one generator, the identity for LOOCV."""
+    if loocv:
+        return np.arange(n)[None]
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.permutation(n) for _ in range(repeats)])
+
+
+# Values gathered at once when grouping rows by fold: bounds the (repeats, n, p) blocks near 32 MB.
+_VALUES_PER_CHUNK = 4_000_000
+
+
+def _fold_blocks(values: np.ndarray, orders: np.ndarray, folds: int):
+    """Yield (repeats, fold_range, rows, block) for the held-out rows of ``values`` (n, c):
+    ``block`` (len(repeats), len(fold_range), size, c) the rows of folds ``fold_range`` (a
+    slice) in repeats ``repeats`` (a slice), their indices ``rows`` (len(repeats), folds *
+    size). Folds of one size go together (``np.array_split`` makes the first n % K folds one
+    row longer), and as many repeats as keep the block small."""
+    R, n = orders.shape
+    size, longer = divmod(n, folds)
+    split = longer * (size + 1)
+    segments = [(0, split, slice(0, longer), size + 1)] if longer else []
+    segments.append((split, n, slice(longer, folds), size))
+    per_chunk = max(1, _VALUES_PER_CHUNK // values.size)
+    for r0 in range(0, R, per_chunk):
+        repeats = slice(r0, min(R, r0 + per_chunk))
+        ordered = values[orders[repeats]]  # (repeats, n, c), rows in fold order
+        for start, stop, fold_range, rows_each in segments:
+            block = ordered[:, start:stop].reshape(len(ordered), -1, rows_each, values.shape[1])
+            yield repeats, fold_range, orders[repeats, start:stop], block
+
+
+def _member(b: int, repeats: int, folds: int) -> str:
+    """Batch member b's rows in words: the training rows of fold k (of repeat r), or all rows
+    (the in-sample fit)."""
+    if b == repeats * folds:
+        return "all rows"
+    return f"all training rows of fold {b % folds + 1}" + (f" (repeat {b // folds + 1})" if repeats > 1 else "")
 
 
 def _rmse(residuals: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ an A4 PDF of the same page, with page headers, through headless Chromium when as
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import shutil
@@ -19,7 +20,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, FileSystemBytecodeCache, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from models.answers import answer_type
@@ -34,6 +35,7 @@ from .loyalty import loyalty_items, satisfaction_loyalty
 from .plots import path_diagram
 from .report_plots import ipma_chart, loyalty_chart, segment_chart, svg, trend_chart
 from .report_tables import reviewer_tables
+from .second_process import SecondProcess, warm_figures
 from .report_text import (ACTIONS, CONSTRUCT_NAMES, DROPPED, INVARIANCE, SCHEMES, SEGMENT_VARIABLES, TEXT, Names,
                           localize_note, text_for)
 from .segments import analyse_segments, segment_changes
@@ -68,8 +70,16 @@ def minimum_sample(model) -> int:
 @functools.cache
 def _environment() -> Environment:
     """One Jinja environment per process: it keeps the compiled page template (compiling it
-    took longer than rendering it) and recompiles it only when the file changes."""
-    env = Environment(loader=PackageLoader("analysis", "templates"), autoescape=select_autoescape(["html"]))
+    took longer than rendering it) and recompiles it only when the file changes. A new
+    process (``csi report``, a fresh worker) loads the compiled template from Jinja's bytecode
+    cache (a folder of the user's own in the temporary directory, keyed by the template's
+    checksum) instead of compiling it again: about 0.1 s of CPU."""
+    try:
+        cache = FileSystemBytecodeCache()
+    except RuntimeError:  # the temporary folder is not safe to cache in (jinja2 checks): compile
+        cache = None
+    env = Environment(loader=PackageLoader("analysis", "templates"), autoescape=select_autoescape(["html"]),
+                      bytecode_cache=cache)
     env.filters["css_string"] = _css_string
     return env
 
@@ -134,12 +144,24 @@ def segment_variables(questionnaire, columns) -> list[str]:
 
 
 def analyse_wave_segments(engine, model, questionnaire, wave: str, frame: pd.DataFrame, previous: str | None,
-                          previous_frame: pd.DataFrame | None, n_boot: int, n_perm: int, seed: int):
+                          previous_frame: pd.DataFrame | None, n_boot: int, n_perm: int, seed: int,
+                          helper: SecondProcess | None = None):
     """Index per segment (tier, region, ...) of ``wave`` with permutation MGA, and the
-    headline's change per segment from ``previous``: (analyses, {variable: {segment: row}})."""
+    headline's change per segment from ``previous``: (analyses, {variable: {segment: row}}).
+    With ``helper``, the segments are computed in its second process: this returns at once
+    a call that waits for them."""
     questionnaire_id = questionnaire.id
     seg_data = _with_attributes(engine, questionnaire_id, wave, frame)
     previous_data = _with_attributes(engine, questionnaire_id, previous, previous_frame) if previous else None
+    arguments = (model, questionnaire, wave, seg_data, previous, previous_data, n_boot, n_perm, seed)
+    if helper is not None:
+        return helper.later(_segments_of, *arguments)
+    return _segments_of(*arguments)
+
+
+def _segments_of(model, questionnaire, wave: str, seg_data: pd.DataFrame, previous: str | None,
+                 previous_data: pd.DataFrame | None, n_boot: int, n_perm: int, seed: int):
+    """The work of :func:`analyse_wave_segments` on the answers joined with their attributes."""
     segments, segment_change = [], {}
     for variable in segment_variables(questionnaire, seg_data.columns):
         levels = seg_data[variable].dropna().nunique()
@@ -168,21 +190,23 @@ def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | Non
     """
     # Every product in the analysis is small: one BLAS thread is faster (20-30 % for the
     # demo's report on a loaded machine) and leaves the other core to the server.
-    with single_blas_thread():
+    with single_blas_thread(), SecondProcess() as helper:
         return _build_report(engine, questionnaire_id, wave, compare=compare, language=language, n_boot=n_boot,
-                             n_perm=n_perm, seed=seed, on_progress=on_progress, from_stored=from_stored)
+                             n_perm=n_perm, seed=seed, on_progress=on_progress, from_stored=from_stored,
+                             helper=helper)
 
 
 def _load_waves(engine, questionnaire, model, questionnaire_id: str, wave: str, names: list[str], *,
                 compare: str | None, n_boot: int | None, n_perm: int | None, seed: int | None, from_stored: bool,
-                say: Callable[[str], None]) -> ReportInputs:
+                say: Callable[[str], None], helper: SecondProcess) -> ReportInputs:
     """Step 1, loading waves: the trend up to ``wave`` (and ``compare``) with its segments,
     from the stored analyses (computing those missing) or, with ``from_stored`` False,
-    fitted afresh with ``seed``."""
+    fitted afresh with ``seed``; the segments computed in ``helper``'s second process
+    meanwhile."""
     if from_stored:
         from .stored import stored_report_inputs
         return stored_report_inputs(engine, questionnaire_id, wave, compare=compare, n_boot=n_boot, n_perm=n_perm,
-                                    on_progress=say, questionnaire=questionnaire)
+                                    on_progress=say, questionnaire=questionnaire, helper=helper)
     n_boot = 1000 if n_boot is None else n_boot
     n_perm = 1000 if n_perm is None else n_perm
     seed = 1 if seed is None else seed
@@ -195,12 +219,18 @@ def _load_waves(engine, questionnaire, model, questionnaire_id: str, wave: str, 
         elif name == wave:
             raise ReportError(f"wave {wave!r} has {len(frame)} complete responses; a model with {len(model.items)} "
                               "items needs more before it can be estimated")
+    # The previous wave in the trend's order (the frames' order, as wave_trend fits them).
+    names_in_trend = list(frames)
+    position = names_in_trend.index(wave)
+    previous = names_in_trend[position - 1] if position else None
+    segments_later = analyse_wave_segments(engine, model, questionnaire, wave, frames[wave], previous,
+                                           frames[previous] if previous else None, n_boot, n_perm, seed,
+                                           helper=helper)
+    helper.later(warm_figures)
     trend = wave_trend(model, frames, questionnaire=questionnaire, n_boot=n_boot, n_perm=n_perm, seed=seed,
                        compare={wave: compare} if compare else None, on_progress=say)
-    previous = _previous(trend, wave)
     say("segments")
-    segments, segment_change = analyse_wave_segments(engine, model, questionnaire, wave, frames[wave], previous,
-                                                     frames[previous] if previous else None, n_boot, n_perm, seed)
+    segments, segment_change = segments_later()
     return ReportInputs(trend, frames, segments, segment_change, n_boot, n_perm, seed)
 
 
@@ -295,27 +325,40 @@ def _draw_figures(model, questionnaire, language: str, text, words: Names, resul
     return figures
 
 
+def _figures_of(model, questionnaire, language: str, results, trend, drivers, segments, loyalty) -> dict[str, str]:
+    """:func:`_draw_figures` from picklable arguments (the second process gets these)."""
+    return _draw_figures(model, questionnaire, language, text_for(language), _names(questionnaire, language), results,
+                         trend, drivers, segments, loyalty)
+
+
 def _figures(engine, questionnaire_id: str, wave: str, inputs: ReportInputs, questionnaire, language: str,
-             draw: Callable[[], dict[str, str]], say: Callable[[str], None]) -> dict[str, str]:
-    """The figures, drawn by ``draw`` or, for a report from stored analyses, kept from the
-    last report drawn from the same analyses, questionnaire, language and figure code."""
+             start_drawing: Callable[[], Callable[[], dict[str, str]]],
+             say: Callable[[str], None]) -> Callable[[], dict[str, str]]:
+    """A call returning the figures: drawn (``start_drawing`` starts them and returns the call
+    that waits for them) or, for a report from stored analyses, kept from the last report
+    drawn from the same analyses, questionnaire, language and figure code."""
     if inputs.inputs_key is None:
         say("drawing figures")
-        return draw()
+        return start_drawing()
     key = hashlib.sha256(repr((inputs.inputs_key, questionnaire.id, questionnaire.version, language,
                                FIGURE_CODE_VERSION)).encode()).hexdigest()
     kept = load_report_figures(engine, questionnaire_id, wave, language, key)
     if kept is not None:
-        return kept
+        return lambda: kept
     say("drawing figures")
-    figures = draw()
-    save_report_figures(engine, questionnaire_id, wave, language, key, figures)
-    return figures
+    drawn = start_drawing()
+
+    def ready() -> dict[str, str]:
+        figures = drawn()
+        save_report_figures(engine, questionnaire_id, wave, language, key, figures)
+        return figures
+    return ready
 
 
 def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | None, language: str | None,
                   n_boot: int | None, n_perm: int | None, seed: int | None,
-                  on_progress: Callable[[str], None] | None, from_stored: bool | None) -> Report:
+                  on_progress: Callable[[str], None] | None, from_stored: bool | None,
+                  helper: SecondProcess) -> Report:
     say = on_progress or (lambda message: None)
     if from_stored is None:
         from_stored = seed is None
@@ -328,7 +371,7 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
     questionnaire = questionnaire_of_wave(engine, questionnaire_id, wave)
     model = questionnaire.csi_model()
     inputs = _load_waves(engine, questionnaire, model, questionnaire_id, wave, names, compare=compare, n_boot=n_boot,
-                         n_perm=n_perm, seed=seed, from_stored=from_stored, say=say)
+                         n_perm=n_perm, seed=seed, from_stored=from_stored, say=say, helper=helper)
     trend, segments = inputs.trend, inputs.segments
     chosen = _choose_comparisons(trend, wave)
     results = trend.fits[wave]
@@ -339,15 +382,22 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
     words = _names(questionnaire, language)
     drivers = _drivers(results, model, language)
     loyalty = _loyalty(frame, questionnaire, language)
-    figures = _figures(engine, questionnaire_id, wave, inputs, questionnaire, language,
-                       lambda: _draw_figures(model, questionnaire, language, text, words, results, trend, drivers,
-                                             segments, loyalty), say)
+    figure_arguments = (model, questionnaire, language, results, trend, drivers, segments, loyalty)
+
+    def start_drawing() -> Callable[[], dict[str, str]]:
+        if helper.started:  # the second process computed the segments and imported matplotlib: it draws
+            # Without the trend's fits and comparisons, which no figure reads (megabytes of resamples).
+            slim = (*figure_arguments[:4], dataclasses.replace(trend, fits={}, comparisons={}), *figure_arguments[5:])
+            return helper.later(_figures_of, *slim)
+        return lambda: _figures_of(*figure_arguments)
+    figures_ready = _figures(engine, questionnaire_id, wave, inputs, questionnaire, language, start_drawing, say)
     value = delivered_value(frame, questionnaire, results.respondent_index.get("satisfaction"))
     context = _context(questionnaire, wave, language, text, words, inputs, chosen, results, drivers, loyalty, value,
                        imported_notes=_imported_notes(engine, questionnaire_id, inputs.trend, text),
                        follow_up=_follow_up(engine, questionnaire_id, wave),
                        open_texts=_open_texts(engine, questionnaire_id, wave, questionnaire, frame, results))
-    return Report(questionnaire_id, wave, language, context, figures)
+    _environment().get_template("report.html")  # compiled or loaded while the second process draws
+    return Report(questionnaire_id, wave, language, context, figures_ready())
 
 
 def _imported_notes(engine, questionnaire_id: str, trend, text) -> list[str]:

@@ -16,6 +16,7 @@ from .bootstrap import BootstrapResult
 from .data import PreparedData
 from .layout import Layout
 from .pls_core import CoreResult, Structure
+from .row_products import RowProduct, materialized, read_only
 
 # Thresholds flagged in summaries; sources in docs/methods.md.
 THRESHOLDS = MappingProxyType({
@@ -53,8 +54,8 @@ class PLSResults:
     _lv_corr: np.ndarray = field(repr=False)
     _paths: np.ndarray = field(repr=False)
     _r2: np.ndarray = field(repr=False)
-    _scores: np.ndarray = field(repr=False)
-    _respondent_index: np.ndarray = field(repr=False)
+    _scores: np.ndarray | RowProduct = field(repr=False)            # (n, J); read through materialized()
+    _respondent_index: np.ndarray | RowProduct = field(repr=False)  # (n, J); read through materialized()
     _index_weights: np.ndarray = field(repr=False)
     _quality: Mapping[str, np.ndarray] = field(repr=False)
     _item_corr: np.ndarray = field(repr=False)
@@ -73,14 +74,11 @@ class PLSResults:
               mom: st.Moments, estimate: np.ndarray, low: np.ndarray, span: np.ndarray,
               boot: BootstrapResult | None, inadmissible: tuple[str, ...] = (), fit=None,
               model: Model | None = None) -> "PLSResults":
-        X = prepared.values
+        X = read_only(prepared.values)  # the per-respondent values below read it later
         weights = core.weights[0]
         raw = st.raw_weights(core, mom, estimator.scaled)[0]
-        scores = (X - mom.means[0]) @ raw
         low, span, unscaled = st.finite_scales(low, span, structure)
         w01 = st.index_weights(core, mom, structure, estimator.scaled, low, span)[0]
-        rescaled = (X - low) / span * 100.0
-        respondent_index = rescaled @ (w01[:, None] * structure.mask)
         notes = list(prepared.notes)
         consistent = getattr(estimator, "consistent", False)
         if consistent:
@@ -93,10 +91,10 @@ class PLSResults:
             from .weights import effective_n
             notes.append(f"weighted PLS (Becker & Ismail 2016): respondent weights from column {weight_name!r}; "
                          f"Kish effective sample size {effective_n(prepared.weights):.1f} of {X.shape[0]} respondents")
+        no_index = np.array(unscaled, dtype=bool)  # the prepare() note names the items on no rating scale
         for j, name in enumerate(structure.constructs):
             idx = np.flatnonzero(structure.mask[:, j])
-            if unscaled[j]:  # the prepare() note names the items on no rating scale
-                respondent_index[:, j] = np.nan
+            if unscaled[j]:
                 continue
             negative = [structure.items[i] for i in idx if w01[i] < 0]
             if negative:
@@ -104,7 +102,13 @@ class PLSResults:
                     f"no 0-100 index for {name!r}: item{'s' if len(negative) > 1 else ''} {', '.join(negative)} "
                     f"{'have' if len(negative) > 1 else 'has'} a negative outer weight; the ACSI index is a weighted "
                     "mean of item scores and needs every weight positive (recode a reversed item, or drop it)")
-                respondent_index[:, j] = np.nan
+                no_index[j] = True
+        # Per respondent, computed when first read (analysis.row_products): scores (X - means) @ raw,
+        # and the 0-100 index ((X - low) / span * 100) @ (w01 * mask), each as X @ matrix - offset.
+        scores = RowProduct(X, raw, mom.means[0] @ raw, np.zeros(raw.shape[1], dtype=bool))
+        to_index = w01[:, None] * structure.mask
+        respondent_index = RowProduct(X, to_index * (100.0 / span)[:, None], (low / span * 100.0) @ to_index,
+                                      no_index, bounds=(0.0, 100.0))
         if boot is not None and boot.n_failed:
             notes.append(f"bootstrap: {boot.n_failed} of {boot.n_requested} resamples failed "
                          f"({', '.join(f'{v} {k}' for k, v in boot.failures.items())}); intervals use the {boot.n_ok} others")
@@ -123,7 +127,7 @@ class PLSResults:
             notes=tuple(notes), structure=structure, layout=layout, estimates=_frozen(estimate),
             _weights=_frozen(weights), _cross=_frozen(st.loadings(core, mom, estimator.scaled)[0]),
             _lv_corr=_frozen(core.lv_corr[0]), _paths=_frozen(core.paths[0]), _r2=_frozen(core.r_squared[0]),
-            _scores=_frozen(scores), _respondent_index=_frozen(respondent_index), _index_weights=_frozen(w01),
+            _scores=scores, _respondent_index=respondent_index, _index_weights=_frozen(w01),
             _quality=MappingProxyType(quality), _item_corr=_frozen(mom.corr[0]), row_index=prepared.index,
             scales=MappingProxyType(dict(prepared.scales)), bootstrap=boot,
             method="plsc" if consistent else "pls", inadmissible=tuple(inadmissible),
@@ -200,7 +204,7 @@ class PLSResults:
     @property
     def scores(self) -> pd.DataFrame:
         """Latent variable scores (n_used x constructs), mean 0 and variance 1 (ddof=0)."""
-        frame = pd.DataFrame(np.array(self._scores), index=self.row_index, columns=list(self.structure.constructs))
+        frame = pd.DataFrame(np.array(materialized(self._scores)), index=self.row_index, columns=list(self.structure.constructs))
         return self._with_lower_order(frame, lambda first: first.scores)
 
     @property
@@ -277,7 +281,7 @@ class PLSResults:
     @property
     def respondent_index(self) -> pd.DataFrame:
         """Each respondent's 0-100 score per construct (the index weights applied to their answers)."""
-        frame = pd.DataFrame(np.array(self._respondent_index), index=self.row_index, columns=list(self.structure.constructs))
+        frame = pd.DataFrame(np.array(materialized(self._respondent_index)), index=self.row_index, columns=list(self.structure.constructs))
         return self._with_lower_order(frame, lambda first: first.respondent_index)
 
     def _with_lower_order(self, frame: pd.DataFrame, part, rows: bool = False) -> pd.DataFrame:

@@ -11,7 +11,7 @@ A stored analysis is current while the wave's data version and the analysis code
 version (``CODE_VERSION``) match. A closed wave's stored analysis is used for a trend
 as it is (its responses do not change; recomputing it would only cost time).
 
-The payload is pickled (zlib-compressed) in the database. The database is the same
+The payload is pickled (in zlib framing, uncompressed) in the database. The database is the same
 trust boundary as the task queue, which pickles its tasks too (huey): whoever can write
 either can already run code in a worker. Nothing from a request is ever unpickled.
 """
@@ -36,6 +36,7 @@ from models.storage.analyses import data_version, load_stored, save_stored, wave
 from models.storage.repository import load_wave_frame, questionnaire_of_wave, wave_names
 
 from .results import PLSResults
+from .second_process import SecondProcess, warm_figures
 from .waves import WaveTrend, wave_trend, year_ago
 
 DEFAULT_BOOT = 1000
@@ -148,15 +149,23 @@ def read_only(mapping: dict) -> MappingProxyType:
     return MappingProxyType(mapping)
 
 
-def _encode(result: StoredAnalysis) -> bytes:
+def pickle_bytes(value) -> bytes:
+    """``value`` pickled, read-only mappings included (``pickle.loads`` reads it back)."""
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     # Results hold read-only mappings (MappingProxyType), which pickle refuses: store them as
     # dicts, rebuilt as read-only mappings on load. A local table, not copyreg: nothing global changes.
     pickler.dispatch_table = copyreg.dispatch_table.copy()
     pickler.dispatch_table[MappingProxyType] = lambda proxy: (read_only, (dict(proxy),))
-    pickler.dump(result)
-    return zlib.compress(buffer.getvalue(), 6)
+    pickler.dump(value)
+    return buffer.getvalue()
+
+
+def _encode(result: StoredAnalysis) -> bytes:
+    # zlib's framing without compression (level 0): the payload is mostly float64 resamples,
+    # which level 6 shrank by 14 % (3.4 -> 2.9 MB for the demo's latest wave) in 0.2 s of CPU
+    # per wave, a tenth of a report from nothing; rows stored compressed read back alike.
+    return zlib.compress(pickle_bytes(result), 0)
 
 
 def _decode(row) -> StoredAnalysis | None:
@@ -214,15 +223,24 @@ def _frame(engine, questionnaire_id: str, wave: str, loaded: dict[str, pd.DataFr
 def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = DEFAULT_BOOT,
                      n_perm: int = DEFAULT_PERM, on_progress: Callable[[str, float], None] | None = None,
                      store: bool = True, with_segments: bool = True,
-                     loaded: dict[str, pd.DataFrame] | None = None) -> StoredAnalysis:
+                     loaded: dict[str, pd.DataFrame] | None = None, helper: SecondProcess | None = None,
+                     segments_started: tuple[str | None, Callable[[], tuple]] | None = None) -> StoredAnalysis:
     """Analyse ``wave`` with its derived seed and store the result (replacing any before).
 
     ``with_segments=False`` leaves the segments out (None): for a wave needed only as a
     point of another wave's trend, where they are not shown; they are computed when the
     wave itself is reported. ``loaded``: wave frames already read during the same report
-    ({wave: frame}), used instead of reading them again and filled with those read here."""
+    ({wave: frame}), used instead of reading them again and filled with those read here.
+    The segments are computed in ``helper``'s second process (one of its own when None)
+    while the trend is fitted; ``segments_started``: (previous wave, the call returning
+    them) when the caller started them already (``start_segments``)."""
+    if helper is None and with_segments and segments_started is None:
+        with SecondProcess() as own:
+            return compute_analysis(engine, questionnaire_id, wave, n_boot=n_boot, n_perm=n_perm,
+                                    on_progress=on_progress, store=store, with_segments=True, loaded=loaded,
+                                    helper=own)
     from .data import DataError
-    from .report import ReportError, analyse_wave_segments, minimum_sample
+    from .report import ReportError, minimum_sample
 
     say = on_progress or (lambda message, fraction: None)
     started = time.perf_counter()
@@ -237,10 +255,13 @@ def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = 
         raise ReportError(f"wave {wave!r} has {len(frame)} complete responses; a model with {len(model.items)} "
                           "items needs more before it can be estimated")
     earlier = [w for w in _usable_waves(engine, questionnaire_id, model, wave) if w != wave]
-    references = [w for w in (earlier[-1] if earlier else None, year_ago(wave, earlier)) if w]
+    previous = earlier[-1] if earlier else None
+    references = [w for w in (previous, year_ago(wave, earlier)) if w]
     references = list(dict.fromkeys(sorted(references)))
     frames = {name: _frame(engine, questionnaire_id, name, loaded) for name in references}
     frames[wave] = frame
+    if with_segments and (segments_started is None or segments_started[0] != previous):
+        segments_started = start_segments(engine, questionnaire, model, wave, previous, n_boot, n_perm, loaded, helper)
     fitted = {}
     for name in references:
         stored = read_stored(engine, questionnaire_id, name, current=False)
@@ -261,13 +282,10 @@ def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = 
                            compare_only={wave}, on_progress=progress)
     except DataError as exc:
         raise ReportError(f"wave {wave!r} cannot be estimated: {exc}") from None
-    previous = earlier[-1] if earlier else None
     segments, segment_change = None, {}
     if with_segments:
         say("segments", 0.7)
-        segments, segment_change = analyse_wave_segments(engine, model, questionnaire, wave, frame, previous,
-                                                         frames.get(previous), n_boot, n_perm,
-                                                         wave_seed(questionnaire_id, wave))
+        segments, segment_change = segments_started[1]()
         segments = tuple(segments)
     fit = trend.fits[wave]
     texts = {}
@@ -293,9 +311,29 @@ def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = 
     return result
 
 
+def start_segments(engine, questionnaire, model, wave: str, previous: str | None, n_boot: int, n_perm: int,
+                   loaded: dict[str, pd.DataFrame], helper: SecondProcess | None) -> tuple[str | None, Callable[[], tuple]]:
+    """Start the segments of ``wave`` (against ``previous``) in ``helper``'s second process:
+    (previous, the call that waits for (segments, segment_change))."""
+    from .report import analyse_wave_segments
+    questionnaire_id = questionnaire.id
+    frame = _frame(engine, questionnaire_id, wave, loaded)
+    previous_frame = _frame(engine, questionnaire_id, previous, loaded) if previous else None
+    started = analyse_wave_segments(engine, model, questionnaire, wave, frame, previous, previous_frame, n_boot, n_perm,
+                                    wave_seed(questionnaire_id, wave), helper=helper or SecondProcess(enabled=False))
+    return previous, started
+
+
+def _needs_computing(stored: StoredAnalysis | None, n_boot: int | None, n_perm: int | None, trend_member: bool) -> bool:
+    return not (stored is not None and n_boot in (None, stored.n_boot) and n_perm in (None, stored.n_perm)
+                and (trend_member or stored.segments is not None))
+
+
 def ensure_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int | None = None, n_perm: int | None = None,
                     on_progress: Callable[[str, float], None] | None = None, trend_member: bool = False,
-                    current: StoredAnalysis | None = None, loaded: dict[str, pd.DataFrame] | None = None) -> StoredAnalysis:
+                    current: StoredAnalysis | None = None, loaded: dict[str, pd.DataFrame] | None = None,
+                    helper: SecondProcess | None = None,
+                    segments_started: tuple[str | None, Callable[[], tuple]] | None = None) -> StoredAnalysis:
     """The wave's stored analysis, computed (and stored) first when missing or out of date.
 
     ``n_boot``/``n_perm`` None accept whatever a current stored analysis used; a number
@@ -309,18 +347,21 @@ def ensure_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int | N
     else:
         _, closed = wave_record(engine, questionnaire_id, wave)
         stored = read_stored(engine, questionnaire_id, wave, current=not (trend_member and closed))
-    if (stored is not None and n_boot in (None, stored.n_boot) and n_perm in (None, stored.n_perm)
-            and (trend_member or stored.segments is not None)):
+    if not _needs_computing(stored, n_boot, n_perm, trend_member):
         return stored
     return compute_analysis(engine, questionnaire_id, wave, n_boot=DEFAULT_BOOT if n_boot is None else n_boot,
                             n_perm=DEFAULT_PERM if n_perm is None else n_perm, on_progress=on_progress,
-                            with_segments=not trend_member, loaded=loaded)
+                            with_segments=not trend_member, loaded=loaded, helper=helper,
+                            segments_started=segments_started)
 
 
 def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: str | None = None,
                          n_boot: int | None = None, n_perm: int | None = None,
-                         on_progress: Callable[[str], None] | None = None, questionnaire=None) -> ReportInputs:
-    """The trend up to ``wave`` assembled from the stored analyses of its waves."""
+                         on_progress: Callable[[str], None] | None = None, questionnaire=None,
+                         helper: SecondProcess | None = None) -> ReportInputs:
+    """The trend up to ``wave`` assembled from the stored analyses of its waves. When the
+    wave's own analysis must be computed, its segments start first, in ``helper``'s second
+    process, and are computed there while this process analyses the trend."""
     say = on_progress or (lambda message: None)
     questionnaire = questionnaire or questionnaire_of_wave(engine, questionnaire_id, wave)
     model = questionnaire.csi_model()
@@ -330,14 +371,22 @@ def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: s
     n_perm = n_perm if n_perm is not None else (current.n_perm if current is not None else DEFAULT_PERM)
     analyses = {}
     loaded: dict[str, pd.DataFrame] = {}  # each wave's answers read once for the whole report
+    usable = _usable_waves(engine, questionnaire_id, model, wave)
+    segments_started = None
+    if helper is not None and _needs_computing(current, n_boot, n_perm, trend_member=False):
+        segments_started = start_segments(engine, questionnaire, model, wave, usable[-2] if len(usable) > 1 else None,
+                                          n_boot, n_perm, loaded, helper)
+        helper.later(warm_figures)  # while this process analyses the trend: the figures come next
     # Oldest first and the reported wave last, so each analysis reuses the stored fits of the
     # waves it is compared with instead of fitting them again.
-    for name in _usable_waves(engine, questionnaire_id, model, wave):
+    for name in usable:
         if name != wave:
             say(f"stored analysis of {name}")
         analyses[name] = ensure_analysis(engine, questionnaire_id, name, n_boot=n_boot, n_perm=n_perm,
                                          trend_member=name != wave, on_progress=lambda message, fraction: say(message),
-                                         current=current if name == wave else None, loaded=loaded)
+                                         current=current if name == wave else None, loaded=loaded,
+                                         helper=helper if name == wave else None,
+                                         segments_started=segments_started if name == wave else None)
     latest = analyses[wave]
     frames = {wave: _frame(engine, questionnaire_id, wave, loaded)}
     changes = [a.changes for a in analyses.values() if not a.changes.empty]

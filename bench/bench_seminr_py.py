@@ -7,7 +7,7 @@ both it and this package, so one process imports both and times them the same wa
     python3 -m venv .peer-venv
     .peer-venv/bin/pip install seminr==0.2.1
     .peer-venv/bin/pip install -e .
-    .peer-venv/bin/python bench/bench_seminr_py.py [--quick] [--peer-repeats 2]
+    .peer-venv/bin/python bench/bench_seminr_py.py [--quick] [--peer-repeats 2] [--only predict ...]
 
 (about 10 minutes on 2 shared cores; --quick runs small sizes in under a minute)
 
@@ -108,6 +108,10 @@ def agreement(ours: dict, peer: dict) -> float:
     return max(abs(ours[k] - peer[k]) for k in peer)
 
 
+# Row groups of the table, for --only.
+ROWS = ("fit", "bootstrap", "plsc", "plsc-bootstrap", "large", "predict", "predict-cores2")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the script runs")
@@ -115,6 +119,8 @@ def main() -> None:
     parser.add_argument("--peer-repeats", type=int, default=2, help="repeats of the peer's slow measurements")
     parser.add_argument("--n-boot", type=int, default=5000)
     parser.add_argument("--big", type=int, default=1_000_000, help="respondents in the large fit")
+    parser.add_argument("--only", nargs="+", choices=ROWS, default=list(ROWS),
+                        help="measure only these rows (the agreement check always runs)")
     args = parser.parse_args()
     if args.quick:
         args.n_boot, args.big, args.repeats, args.peer_repeats = 200, 50_000, 2, 1
@@ -141,7 +147,9 @@ def main() -> None:
 
     rows: list[tuple[str, dict, dict]] = []
 
-    def row(name, ours, peer, peer_repeats):
+    def row(key, name, ours, peer, peer_repeats):
+        if key not in args.only:
+            return
         o = timed(ours, args.repeats)
         p = timed(peer, args.repeats if peer_repeats is None else peer_repeats)
         rows.append((name, o, p))
@@ -149,37 +157,38 @@ def main() -> None:
               f"x{p['wall'] / o['wall']:.1f}", file=sys.stderr)
 
     n_boot = args.n_boot
-    row("PLS fit",
+    row("fit", "PLS fit",
         lambda: PLSPM(model).fit(data),
         lambda: seminr.estimate_pls(data, pls_mm, pls_sm), None)
     peer_fit = seminr.estimate_pls(data, pls_mm, pls_sm)
-    row(f"PLS bootstrap, {n_boot:,} resamples, 2 processes",
+    row("bootstrap", f"PLS bootstrap, {n_boot:,} resamples, 2 processes",
         lambda: PLSPM(model, n_boot=n_boot, workers=2, progress=False).fit(data),
         lambda: seminr.bootstrap_model(peer_fit, nboot=n_boot, seed=1, cores=2), args.peer_repeats)
-    row("PLSc fit (all reflective)",
+    row("plsc", "PLSc fit (all reflective)",
         lambda: PLSPM(model, consistent=True).fit(data),
         lambda: seminr.estimate_pls(data, plsc_mm, plsc_sm), None)
     peer_fit_c = seminr.estimate_pls(data, plsc_mm, plsc_sm)
-    row(f"PLSc bootstrap, {n_boot:,} resamples, 2 processes",
+    row("plsc-bootstrap", f"PLSc bootstrap, {n_boot:,} resamples, 2 processes",
         lambda: PLSPM(model, consistent=True, n_boot=n_boot, workers=2, progress=False).fit(data),
         lambda: seminr.bootstrap_model(peer_fit_c, nboot=n_boot, seed=1, cores=2), args.peer_repeats)
 
-    pop = population(model, {p: 0.3 for p in model.paths}, 0.8)
-    big = simulate(pop, args.big, seed=1, scale=(1, 10))
-    ours_big = our_paths(PLSPM(model).fit(big))
-    peer_big = peer_paths(seminr.estimate_pls(big, pls_mm, pls_sm))
-    diffs["PLS, large"] = agreement(ours_big, peer_big)
-    print(f"large fit largest |path difference|: {diffs['PLS, large']:.2e}", file=sys.stderr)
-    row(f"PLS fit, {args.big:,} simulated respondents",
+    if "large" in args.only:
+        pop = population(model, {p: 0.3 for p in model.paths}, 0.8)
+        big = simulate(pop, args.big, seed=1, scale=(1, 10))
+        ours_big = our_paths(PLSPM(model).fit(big))
+        peer_big = peer_paths(seminr.estimate_pls(big, pls_mm, pls_sm))
+        diffs["PLS, large"] = agreement(ours_big, peer_big)
+        print(f"large fit largest |path difference|: {diffs['PLS, large']:.2e}", file=sys.stderr)
+    row("large", f"PLS fit, {args.big:,} simulated respondents",
         lambda: PLSPM(model).fit(big),
         lambda: seminr.estimate_pls(big, pls_mm, pls_sm), args.peer_repeats)
 
     folds, repeats = (10, 10) if not args.quick else (10, 2)
-    row(f"PLSpredict {folds} folds x {repeats} repeats (direct antecedents)",
+    row("predict", f"PLSpredict {folds} folds x {repeats} repeats (direct antecedents)",
         lambda: PLSPredict(model, folds=folds, repeats=repeats, technique="direct", seed=1).fit(data),
         lambda: [seminr.predict_pls(peer_fit, technique=seminr.predict_DA, no_folds=folds, seed=r)
                  for r in range(repeats)], args.peer_repeats)
-    row(f"PLSpredict {folds} folds x {repeats} repeats, peer cores=2",
+    row("predict-cores2", f"PLSpredict {folds} folds x {repeats} repeats, peer cores=2",
         lambda: PLSPredict(model, folds=folds, repeats=repeats, technique="direct", seed=1).fit(data),
         lambda: [seminr.predict_pls(peer_fit, technique=seminr.predict_DA, no_folds=folds, seed=r, cores=2)
                  for r in range(repeats)], 1)  # a process pool per call: slow, timed once

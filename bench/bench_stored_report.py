@@ -16,8 +16,9 @@ times ``build_report`` + ``write_html`` of acsi-retail 2026Q4 (medians of ``--re
   which lives on between jobs: what the console's report button costs).
 
 Each run is a separate process so imports are counted where they happen. Besides the wall
-time, each child reports its CPU time (user + system, its own and its worker processes'):
-on a shared machine the wall time includes waiting for a core, the CPU time does not.
+time, each child reports its CPU time (user + system, its own and its worker processes':
+the report's second process, analysis/second_process.py), and its own alone: on a shared
+machine the wall time includes waiting for a core, the CPU time does not.
 ``--tree`` runs the children on another checkout (``git archive <commit> | tar -x -C DIR``),
 so a before/after pair comes from one script, one database and one machine; ``--modes``
 picks which of the three are run.
@@ -39,10 +40,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SURVEY, WAVE = "acsi-retail", "2026Q4"
 
 
-def _cpu() -> float:
+def _cpu(who: str = "all") -> float:
+    """CPU seconds (user + system) of this process ("self"), of its ended children (the
+    report's second process, the bootstrap's workers: "children"), or both ("all")."""
     import resource
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return {"self": own.ru_utime + own.ru_stime, "children": children.ru_utime + children.ru_stime,
+            "all": own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime}[who]
 
 
 def child(mode: str, url: str, out: str, n_boot: int, n_perm: int) -> None:
@@ -57,10 +61,10 @@ def child(mode: str, url: str, out: str, n_boot: int, n_perm: int) -> None:
     if mode == "nothing":
         with engine.begin() as connection:
             connection.execute(text("DELETE FROM wave_analyses"))
-    times, cpus = [], []
+    times, cpus, own_cpus = [], [], []
     imported_cpu = _cpu()
     for _ in range(2 if mode == "stored" else 1):
-        start, start_cpu = time.perf_counter(), _cpu()
+        start, start_cpu, start_own = time.perf_counter(), _cpu(), _cpu("self")
         if mode == "fresh":  # the report as it was made before stored analyses: all in one go, nothing kept
             report = build_report(engine, SURVEY, WAVE, n_boot=n_boot, n_perm=n_perm, seed=1)
         else:
@@ -68,8 +72,10 @@ def child(mode: str, url: str, out: str, n_boot: int, n_perm: int) -> None:
         report.write_html(out)
         times.append(time.perf_counter() - start)
         cpus.append(_cpu() - start_cpu)
+        own_cpus.append(_cpu("self") - start_own)
     print(json.dumps({"imports": imported, "first": times[0], "warm": times[-1] if len(times) > 1 else None,
-                      "imports_cpu": imported_cpu, "first_cpu": cpus[0], "warm_cpu": cpus[-1] if len(cpus) > 1 else None}))
+                      "imports_cpu": imported_cpu, "first_cpu": cpus[0], "first_cpu_self": own_cpus[0],
+                      "warm_cpu": cpus[-1] if len(cpus) > 1 else None, "load": os.getloadavg()[0]}))
 
 
 def run_child(mode: str, url: str, out: str, n_boot: int, n_perm: int, tree: Path = ROOT) -> dict:
@@ -130,13 +136,16 @@ def main() -> None:
     median = lambda rows, key: statistics.median(r[key] for r in rows)  # noqa: E731
     names = {"fresh": "before: all in one go, new process", "nothing": "from nothing, new process",
              "stored": "from stored, new process"}
-    print(f"\ntree {tree}; load average at the end {os.getloadavg()[0]:.1f}")
-    print("| how | imports (CPU) | report (CPU) | total wall |\n|---|---|---|---|")
+    loads = [r["load"] for m in modes for r in rows[m]]
+    print(f"\ntree {tree}; load average (1 min) {min(loads):.1f}-{max(loads):.1f} over the runs")
+    print("| how | imports: wall (CPU) | report: wall (CPU, all processes; this process alone) | total: wall (CPU) |\n"
+          "|---|---|---|---|")
     for mode in modes:
         r = rows[mode]
         print(f"| {names[mode]} | {median(r, 'imports'):.2f} s ({median(r, 'imports_cpu'):.2f} s) | "
-              f"{median(r, 'first'):.2f} s ({median(r, 'first_cpu'):.2f} s) | "
-              f"{statistics.median(x['imports'] + x['first'] for x in r):.2f} s |")
+              f"{median(r, 'first'):.2f} s ({median(r, 'first_cpu'):.2f} s; {median(r, 'first_cpu_self'):.2f} s) | "
+              f"{statistics.median(x['imports'] + x['first'] for x in r):.2f} s "
+              f"({statistics.median(x['imports_cpu'] + x['first_cpu'] for x in r):.2f} s) |")
     if "stored" in rows:
         r = rows["stored"]
         print(f"| from stored, warm process (a worker's second report) | – | {median(r, 'warm'):.2f} s "

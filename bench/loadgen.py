@@ -11,7 +11,6 @@ server answered with the thank-you page.
 from __future__ import annotations
 
 import html
-import json
 import random
 import re
 import socket
@@ -258,6 +257,7 @@ def verify(engine, questionnaire, survey: str, wave: str, acknowledged: list[dic
     from sqlalchemy import func, select
     from sqlalchemy.orm import Session
 
+    from models.answers import answer_type
     from models.storage import load_wave_frame
     from models.storage.tables import PageSubmission, Response
 
@@ -269,12 +269,9 @@ def verify(engine, questionnaire, survey: str, wave: str, acknowledged: list[dic
             if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
                 continue
             question = questionnaire.question(qid)
-            if question.type in ("rating", "number"):
-                value = float(value)
-            elif question.type == "multiple_choice":
-                # The server stores choices in the questionnaire's option order.
-                value = tuple(sorted(value if isinstance(value, (list, tuple)) else json.loads(value)))
-            out.append((qid, value))
+            # Sent and stored alike as the answer they stand for (a list of choices in option order).
+            value = answer_type(question).coerce(question, value)
+            out.append((qid, tuple(value) if isinstance(value, list) else value))
         return tuple(sorted(out))
 
     frame = load_wave_frame(engine, survey, wave)

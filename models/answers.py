@@ -8,7 +8,8 @@ an answer is stored in the ``answers`` table's two columns and read back
 (:meth:`~AnswerType.encode`, :meth:`~AnswerType.decode`), how a file's cell is taken in
 (:meth:`~AnswerType.coerce`), how it is shown (:meth:`~AnswerType.display`), its export
 columns and labels (:meth:`~AnswerType.export`, :meth:`~AnswerType.value_labels`, ...) and
-whether analysis reads it as a number (:attr:`~AnswerType.numeric`).
+whether analysis reads it as a number (:attr:`~AnswerType.numeric`), and one valid answer
+(:meth:`~AnswerType.example`).
 
 Answer values, as the expression language, the forms and the follow-up rules see them:
 a rating is an ``int`` (its don't-know code included), a number an ``int`` or ``float``, a
@@ -276,6 +277,12 @@ class AnswerType:
         ``drivers``: standardized latent scores ("satisfaction", "loyalty") per respondent."""
         return None
 
+    def example(self, question: Question) -> Any:
+        """One valid answer to ``question`` (as answers are read; :meth:`shown` gives what a
+        page posts for it), always the same: what a scripted respondent or a preview fills
+        in. None for a type that holds no answer of its own."""
+        return None
+
 
 class Rating(AnswerType):
     """A point on a scale (and its don't-know code, when it has one)."""
@@ -363,6 +370,9 @@ class Rating(AnswerType):
             raise ValueError(f"label {shown_cell(label)} maps to {code!r}, outside the scale")
         return number
 
+    def example(self, question):
+        return max(question.scale.minimum, question.scale.maximum - 2)  # satisfied, not at the top
+
     def simulate(self, question, rng, n, drivers):
         import numpy as np
         driver = drivers["loyalty"] if question.scale.kind == "nps" else drivers["satisfaction"]
@@ -419,6 +429,9 @@ class SingleChoice(AnswerType):
             return labels[label_key(value)]
         raise ValueError(f"{shown_cell(value)} is neither an option nor an option's label "
                          f"(options: {', '.join(sorted(set(values)))})")
+
+    def example(self, question):
+        return question.options[-1].value  # "no" of a yes/no question: no complaint
 
     def simulate(self, question, rng, n, drivers):
         import numpy as np
@@ -553,6 +566,10 @@ class MultipleChoice(AnswerType):
             chosen = [stored]
         return [option_key(v) for v in (chosen if isinstance(chosen, list) else [chosen])]
 
+    def example(self, question):
+        ends = [str(question.options[0].value), str(question.options[-1].value)]
+        return ends[:question.max_selected or 2] if ends[0] != ends[1] else ends[:1]
+
     def simulate(self, question, rng, n, drivers):
         values = [o.value for o in question.options]
         return [list(rng.choice(values, size=rng.integers(1, len(values) + 1), replace=False)) for _ in range(n)]
@@ -587,6 +604,9 @@ class Text(AnswerType):
 
     def display(self, question, value, language=None):
         return str(value)
+
+    def example(self, question):
+        return "Fine, thanks."[:question.max_length]
 
 
 class Number(AnswerType):
@@ -648,6 +668,14 @@ class Number(AnswerType):
 
     def display(self, question, value, language=None):
         return str(value)
+
+    def example(self, question):
+        low = question.minimum if question.minimum is not None else 3
+        high = question.maximum if question.maximum is not None else 3
+        value = min(max(3, low), high)
+        if question.integer:
+            return math.ceil(value) if math.ceil(value) <= high else math.floor(value)
+        return int(value) if float(value).is_integer() else value
 
     def simulate(self, question, rng, n, drivers):
         import numpy as np

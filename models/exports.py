@@ -29,7 +29,7 @@ from .answers import answer_type
 from .errors import CSIError
 from .questionnaire import Questionnaire
 from .storage.repository import find_wave, load_wave_frame
-from .storage.tables import Invitation, Response, Survey
+from .storage.tables import Invitation, Response, QuestionnaireVersion
 
 EXPORT_FORMATS = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                   "sav": "application/x-spss-sav"}
@@ -174,7 +174,7 @@ class ExportError(CSIError):
 
 # The columns every wide export starts with, in this order (docs/exports.md describes each).
 # "origin": "web" (answered on the survey's pages) or "imported" (csi import, models.importing).
-# "display_order": what a response was shown in an order of its own (randomize: true), as
+# "display_order": what a response was shown in an order of its own (randomize: true, blocks), as
 # compact JSON {key: [ids in order]} (models/randomization.py); empty when nothing was.
 METADATA_COLUMNS = ("status", "origin", "language", "questionnaire_version", "questionnaire_hash",
                     "started_at", "submitted_at", "duration_seconds", "display_order")
@@ -187,13 +187,13 @@ _METADATA_LABELS = {
            "questionnaire_hash": "Questionnaire content hash (SHA-256)", "started_at": "Started (UTC)",
            "submitted_at": "Submitted (UTC)", "duration_seconds": "Duration from start to submission (seconds)",
            "attribute": "Invitation attribute", "hidden": "Hidden field (from the link)",
-           "display_order": "Order shown (JSON: randomized options, matrix rows, page questions)"},
+           "display_order": "Order shown (JSON: randomized options, matrix rows, page questions, pages of blocks)"},
     "zh-CN": {"response_id": "答卷编号", "status": "状态（完成或未完成）", "origin": "来源（网页或导入）",
               "language": "作答语言", "questionnaire_version": "问卷版本", "questionnaire_hash": "问卷内容哈希（SHA-256）",
               "started_at": "开始时间（UTC）", "submitted_at": "提交时间（UTC）",
               "duration_seconds": "从开始到提交的时长（秒）", "attribute": "邀请属性",
               "hidden": "隐藏字段（来自链接）",
-              "display_order": "呈现顺序（JSON：随机排列的选项、矩阵行、页面题目）"},
+              "display_order": "呈现顺序（JSON：随机排列的选项、矩阵行、页面题目、区块中的页面）"},
 }
 
 
@@ -216,10 +216,10 @@ def response_metadata(engine: Engine, questionnaire_id: str, wave: str,
     with Session(engine) as session:
         found = find_wave(session, questionnaire_id, wave)
         rows = session.execute(
-            select(Response.id, Response.status, Response.origin, Response.language, Survey.version, Survey.content_hash,
+            select(Response.id, Response.status, Response.origin, Response.language, QuestionnaireVersion.version, QuestionnaireVersion.content_hash,
                    Response.started_at, Response.completed_at, Invitation.attributes, Response.hidden,
                    Response.display_order)
-            .join(Survey, Survey.id == Response.survey_id)
+            .join(QuestionnaireVersion, QuestionnaireVersion.id == Response.survey_id)
             .outerjoin(Invitation, Invitation.id == Response.invitation_id)
             .where(Response.wave_id == found.id, Response.status.in_(statuses))
             .order_by(Response.id)).all()

@@ -36,7 +36,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .answers import answer_type
+from .answers import answer_type, is_missing
 from .cells import MISSING
 from .cells import cell_number as _number
 from .cells import number_text as _number_text
@@ -44,8 +44,11 @@ from .cells import shown as _shown
 from .errors import CSIError, Problem
 from .exports import ATTRIBUTE_PREFIX, METADATA_COLUMNS
 from .questionnaire import Question, Questionnaire
-from .storage.repository import bulk_insert_responses, find_wave
-from .storage.tables import Response, Survey
+from .quotas import WAVE_QUOTA_ID
+from .storage.bulk_insert import bulk_insert_responses
+from .storage.quotas import QuotaOverrun, add_imported
+from .storage.repository import find_wave
+from .storage.tables import Response, QuestionnaireVersion
 from .yaml_source import load_with_lines
 
 IMPORT_FORMATS = (".csv", ".txt", ".xlsx", ".sav")
@@ -272,7 +275,7 @@ def _read_csv(data: bytes, name: str) -> SourceTable:
             if header is None:
                 header = _header(record, name)
                 continue
-            if not any(cell.strip() for cell in record):
+            if not "".join(record).strip():  # a blank row (one join: no generator per row)
                 continue
             line = reader.line_num  # the line the record ends on (a quoted cell may span lines)
             if len(record) != len(header):
@@ -394,15 +397,25 @@ def _row_keys(table: SourceTable, respondent: str | None) -> list[str]:
         return [hashlib.sha256(f"id\x1f{_cell_text(v)}".encode("utf-8")).hexdigest() for v in frame[respondent]]
     if not len(frame.columns):
         return []
-    # Each row's cells joined column by column (numpy adds object arrays in one C loop:
-    # about ten times faster than joining row by row).
-    content = None
-    for column in frame.columns:
-        texts = np.array([c if isinstance(c, str) else _cell_text(c) for c in frame[column].tolist()], dtype=object)
-        content = texts if content is None else content + "\x1f" + texts
+    # Each row's cells as text, joined; each column's distinct values are written once.
+    content = ["\x1f".join(cells) for cells in zip(*(_column_texts(frame[column]) for column in frame.columns))]
     # The how-manieth identical row this is: two respondents who answered alike stay two.
     nth = pd.Series(content).groupby(content, sort=False).cumcount().to_numpy()
     return [hashlib.sha256(f"row\x1f{n}\x1f{c}".encode("utf-8")).hexdigest() for n, c in zip(nth.tolist(), content)]
+
+
+def _column_texts(cells: pd.Series) -> list[str]:
+    """``[_cell_text(v) for v in cells]``, converting each distinct value once. Only for
+    columns of one kind: pandas' hashing takes True for 1, whose texts differ."""
+    kind = pd.api.types.infer_dtype(cells, skipna=True)
+    values = cells.to_numpy(dtype=object)
+    if kind in ("string", "empty"):
+        return np.where(pd.isna(values), "", values).tolist()
+    if kind not in ("floating", "integer", "mixed-integer-float"):
+        return [_cell_text(v) for v in values.tolist()]
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    texts = np.array([_cell_text(v) for v in uniques] + [""], dtype=object)
+    return texts[codes].tolist()  # code -1 (empty or NaN) takes the last entry
 
 
 def _cell_text(value: Any) -> str:
@@ -600,6 +613,9 @@ class ImportResult:
     skipped_rows: int
     warnings: tuple[str, ...]
     encoding: str | None
+    # Quotas (and the wave's cap) the imported completions took past their limit: stored
+    # anyway, as answers already collected are facts, and said (models.storage.quotas).
+    over_quota: tuple[QuotaOverrun, ...] = ()
 
     def summary(self) -> str:
         lines = [f"{self.file}: {self.rows_read} rows read"
@@ -607,6 +623,8 @@ class ImportResult:
                  + f", {self.stored} responses imported"
                  + (f", {self.already_imported} already imported before (skipped)" if self.already_imported else "")
                  + (f", {self.skipped_rows} bad rows skipped" if self.skipped_rows else "")]
+        lines += [f"{self.file}: {over} (imported responses are stored and counted even past a limit)"
+                  for over in self.over_quota]
         return "\n".join(lines)
 
 
@@ -615,7 +633,7 @@ def import_table(engine: Engine, questionnaire_id: str, wave_name: str, table: S
     """Check ``table`` and store its rows as imported responses of the wave, all or none."""
     with Session(engine) as session:
         wave = find_wave(session, questionnaire_id, wave_name)
-        survey = session.get(Survey, wave.survey_id)
+        survey = session.get(QuestionnaireVersion, wave.survey_id)
         session.expunge_all()
     from .storage.repository import stored_questionnaire
     questionnaire = stored_questionnaire(survey)
@@ -627,16 +645,24 @@ def import_table(engine: Engine, questionnaire_id: str, wave_name: str, table: S
         existing = set(connection.scalars(select(Response.import_key).where(
             Response.wave_id == wave.id, Response.import_key.is_not(None))))
     fresh = np.array([key not in existing for key in plan.keys], dtype=bool)
+    over: list[QuotaOverrun] = []
     if fresh.any():
         positions = np.flatnonzero(fresh)
         answers = plan.answers.iloc[positions].reset_index(drop=True)
         pick = lambda values: [values[i] for i in positions]  # noqa: E731
+        quota_added = imported_quota_counts(questionnaire, answers, pick(plan.statuses))
+        limits = {quota.id: quota.limit for quota in questionnaire.quotas}
+        if wave.max_completes is not None:
+            quota_added[WAVE_QUOTA_ID] = pick(plan.statuses).count("complete")
+            limits[WAVE_QUOTA_ID] = wave.max_completes
         # The one place imported answers reach the storage encoder: bulk_insert_responses.
         try:
             bulk_insert_responses(engine, survey, wave, answers, language=pick(plan.languages),
                                   status=pick(plan.statuses), started_at=pick(plan.started),
                                   completed_at=pick(plan.completed), origin=_ORIGIN_IMPORTED,
-                                  import_keys=pick(plan.keys))
+                                  import_keys=pick(plan.keys),
+                                  then=lambda connection: over.extend(add_imported(connection, wave, quota_added,
+                                                                                   limits)))
         except IntegrityError:
             # Another import into this wave stored some of the same rows meanwhile (the
             # unique key refused them); this transaction stored nothing.
@@ -645,7 +671,48 @@ def import_table(engine: Engine, questionnaire_id: str, wave_name: str, table: S
                                                                  "stored: run the import again (rows already "
                                                                  "imported are skipped)")]) from None
     return ImportResult(table.name, len(table.frame), int(fresh.sum()), int((~fresh).sum()), plan.problems,
-                        len(plan.bad_rows), plan.warnings, table.encoding)
+                        len(plan.bad_rows), plan.warnings, table.encoding, tuple(over))
+
+
+def imported_quota_counts(questionnaire: Questionnaire, answers: pd.DataFrame, statuses: list[str]) -> dict[str, int]:
+    """Quota id -> how many rows of ``answers`` (as :class:`ImportPlan` holds them) belong to
+    it: complete rows (quotas count completions) whose answers, read as the survey's pages
+    would store and read them, make the quota's ``when`` true. Imported rows carry no hidden
+    values, so a condition on ``hidden.<id>`` reads them as unanswered.
+
+    Each distinct combination of the columns the quotas read is decoded and evaluated once
+    (a 100,000-row file has a few dozen)."""
+    if not questionnaire.quotas:
+        return {}
+    read = sorted({name for quota in questionnaire.quotas for name in quota.when.names if name in answers.columns})
+    complete = np.asarray(statuses, dtype=object) == "complete"
+    if not read:
+        combinations: dict[tuple, int] = {(): int(complete.sum())}
+    else:
+        keys = pd.DataFrame(index=range(int(complete.sum())))
+        for name in read:
+            column = answers[name][complete].reset_index(drop=True)
+            if column.dtype == object:  # text, choices (lists): hashable, every kind of "no answer" None
+                column = column.map(lambda cell: None if is_missing(cell) else tuple(cell) if isinstance(cell, list)
+                                    else cell)
+            keys[name] = column
+        # Grouped by pandas (NaN and None kept as a group of their own): a Python step per
+        # distinct combination, not per row.
+        sizes = keys.groupby(read, dropna=False, sort=False).size()
+        combinations = {(key,) if len(read) == 1 else key: int(size) for key, size in sizes.items()}
+    out: dict[str, int] = {}
+    for key, count in combinations.items():
+        row = {}
+        for name, cell in zip(read, key):
+            if not is_missing(cell):
+                question = questionnaire.question(name)
+                entry = answer_type(question)
+                value = entry.coerce(question, list(cell) if isinstance(cell, tuple) else cell)
+                row[name] = entry.decode(question, *entry.encode(question, value))
+        for quota in questionnaire.quotas:
+            if quota.applies(row):
+                out[quota.id] = out.get(quota.id, 0) + count
+    return out
 
 
 def import_file(engine: Engine, questionnaire_id: str, wave_name: str, path: str | Path,

@@ -156,6 +156,15 @@ class Page:
 
 
 @dataclass(frozen=True)
+class PageBlock:
+    """Consecutive pages (their ids, in file order) shown in an order of each response's own
+    (``models.randomization.page_sequence``)."""
+
+    id: str
+    pages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class FollowUpRule:
     id: str
     when: Expression
@@ -197,6 +206,8 @@ class Questionnaire:
     hidden: tuple[HiddenField, ...] = ()
     # Caps on completions by kind of respondent (models/quotas.py).
     quotas: tuple[Quota, ...] = ()
+    # Runs of pages shown in an order of each response's own (models/randomization.py).
+    blocks: tuple[PageBlock, ...] = ()
     # Open-answer analysis: words kept whole (product, store names) and extra stop words.
     user_words: tuple[str, ...] = ()
     stop_words: tuple[str, ...] = ()
@@ -293,6 +304,33 @@ def _answer_ids(spec: dict) -> list[str]:
     return [row["id"] for row in spec["rows"]] if "rows" in spec else [spec["id"]]
 
 
+def _expression_names(source: str) -> set[str]:
+    """The names a ``show_if`` reads (none when it does not parse: reported elsewhere)."""
+    try:
+        return set(parse_expression(source).names)
+    except ExpressionError:
+        return set()
+
+
+def _texts_of(spec: dict) -> list[tuple[tuple, str]]:
+    """(path within ``spec``, text) of every text of a question entry that may pipe an answer:
+    its text and help, its options' and its rows' texts, in every language."""
+    out: list[tuple[tuple, str]] = []
+
+    def add(place: tuple, value) -> None:
+        if isinstance(value, str):
+            out.append((place, value))
+        elif isinstance(value, dict):
+            out.extend((place + (lang,), text) for lang, text in value.items() if isinstance(text, str))
+    for key in ("text", "help"):
+        add((key,), spec.get(key))
+    for o_index, option in enumerate(spec.get("options", ())):
+        add(("options", o_index, "label"), option.get("label"))
+    for r_index, row in enumerate(spec.get("rows", ())):
+        add(("rows", r_index, "text"), row.get("text"))
+    return out
+
+
 def _schema_problems(raw: dict, smap: SourceMap, filename: str) -> list[Problem]:
     validator = jsonschema.Draft202012Validator(questionnaire_schema())
     out = []
@@ -340,7 +378,7 @@ def _schema_message(error) -> str:
     if kind == "propertyNames":
         return f"{error.instance!r} is not a valid key here"
     if kind in ("minItems", "minProperties"):
-        return "must not be empty"
+        return "must not be empty" if error.validator_value <= 1 else f"needs at least {error.validator_value} entries"
     if kind == "minLength":
         return "must not be empty text"
     return error.message
@@ -465,7 +503,9 @@ class _SemanticChecker:
                                           self.optional_text(rule.get("reason"), r_path + ("reason",))))
         model_spec = self.model(raw.get("model"), pages)
         email = parse_email_section(raw.get("email"), self.text, self.problem) or EmailTemplates()
-        quotas = parse_quotas(raw.get("quotas"), all_ids, self.text, self.expression, self.problem)
+        # Quotas count by answers and by hidden fields (hidden.region), as the completions read them.
+        quotas = parse_quotas(raw.get("quotas"), all_ids | self.hidden_names, self.text, self.expression, self.problem)
+        blocks = self.page_blocks(raw.get("blocks", []), raw["pages"])
         canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
         return Questionnaire(
             id=raw["id"], version=str(raw["version"]), languages=self.languages,
@@ -477,6 +517,7 @@ class _SemanticChecker:
             scales=scales, pages=tuple(pages), follow_up=tuple(rules), model_spec=model_spec,
             content_hash=hashlib.sha256(canonical.encode("utf-8")).hexdigest(),
             source=self.filename, raw=raw, warnings=tuple(self.warnings), email=email, hidden=hidden, quotas=quotas,
+            blocks=blocks,
             user_words=tuple((raw.get("text_analysis") or {}).get("user_words", ())),
             stop_words=tuple((raw.get("text_analysis") or {}).get("stop_words", ())),
         )
@@ -503,6 +544,74 @@ class _SemanticChecker:
             values = tuple(str(v) for v in spec["values"]) if "values" in spec else None
             out.append(HiddenField(spec["id"], values, pattern, bool(spec.get("signed")), bool(spec.get("segment"))))
         return tuple(out)
+
+    def page_blocks(self, specs: list, raw_pages: list) -> tuple[PageBlock, ...]:
+        """The ``blocks:`` list (the schema checked its shape): unique ids, known pages, each
+        page in one block at most, a block's pages a run of consecutive pages; and, since
+        the pages of a block may come in any order, no page of a block reads (``show_if``,
+        piping) an answer given on another page of the same block."""
+        index_of: dict[str, int] = {}
+        for i, page in enumerate(raw_pages):
+            index_of.setdefault(page["id"], i)  # a duplicate page id is reported with the pages
+        out, seen, owner = [], set(), {}
+        for b_index, spec in enumerate(specs):
+            path = ("blocks", b_index)
+            if spec["id"] in seen:
+                self.problem(path + ("id",), f"duplicate block id {spec['id']!r}")
+                continue
+            seen.add(spec["id"])
+            indexes, fine = [], True
+            for k, page_id in enumerate(spec["pages"]):
+                where = path + ("pages", k)
+                if page_id not in index_of:
+                    self.problem(where, f"unknown page {page_id!r} (pages: {', '.join(index_of)})")
+                    fine = False
+                elif index_of[page_id] in indexes:
+                    self.problem(where, f"page {page_id!r} is listed twice")
+                    fine = False
+                elif page_id in owner:
+                    self.problem(where, f"page {page_id!r} is already in block {owner[page_id]!r}; "
+                                        "blocks cannot overlap")
+                    fine = False
+                else:
+                    indexes.append(index_of[page_id])
+            if not fine:
+                continue
+            ordered = sorted(indexes)
+            if ordered != list(range(ordered[0], ordered[0] + len(ordered))):
+                gap = next(i for i in range(ordered[0], ordered[-1]) if i not in ordered)
+                self.problem(path + ("pages",), f"the pages of a block must follow one another, but page "
+                                                f"{raw_pages[gap]['id']!r} comes between them and is not in the block")
+                continue
+            for page_id in spec["pages"]:
+                owner[page_id] = spec["id"]
+            block = PageBlock(spec["id"], tuple(raw_pages[i]["id"] for i in ordered))
+            self.block_reads(block, ordered, raw_pages)
+            out.append(block)
+        return tuple(out)
+
+    def block_reads(self, block: PageBlock, indexes: list[int], raw_pages: list) -> None:
+        """Refuse a page of ``block`` whose conditions or piping read an answer given on another
+        page of the block: shuffled, that page may come first."""
+        asked_on = {qid: i for i in indexes for q in raw_pages[i]["questions"] for qid in _answer_ids(q)}
+        for i in indexes:
+            page = raw_pages[i]
+            reads: list[tuple[tuple, set[str]]] = []
+            if "show_if" in page:
+                reads.append((("pages", i, "show_if"), _expression_names(page["show_if"])))
+            for q_index, spec in enumerate(page["questions"]):
+                q_path = ("pages", i, "questions", q_index)
+                if "show_if" in spec:
+                    reads.append((q_path + ("show_if",), _expression_names(spec["show_if"])))
+                for place, text in _texts_of(spec):
+                    reads.append((q_path + place, set(pipe_references(text))))
+            for path, names in reads:
+                for name in sorted(names):
+                    # Only an earlier page of the block: a later one is refused as any later page is.
+                    if asked_on.get(name, i) < i:
+                        self.problem(path, f"reads {name!r}, asked on page {raw_pages[asked_on[name]]['id']!r} of "
+                                           f"the same block {block.id!r}, whose pages come in an order of each "
+                                           "response's own; move one of the two pages out of the block")
 
     def pipes(self, spec: dict, path: tuple, earlier: set[str], all_ids: set[str]) -> None:
         """Refuse piping (``{q_id}``, ``{hidden.x}``) of an unknown name or of a question

@@ -8,7 +8,11 @@ export says what each respondent saw even if this function changes.
 
 A display order is a mapping ``{key: [ids in the order shown]}``: ``"page:<page id>"`` ->
 question ids (a matrix stands as its own id, its rows kept together), ``<matrix id>`` ->
-row ids, ``<question id>`` -> option values as the page posts them (text).
+row ids, ``<question id>`` -> option values as the page posts them (text), and
+``"block:<block id>"`` -> the ids of a block's pages (``blocks:``) in the order shown.
+
+Shuffled blocks change the order pages come in: :func:`page_sequence` gives the indexes
+of all pages in the order a response sees them, which ``models.navigation`` walks.
 """
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ import hashlib
 import random
 from typing import Mapping, Sequence
 
-from .questionnaire import Page, Question
+from .questionnaire import Page, PageBlock, Question, Questionnaire
 
 
 def shuffled(seed: str, name: str, items: Sequence[str]) -> list[str]:
@@ -71,3 +75,33 @@ def arrange(page: Page, questions: Sequence[Question], order: Mapping[str, Seque
             members = sorted(members, key=lambda q: rank.get(q.id, len(rank)))
         out.extend(members)
     return out
+
+
+def block_orders(questionnaire: Questionnaire, seed: str) -> dict[str, list[str]]:
+    """``{"block:<id>": [page ids in the order shown]}`` for each of the questionnaire's
+    blocks, for the response ``seed`` (empty when it declares none)."""
+    return dict(_block_order(block, seed) for block in questionnaire.blocks)
+
+
+def _block_order(block: PageBlock, seed: str) -> tuple[str, list[str]]:
+    return f"block:{block.id}", shuffled(seed, f"block:{block.id}", block.pages)
+
+
+def page_sequence(questionnaire: Questionnaire, seed: str) -> tuple[int, ...]:
+    """Indexes into ``questionnaire.pages`` in the order the response ``seed`` is shown them:
+    file order, each block's run of pages replaced by its shuffled order."""
+    if not questionnaire.blocks:
+        return tuple(range(len(questionnaire.pages)))
+    index = {page.id: i for i, page in enumerate(questionnaire.pages)}
+    sequence = list(range(len(questionnaire.pages)))
+    for page_ids in block_orders(questionnaire, seed).values():
+        start = min(index[page_id] for page_id in page_ids)
+        sequence[start:start + len(page_ids)] = [index[page_id] for page_id in page_ids]
+    return tuple(sequence)
+
+
+def block_order_of_page(questionnaire: Questionnaire, page: Page, seed: str) -> dict[str, list[str]]:
+    """The display order of the block ``page`` belongs to, as :func:`block_orders` gives it
+    (empty when the page is in no block): recorded when one of its pages is shown."""
+    block = next((block for block in questionnaire.blocks if page.id in block.pages), None)
+    return dict([_block_order(block, seed)]) if block is not None else {}

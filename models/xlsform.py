@@ -1,7 +1,7 @@
 """Questionnaires from a spreadsheet: an XLSForm-style workbook to the YAML format.
 
 XLSForm (https://xlsform.org) is the spreadsheet format of ODK, KoboToolbox and SurveyCTO,
-and what many researchers already write questionnaires in. The workbook has three sheets:
+and what many researchers already write questionnaires in. The workbook's sheets:
 
 - ``survey``: one row per question or group, columns ``type``, ``name``, ``label`` (or
   ``label::en``, ``label::zh-CN``, ``label::English (en)``), ``hint::…``, ``required``,
@@ -9,7 +9,8 @@ and what many researchers already write questionnaires in. The workbook has thre
   (the construct the item measures) and ``reverse`` (a reverse-worded item);
 - ``choices``: ``list_name``, ``name``, ``label::…``;
 - ``settings`` (optional): ``form_id``, ``form_title`` (or ``title::…``), ``version``,
-  ``default_language``.
+  ``default_language``;
+- ``hidden`` (optional, ours): ``name``, ``values``, ``pattern``, ``signed``, ``segment``.
 
 What maps to what:
 
@@ -27,6 +28,17 @@ XLSForm                       questionnaire
 ``integer`` / ``decimal``     ``number`` (``constraint`` ``. >= a and . <= b`` gives min/max)
 ``relevant``                  ``show_if``: ``${q}`` → ``q``, ``=`` → ``==``,
                               ``selected(${q}, 'v')`` → ``'v' in q``
+``begin group`` with          a ``matrix`` (the group's name, label, hint, relevant); its
+``appearance: table-list``    rows are ``select_one L`` of one rating list L; inside a
+(or ``begin matrix`` /        group it is a matrix on that page, else a page of its own
+``end matrix``; or ODK's
+``label`` row and its
+``list-nolabel`` rows)
+``hidden`` (or sheet          a hidden field (``values=a,b`` in ``parameters``, or
+``hidden``)                   ``constraint: regex(., 'pattern')``)
+``${name}`` in labels, hints  piping: ``{name}`` (``{hidden.name}`` for a hidden field)
+``randomize=true`` in         ``randomize: true`` on a choice question (its options), a
+``parameters``                matrix (its rows) or a group (its questions)
 ``note``, metadata types      skipped, with a warning (no question is stored for them)
 ============================  ===========================================================
 
@@ -51,7 +63,9 @@ from .errors import CSIError, QuestionnaireError
 
 MAX_ROWS = 5000
 _METADATA = {"start", "end", "today", "deviceid", "phonenumber", "username", "email", "audit", "simserial",
-             "subscriberid", "calculate", "hidden", "start-geopoint", "background-audio"}
+             "subscriberid", "calculate", "start-geopoint", "background-audio"}
+_PIPE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_REGEX = re.compile(r"""^\s*regex\(\s*\.\s*,\s*(?:'(?P<single>[^']*)'|"(?P<double>[^"]*)")\s*\)\s*$""")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _LANGUAGE = re.compile(r"^(?:.*\((?P<code>[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\)|(?P<plain>[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*))$")
 _BOUND = re.compile(r"^\s*\.\s*(?P<op>>=|<=|>|<)\s*(?P<value>-?\d+(?:\.\d+)?)\s*$")
@@ -161,17 +175,32 @@ def _truthy(text: str) -> bool:
     return text.strip().lower() in ("yes", "true", "1", "true()", "y")
 
 
-def convert_relevant(source: str) -> str:
-    """An XLSForm ``relevant`` expression in this format's expression language.
+def _parameters(text: str) -> dict[str, str]:
+    """XLSForm's ``parameters`` column: ``key=value`` pairs separated by spaces
+    (``randomize=true seed=${x}``, ``start=1 end=10``)."""
+    return {key.lower(): value for key, value in re.findall(r"([A-Za-z_-]+)\s*=\s*(\S+)", text or "")}
+
+
+def convert_piping(text: str, hidden: frozenset[str] = frozenset()) -> str:
+    """XLSForm's ``${name}`` in a label or hint as this format's piping: ``{name}``, or
+    ``{hidden.name}`` for a hidden field."""
+    return _PIPE.sub(lambda m: "{" + ("hidden." if m.group(1) in hidden else "") + m.group(1) + "}", text)
+
+
+def convert_relevant(source: str, hidden: frozenset[str] = frozenset()) -> str:
+    """An XLSForm ``relevant`` expression in this format's expression language; ``${x}`` of a
+    name in ``hidden`` (a hidden field) reads ``hidden.x``.
 
     Raises ValueError naming what it cannot convert."""
+    def name(match) -> str:
+        return f"hidden.{match.group(1)}" if match.group(1) in hidden else match.group(1)
     text = source.strip()
     text = re.sub(r"selected\(\s*\$\{([A-Za-z_][A-Za-z0-9_]*)\}\s*,\s*('[^']*'|\"[^\"]*\")\s*\)",
-                  lambda m: f"{m.group(2)} in {m.group(1)}", text)
+                  lambda m: f"{m.group(2)} in {name(m)}", text)
     # Outside quoted strings only: a value such as 'a=b' keeps its '='.
     parts = re.split(r"('[^']*'|\"[^\"]*\")", text)
     for i in range(0, len(parts), 2):
-        part = re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", r"\1", parts[i])
+        part = re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", name, parts[i])
         part = re.sub(r"(?<![<>!=])=(?!=)", "==", part)
         parts[i] = re.sub(r"\bnot\s*\(", "not (", part)
     text = "".join(parts)
@@ -237,15 +266,27 @@ def convert_workbook(path: str | Path) -> Conversion:
         choices_sheet = _Sheet(file, names["choices"], workbook[names["choices"]], problems)
         settings_sheet = _Sheet(file, names["settings"], workbook[names["settings"]], problems) \
             if "settings" in names else None
+        hidden_sheet = _Sheet(file, names["hidden"], workbook[names["hidden"]], problems) if "hidden" in names else None
     finally:
         workbook.close()
-    return _Converter(file, survey, choices_sheet, settings_sheet, problems).run()
+    return _Converter(file, survey, choices_sheet, settings_sheet, problems, hidden_sheet).run()
 
 
 class _Converter:
-    def __init__(self, file, survey: _Sheet, choices: _Sheet, settings: _Sheet | None, problems):
+    def __init__(self, file, survey: _Sheet, choices: _Sheet, settings: _Sheet | None, problems,
+                 hidden: _Sheet | None = None):
         self.file, self.survey, self.choices_sheet, self.settings = file, survey, choices, settings
+        self.hidden_sheet = hidden
         self.problems = problems
+        self.hidden: list[dict] = []               # the hidden: list, in order
+        self.hidden_names: set[str] = set()
+        self.hidden_rows: list[tuple[str, int]] = []  # (sheet, row) of each hidden field, for messages
+        # Every hidden field's name, known before the rows that read it (``${store}`` is
+        # ``hidden.store`` wherever the hidden row stands).
+        self.hidden_known = frozenset(
+            [survey.text(row, cells, "name") for row, cells in survey.rows
+             if survey.text(row, cells, "type").strip().lower() == "hidden"]
+            + ([hidden.text(row, cells, "name") for row, cells in hidden.rows] if hidden is not None else []))
         self.languages: list[str] = []
         self.warnings: list[str] = []
         self.rows_of: dict[str, int] = {}       # question or page id -> survey row
@@ -264,6 +305,7 @@ class _Converter:
         settings = self._settings()
         lists = self._choice_lists()
         scales: dict[str, dict] = {}
+        self._hidden_sheet()
         pages = self._pages(lists, scales)
         if self.problems:
             raise ConversionError(self.problems)
@@ -278,6 +320,8 @@ class _Converter:
             "scales": {name: self._scale_texts(scale, languages) for name, scale in scales.items()},
             "pages": [self._page_texts(page, languages) for page in pages],
         }
+        if self.hidden:
+            document["hidden"] = self.hidden
         text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False, width=120)
         self._check(text)
         return Conversion(text, document, tuple(self.warnings))
@@ -339,9 +383,25 @@ class _Converter:
     def _pages(self, lists, scales) -> list[dict]:
         sheet = self.survey
         pages: list[dict] = []
-        open_group: dict | None = None
+        open_group: dict | None = None   # the page being filled (a begin group)
+        matrix: dict | None = None       # the matrix being filled (table-list group or begin matrix)
         loose: dict | None = None
         seen: dict[str, int] = {}
+
+        def page_for_loose(row: int) -> dict:
+            nonlocal loose
+            if loose is None:
+                loose = {"id": f"page_{len(pages) + 1}", "title": {}, "questions": [], "_row": row}
+                pages.append(loose)
+            return loose
+
+        def finish_matrix() -> None:
+            """The open matrix closed and put on its page."""
+            nonlocal matrix
+            self._close_matrix(matrix)
+            (open_group if open_group is not None else page_for_loose(matrix["_row"]))["questions"].append(matrix)
+            matrix = None
+
         for row, cells in sheet.rows:
             kind = sheet.text(row, cells, "type")
             name = sheet.text(row, cells, "name")
@@ -350,13 +410,41 @@ class _Converter:
                 sheet.problem(row, "type", "empty: give the question's type (text, integer, select_one LIST, ...)")
                 continue
             head = words[0].lower()
-            if head == "begin" and len(words) > 1 and words[1].lower() in ("group", "repeat"):
-                if words[1].lower() == "repeat":
+            second = words[1].lower() if len(words) > 1 else ""
+            appearance = sheet.text(row, cells, "appearance").lower().split()
+            table = "table-list" in appearance
+            if matrix is not None and matrix["_begin"] == "label" and "list-nolabel" not in appearance:
+                finish_matrix()  # the rows under a "label" row end where the list-nolabel rows do
+            if head == "begin" and (second == "matrix" or second == "group" and table):
+                if matrix is not None:
+                    sheet.problem(row, "type", f"matrix {name!r} inside matrix {matrix['id']!r}: "
+                                               "close the first before")
+                    continue
+                self._id(name, row, seen)
+                self.rows_of[name] = row
+                matrix = self._matrix_head(row, cells, name, second)
+                if open_group is None and second == "group":  # a table-list group on its own: a page with the matrix
+                    open_group = {"id": name, "title": {}, "questions": [], "_row": row, "_matrix_page": True}
+                    loose = None
+                continue
+            if head == "end" and second == "matrix" or head == "end" and second == "group" and matrix is not None \
+                    and matrix["_begin"] == "group":
+                if matrix is None or matrix["_begin"] != second:
+                    sheet.problem(row, "type", f"end {second} without a begin {second}")
+                    continue
+                finish_matrix()
+                if open_group is not None and open_group.get("_matrix_page"):
+                    pages.append(open_group)
+                    open_group = None
+                continue
+            if head == "begin" and second in ("group", "repeat"):
+                if second == "repeat":
                     sheet.problem(row, "type", "repeats have no equivalent: a response answers each question once")
                     continue
                 if open_group is not None:
                     sheet.problem(row, "type", f"group {name!r} inside group {open_group['id']!r}: nested groups have "
-                                  "no equivalent (a group is a page); close the first group before")
+                                  "no equivalent (a group is a page) except a table (appearance table-list, a matrix); "
+                                  "close the first group before")
                     continue
                 self._id(name, row, seen)
                 open_group = {"id": name, "title": sheet.texts(row, cells, "label", self.languages), "questions": [],
@@ -364,16 +452,25 @@ class _Converter:
                 relevant = sheet.text(row, cells, "relevant")
                 if relevant:
                     open_group["show_if"] = self._relevant(relevant, row)
+                if self._randomize(row, cells):
+                    open_group["randomize"] = True
                 loose = None
                 continue
-            if head == "end" and len(words) > 1 and words[1].lower() in ("group", "repeat"):
+            if head == "end" and second in ("group", "repeat"):
                 if open_group is None:
                     sheet.problem(row, "type", "end group without a begin group")
                     continue
+                if matrix is not None:  # a begin matrix left open: reported, and closed with its group
+                    sheet.problem(matrix["_row"], "type", f"matrix {matrix['id']!r} is never closed (end matrix)")
+                    finish_matrix()
                 if not open_group["questions"]:
                     sheet.problem(open_group["_row"], "type", f"group {open_group['id']!r} has no questions")
                 pages.append(open_group)
                 open_group = None
+                continue
+            if head == "hidden":
+                self._id(name, row, seen)
+                self._hidden_row(row, cells, name)
                 continue
             if head in _METADATA or head == "note":
                 self.warnings.append(f"{self.file}: {sheet.name}!{row}: {kind!r} row {name!r} skipped "
@@ -384,18 +481,157 @@ class _Converter:
                 continue
             self._id(name, row, seen)
             self.rows_of[name] = row
-            if open_group is not None:
+            if "label" in appearance and matrix is None:
+                # ODK's table: a select_one of appearance "label" heads it (its label is the
+                # matrix's question, its list the column heads), "list-nolabel" rows follow.
+                matrix = self._matrix_head(row, cells, name, "label")
+                if question["type"] != "rating" or question["scale"].startswith("range_"):
+                    sheet.problem(row, "type", "a row of appearance label heads a matrix: a select_one of a rating "
+                                               "list (consecutive integer names)")
+                else:
+                    matrix["_list"] = matrix["scale"] = question["scale"]
+                continue
+            if "list-nolabel" in appearance and matrix is None:
+                sheet.problem(row, "appearance", "a list-nolabel row is a matrix row: put it under a select_one of "
+                                                 "appearance label (the matrix's head)")
+                continue
+            if matrix is not None:
+                self._matrix_row(matrix, row, cells, question)
+            elif open_group is not None:
                 open_group["questions"].append(question)
             else:
-                if loose is None:
-                    loose = {"id": f"page_{len(pages) + 1}", "title": {}, "questions": [], "_row": row}
-                    pages.append(loose)
-                loose["questions"].append(question)
+                page_for_loose(row)["questions"].append(question)
+        if matrix is not None and matrix["_begin"] == "label":
+            finish_matrix()  # the sheet's last rows
+        elif matrix is not None:
+            sheet.problem(matrix["_row"], "type", f"matrix {matrix['id']!r} is never closed (end {matrix['_begin']})")
         if open_group is not None:
             sheet.problem(open_group["_row"], "type", f"group {open_group['id']!r} is never closed (end group)")
         if not pages and not self.problems:
             sheet.problem(0, "", "no questions")
         return pages
+
+    # matrices: a table-list group or begin matrix ... end matrix
+
+    def _matrix_head(self, row: int, cells: dict, name: str, begin: str) -> dict:
+        matrix: dict[str, Any] = {"id": name, "type": "matrix"}
+        self._texts_and_conditions(matrix, row, cells, f"matrix {name!r}", None)
+        matrix.update(rows=[], _row=row, _begin=begin, _list=None)
+        if self._randomize(row, cells):
+            matrix["randomize"] = True
+        return matrix
+
+    def _texts_and_conditions(self, entry: dict, row: int, cells: dict, what: str, required_default) -> None:
+        """A question's or a matrix's label, hint, required and relevant (as ``show_if``)."""
+        sheet = self.survey
+        entry["text"] = sheet.texts(row, cells, "label", self.languages)
+        if not entry["text"]:
+            sheet.problem(row, "label", f"{what} has no label")
+        hint = sheet.texts(row, cells, "hint", self.languages)
+        if hint:
+            entry["help"] = hint
+        required = sheet.text(row, cells, "required")
+        entry["required"] = _truthy(required) if required else required_default
+        relevant = sheet.text(row, cells, "relevant")
+        converted = self._relevant(relevant, row) if relevant else None
+        if converted:
+            entry["show_if"] = converted
+
+    def _matrix_row(self, matrix: dict, row: int, cells: dict, question: dict) -> None:
+        """A question row inside a matrix: a rating on the matrix's one list, whose own
+        id, label, hint, construct and reverse make the matrix's row."""
+        sheet = self.survey
+        if question["type"] != "rating" or "scale" not in question or question["scale"].startswith("range_"):
+            sheet.problem(row, "type", f"a row of matrix {matrix['id']!r} is a select_one of a rating list "
+                                       "(consecutive integer names), not this")
+            return
+        if matrix["_list"] is None:
+            matrix["_list"], matrix["scale"] = question["scale"], question["scale"]
+        elif question["scale"] != matrix["_list"]:
+            sheet.problem(row, "type", f"the rows of matrix {matrix['id']!r} share one list ({matrix['_list']!r}), "
+                                       f"not {question['scale']!r}")
+            return
+        for column in ("relevant", "parameters"):
+            if sheet.text(row, cells, column):
+                sheet.problem(row, column, f"a matrix's rows are shown together: put {column} on the matrix's "
+                                           "begin row")
+        entry = {key: question[key] for key in ("id", "text", "help", "construct", "reverse") if key in question}
+        entry["_required"] = question["required"] if sheet.text(row, cells, "required") else None
+        entry["_row"] = row
+        matrix["rows"].append(entry)
+
+    def _close_matrix(self, matrix: dict) -> None:
+        if not matrix["rows"]:
+            self.survey.problem(matrix["_row"], "type", f"matrix {matrix['id']!r} has no rows (select_one rows "
+                                                        "between its begin and end)")
+            return
+        # required: the begin row's, else the rows' own when they all agree.
+        stated = {entry["_required"] for entry in matrix["rows"] if entry["_required"] is not None}
+        if matrix["required"] is None and len(stated) > 1:
+            self.survey.problem(matrix["_row"], "required", f"the rows of matrix {matrix['id']!r} disagree on "
+                                                            "required; set it once on the begin row")
+        required = matrix["required"] if matrix["required"] is not None else (stated == {True})
+        matrix["required"] = required
+
+    # hidden fields: type hidden rows and the hidden sheet
+
+    def _hidden_row(self, row: int, cells: dict, name: str) -> None:
+        sheet = self.survey
+        parameters = _parameters(sheet.text(row, cells, "parameters"))
+        constraint = sheet.text(row, cells, "constraint")
+        spec: dict[str, Any] = {"id": name}
+        if constraint:
+            match = _REGEX.match(constraint)
+            if not match:
+                sheet.problem(row, "constraint",
+                              f"a hidden field's constraint is regex(., 'pattern'), not {constraint!r}")
+                return
+            spec["pattern"] = match.group("single") if match.group("single") is not None else match.group("double")
+        if "values" in parameters:
+            spec["values"] = [v for v in parameters["values"].split(",") if v]
+        for flag in ("signed", "segment"):
+            if _truthy(parameters.get(flag, "")):
+                spec[flag] = True
+        self._add_hidden(spec, sheet, row, "parameters")
+
+    def _hidden_sheet(self) -> None:
+        sheet = self.hidden_sheet
+        if sheet is None:
+            return
+        if "name" not in sheet.columns:
+            sheet.problem(1, "name", "the hidden sheet needs a 'name' column")
+            return
+        for row, cells in sheet.rows:
+            spec: dict[str, Any] = {"id": sheet.text(row, cells, "name")}
+            if sheet.text(row, cells, "pattern"):
+                spec["pattern"] = sheet.text(row, cells, "pattern")
+            values = sheet.text(row, cells, "values")
+            if values:
+                spec["values"] = [v for v in re.split(r"[,\s]+", values) if v]
+            for flag in ("signed", "segment"):
+                if _truthy(sheet.text(row, cells, flag)):
+                    spec[flag] = True
+            self._add_hidden(spec, sheet, row, "values")
+
+    def _add_hidden(self, spec: dict, sheet: _Sheet, row: int, column: str) -> None:
+        if not spec["id"]:
+            sheet.problem(row, "name", "empty: every hidden field needs a name (its URL parameter)")
+        elif spec["id"] in self.hidden_names:
+            sheet.problem(row, "name", f"hidden field {spec['id']!r} is declared twice")
+        elif ("values" in spec) == ("pattern" in spec):
+            sheet.problem(row, column, f"hidden field {spec['id']!r} needs its allowed values (values=a,b) or a "
+                                       "pattern (regex), one of the two")
+        else:
+            self.hidden.append(spec)
+            self.hidden_names.add(spec["id"])
+            self.hidden_rows.append((sheet.name, row))
+
+    def _randomize(self, row: int, cells: dict) -> bool:
+        parameters = _parameters(self.survey.text(row, cells, "parameters"))
+        if "seed" in parameters:
+            self.warnings.append(f"{self.file}: {self.survey.name}!{row}: seed={parameters['seed']} ignored (each "
+                                 "response's order is seeded by the response itself)")
+        return _truthy(parameters.get("randomize", ""))
 
     def _id(self, name: str, row: int, seen: dict[str, int]) -> None:
         if not name:
@@ -410,7 +646,7 @@ class _Converter:
     def _relevant(self, source: str, row: int) -> str | None:
         from .expressions import parse_expression
         try:
-            converted = convert_relevant(source)
+            converted = convert_relevant(source, self.hidden_known)
             parse_expression(converted)
         except (ValueError, CSIError) as exc:
             self.survey.problem(row, "relevant", str(exc))
@@ -475,14 +711,7 @@ class _Converter:
             sheet.problem(row, "type", f"type {words[0]!r} has no equivalent (use text, integer, decimal, "
                           "select_one, select_multiple, range, begin group / end group)")
             return None
-        question["text"] = sheet.texts(row, cells, "label", self.languages)
-        if not question["text"]:
-            sheet.problem(row, "label", f"question {name!r} has no label")
-        hint = sheet.texts(row, cells, "hint", self.languages)
-        if hint:
-            question["help"] = hint
-        required = sheet.text(row, cells, "required")
-        question["required"] = _truthy(required) if required else False
+        self._texts_and_conditions(question, row, cells, f"question {name!r}", False)
         construct = sheet.text(row, cells, "construct")
         if construct:
             if question["type"] != "rating":
@@ -491,11 +720,8 @@ class _Converter:
             question["construct"] = construct
         if _truthy(sheet.text(row, cells, "reverse")):
             question["reverse"] = True
-        relevant = sheet.text(row, cells, "relevant")
-        if relevant:
-            converted = self._relevant(relevant, row)
-            if converted:
-                question["show_if"] = converted
+        if head != "range" and self._randomize(row, cells):
+            question["randomize"] = True  # the loader refuses it where it does not apply, at this row
         return question
 
     # texts per language
@@ -523,19 +749,27 @@ class _Converter:
         out = {"id": page["id"]}
         if page.get("title"):
             out["title"] = self._text(page["title"], languages)
-        if page.get("show_if"):
-            out["show_if"] = page["show_if"]
+        for key in ("show_if", "randomize"):
+            if page.get(key):
+                out[key] = page[key]
         self.page_rows.append(page["_row"])
-        out["questions"] = []
-        for question in page["questions"]:
-            q = dict(question)
-            q["text"] = self._text(q["text"], languages)
-            if "help" in q:
-                q["help"] = self._text(q["help"], languages)
-            if "options" in q:
-                q["options"] = [{"value": o["value"], "label": self._text(o["label"], languages)} for o in q["options"]]
-            out["questions"].append(q)
+        out["questions"] = [self._question_texts(question, languages) for question in page["questions"]]
         return out
+
+    def _question_texts(self, question: dict, languages) -> dict:
+        """A question (or a matrix's row) with its texts per language, ``${name}`` piped."""
+        def text(texts: dict) -> Any:
+            return self._text({lang: convert_piping(value, self.hidden_known) for lang, value in texts.items()},
+                              languages)
+        q = {key: value for key, value in question.items() if not key.startswith("_")}
+        q["text"] = text(q["text"])
+        if "help" in q:
+            q["help"] = text(q["help"])
+        if "options" in q:
+            q["options"] = [{"value": o["value"], "label": text(o["label"])} for o in q["options"]]
+        if "rows" in q:
+            q["rows"] = [self._question_texts(row, languages) for row in q["rows"]]
+        return q
 
     def _check(self, text: str) -> None:
         """The questionnaire loader's own checks, mapped back to survey rows."""
@@ -545,20 +779,25 @@ class _Converter:
         except QuestionnaireError as exc:
             problems = []
             for problem in exc.problems:
-                row = 0
-                match = re.match(r"pages\[(\d+)\](?:\.questions\[(\d+)\])?", problem.path or "")
+                row, sheet = 0, self.survey.name
+                match = re.match(r"pages\[(\d+)\](?:\.questions\[(\d+)\](?:\.rows\[(\d+)\])?)?", problem.path or "")
+                hidden = re.match(r"hidden\[(\d+)\]", problem.path or "")
                 if match:
                     page = int(match.group(1))
                     if match.group(2) is not None:
-                        doc_pages = yaml.safe_load(text)["pages"]
-                        name = doc_pages[page]["questions"][int(match.group(2))]["id"]
-                        row = self.rows_of.get(name, 0)
+                        question = yaml.safe_load(text)["pages"][page]["questions"][int(match.group(2))]
+                        if match.group(3) is not None:
+                            question = question["rows"][int(match.group(3))]
+                        row = self.rows_of.get(question["id"], 0)
                     elif page < len(self.page_rows):
                         row = self.page_rows[page]
-                field_name = (problem.path or "").rsplit(".", 1)[-1]
+                elif hidden and int(hidden.group(1)) < len(self.hidden_rows):
+                    sheet, row = self.hidden_rows[int(hidden.group(1))]
+                field_name = re.sub(r"\[\d+\]$", "", (problem.path or "").rsplit(".", 1)[-1])
                 message = problem.message
                 if field_name == "show_if" and "earlier" in message:
                     message += " (a group is one page: move the question into a later group)"
-                problems.append(SheetProblem(self.file, self.survey.name if row else "questionnaire", row,
-                                             "relevant" if field_name == "show_if" else field_name, message))
+                column = {"show_if": "relevant", "randomize": "parameters", "text": "label", "help": "hint"}.get(
+                    field_name, field_name)
+                problems.append(SheetProblem(self.file, sheet if row else "questionnaire", row, column, message))
             raise ConversionError(problems) from None

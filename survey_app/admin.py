@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import tempfile
+from dataclasses import replace
 from collections.abc import Iterator
 from datetime import timedelta, timezone
 from functools import wraps
@@ -25,12 +26,12 @@ from models.errors import QuestionnaireError
 from models.questionnaire import parse_questionnaire
 from models.storage import StorageError, create_invitations, create_wave, register_questionnaire
 from models.storage import accounts, console, follow_up
-from models.storage.tables import Survey, Wave, _aware
+from models.storage.tables import QuestionnaireVersion, Wave, _aware
 from survey_app.downloads import attachment
 
 from .state import current_state
 from . import console_strings  # noqa: F401  (registers the console's texts)
-from .console_errors import console_error
+from .console_errors import console_error, translate_problem
 from .console_i18n import CONSOLE_LANGUAGES, COOKIE, COOKIE_MAX_AGE, LANGUAGE_NAMES, console_language, ct, cv, lt
 from .throttle import address_scope, policy
 
@@ -166,14 +167,14 @@ def logout():
     return redirect(url_for("admin.login"))
 
 
-def _latest_surveys() -> list[Survey]:
-    latest = select(func.max(Survey.id)).group_by(Survey.questionnaire_id)
-    return list(_db().scalars(select(Survey).where(Survey.id.in_(latest)).order_by(Survey.questionnaire_id)))
+def _latest_versions() -> list[QuestionnaireVersion]:
+    latest = select(func.max(QuestionnaireVersion.id)).group_by(QuestionnaireVersion.questionnaire_id)
+    return list(_db().scalars(select(QuestionnaireVersion).where(QuestionnaireVersion.id.in_(latest)).order_by(QuestionnaireVersion.questionnaire_id)))
 
 
 def _render_index(problems: list[str] | None = None):
     db = _db()
-    surveys = _latest_surveys()
+    surveys = _latest_versions()
     waves = {}
     for survey in surveys:
         rows = db.scalars(select(Wave).where(Wave.questionnaire_id == survey.questionnaire_id).order_by(Wave.name)).all()
@@ -181,7 +182,11 @@ def _render_index(problems: list[str] | None = None):
     from models.storage.repository import stored_questionnaire
     # The title in the console's language when the questionnaire has it (the stored column holds one language).
     titles = {survey.questionnaire_id: lt(stored_questionnaire(survey).title) for survey in surveys}
-    return render_template("admin/index.html", surveys=surveys, waves=waves, problems=problems, titles=titles)
+    versions: dict[str, list[QuestionnaireVersion]] = {}
+    for version in db.scalars(select(QuestionnaireVersion).order_by(QuestionnaireVersion.id)):
+        versions.setdefault(version.questionnaire_id, []).append(version)
+    return render_template("admin/index.html", surveys=surveys, waves=waves, problems=problems, titles=titles,
+                           versions=versions)
 
 
 @bp.route("/")
@@ -193,27 +198,47 @@ def index():
 @bp.route("/questionnaires", methods=["POST"])
 @login_required("admin")
 def upload_questionnaire():
+    """Validate an uploaded questionnaire and store it. A new version of a stored questionnaire
+    that changes anything is first shown with its changes (``admin_preview``'s diff) and a
+    button that posts the same text again with ``confirm`` set to its content hash."""
     upload = request.files.get("file")
-    if upload is None or not upload.filename:
+    confirming = "content" in request.form
+    if not confirming and (upload is None or not upload.filename):
         flash(ct("choose_questionnaire_file"), "error")
         return redirect(url_for("admin.index"))
-    name = upload.filename.rsplit("/", 1)[-1]
+    name = (request.form.get("filename", "")[:200] if confirming else upload.filename).rsplit("/", 1)[-1]
     try:
-        text = upload.read().decode("utf-8")
+        text = request.form["content"] if confirming else upload.read().decode("utf-8")
         questionnaire = parse_questionnaire(text, filename=name)
     except UnicodeDecodeError as exc:
         problems = [ct("not_utf8_file", name=name, byte=exc.start)]
     except QuestionnaireError as exc:
-        problems = [str(problem) for problem in exc.problems]
+        # FILE:LINE: path: message as `csi validate` prints it, the message in the console's language.
+        language = console_language()
+        problems = [str(replace(problem, message=translate_problem(problem.message, language)))
+                    for problem in exc.problems]
     else:
-        existing = _db().scalar(select(Survey).where(Survey.questionnaire_id == questionnaire.id,
-                                                     Survey.content_hash == questionnaire.content_hash))
+        existing = _db().scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == questionnaire.id,
+                                                     QuestionnaireVersion.content_hash == questionnaire.content_hash))
+        diff = None
+        latest = _db().scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == questionnaire.id)
+                              .order_by(QuestionnaireVersion.id.desc()).limit(1))
+        if existing is None and latest is not None:
+            from models.questionnaire_diff import diff_questionnaires
+            from models.storage.repository import stored_questionnaire
+            diff = diff_questionnaires(stored_questionnaire(latest), questionnaire)
+            if diff.changes and request.form.get("confirm") != questionnaire.content_hash:
+                return render_template("admin/upload_confirm.html", q=questionnaire, diff=diff, content=text, name=name)
         register_questionnaire(_db(), questionnaire)
         _db().commit()
         q = questionnaire
+        broken = ct("upload_stored_breaks", constructs=ct("comma").join(map(_construct_name, diff.broken_constructs))) \
+            if diff is not None and diff.breaks_comparison else ""
         flash(ct("questionnaire_ok", name=name, id=q.id, version=q.version, questions=len(q.questions),
                  ratings=len(q.rating_items), constructs=len(q.constructs()), pages=len(q.pages),
                  languages=", ".join(q.languages)) + (ct("already_stored") if existing else ""), "ok")
+        if broken:
+            flash(broken, "error")
         return redirect(url_for("admin.index"))
     return _render_index(problems), 422
 
@@ -223,7 +248,7 @@ def upload_questionnaire():
 def new_wave():
     questionnaire_id = request.form.get("questionnaire_id", "")
     name = request.form.get("name", "").strip()
-    survey = _db().scalar(select(Survey).where(Survey.questionnaire_id == questionnaire_id).order_by(Survey.id.desc()).limit(1))
+    survey = _db().scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == questionnaire_id).order_by(QuestionnaireVersion.id.desc()).limit(1))
     if survey is None:
         flash(ct("no_questionnaire", id=repr(questionnaire_id[:64])), "error")
     elif not name or len(name) > 32 or not all(c.isalnum() or c in "-_" for c in name):
@@ -509,4 +534,5 @@ def revoke_token(token_id: int):
 
 
 # Routes on ``bp`` kept in modules of their own (imported last: they use the helpers above).
-from . import admin_dashboard, admin_fieldwork, admin_follow_up, admin_jobs, admin_quotas  # noqa: E402,F401
+from . import admin_dashboard, admin_fieldwork, admin_follow_up, admin_jobs, admin_preview, admin_quotas  # noqa: E402,F401
+from . import preview_strings  # noqa: E402,F401  (registers the preview's and the version changes' texts)

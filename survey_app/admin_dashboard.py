@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from models.storage import StorageError, follow_up
 from models.storage.dashboard import CHART_DAYS, survey_dashboard
-from models.storage.tables import Survey
+from models.storage.tables import QuestionnaireVersion
 
 from . import dashboard_charts as charts
 from . import dashboard_strings  # noqa: F401  (registers the dashboard's texts)
@@ -109,8 +109,8 @@ def dashboard(questionnaire_id: str):
     except StorageError as exc:
         return render_template("admin/message.html", title=ct("dash_not_found"), body=str(exc)), 404
     from survey_app.respondent import service
-    latest = _db().scalar(select(Survey.id).where(Survey.questionnaire_id == questionnaire_id)
-                          .order_by(Survey.id.desc()).limit(1))
+    latest = _db().scalar(select(QuestionnaireVersion.id).where(QuestionnaireVersion.questionnaire_id == questionnaire_id)
+                          .order_by(QuestionnaireVersion.id.desc()).limit(1))
     questionnaire = service().questionnaire(latest)
     title = questionnaire.title.get(console_language())  # the title in the console's language
     return render_template("admin/dashboard.html", d=data, figures=_figures(data, questionnaire), chart_days=CHART_DAYS,
@@ -120,7 +120,7 @@ def dashboard(questionnaire_id: str):
 @bp.route("/surveys/<questionnaire_id>/follow-up-sla", methods=["POST"])
 @login_required("admin")
 def follow_up_sla(questionnaire_id: str):
-    if _db().scalar(select(Survey.id).where(Survey.questionnaire_id == questionnaire_id).limit(1)) is None:
+    if _db().scalar(select(QuestionnaireVersion.id).where(QuestionnaireVersion.questionnaire_id == questionnaire_id).limit(1)) is None:
         abort(404)
     clear = request.form.get("action") == "clear"
     hours = None if clear else request.form.get("hours", "")

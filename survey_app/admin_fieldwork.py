@@ -28,7 +28,7 @@ def wave_mail(wave_id: int):
         return FlaskResponse("\ufeff" + mail_store.status_csv_text(mail_store.status_rows(_db(), wave)), mimetype="text/csv",
                              headers={"Content-Disposition":
                                       f'attachment; filename="invitees-{wave.questionnaire_id}-{wave.name}.csv"'})
-    questionnaire = stored_questionnaire(wave.survey)
+    questionnaire = stored_questionnaire(wave.questionnaire_version)
     smtp_ready = bool(current_app.config.get("SMTP_URL") and current_app.config.get("MAIL_SENDER"))
     return render_template("admin/wave_mail.html", wave=wave, q=questionnaire,
                            counts=mail_store.status_counts(_db(), wave), smtp_ready=smtp_ready)
@@ -49,7 +49,7 @@ def wave_mail_import(wave_id: int):
         except ValueError:
             flash(ct("send_at_not_date", value=repr(request.form["send_at"][:40])), "error")
             return redirect(url_for("admin.wave_mail", wave_id=wave_id))
-    questionnaire = stored_questionnaire(wave.survey)
+    questionnaire = stored_questionnaire(wave.questionnaire_version)
     try:
         rows = mail_store.read_invitation_csv(upload.read(mail_store.MAX_LIST_BYTES + 1), upload.filename)
         result = mail_store.import_email_invitations(

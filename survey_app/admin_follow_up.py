@@ -15,7 +15,7 @@ from models.hidden import with_hidden
 from models.answers import answer_type, decode_rows
 from models.storage import StorageError, follow_up
 from models.storage.repository import stored_questionnaire
-from models.storage.tables import Answer, Response, Survey, Wave
+from models.storage.tables import Answer, Response, QuestionnaireVersion, Wave
 
 from .admin import _db, bp, current_user, login_required
 from .console_errors import console_error
@@ -92,7 +92,7 @@ def follow_up_item(response_id: int):
             _db().rollback()
             flash(console_error(exc), "error")
         response = _db().get(Response, response_id)
-    questionnaire = stored_questionnaire(_db().get(Survey, response.survey_id))
+    questionnaire = stored_questionnaire(_db().get(QuestionnaireVersion, response.survey_id))
     # Decoded as the rules saw them at completion: ``'home' in categories`` tests membership
     # of the list, not a substring of the stored JSON text.
     answers = decode_rows(questionnaire, _db().execute(

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from models.storage import StorageError
 from models.storage import accounts
-from models.storage.tables import Response, Survey, Wave
+from models.storage.tables import Response, QuestionnaireVersion, Wave
 
 from .state import current_state
 
@@ -85,7 +85,7 @@ def surveys():
         waves = session.execute(select(Wave.questionnaire_id, Wave.name, Wave.closed, func.count(Response.id))
                                 .outerjoin(Response, (Response.wave_id == Wave.id) & (Response.status == "complete"))
                                 .group_by(Wave.id).order_by(Wave.questionnaire_id, Wave.name)).all()
-        titles = dict(session.execute(select(Survey.questionnaire_id, Survey.title).order_by(Survey.id)).all())
+        titles = dict(session.execute(select(QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.title).order_by(QuestionnaireVersion.id)).all())
     out = {}
     for qid, name, closed, completed in waves:
         out.setdefault(qid, {"id": qid, "title": titles.get(qid), "waves": []})["waves"].append(

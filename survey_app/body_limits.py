@@ -20,6 +20,8 @@ UPLOAD_LIMITS = {
     "admin.upload_questionnaire": ("QUESTIONNAIRE_UPLOAD_LIMIT", "a questionnaire file"),
     "admin.import_responses": ("IMPORT_UPLOAD_LIMIT", "a file of responses to import (CSV, Excel, SPSS)"),
 }
+# Endpoints whose form may carry a whole file as text (up to the endpoint's limit).
+FORM_TEXT_ENDPOINTS = {"admin.upload_questionnaire"}
 
 
 def endpoint_limit(endpoint: str | None) -> tuple[int | None, str]:
@@ -44,6 +46,17 @@ class LimitedRequest(GuardedRequest):
     @max_content_length.setter
     def max_content_length(self, value: int | None) -> None:
         self._max_content_length = value
+
+    @property
+    def max_form_memory_size(self) -> int | None:
+        # The questionnaire upload's confirm step posts the file's text back as a form field.
+        if current_app and self.url_rule is not None and self.url_rule.endpoint in FORM_TEXT_ENDPOINTS:
+            return endpoint_limit(self.url_rule.endpoint)[0]
+        return GuardedRequest.max_form_memory_size.fget(self)
+
+    @max_form_memory_size.setter
+    def max_form_memory_size(self, value: int | None) -> None:
+        GuardedRequest.max_form_memory_size.fset(self, value)
 
 
 def size_text(size: int | None) -> str:

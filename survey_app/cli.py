@@ -301,7 +301,7 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
             engine, _ = _open_database(database_url)
             with Session(engine) as session:
                 stored = find_wave(session, survey, wave)
-                content = stored.survey.content
+                content = stored.questionnaire_version.content
             if questionnaire is None:
                 questionnaire = parse_questionnaire(json.dumps(content, ensure_ascii=False), f"{survey} (stored)")
             data = load_wave_frame(engine, survey, wave)
@@ -970,7 +970,7 @@ def export(survey, wave, fmt, layout, include_partial, language, output, databas
     try:
         with Session(engine) as session:
             stored = find_wave(session, survey, wave)
-            survey_id, content = stored.survey_id, stored.survey.content
+            survey_id, content = stored.survey_id, stored.questionnaire_version.content
         # Parsed as the console's service parses a stored version (survey_app/services.py).
         questionnaire = parse_questionnaire(json_module.dumps(content, ensure_ascii=False), f"survey {survey_id}")
         data, _ = export_wave(engine, questionnaire, wave, fmt, layout, language=language,
@@ -1002,10 +1002,11 @@ def _register_groups() -> None:
     from .cli_invitations import invitations
     from .cli_league import league
     from .cli_links import links
+    from .cli_questionnaire import questionnaire
     from .cli_text import text
     from .cli_webhooks import webhooks
     register_wave_limits(wave)  # csi wave limit, csi wave status
-    for group in (convert, cvpat_command, dashboard, followup, invitations, league, links, text, webhooks,
+    for group in (convert, cvpat_command, dashboard, followup, invitations, league, links, questionnaire, text, webhooks,
                   import_command, wave):
         main.add_command(group)
 

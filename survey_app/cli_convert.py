@@ -36,7 +36,10 @@ def convert(workbook: str, output: str | None, force: bool) -> None:
     header = f"# Converted by csi convert from {Path(workbook).name}; check it with csi validate.\n"
     if output:
         Path(output).write_text(header + result.yaml_text, encoding="utf-8")
-        click.echo(f"{output}: written ({sum(len(p['questions']) for p in result.document['pages'])} questions on "
-                   f"{len(result.document['pages'])} pages)", err=True)
+        # A matrix counts as its rows: each is an item of its own.
+        asked = sum(len(q.get("rows", [q])) for p in result.document["pages"] for q in p["questions"])
+        hidden = len(result.document.get("hidden", ()))
+        click.echo(f"{output}: written ({asked} questions on {len(result.document['pages'])} pages"
+                   + (f", {hidden} hidden field{'s' if hidden != 1 else ''}" if hidden else "") + ")", err=True)
     else:
         click.echo(header + result.yaml_text, nl=False)

@@ -80,6 +80,26 @@ def wave() -> None:
     """Waves: create, open and close them (the console's wave actions)."""
 
 
+def _warn_if_incomparable(session, questionnaire, questionnaire_file: str) -> None:
+    """Say on stderr when ``questionnaire`` is a new version that breaks comparison with the
+    stored latest one (models/questionnaire_diff.py); the wave is created all the same."""
+    from sqlalchemy import select
+
+    from models.questionnaire_diff import diff_questionnaires
+    from models.storage.repository import stored_questionnaire
+    from models.storage.tables import QuestionnaireVersion
+
+    latest = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == questionnaire.id)
+                            .order_by(QuestionnaireVersion.id.desc()).limit(1))
+    if latest is None or latest.content_hash == questionnaire.content_hash:
+        return
+    diff = diff_questionnaires(stored_questionnaire(latest), questionnaire)
+    if diff.breaks_comparison:
+        click.echo(f"warning: version {questionnaire.version} breaks comparison with earlier waves (v{latest.version}) "
+                   f"for: {', '.join(diff.broken_constructs)}; every change: csi questionnaire diff --survey "
+                   f"{questionnaire.id} {questionnaire_file}", err=True)
+
+
 @wave.command("create")
 @_survey_options
 @click.option("--questionnaire", "questionnaire_file", type=click.Path(dir_okay=False),
@@ -93,7 +113,7 @@ def wave_create(survey, wave, questionnaire_file, open_now, database_url) -> Non
 
     from models.questionnaire import load_questionnaire
     from models.storage import StorageError, create_wave, register_questionnaire
-    from models.storage.tables import Survey
+    from models.storage.tables import QuestionnaireVersion
 
     if not wave or len(wave) > 32 or not all(c.isalnum() or c in "-_" for c in wave):
         _fail("wave names are 1-32 letters, digits, - or _ (for example 2026Q4)")
@@ -104,10 +124,11 @@ def wave_create(survey, wave, questionnaire_file, open_now, database_url) -> Non
                 questionnaire = load_questionnaire(questionnaire_file)
                 if questionnaire.id != survey:
                     _fail(f"{questionnaire_file} is questionnaire {questionnaire.id!r}, not {survey!r}")
+                _warn_if_incomparable(session, questionnaire, questionnaire_file)
                 stored = register_questionnaire(session, questionnaire)
             else:
-                stored = session.scalar(select(Survey).where(Survey.questionnaire_id == survey)
-                                        .order_by(Survey.id.desc()).limit(1))
+                stored = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == survey)
+                                        .order_by(QuestionnaireVersion.id.desc()).limit(1))
                 if stored is None:
                     _fail(f"no questionnaire {survey!r} is stored; give it with --questionnaire FILE")
             created = create_wave(session, stored, wave)

@@ -152,7 +152,7 @@ def sla_command(survey, hours, use_default, username, database_url):
     from sqlalchemy import select
 
     from models.storage.follow_up import overdue_by_survey, set_sla_hours, survey_sla_hours
-    from models.storage.tables import Survey
+    from models.storage.tables import QuestionnaireVersion
 
     from .cli_dashboard import default_sla_hours
 
@@ -160,8 +160,8 @@ def sla_command(survey, hours, use_default, username, database_url):
         _fail("give either --hours or --default")
     default = default_sla_hours()
     with _session(database_url) as session:
-        if session.scalar(select(Survey.id).where(Survey.questionnaire_id == survey).limit(1)) is None:
-            known = ", ".join(sorted(set(session.scalars(select(Survey.questionnaire_id))))) or "none"
+        if session.scalar(select(QuestionnaireVersion.id).where(QuestionnaireVersion.questionnaire_id == survey).limit(1)) is None:
+            known = ", ".join(sorted(set(session.scalars(select(QuestionnaireVersion.questionnaire_id))))) or "none"
             _fail(f"no questionnaire {survey!r} (stored: {known})")
         if hours is not None or use_default:
             try:

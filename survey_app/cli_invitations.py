@@ -55,7 +55,7 @@ def _wave_and_questionnaire(session, survey: str, wave_name: str):
     from models.storage.repository import stored_questionnaire
 
     wave = find_wave(session, survey, wave_name)
-    return wave, stored_questionnaire(wave.survey)
+    return wave, stored_questionnaire(wave.questionnaire_version)
 
 
 @click.group()

@@ -65,18 +65,54 @@ def _compile(template: str) -> tuple[re.Pattern, list[str]]:
     return re.compile("".join(parts) + r"\Z", re.S), names
 
 
+# The questionnaire validator's most frequent messages (models/questionnaire.py), for the
+# console's upload page; the rest stay in English (the CLI's words, which docs and searches know).
+PROBLEMS_ZH: dict[str, str] = {
+    "missing required field {field}": "缺少必填字段 {field}",
+    "unknown fields {fields} (allowed: {allowed})": "未知字段 {fields}（允许的字段：{allowed}）",  # before the singular, which would match it too
+    "unknown field {fields} (allowed: {allowed})": "未知字段 {fields}（允许的字段：{allowed}）",
+    "{value} is not one of: {choices}": "{value} 不是以下取值之一：{choices}",
+    "expected {expected}, got {got}": "应为 {expected}，实际为 {got}",
+    "{value} is not a valid name here (must match {pattern})": "{value} 在此处不是有效名称（须符合 {pattern}）",
+    "must not be empty": "不能为空",
+    "must not be empty text": "不能为空文本",
+    "missing translation for {language}": "缺少 {language} 的翻译",
+    "unknown scale {scale} (defined scales: {scales})": "未知量表 {scale}（已定义的量表：{scales}）",
+    "duplicate question id {id} (also {where})": "题目编号 {id} 重复（另见 {where}）",
+    "duplicate option value {value}": "选项值 {value} 重复",
+    "max ({max}) must be greater than min ({min})": "max（{max}）必须大于 min（{min}）",
+    "field {field} does not apply to a {type} question": "字段 {field} 不适用于 {type} 类型的题目",
+    "{what} refers to unknown question {name}": "{what} 引用了不存在的题目 {name}",
+    "{what} refers to {name}, which is asked later or in the same place; it can only use earlier answers":
+        "{what} 引用了 {name}，该题在同一位置或之后才出现；只能使用之前的答案",
+    "pipes unknown question {name}": "引用了不存在的题目 {name}",
+}
+
 _COMPILED = [(_compile(english)[0], chinese) for english, chinese in ERRORS_ZH.items()]
+_PROBLEMS = [(_compile(english)[0], chinese) for english, chinese in PROBLEMS_ZH.items()]
 
 
-def translate_error(message: str, language: str) -> str:
-    """``message`` (an English storage refusal) in ``language``; unchanged when no template fits."""
-    if language != "zh-CN":
-        return message
-    for pattern, chinese in _COMPILED:
+def _translated(message: str, templates) -> str:
+    for pattern, chinese in templates:
         found = pattern.match(message)
         if found:
             return chinese.format(**found.groupdict())
     return message
+
+
+def translate_error(message: str, language: str) -> str:
+    """``message`` (an English storage refusal) in ``language``; unchanged when no template fits."""
+    return message if language != "zh-CN" else _translated(message, _COMPILED)
+
+
+def translate_problem(message: str, language: str) -> str:
+    """A questionnaire problem's message (``Problem.message``) in ``language``: a warning keeps
+    its meaning ("warning: ..." -> "警告：..."); unchanged when no template fits."""
+    if language != "zh-CN":
+        return message
+    if message.startswith("warning: "):
+        return "警告：" + _translated(message[len("warning: "):], _PROBLEMS)
+    return _translated(message, _PROBLEMS)
 
 
 def console_error(error: Exception) -> str:

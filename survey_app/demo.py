@@ -142,7 +142,7 @@ def field_example_responses(engine, respondents: int, seed: int,
                     continue
                 progress((offset * len(WAVES) + w) / (len(shipped) * len(WAVES)), f"{questionnaire.id} {wave_name}")
                 answers = simulate_responses(questionnaire, respondents, seed=seed + 100 * offset + w, shift=shift)
-                _field(engine, wave.survey, wave, questionnaire, answers, seed + w, days_ago=91 * (len(WAVES) - 1 - w))
+                _field(engine, wave.questionnaire_version, wave, questionnaire, answers, seed + w, days_ago=91 * (len(WAVES) - 1 - w))
                 fielded += 1
     return {"waves": fielded, "respondents": respondents}
 

@@ -82,7 +82,7 @@ def _mail_round(context, kind: str, **options) -> dict:
             wave = session.get(Wave, int(context.params["wave_id"]))
             if wave is None or not wave.is_open():
                 return {"skipped": "the wave is closed or gone: its links would not open"}
-            questionnaire = stored_questionnaire(wave.survey)
+            questionnaire = stored_questionnaire(wave.questionnaire_version)
             if kind == "reminder" and "max_reminders" not in options:
                 options = {"max_reminders": wave.reminder_max or 2,
                            "reminder_interval": timedelta(days=wave.reminder_after_days or 3), **options}

@@ -481,7 +481,8 @@ def import_job(context: JobContext) -> dict:
     context.progress(1.0, result.summary())
     return {"stored": result.stored, "already_imported": result.already_imported, "rows": result.rows_read,
             "skipped_rows": result.skipped_rows, "encoding": result.encoding, "summary": result.summary(),
-            "skipped": [str(p) for p in result.skipped[:MAX_PROBLEMS_IN_JOB]], "warnings": list(result.warnings)}
+            "skipped": [str(p) for p in result.skipped[:MAX_PROBLEMS_IN_JOB]], "warnings": list(result.warnings),
+            "over_quota": [str(over) for over in result.over_quota]}
 
 
 # The fieldwork job kinds (e-mail rounds, webhook deliveries) register themselves here.

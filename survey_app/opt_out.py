@@ -37,7 +37,7 @@ def opt_out_page(token: str):
         if invitation is None or not invitation.email:
             raise FriendlyError(404, "invalid_link_title", "invalid_link_body")
         wave = session.get(Wave, invitation.wave_id)
-        questionnaire = stored_questionnaire(wave.survey)
+        questionnaire = stored_questionnaire(wave.questionnaire_version)
         language = invitation.language or questionnaire.default_language
         done = request.method == "POST" or invitation.opted_out_at is not None
         email = _masked(invitation.email)

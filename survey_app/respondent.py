@@ -8,13 +8,13 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from models import navigation
 from models.hidden import SIGNATURE_PARAM, HiddenRefused, read_hidden, with_hidden
 from models.questionnaire import Questionnaire
-from models.randomization import arrange, page_order
+from models.randomization import arrange, block_order_of_page, page_order, page_sequence
 from models.storage.tables import Wave
 
 from .forms import CONTACT_FIELDS, PageAnswers, Tampered, check_tampering, validate_answers, validate_contact
 from .i18n import LANGUAGE_NAMES, translate
 from .question_markup import questions_html as render_questions
-from .responses import PagePost, ResponseState, SurveyService
+from .responses import PagePost, ResponseState, RespondentService
 from .state import current_state
 
 bp = Blueprint("respondent", __name__)
@@ -27,7 +27,7 @@ class FriendlyError(Exception):
         self.status, self.title_key, self.body_key, self.questionnaire = status, title_key, body_key, questionnaire
 
 
-def service() -> SurveyService:
+def service() -> RespondentService:
     return current_state().service
 
 
@@ -126,7 +126,7 @@ def start(questionnaire_id: str, wave_name: str):
         response = service().start(wave, language, hidden=hidden)
         _remember(wave, response)
         answers = with_hidden({}, hidden)
-        first = navigation.next_page(questionnaire, answers, -1)
+        first = navigation.next_page(questionnaire, answers, -1, page_sequence(questionnaire, str(response.id)))
         if first is not None:  # answered with the first page itself, as a page post is with the next
             return _show_page(wave, questionnaire, language, first, answers, response.id)
     return _resume(questionnaire_id, wave_name, response, questionnaire)
@@ -134,7 +134,8 @@ def start(questionnaire_id: str, wave_name: str):
 
 def _resume(questionnaire_id: str, wave_name: str, response: ResponseState, questionnaire: Questionnaire):
     answers = service().answers(response)
-    index = navigation.resume_page(questionnaire, answers, response.current_page)
+    index = navigation.resume_page(questionnaire, answers, response.current_page,
+                                   page_sequence(questionnaire, str(response.id)))
     if index is None:
         return redirect(url_for(".done", questionnaire_id=questionnaire_id, wave_name=wave_name))
     return redirect(url_for(".page", questionnaire_id=questionnaire_id, wave_name=wave_name, number=index + 1,
@@ -172,14 +173,17 @@ def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, 
     if not wave.is_open():
         raise FriendlyError(403, "closed_title", "closed_body", questionnaire)
     index = number - 1
-    if not 0 <= index < len(questionnaire.pages) or index > response.current_page \
-            or not navigation.page_visible(questionnaire.pages[index], answers):
+    order = page_sequence(questionnaire, str(response.id))
+    in_effect = navigation.answers_in_effect(questionnaire, answers)  # stale answers count as none
+    if not 0 <= index < len(questionnaire.pages) \
+            or not navigation.reached(questionnaire, index, response.current_page, order) \
+            or not navigation.page_visible(questionnaire.pages[index], in_effect):
         # No skipping ahead, no hidden pages: go to where the respondent really is.
         return _resume(questionnaire_id, wave_name, response, questionnaire)
     if post is None:
         return _show_page(wave, questionnaire, language, index, answers, response.id,
                           resumed=request.args.get("resumed") == "1")
-    questions = navigation.visible_questions(questionnaire.pages[index], answers)
+    questions = navigation.visible_questions(questionnaire.pages[index], in_effect)
     try:
         check_tampering(request.form, questions)
     except Tampered as exc:
@@ -198,7 +202,7 @@ def _page(wave: Wave, questionnaire: Questionnaire, language: str, number: int, 
     if outcome.next_page is None:  # complete: answered with the thank-you page itself
         return _show_done(wave, questionnaire, language, outcome.follow_up)
     if going_back:
-        previous = navigation.previous_page(questionnaire, answers, index)
+        previous = navigation.previous_page(questionnaire, answers, index, order)
         if previous is not None:
             return redirect(url_for(".page", questionnaire_id=questionnaire_id, wave_name=wave_name,
                                     number=previous + 1))
@@ -215,16 +219,19 @@ def _show_page(wave: Wave, questionnaire: Questionnaire, language: str, index: i
     """Page ``index`` with the saved ``answers`` (or the posted ``form`` with its errors),
     randomized parts in the order of response ``response_id`` (stored with it)."""
     page_spec = questionnaire.pages[index]
+    answers = navigation.answers_in_effect(questionnaire, answers)  # nor shown, nor piped: stale answers
     order = page_order(page_spec, str(response_id))
-    if order:
-        service().record_display_order(response_id, order)
+    shown = {**order, **block_order_of_page(questionnaire, page_spec, str(response_id))}
+    if shown:
+        service().record_display_order(response_id, shown)
     questions = arrange(page_spec, navigation.visible_questions(page_spec, answers), order)
+    sequence = page_sequence(questionnaire, str(response_id))
     if form is None:
         form = PageAnswers(questions, answers=answers)
-    visible_pages = navigation.visible_pages(questionnaire, answers)
-    previous = navigation.previous_page(questionnaire, answers, index)
+    visible_pages = navigation.visible_pages(questionnaire, answers, sequence)
+    previous = navigation.previous_page(questionnaire, answers, index, sequence)
     position = visible_pages.index(index) + 1
-    is_last = navigation.is_last_page(questionnaire, answers, index)
+    is_last = navigation.is_last_page(questionnaire, answers, index, sequence)
     here = url_for(".page", questionnaire_id=wave.questionnaire_id, wave_name=wave.name, number=index + 1)
     questions_html = render_questions(
         questionnaire, questions, language, {q.id: form[q.id].data for q in questions},

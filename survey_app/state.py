@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 if TYPE_CHECKING:
     from .jobs import Queue
-    from .responses import SurveyService
+    from .responses import RespondentService
 
 _KEY = "csi"  # this app's entry in ``app.extensions``
 
@@ -24,7 +24,7 @@ _KEY = "csi"  # this app's entry in ``app.extensions``
 class AppState:
     url: str                        # the database URL the engine was made from
     engine: Engine
-    service: SurveyService          # the respondent pages' database operations (and their caches)
+    service: RespondentService          # the respondent pages' database operations (and their caches)
     queue: Queue | None = None      # the job queue, made on first use (``jobs.queue_of_app``)
 
 
@@ -33,7 +33,7 @@ def init_app(app: Flask) -> AppState:
     and ``DATABASE_POOL_SIZE``, migrate it when ``AUTO_MIGRATE``, and attach the state."""
     from models.storage import default_url, make_engine, upgrade
 
-    from .responses import SurveyService
+    from .responses import RespondentService
 
     config = app.config
     url = config.get("DATABASE_URL") or default_url(app.instance_path)
@@ -41,7 +41,7 @@ def init_app(app: Flask) -> AppState:
     engine = make_engine(url, **({"pool_size": int(pool_size)} if pool_size else {}))
     if config.get("AUTO_MIGRATE"):
         upgrade(engine)
-    state = AppState(url=url, engine=engine, service=SurveyService(engine))
+    state = AppState(url=url, engine=engine, service=RespondentService(engine))
     app.extensions[_KEY] = state
     return state
 

@@ -10,18 +10,18 @@ response ids of a stored wave).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from analysis.text.batch import segment_and_score
-from analysis.text.link import (ThemeChange, ThemeScoreLink, ThemeSentiment, _wilson, compare_waves,
-                                link_themes_to_scores, sentiment_by_theme)
-from analysis.text.segment import Tokenizer
-from analysis.text.sentiment import SentimentResult, SentimentScorer
-from analysis.text.themes import ThemeModel, ThemeResults
 from models.answers import answer_type
+
+if TYPE_CHECKING:
+    from analysis.text.link import ThemeChange, ThemeScoreLink, ThemeSentiment
+    from analysis.text.segment import Tokenizer
+    from analysis.text.sentiment import SentimentResult
+    from analysis.text.themes import ThemeResults
 
 
 @dataclass(frozen=True)
@@ -125,6 +125,17 @@ def analyse_wave_text(answers: pd.Series, *, scores: pd.Series | None = None, pr
     segments: each respondent's segment value (region, tier...), same index; gives the themes'
         shares per segment value with Wilson intervals.
     """
+    # Imported here, not with the module: a stored wave analysis imports this module for
+    # stored_wave_texts, and a wave without enough open answers must not pay for scipy.stats
+    # and jieba (about a second of CPU; docs/benchmarks.md, issue 16).
+    from scipy import stats
+
+    from analysis.text.batch import segment_and_score
+    from analysis.text.link import _wilson, compare_waves, link_themes_to_scores, sentiment_by_theme
+    from analysis.text.segment import Tokenizer
+    from analysis.text.sentiment import SentimentScorer
+    from analysis.text.themes import ThemeModel
+
     texts = ["" if not isinstance(a, str) else a for a in answers.tolist()]
     tokenizer = tokenizer or Tokenizer()
     scorer = SentimentScorer(lang, tokenizer=tokenizer)
@@ -187,6 +198,7 @@ def stored_wave_texts(questionnaire, frame: pd.DataFrame, scores: pd.Series | No
         answered = answers[[isinstance(a, str) and bool(a.strip()) for a in answers.tolist()]]
         if len(answered) < MIN_ANSWERS:
             continue
+        from analysis.text.segment import Tokenizer
         tokenizer = Tokenizer(user_words=tuple(getattr(questionnaire, "user_words", ())),
                               stop_words=frozenset(getattr(questionnaire, "stop_words", ())))
         try:

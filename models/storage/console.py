@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from .. import navigation
 from ..answers import answer_type
+from ..randomization import page_sequence
 from .tables import Answer, Invitation, Response, Wave, _aware
 
 
@@ -87,16 +88,25 @@ def asked_counts(session: Session, wave: Wave, questionnaire) -> dict[str, int]:
                 answers.setdefault(response_id, {})[question_id] = value
     # Unconditional items need only how far each response got; conditions are evaluated
     # per response for the conditional items alone (a live view of 100,000 responses).
+    # Stale answers (a respondent went back and changed an earlier one) count as none.
+    answers = {response_id: navigation.answers_in_effect(questionnaire, given) for response_id, given in answers.items()}
     reached = [len(questionnaire.pages) if status == "complete" else (current_page or 0)
                for _, status, current_page in responses]
+    # The pages each response reached: those up to its ``current_page`` in the order it is
+    # shown them (the pages of a block come in an order of each response's own).
+    if questionnaire.blocks:
+        orders = (page_sequence(questionnaire, str(response_id)) for response_id, _, _ in responses)
+        reached = [set(order[:navigation.position(questionnaire, r, order) + 1]) for r, order in zip(reached, orders)]
+    else:
+        reached = [range(r + 1) for r in reached]
     out = {}
     for index, page in enumerate(questionnaire.pages):
         for q in page.questions:
             if page.show_if is None and q.show_if is None:
-                out[q.id] = sum(1 for r in reached if r >= index)
+                out[q.id] = sum(1 for r in reached if index in r)
                 continue
             out[q.id] = sum(1 for (response_id, _, _), r in zip(responses, reached)
-                            if r >= index and navigation.question_shown(page, q, answers.get(response_id, {})))
+                            if index in r and navigation.question_shown(page, q, answers.get(response_id, {})))
     return out
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, defer
 from .analyses import wave_data_version
 from .follow_up import overdue_by_survey, survey_sla_hours
 from .repository import StorageError, find_wave
-from .tables import Answer, Invitation, Response, Survey, Wave, WaveAnalysis, _aware, utcnow
+from .tables import Answer, Invitation, Response, QuestionnaireVersion, Wave, WaveAnalysis, _aware, utcnow
 
 # Days shown in the completions chart (the JSON carries every day of the wave).
 CHART_DAYS = 31
@@ -43,10 +43,10 @@ def survey_dashboard(session: Session, questionnaire_id: str, wave_name: str | N
     the follow-up SLA of surveys without one of their own. A ``StorageError`` for an unknown
     survey or wave."""
     now = now or utcnow()
-    survey = session.scalar(select(Survey).where(Survey.questionnaire_id == questionnaire_id)
-                            .order_by(Survey.id.desc()).limit(1))
+    survey = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == questionnaire_id)
+                            .order_by(QuestionnaireVersion.id.desc()).limit(1))
     if survey is None:
-        known = ", ".join(sorted(set(session.scalars(select(Survey.questionnaire_id))))) or "none"
+        known = ", ".join(sorted(set(session.scalars(select(QuestionnaireVersion.questionnaire_id))))) or "none"
         raise StorageError(f"no questionnaire {questionnaire_id!r} (stored: {known})")
     waves = list(session.scalars(select(Wave).where(Wave.questionnaire_id == questionnaire_id).order_by(Wave.name)))
     if wave_name is not None:

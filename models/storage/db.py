@@ -8,14 +8,17 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported by the functions that migrate or read revisions, not with this module:
+# every process that only reads and writes (a report, `csi report`, a worker's job) would
+# otherwise pay about a third of its import time for it (docs/benchmarks.md, issue 16).
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 DEFAULT_SQLITE_NAME = "csi.sqlite3"
@@ -57,27 +60,32 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
     """Create or upgrade the schema to ``revision``; return (before, after) revisions."""
+    from alembic import command
     return _migrate(engine, revision, command.upgrade)
 
 
 def downgrade(engine: Engine, revision: str) -> tuple[str | None, str | None]:
     """Take the schema back down to ``revision`` (tests of migrations and of old backups)."""
+    from alembic import command
     return _migrate(engine, revision, command.downgrade)
 
 

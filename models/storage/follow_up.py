@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from ..answers import answer_type
 from .repository import StorageError, stored_questionnaire
-from .tables import AdminUser, Answer, FollowUpEvent, Invitation, Response, Survey, SurveySetting, Wave, _aware, utcnow
+from .tables import AdminUser, Answer, FollowUpEvent, Invitation, Response, QuestionnaireVersion, QuestionnaireSetting, Wave, _aware, utcnow
 from .webhooks import record_event
 
 STATUSES = ("open", "called", "resolved")
@@ -210,7 +210,7 @@ def _satisfaction_by_response(session: Session, pairs: list[tuple[Response, Wave
         by_survey.setdefault(response.survey_id, []).append(response.id)
     out: dict[int, float | None] = {}
     for survey_id, ids in by_survey.items():
-        items = _satisfaction_items(stored_questionnaire(session.get(Survey, survey_id)))
+        items = _satisfaction_items(stored_questionnaire(session.get(QuestionnaireVersion, survey_id)))
         answers: dict[int, dict[str, float]] = {}
         for start in range(0, len(ids), 500):
             for response_id, question, value in session.execute(
@@ -233,7 +233,7 @@ def open_texts(session: Session, pairs: list[tuple[Response, Wave]]) -> dict[int
     text_questions: dict[int, set[str]] = {}
     for response, _ in pairs:
         if response.survey_id not in text_questions:
-            questionnaire = stored_questionnaire(session.get(Survey, response.survey_id))
+            questionnaire = stored_questionnaire(session.get(QuestionnaireVersion, response.survey_id))
             text_questions[response.survey_id] = {q.id for q in questionnaire.questions
                                                     if answer_type(q).free_text}
     wanted_questions = set().union(*text_questions.values())
@@ -397,14 +397,14 @@ def overdue_callable(session: Session, sla_hours: float, now: datetime | None = 
 def sla_hours_by_survey(session: Session) -> dict[str, float]:
     """questionnaire id -> its own follow-up SLA in hours (surveys that set one)."""
     return {qid: float(hours) for qid, hours in session.execute(
-        select(SurveySetting.questionnaire_id, SurveySetting.follow_up_sla_hours)
-        .where(SurveySetting.follow_up_sla_hours.is_not(None)))}
+        select(QuestionnaireSetting.questionnaire_id, QuestionnaireSetting.follow_up_sla_hours)
+        .where(QuestionnaireSetting.follow_up_sla_hours.is_not(None)))}
 
 
 def survey_sla_hours(session: Session, questionnaire_id: str, default: float) -> tuple[float, bool]:
     """(SLA hours, whether the survey set its own) of a questionnaire."""
-    own = session.scalar(select(SurveySetting.follow_up_sla_hours)
-                         .where(SurveySetting.questionnaire_id == questionnaire_id))
+    own = session.scalar(select(QuestionnaireSetting.follow_up_sla_hours)
+                         .where(QuestionnaireSetting.questionnaire_id == questionnaire_id))
     return (float(own), True) if own is not None else (float(default), False)
 
 
@@ -437,13 +437,13 @@ def parse_sla_hours(value: Any) -> float:
 def set_sla_hours(session: Session, questionnaire_id: str, hours: Any, by: str | None = None,
                   now: datetime | None = None) -> float | None:
     """Set (or, with ``hours`` None, clear) a questionnaire's follow-up SLA; the hours as stored."""
-    if session.scalar(select(Survey.id).where(Survey.questionnaire_id == questionnaire_id).limit(1)) is None:
-        known = ", ".join(sorted(set(session.scalars(select(Survey.questionnaire_id))))) or "none"
+    if session.scalar(select(QuestionnaireVersion.id).where(QuestionnaireVersion.questionnaire_id == questionnaire_id).limit(1)) is None:
+        known = ", ".join(sorted(set(session.scalars(select(QuestionnaireVersion.questionnaire_id))))) or "none"
         raise StorageError(f"no questionnaire {questionnaire_id!r} (stored: {known})")
     value = None if hours is None else parse_sla_hours(hours)
-    setting = session.get(SurveySetting, questionnaire_id)
+    setting = session.get(QuestionnaireSetting, questionnaire_id)
     if setting is None:
-        setting = SurveySetting(questionnaire_id=questionnaire_id)
+        setting = QuestionnaireSetting(questionnaire_id=questionnaire_id)
         session.add(setting)
     setting.follow_up_sla_hours = value
     setting.updated_at = now or utcnow()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from .follow_up import OUTCOMES, _satisfaction, _satisfaction_items
 from .repository import find_wave, stored_questionnaire, wave_names
-from .tables import Answer, FollowUpEvent, Invitation, Response, Survey, _aware
+from .tables import Answer, FollowUpEvent, Invitation, Response, QuestionnaireVersion, _aware
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ def _satisfaction_of(session: Session, responses: list[Response]) -> dict[int, f
     for response in responses:
         by_survey.setdefault(response.survey_id, []).append(response)
     for survey_id, group in by_survey.items():
-        questionnaire = stored_questionnaire(session.get(Survey, survey_id))
+        questionnaire = stored_questionnaire(session.get(QuestionnaireVersion, survey_id))
         items = _satisfaction_items(questionnaire)
         answers: dict[int, dict[str, float]] = {r.id: {} for r in group}
         for response_id, question_id, number in session.execute(

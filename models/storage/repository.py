@@ -13,13 +13,12 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from sqlalchemy import Engine, insert, null, select, text
+from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
-from ..answers import answer_type, is_missing
 from ..errors import CSIError
 from ..questionnaire import Questionnaire
-from .tables import Answer, Invitation, Response, Survey, Wave, utcnow
+from .tables import Invitation, Response, QuestionnaireVersion, Wave, utcnow
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,13 +31,13 @@ class StorageError(CSIError):
     """A lookup or write the database cannot satisfy (unknown wave, reused token...)."""
 
 
-def register_questionnaire(session: Session, questionnaire: Questionnaire) -> Survey:
+def register_questionnaire(session: Session, questionnaire: Questionnaire) -> QuestionnaireVersion:
     """Store this exact questionnaire version once; return its row (existing or new)."""
-    existing = session.scalar(select(Survey).where(
-        Survey.questionnaire_id == questionnaire.id, Survey.content_hash == questionnaire.content_hash))
+    existing = session.scalar(select(QuestionnaireVersion).where(
+        QuestionnaireVersion.questionnaire_id == questionnaire.id, QuestionnaireVersion.content_hash == questionnaire.content_hash))
     if existing is not None:
         return existing
-    survey = Survey(questionnaire_id=questionnaire.id, version=questionnaire.version,
+    survey = QuestionnaireVersion(questionnaire_id=questionnaire.id, version=questionnaire.version,
                     content_hash=questionnaire.content_hash, content=dict(questionnaire.raw),
                     title=questionnaire.title.get()[:500])
     session.add(survey)
@@ -46,7 +45,7 @@ def register_questionnaire(session: Session, questionnaire: Questionnaire) -> Su
     return survey
 
 
-def create_wave(session: Session, survey: Survey, name: str, opens_at: datetime | None = None,
+def create_wave(session: Session, survey: QuestionnaireVersion, name: str, opens_at: datetime | None = None,
                 closes_at: datetime | None = None) -> Wave:
     existing = find_wave(session, survey.questionnaire_id, name, required=False)
     if existing is not None:
@@ -88,180 +87,6 @@ def create_invitations(session: Session, wave: Wave, attributes: Iterable[Mappin
     return tokens
 
 
-def bulk_insert_responses(engine: Engine, survey: Survey, wave: Wave, answers: pd.DataFrame,
-                          language: str | Iterable[str] = "en", status: str | Iterable[str] = "complete",
-                          started_at: Iterable[datetime] | None = None,
-                          completed_at: Iterable[datetime] | None = None,
-                          follow_up: Iterable[bool] | None = None,
-                          contacts: Iterable[dict | None] | None = None,
-                          origin: str = "web", import_keys: Iterable[str | None] | None = None) -> list[int]:
-    """Insert responses, one per row of ``answers`` (columns = question ids; NaN, None, "" or
-    an empty list = unanswered). Each cell is read as its question's type reads an imported
-    value (``AnswerType.coerce``: 1.0 for option 1, a list or JSON text for a multiple
-    choice) and stored as the web would store it; a cell no page could have produced raises
-    :class:`StorageError` naming its row and column, and nothing is stored.
-
-    Used for imports, the demo and benchmarks; the web app writes page by page instead.
-    ``language`` and ``status`` are one value for all rows or one per row. ``follow_up``
-    flags rows for the follow-up queue (status "open"); ``contacts`` holds their consented
-    contact details. ``origin`` is "web" or "imported"; ``import_keys`` (unique within the
-    wave) let a re-imported file be recognised. All rows are stored in one transaction, or
-    none. Returns the new response ids in row order.
-    """
-    import numpy as np
-
-    # Each cell is stored as the web would store the same answer (one encoder, the type's
-    # entry): a single choice with integer options as (None, "1"), never as (1.0, None).
-    questionnaire = stored_questionnaire(survey)
-    entries = []
-    for column in answers.columns:
-        try:
-            question = questionnaire.question(str(column))
-        except KeyError:
-            raise StorageError(f"column {str(column)[:64]!r} is not a question of {questionnaire.id!r}") from None
-        entries.append((question, answer_type(question)))
-    now = utcnow()
-    count = len(answers)
-    languages = [language] * count if isinstance(language, str) else list(language)
-    statuses = [status] * count if isinstance(status, str) else list(status)
-    starts = list(started_at) if started_at is not None else [now] * count
-    ends = list(completed_at) if completed_at is not None else [now] * count
-    flags = list(follow_up) if follow_up is not None else [False] * count
-    contact_rows = list(contacts) if contacts is not None else [None] * count
-    keys = list(import_keys) if import_keys is not None else [None] * count
-    sql_null = null()  # SQL NULL, not JSON 'null' (one object: making one per row took 20 % of the insert)
-    with engine.begin() as connection:
-        rows = [{"survey_id": survey.id, "wave_id": wave.id, "status": state, "language": lang,
-                 "current_page": 0, "started_at": start, "updated_at": end,
-                 "completed_at": end if state == "complete" else None, "follow_up": flag,
-                 "follow_up_status": "open" if flag else None,
-                 "contact": contact if contact is not None else sql_null,
-                 "origin": origin, "import_key": key}
-                for lang, state, start, end, flag, contact, key
-                in zip(languages, statuses, starts, ends, flags, contact_rows, keys)]
-        if count and all(key is not None for key in keys):
-            # Keyed rows (imports): a plain executemany, then the ids looked up by key (unique in
-            # the wave). On SQLite, RETURNING in parameter order runs one statement per row.
-            connection.execute(insert(Response), rows)
-            by_key = dict(connection.execute(select(Response.import_key, Response.id).where(
-                Response.wave_id == wave.id, Response.import_key.is_not(None))).all())
-            ids = [by_key[key] for key in keys]
-        else:
-            # Insert responses first to get ids; executemany with RETURNING keeps order on SQLite and PostgreSQL.
-            result = connection.execute(insert(Response).returning(Response.id, sort_by_parameter_order=True), rows)
-            ids = [row[0] for row in result]
-        numeric_rows, text_rows = _answer_rows(answers, np.asarray(ids, dtype=np.int64), entries)
-        _insert_answers(connection, numeric_rows, text_rows)
-    return ids
-
-
-def _answer_rows(answers: pd.DataFrame, ids, entries) -> tuple[pd.DataFrame, list[tuple]]:
-    """The answers of ``answers`` as rows to insert: (numeric frame with columns
-    response_id, question_id, value_num; text tuples (response_id, question_id, value_num,
-    value_text)); unanswered cells are left out.
-
-    Every cell goes through its question's entry (``coerce`` then ``encode``), but each
-    distinct value of a column only once: a numeric column of ratings is checked and encoded
-    per distinct value and then stored as one slice (100,000 x 30 in well under a second); a
-    single choice with integer codes becomes text, as the web stores it."""
-    import numpy as np
-    import pandas as pd
-
-    numeric_parts: list[pd.DataFrame] = []
-    text_rows: list[tuple] = []
-    for position, (question, entry) in enumerate(entries):
-        column = answers.iloc[:, position]
-        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-            values = column.to_numpy(dtype=float, na_value=np.nan)
-            present = np.flatnonzero(~np.isnan(values))
-            distinct, inverse = np.unique(values[present], return_inverse=True)
-            encoded = [_encode_cell(question, entry, value, present[np.argmax(inverse == k)])
-                       for k, value in enumerate(distinct.tolist())]
-            if all(txt is None and num is not None for num, txt in encoded):
-                numbers = np.array([num for num, _ in encoded], dtype=float)
-                numeric_parts.append(pd.DataFrame({"response_id": ids[present], "question_id": question.id,
-                                                   "value_num": numbers[inverse]}))
-            else:
-                for row, k in zip(present.tolist(), inverse.tolist()):
-                    num, txt = encoded[k]
-                    if num is not None or txt is not None:
-                        text_rows.append((int(ids[row]), question.id, num, txt))
-            continue
-        cache: dict = {}
-        for row, value in enumerate(column.tolist()):
-            # NaN in a text column too (pandas' "missing" there): stored, it made empty
-            # answer rows that the console counted as answers.
-            if is_missing(value):
-                continue
-            hashable = isinstance(value, (str, int, float))
-            if hashable and value in cache:
-                num, txt = cache[value]
-            else:
-                num, txt = _encode_cell(question, entry, value, row)
-                if hashable:
-                    cache[value] = (num, txt)
-            if num is not None or txt is not None:
-                text_rows.append((int(ids[row]), question.id, num, txt))
-    if numeric_parts:
-        numeric_frame = pd.concat(numeric_parts, ignore_index=True)
-    else:
-        numeric_frame = pd.DataFrame({"response_id": np.array([], dtype=np.int64), "question_id": [], "value_num": []})
-    return numeric_frame, text_rows
-
-
-def _encode_cell(question, entry, value, row: int) -> tuple[float | None, str | None]:
-    """(value_num, value_text) of one cell; ``row`` counts from 0 (messages count from 1)."""
-    try:
-        answer = entry.coerce(question, value)
-    except (TypeError, ValueError) as exc:
-        raise StorageError(f"row {int(row) + 1}, column {question.id!r}: {exc}") from None
-    return entry.encode(question, answer)
-
-_ANSWER_COLUMNS = "response_id, question_id, value_num, value_text"
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_field(value) -> str:
-    """One field of PostgreSQL's COPY text format (\\N is NULL)."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, float):
-        return repr(value)
-    return str(value).translate(_COPY_ESCAPES)
-
-
-def _insert_answers(connection, numeric: pd.DataFrame, text_rows: list[tuple], batch: int = 50_000) -> None:
-    """Insert answer rows inside ``connection``'s transaction: COPY on PostgreSQL (the
-    numeric rows written by pandas' C writer), the driver's executemany on SQLite. Both are
-    several times faster than the ORM's insert of dictionaries (about 60 s for 3,000,000
-    answers on SQLite)."""
-    dialect = connection.dialect.name
-    raw = connection.connection.dbapi_connection
-    if dialect == "postgresql" and type(raw).__module__.split(".")[0] == "psycopg":  # psycopg 3 (not psycopg2)
-        with raw.cursor() as cursor, cursor.copy(f"COPY answers ({_ANSWER_COLUMNS}) FROM STDIN") as copy:
-            for start in range(0, len(numeric), 500_000):
-                part = numeric.iloc[start:start + 500_000].assign(value_text=None)
-                # Floats as their shortest exact text; question ids are [A-Za-z0-9_] (the schema), so nothing needs escaping.
-                copy.write(part.to_csv(sep="\t", header=False, index=False, na_rep="\\N", lineterminator="\n"))
-            if text_rows:
-                copy.write("".join("\t".join(_copy_field(v) for v in row) + "\n" for row in text_rows))
-        return
-    rows = list(zip(numeric["response_id"].tolist(), numeric["question_id"].tolist(), numeric["value_num"].tolist(),
-                    [None] * len(numeric))) + text_rows
-    if dialect == "sqlite":
-        cursor = raw.cursor()
-        try:
-            for start in range(0, len(rows), batch):
-                cursor.executemany(f"INSERT INTO answers ({_ANSWER_COLUMNS}) VALUES (?, ?, ?, ?)",
-                                   rows[start:start + batch])
-        finally:
-            cursor.close()
-        return
-    keys = ("response_id", "question_id", "value_num", "value_text")
-    for start in range(0, len(rows), batch):
-        connection.execute(insert(Answer), [dict(zip(keys, row)) for row in rows[start:start + batch]])
-
-
 def load_wave_frame(engine: Engine, questionnaire_id: str, wave_name: str, status: str = "complete",
                     columns: Iterable[str] | None = None) -> pd.DataFrame:
     """All ``status`` responses of a wave as one wide frame.
@@ -277,6 +102,7 @@ def load_wave_frame(engine: Engine, questionnaire_id: str, wave_name: str, statu
     with Session(engine) as session:
         wave = find_wave(session, questionnaire_id, wave_name)
         wave_id = wave.id
+        questionnaire = stored_questionnaire(session.get(QuestionnaireVersion, wave.survey_id))
     sql = ("SELECT a.response_id, a.question_id, a.value_num, a.value_text FROM answers a "
            "JOIN responses r ON r.id = a.response_id WHERE r.wave_id = {0} AND r.status = {0}")
     id_sql = text("SELECT id FROM responses WHERE wave_id = :wave AND status = :status ORDER BY id")
@@ -308,9 +134,80 @@ def load_wave_frame(engine: Engine, questionnaire_id: str, wave_name: str, statu
             column = np.where(np.isnan(stored_numbers), None, stored_numbers).astype(object)
             column[row_index[mask]] = texts[mask]
             frame[question_names[code]] = column
+    _drop_stale_answers(engine, wave_id, status, questionnaire, frame)
     if wanted is not None:
         frame = frame.reindex(columns=wanted)
     return frame
+
+
+def _drop_stale_answers(engine: Engine, wave_id: int, status: str, questionnaire: Questionnaire,
+                        frame: pd.DataFrame) -> None:
+    """Blank, in ``frame`` (load_wave_frame's, before any column selection), the answers of
+    web responses to questions their other answers hide (models.navigation: a respondent
+    went back and changed an earlier answer; completion deletes such answers, but partial
+    responses keep them, and so may responses completed before chains of conditions were
+    followed). Answers an import brought (``origin`` "imported") are the file's, kept as
+    they are."""
+    import numpy as np
+    import pandas as pd
+
+    from .. import navigation
+    from ..hidden import is_hidden_name, with_hidden
+
+    conditional = [q for page in questionnaire.pages for q in page.questions
+                   if (page.show_if is not None or q.show_if is not None) and q.id in frame.columns]
+    if not conditional or frame.empty:
+        return
+    read: set[str] = set()  # the names the conditions read
+    for page in questionnaire.pages:
+        for condition in [page.show_if] + [q.show_if for q in page.questions]:
+            read.update(condition.names if condition is not None else ())
+    names = read | {q.id for q in conditional}
+    # Core rows of the few responses concerned (imported ones; ones with hidden values, when
+    # a condition reads them), not ORM rows of all: that cost more than the rest together.
+    responses = Response.__table__.c
+    of_wave = (responses.wave_id == wave_id) & (responses.status == status)
+    with engine.connect() as connection:
+        imported = set(connection.execute(select(responses.id).where(of_wave, responses.origin == "imported")).scalars())
+        hidden = dict(connection.execute(select(responses.id, responses.hidden)
+                                         .where(of_wave, responses.hidden.is_not(None))).all()) \
+            if any(map(is_hidden_name, names)) else {}
+
+    def decoded(name: str, cell: Any) -> Any:
+        question = questionnaire.question(name)
+        stored = (None, cell) if isinstance(cell, str) else (cell, None)
+        return answer_type(question).decode(question, *stored)
+
+    # Rows with the same cells in the columns the conditions read, the same conditional
+    # questions answered (whatever the answer, an open text say) and the same hidden values
+    # have the same stale answers: grouped by pandas, evaluated once per group (a handful
+    # per wave; docs/benchmarks.md has the cost).
+    readable = [name for name in sorted(names) if name in frame.columns]
+    answered = frame[[q.id for q in conditional]].notna().any(axis=1).to_numpy() & ~frame.index.isin(list(imported))
+    if not answered.any():
+        return
+    keys = pd.DataFrame({name: frame[name].to_numpy()[answered] if name in read else frame[name].notna().to_numpy()[answered]
+                         for name in readable})
+    links_of = [json.dumps(hidden[rid], sort_keys=True) if rid in hidden else "{}" for rid in frame.index[answered].tolist()]
+    keys["hidden."] = links_of  # not a question id: no question may be named with a dot
+    positions = np.flatnonzero(answered)
+    stale: dict[str, list[int]] = {}
+    for key, members in keys.groupby(list(keys.columns), dropna=False, sort=False).indices.items():
+        *row_cells, link = key
+        answers = {}
+        for name, cell in zip(readable, row_cells):
+            if name in read and not is_missing(cell):
+                answers[name] = decoded(name, cell)
+            elif name not in read and cell:
+                answers[name] = True  # answered; what it says decides nothing
+        kept = navigation.answers_in_effect(questionnaire, with_hidden(answers, json.loads(link)))
+        for question in conditional:
+            if question.id in answers and question.id not in kept:
+                stale.setdefault(question.id, []).extend(positions[members].tolist())
+    for question_id, rows in stale.items():
+        column = frame[question_id].to_numpy(copy=True)
+        column[rows] = np.nan if column.dtype.kind == "f" else None
+        frame[question_id] = column
 
 
 def load_response_attributes(engine: Engine, questionnaire_id: str, wave_name: str,
@@ -354,10 +251,10 @@ def questionnaire_of_wave(engine: Engine, questionnaire_id: str, wave_name: str)
     """The exact questionnaire version a wave was fielded with."""
     with Session(engine) as session:
         wave = find_wave(session, questionnaire_id, wave_name)
-        return stored_questionnaire(session.get(Survey, wave.survey_id))
+        return stored_questionnaire(session.get(QuestionnaireVersion, wave.survey_id))
 
 
-def stored_questionnaire(survey: Survey) -> Questionnaire:
+def stored_questionnaire(survey: QuestionnaireVersion) -> Questionnaire:
     """The questionnaire of a stored version, parsed once per process (keyed by content hash)."""
     return _parse_stored(survey.content_hash, json.dumps(survey.content, ensure_ascii=False, sort_keys=True),
                          survey.questionnaire_id)

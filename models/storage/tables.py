@@ -16,7 +16,7 @@ class Base(DeclarativeBase):
     pass
 
 
-class Survey(Base):
+class QuestionnaireVersion(Base):
     """One exact questionnaire version (its content hash identifies it)."""
 
     __tablename__ = "surveys"
@@ -52,7 +52,7 @@ class Wave(Base):
     # the completion that reaches it closes the wave (``closed``), in the same transaction.
     max_completes: Mapped[int | None] = mapped_column(Integer)
 
-    survey: Mapped[Survey] = relationship()
+    questionnaire_version: Mapped[QuestionnaireVersion] = relationship()
 
     def is_open(self, now: datetime | None = None) -> bool:
         now = now or utcnow()
@@ -316,7 +316,7 @@ class Job(Base):
     created_by: Mapped[str | None] = mapped_column(String(64))
 
 
-class SurveySetting(Base):
+class QuestionnaireSetting(Base):
     """Added in revision 0010_dashboard: settings of a questionnaire, across its versions.
     ``follow_up_sla_hours``: a flagged customer should be called back within this many
     hours of completing (None: the server's default, FOLLOW_UP_OVERDUE_HOURS)."""

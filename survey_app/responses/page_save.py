@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from models import navigation
 from models.answers import answer_type
 from models.questionnaire import Questionnaire
+from models.randomization import page_sequence
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,8 @@ def plan_page_save(questionnaire: Questionnaire, response: ResponseState, stored
         if num is not None or txt is not None:
             rows.append({"question_id": question.id, "value_num": num, "value_text": txt})
             answers[question.id] = entry.decode(question, num, txt)
-    next_page = navigation.next_page(questionnaire, answers, page_index) if advance else page_index
+    order = page_sequence(questionnaire, str(response.id))  # blocks of pages shuffled per response
+    next_page = navigation.next_page(questionnaire, answers, page_index, order) if advance else page_index
     changes: dict[str, Any] = {"language": language, "updated_at": now}
     if advance and next_page is None:
         done = navigation.completion(questionnaire, answers)
@@ -91,5 +93,5 @@ def plan_page_save(questionnaire: Questionnaire, response: ResponseState, stored
         if done.follow_up:
             changes |= {"follow_up": True, "follow_up_status": "open"}
     elif advance:
-        changes["current_page"] = max(response.current_page, next_page)
+        changes["current_page"] = navigation.furthest_of(questionnaire, response.current_page, next_page, order)
     return PageSave(remove, rows, changes, SaveOutcome(next_page, answers, changes.get("follow_up", False)))

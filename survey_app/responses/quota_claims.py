@@ -22,9 +22,9 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from models.quotas import WAVE_QUOTA_ID
+from models.storage.quotas import CREATE_COUNT
 from models.storage.tables import QuotaCount, Response, Wave
 
 _counts, _waves, _responses = QuotaCount.__table__, Wave.__table__, Response.__table__
@@ -38,9 +38,7 @@ COUNTS_OF_WAVE = select(_counts.c.quota_id, _counts.c.count).where(_counts.c.wav
 COMPLETE_IN_WAVE = (select(func.count()).select_from(_responses)
                     .where(_responses.c.wave_id == bindparam("w"), _responses.c.status == "complete"))
 CLOSE_WAVE = update(_waves).where(_waves.c.id == bindparam("w")).values(closed=True)
-_ROW = {"wave_id": bindparam("w"), "quota_id": bindparam("q"), "count": bindparam("start")}
-CREATE = {"sqlite": sqlite.insert(_counts).values(_ROW).on_conflict_do_nothing(),
-          "postgresql": postgresql.insert(_counts).values(_ROW).on_conflict_do_nothing()}
+CREATE = CREATE_COUNT
 
 Run = Callable[[Any, dict], list]
 
@@ -52,13 +50,18 @@ def claim(run: Run, dialect: str, wave_id: int, claims: Iterable[tuple[str, int]
     for quota_id, limit in sorted(claims):
         params = {"w": wave_id, "q": quota_id, "lim": limit}
         rows = run(RAISE, params)
-        if not rows and not run(EXISTS, params):
-            # The quota's first completion in this wave: its row is made here. The wave's
-            # cap starts from the completions before it was set (``csi wave limit`` deletes
-            # the row, so it is counted afresh); a declared quota comes with its
-            # questionnaire, so with the wave, and starts at 0.
-            start = run(COMPLETE_IN_WAVE, {"w": wave_id})[0][0] if quota_id == WAVE_QUOTA_ID else 0
-            run(CREATE[dialect], {"w": wave_id, "q": quota_id, "start": start})
+        if not rows:
+            if not run(EXISTS, params):
+                # The quota's first completion in this wave: its row is made here. The wave's
+                # cap starts from the completions before it was set (``csi wave limit`` deletes
+                # the row, so it is counted afresh); a declared quota comes with its
+                # questionnaire, so with the wave, and starts at 0.
+                start = run(COMPLETE_IN_WAVE, {"w": wave_id})[0][0] if quota_id == WAVE_QUOTA_ID else 0
+                run(CREATE[dialect], {"w": wave_id, "q": quota_id, "start": start})
+            # Asked again whether made here or not: on PostgreSQL the first UPDATE's snapshot
+            # may predate another completion's commit of the row (READ COMMITTED: an UPDATE
+            # re-checks only rows its snapshot sees), so "no row updated" then meant "not
+            # there yet", not "full"; the EXISTS, a new statement, already sees it.
             rows = run(RAISE, params)
         if not rows:
             for earlier in taken:

@@ -28,7 +28,7 @@ from models.hidden import HiddenRefused, read_hidden, with_hidden
 from models.quotas import WAVE_QUOTA_ID
 from models.questionnaire import Questionnaire, parse_questionnaire
 from models.storage import hash_token
-from models.storage.tables import Answer, Invitation, PageSubmission, Response, Survey, Wave, WebhookDelivery, utcnow
+from models.storage.tables import Answer, Invitation, PageSubmission, Response, QuestionnaireVersion, Wave, WebhookDelivery, utcnow
 
 from . import quota_claims
 from .page_save import PageSave, ResponseState, SaveOutcome, plan_page_save
@@ -132,7 +132,7 @@ class PagePost:
     it is refused before anything is written.
     """
 
-    def __init__(self, service: "SurveyService", key: str | None, page_index: int, submission_id: str):
+    def __init__(self, service: "RespondentService", key: str | None, page_index: int, submission_id: str):
         self.service, self.key = service, key
         self.page_index, self.submission_id = page_index, submission_id
         self.response: ResponseState | None = None
@@ -243,7 +243,7 @@ class PagePost:
             return delivery_rows(connection, questionnaire.id, events, payload)
 
 
-class SurveyService:
+class RespondentService:
     """Database operations for the respondent blueprint. One per app; thread-safe."""
 
     def __init__(self, engine: Engine):
@@ -280,7 +280,7 @@ class SurveyService:
         cached = self._questionnaires.get(survey_id)
         if cached is None:
             with self.sessions() as session:
-                content = session.get(Survey, survey_id).content
+                content = session.get(QuestionnaireVersion, survey_id).content
             cached = parse_questionnaire(json.dumps(content, ensure_ascii=False), f"survey {survey_id}")
             self._questionnaires[survey_id] = cached
         return cached

@@ -150,3 +150,14 @@ def test_keep_mode_leaves_holes_for_fiml_and_drops_only_empty_rows(small, mobi):
     assert any("2 missing values in 2 rows kept" in n for n in kept.notes)
     with pytest.raises(DataError, match="has the same value"):
         prepare(data.assign(CUSL1=4), small, missing="keep")
+
+
+def test_infinite_cells_are_missing_and_the_callers_frame_is_untouched(small, mobi):
+    from analysis.data import prepare
+    data = mobi.astype(float)
+    data.loc[[4, 9], "CUSA2"] = [np.inf, -np.inf]
+    before = data.copy()
+    prepared = prepare(data, small)
+    assert prepared.n_used == 248 and prepared.dropped == {"missing values (listwise deletion)": 2}
+    assert not np.shares_memory(prepared.values, data["CUSA1"].to_numpy())
+    assert data.equals(before)

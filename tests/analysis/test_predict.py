@@ -82,8 +82,8 @@ def mobi_model():
 def test_kfold_matches_reference_implementation(mobi_model, mobi, technique):
     results = PLSPredict(mobi_model, folds=5, seed=4, technique=technique).fit(mobi)
     pls, lm, base = reference_predictions(mobi_model, mobi, folds_like(len(mobi), 5, 4), technique)
-    np.testing.assert_allclose(results.predictions[pls.columns].to_numpy(), pls.to_numpy(), atol=1e-8)
-    np.testing.assert_allclose(results.lm_predictions[lm.columns].to_numpy(), lm.to_numpy(), atol=1e-8)
+    np.testing.assert_allclose(results.predictions[pls.columns].to_numpy(), pls.to_numpy(), atol=1e-10)
+    np.testing.assert_allclose(results.lm_predictions[lm.columns].to_numpy(), lm.to_numpy(), atol=1e-10)
     items = results.items.set_index("item")
     actual = mobi[pls.columns]
     for item in pls.columns:
@@ -102,7 +102,7 @@ def test_loocv_matches_reference_on_a_subsample(mobi_model, mobi):
     data = mobi.iloc[:60].reset_index(drop=True)
     results = PLSPredict(mobi_model, loocv=True).fit(data)
     pls, _, _ = reference_predictions(mobi_model, data, [np.array([i]) for i in range(len(data))], "earliest")
-    np.testing.assert_allclose(results.predictions[pls.columns].to_numpy(), pls.to_numpy(), atol=1e-8)
+    np.testing.assert_allclose(results.predictions[pls.columns].to_numpy(), pls.to_numpy(), atol=1e-10)
     assert results.folds == 60 and results.loocv
 
 
@@ -116,7 +116,52 @@ def test_repeats_average_predictions(mobi_model, mobi):
         folds = [np.sort(m) for m in np.array_split(order, 4)]
         runs.append(reference_predictions(mobi_model, mobi, folds, "earliest")[0])
     expected = (runs[0] + runs[1]) / 2
-    np.testing.assert_allclose(both.predictions[expected.columns].to_numpy(), expected.to_numpy(), atol=1e-8)
+    np.testing.assert_allclose(both.predictions[expected.columns].to_numpy(), expected.to_numpy(), atol=1e-10)
+
+
+@pytest.mark.parametrize("folds, technique", [(10, "direct"), (7, "earliest")])
+def test_batched_folds_equal_per_fold_refits_on_ecsi(ecsi_mobi_model, mobi, folds, technique):
+    """The benchmark's setting (ECSI, 7 constructs, two repeats): the batch of training sets
+    (full-data moments minus each held-out fold's) gives the per-fold PLSPM refits'
+    predictions; 250 rows in 7 folds also exercises folds of unequal size (36 and 35)."""
+    results = PLSPredict(ecsi_mobi_model, folds=folds, repeats=2, seed=11, technique=technique).fit(mobi)
+    rng = np.random.default_rng(11)
+    runs = []
+    for _ in range(2):
+        order = rng.permutation(len(mobi))
+        runs.append(reference_predictions(ecsi_mobi_model, mobi, [np.sort(m) for m in np.array_split(order, folds)],
+                                          technique))
+    for produced, column in ((results.predictions, 0), (results.lm_predictions, 1)):
+        expected = (runs[0][column] + runs[1][column]) / 2
+        np.testing.assert_allclose(produced[expected.columns].to_numpy(), expected.to_numpy(), atol=1e-10)
+
+
+def test_repeats_read_in_chunks_give_the_same_predictions(mobi_model, mobi, monkeypatch):
+    """Large data are grouped into folds a few repeats at a time: one repeat per chunk
+    gives the predictions of all repeats at once (7 folds: two fold sizes)."""
+    import analysis.predict as predict_module
+
+    whole = PLSPredict(mobi_model, folds=7, repeats=3, seed=5).fit(mobi)
+    monkeypatch.setattr(predict_module, "_VALUES_PER_CHUNK", 1)
+    chunked = PLSPredict(mobi_model, folds=7, repeats=3, seed=5).fit(mobi)
+    for name in ("predictions", "lm_predictions"):
+        np.testing.assert_allclose(getattr(chunked, name).to_numpy(), getattr(whole, name).to_numpy(), atol=1e-12)
+    pd.testing.assert_frame_equal(chunked.items, whole.items, atol=1e-12)
+
+
+@pytest.mark.parametrize("weights", [(0.3, 0.7, 0.0), (1 / 3, 1 / 3, 1 / 3)])
+def test_linear_benchmark_with_a_dependent_predictor_item_is_lstsq(mobi_model, mobi, weights):
+    """IMAG5 an exact combination of IMAG1-IMAG3 (allowed in a reflective block) in every
+    row but the first: the training sets without that row have a singular LM predictor
+    covariance, and the benchmark still gives lstsq's predictions. With the first weights
+    inv() raises; with the second it returns entries near 1e15 (the variance inflation
+    check must catch it)."""
+    data = mobi.copy()
+    data["IMAG5"] = sum(w * data[f"IMAG{k}"] for k, w in enumerate(weights, start=1))
+    data.loc[0, "IMAG5"] += 1  # inside the 1-10 scale (5.6 and 5.67 before)
+    results = PLSPredict(mobi_model, folds=5, seed=4).fit(data)
+    _, lm, _ = reference_predictions(mobi_model, data, folds_like(len(data), 5, 4), "earliest")
+    np.testing.assert_allclose(results.lm_predictions[lm.columns].to_numpy(), lm.to_numpy(), atol=1e-10)
 
 
 def test_in_sample_is_the_full_data_fit(mobi_model, mobi):
@@ -184,3 +229,9 @@ def test_constant_item_in_a_training_fold_is_named(mobi_model, mobi):
     data.loc[0, "CUEX3"] = 6
     with pytest.raises(CSIError, match=r"item 'CUEX3' has one value in all training rows of fold \d+"):
         PLSPredict(mobi_model, loocv=True).fit(data.iloc[:40])
+
+
+def test_non_convergence_names_the_fold_and_repeat(mobi_model, mobi):
+    with pytest.raises(CSIError, match=r"PLS did not converge \(or was singular\) on all training rows of fold 1 "
+                                       r"\(repeat 1\); try the factorial"):
+        PLSPredict(mobi_model, folds=5, repeats=2, max_iter=1).fit(mobi)

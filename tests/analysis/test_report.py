@@ -181,7 +181,7 @@ def test_unknown_waves_are_named(engine, wave, compare, message):
 def test_a_wave_with_too_few_responses_says_so(engine):
     with Session(engine) as session:
         from models.storage import find_wave
-        survey = find_wave(session, "acsi-retail", "2026Q4").survey
+        survey = find_wave(session, "acsi-retail", "2026Q4").questionnaire_version
         create_wave(session, survey, "2027Q1")
         session.commit()
     with pytest.raises(ReportError, match="wave '2027Q1' has 0 complete responses"):

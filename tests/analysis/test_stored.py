@@ -83,7 +83,7 @@ def test_new_responses_or_other_code_make_it_out_of_date_but_a_closed_wave_serve
     with Session(engine) as session:
         for name in ("2026Q3", "2026Q4"):
             wave = find_wave(session, "acsi-retail", name)
-            bulk_insert_responses(engine, wave.survey, wave, simulate_responses(acsi, 2, seed=7))
+            bulk_insert_responses(engine, wave.questionnaire_version, wave, simulate_responses(acsi, 2, seed=7))
     status = stored_status(engine, "acsi-retail", "2026Q4")
     assert (status["current"], status["n"], status["completed_now"]) == (False, 120, 122)
     assert read_stored(engine, "acsi-retail", "2026Q4") is None
@@ -114,6 +114,8 @@ def test_a_report_from_stored_analyses_keeps_its_figures_until_an_analysis_chang
     from analysis.report import build_report
     from models.storage.tables import ReportFigures
 
+    # Drawing counted in this process: no second process (it would draw them out of sight).
+    monkeypatch.setenv("CSI_REPORT_PROCESSES", "1")
     engine = fielded(sqlite_url, acsi, ["2026Q3", "2026Q4"])
     drawn = []
     draw = report_module._draw_figures
@@ -133,7 +135,7 @@ def test_a_report_from_stored_analyses_keeps_its_figures_until_an_analysis_chang
     # New responses make the wave's analysis out of date: it is recomputed and the figures drawn from it.
     with Session(engine) as session:
         wave = find_wave(session, "acsi-retail", "2026Q4")
-        bulk_insert_responses(engine, wave.survey, wave, simulate_responses(acsi, 3, seed=9))
+        bulk_insert_responses(engine, wave.questionnaire_version, wave, simulate_responses(acsi, 3, seed=9))
     after = build_report(engine, "acsi-retail", "2026Q4")
     assert drawn[3:] == ["en"] and after.figures != first.figures and {s["wave"]: s["n_used"] for s in after.context["sizes"]}["2026Q4"] == 123
     # A seeded report computes everything afresh: it neither reads nor replaces the kept figures.

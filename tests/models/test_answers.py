@@ -69,6 +69,32 @@ def test_every_type_round_trips_post_store_read_export_import(data):
         assert isinstance(entry.display(question, answer, "zh-CN"), str)
 
 
+@pytest.mark.parametrize("question", Q.questions, ids=lambda q: q.id)
+def test_an_example_answer_is_one_a_page_could_post_and_store(question):
+    entry = answer_type(question)
+    example = entry.example(question)
+    shown = entry.shown(question, example)
+    form = MultiDict([(question.id, v) for v in (shown if isinstance(shown, list) else [shown])])
+    assert entry.tampered(question, form.getlist(question.id)) is None
+    assert entry.parse(question, entry.posted(question, form)) == example
+    assert entry.decode(question, *entry.encode(question, example)) == example
+
+
+@pytest.mark.parametrize("spec, example", [
+    ({"type": "number", "min": 10, "max": 20}, 10),
+    ({"type": "number", "min": 0.5, "max": 2.5, "integer": True}, 2),
+    ({"type": "number", "max": 1.5}, 1.5),
+    ({"type": "multiple_choice", "max_selected": 1}, ["a"]),
+    ({"type": "text", "max_length": 4}, "Fine"),
+])
+def test_an_example_answer_keeps_within_the_questions_limits(spec, example):
+    options = {"options": [{"value": "a", "label": "A"}, {"value": "b", "label": "B"}]} if "choice" in spec["type"] else {}
+    question = parse_questionnaire(json.dumps({
+        "id": "x", "version": "1", "default_language": "en", "title": "X", "scales": {"five": {"min": 1, "max": 5}},
+        "pages": [{"id": "p", "questions": [{"id": "q", "text": "Q?", **spec, **options}]}]}), "x.yaml").question("q")
+    assert answer_type(question).example(question) == example
+
+
 CELLS = {
     # question: (a spreadsheet's cell, the page's post of the same answer)
     "sat": [(4.0, "4"), (99, "99")],

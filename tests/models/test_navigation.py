@@ -13,6 +13,8 @@ import questionnaires
 from models import navigation
 from models.questionnaire import load_questionnaire, parse_questionnaire
 
+from .. import chain_questionnaire
+
 ACSI = load_questionnaire(questionnaires.path("acsi_retail"))
 CCSI = load_questionnaire(questionnaires.path("ccsi_mobile"))
 BRANCHING = parse_questionnaire(textwrap.dedent("""\
@@ -46,7 +48,8 @@ BRANCHING = parse_questionnaire(textwrap.dedent("""\
     follow_up:
       - when: "score <= 2 or staff <= 1"
     """), "branching.yaml")
-SHIPPED = {"acsi_retail": ACSI, "ccsi_mobile": CCSI, "branching": BRANCHING}
+CHAIN = parse_questionnaire(chain_questionnaire.QUESTIONNAIRE, "chain.yaml")
+SHIPPED = {"acsi_retail": ACSI, "ccsi_mobile": CCSI, "branching": BRANCHING, "chain": CHAIN}
 STORE_HAPPY = {"channel": "store", "score": 5, "topics": ["home_goods"]}
 
 
@@ -126,7 +129,34 @@ def test_question_shown_needs_the_page_and_the_question_condition():
     assert not navigation.question_shown(details, details.questions[1], {"channel": "store"})
 
 
-# Properties, on all three questionnaires -------------------------------------------------
+# A chain of conditions and a stale answer in it ------------------------------------------
+
+def test_a_stale_answer_does_not_keep_a_chain_of_conditions_alive():
+    stale = chain_questionnaire.STALE
+    # "complained" is hidden ("visited" is no), so its stored "yes" is no answer, and the
+    # complaint page it would have shown is skipped too.
+    assert navigation.visible_pages(CHAIN, stale) == [0, 3]
+    assert navigation.next_page(CHAIN, stale, 0) == 3 and navigation.previous_page(CHAIN, stale, 3) == 0
+    assert navigation.resume_page(CHAIN, stale, 2) == 3
+    assert navigation.visible_question_ids(CHAIN, stale) == {"visited", "overall"}
+    assert navigation.flagging_rules(CHAIN, stale) == []  # "handling <= 2" read the stale 1
+    done = navigation.completion(CHAIN, stale)
+    assert done.answers == {"visited": "no", "overall": 4} and done.dropped == {"complained", "handling"}
+    assert done.follow_up is False
+    assert navigation.answers_in_effect(CHAIN, stale) == {"visited": "no", "overall": 4}
+
+
+@pytest.mark.parametrize("answers, in_effect", [
+    ({"visited": "yes", "complained": "yes", "handling": 1}, {"visited": "yes", "complained": "yes", "handling": 1}),
+    ({"visited": "yes", "complained": "no", "handling": 1}, {"visited": "yes", "complained": "no"}),
+    ({"complained": "yes", "handling": 2}, {}),                      # nothing shows "complained"
+    ({"visited": "no", "hidden.store": "x", "other": 1}, {"visited": "no", "hidden.store": "x", "other": 1}),
+])
+def test_answers_in_effect_follow_the_chain_and_keep_what_no_page_asks(answers, in_effect):
+    assert navigation.answers_in_effect(CHAIN, answers) == in_effect
+
+
+# Properties, on all four questionnaires -------------------------------------------------
 
 def answer_to(question):
     """A value a respondent could have given (as stored answers are read)."""
@@ -226,3 +256,18 @@ def test_completion_keeps_exactly_the_visible_answers(name, data):
     visible = navigation.visible_question_ids(questionnaire, answers)
     assert set(done.answers) == set(answers) & visible and done.dropped == set(answers) - visible
     assert done.follow_up == bool(navigation.flagging_rules(questionnaire, done.answers))
+
+
+@PROPERTY
+@given(name=st.sampled_from(NAMES), data=st.data())
+def test_answers_in_effect_are_answers_to_shown_questions_and_change_nothing_they_decide(name, data):
+    # Every answer in effect is to a question those answers show, and leaving the stale ones
+    # out changes no page's visibility nor the follow-up (they were never read).
+    questionnaire = SHIPPED[name]
+    answers = data.draw(any_answers(questionnaire))
+    in_effect = navigation.answers_in_effect(questionnaire, answers)
+    assert set(in_effect) == set(answers) & navigation.visible_question_ids(questionnaire, in_effect)
+    assert navigation.answers_in_effect(questionnaire, in_effect) == in_effect
+    for index, page in enumerate(questionnaire.pages):
+        assert navigation.page_visible(page, in_effect) == (index in navigation.visible_pages(questionnaire, answers))
+    assert navigation.flagging_rules(questionnaire, in_effect) == navigation.flagging_rules(questionnaire, answers)

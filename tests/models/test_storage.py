@@ -1,4 +1,6 @@
 """Storage on SQLite and (when CSI_TEST_POSTGRES_URL is set) PostgreSQL."""
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -39,7 +41,8 @@ def test_migration_from_first_schema_keeps_data(empty_database_url, acsi):
     with engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO surveys (id, questionnaire_id, version, content_hash, content, title, created_at) "
-            "VALUES (1, 'acsi-retail', '1', 'abc', '{}', 'T', CURRENT_TIMESTAMP)"))
+            "VALUES (1, 'acsi-retail', '1', 'abc', :content, 'T', CURRENT_TIMESTAMP)"),
+            {"content": json.dumps(dict(acsi.raw), ensure_ascii=False)})
         connection.execute(text("INSERT INTO waves (id, questionnaire_id, name, survey_id, closed) VALUES (1, 'acsi-retail', '2026Q3', 1, false)"))
         connection.execute(text(
             "INSERT INTO responses (id, survey_id, wave_id, status, language, current_page, started_at, updated_at) "
@@ -132,3 +135,59 @@ def test_rows_an_older_bulk_loader_wrote_are_read_and_exported_beside_the_webs(d
     assert frame["coded"].tolist()[:2] == [1.0, "2"] and pd.isna(frame["coded"].iloc[2])
     assert wide_frame(engine, questionnaire, "W1")["coded"].tolist() == ["1", "2", None]
     engine.dispose()
+
+
+def test_stale_answers_of_web_responses_are_not_read_and_an_imports_are(database_url):
+    """A partial web response that went back and changed "visited" to no keeps its stale
+    answers stored, and one completed before chains were followed kept "handling" after its
+    "complained" was dropped: the wave's frame (analysis, exports, API) reads neither; an
+    imported response's answers are the file's."""
+    from models.questionnaire import parse_questionnaire
+
+    from .. import chain_questionnaire
+    chain = parse_questionnaire(chain_questionnaire.QUESTIONNAIRE, "chain.yaml")
+    engine = make_engine(database_url)
+    with Session(engine) as session:
+        survey = register_questionnaire(session, chain)
+        wave = create_wave(session, survey, "W1")
+        session.commit()
+        stale = chain_questionnaire.STALE
+        kept = {"visited": "yes", "complained": "yes", "handling": 2, "overall": 5}
+        web = bulk_insert_responses(engine, survey, wave, pd.DataFrame([stale, kept, stale]), status="partial")
+        imported = bulk_insert_responses(engine, survey, wave, pd.DataFrame([stale]), status="partial",
+                                         origin="imported")
+        legacy = bulk_insert_responses(engine, survey, wave, pd.DataFrame([{"visited": "no", "handling": 1, "overall": 3}]))
+    partial = load_wave_frame(engine, "chain", "W1", status="partial")
+
+    def row(frame, response_id):
+        return {k: None if pd.isna(v) else v for k, v in frame.loc[response_id].to_dict().items()}
+    assert row(partial, web[0]) == {"visited": "no", "complained": None, "handling": None, "overall": 4.0}
+    assert row(partial, web[1]) == {"visited": "yes", "complained": "yes", "handling": 2.0, "overall": 5.0}
+    assert row(partial, web[2]) == row(partial, web[0])  # the same cells: one group
+    assert row(partial, imported[0]) == {"visited": "no", "complained": "yes", "handling": 1.0, "overall": 4.0}
+    complete = load_wave_frame(engine, "chain", "W1")
+    assert list(complete.index) == legacy and np.isnan(complete.loc[legacy[0], "handling"])
+    assert complete.loc[legacy[0], "overall"] == 3.0
+    only = load_wave_frame(engine, "chain", "W1", status="partial", columns=["handling"])
+    assert only["handling"].isna().tolist() == [True, False, True, False]  # masked before the columns are chosen
+
+
+def test_stale_answers_are_judged_with_the_links_hidden_values(sqlite_url):
+    """``app_only`` is shown when the link said channel=app: a response whose link said web
+    cannot hold an answer to it (its page's conditions read the hidden value, not an answer)."""
+    from models.questionnaire import parse_questionnaire
+
+    from ..hidden_questionnaire import HIDDEN_YAML
+    questionnaire = parse_questionnaire(HIDDEN_YAML, "hidden.yaml")
+    engine = make_engine(sqlite_url)
+    with Session(engine) as session:
+        survey = register_questionnaire(session, questionnaire)
+        wave = create_wave(session, survey, "W1")
+        session.commit()
+        rows = pd.DataFrame([{"overall": 8, "fruit": "a", "app_only": 1}] * 3)
+        ids = bulk_insert_responses(engine, survey, wave, rows, status="partial")
+        for response_id, channel in zip(ids, ["app", "web", None]):
+            session.get(Response, response_id).hidden = {"channel": channel} if channel else None
+        session.commit()
+    frame = load_wave_frame(engine, "hidden-demo", "W1", status="partial")
+    assert frame["app_only"].isna().tolist() == [False, True, True] and frame["overall"].tolist() == [8.0] * 3

@@ -49,10 +49,10 @@ SETTINGS = [["form_id", "form_title", "version", "default_language"],
             ["retail-xls", "Retail survey", 3, "English (en)"]]
 
 
-def workbook(path, survey=SURVEY, choices=CHOICES, settings=SETTINGS):
+def workbook(path, survey=SURVEY, choices=CHOICES, settings=SETTINGS, hidden=None):
     book = Workbook()
     book.remove(book.active)
-    for name, rows in (("survey", survey), ("choices", choices), ("settings", settings)):
+    for name, rows in (("survey", survey), ("choices", choices), ("settings", settings), ("hidden", hidden)):
         if rows is None:
             continue
         sheet = book.create_sheet(name)
@@ -122,7 +122,7 @@ def test_the_loader_s_own_checks_point_back_to_the_row(tmp_path):
     with pytest.raises(ConversionError) as caught:
         convert_workbook(workbook(tmp_path / "missing.xlsx", survey))
     rows = {(p.row, p.column): p.message for p in caught.value.problems}
-    assert (5, "text") in rows and "zh-CN" in rows[(5, "text")]
+    assert (5, "label") in rows and "zh-CN" in rows[(5, "label")]
     assert "move the question into a later group" in rows[(13, "relevant")]
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 import questionnaires
 from models import load_questionnaire
+from models.answers import answer_type, is_missing
 from models.storage import create_invitations
 from survey_app.state import state_of
 from tests.conftest import SHIPPED_COPIES, register_shipped
@@ -60,15 +61,9 @@ def client(app):
 
 
 def default_answer(question):
-    if question.type == "rating":
-        return str(question.scale.maximum - 2)
-    if question.type == "single_choice":
-        return str(question.options[-1].value)
-    if question.type == "multiple_choice":
-        return [str(question.options[0].value), str(question.options[-1].value)]
-    if question.type == "number":
-        return "3"
-    return "Fine, thanks."
+    """What the scripted respondent posts when a test says nothing: the type's example answer."""
+    entry = answer_type(question)
+    return entry.shown(question, entry.example(question))
 
 
 @dataclass
@@ -158,23 +153,19 @@ class Respondent:
         raise AssertionError("did not finish")
 
 
-def as_stored(question, value):
-    """A posted form value in the form the wide frame holds it (for comparisons)."""
-    import json
-    if value is None or (isinstance(value, float) and value != value):
+def as_answer(question, value):
+    """A posted form value or a wide-frame cell as the answer it stands for (for comparisons;
+    None for no answer): read as the type reads a file's cell."""
+    if is_missing(value):
         return None
-    if question.type in ("rating", "number"):
-        return float(value)
-    if question.type == "multiple_choice":
-        return tuple(value if isinstance(value, (list, tuple)) else json.loads(value))
-    return value
+    return answer_type(question).coerce(question, value)
 
 
 def assert_row_matches(row, posted: dict, questionnaire) -> None:
     """The stored wide-frame ``row`` holds exactly the ``posted`` answers."""
     import pandas as pd
-    stored = {qid: as_stored(questionnaire.question(qid), v) for qid, v in row.items() if not pd.isna(v)}
-    sent = {qid: as_stored(questionnaire.question(qid), v) for qid, v in posted.items()}
+    stored = {qid: as_answer(questionnaire.question(qid), v) for qid, v in row.items() if not pd.isna(v)}
+    sent = {qid: as_answer(questionnaire.question(qid), v) for qid, v in posted.items()}
     assert stored == sent
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from analysis.simulate import simulate_responses
 from models.storage import bulk_insert_responses, find_wave, load_wave_frame
 from models.storage.accounts import MAX_FAILURES, create_admin, create_api_token
-from models.storage.tables import Invitation, Response, Survey
+from models.storage.tables import Invitation, Response, QuestionnaireVersion
 from survey_app.state import state_of
 
 from .conftest import Respondent, https_client
@@ -54,7 +54,7 @@ def admin_client(app, accounts):
 def fielded(engine, acsi):
     """Two waves of 300 simulated complete responses each (the shipped ACSI questionnaire)."""
     with Session(engine) as session:
-        survey = session.scalar(select(Survey).where(Survey.questionnaire_id == "acsi-retail"))
+        survey = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "acsi-retail"))
         for name, shift, seed in (("2026Q3", 0.0, 1), ("2026Q4", 0.25, 2)):
             wave = find_wave(session, "acsi-retail", name)
             bulk_insert_responses(engine, survey, wave, simulate_responses(acsi, 300, seed=seed, shift=shift))
@@ -190,7 +190,7 @@ def test_wave_lifecycle_and_questionnaire_upload(admin_client, engine, acsi):
     assert rejected.status_code == 422
     assert re.search(r"broken\.yaml:\d+: ", text), text[:2000]
     with Session(engine) as session:
-        assert session.scalar(select(Survey).where(Survey.questionnaire_id == "broken")) is None
+        assert session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "broken")) is None
     newer = acsi.raw | {"version": "2"}
     import json
     accepted = admin_client.post("/admin/questionnaires", data={"csrf_token": token,

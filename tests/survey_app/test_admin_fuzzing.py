@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.storage.tables import Invitation, Survey, Wave
+from models.storage.tables import Invitation, QuestionnaireVersion, Wave
 from tests.conftest import sqlite_copy
 
 from .test_admin import accounts, admin_client, csrf_of  # noqa: F401  (fixtures)
@@ -22,7 +22,7 @@ def database_url(request, tmp_path):
 
 def counts(engine):
     with Session(engine) as session:
-        return tuple(session.scalar(select(func.count()).select_from(t)) for t in (Survey, Wave, Invitation))
+        return tuple(session.scalar(select(func.count()).select_from(t)) for t in (QuestionnaireVersion, Wave, Invitation))
 
 
 FILES = st.one_of(st.binary(max_size=2000), st.sampled_from([

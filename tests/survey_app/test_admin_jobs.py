@@ -131,7 +131,7 @@ def test_one_stored_analysis_everywhere(queued_app, app, admin_client, engine, f
     acsi = load_questionnaire(questionnaires.path("acsi_retail"))
     with Session(engine) as session:
         wave = find_wave(session, "acsi-retail", "2026Q4")
-        bulk_insert_responses(engine, wave.survey, wave, simulate_responses(acsi, 5, seed=9))
+        bulk_insert_responses(engine, wave.questionnaire_version, wave, simulate_responses(acsi, 5, seed=9))
     assert "Out of date" in admin_client.get(f"/admin/waves/{wave_id_of(engine)}").get_data(as_text=True)
     later = https_client(app).get("/api/v1/surveys/acsi-retail/waves/2026Q4/indices",
                                   headers={"Authorization": f"Bearer {accounts['token']}"}).json

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from models.answers import answer_type
 from models.storage import load_wave_frame
 from tests.conftest import sqlite_copy
 
@@ -89,10 +90,11 @@ class Person:
             value = choice_for(question)
             if value is None:
                 continue
-            if question.type in ("rating", "single_choice"):
-                self.choose(qid, value)
-            elif question.type == "multiple_choice":
+            entry = answer_type(question)
+            if entry.multiple:
                 self.tick(qid, value)
+            elif entry.choices(question):  # one of the options the page offers
+                self.choose(qid, value)
             else:
                 self.type(qid, value)
 

@@ -42,7 +42,7 @@ def test_help_lists_only_built_commands():
     listed = {line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()}
     assert listed == {"validate", "init", "fit", "predict", "demo", "serve", "backup", "restore", "admin", "report",
                       "export", "followup", "invitations", "webhooks", "worker", "jobs", "analyse", "text", "convert", "dashboard",
-                      "import", "wave", "league", "links", "cvpat"}
+                      "import", "wave", "league", "links", "cvpat", "questionnaire"}
     wave_commands = csi("wave", "--help").stdout.split("Commands:")[1].split()
     assert {"create", "open", "close", "limit", "status"} <= set(wave_commands)
 
@@ -275,7 +275,7 @@ def test_fit_on_a_wave_without_responses_says_so(stored_wave):
 
     engine = make_engine(stored_wave)
     with Session(engine) as session:
-        create_wave(session, find_wave(session, "acsi-retail", "2026Q4").survey, "2027Q1")
+        create_wave(session, find_wave(session, "acsi-retail", "2026Q4").questionnaire_version, "2027Q1")
         session.commit()
     engine.dispose()
     # The wave's stored analysis (the default) and a fresh fit (any option) both say so in one line.
@@ -330,14 +330,14 @@ def test_export_writes_what_the_console_downloads(app, database_url, tmp_path):
     from models import load_questionnaire
     from models.storage import bulk_insert_responses, find_wave
     from models.storage.accounts import create_admin
-    from models.storage.tables import Survey
+    from models.storage.tables import QuestionnaireVersion
     from tests.survey_app.conftest import https_client
     from tests.survey_app.test_admin import PASSWORD, login
 
     engine = state_of(app).engine
     acsi = load_questionnaire(questionnaires.path("acsi_retail"))
     with Session(engine) as session:
-        survey = session.scalar(select(Survey).where(Survey.questionnaire_id == "acsi-retail"))
+        survey = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "acsi-retail"))
         wave = find_wave(session, "acsi-retail", "2026Q4")
         wave_id = wave.id
         create_admin(session, "alice", PASSWORD, "admin")

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 import questionnaires
-from models.storage.tables import Survey, Wave
+from models.storage.tables import QuestionnaireVersion, Wave
 from tests.conftest import SHIPPED_COPIES, TEMPLATE_BUILDS
 
 SEEN: list[str] = []
@@ -21,7 +21,7 @@ def test_app_gets_its_own_copy_with_the_shipped_questionnaires(app, engine, data
     assert TEMPLATE_BUILDS[f"{backend}+shipped"] == 1
     assert database_url in SHIPPED_COPIES and database_url not in SEEN
     with Session(engine) as session:
-        surveys = session.scalars(select(Survey.questionnaire_id)).all()
+        surveys = session.scalars(select(QuestionnaireVersion.questionnaire_id)).all()
         waves = {(w.questionnaire_id, w.name, w.closed) for w in session.scalars(select(Wave))}
         assert session.execute(text("SELECT count(*) FROM responses")).scalar() == 0
     assert sorted(surveys) == sorted(set(surveys)) and len(surveys) == len(questionnaires.SHIPPED)

@@ -204,9 +204,9 @@ def console_data(app, engine, accounts, fielded, acsi):  # noqa: F811
                   "disk", "full", "ExportError", "home", "response", "completed", "https", "crm", "example", "com",
                   "hooks", "gold", "Fine", "thanks"}  # (a tier in the filter's example; a typed answer)
     data_words |= {word for event in hook_store.EVENTS for word in latin_words(event)}  # identifiers a receiver matches
-    from models.storage.tables import Survey, Wave
+    from models.storage.tables import QuestionnaireVersion, Wave
     with Session(engine) as session:
-        names = list(session.scalars(select(Survey.questionnaire_id))) + list(session.scalars(select(Wave.name)))
+        names = list(session.scalars(select(QuestionnaireVersion.questionnaire_id))) + list(session.scalars(select(Wave.name)))
     data_words |= {word for name in names for word in latin_words(name)}
     data_words |= {word for question in acsi.questions for word in latin_words(question.id)}
     data_words |= {word for question in acsi.questions for option in question.options
@@ -349,7 +349,7 @@ def test_storage_refusals_in_chinese(app, engine, acsi):
     from models.storage import follow_up as fu
     from models.storage import invitations as mail
     from models.storage import webhooks as hooks
-    from models.storage.tables import AdminUser, Response, Survey
+    from models.storage.tables import AdminUser, Response, QuestionnaireVersion
     from survey_app.console_errors import ERRORS_ZH, _compile, translate_error
 
     from .test_follow_up import answer_and_leave_contact
@@ -399,7 +399,7 @@ def test_storage_refusals_in_chinese(app, engine, acsi):
         refused(lambda: hooks.check_url("https://crm.example.com/a b"))
         refused(lambda: hooks.check_events(["response.deleted"]))
         refused(lambda: hooks.check_events([]))
-        survey = session.scalar(select(Survey).where(Survey.questionnaire_id == "acsi-retail"))
+        survey = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "acsi-retail"))
         refused(lambda: create_wave(session, survey, "2026Q4"))
         session.rollback()
         refused(lambda: mail.read_invitation_csv(b"email\n\xff\n", "list.csv"))

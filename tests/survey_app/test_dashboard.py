@@ -24,7 +24,7 @@ from models.storage.dashboard import survey_dashboard
 from models.storage.follow_up import (QueueFilter, follow_up_queue, overdue_by_survey, set_sla_hours,
                                       sla_hours_by_survey)
 from models.storage.repository import StorageError
-from models.storage.tables import Answer, Invitation, Response, Survey, SurveySetting
+from models.storage.tables import Answer, Invitation, Response, QuestionnaireVersion, QuestionnaireSetting
 from survey_app import dashboard_charts as charts
 
 from .conftest import https_client
@@ -194,8 +194,8 @@ def test_overdue_follow_ups_follow_each_surveys_sla(app, admin_client, engine, a
     now = datetime.now(timezone.utc)
     contact = {"name": "Li", "phone": "+86 138 0000 0000", "consent": True}
     with Session(engine) as session:
-        acsi_survey = session.scalar(select(Survey).where(Survey.questionnaire_id == "acsi-retail"))
-        ccsi_survey = session.scalar(select(Survey).where(Survey.questionnaire_id == "ccsi-mobile"))
+        acsi_survey = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "acsi-retail"))
+        ccsi_survey = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "ccsi-mobile"))
         acsi_wave, ccsi_wave = find_wave(session, "acsi-retail", "2026Q4"), find_wave(session, "ccsi-mobile", "2026Q4")
     # acsi-retail: open callable cases 10, 30, 50 and 80 hours old; one 100 hours old without
     # contact consent; ccsi-mobile: one open callable case 30 hours old.
@@ -234,8 +234,8 @@ def test_overdue_follow_ups_follow_each_surveys_sla(app, admin_client, engine, a
     assert "Follow-up SLA of acsi-retail: the default, 48 hours." in html.unescape(sla.get_data(as_text=True))
     admin_client.post("/admin/surveys/acsi-retail/follow-up-sla", data={"csrf_token": csrf_of(page), "hours": "100"})
     with Session(engine) as session:
-        assert session.get(SurveySetting, "acsi-retail").follow_up_sla_hours == 100.0
-        assert session.get(SurveySetting, "acsi-retail").updated_by == "alice"
+        assert session.get(QuestionnaireSetting, "acsi-retail").follow_up_sla_hours == 100.0
+        assert session.get(QuestionnaireSetting, "acsi-retail").updated_by == "alice"
         assert overdue_by_survey(session, 48) == {"ccsi-mobile": 1}
     # And by CLI.
     result = run_cli(app, "followup", "sla", "--survey", "acsi-retail", "--hours", "48", "--by", "alice")
@@ -261,7 +261,7 @@ def test_a_bad_sla_gets_a_message_and_changes_nothing(app, admin_client, engine,
                                follow_redirects=True)
     assert answer.status_code == 200 and message in html.unescape(answer.get_data(as_text=True))
     with Session(engine) as session:
-        assert session.get(SurveySetting, "acsi-retail") is None
+        assert session.get(QuestionnaireSetting, "acsi-retail") is None
     result = run_cli(app, "followup", "sla", "--survey", "acsi-retail", "--hours", hours)
     assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output
 
@@ -290,7 +290,7 @@ def test_hostile_requests(app, admin_client, engine, accounts):
     refused = viewer.post("/admin/surveys/acsi-retail/follow-up-sla", data={"csrf_token": csrf_of(seen), "hours": "1"})
     assert refused.status_code == 403
     with Session(engine) as session:
-        assert session.get(SurveySetting, "acsi-retail") is None
+        assert session.get(QuestionnaireSetting, "acsi-retail") is None
         with pytest.raises(StorageError, match="no questionnaire 'nope'"):
             set_sla_hours(session, "nope", 24)
     result = run_cli(app, "dashboard", "--survey", "nope")

@@ -73,7 +73,7 @@ def _fielded(database_url, n=250):
         answers.loc[answers.index[k::23], q.id] = float(q.scale.dont_know_code)  # some "don't know"s
     with Session(engine, expire_on_commit=False) as session:
         wave = find_wave(session, SURVEY, "2026Q1")
-        survey = wave.survey
+        survey = wave.questionnaire_version
     languages = ["zh-CN" if k % 3 == 0 else "en" for k in range(n)]
     bulk_insert_responses(engine, survey, wave, answers, language=languages)
     return engine, questionnaire
@@ -162,3 +162,18 @@ def test_import_errors_are_file_row_lines_and_nothing_is_stored(database_url, tm
     engine.dispose()
     missing = csi("import", "--survey", SURVEY, "--wave", "W", str(tmp_path / "nope.csv"), url=database_url)
     assert missing.returncode == 1 and "nope.csv: cannot read the file" in missing.stdout
+
+
+def test_csi_import_says_which_quotas_the_imported_rows_took_past_their_limit(database_url, tmp_path):
+    from ..models.test_importing_quotas import FILE, QUOTAS
+
+    (tmp_path / "quotas.yaml").write_text(QUOTAS, encoding="utf-8")
+    (tmp_path / "field.csv").write_text(FILE, encoding="utf-8")
+    ok(csi("wave", "create", "--survey", "imp", "--wave", "W1", "--questionnaire", str(tmp_path / "quotas.yaml"),
+           url=database_url))
+    out = ok(csi("import", "--survey", "imp", "--wave", "W1", str(tmp_path / "field.csv"), url=database_url))
+    assert out.splitlines()[-1] == ("field.csv: quota store now over by 1 (3 of 2) (imported "
+                                    "responses are stored and counted even past a limit)")
+    status = json.loads(ok(csi("wave", "status", "--survey", "imp", "--wave", "W1", "--json", url=database_url)))
+    assert [(q["id"], q["count"], q["limit"], q["full"]) for q in status["quotas"]] == [
+        ("store", 3, 2, True), ("unhappy", 2, 10, False), ("price", 3, 5, False)]

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from analysis.simulate import simulate_responses
 from models.storage import bulk_insert_responses, create_wave
-from models.storage.tables import Survey
+from models.storage.tables import QuestionnaireVersion
 from survey_app.downloads import ascii_fallback, attachment
 
 from .test_admin import accounts, admin_client, csrf_of  # noqa: F401  (fixtures)
@@ -41,7 +41,7 @@ def test_attachment_header_carries_the_exact_name_and_no_injection():
 @pytest.fixture
 def chinese_wave(engine, acsi):
     with Session(engine, expire_on_commit=False) as session:
-        survey = session.scalar(select(Survey).where(Survey.questionnaire_id == "acsi-retail"))
+        survey = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "acsi-retail"))
         wave = create_wave(session, survey, WAVE)
         session.commit()
     bulk_insert_responses(engine, survey, wave, simulate_responses(acsi, 20, seed=3))

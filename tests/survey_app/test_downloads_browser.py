@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from analysis.simulate import simulate_responses
 from models.storage import bulk_insert_responses, create_wave
-from models.storage.tables import Survey
+from models.storage.tables import QuestionnaireVersion
 
 from .test_admin import accounts  # noqa: F401  (fixtures)
 from .test_admin_browser import log_in
@@ -20,7 +20,7 @@ WAVE = "2026年第四季度"
 
 def test_chinese_wave_export_keeps_its_name(browser, live_server, accounts, engine, acsi, shots, tmp_path):
     with Session(engine, expire_on_commit=False) as session:
-        survey = session.scalar(select(Survey).where(Survey.questionnaire_id == "acsi-retail"))
+        survey = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "acsi-retail"))
         wave = create_wave(session, survey, WAVE)
         session.commit()
     bulk_insert_responses(engine, survey, wave, simulate_responses(acsi, 12, seed=6))

@@ -34,7 +34,7 @@ def store_wave(engine, acsi):
             frame.loc[k, item] = 6 if k < 5 else 2
     with Session(engine) as session:
         wave = find_wave(session, "acsi-retail", "2026Q4")
-        survey = wave.survey
+        survey = wave.questionnaire_version
         ids = bulk_insert_responses(engine, survey, wave, frame, follow_up=[k < 10 for k in range(120)],
                                     contacts=[{"phone": "+86 138 0000 0000", "consent": True} if k < 10 else None
                                               for k in range(120)])

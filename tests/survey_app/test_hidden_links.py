@@ -118,7 +118,7 @@ def test_signed_values(hidden_app, hq):
             assert page.status_code == 400 and words in page.get_data(as_text=True)
     # The signature of W1 does not open another wave.
     with Session(state_of(hidden_app).engine) as session:
-        create_wave(session, find_wave(session, "hidden-demo", "W1").survey, "W2")
+        create_wave(session, find_wave(session, "hidden-demo", "W1").questionnaire_version, "W2")
         session.commit()
     other = https_client(hidden_app).get(f"/s/hidden-demo/W2?{urlencode({'agent': 'alice', 'sig': sig})}")
     assert other.status_code == 400

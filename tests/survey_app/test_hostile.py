@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from models.storage import find_wave
-from models.storage.tables import Answer, Invitation, Response, Survey
+from models.storage.tables import Answer, Invitation, Response, QuestionnaireVersion
 
 from ..models.test_questionnaire_limits import HOSTILE
 from .conftest import Respondent, https_client
@@ -48,7 +48,7 @@ UPLOADS = {**HOSTILE, "version over 32 characters (PostgreSQL's column)": (
 
 
 def test_hostile_questionnaire_uploads_are_422_with_the_loaders_message(admin_client, engine):
-    surveys = count(engine, Survey)
+    surveys = count(engine, QuestionnaireVersion)
     for name, (content, expected) in UPLOADS.items():
         token = csrf_of(admin_client.get("/admin/").get_data(as_text=True))
         response = admin_client.post("/admin/questionnaires", content_type="multipart/form-data",
@@ -56,7 +56,7 @@ def test_hostile_questionnaire_uploads_are_422_with_the_loaders_message(admin_cl
         assert response.status_code == 422, (name, response.status_code)
         assert expected in html.unescape(response.get_data(as_text=True)), name
         assert_security_headers(response, name)
-    assert count(engine, Survey) == surveys
+    assert count(engine, QuestionnaireVersion) == surveys
 
 
 # -- NUL bytes ---------------------------------------------------------------------------
@@ -302,7 +302,7 @@ def route_urls(app, path_value: str):
 @pytest.mark.parametrize("kind", ["nul", "invalid utf-8", "huge", "deeply nested"])
 def test_every_route_survives_hostile_input(app, accounts, engine, kind):
     path_value, query, body = hostile_requests(kind)
-    stored = [count(engine, table) for table in (Answer, Response, Survey, Invitation)]
+    stored = [count(engine, table) for table in (Answer, Response, QuestionnaireVersion, Invitation)]
     admin = https_client(app)
     assert login(admin).status_code == 302
     clients = {"anonymous": (https_client(app), {}), "admin": (admin, {}),
@@ -331,7 +331,7 @@ def test_every_route_survives_hostile_input(app, accounts, engine, kind):
                 seen += 1
     assert seen == 2 * 2 * (len(routes) + sum(url.startswith("/api/") for _, _, url in routes) / 2)
     if kind == "nul":  # every request refused at the door
-        assert [count(engine, table) for table in (Answer, Response, Survey, Invitation)] == stored
+        assert [count(engine, table) for table in (Answer, Response, QuestionnaireVersion, Invitation)] == stored
 
 
 # -- hypothesis: any text in an answer and in the contact form, on both backends ----------------

@@ -102,7 +102,7 @@ def test_a_failing_job_records_its_error_and_runs_after_retry(sqlite_url, tmp_pa
     with Session(engine) as session:
         from models.storage import find_wave
         wave = find_wave(session, "acsi-retail", "2026Q4")
-        bulk_insert_responses(engine, wave.survey, wave, simulate_responses(acsi, 100, seed=3))
+        bulk_insert_responses(engine, wave.questionnaire_version, wave, simulate_responses(acsi, 100, seed=3))
     retried = subprocess.run([sys.executable, "-m", "survey_app.cli", "jobs", "retry", str(job_id), "--database", sqlite_url],
                              capture_output=True, text=True, timeout=120,
                              env=dict(os.environ, CSI_QUEUE_NAME=queue.name))
@@ -136,7 +136,7 @@ def test_stale_analyses_are_queued_after_the_debounce_and_closed_current_ones_ne
     with Session(engine) as session:
         from models.storage import find_wave
         wave = find_wave(session, "acsi-retail", "2026Q4")
-        bulk_insert_responses(engine, wave.survey, wave, simulate_responses(acsi, 3, seed=4))
+        bulk_insert_responses(engine, wave.questionnaire_version, wave, simulate_responses(acsi, 3, seed=4))
     again = refresh_stale_analyses(engine, queue, debounce=0)
     assert [job_store.get_job(engine, j).params["wave"] for j in again] == ["2026Q4"]  # the closed 2026Q3 is left alone
     engine.dispose()

@@ -188,7 +188,7 @@ def test_opted_out_address_is_not_invited_to_later_waves(mail_app, smtp, tmp_pat
     assert page.status_code == 200 and "Stop these e-mails" in page.get_data(as_text=True)
     assert https_client(mail_app).post(opt_out_path).status_code == 200
     with Session(state_of(mail_app).engine) as session:
-        create_wave(session, find_wave(session, "acsi-retail", "2026Q4").survey, "2027Q1")
+        create_wave(session, find_wave(session, "acsi-retail", "2026Q4").questionnaire_version, "2027Q1")
         session.commit()
     later = ("--survey", "acsi-retail", "--wave", "2027Q1")
     assert csi("invitations", "import", *later, people).exit_code == 0

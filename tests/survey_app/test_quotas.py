@@ -311,3 +311,41 @@ def test_an_invitee_a_quota_ended_is_not_reminded(app, engine):
         wave = session.scalar(select(Wave).where(Wave.name == "Q1"))
         due = mail_store.reminder_candidates(session, wave, max_reminders=2, interval=timedelta(days=3))
         assert [invitation.email for invitation in due] == ["b@example.com"]
+
+
+def test_a_counter_row_committed_meanwhile_is_not_taken_for_a_full_quota(postgres_template):
+    """On PostgreSQL (READ COMMITTED) a completion's first UPDATE of a quota's counter can run
+    before another completion commits that row: it updates nothing, yet by the next statement
+    the row is there. That "nothing updated" must not read as "full" (a CI run under load once
+    ended a respondent by a wave cap of 40 after 7 completions). Here completion B makes and
+    commits the row exactly between completion A's UPDATE and A's next statement."""
+    from models.storage import make_engine
+    from survey_app.responses.quota_claims import CREATE, RAISE, claim
+    from tests.conftest import scratch_postgres
+
+    with scratch_postgres(postgres_template) as url:
+        engine = make_engine(url)
+        try:
+            field_wave(engine, quota_questionnaire(5))
+            with Session(engine) as session:
+                wave_id = session.scalar(select(Wave.id).where(Wave.name == "Q1"))
+            key = {"w": wave_id, "q": "north_store"}
+            with engine.connect() as a, engine.connect() as b:
+                interleaved = []
+
+                def run_a(statement, params):
+                    result = a.execute(statement, params)
+                    rows = list(result) if result.returns_rows else []
+                    if statement is RAISE and not interleaved:
+                        assert rows == []  # the row is not there yet for A
+                        b.execute(CREATE["postgresql"], {**key, "start": 0})
+                        assert list(b.execute(RAISE, {**key, "lim": 5})) == [(1,)]
+                        b.commit()  # B's completion counted first
+                        interleaved.append(True)
+                    return rows
+
+                assert claim(run_a, "postgresql", wave_id, [("north_store", 5)]) is None
+                a.commit()
+            assert interleaved and quota_count(engine) == 2
+        finally:
+            engine.dispose()

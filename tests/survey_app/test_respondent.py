@@ -7,6 +7,7 @@ from models.storage import load_wave_frame
 from models.storage.tables import Answer, Invitation, PageSubmission, Response
 from survey_app.state import state_of
 
+from .. import chain_questionnaire
 from .conftest import Page, Respondent, assert_row_matches, https_client
 
 
@@ -433,3 +434,42 @@ def test_changed_earlier_answer_replaces_it_and_drops_answers_it_now_hides(clien
     assert not set(skipped) & set(answers)
     (response,) = stored(engine)
     assert response.status == "complete" and response.follow_up is False
+
+
+@pytest.fixture
+def chain(app, engine):
+    from models.questionnaire import parse_questionnaire
+    from models.storage import create_wave, register_questionnaire
+    questionnaire = parse_questionnaire(chain_questionnaire.QUESTIONNAIRE, "chain.yaml")
+    with Session(engine) as session:
+        create_wave(session, register_questionnaire(session, questionnaire), "W1")
+        session.commit()
+    return questionnaire
+
+
+def test_a_stale_answer_keeps_no_chain_of_conditions_alive(client, chain, engine):
+    """visited -> complained -> handling: answered down the chain (a badly handled complaint),
+    then back to the first page and "visited" changed to no. "complained" is now hidden, so
+    its stored "yes" shows neither the complaint page nor requires "handling"; completion
+    drops both, the follow-up rule ("handling <= 2") is not set off by the stale 1, and the
+    wave's frame holds neither."""
+    person = Respondent(client, chain, {"visited": "yes", "complained": "yes", "handling": "1", "overall": "4"})
+    page = person.start(survey="chain", wave="W1")
+    for expected in (["visited"], ["complained"], ["handling"]):
+        assert page.question_ids == expected
+        page = person.answer(page)
+    assert page.question_ids == ["overall"]
+    for _ in range(3):
+        page = person.answer(page, nav="back")
+    assert page.question_ids == ["visited"]
+    after = person.answer(page, overrides={"visited": "no"})
+    assert after.question_ids == ["overall"]  # not "handling", shown by the stale "complained"
+    assert set(stored_answers(engine)) == {"visited", "complained", "handling", "overall"}  # kept while partial
+    back = person.answer(after, nav="back")
+    assert back.question_ids == ["visited"]  # Back skips the stale pages too
+    done = person.finish(person.answer(back, overrides={"visited": "no"}))
+    assert "/done" in done.url
+    assert stored_answers(engine) == {"visited": (None, "no"), "overall": (4.0, None)}
+    (response,) = stored(engine)
+    assert response.status == "complete" and response.follow_up is False
+    assert set(load_wave_frame(engine, "chain", "W1").columns) == {"visited", "overall"}

@@ -10,7 +10,7 @@ from flask import Flask
 
 from survey_app import create_app
 from survey_app.jobs import queue_of_app
-from survey_app.responses import SurveyService
+from survey_app.responses import RespondentService
 from survey_app.state import AppState, current_state, state_of
 
 
@@ -21,7 +21,7 @@ def test_state_is_built_from_the_configuration_and_cached(tmp_path):
     state = state_of(app)
     assert isinstance(state, AppState) and state.url == url
     assert Path(state.engine.url.database) == tmp_path / "one.sqlite3"
-    assert isinstance(state.service, SurveyService) and state.service.engine is state.engine
+    assert isinstance(state.service, RespondentService) and state.service.engine is state.engine
     assert state.queue is None, "the queue is made on first use, not at start-up"
     queue = queue_of_app(app)
     assert queue is state.queue and queue_of_app(app) is queue, "made once per app"

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from analysis.simulate import simulate_responses
 from models.storage import bulk_insert_responses, find_wave
 from models.storage.console import histogram, share_text, weighted_median
-from models.storage.tables import Survey
+from models.storage.tables import QuestionnaireVersion
 
 from .test_admin import accounts, admin_client  # noqa: F401  (fixtures)
 
@@ -24,7 +24,7 @@ T0 = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc)
 
 def insert(engine, frame, status="complete", starts=None, ends=None):
     with Session(engine) as session:
-        survey = session.scalar(select(Survey).where(Survey.questionnaire_id == "acsi-retail"))
+        survey = session.scalar(select(QuestionnaireVersion).where(QuestionnaireVersion.questionnaire_id == "acsi-retail"))
         wave = find_wave(session, "acsi-retail", "2026Q4")
         wave_id = wave.id
         bulk_insert_responses(engine, survey, wave, frame, status=status, started_at=starts, completed_at=ends)

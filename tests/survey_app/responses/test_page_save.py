@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from models.answers import answer_type
 from survey_app.responses import ResponseState, plan_page_save
 
 NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
@@ -22,8 +23,7 @@ def earlier_pages(ccsi, upto: int) -> dict:
     answers = {}
     for page in ccsi.pages[:upto]:
         for q in page.questions:
-            answers[q.id] = SATISFACTION.get(q.id, q.options[0].value if q.type == "single_choice"
-                                             else 12 if q.type == "number" else 7)
+            answers[q.id] = SATISFACTION.get(q.id, answer_type(q).example(q))
     return answers
 
 

@@ -1,0 +1,104 @@
+"""A second process for the parts of a report that do not wait on each other.
+
+A report from nothing computes five wave analyses one after another (each reuses the fits
+of the waves before it), the reported wave's segments (which need none of them) and then
+draws its figures. On two cores, the segments run in a second process while the trend is
+fitted and compared, that process imports matplotlib meanwhile, and then draws the figures
+while this one lays out the rest of the page (docs/benchmarks.md, issue 16).
+
+The second process is forked from this one on first use, so it starts with every module
+already imported; it runs one task at a time, in the order submitted, with one BLAS
+thread like this process, so its numbers are the same bits as if computed here (a test
+compares the two reports). Arguments and results travel as pickles made with the stored
+analyses' pickler (read-only mappings included). Where fork is unavailable, on one core,
+or with ``CSI_REPORT_PROCESSES=1``, every task runs in this process when its result is asked for.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pickle
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Callable
+
+from .bootstrap import single_blas_thread
+
+
+def _available() -> bool:
+    if os.environ.get("CSI_REPORT_PROCESSES", "").strip() == "1":
+        return False
+    if mp.current_process().daemon:  # a daemonic process may not start children
+        return False
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    return cores >= 2 and "fork" in mp.get_all_start_methods()
+
+
+def _die_with(parent: int) -> None:
+    """In the second process, first: on Linux, ask the kernel to end it when the process that
+    started it dies (``prctl(PR_SET_PDEATHSIG)``), so a worker killed mid-report leaves no
+    process behind waiting for tasks forever. Strictly it is the starting *thread*'s end: a
+    ``SecondProcess`` is opened and closed within one call on one thread, as the report and
+    ``compute_analysis`` do. Elsewhere nothing (the pool ends it on close)."""
+    import signal
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it died before the request took effect
+        os._exit(0)
+
+
+def _run(payload: bytes) -> bytes:
+    """In the second process: call the pickled (function, args) and pickle its result."""
+    from .stored import pickle_bytes
+    function, args = pickle.loads(payload)
+    with single_blas_thread():
+        return pickle_bytes(function(*args))
+
+
+def warm_figures() -> None:
+    """Import matplotlib and register the fonts (about a third of a second), ahead of drawing."""
+    from .plots import use_cjk_fonts
+    import matplotlib.pyplot  # noqa: F401
+    use_cjk_fonts()
+
+
+class SecondProcess:
+    """``later(function, *args)`` starts ``function(*args)`` in the second process (forked on
+    first use) and returns a call that waits for and returns its result. Used as a context
+    manager; leaving it ends the process (after its running task)."""
+
+    def __init__(self, enabled: bool | None = None):
+        self.enabled = _available() if enabled is None else enabled
+        self._pool: ProcessPoolExecutor | None = None
+        self.submitted = 0  # tasks handed to the second process
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def later(self, function: Callable[..., Any], *args) -> Callable[[], Any]:
+        if not self.enabled:
+            return lambda: function(*args)
+        from .stored import pickle_bytes
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"),
+                                             initializer=_die_with, initargs=(os.getpid(),))
+        future = self._pool.submit(_run, pickle_bytes((function, args)))
+        self.submitted += 1
+        return lambda: pickle.loads(future.result())
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> "SecondProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
