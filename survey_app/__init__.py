@@ -210,11 +210,20 @@ def _bare_page(title: str, body: str, language: str) -> str:
 
 
 def _instance_secret(folder: Path) -> str:
+    """The instance folder's secret key, made on first use. Processes starting at once
+    (server workers, parallel test workers) must all read the same complete key: it is
+    written to a file of this process's own and linked into place, which only one can do
+    (a reader never sees a half-written key, a second writer never fails)."""
     path = folder / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    secret = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secret)
-    return secret
+    if not path.exists():
+        draft = folder / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass  # another process made it first: use its key
+        finally:
+            draft.unlink()
+    return path.read_text().strip()

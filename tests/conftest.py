@@ -62,6 +62,21 @@ def bank_survey():
     return data, ref, blocks, parse_model(text)
 
 
+@pytest.fixture(autouse=True)
+def password_cost(request, monkeypatch):
+    """Passwords hashed and checked with scrypt at N=2^10 instead of the production 2^15 (the
+    cost is stored in each hash, and checking follows it): the same code, about 2 ms instead
+    of 100 ms per hash or login. Tests marked ``production_password_cost`` keep the production
+    cost: thirty parallel guesses must overlap in the time a real check takes to test the
+    throttle's lock. Commands run as subprocesses always use the production cost."""
+    if request.node.get_closest_marker("production_password_cost"):
+        return
+    from models.storage import accounts
+
+    monkeypatch.setitem(accounts.SCRYPT, "n", 2 ** 10)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", None)  # a cheap one made now is dropped afterwards
+
+
 # How often each migrated template was built in this session: the per-test databases are
 # copies of one template per backend, so each count stays at 1 (tests/test_fixtures.py checks).
 TEMPLATE_BUILDS: Counter[str] = Counter()
@@ -89,6 +104,51 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
+# The web tests' starting point (tests/survey_app/conftest.py's ``app``): the three shipped
+# questionnaires registered, each with an open wave 2026Q4 and a closed 2026Q3. Registering
+# them costs about 0.15-0.2 s of CPU per test; a second template per backend holds them.
+SHIPPED_WAVES = (("2026Q4", False), ("2026Q3", True))
+
+
+def register_shipped(engine) -> None:
+    """Register the shipped questionnaires and their two waves in ``engine``'s database."""
+    from sqlalchemy.orm import Session
+
+    import questionnaires
+    from models import load_questionnaire
+    from models.storage import create_wave, register_questionnaire
+
+    with Session(engine) as session:
+        for name in questionnaires.SHIPPED:
+            survey = register_questionnaire(session, load_questionnaire(questionnaires.path(name)))
+            for wave, closed in SHIPPED_WAVES:
+                create_wave(session, survey, wave).closed = closed
+        session.commit()
+
+
+# URLs handed out as copies of a template with the shipped questionnaires already registered
+# (``app`` registers them itself on any other database, e.g. a module's own ``database_url``).
+SHIPPED_COPIES: set[str] = set()
+
+
+@pytest.fixture(scope="session")
+def sqlite_shipped_template(sqlite_template, tmp_path_factory) -> Path:
+    """A copy of ``sqlite_template`` with the shipped questionnaires registered."""
+    from models.storage import make_engine
+
+    path = tmp_path_factory.mktemp("template") / "shipped.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    engine = make_engine(f"sqlite:///{path}")
+    register_shipped(engine)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    TEMPLATE_BUILDS["sqlite+shipped"] += 1
+    return path
+
+
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[str | None]:
     """The name of a PostgreSQL database migrated to head once per session (None without a
@@ -109,6 +169,32 @@ def postgres_template() -> Iterator[str | None]:
         # CREATE DATABASE ... TEMPLATE refuses a template that has any other connection.
         engine.dispose()
         TEMPLATE_BUILDS["postgresql"] += 1
+        yield name
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_shipped_template(postgres_template) -> Iterator[str | None]:
+    """A copy of ``postgres_template`` with the shipped questionnaires registered (None
+    without a server), dropped at session end."""
+    if postgres_template is None:
+        yield None
+        return
+    from models.storage import make_engine
+
+    base = postgres_url()
+    name = f"csi_shipped_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"'))
+    try:
+        engine = make_engine(_sibling(base, name))
+        register_shipped(engine)
+        engine.dispose()
+        TEMPLATE_BUILDS["postgresql+shipped"] += 1
         yield name
     finally:
         with admin.connect() as connection:
@@ -149,6 +235,39 @@ def scratch_postgres(template: str | None = None):
     return scratch_postgres_database(base, "csi_test")
 
 
+def wants_shipped(request) -> bool:
+    """Whether the test asking for a database also sets up the web app on it (``app``, which
+    registers the shipped questionnaires): then it gets a copy with them already registered."""
+    return "app" in request.fixturenames
+
+
+def sqlite_copy(request, tmp_path) -> str:
+    """The URL of this test's own copy of the SQLite template (with the shipped questionnaires
+    when the test uses ``app``)."""
+    shipped = wants_shipped(request)
+    path = tmp_path / "test.sqlite3"
+    shutil.copyfile(request.getfixturevalue("sqlite_shipped_template" if shipped else "sqlite_template"), path)
+    url = f"sqlite:///{path}"
+    if shipped:
+        SHIPPED_COPIES.add(url)
+    return url
+
+
+@contextmanager
+def postgres_copy(request) -> Iterator[str]:
+    """This test's own copy of the PostgreSQL template (as :func:`sqlite_copy`); skipped where
+    no server is configured."""
+    shipped = wants_shipped(request)
+    template = request.getfixturevalue("postgres_shipped_template" if shipped else "postgres_template")
+    with scratch_postgres(template) as url:
+        if shipped:
+            SHIPPED_COPIES.add(url)
+        try:
+            yield url
+        finally:
+            SHIPPED_COPIES.discard(url)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path, sqlite_template) -> str:
     """A SQLite database of this test's own, already migrated to head."""
@@ -160,13 +279,12 @@ def sqlite_url(tmp_path, sqlite_template) -> str:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """A database of this test's own on each backend, already migrated to head: a copy of the
-    session's template (migrating once per session instead of once per test)."""
+    session's template (migrating once per session instead of once per test); for a test that
+    uses ``app``, of the template that also holds the shipped questionnaires."""
     if request.param == "sqlite":
-        path = tmp_path / "test.sqlite3"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
-        yield f"sqlite:///{path}"
+        yield sqlite_copy(request, tmp_path)
         return
-    with scratch_postgres(request.getfixturevalue("postgres_template")) as url:
+    with postgres_copy(request) as url:
         yield url
 
 

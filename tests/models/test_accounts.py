@@ -46,6 +46,7 @@ def test_backoff_delays_grow_from_the_free_failures_and_are_capped():
     assert backoff.delay(10_000) == timedelta(seconds=900)
 
 
+@pytest.mark.production_password_cost
 @pytest.mark.parametrize("address", ["addr:a", None])
 def test_parallel_guesses_never_evaluate_more_than_the_limit(engine, address):
     # Before: the count was read before the attempt was recorded, without a lock, so 30 parallel

@@ -74,7 +74,12 @@ JUNK = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floa
                  st.text(max_size=20), st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=3))
 
 
-@settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+# Each example parses the whole shipped questionnaire (about 70 ms of CPU): hypothesis'
+# default 100 examples here (each run draws new ones).
+QUESTIONNAIRE = settings(max_examples=100, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+
+
+@QUESTIONNAIRE
 @given(st.lists(st.tuples(st.sampled_from(ALL_PATHS), JUNK), min_size=1, max_size=4))
 def test_structurally_mutated_questionnaires_fail_with_problems(mutations):
     document = json.loads(json.dumps(DOCUMENT, default=str))
@@ -94,7 +99,7 @@ def test_structurally_mutated_questionnaires_fail_with_problems(mutations):
         assert exc.problems and all(p.file == "mutated.json" for p in exc.problems)
 
 
-@settings(max_examples=200, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+@QUESTIONNAIRE
 @given(st.lists(st.tuples(st.integers(0, len(SHIPPED_TEXT) - 1), st.integers(0, 20),
                           st.text(alphabet=":-[]{}&*!|>'\"#%@`\n \t?,aZ9中", max_size=6)), min_size=1, max_size=5))
 def test_byte_mutated_yaml_fails_with_problems(edits):

@@ -12,24 +12,24 @@ from sqlalchemy.orm import Session
 import questionnaires
 from models import load_questionnaire
 from models.answers import answer_type, is_missing
-from models.storage import create_invitations, create_wave, register_questionnaire
+from models.storage import create_invitations
 from survey_app.state import state_of
+from tests.conftest import SHIPPED_COPIES, register_shipped
 
 
 @pytest.fixture
 def app(database_url):
+    """The app on this test's database, the shipped questionnaires registered with an open
+    wave 2026Q4 and a closed 2026Q3 (``database_url`` is then usually a copy of a template that
+    already holds them: tests/conftest.py)."""
     from survey_app import create_app
 
-    app = create_app({"DATABASE_URL": database_url, "AUTO_MIGRATE": True, "TESTING": True,
+    copy = database_url in SHIPPED_COPIES  # already migrated and registered
+    app = create_app({"DATABASE_URL": database_url, "AUTO_MIGRATE": not copy, "TESTING": True,
                       "PROPAGATE_EXCEPTIONS": False})
     engine = state_of(app).engine
-    with Session(engine) as session:
-        for name in questionnaires.SHIPPED:
-            survey = register_questionnaire(session, load_questionnaire(questionnaires.path(name)))
-            create_wave(session, survey, "2026Q4")
-            closed = create_wave(session, survey, "2026Q3")
-            closed.closed = True
-        session.commit()
+    if not copy:
+        register_shipped(engine)
     yield app
     engine.dispose()
 

@@ -51,6 +51,7 @@ def live_login(base: str, username: str, password: str) -> int:
         client.close()
 
 
+@pytest.mark.production_password_cost
 def test_thirty_parallel_guesses_on_a_live_server_evaluate_at_most_the_limit(app, users, live_server):
     # Before: 6 (SQLite) and 12 (PostgreSQL) of 30 parallel guesses were evaluated, limit 5.
     app.config.update(LOGIN_RATE_LIMIT="", LOGIN_BACKOFF_SECONDS=60)  # the database layer alone

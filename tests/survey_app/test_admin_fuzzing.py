@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.storage.tables import Invitation, QuestionnaireVersion, Wave
+from tests.conftest import sqlite_copy
 
 from .test_admin import accounts, admin_client, csrf_of  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(params=["sqlite"])
 def database_url(request, tmp_path):
-    return f"sqlite:///{tmp_path / 'admin-fuzz.sqlite3'}"
+    return sqlite_copy(request, tmp_path)  # a copy of the session's migrated template
 
 
 def counts(engine):

@@ -12,6 +12,7 @@ import pytest
 
 from models.answers import answer_type
 from models.storage import load_wave_frame
+from tests.conftest import sqlite_copy
 
 from .conftest import assert_row_matches
 
@@ -31,7 +32,7 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not 
 @pytest.fixture(params=["sqlite"])
 def database_url(request, tmp_path):
     # Browser tests exercise the front end; the storage backends are covered by the other suites.
-    return f"sqlite:///{tmp_path / 'browser.sqlite3'}"
+    return sqlite_copy(request, tmp_path)  # a copy of the session's migrated template
 
 
 @pytest.fixture(scope="module")

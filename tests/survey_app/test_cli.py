@@ -113,7 +113,7 @@ def test_fit_errors_are_one_clear_line(tmp_path):
 
 def test_demo_then_fit_from_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'demo.sqlite3'}"
-    demo = csi("demo", "--database", url, "--respondents", "150", "--no-serve", "--boot", "200", "--perm", "100",
+    demo = csi("demo", "--database", url, "--respondents", "150", "--no-serve", "--boot", "50", "--perm", "30",
                cwd=tmp_path)
     assert demo.returncode == 0, demo.stderr
     assert "2026Q3" in demo.stdout and "satisfaction" in demo.stdout
@@ -139,10 +139,10 @@ def test_demo_then_fit_from_database(tmp_path):
     assert set(payload["index"]) == {"brand_image", "expected_quality", "perceived_quality", "perceived_value", "satisfaction", "loyalty"}
     # Running the demo again reuses the data rather than duplicating it.
     stored = json.loads(result.stdout)["stored_analysis"]
-    assert (stored["bootstrap"], stored["permutations"]) == (200, 100)  # the demo's stored analysis, not a new one
+    assert (stored["bootstrap"], stored["permutations"]) == (50, 30)  # the demo's stored analysis, not a new one
     # Running the demo again reuses the data and the stored analyses rather than redoing them.
-    again = csi("demo", "--database", url, "--respondents", "150", "--no-serve", "--no-reports", "--boot", "200",
-                "--perm", "100", cwd=tmp_path)
+    again = csi("demo", "--database", url, "--respondents", "150", "--no-serve", "--no-reports", "--boot", "50",
+                "--perm", "30", cwd=tmp_path)
     assert again.returncode == 0 and "n=150" in again.stdout
     assert re.findall(r"satisfaction .*p=(\S+),", again.stdout) == re.findall(r"satisfaction .*p=(\S+),", demo.stdout)
     engine = make_engine(url)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.storage.tables import Answer
+from tests.conftest import sqlite_copy
 
 from .conftest import Respondent
 
@@ -20,7 +21,7 @@ VALUES = st.one_of(st.text(max_size=30), st.sampled_from(["1", "10", "11", "0", 
 
 @pytest.fixture(params=["sqlite"])
 def database_url(request, tmp_path):
-    return f"sqlite:///{tmp_path / 'fuzz.sqlite3'}"
+    return sqlite_copy(request, tmp_path)  # a copy of the session's migrated template
 
 
 def answers(engine):

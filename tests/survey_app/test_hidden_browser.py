@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from models.questionnaire import parse_questionnaire
 from models.storage import create_wave, register_questionnaire
 from survey_app.state import state_of
+from tests.conftest import sqlite_copy
 from tests.hidden_questionnaire import HIDDEN_YAML
 
 from .test_browser import CHROMIUM, FLAGS, PHONE  # noqa: F401  (skips the module without Chromium)
@@ -21,7 +22,7 @@ HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>"
 
 @pytest.fixture(params=["sqlite"])
 def database_url(request, tmp_path):
-    return f"sqlite:///{tmp_path / 'browser.sqlite3'}"
+    return sqlite_copy(request, tmp_path)  # a copy of the session's migrated template
 
 
 @pytest.fixture(scope="module")

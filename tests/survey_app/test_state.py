@@ -1,7 +1,12 @@
 """What one app makes from its configuration (survey_app/state.py): one engine on the
 configured database, the respondent service on that engine, one queue made on first use;
 two apps share none of it."""
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+from flask import Flask
 
 from survey_app import create_app
 from survey_app.jobs import queue_of_app
@@ -28,3 +33,23 @@ def test_state_is_built_from_the_configuration_and_cached(tmp_path):
     assert state_of(other).engine is not state.engine and state_of(other).service is not state.service
     state.engine.dispose()
     state_of(other).engine.dispose()
+
+
+def test_apps_starting_at_once_share_one_complete_secret_key(tmp_path, monkeypatch):
+    """Apps started together on a fresh instance folder without a configured key (server
+    workers, parallel test workers) all sign with the one key made there: never an empty or
+    half-written key, never an error because another made the file first."""
+    monkeypatch.setattr(Flask, "auto_find_instance_path", lambda self: str(tmp_path / "instance"))
+    together = threading.Barrier(6)
+
+    def start(n):
+        together.wait()
+        app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path / f'{n}.sqlite3'}"})
+        state_of(app).engine.dispose()
+        return app.secret_key
+
+    with ThreadPoolExecutor(6) as pool:
+        keys = set(pool.map(start, range(6)))
+    stored = (tmp_path / "instance" / "secret_key").read_text()
+    assert keys == {stored} and re.fullmatch(r"[0-9a-f]{64}", stored)
+    assert sorted(p.name for p in (tmp_path / "instance").iterdir()) == ["secret_key"]  # no drafts left
