@@ -214,6 +214,7 @@ PAIRS: dict[str, tuple[str, str]] = {
     "all_jobs": ("All jobs", "全部任务"),
     "attempt": ("(attempt {n})", "（第 {n} 次尝试）"),
     "retry": ("Retry", "重试"),
+    "import_skipped": ("Skipped:", "已跳过："),
     "view": ("view", "查看"),
     "download_html": ("download HTML", "下载 HTML"),
     "download": ("download", "下载"),

@@ -66,6 +66,9 @@ def test_import_form_runs_a_job_that_reports_every_problem(imports, admin_client
                                      "2 bad rows skipped")
     shown = admin_client.get(f"/admin/jobs/{job_id}").get_data(as_text=True)
     assert "1 responses imported" in shown and "field work.csv:3: exp_overall: 0 is outside" in shown
+    assert "Skipped:" in shown and "已跳过" not in shown
+    shown_zh = admin_client.get(f"/admin/jobs/{job_id}", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "已跳过：" in shown_zh and "Skipped:" not in shown_zh
     assert count(engine) == 1 and list(imports.iterdir()) == []
     assert load_wave_frame(engine, "acsi-retail", "2026Q4")["exp_overall"].tolist() == [10.0]  # 非常好, its label
 
