@@ -177,12 +177,22 @@ def _is_outage(error) -> bool:
     from sqlalchemy.exc import InterfaceError, OperationalError
     if error.connection_invalidated or isinstance(error, InterfaceError):
         return True
-    sqlstate = getattr(error.orig, "sqlstate", None)
-    if sqlstate is not None:
+    # The driver's error and what it was raised from or while handling: a connection the
+    # server ended in the middle of a pipeline surfaces as psycopg's "cannot exit pipeline
+    # mode while busy" (no SQLSTATE of its own), raised while handling the AdminShutdown.
+    causes, cause = [], error.orig
+    while cause is not None and len(causes) < 10:
+        causes.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    for cause in causes:
+        sqlstate = getattr(cause, "sqlstate", None)
         # 08: connection exceptions; 53: insufficient resources (disk full, too many
         # connections); 57P: the server shutting down or restarting; 25006: a server that
         # accepts only reads (a standby after a failover, or default_transaction_read_only).
-        return sqlstate.startswith(("08", "53", "57P")) or sqlstate == "25006"
+        if sqlstate is not None and (sqlstate.startswith(("08", "53", "57P")) or sqlstate == "25006"):
+            return True
+    if getattr(error.orig, "sqlstate", None) is not None:
+        return False
     if isinstance(error, OperationalError):
         message = str(error.orig).lower()
         return any(text in message for text in _SQLITE_OUTAGES) or "connection" in message or "server" in message

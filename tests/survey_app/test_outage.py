@@ -141,3 +141,33 @@ def _register_shipped(engine) -> None:
         for name in questionnaires.SHIPPED:
             create_wave(session, register_questionnaire(session, load_questionnaire(questionnaires.path(name))), "2026Q4")
         session.commit()
+
+
+def _raised_while_handling(outer: Exception, inner: Exception) -> Exception:
+    try:
+        try:
+            raise inner
+        except Exception:
+            raise outer
+    except Exception as error:
+        return error
+
+
+@pytest.mark.parametrize("inner, outage", [
+    # psycopg's pipeline, its connection ended by the server mid-post (a restart, a failover,
+    # pg_terminate_backend): the error that surfaces has no SQLSTATE; the one it was raised
+    # while handling does (57P01). tests/survey_app/test_faults.py met it once in three runs.
+    ("AdminShutdown", True),
+    ("ConnectionFailure", True),
+    ("UniqueViolation", False),  # a bug's error is no outage, however it surfaces
+])
+def test_an_error_raised_while_the_server_ended_the_connection_is_an_outage(inner, outage):
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    from survey_app import _is_outage
+
+    orig = _raised_while_handling(psycopg.OperationalError("cannot exit pipeline mode while busy"),
+                                  getattr(psycopg.errors, inner)("the driver's first error"))
+    error = DBAPIError.instance("UPDATE responses SET current_page = 4", {}, orig, psycopg.Error)
+    assert _is_outage(error) is outage
