@@ -35,7 +35,7 @@ from .loyalty import loyalty_items, satisfaction_loyalty
 from .plots import path_diagram
 from .report_plots import ipma_chart, loyalty_chart, segment_chart, svg, trend_chart
 from .report_tables import reviewer_tables
-from .second_process import SecondProcess, warm_figures
+from .second_process import Kept, SecondProcess, warm_figures
 from .report_text import (ACTIONS, CONSTRUCT_NAMES, DROPPED, INVARIANCE, SCHEMES, SEGMENT_VARIABLES, TEXT, Names,
                           localize_note, text_for)
 from .segments import analyse_segments, segment_changes
@@ -143,6 +143,10 @@ def segment_variables(questionnaire, columns) -> list[str]:
     return [c for c in columns if c in SEGMENT_NAMES]
 
 
+# The name the second process keeps a report's segments under, for its figures (second_process.Kept).
+SEGMENTS_KEPT = "segments"
+
+
 def analyse_wave_segments(engine, model, questionnaire, wave: str, frame: pd.DataFrame, previous: str | None,
                           previous_frame: pd.DataFrame | None, n_boot: int, n_perm: int, seed: int,
                           helper: SecondProcess | None = None):
@@ -155,7 +159,7 @@ def analyse_wave_segments(engine, model, questionnaire, wave: str, frame: pd.Dat
     previous_data = _with_attributes(engine, questionnaire_id, previous, previous_frame) if previous else None
     arguments = (model, questionnaire, wave, seg_data, previous, previous_data, n_boot, n_perm, seed)
     if helper is not None:
-        return helper.later(_segments_of, *arguments)
+        return helper.later(_segments_of, *arguments, keep=SEGMENTS_KEPT)
     return _segments_of(*arguments)
 
 
@@ -198,15 +202,18 @@ def build_report(engine, questionnaire_id: str, wave: str, *, compare: str | Non
 
 def _load_waves(engine, questionnaire, model, questionnaire_id: str, wave: str, names: list[str], *,
                 compare: str | None, n_boot: int | None, n_perm: int | None, seed: int | None, from_stored: bool,
-                say: Callable[[str], None], helper: SecondProcess) -> ReportInputs:
+                say: Callable[[str], None], helper: SecondProcess,
+                on_fitted: Callable[..., None] | None = None) -> ReportInputs:
     """Step 1, loading waves: the trend up to ``wave`` (and ``compare``) with its segments,
     from the stored analyses (computing those missing) or, with ``from_stored`` False,
     fitted afresh with ``seed``; the segments computed in ``helper``'s second process
-    meanwhile."""
+    meanwhile. ``on_fitted(fit, frame)``: called with the wave's fit as soon as it is made,
+    when its stored analysis is computed (``stored_report_inputs``)."""
     if from_stored:
         from .stored import stored_report_inputs
         return stored_report_inputs(engine, questionnaire_id, wave, compare=compare, n_boot=n_boot, n_perm=n_perm,
-                                    on_progress=say, questionnaire=questionnaire, helper=helper)
+                                    on_progress=say, questionnaire=questionnaire, helper=helper,
+                                    on_fitted=on_fitted)
     n_boot = 1000 if n_boot is None else n_boot
     n_perm = 1000 if n_perm is None else n_perm
     seed = 1 if seed is None else seed
@@ -294,13 +301,23 @@ def _figure_code_version() -> str:
 FIGURE_CODE_VERSION = _figure_code_version()
 
 
-def _draw_figures(model, questionnaire, language: str, text, words: Names, results, trend, drivers, segments,
-                  loyalty) -> dict[str, str]:
-    """Every figure of the report as inline SVG ({name: markup})."""
+FIGURE_ORDER = ("trend", "paths", "ipma", "segment_", "loyalty")
+
+
+def _in_order(*parts: dict[str, str]) -> dict[str, str]:
+    """The figures of ``parts`` in one mapping, in the page's order (FIGURE_ORDER, by prefix)."""
+    merged = {name: markup for part in parts for name, markup in part.items()}
+    rank = lambda name: next(k for k, prefix in enumerate(FIGURE_ORDER) if name.startswith(prefix))  # noqa: E731
+    return {name: merged[name] for name in sorted(merged, key=rank)}
+
+
+def _draw_wave_figures(model, language: str, text, words: Names, results, drivers, loyalty,
+                       segments) -> dict[str, str]:
+    """The figures of the reported wave alone (paths, importance-performance, segments,
+    loyalty): they can be drawn as soon as its fit and segments are made, before the
+    trend's other waves are analysed."""
     cname = words.construct
     figures = {}
-    shown = [c for c in model.construct_names if c in set(trend.index_table["construct"])]
-    figures["trend"] = svg(trend_chart(trend, shown, cname, text["trend_title"]), "trend", text["trend"])
     scheme = SCHEMES.get(language, {}).get(results.scheme, results.scheme)
     boot = results.bootstrap
     path_title = (text["path_title"].format(scheme=scheme, n=results.n_used) + "\n"
@@ -325,10 +342,27 @@ def _draw_figures(model, questionnaire, language: str, text, words: Names, resul
     return figures
 
 
+def _draw_trend_figure(model, text, words: Names, trend) -> dict[str, str]:
+    """The figure that needs the whole trend: the index per wave."""
+    shown = [c for c in model.construct_names if c in set(trend.index_table["construct"])]
+    return {"trend": svg(trend_chart(trend, shown, words.construct, text["trend_title"]), "trend", text["trend"])}
+
+
+def _wave_figures_of(model, questionnaire, language: str, results, drivers, loyalty, segments) -> dict[str, str]:
+    """:func:`_draw_wave_figures` from picklable arguments (the second process gets these)."""
+    return _draw_wave_figures(model, language, text_for(language), _names(questionnaire, language), results, drivers,
+                              loyalty, segments)
+
+
+def _trend_figure_of(model, questionnaire, language: str, trend) -> dict[str, str]:
+    """:func:`_draw_trend_figure` from picklable arguments."""
+    return _draw_trend_figure(model, text_for(language), _names(questionnaire, language), trend)
+
+
 def _figures_of(model, questionnaire, language: str, results, trend, drivers, segments, loyalty) -> dict[str, str]:
-    """:func:`_draw_figures` from picklable arguments (the second process gets these)."""
-    return _draw_figures(model, questionnaire, language, text_for(language), _names(questionnaire, language), results,
-                         trend, drivers, segments, loyalty)
+    """Every figure of the report as inline SVG ({name: markup}), in the page's order."""
+    return _in_order(_wave_figures_of(model, questionnaire, language, results, drivers, loyalty, segments),
+                     _trend_figure_of(model, questionnaire, language, trend))
 
 
 def _figures(engine, questionnaire_id: str, wave: str, inputs: ReportInputs, questionnaire, language: str,
@@ -370,14 +404,25 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
         raise ReportError(f"cannot compare with wave {compare!r}: questionnaire {questionnaire_id!r} has waves {', '.join(names)}")
     questionnaire = questionnaire_of_wave(engine, questionnaire_id, wave)
     model = questionnaire.csi_model()
+    language = language if language in questionnaire.languages else questionnaire.default_language
+    early: dict[str, tuple] = {}
+
+    def on_fitted(results, frame: pd.DataFrame) -> None:
+        # The wave's own figures, drawn in the second process right after its segments (kept
+        # there, SEGMENTS_KEPT) while this one analyses the trend's other waves.
+        if helper.started:
+            early["wave"] = (results, helper.later(_wave_figures_of, model, questionnaire, language, results,
+                                                   _drivers(results, model, language),
+                                                   _loyalty(frame, questionnaire, language),
+                                                   Kept(SEGMENTS_KEPT, 0)))
     inputs = _load_waves(engine, questionnaire, model, questionnaire_id, wave, names, compare=compare, n_boot=n_boot,
-                         n_perm=n_perm, seed=seed, from_stored=from_stored, say=say, helper=helper)
+                         n_perm=n_perm, seed=seed, from_stored=from_stored, say=say, helper=helper,
+                         on_fitted=on_fitted)
     trend, segments = inputs.trend, inputs.segments
     chosen = _choose_comparisons(trend, wave)
     results = trend.fits[wave]
     frame = inputs.frames[wave]
     # Step 3, translating: every word of the page and its figures in the report's language.
-    language = language if language in questionnaire.languages else questionnaire.default_language
     text = text_for(language)
     words = _names(questionnaire, language)
     drivers = _drivers(results, model, language)
@@ -386,9 +431,13 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
 
     def start_drawing() -> Callable[[], dict[str, str]]:
         if helper.started:  # the second process computed the segments and imported matplotlib: it draws
+            drawn_early = early.get("wave")
+            wave_figures = drawn_early[1] if drawn_early is not None and drawn_early[0] is results else \
+                helper.later(_wave_figures_of, model, questionnaire, language, results, drivers, loyalty, segments)
             # Without the trend's fits and comparisons, which no figure reads (megabytes of resamples).
-            slim = (*figure_arguments[:4], dataclasses.replace(trend, fits={}, comparisons={}), *figure_arguments[5:])
-            return helper.later(_figures_of, *slim)
+            trend_figure = helper.later(_trend_figure_of, model, questionnaire, language,
+                                        dataclasses.replace(trend, fits={}, comparisons={}))
+            return lambda: _in_order(wave_figures(), trend_figure())
         return lambda: _figures_of(*figure_arguments)
     figures_ready = _figures(engine, questionnaire_id, wave, inputs, questionnaire, language, start_drawing, say)
     value = delivered_value(frame, questionnaire, results.respondent_index.get("satisfaction"))

@@ -19,7 +19,7 @@ import multiprocessing as mp
 import os
 import pickle
 from concurrent.futures import ProcessPoolExecutor
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from .bootstrap import single_blas_thread
 
@@ -52,12 +52,37 @@ def _die_with(parent: int) -> None:
         os._exit(0)
 
 
+# In the second process: results of earlier tasks kept by name for the tasks after them
+# (``later(..., keep=name)``, ``Kept(name)``), so a result need not travel to this process
+# and back before the next task can use it.
+_kept: dict[str, Any] = {}
+
+
+class Kept:
+    """An argument of ``later`` standing for the result an earlier task kept as ``name``
+    (``later(..., keep=name)``); ``index`` picks one element of it."""
+
+    def __init__(self, name: str, index: int | None = None):
+        self.name, self.index = name, index
+
+    def resolve(self, kept: Mapping[str, Any]) -> Any:
+        value = kept[self.name]
+        return value if self.index is None else value[self.index]
+
+
+def _resolved(args: tuple, kept: Mapping[str, Any]) -> tuple:
+    return tuple(a.resolve(kept) if isinstance(a, Kept) else a for a in args)
+
+
 def _run(payload: bytes) -> bytes:
-    """In the second process: call the pickled (function, args) and pickle its result."""
+    """In the second process: call the pickled (function, args, keep) and pickle its result."""
     from .stored import pickle_bytes
-    function, args = pickle.loads(payload)
+    function, args, keep = pickle.loads(payload)
     with single_blas_thread():
-        return pickle_bytes(function(*args))
+        result = function(*_resolved(args, _kept))
+    if keep is not None:
+        _kept[keep] = result
+    return pickle_bytes(result)
 
 
 def warm_figures() -> None:
@@ -65,6 +90,27 @@ def warm_figures() -> None:
     from .plots import use_cjk_fonts
     import matplotlib.pyplot  # noqa: F401
     use_cjk_fonts()
+
+
+def warm_report_imports() -> None:
+    """For a process that makes many reports (a worker): import now, once, what a report
+    otherwise imports on first use. matplotlib and its fonts are then inherited by every
+    second process forked for a report instead of imported in each (0.6 s of a report from
+    nothing); SciPy's special functions serve the delivered-value regression's t-tests."""
+    warm_figures()
+    import scipy.special  # noqa: F401
+
+
+class _LazyKept(dict):
+    """Kept results of calls made in this process (a disabled ``SecondProcess``): looking a
+    name up makes the call that keeps it."""
+
+    def __init__(self, calls: Mapping[str, Callable[[], Any]]):
+        super().__init__()
+        self._calls = calls
+
+    def __missing__(self, name: str) -> Any:
+        return self._calls[name]()
 
 
 class SecondProcess:
@@ -76,19 +122,32 @@ class SecondProcess:
         self.enabled = _available() if enabled is None else enabled
         self._pool: ProcessPoolExecutor | None = None
         self.submitted = 0  # tasks handed to the second process
+        self._local: dict[str, Callable[[], Any]] = {}  # disabled: the calls whose results are kept
 
     @property
     def started(self) -> bool:
         return self._pool is not None
 
-    def later(self, function: Callable[..., Any], *args) -> Callable[[], Any]:
+    def later(self, function: Callable[..., Any], *args, keep: str | None = None) -> Callable[[], Any]:
+        """``function(*args)`` in the second process; ``keep``: also keep its result there
+        under that name for later tasks (a ``Kept(name)`` argument)."""
         if not self.enabled:
-            return lambda: function(*args)
+            # In this process, when asked for (at most once); a Kept argument asks for the
+            # call that keeps it, so the order the calls are asked in does not matter.
+            result: list = []
+
+            def call() -> Any:
+                if not result:
+                    result.append(function(*_resolved(args, _LazyKept(self._local))))
+                return result[0]
+            if keep is not None:
+                self._local[keep] = call
+            return call
         from .stored import pickle_bytes
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"),
                                              initializer=_die_with, initargs=(os.getpid(),))
-        future = self._pool.submit(_run, pickle_bytes((function, args)))
+        future = self._pool.submit(_run, pickle_bytes((function, args, keep)))
         self.submitted += 1
         return lambda: pickle.loads(future.result())
 

@@ -144,6 +144,23 @@ class ReportInputs:
     inputs_key: str | None = None
 
 
+class FitCache:
+    """The wave fits made during one report, by wave: a fit is deterministic given its
+    wave's data version, its derived seed and the number of resamples, so the report's
+    analyses made in any order fit each wave once (the reported wave's analysis fits its
+    references; their own analyses, made after it, take those fits)."""
+
+    def __init__(self) -> None:
+        self._fits: dict[str, tuple[str, int, PLSResults]] = {}
+
+    def get(self, wave: str, version: str, n_boot: int) -> PLSResults | None:
+        kept = self._fits.get(wave)
+        return kept[2] if kept is not None and kept[:2] == (version, n_boot) else None
+
+    def put(self, wave: str, version: str, n_boot: int, fit: PLSResults) -> None:
+        self._fits[wave] = (version, n_boot, fit)
+
+
 def read_only(mapping: dict) -> MappingProxyType:
     """Rebuilds a stored read-only mapping (pickle's reconstructor for MappingProxyType)."""
     return MappingProxyType(mapping)
@@ -224,7 +241,9 @@ def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = 
                      n_perm: int = DEFAULT_PERM, on_progress: Callable[[str, float], None] | None = None,
                      store: bool = True, with_segments: bool = True,
                      loaded: dict[str, pd.DataFrame] | None = None, helper: SecondProcess | None = None,
-                     segments_started: tuple[str | None, Callable[[], tuple]] | None = None) -> StoredAnalysis:
+                     segments_started: tuple[str | None, Callable[[], tuple]] | None = None,
+                     fits: FitCache | None = None,
+                     meanwhile: Callable[[PLSResults, pd.DataFrame], None] | None = None) -> StoredAnalysis:
     """Analyse ``wave`` with its derived seed and store the result (replacing any before).
 
     ``with_segments=False`` leaves the segments out (None): for a wave needed only as a
@@ -233,12 +252,16 @@ def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = 
     ({wave: frame}), used instead of reading them again and filled with those read here.
     The segments are computed in ``helper``'s second process (one of its own when None)
     while the trend is fitted; ``segments_started``: (previous wave, the call returning
-    them) when the caller started them already (``start_segments``)."""
+    them) when the caller started them already (``start_segments``). ``fits``: the fits made
+    during the same report (``FitCache``), reused and added to. ``meanwhile(fit, frame)`` is
+    called with the wave's fit as soon as it is made, before waiting for the segments (the
+    report draws this wave's figures and analyses the trend's other waves meanwhile); its
+    time is not counted in the analysis's ``seconds``."""
     if helper is None and with_segments and segments_started is None:
         with SecondProcess() as own:
             return compute_analysis(engine, questionnaire_id, wave, n_boot=n_boot, n_perm=n_perm,
                                     on_progress=on_progress, store=store, with_segments=True, loaded=loaded,
-                                    helper=own)
+                                    helper=own, fits=fits, meanwhile=meanwhile)
     from .data import DataError
     from .report import ReportError, minimum_sample
 
@@ -262,13 +285,21 @@ def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = 
     frames[wave] = frame
     if with_segments and (segments_started is None or segments_started[0] != previous):
         segments_started = start_segments(engine, questionnaire, model, wave, previous, n_boot, n_perm, loaded, helper)
+    fits = FitCache() if fits is None else fits
     fitted = {}
     for name in references:
+        reference_version = data_version(engine, questionnaire_id, name).version
+        kept = fits.get(name, reference_version, n_boot)
+        if kept is not None:
+            fitted[name] = kept
+            continue
         stored = read_stored(engine, questionnaire_id, name, current=False)
         # A reference's fit is deterministic (its own derived seed): reuse it when its data are unchanged.
-        if stored is not None and stored.n_boot == n_boot and stored.data_version == data_version(
-                engine, questionnaire_id, name).version:
+        if stored is not None and stored.n_boot == n_boot and stored.data_version == reference_version:
             fitted[name] = stored.fit
+    own_fit = fits.get(wave, version.version, n_boot)
+    if own_fit is not None:  # made as another wave's reference earlier in this report: the same numbers
+        fitted[wave] = own_fit
     steps = 1 + len(references) - len(fitted) + len(references)
     done = [0]
 
@@ -282,6 +313,13 @@ def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = 
                            compare_only={wave}, on_progress=progress)
     except DataError as exc:
         raise ReportError(f"wave {wave!r} cannot be estimated: {exc}") from None
+    for name in frames:
+        fits.put(name, version.version if name == wave else data_version(engine, questionnaire_id, name).version,
+                 n_boot, trend.fits[name])
+    if meanwhile is not None:
+        paused = time.perf_counter()
+        meanwhile(trend.fits[wave], frame)
+        started += time.perf_counter() - paused
     segments, segment_change = None, {}
     if with_segments:
         say("segments", 0.7)
@@ -333,7 +371,9 @@ def ensure_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int | N
                     on_progress: Callable[[str, float], None] | None = None, trend_member: bool = False,
                     current: StoredAnalysis | None = None, loaded: dict[str, pd.DataFrame] | None = None,
                     helper: SecondProcess | None = None,
-                    segments_started: tuple[str | None, Callable[[], tuple]] | None = None) -> StoredAnalysis:
+                    segments_started: tuple[str | None, Callable[[], tuple]] | None = None,
+                    fits: FitCache | None = None,
+                    meanwhile: Callable[[PLSResults, pd.DataFrame], None] | None = None) -> StoredAnalysis:
     """The wave's stored analysis, computed (and stored) first when missing or out of date.
 
     ``n_boot``/``n_perm`` None accept whatever a current stored analysis used; a number
@@ -341,6 +381,7 @@ def ensure_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int | N
     ``trend_member``, a closed wave's stored analysis is used even if its data version
     moved (closed waves are not recomputed for a trend). ``current``: the wave's current
     stored analysis when the caller has just read it (``read_stored``), not read twice.
+    ``fits``, ``meanwhile``: as for :func:`compute_analysis` (used only when it computes).
     """
     if current is not None:
         stored = current
@@ -352,16 +393,23 @@ def ensure_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int | N
     return compute_analysis(engine, questionnaire_id, wave, n_boot=DEFAULT_BOOT if n_boot is None else n_boot,
                             n_perm=DEFAULT_PERM if n_perm is None else n_perm, on_progress=on_progress,
                             with_segments=not trend_member, loaded=loaded, helper=helper,
-                            segments_started=segments_started)
+                            segments_started=segments_started, fits=fits, meanwhile=meanwhile)
 
 
 def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: str | None = None,
                          n_boot: int | None = None, n_perm: int | None = None,
                          on_progress: Callable[[str], None] | None = None, questionnaire=None,
-                         helper: SecondProcess | None = None) -> ReportInputs:
+                         helper: SecondProcess | None = None,
+                         on_fitted: Callable[[PLSResults, pd.DataFrame], None] | None = None) -> ReportInputs:
     """The trend up to ``wave`` assembled from the stored analyses of its waves. When the
     wave's own analysis must be computed, its segments start first, in ``helper``'s second
-    process, and are computed there while this process analyses the trend."""
+    process, and are computed there while this process analyses the trend.
+
+    Then the wave's analysis is computed first, its fit handed to ``on_fitted(fit, frame)``
+    as soon as it is made (the report starts drawing this wave's figures in the second
+    process), and the trend's other waves are analysed while the segments finish; else, the
+    waves oldest first. Either order stores the same numbers (each fit has its wave's own
+    seed and is made once, ``FitCache``)."""
     say = on_progress or (lambda message: None)
     questionnaire = questionnaire or questionnaire_of_wave(engine, questionnaire_id, wave)
     model = questionnaire.csi_model()
@@ -372,21 +420,35 @@ def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: s
     analyses = {}
     loaded: dict[str, pd.DataFrame] = {}  # each wave's answers read once for the whole report
     usable = _usable_waves(engine, questionnaire_id, model, wave)
-    segments_started = None
-    if helper is not None and _needs_computing(current, n_boot, n_perm, trend_member=False):
-        segments_started = start_segments(engine, questionnaire, model, wave, usable[-2] if len(usable) > 1 else None,
-                                          n_boot, n_perm, loaded, helper)
-        helper.later(warm_figures)  # while this process analyses the trend: the figures come next
-    # Oldest first and the reported wave last, so each analysis reuses the stored fits of the
-    # waves it is compared with instead of fitting them again.
-    for name in usable:
-        if name != wave:
-            say(f"stored analysis of {name}")
-        analyses[name] = ensure_analysis(engine, questionnaire_id, name, n_boot=n_boot, n_perm=n_perm,
-                                         trend_member=name != wave, on_progress=lambda message, fraction: say(message),
-                                         current=current if name == wave else None, loaded=loaded,
-                                         helper=helper if name == wave else None,
-                                         segments_started=segments_started if name == wave else None)
+    fits = FitCache()
+
+    def analyse_members() -> None:
+        for name in usable:
+            if name != wave:
+                say(f"stored analysis of {name}")
+                analyses[name] = ensure_analysis(engine, questionnaire_id, name, n_boot=n_boot, n_perm=n_perm,
+                                                 trend_member=True, loaded=loaded, fits=fits,
+                                                 on_progress=lambda message, fraction: say(message))
+
+    def meanwhile(fit: PLSResults, frame: pd.DataFrame) -> None:
+        if on_fitted is not None:
+            on_fitted(fit, frame)
+        analyse_members()
+
+    if _needs_computing(current, n_boot, n_perm, trend_member=False):
+        segments_started = None
+        if helper is not None:
+            segments_started = start_segments(engine, questionnaire, model, wave,
+                                              usable[-2] if len(usable) > 1 else None, n_boot, n_perm, loaded, helper)
+            helper.later(warm_figures)  # while this process analyses the trend: the figures come next
+        analyses[wave] = ensure_analysis(engine, questionnaire_id, wave, n_boot=n_boot, n_perm=n_perm,
+                                         on_progress=lambda message, fraction: say(message), current=current,
+                                         loaded=loaded, helper=helper, segments_started=segments_started, fits=fits,
+                                         meanwhile=meanwhile)
+    else:
+        analyse_members()
+        analyses[wave] = current
+    analyses = {name: analyses[name] for name in usable}  # oldest first, as the trend lists them
     latest = analyses[wave]
     frames = {wave: _frame(engine, questionnaire_id, wave, loaded)}
     changes = [a.changes for a in analyses.values() if not a.changes.empty]

@@ -11,6 +11,9 @@ times ``build_report`` + ``write_html`` of acsi-retail 2026Q4 (medians of ``--re
 - from nothing, cold: a new process, nothing stored: imports, 5 wave analyses (each
   with ``--boot`` resamples, comparisons with ``--perm`` permutations, segments), the
   figures and the HTML (what the first report of a new installation costs);
+- from nothing, warm: the same again in that process (its analyses and figures deleted),
+  after ``warm_report_imports()`` as ``csi worker`` calls when it starts: a worker's report
+  from nothing;
 - from stored, cold: a new process, every wave's analysis stored (``csi report``);
 - from stored, warm: the same in a process that has made a report before (a worker,
   which lives on between jobs: what the console's report button costs).
@@ -58,12 +61,16 @@ def child(mode: str, url: str, out: str, n_boot: int, n_perm: int) -> None:
 
     engine = make_engine(url)
     imported = time.perf_counter() - started
-    if mode == "nothing":
-        with engine.begin() as connection:
-            connection.execute(text("DELETE FROM wave_analyses"))
     times, cpus, own_cpus = [], [], []
     imported_cpu = _cpu()
-    for _ in range(2 if mode == "stored" else 1):
+    for _ in range(1 if mode == "fresh" else 2):
+        if mode == "nothing":  # the second time: a worker's report from nothing (imports done, a report made)
+            if times:  # as `csi worker` does when it starts (survey_app.jobs.run_worker)
+                from analysis.second_process import warm_report_imports
+                warm_report_imports()
+            with engine.begin() as connection:
+                connection.execute(text("DELETE FROM wave_analyses"))
+                connection.execute(text("DELETE FROM report_figures"))
         start, start_cpu, start_own = time.perf_counter(), _cpu(), _cpu("self")
         if mode == "fresh":  # the report as it was made before stored analyses: all in one go, nothing kept
             report = build_report(engine, SURVEY, WAVE, n_boot=n_boot, n_perm=n_perm, seed=1)
@@ -131,8 +138,8 @@ def main() -> None:
         print(f"  run {k + 1}: " + ", ".join(
             f"{m} {rows[m][-1]['imports'] + rows[m][-1]['first']:.2f} s (report {rows[m][-1]['first']:.2f} s, "
             f"CPU {rows[m][-1]['first_cpu']:.2f} s)" for m in modes)
-            + (f", stored warm {rows['stored'][-1]['warm']:.2f} s (CPU {rows['stored'][-1]['warm_cpu']:.2f} s)"
-               if "stored" in rows else ""), flush=True)
+            + "".join(f", {m} warm {rows[m][-1]['warm']:.2f} s (CPU {rows[m][-1]['warm_cpu']:.2f} s)"
+                      for m in ("nothing", "stored") if m in rows), flush=True)
     median = lambda rows, key: statistics.median(r[key] for r in rows)  # noqa: E731
     names = {"fresh": "before: all in one go, new process", "nothing": "from nothing, new process",
              "stored": "from stored, new process"}
@@ -146,10 +153,11 @@ def main() -> None:
               f"{median(r, 'first'):.2f} s ({median(r, 'first_cpu'):.2f} s; {median(r, 'first_cpu_self'):.2f} s) | "
               f"{statistics.median(x['imports'] + x['first'] for x in r):.2f} s "
               f"({statistics.median(x['imports_cpu'] + x['first_cpu'] for x in r):.2f} s) |")
-    if "stored" in rows:
-        r = rows["stored"]
-        print(f"| from stored, warm process (a worker's second report) | – | {median(r, 'warm'):.2f} s "
-              f"({median(r, 'warm_cpu'):.2f} s) | {median(r, 'warm'):.2f} s |")
+    for mode, name in (("nothing", "from nothing, warm process (a worker's second report)"),
+                       ("stored", "from stored, warm process (a worker's second report)")):
+        if mode in rows:
+            r = rows[mode]
+            print(f"| {name} | – | {median(r, 'warm'):.2f} s ({median(r, 'warm_cpu'):.2f} s) | {median(r, 'warm'):.2f} s |")
 
 if __name__ == "__main__":
     main()

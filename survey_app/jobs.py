@@ -277,6 +277,8 @@ def run_worker(database_url: str, *, threads: int = 1, nice: int = 0, parent_pid
     # once can see it half-initialised (an ImportError in whichever comes second).
     import analysis.report  # noqa: F401
     import analysis.stored  # noqa: F401  (imported for its side effect: loaded before the threads)
+    from analysis.second_process import warm_report_imports
+    warm_report_imports()  # once here, not in every report's second process
 
     queue = queue or queue_from_environment(database_url)
     _WORKER = _Worker(database_url, queue)

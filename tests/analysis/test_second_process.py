@@ -8,7 +8,7 @@ from sqlalchemy import text
 from analysis import report as report_module
 from analysis import second_process
 from analysis.report import build_report
-from analysis.second_process import SecondProcess
+from analysis.second_process import Kept, SecondProcess
 from analysis.stored import read_stored
 
 from .test_stored import acsi, fielded  # noqa: F401  (fixture and helper)
@@ -32,7 +32,9 @@ def _report_from_nothing(engine, monkeypatch, enabled: bool):
 def test_report_from_nothing_is_the_same_with_a_second_process(sqlite_url, acsi, monkeypatch):  # noqa: F811
     engine = fielded(sqlite_url, acsi, ["2026Q3", "2026Q4"])
     forked, forked_stored, submitted = _report_from_nothing(engine, monkeypatch, enabled=True)
-    assert submitted == 3  # the segments, matplotlib's import, the figures
+    # The segments, matplotlib's import, the wave's figures (started when its fit was made,
+    # drawn after the segments kept there) and the trend's figure.
+    assert submitted == 4
     alone, alone_stored, none = _report_from_nothing(engine, monkeypatch, enabled=False)
     assert none == 0
     assert forked.context["segments"] and forked.figures == alone.figures
@@ -45,6 +47,17 @@ def test_report_from_nothing_is_the_same_with_a_second_process(sqlite_url, acsi,
         pd.testing.assert_frame_equal(a.mga, b.mga, check_exact=True)
     assert forked_stored.segment_change == alone_stored.segment_change
     engine.dispose()
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_result_kept_in_the_second_process_is_an_argument_of_later_tasks(enabled):
+    with SecondProcess(enabled=enabled) as helper:
+        numbers = helper.later(sorted, [3, 1, 2], keep="numbers")
+        largest = helper.later(max, Kept("numbers"))
+        first = helper.later(abs, Kept("numbers", 0))
+        # In one process the calls run when asked for, in any order: a kept result is made first.
+        assert (first(), largest(), numbers()) == (1, 3, [1, 2, 3])
+        assert helper.submitted == (3 if enabled else 0)
 
 
 def test_a_failure_in_the_second_process_reaches_the_caller():

@@ -74,6 +74,34 @@ def test_a_waves_numbers_do_not_depend_on_the_other_waves_in_the_series(sqlite_u
     engine.dispose()
 
 
+def test_a_report_stores_what_analysing_each_wave_alone_stores(sqlite_url, acsi):
+    """A report from nothing analyses the reported wave first (its references' fits made
+    there are reused by their own analyses, analysis.stored.FitCache); a job analyses one
+    wave at a time, oldest first. Both store the same numbers, bit for bit."""
+    from sqlalchemy import text
+
+    from analysis.report import build_report
+    waves = ["2025Q4", "2026Q1", "2026Q2", "2026Q3", "2026Q4"]
+    engine = fielded(sqlite_url, acsi, waves)
+    build_report(engine, "acsi-retail", "2026Q4", n_boot=40, n_perm=30)
+    by_report = {w: read_stored(engine, "acsi-retail", w) for w in waves}
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM wave_analyses"))
+    for w in waves:
+        compute_analysis(engine, "acsi-retail", w, n_boot=40, n_perm=30, with_segments=w == "2026Q4")
+    for w in waves:
+        alone = read_stored(engine, "acsi-retail", w)
+        report = by_report[w]
+        assert np.array_equal(report.fit.bootstrap.samples, alone.fit.bootstrap.samples, equal_nan=True), w
+        assert np.array_equal(report.fit.estimates, alone.fit.estimates, equal_nan=True), w
+        assert report.changes.equals(alone.changes), w
+        assert (report.segments is None) == (w != "2026Q4") == (alone.segments is None), w
+    assert len(by_report["2026Q4"].changes["reference"].unique()) == 2  # the previous wave and a year ago
+    for a, b in zip(by_report["2026Q4"].segments, read_stored(engine, "acsi-retail", "2026Q4").segments, strict=True):
+        assert a.index_table.equals(b.index_table) and a.mga.equals(b.mga)
+    engine.dispose()
+
+
 def test_new_responses_or_other_code_make_it_out_of_date_but_a_closed_wave_serves_a_trend(sqlite_url, acsi):
     engine = fielded(sqlite_url, acsi, ["2026Q3", "2026Q4"])
     compute_analysis(engine, "acsi-retail", "2026Q3", n_boot=50, n_perm=30)
@@ -118,8 +146,8 @@ def test_a_report_from_stored_analyses_keeps_its_figures_until_an_analysis_chang
     monkeypatch.setenv("CSI_REPORT_PROCESSES", "1")
     engine = fielded(sqlite_url, acsi, ["2026Q3", "2026Q4"])
     drawn = []
-    draw = report_module._draw_figures
-    monkeypatch.setattr(report_module, "_draw_figures", lambda *args: drawn.append(args[2]) or draw(*args))
+    draw = report_module._figures_of
+    monkeypatch.setattr(report_module, "_figures_of", lambda *args: drawn.append(args[2]) or draw(*args))
     first = build_report(engine, "acsi-retail", "2026Q4", n_boot=40, n_perm=30)
     again = build_report(engine, "acsi-retail", "2026Q4")
     assert drawn == ["en"] and again.figures == first.figures  # kept, not drawn again
