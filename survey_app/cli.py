@@ -268,8 +268,6 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
         missing, max_missing, estimator, allow_improper, n_boot, seed, fit_test, as_json, plot_prefix, scales_spec,
         dont_know_spec, hoc_method=None, weights_column=None) -> None:
     """Fit a CSI model (PLS path modeling or CB-SEM) on a CSV file or a stored wave."""
-    import pandas as pd
-
     from analysis import fit as fit_model
     from models.questionnaire import load_questionnaire, parse_questionnaire
 
@@ -309,16 +307,7 @@ def fit(model_spec, data_file, questionnaire_file, survey, wave, database_url, m
                 _fail(f"wave {wave!r} of {survey!r} has no complete responses yet")
             source = f"{survey}/{wave}"
         else:
-            try:
-                data = pd.read_csv(data_file)
-            except pd.errors.EmptyDataError:
-                _fail(f"{data_file} is empty: a CSV file needs a header row of item names and one row per respondent")
-            except UnicodeDecodeError as exc:
-                _fail(f"{data_file} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})")
-            except (OSError, pd.errors.ParserError) as exc:
-                _fail(f"cannot read {data_file}: {_first_line(exc)}")
-            if data.empty:
-                _fail(f"{data_file} has a header but no rows of data")
+            data = read_data_csv(data_file)
             source = data_file
         if model_spec:
             model = _load_model(model_spec, questionnaire)
