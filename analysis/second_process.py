@@ -1,10 +1,11 @@
 """A second process for the parts of a report that do not wait on each other.
 
-A report from nothing computes five wave analyses one after another (each reuses the fits
-of the waves before it), the reported wave's segments (which need none of them) and then
-draws its figures. On two cores, the segments run in a second process while the trend is
-fitted and compared, that process imports matplotlib meanwhile, and then draws the figures
-while this one lays out the rest of the page (docs/benchmarks.md, issue 16).
+A report from nothing computes five wave analyses, the reported wave's segments (which
+need none of the other waves) and draws its figures. On two cores, the segments run in a
+second process first, which then imports matplotlib and draws the reported wave's
+figures (paths, drivers, segments, loyalty: started as soon as that wave's fit is made,
+its segments kept there, ``Kept``), while this process analyses the trend's other waves;
+the trend's figure comes last (docs/benchmarks.md, issue 16).
 
 The second process is forked from this one on first use, so it starts with every module
 already imported; it runs one task at a time, in the order submitted, with one BLAS
