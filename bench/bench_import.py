@@ -121,8 +121,8 @@ def run(url: str, csv_path: Path, questionnaire) -> dict:
     assert again.stored == 0
     checks = foreign_key_checks(engine) if engine.dialect.name == "postgresql" else None
     engine.dispose()
-    return {"checks": checks, "stored": result.stored, "answers": answers, "read": read, "check": checked, "total": total,
-            "cpu": cpu, "server": server, "again": repeat, "load": os.getloadavg()[0]}
+    return {"checks": checks, "stored": result.stored, "answers": answers, "read": read, "check": checked,
+            "total": total, "cpu": cpu, "server": server, "again": repeat, "load": os.getloadavg()[0]}
 
 
 def foreign_key_checks(engine) -> str:

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from models.importing import import_file
 from models.questionnaire import parse_questionnaire
 from models.storage import create_wave, make_engine, register_questionnaire, upgrade
-from models.storage.bulk_insert import (_RESPONSE_COLUMNS, _check_answers_have_responses, _per_row_checks_off,
-                                        bulk_insert_responses)
+from models.storage.bulk_insert import (_RESPONSE_COLUMNS, _check_answers_have_responses, _lock_referenced,
+                                        _per_row_checks_off, bulk_insert_responses)
 from models.storage.repository import StorageError
 from models.storage.tables import QuestionnaireVersion, Wave
 from tests.conftest import postgres_url, scratch_postgres
@@ -110,6 +110,34 @@ def test_an_answer_without_its_response_is_refused(postgres_template):
         engine.dispose()
 
 
+def test_a_wave_that_is_gone_is_refused_and_an_existing_one_is_locked(postgres_template):
+    """What the responses' per-row checks did, once: a survey or wave that does not exist is
+    refused; an existing wave is locked FOR KEY SHARE until commit, so deleting it waits."""
+    with scratch_postgres(postgres_template) as url:
+        engine = registered(url)
+        with engine.connect() as connection:
+            survey_id, wave_id = connection.execute(text("SELECT survey_id, id FROM waves")).one()
+            with connection.connection.dbapi_connection.cursor() as cursor:
+                with pytest.raises(StorageError, match=r"waves \[4242\]"):
+                    _lock_referenced(cursor, {"survey_id": [survey_id], "wave_id": [wave_id, 4242]})
+            connection.rollback()
+            with connection.connection.dbapi_connection.cursor() as cursor:
+                _lock_referenced(cursor, {"survey_id": [survey_id] * 3, "wave_id": [wave_id] * 3})
+                locks = cursor.execute(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE a.pid = pg_backend_pid() AND l.relation IN ('waves'::regclass, 'surveys'::regclass) "
+                    "AND l.mode = 'RowShareLock'").fetchone()[0]
+                with engine.connect() as other:
+                    other.exec_driver_sql("SET lock_timeout = '200ms'")
+                    from sqlalchemy.exc import OperationalError
+                    with pytest.raises(OperationalError, match="lock timeout"):
+                        other.execute(text("DELETE FROM waves WHERE id = :w"), {"w": wave_id})
+                    other.rollback()
+            connection.rollback()
+        engine.dispose()
+    assert locks == 2
+
+
 def test_triggers_are_back_on_before_the_rest_of_the_transaction(postgres_template):
     """The caller's ``then`` (quota counters) runs with every trigger firing again; the
     import's own rows are in."""
@@ -153,7 +181,8 @@ def test_answers_and_responses_have_no_triggers_but_their_foreign_keys(postgres_
     assert rules == 0
     assert all(internal and function.startswith('"RI_FKey_') and enabled == "O"
                for _, function, internal, enabled in triggers), triggers
-    assert sorted(keys) == [("answers", "response_id", "responses"), ("responses", "follow_up_assignee_id", "admin_users"),
+    assert sorted(keys) == [("answers", "response_id", "responses"),
+                            ("responses", "follow_up_assignee_id", "admin_users"),
                             ("responses", "invitation_id", "invitations"), ("responses", "survey_id", "surveys"),
                             ("responses", "wave_id", "waves")]
     assert {"invitation_id", "follow_up_assignee_id"}.isdisjoint(_RESPONSE_COLUMNS)
