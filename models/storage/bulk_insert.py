@@ -12,8 +12,12 @@ docs/benchmarks.md, "Importing responses"):
   distinct value of a column is checked and encoded once (a column of ratings has ten),
   every cell is only an index into that table (:class:`AnswerCells`), and answer rows are
   made one batch at a time.
-- On PostgreSQL, the server: its CPU time (32-39 s under load) is mostly the answers'
-  index entries and foreign-key checks, which no client-side change removes. COPY gives it
+- On PostgreSQL, the server: its CPU time (33 s on a quiet host) was mostly the per-row
+  foreign-key checks of 2.9 million answers (20 s) and 100,000 responses (1.5 s). Where the
+  database role may set ``session_replication_role`` (a superuser, or on PostgreSQL 15+
+  ``GRANT SET ON PARAMETER session_replication_role``), the import switches those per-row
+  checks off for its two COPYs and does what they would have done once, set-based
+  (:func:`_per_row_checks_off`); elsewhere the per-row checks stay. COPY gives the server
   the rows in one statement per table (the first version's pipelined executemany of the
   answers cost 34 s of client CPU alone, and of the responses 12 s under the profiler);
   it is the one PostgreSQL-specific path here. SQLite has no COPY; the driver's
@@ -247,6 +251,9 @@ def _insert_postgres(connection: Connection, rows: dict[str, list], cells: Answe
         cursor.execute("SELECT nextval(pg_get_serial_sequence('responses', 'id')) FROM generate_series(1, %s)",
                        (len(rows["wave_id"]),))
         ids = [row[0] for row in cursor.fetchall()]
+        previous_role = _per_row_checks_off(cursor)
+        if previous_role is not None:
+            _lock_referenced(cursor, rows)
         dumps = connection.dialect._json_serializer or json.dumps
         fields = [[str(i) for i in ids]]
         for name in _RESPONSE_COLUMNS[1:]:
@@ -261,10 +268,88 @@ def _insert_postgres(connection: Connection, rows: dict[str, list], cells: Answe
                           for q, num, txt in zip(cells.questions, cells.nums, cells.texts)], dtype=object)
         heads = np.array([str(i) for i in ids], dtype=object)
         positions = np.arange(len(ids))
+        id_array = np.asarray(ids, dtype=np.int64)
+        sent = []  # (least, greatest) response id each batch of answers names
         with cursor.copy(f"COPY answers ({', '.join(_ANSWER_COLUMNS)}) FROM STDIN") as copy:
             for at, codes in cells.batches(positions):
                 copy.write("".join(heads[at] + tails[codes]))
+                sent.append((int(id_array[at].min()), int(id_array[at].max())))
+        if previous_role is not None:
+            # Back to the per-row checks before anything else this transaction writes
+            # (the caller's ``then``: quota counters).
+            cursor.execute("SELECT set_config('session_replication_role', %s, true)", (previous_role,))
+            if sent:
+                _check_answers_have_responses(cursor, min(low for low, _ in sent), max(high for _, high in sent))
     return ids
+
+
+# Per-row foreign-key checks, once per import instead. In PostgreSQL a foreign key is checked
+# by a system trigger per inserted row (RI_FKey_check_ins), queued until the statement ends;
+# for 2.9 million answers that was 20 of the server's 33 s of CPU (docs/benchmarks.md). With
+# session_replication_role = replica, triggers (these included) do not fire; unique keys,
+# NOT NULL and the rows' types are still enforced. The checks are then done once:
+#
+# - answers -> responses: every answer names a response this same transaction inserted. No
+#   other transaction can see those rows until commit, so none can delete one meanwhile;
+#   what a per-row check could still catch is a bug here, and one anti-join over the
+#   answers' response-id range finds that (_check_answers_have_responses; 1 s).
+# - responses -> surveys, waves: every response has the same survey and wave. A per-row
+#   check locks its referenced row FOR KEY SHARE (so nobody deletes it or changes its key
+#   before commit); _lock_referenced takes those locks once, before the COPY, and refuses a
+#   survey or wave that is gone. The responses' other foreign keys (invitation_id,
+#   follow_up_assignee_id) are not among _RESPONSE_COLUMNS, so they are NULL.
+#
+# tests/models/test_importing_postgres_checks.py checks that answers and responses have no
+# triggers other than these foreign keys' (user triggers would be skipped too).
+_CHECKS_SAVEPOINT = "csi_bulk_insert_checks"
+
+
+def _per_row_checks_off(cursor) -> str | None:
+    """Switch off per-row triggers (foreign-key checks) for the rest of this transaction, if
+    this database role may (a superuser; on PostgreSQL 15+ any role granted ``SET ON
+    PARAMETER session_replication_role``). Returns the setting to restore afterwards, or
+    None when the checks stay on (not permitted, or the session is not in the ordinary
+    "origin" role already)."""
+    import psycopg
+
+    previous = cursor.execute("SELECT current_setting('session_replication_role')").fetchone()[0]
+    if previous != "origin":
+        return None
+    # SET LOCAL lasts until the transaction ends; a savepoint lets a refused SET leave the
+    # transaction usable (an error otherwise aborts it).
+    cursor.execute(f"SAVEPOINT {_CHECKS_SAVEPOINT}")
+    try:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+    except psycopg.errors.InsufficientPrivilege:
+        cursor.execute(f"ROLLBACK TO SAVEPOINT {_CHECKS_SAVEPOINT}")
+        previous = None
+    cursor.execute(f"RELEASE SAVEPOINT {_CHECKS_SAVEPOINT}")
+    return previous
+
+
+def _lock_referenced(cursor, rows: dict[str, list]) -> None:
+    """What the per-row checks of responses' survey_id and wave_id do, once per distinct
+    value: lock the referenced rows FOR KEY SHARE, refusing any that does not exist."""
+    from .repository import StorageError
+
+    for table, column in (("surveys", "survey_id"), ("waves", "wave_id")):
+        wanted = sorted(set(rows[column]))
+        cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s) FOR KEY SHARE", (wanted,))
+        missing = set(wanted) - {row[0] for row in cursor.fetchall()}
+        if missing:
+            raise StorageError(f"{table} {sorted(missing)} no longer exist (deleted meanwhile?)")
+
+
+def _check_answers_have_responses(cursor, low: int, high: int) -> None:
+    """Refuse (raise, so the transaction rolls back) any answer with a response id in
+    ``low``..``high`` whose response does not exist: one anti-join instead of a check per row."""
+    from .repository import StorageError
+
+    cursor.execute("SELECT a.response_id FROM answers a WHERE a.response_id BETWEEN %s AND %s "
+                   "AND NOT EXISTS (SELECT FROM responses r WHERE r.id = a.response_id) LIMIT 1", (low, high))
+    orphan = cursor.fetchone()
+    if orphan is not None:
+        raise StorageError(f"an answer names response {orphan[0]}, which was not stored (nothing was imported)")
 
 
 # --------------------------------------------------------------------------- SQLite: executemany
