@@ -438,9 +438,11 @@ def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: s
     if _needs_computing(current, n_boot, n_perm, trend_member=False):
         segments_started = None
         if helper is not None:
+            # First matplotlib's import (the figures come after the segments): the second process
+            # starts on it at once, while this one reads the answers the segments need.
+            helper.later(warm_figures)
             segments_started = start_segments(engine, questionnaire, model, wave,
                                               usable[-2] if len(usable) > 1 else None, n_boot, n_perm, loaded, helper)
-            helper.later(warm_figures)  # while this process analyses the trend: the figures come next
         analyses[wave] = ensure_analysis(engine, questionnaire_id, wave, n_boot=n_boot, n_perm=n_perm,
                                          on_progress=lambda message, fraction: say(message), current=current,
                                          loaded=loaded, helper=helper, segments_started=segments_started, fits=fits,
