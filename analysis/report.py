@@ -12,6 +12,7 @@ import functools
 import hashlib
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -35,7 +36,7 @@ from .loyalty import loyalty_items, satisfaction_loyalty
 from .plots import path_diagram
 from .report_plots import ipma_chart, loyalty_chart, segment_chart, svg, trend_chart
 from .report_tables import reviewer_tables
-from .second_process import Kept, SecondProcess, warm_figures
+from .second_process import Kept, Later, SecondProcess, warm_figures
 from .report_text import (ACTIONS, CONSTRUCT_NAMES, DROPPED, INVARIANCE, SCHEMES, SEGMENT_VARIABLES, TEXT, Names,
                           localize_note, text_for)
 from .segments import analyse_segments, segment_changes
@@ -311,23 +312,32 @@ def _in_order(*parts: dict[str, str]) -> dict[str, str]:
     return {name: merged[name] for name in sorted(merged, key=rank)}
 
 
-def _draw_wave_figures(model, language: str, text, words: Names, results, drivers, loyalty,
-                       segments) -> dict[str, str]:
-    """The figures of the reported wave alone (paths, importance-performance, segments,
-    loyalty): they can be drawn as soon as its fit and segments are made, before the
-    trend's other waves are analysed."""
-    cname = words.construct
-    figures = {}
+def _paths_figure(questionnaire, language: str, results) -> dict[str, str]:
+    """The path diagram of the reported wave's fit ({name: inline SVG})."""
+    text, words = text_for(language), _names(questionnaire, language)
     scheme = SCHEMES.get(language, {}).get(results.scheme, results.scheme)
     boot = results.bootstrap
     path_title = (text["path_title"].format(scheme=scheme, n=results.n_used) + "\n"
                   + (text["path_note"].format(b=boot.n_ok) if boot is not None else text["no_bootstrap"]))
-    figures["paths"] = svg(path_diagram(results, name=_box_label(cname, language), title=path_title), "paths",
-                           text["paths"])
-    if "satisfaction" in drivers:
-        figures["ipma"] = svg(ipma_chart(drivers["satisfaction"], "satisfaction", cname, text["ipma_labels"],
-                                         title=text["ipma_title"].format(construct=cname("satisfaction"))),
-                              "ipma", text["ipma_labels"][2])
+    return {"paths": svg(path_diagram(results, name=_box_label(words.construct, language), title=path_title), "paths",
+                         text["paths"])}
+
+
+def _ipma_figure(questionnaire, language: str, drivers) -> dict[str, str]:
+    """The importance-performance map of satisfaction's drivers (none without satisfaction)."""
+    if "satisfaction" not in drivers:
+        return {}
+    text, cname = text_for(language), _names(questionnaire, language).construct
+    return {"ipma": svg(ipma_chart(drivers["satisfaction"], "satisfaction", cname, text["ipma_labels"],
+                                   title=text["ipma_title"].format(construct=cname("satisfaction"))),
+                        "ipma", text["ipma_labels"][2])}
+
+
+def _segment_figures(questionnaire, language: str, segments) -> dict[str, str]:
+    """The headline index per segment, one figure per segment variable."""
+    text, words = text_for(language), _names(questionnaire, language)
+    cname = words.construct
+    figures = {}
     for analysis in segments:
         if HEADLINE in set(analysis.index_table["construct"].dropna()):
             variable = analysis.variable
@@ -337,32 +347,43 @@ def _draw_wave_figures(model, language: str, text, words: Names, results, driver
                               title=text["segment_title"].format(construct=cname(HEADLINE),
                                                                  variable=words.variable(variable))),
                 f"segment_{variable}", words.variable(variable))
-    if loyalty is not None:
-        figures["loyalty"] = svg(loyalty_chart(loyalty, text["loyalty_labels"]), "loyalty", text["loyalty"])
     return figures
 
 
-def _draw_trend_figure(model, text, words: Names, trend) -> dict[str, str]:
-    """The figure that needs the whole trend: the index per wave."""
+def _loyalty_figure(questionnaire, language: str, loyalty) -> dict[str, str]:
+    """The satisfaction-loyalty curve (none when the questionnaire has no such items)."""
+    if loyalty is None:
+        return {}
+    text = text_for(language)
+    return {"loyalty": svg(loyalty_chart(loyalty, text["loyalty_labels"]), "loyalty", text["loyalty"])}
+
+
+def _trend_figure(model, questionnaire, language: str, trend) -> dict[str, str]:
+    """The index per wave: the one figure that needs the whole trend."""
+    text, words = text_for(language), _names(questionnaire, language)
     shown = [c for c in model.construct_names if c in set(trend.index_table["construct"])]
     return {"trend": svg(trend_chart(trend, shown, words.construct, text["trend_title"]), "trend", text["trend"])}
 
 
-def _wave_figures_of(model, questionnaire, language: str, results, drivers, loyalty, segments) -> dict[str, str]:
-    """:func:`_draw_wave_figures` from picklable arguments (the second process gets these)."""
-    return _draw_wave_figures(model, language, text_for(language), _names(questionnaire, language), results, drivers,
-                              loyalty, segments)
-
-
-def _trend_figure_of(model, questionnaire, language: str, trend) -> dict[str, str]:
-    """:func:`_draw_trend_figure` from picklable arguments."""
-    return _draw_trend_figure(model, text_for(language), _names(questionnaire, language), trend)
-
-
 def _figures_of(model, questionnaire, language: str, results, trend, drivers, segments, loyalty) -> dict[str, str]:
     """Every figure of the report as inline SVG ({name: markup}), in the page's order."""
-    return _in_order(_wave_figures_of(model, questionnaire, language, results, drivers, loyalty, segments),
-                     _trend_figure_of(model, questionnaire, language, trend))
+    return _in_order(_paths_figure(questionnaire, language, results), _ipma_figure(questionnaire, language, drivers),
+                     _segment_figures(questionnaire, language, segments),
+                     _loyalty_figure(questionnaire, language, loyalty), _trend_figure(model, questionnaire, language, trend))
+
+
+def _gathered(tasks: list[tuple[Later, Callable[[], dict[str, str]]]], take_back: bool) -> dict[str, str]:
+    """The figures of ``tasks`` ((the second process's task, the same drawn here), in the
+    order given to it). With ``take_back``, this process draws, last first, those the second
+    has not started, while it draws the first ones: both cores draw. Without, it waits."""
+    drawn: list[dict[str, str] | None] = [None] * len(tasks)
+    if take_back:
+        for k in range(len(tasks) - 1, -1, -1):
+            there, here = tasks[k]
+            if not there.take_back():
+                break  # under way, done or next there: so are all before it
+            drawn[k] = here()
+    return _in_order(*[figures if figures is not None else there() for figures, (there, _) in zip(drawn, tasks)])
 
 
 def _figures(engine, questionnaire_id: str, wave: str, inputs: ReportInputs, questionnaire, language: str,
@@ -411,10 +432,11 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
         # The wave's own figures, drawn in the second process right after its segments (kept
         # there, SEGMENTS_KEPT) while this one analyses the trend's other waves.
         if helper.started:
-            early["wave"] = (results, helper.later(_wave_figures_of, model, questionnaire, language, results,
-                                                   _drivers(results, model, language),
-                                                   _loyalty(frame, questionnaire, language),
-                                                   Kept(SEGMENTS_KEPT, 0)))
+            early["wave"] = (results, [
+                helper.later(_paths_figure, questionnaire, language, results),
+                helper.later(_ipma_figure, questionnaire, language, _drivers(results, model, language)),
+                helper.later(_segment_figures, questionnaire, language, Kept(SEGMENTS_KEPT, 0)),
+                helper.later(_loyalty_figure, questionnaire, language, _loyalty(frame, questionnaire, language))])
     inputs = _load_waves(engine, questionnaire, model, questionnaire_id, wave, names, compare=compare, n_boot=n_boot,
                          n_perm=n_perm, seed=seed, from_stored=from_stored, say=say, helper=helper,
                          on_fitted=on_fitted)
@@ -431,13 +453,24 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
 
     def start_drawing() -> Callable[[], dict[str, str]]:
         if helper.started:  # the second process computed the segments and imported matplotlib: it draws
+            here = [lambda: _paths_figure(questionnaire, language, results),
+                    lambda: _ipma_figure(questionnaire, language, drivers),
+                    lambda: _segment_figures(questionnaire, language, segments),
+                    lambda: _loyalty_figure(questionnaire, language, loyalty)]
             drawn_early = early.get("wave")
-            wave_figures = drawn_early[1] if drawn_early is not None and drawn_early[0] is results else \
-                helper.later(_wave_figures_of, model, questionnaire, language, results, drivers, loyalty, segments)
+            there = drawn_early[1] if drawn_early is not None and drawn_early[0] is results else [
+                helper.later(_paths_figure, questionnaire, language, results),
+                helper.later(_ipma_figure, questionnaire, language, drivers),
+                helper.later(_segment_figures, questionnaire, language, segments),
+                helper.later(_loyalty_figure, questionnaire, language, loyalty)]
             # Without the trend's fits and comparisons, which no figure reads (megabytes of resamples).
-            trend_figure = helper.later(_trend_figure_of, model, questionnaire, language,
-                                        dataclasses.replace(trend, fits={}, comparisons={}))
-            return lambda: _in_order(wave_figures(), trend_figure())
+            slim = dataclasses.replace(trend, fits={}, comparisons={})
+            here.append(lambda: _trend_figure(model, questionnaire, language, slim))
+            there.append(helper.later(_trend_figure, model, questionnaire, language, slim))
+            # A worker has matplotlib imported (warm_report_imports): this process then draws
+            # those figures the second has not started by the time the page is laid out.
+            take_back = "matplotlib.pyplot" in sys.modules
+            return lambda: _gathered(list(zip(there, here)), take_back)
         return lambda: _figures_of(*figure_arguments)
     figures_ready = _figures(engine, questionnaire_id, wave, inputs, questionnaire, language, start_drawing, say)
     value = delivered_value(frame, questionnaire, results.respondent_index.get("satisfaction"))

@@ -114,6 +114,21 @@ class _LazyKept(dict):
         return self._calls[name]()
 
 
+class Later:
+    """A task given to :meth:`SecondProcess.later`: call it for the result (waiting for it)."""
+
+    def __init__(self, result: Callable[[], Any], future=None):
+        self._result, self._future = result, future
+
+    def __call__(self) -> Any:
+        return self._result()
+
+    def take_back(self) -> bool:
+        """True when the second process had not started the task and now never will (the
+        caller does it itself); False when it is under way there, done, or next in line."""
+        return self._future is not None and self._future.cancel()
+
+
 class SecondProcess:
     """``later(function, *args)`` starts ``function(*args)`` in the second process (forked on
     first use) and returns a call that waits for and returns its result. Used as a context
@@ -129,9 +144,10 @@ class SecondProcess:
     def started(self) -> bool:
         return self._pool is not None
 
-    def later(self, function: Callable[..., Any], *args, keep: str | None = None) -> Callable[[], Any]:
+    def later(self, function: Callable[..., Any], *args, keep: str | None = None) -> "Later":
         """``function(*args)`` in the second process; ``keep``: also keep its result there
-        under that name for later tasks (a ``Kept(name)`` argument)."""
+        under that name for later tasks (a ``Kept(name)`` argument). Returns the call that
+        waits for the result (a ``Later``)."""
         if not self.enabled:
             # In this process, when asked for (at most once); a Kept argument asks for the
             # call that keeps it, so the order the calls are asked in does not matter.
@@ -143,14 +159,14 @@ class SecondProcess:
                 return result[0]
             if keep is not None:
                 self._local[keep] = call
-            return call
+            return Later(call)
         from .stored import pickle_bytes
         if self._pool is None:
             self._pool = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("fork"),
                                              initializer=_die_with, initargs=(os.getpid(),))
         future = self._pool.submit(_run, pickle_bytes((function, args, keep)))
         self.submitted += 1
-        return lambda: pickle.loads(future.result())
+        return Later(lambda: pickle.loads(future.result()), future)
 
     def close(self) -> None:
         if self._pool is not None:

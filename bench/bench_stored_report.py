@@ -66,8 +66,12 @@ def child(mode: str, url: str, out: str, n_boot: int, n_perm: int) -> None:
     for _ in range(1 if mode == "fresh" else 2):
         if mode == "nothing":  # the second time: a worker's report from nothing (imports done, a report made)
             if times:  # as `csi worker` does when it starts (survey_app.jobs.run_worker)
-                from analysis.second_process import warm_report_imports
-                warm_report_imports()
+                try:
+                    from analysis.second_process import warm_report_imports
+                except ImportError:  # a tree from before it (--tree): its worker imported nothing more
+                    pass
+                else:
+                    warm_report_imports()
             with engine.begin() as connection:
                 connection.execute(text("DELETE FROM wave_analyses"))
                 connection.execute(text("DELETE FROM report_figures"))

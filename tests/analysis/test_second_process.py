@@ -31,10 +31,11 @@ def _report_from_nothing(engine, monkeypatch, enabled: bool):
 
 def test_report_from_nothing_is_the_same_with_a_second_process(sqlite_url, acsi, monkeypatch):  # noqa: F811
     engine = fielded(sqlite_url, acsi, ["2026Q3", "2026Q4"])
+    import matplotlib.pyplot  # noqa: F401  (as in a worker: this process draws the figures the second has not started)
     forked, forked_stored, submitted = _report_from_nothing(engine, monkeypatch, enabled=True)
-    # The segments, matplotlib's import, the wave's figures (started when its fit was made,
+    # matplotlib's import, the segments, the wave's four figures (started when its fit was made,
     # drawn after the segments kept there) and the trend's figure.
-    assert submitted == 4
+    assert submitted == 7
     alone, alone_stored, none = _report_from_nothing(engine, monkeypatch, enabled=False)
     assert none == 0
     assert forked.context["segments"] and forked.figures == alone.figures
@@ -58,6 +59,34 @@ def test_a_result_kept_in_the_second_process_is_an_argument_of_later_tasks(enabl
         # In one process the calls run when asked for, in any order: a kept result is made first.
         assert (first(), largest(), numbers()) == (1, 3, [1, 2, 3])
         assert helper.submitted == (3 if enabled else 0)
+
+
+def test_figures_the_second_process_has_not_started_are_drawn_here_last_first():
+    import time
+
+    from analysis.report import _gathered
+    made_here = []
+
+    def here(k):
+        made_here.append(k)
+        return {f"segment_{k}": "here"}
+    with SecondProcess(enabled=True) as helper:
+        busy = helper.later(time.sleep, 1.0)
+        time.sleep(0.3)  # under way there
+        tasks = [(helper.later(dict, [(f"segment_{k}", "there")]), lambda k=k: here(k)) for k in range(5)]
+        assert not busy.take_back()
+        drawn = _gathered(tasks, take_back=True)
+        busy()
+    assert list(drawn) == [f"segment_{k}" for k in range(5)]  # the page's order, wherever drawn
+    # The process pool hands at most two tasks ahead to its worker; the rest came back, last first.
+    assert len(made_here) >= 3 and made_here == list(range(4, 4 - len(made_here), -1))
+    assert [drawn[f"segment_{k}"] for k in range(5)] == ["there"] * (5 - len(made_here)) + ["here"] * len(made_here)
+    # Without taking back, the second process does them all.
+    before = len(made_here)
+    with SecondProcess(enabled=True) as helper:
+        drawn = _gathered([(helper.later(dict, [(f"segment_{k}", "there")]), lambda k=k: here(k)) for k in range(3)],
+                          take_back=False)
+    assert set(drawn.values()) == {"there"} and len(made_here) == before
 
 
 def test_a_failure_in_the_second_process_reaches_the_caller():
