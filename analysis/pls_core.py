@@ -12,6 +12,7 @@ block-diagonal by the model's mask, scaled so every latent score has unit varian
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,21 +92,42 @@ def _normalize(W: np.ndarray, S: np.ndarray) -> np.ndarray:
         return W / np.sqrt(variance)[:, None, :]
 
 
+def _normalized(W: np.ndarray, S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_normalize`'s W and S W with it: the iteration's next step starts from S W, so
+    it is scaled here rather than multiplied again (the batch's costliest product)."""
+    SW = S @ W
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scale = 1.0 / np.sqrt((W * SW).sum(axis=1))[:, None, :]
+    return W * scale, SW * scale
+
+
 def _regressions(C: np.ndarray, structure: Structure) -> tuple[np.ndarray, np.ndarray]:
-    """OLS of each endogenous LV on its predecessors, from LV correlations C (B, J, J)."""
+    """OLS of each endogenous LV on its predecessors, from LV correlations C (B, J, J).
+    The LVs with the same number of predecessors are regressed together (one solve for
+    all their batch members): the step runs every iteration of every resample."""
     B, J, _ = C.shape
     coefficients = np.zeros((B, J, J))
     r_squared = np.zeros((B, J))
-    for j, preds in enumerate(structure.predecessors):
-        if not preds:
-            continue
-        idx = np.array(preds)
-        Cpp = C[:, idx[:, None], idx[None, :]]
-        cpj = C[:, idx, j]
-        b = _small_solve(Cpp, cpj)
-        coefficients[:, j, idx] = b
-        r_squared[:, j] = np.einsum("bk,bk->b", b, cpj)
+    for targets, preds in _regression_groups(structure.predecessors):
+        m, k = preds.shape
+        Cpp = C[:, preds[:, :, None], preds[:, None, :]]  # (B, m, k, k)
+        cpj = C[:, preds, targets[:, None]]                # (B, m, k)
+        b = _small_solve(Cpp.reshape(B * m, k, k), cpj.reshape(B * m, k)).reshape(B, m, k)
+        coefficients[:, targets[:, None], preds] = b
+        r_squared[:, targets] = (b * cpj).sum(axis=2)
     return coefficients, r_squared
+
+
+@functools.lru_cache(maxsize=256)
+def _regression_groups(predecessors: tuple[tuple[int, ...], ...]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The endogenous LVs grouped by their number of predecessors k: (targets (m,),
+    their predecessors (m, k)) per k."""
+    by_count: dict[int, list[int]] = {}
+    for j, preds in enumerate(predecessors):
+        if preds:
+            by_count.setdefault(len(preds), []).append(j)
+    return tuple((np.array(targets), np.array([predecessors[j] for j in targets]))
+                 for _, targets in sorted(by_count.items()))
 
 
 def _small_solve(A: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -168,12 +190,11 @@ def run(S: np.ndarray, structure: Structure, scheme: str = "path", tol: float = 
         S = S[None]
     B = S.shape[0]
     mask = structure.mask
-    W = _normalize(np.broadcast_to(mask, (B,) + mask.shape).copy(), S)
+    W, SW = _normalized(np.broadcast_to(mask, (B,) + mask.shape).copy(), S)
     converged = np.zeros(B, dtype=bool)
     iterations = np.zeros(B, dtype=int)
     change = np.full(B, np.inf)
     for step in range(1, max_iter + 1):
-        SW = S @ W
         C = np.swapaxes(W, 1, 2) @ SW
         E = _inner_weights(C, structure, scheme)
         # cov(X_i, Z_j) where Z_j = sum_k E[j, k] Y_k is the inner proxy.
@@ -183,11 +204,12 @@ def run(S: np.ndarray, structure: Structure, scheme: str = "path", tol: float = 
             # Mode B: w_j = S_jj^-1 cov(X_j, Z_j), the OLS of the proxy on the block.
             S_jj = S[:, idx[:, None], idx[None, :]]
             W_new[:, idx, j] = np.linalg.solve(S_jj, target[:, idx, j][..., None])[..., 0]
-        W_new = _normalize(W_new, S)
+        W_new, SW_new = _normalized(W_new, S)
         active = ~converged
         change = np.where(active, np.nanmax(np.abs(W_new - W), axis=(1, 2)), change)
         change = np.where(np.isnan(change), np.inf, change)
         W = np.where(active[:, None, None], W_new, W)
+        SW = np.where(active[:, None, None], SW_new, SW)
         iterations = np.where(active, step, iterations)
         converged = converged | (change < tol)
         if converged.all():
