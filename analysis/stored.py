@@ -285,7 +285,11 @@ def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = 
     frames[wave] = frame
     if with_segments and (segments_started is None or segments_started[0] != previous):
         segments_started = start_segments(engine, questionnaire, model, wave, previous, n_boot, n_perm, loaded, helper)
-    fits = FitCache() if fits is None else fits
+    from .data import items_from_questionnaire
+    if fits is None or not set(model.items) <= set(items_from_questionnaire(questionnaire)):
+        # A scale inferred from the answers depends on which waves are prepared together, so
+        # a fit made beside other waves is only the same fit when every item's scale is declared.
+        fits = FitCache()
     fitted = {}
     for name in references:
         reference_version = data_version(engine, questionnaire_id, name).version
