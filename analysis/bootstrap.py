@@ -147,12 +147,12 @@ def single_blas_thread():
     return _blas().limit(limits=1, user_api="blas")
 
 
-def _evaluate(X, counts, layout: Layout, scheme, scaled, tol, max_iter, low, span):
+def _evaluate(X, counts, layout: Layout, scheme, scaled, tol, max_iter, low, span, needed=None):
     with single_blas_thread():
-        return _evaluate_batch(X, counts, layout, scheme, scaled, tol, max_iter, low, span)
+        return _evaluate_batch(X, counts, layout, scheme, scaled, tol, max_iter, low, span, needed)
 
 
-def _evaluate_batch(X, counts, layout: Layout, scheme, scaled, tol, max_iter, low, span):
+def _evaluate_batch(X, counts, layout: Layout, scheme, scaled, tol, max_iter, low, span, needed=None):
     mom = st.moments_from_counts(X, counts)
     degenerate = ~(mom.sd > 0).all(axis=1)
     first_stage = np.zeros_like(degenerate)
@@ -176,7 +176,7 @@ def _evaluate_batch(X, counts, layout: Layout, scheme, scaled, tol, max_iter, lo
         if plan is not None:
             from .moderation import rescale_paths
             core = rescale_paths(plan, core, mom, counts.sum(axis=1))
-        values = layout.compute(core, mom, scaled, low, span)
+        values = layout.compute(core, mom, scaled, low, span, needed=needed)
     status = np.where(first_stage, 5, np.where(degenerate, 2, np.where(~core.converged, 1, np.where(~core.ok, 3, 0))))
     if layout.consistent:
         # Inadmissible resamples are dropped and counted, as cSEM's default (handle_inadmissibles="drop").

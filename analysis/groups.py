@@ -36,6 +36,9 @@ from .pls import PLSPM
 from .results import PLSResults
 
 COMPARED_KINDS = ("index", "path", "total", "r_squared")
+# What a permutation's statistics are read for: the compared kinds and MICOM's weights
+# (loadings, HTMT and importance are not computed for the thousands of permuted groups).
+PERMUTED_KINDS = frozenset(COMPARED_KINDS) | {"weight"}
 ALPHA = 0.05
 ADJUSTMENT = ("Holm-adjusted p (Holm 1979) within each family of one comparison: the 0-100 indices, the path "
               "coefficients, the total effects, the R² values; 'significant' means adjusted p < 0.05, so the "
@@ -270,8 +273,8 @@ def compare_groups(model: Model, data_a: pd.DataFrame, data_b: pd.DataFrame, *, 
         mask_a = _permuted_masks(rng, n_a, n, size)
         mask_b = (1.0 - mask_a) * w
         mask_a = mask_a * w
-        va, sa = _evaluate(X, mask_a, layout, scheme, scaled, res_a.tol, res_a.max_iter, low, span)
-        vb, sb = _evaluate(X, mask_b, layout, scheme, scaled, res_a.tol, res_a.max_iter, low, span)
+        va, sa = _evaluate(X, mask_a, layout, scheme, scaled, res_a.tol, res_a.max_iter, low, span, PERMUTED_KINDS)
+        vb, sb = _evaluate(X, mask_b, layout, scheme, scaled, res_a.tol, res_a.max_iter, low, span, PERMUTED_KINDS)
         ok = (sa == 0) & (sb == 0)
         diffs.append((vb - va)[ok])
         cs.append(_compositional_c(va[ok][:, weight_pos], vb[ok][:, weight_pos], R, structure.mask))

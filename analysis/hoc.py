@@ -195,7 +195,8 @@ class TwoStageLayout:
                 core2 = rescale_paths(self.plan, core2, mom2, self.n_rows)
         return StagedCore(core1, core2, mom2, failed)
 
-    def compute(self, core: StagedCore, mom: st.Moments, scaled: bool, low: np.ndarray, span: np.ndarray) -> np.ndarray:
+    def compute(self, core: StagedCore, mom: st.Moments, scaled: bool, low: np.ndarray, span: np.ndarray,
+                needed: frozenset[str] | None = None) -> np.ndarray:  # every kind, whatever is needed
         """(B, K) statistics in ``labels`` order; ``low``/``span`` are the items' scales (p,)."""
         low2, span2 = self.second_scales(low, span)
         values2 = self.second.compute(core.second, core.moments2, scaled, low2, span2)

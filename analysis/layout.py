@@ -44,17 +44,25 @@ class Layout:
     def positions(self, kind: str) -> list[int]:
         return [n for n, label in enumerate(self.labels) if label[0] == kind]
 
-    def compute(self, core: CoreResult, mom: st.Moments, scaled: bool, low: np.ndarray, span: np.ndarray) -> np.ndarray:
+    def compute(self, core: CoreResult, mom: st.Moments, scaled: bool, low: np.ndarray, span: np.ndarray,
+                needed: frozenset[str] | None = None) -> np.ndarray:
         """(B, K) statistics; an index whose weights include a negative one, or whose items are
         on no rating scale, is NaN, and so is the IPMA importance of a pair with such a
-        construct at either end."""
+        construct at either end. ``needed``: the kinds the caller reads (a permutation test
+        reads the compared kinds and the weights); loadings, HTMT and importance outside it
+        are left NaN instead of computed (their columns stay, so positions do not move)."""
         s = self.structure
         J = len(s.constructs)
+        B = core.paths.shape[0]
+
+        def wanted(kind: str) -> bool:
+            return needed is None or kind in needed
         parts = [core.paths[:, t, list(s.predecessors[t])] for t in range(J) if s.predecessors[t]]
         _, _, total = st.effects(core)
-        parts.append(np.stack([total[:, t, src] for src, t in self.reachable], axis=1) if self.reachable else np.empty((core.paths.shape[0], 0)))
+        parts.append(np.stack([total[:, t, src] for src, t in self.reachable], axis=1) if self.reachable else np.empty((B, 0)))
         parts.append((core.weights * s.mask).sum(axis=2))
-        parts.append((st.loadings(core, mom, scaled) * s.mask).sum(axis=2))
+        parts.append((st.loadings(core, mom, scaled) * s.mask).sum(axis=2) if wanted("loading")
+                     else np.full((B, len(s.items)), np.nan))
         parts.append(core.r_squared[:, [j for j in range(J) if s.predecessors[j]]])
         low, span, unscaled = st.finite_scales(low, span, s)
         w01 = st.index_weights(core, mom, s, scaled, low, span)
@@ -62,9 +70,11 @@ class Layout:
         negative = (np.einsum("bp,pj->bj", (w01 < 0).astype(float), s.mask) > 0) | unscaled[None]
         parts.append(np.where(negative, np.nan, index))
         if self.htmt_pairs:
-            _, values = st.htmt(mom.corr, s)
-            parts.append(values)
-        # IPMA importance needs both ends' 0-100 scores, so it is undefined where either index is.
-        sd = np.where(negative, np.nan, st.index_sd(w01, mom, s, span))
-        parts.append(st.importance(total, sd, self.reachable))
+            parts.append(st.htmt(mom.corr, s)[1] if wanted("htmt") else np.full((B, len(self.htmt_pairs)), np.nan))
+        if wanted("importance"):
+            # IPMA importance needs both ends' 0-100 scores, so it is undefined where either index is.
+            sd = np.where(negative, np.nan, st.index_sd(w01, mom, s, span))
+            parts.append(st.importance(total, sd, self.reachable))
+        else:
+            parts.append(np.full((B, len(self.reachable)), np.nan))
         return np.concatenate([np.atleast_2d(p) if p.ndim == 2 else p for p in parts], axis=1)

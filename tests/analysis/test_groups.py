@@ -262,3 +262,26 @@ def test_a_segment_that_cannot_be_estimated_is_left_out_of_the_changes_and_the_o
         warnings.simplefilter("ignore", RuntimeWarning)
         out = segment_changes(model, before, after, "tier", names=("A", "B"), questionnaire=q, n_perm=20, seed=1)
     assert set(out["segment"]) == {"basic"} and out["p_value"].notna().all()
+
+
+def test_permuted_groups_compute_only_what_the_test_reads():
+    """A permutation's statistics (analysis.groups.PERMUTED_KINDS) are those of a full
+    computation, the same bits, in the same columns; loadings, HTMT and importance, which
+    no permutation test reads, are left NaN."""
+    from analysis.bootstrap import _evaluate
+    from analysis.data import prepare
+    from analysis.groups import PERMUTED_KINDS
+    from analysis.layout import Layout
+    from analysis.pls_core import Structure
+
+    prep = prepare(draw(300, 11), MODEL, None, "listwise", SCALES)
+    layout = Layout.build(Structure.from_model(MODEL))
+    low, span = np.ones(len(MODEL.items)), np.full(len(MODEL.items), 9.0)
+    masks = (np.random.default_rng(3).random((40, 300)) < 0.5).astype(float)
+    full, full_status = _evaluate(prep.values, masks, layout, "path", True, 1e-7, 300, low, span)
+    lean, lean_status = _evaluate(prep.values, masks, layout, "path", True, 1e-7, 300, low, span, PERMUTED_KINDS)
+    assert np.array_equal(full_status, lean_status) and (full_status == 0).all()
+    read = np.array([kind in PERMUTED_KINDS for kind, _, _ in layout.labels])
+    assert {kind for kind, _, _ in layout.labels} - PERMUTED_KINDS == {"loading", "htmt", "importance"}
+    assert np.array_equal(full[:, read], lean[:, read], equal_nan=True)
+    assert np.isnan(lean[:, ~read]).all() and np.isfinite(full[:, ~read]).all()
