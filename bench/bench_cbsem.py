@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from analysis.cbsem import CBSEM  # noqa: E402
 from models import parse_model  # noqa: E402
+from tests.reference_data import reference_file  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 RUNS = ["mobi_ecsi_complete_ml_listwise", "mobi_ecsi_complete_mlr_listwise", "mobi_ecsi_mcar_ml_ml",
@@ -38,7 +39,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for name in RUNS:
         ref = json.loads((DATA / "lavaan" / f"{name}.json").read_text())
-        data = pd.read_csv(DATA / ref["data"])
+        data = pd.read_csv(reference_file(ref["data"]))
         model = parse_model(ref["model"])
         times, stages = [], []
         for _ in range(args.repeats):

@@ -22,10 +22,11 @@ sys.path.insert(0, str(ROOT))
 from analysis import PLSPM  # noqa: E402
 from bench.bench_pls import ecsi_model_text, median_time  # noqa: E402
 from models import parse_model  # noqa: E402
+from tests.reference_data import reference_file  # noqa: E402
 
 
 def main(quick: bool) -> None:
-    data = pd.read_csv(ROOT / "tests" / "data" / "mobi.csv")
+    data = pd.read_csv(reference_file("mobi.csv"))
     data["w"] = np.random.default_rng(0).uniform(0.5, 2.0, len(data))
     plain = parse_model(ecsi_model_text(), name="ecsi_mobi")
     hoc = parse_model(json.loads((ROOT / "tests" / "data" / "seminr_hoc_mobi.json").read_text())["model_text"])

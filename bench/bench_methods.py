@@ -22,6 +22,7 @@ from analysis import PLSPM  # noqa: E402
 from analysis.predict import PLSPredict  # noqa: E402
 from bench.bench_pls import ecsi_model_text, median_time  # noqa: E402
 from models import parse_model  # noqa: E402
+from tests.reference_data import reference_file  # noqa: E402
 
 
 MODERATION = """
@@ -34,7 +35,7 @@ Satisfaction ~ Image + Expectation + Value + Image:Expectation + Image:Value
 
 
 def main(quick: bool) -> None:
-    data = pd.read_csv(ROOT / "tests" / "data" / "mobi.csv")
+    data = pd.read_csv(reference_file("mobi.csv"))
     model = parse_model(ecsi_model_text(), name="ecsi_mobi")
     n_boot = 1000 if quick else 5000
     repeats = 3 if quick else 5

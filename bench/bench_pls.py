@@ -28,6 +28,9 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from tests.reference_data import reference_file  # noqa: E402
+
 DATA = ROOT / "tests" / "data"
 PEER_VENV = ROOT / "bench" / ".peer-venv"
 
@@ -84,7 +87,7 @@ def plspm_peer(repeats: int) -> dict | None:
         print("creating the plspm peer virtualenv (pandas<3) ...", file=sys.stderr)
         subprocess.run([sys.executable, "-m", "venv", str(PEER_VENV)], check=True)
         subprocess.run([str(python), "-m", "pip", "install", "-q", "pandas<3", "numpy<2.3", "plspm==0.5.7"], check=True)
-    out = subprocess.run([str(python), "-c", PEER_SCRIPT, str(DATA / "mobi_reference.json"), str(DATA / "mobi.csv"),
+    out = subprocess.run([str(python), "-c", PEER_SCRIPT, str(DATA / "mobi_reference.json"), str(reference_file("mobi.csv")),
                           str(repeats)], capture_output=True, text=True)
     if out.returncode:
         print(out.stderr, file=sys.stderr)
@@ -126,7 +129,7 @@ def semopy_comparison(repeats: int) -> tuple[float, float, float, float]:
     from analysis.cbsem import semopy_description
     warnings.simplefilter("ignore")
     ref = json.loads((DATA / "political_democracy_reference.json").read_text())
-    data = pd.read_csv(DATA / "political_democracy.csv")
+    data = pd.read_csv(reference_file("political_democracy.csv"))
     model = parse_model(ref["model"])
     description = semopy_description(model)
 
@@ -153,7 +156,7 @@ def main() -> None:
     quick = "--quick" in sys.argv
     repeats = 5 if quick else 30
     model = parse_model(ecsi_model_text())
-    mobi = pd.read_csv(DATA / "mobi.csv")
+    mobi = pd.read_csv(reference_file("mobi.csv"))
     fit(model, mobi)  # warm-up (imports, caches)
     ours_fit = median_time(lambda: PLSPM(model).fit(mobi), repeats * 3)
     peer = plspm_peer(repeats)

@@ -1,5 +1,5 @@
 """Speed of PLSpredict (k-fold, repeated k-fold, leave-one-out; both techniques) and CVPAT on
-mobi's ECSI model (250 x 24, 7 constructs, 12 paths; tests/data/mobi.csv).
+mobi's ECSI model (250 x 24, 7 constructs, 12 paths; mobi.csv from ../shared/data).
 
     python bench/bench_predict.py [--repeats 20] [--code DIR]
 
@@ -47,7 +47,8 @@ def main() -> None:
     sys.path.insert(1, str(ROOT))
     from bench.bench_pls import ecsi_model_text
 
-    data = pd.read_csv(ROOT / "tests" / "data" / "mobi.csv")
+    from tests.reference_data import reference_file
+    data = pd.read_csv(reference_file("mobi.csv"))
     model = parse_model(ecsi_model_text(), name="ecsi_mobi")
     # CVPAT's rival: the ECSI model without Image -> Loyalty.
     rival = parse_model("\n".join(line for line in ecsi_model_text().splitlines()

@@ -11,7 +11,7 @@ both it and this package, so one process imports both and times them the same wa
 
 (about 10 minutes on 2 shared cores; --quick runs small sizes in under a minute)
 
-What it measures on mobi's ECSI model (250 x 24, 7 constructs, 12 paths; tests/data/mobi.csv):
+What it measures on mobi's ECSI model (250 x 24, 7 constructs, 12 paths; mobi.csv from ../shared/data):
 1. that both give the same path coefficients (PLS, and PLSc with every construct reflective)
    to 1e-6, so the timings compare equal work;
 2. one PLS fit; 5,000 bootstrap resamples (ours ``workers=2`` vs ``bootstrap_model(cores=2)``);
@@ -43,6 +43,9 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from tests.reference_data import reference_file  # noqa: E402
+
 DATA = ROOT / "tests" / "data"
 
 import seminr  # noqa: E402  (GPL peer: present only in the separate .peer-venv)
@@ -124,7 +127,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.n_boot, args.big, args.repeats, args.peer_repeats = 200, 50_000, 2, 1
-    data = pd.read_csv(DATA / "mobi.csv")
+    data = pd.read_csv(reference_file("mobi.csv"))
     model = our_model()
     pls_mm, pls_sm = peer_model(reflective=False)
     plsc_mm, plsc_sm = peer_model(reflective=True)

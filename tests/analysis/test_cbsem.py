@@ -14,6 +14,7 @@ from analysis import fit
 from analysis.cbsem import CBSEM, CBSEMError, _Objective, _ram, rmsea_interval
 from analysis.sem_core import Patterns
 from models import parse_model
+from tests.conftest import shared_file
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FIXTURES = sorted((DATA / "lavaan").glob("*.json"))
@@ -35,7 +36,7 @@ def _estimator(ref, **options):
 def fitted(path: Path):
     if path.name not in _FITS:
         ref = json.loads(path.read_text())
-        data = pd.read_csv(DATA / ref["data"])
+        data = pd.read_csv(shared_file(ref["data"]))
         _FITS[path.name] = (_estimator(ref).fit(data), ref, data)
     return _FITS[path.name]
 
@@ -60,7 +61,7 @@ def test_fixtures_cover_the_acceptance_grid():
                     "mar_ml_ml", "mar_mlr_ml"):
             assert f"{model}_{run}" in names
     for name in ("political_democracy_mcar.csv", "political_democracy_mar.csv", "mobi_mcar.csv", "mobi_mar.csv"):
-        holes = pd.read_csv(DATA / name).isna().to_numpy().mean()
+        holes = pd.read_csv(shared_file(name)).isna().to_numpy().mean()
         assert 0.08 < holes < 0.12, name
 
 
@@ -115,7 +116,7 @@ def test_standard_errors_at_lavaans_estimates(name):
     """Evaluated at lavaan's own estimates, the observed (FIML), expected (ML) and sandwich
     (MLR) standard errors equal lavaan's: what differs on mobi is only where the optimizer stops."""
     ref = json.loads((DATA / "lavaan" / f"{name}.json").read_text())
-    data = pd.read_csv(DATA / ref["data"])
+    data = pd.read_csv(shared_file(ref["data"]))
     estimator = _estimator(ref)
     model = parse_model(ref["model"])
     items = list(model.items)
@@ -172,7 +173,7 @@ def test_residual_covariance_is_standardized_as_a_correlation_of_residuals():
 
 def test_srmr_with_four_residual_covariances_is_bentlers():
     """The issue's case: lavaan .050115 where the old code gave .049984."""
-    data = pd.read_csv(DATA / "political_democracy.csv")
+    data = pd.read_csv(shared_file("political_democracy.csv"))
     model = parse_model("ind60 =~ x1 + x2 + x3; dem60 =~ y1 + y2 + y3 + y4; dem65 =~ y5 + y6 + y7 + y8; "
                         "dem60 ~ ind60; dem65 ~ ind60 + dem60; y1 ~~ y5; y2 ~~ y6; y3 ~~ y7; y4 ~~ y8")
     results = fit(model, data, method="cbsem")
@@ -184,7 +185,7 @@ def test_srmr_with_four_residual_covariances_is_bentlers():
 
 
 def test_cfa_with_explicit_latent_covariances_equals_the_default():
-    data = pd.read_csv(DATA / "political_democracy.csv")
+    data = pd.read_csv(shared_file("political_democracy.csv"))
     cfa = "ind60 =~ x1 + x2 + x3; dem60 =~ y1 + y2 + y3 + y4; dem65 =~ y5 + y6 + y7 + y8"
     implicit = fit(parse_model(cfa), data, method="cbsem")
     explicit = fit(parse_model(cfa + "; ind60 ~~ dem60 + dem65; dem60 ~~ dem65"), data, method="cbsem")
@@ -206,7 +207,7 @@ def test_rmsea_interval_brackets_and_handles_perfect_fit():
 
 
 def test_formative_blocks_are_refused_with_a_reason():
-    data = pd.read_csv(DATA / "political_democracy.csv")
+    data = pd.read_csv(shared_file("political_democracy.csv"))
     model = parse_model("ind60 <~ x1 + x2 + x3; dem60 =~ y1 + y2 + y3 + y4; dem60 ~ ind60")
     with pytest.raises(CBSEMError, match="'ind60' is formative"):
         fit(model, data, method="cbsem")
@@ -218,7 +219,7 @@ def test_unknown_estimator_is_refused():
 
 
 def test_heywood_case_is_named():
-    data = pd.read_csv(DATA / "political_democracy.csv")
+    data = pd.read_csv(shared_file("political_democracy.csv"))
     data["y9"] = data["y1"] * 2 + np.random.default_rng(0).normal(0, 0.3, len(data))
     model = parse_model("ind60 =~ x1 + x2 + x3; dem60 =~ y1 + y9; dem60 ~ ind60")
     with pytest.raises(CBSEMError, match=r"improper solution \(Heywood case\): the estimated variance of y1 \(-"):
@@ -228,7 +229,7 @@ def test_heywood_case_is_named():
 
 
 def test_unidentified_model_is_refused():
-    data = pd.read_csv(DATA / "political_democracy.csv")
+    data = pd.read_csv(shared_file("political_democracy.csv"))
     with pytest.raises(CBSEMError, match="not identified"):
         fit(parse_model("F =~ NA*x1 + x2 + x3"), data, method="cbsem")
 
@@ -245,7 +246,7 @@ def test_json_has_no_nan_and_says_why():
 def test_progress_is_reported_to_the_end():
     ref = json.loads((DATA / "lavaan" / "pd_sem_mcar_mlr_ml.json").read_text())
     seen = []
-    _estimator(ref, on_progress=lambda stage, fraction: seen.append((stage, fraction))).fit(pd.read_csv(DATA / ref["data"]))
+    _estimator(ref, on_progress=lambda stage, fraction: seen.append((stage, fraction))).fit(pd.read_csv(shared_file(ref["data"])))
     fractions = [f for _, f in seen]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any(stage.startswith("estimating (iteration") for stage, _ in seen)

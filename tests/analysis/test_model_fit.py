@@ -1,6 +1,6 @@
 """Model fit for PLS (SRMR, d_ULS, d_G, test of exact fit) and HTMT2.
 
-References: ADANCO 2.2.1's output on cSEM's `satisfaction` data (= tests/data/satisfaction_bank.csv),
+References: ADANCO 2.2.1's output on cSEM's `satisfaction` data (= satisfaction_bank.csv, read from ../shared/data),
 for a composite model (PLS, Mode B) and a common-factor model (PLSc), as cSEM's comparison
 scripts read it (tests/data/adanco_fit_satisfaction.json, source in tests/data/README.md).
 cSEM matches these to the 8th significant digit; we assert 1e-7 absolute on the fit values
@@ -21,6 +21,7 @@ from analysis import PLSPM
 from analysis.simulate import population, simulate
 from models.csi_model import parse_model
 from models.errors import CSIError
+from tests.conftest import shared_file
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 ADANCO = json.loads((DATA / "adanco_fit_satisfaction.json").read_text())
@@ -42,7 +43,7 @@ def satisfaction_model(op: str):
 
 @pytest.fixture(scope="module")
 def satisfaction() -> pd.DataFrame:
-    return pd.read_csv(DATA / "satisfaction_bank.csv")
+    return pd.read_csv(shared_file("satisfaction_bank.csv"))
 
 
 @pytest.mark.parametrize("key, op, consistent", [("composite", "<~", False), ("common_factor", "=~", True)])

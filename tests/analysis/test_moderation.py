@@ -17,6 +17,7 @@ import pytest
 from analysis import PLSPM
 from models.csi_model import parse_model
 from models.errors import CSIError, ModelSyntaxError
+from tests.conftest import shared_file
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 FIXTURE = json.loads((DATA / "seminr_interaction_mobi.json").read_text())
@@ -33,7 +34,7 @@ TWO_TERMS = MEASUREMENT + "Satisfaction ~ Image + Expectation + Value + Image:Ex
 
 @pytest.fixture(scope="module")
 def mobi() -> pd.DataFrame:
-    return pd.read_csv(DATA / "mobi.csv")
+    return pd.read_csv(shared_file("mobi.csv"))
 
 
 def _fixture_name(name: str) -> str:

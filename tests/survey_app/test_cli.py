@@ -573,7 +573,7 @@ def test_fit_cbsem_json_on_ecsi_with_single_indicator_and_holes(tmp_path):
     fixture = json.loads((data / "lavaan" / "mobi_ecsi_mar_mlr_ml.json").read_text())
     model = tmp_path / "ecsi.model"
     model.write_text(fixture["model"] + "\n")
-    result = csi("fit", "--model", str(model), "--data", str(data / "mobi.csv"), "--method", "cbsem", "--json")
+    result = csi("fit", "--model", str(model), "--data", str(shared_file("mobi.csv")), "--method", "cbsem", "--json")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
     assert payload["fit"]["chi2"] == pytest.approx(575.571, abs=1e-3) and payload["fit"]["df"] == 241
@@ -592,9 +592,7 @@ def test_fit_cbsem_json_on_ecsi_with_single_indicator_and_holes(tmp_path):
 
 
 def test_fit_pls_refuses_cbsem_options(tmp_path):
-    from pathlib import Path
-
-    data = Path(__file__).resolve().parents[1] / "data" / "political_democracy.csv"
+    data = shared_file("political_democracy.csv")
     model = tmp_path / "m.model"
     model.write_text("A =~ x1 + x2 + x3\nB =~ y1 + y2\nB ~ A\n")
     result = csi("fit", "--model", str(model), "--data", str(data), "--estimator", "mlr")

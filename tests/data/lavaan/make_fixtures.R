@@ -4,12 +4,18 @@
 #
 # Writes ../political_democracy_{mcar,mar}.csv and ../mobi_{mcar,mar}.csv (holes drawn with
 # set.seed, so re-running reproduces them) and one JSON file per (model, data, estimator) here.
-# Needs R with lavaan (Debian: r-base-core r-cran-lavaan); no other package.
+# Needs R with lavaan (Debian: r-base-core r-cran-lavaan); no other package. The published
+# data sets are read from the shared reference folder (../shared/data beside the project's
+# root, or the folder CSI_REFERENCE_DATA names; tests/data/README.md).
 suppressMessages(library(lavaan))
+shared <- Sys.getenv("CSI_REFERENCE_DATA", file.path("..", "..", "..", "..", "shared", "data"))
+data_file <- function(file) {
+  if (file %in% c("political_democracy.csv", "mobi.csv")) file.path(shared, file) else file.path("..", file)
+}
 cat("lavaan", as.character(packageVersion("lavaan")), "\n")
 
-pd <- read.csv("../political_democracy.csv")
-mobi <- read.csv("../mobi.csv")
+pd <- read.csv(data_file("political_democracy.csv"))
+mobi <- read.csv(data_file("mobi.csv"))
 
 # MCAR: each cell missing with probability 0.10, no row left empty.
 mcar <- function(data, seed) {
@@ -118,7 +124,7 @@ for (model_name in names(models)) {
   stem <- if (is_pd) "political_democracy" else "mobi"
   for (run in runs) {
     file <- if (run[1] == "complete") paste0(stem, ".csv") else paste0(stem, "_", run[1], ".csv")
-    data <- read.csv(file.path("..", file))
+    data <- read.csv(data_file(file))
     # lavaan's defaults (nlminb, rel.tol 1e-10). On mobi the ECSI likelihood is nearly flat
     # along the Expectation/Quality paths and nlminb stops 1e-8..4e-8 below the optimum (a
     # tighter rel.tol only makes it report non-convergence); the tests allow for that.
