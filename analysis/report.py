@@ -365,11 +365,18 @@ def _trend_figure(model, questionnaire, language: str, trend) -> dict[str, str]:
     return {"trend": svg(trend_chart(trend, shown, words.construct, text["trend_title"]), "trend", text["trend"])}
 
 
+def _wave_figure_calls(questionnaire, language: str, results, drivers, loyalty, segments) -> list[tuple[Callable, tuple]]:
+    """The reported wave's figures as (function, picklable arguments): each drawn on its own,
+    here or in the second process."""
+    return [(_paths_figure, (questionnaire, language, results)), (_ipma_figure, (questionnaire, language, drivers)),
+            (_segment_figures, (questionnaire, language, segments)), (_loyalty_figure, (questionnaire, language, loyalty))]
+
+
 def _figures_of(model, questionnaire, language: str, results, trend, drivers, segments, loyalty) -> dict[str, str]:
     """Every figure of the report as inline SVG ({name: markup}), in the page's order."""
-    return _in_order(_paths_figure(questionnaire, language, results), _ipma_figure(questionnaire, language, drivers),
-                     _segment_figures(questionnaire, language, segments),
-                     _loyalty_figure(questionnaire, language, loyalty), _trend_figure(model, questionnaire, language, trend))
+    calls = _wave_figure_calls(questionnaire, language, results, drivers, loyalty, segments)
+    calls.append((_trend_figure, (model, questionnaire, language, trend)))
+    return _in_order(*(function(*arguments) for function, arguments in calls))
 
 
 def _gathered(tasks: list[tuple[Later, Callable[[], dict[str, str]]]], take_back: bool) -> dict[str, str]:
@@ -432,11 +439,9 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
         # The wave's own figures, drawn in the second process right after its segments (kept
         # there, SEGMENTS_KEPT) while this one analyses the trend's other waves.
         if helper.started:
-            early["wave"] = (results, [
-                helper.later(_paths_figure, questionnaire, language, results),
-                helper.later(_ipma_figure, questionnaire, language, _drivers(results, model, language)),
-                helper.later(_segment_figures, questionnaire, language, Kept(SEGMENTS_KEPT, 0)),
-                helper.later(_loyalty_figure, questionnaire, language, _loyalty(frame, questionnaire, language))])
+            calls = _wave_figure_calls(questionnaire, language, results, _drivers(results, model, language),
+                                       _loyalty(frame, questionnaire, language), Kept(SEGMENTS_KEPT, 0))
+            early["wave"] = (results, [helper.later(function, *arguments) for function, arguments in calls])
     inputs = _load_waves(engine, questionnaire, model, questionnaire_id, wave, names, compare=compare, n_boot=n_boot,
                          n_perm=n_perm, seed=seed, from_stored=from_stored, say=say, helper=helper,
                          on_fitted=on_fitted)
@@ -453,20 +458,15 @@ def _build_report(engine, questionnaire_id: str, wave: str, *, compare: str | No
 
     def start_drawing() -> Callable[[], dict[str, str]]:
         if helper.started:  # the second process computed the segments and imported matplotlib: it draws
-            here = [lambda: _paths_figure(questionnaire, language, results),
-                    lambda: _ipma_figure(questionnaire, language, drivers),
-                    lambda: _segment_figures(questionnaire, language, segments),
-                    lambda: _loyalty_figure(questionnaire, language, loyalty)]
+            calls = _wave_figure_calls(questionnaire, language, results, drivers, loyalty, segments)
             drawn_early = early.get("wave")
-            there = drawn_early[1] if drawn_early is not None and drawn_early[0] is results else [
-                helper.later(_paths_figure, questionnaire, language, results),
-                helper.later(_ipma_figure, questionnaire, language, drivers),
-                helper.later(_segment_figures, questionnaire, language, segments),
-                helper.later(_loyalty_figure, questionnaire, language, loyalty)]
+            there = list(drawn_early[1]) if drawn_early is not None and drawn_early[0] is results else \
+                [helper.later(function, *arguments) for function, arguments in calls]
             # Without the trend's fits and comparisons, which no figure reads (megabytes of resamples).
-            slim = dataclasses.replace(trend, fits={}, comparisons={})
-            here.append(lambda: _trend_figure(model, questionnaire, language, slim))
-            there.append(helper.later(_trend_figure, model, questionnaire, language, slim))
+            calls.append((_trend_figure, (model, questionnaire, language,
+                                          dataclasses.replace(trend, fits={}, comparisons={}))))
+            there.append(helper.later(calls[-1][0], *calls[-1][1]))
+            here = [functools.partial(function, *arguments) for function, arguments in calls]
             # A worker has matplotlib imported (warm_report_imports): this process then draws
             # those figures the second has not started by the time the page is laid out.
             take_back = "matplotlib.pyplot" in sys.modules
