@@ -62,8 +62,9 @@ def trend_chart(trend, constructs, name=lambda c: c, title="CSI index per wave")
     return figure
 
 
-def ipma_chart(table, target, name=lambda c: c, labels=("importance (total effect, 0-100 points)",
-                                                       "performance (0-100 index)", "Importance-performance map"),
+def ipma_chart(table, target, name=lambda c: c,
+               labels=("importance (total effect: index points per point of the driver)", "performance (0-100 index)",
+                       "Importance-performance map"),
                title=None):
     """The IPMA of :func:`analysis.drivers.ipma` with each driver's 95% intervals as error
     bars; hollow markers are "about average" (an interval covers a line)."""
@@ -96,30 +97,74 @@ def ipma_chart(table, target, name=lambda c: c, labels=("importance (total effec
         ax.scatter(row.importance, row.performance, s=140, color=colour if row.quadrant != "About average" else "white",
                    marker="D" if urgent else "o", zorder=3, edgecolor=colour if row.quadrant == "About average" else "black",
                    lw=1.2 if row.quadrant == "About average" else 0.6)
-    # Each label takes the first spot around its point that no earlier label covers.
-    renderer = figure.canvas.get_renderer()
-    placed = []
-    spots = ((8, 6, "left"), (-8, 6, "right"), (-8, -14, "right"), (8, -14, "left"), (8, 18, "left"), (-8, -26, "right"))
-    for row in shown.sort_values("importance", ascending=False).itertuples(index=False):
-        for dx, dy, ha in spots:
-            label = ax.annotate(name(row.construct), (row.importance, row.performance), textcoords="offset points",
-                                xytext=(dx, dy), ha=ha, fontsize=9)
-            box = label.get_window_extent(renderer)
-            if not any(box.overlaps(other) for other in placed):
-                break
-            label.remove()
-        else:
-            label = ax.annotate(name(row.construct), (row.importance, row.performance), textcoords="offset points",
-                                xytext=(8, 6), fontsize=9)
-            box = label.get_window_extent(renderer)
-        placed.append(box)
-    ax.text(0.99, 0.02, labels[3] if len(labels) > 3 else "", transform=ax.transAxes, ha="right", fontsize=8,
-            color=OKABE_ITO[3])
     ax.set_xlabel(labels[0])
     ax.set_ylabel(labels[1])
     ax.set_title(title or f"{labels[2]}: {name(target)}")
-    figure.tight_layout()
+    figure.tight_layout()  # the axes' final place, so the labels below are placed in it
+    _place_labels(ax, shown, name)
+    ax.text(0.99, 0.02, labels[3] if len(labels) > 3 else "", transform=ax.transAxes, ha="right", fontsize=8,
+            color=OKABE_ITO[3])
     return figure
+
+
+LABEL_SPOTS = tuple((dx, dy, "left" if dx > 0 else "right")  # offset (points) from the marker, alignment
+                    for distance in (1, 2) for dx, dy in ((8, 6), (-8, 6), (-8, -14), (8, -14), (8, 18), (-8, 18),
+                                                          (8, -26), (-8, -26))
+                    for dx, dy in [(dx * distance, dy + (distance - 1) * (6 if dy > 0 else -6))])
+
+
+def _place_labels(ax, shown, name) -> None:
+    """Name each IPMA driver beside its marker, in the first of :data:`LABEL_SPOTS` that
+    covers no other label, marker or error bar and stays inside the axes; failing that,
+    the spot that covers least (labels count double: two names on top of each other are
+    unreadable, a name over a thin bar is not). Drivers of similar importance and
+    performance sit close together, and their long bars cross each other's spots."""
+    from matplotlib.transforms import Bbox
+
+    figure = ax.figure
+    renderer = figure.canvas.get_renderer()
+    to_display = ax.transData.transform
+    pixels = figure.dpi / 72  # display pixels per point
+    # Half the marker (s=140 square points: 12 points across) and of an error bar with its caps.
+    half_marker, half_bar = 6 * pixels, 3 * pixels
+
+    def box(x0, y0, x1, y1, pad):
+        (a, b), (c, d) = to_display((x0, y0)), to_display((x1, y1))
+        return Bbox.from_extents(min(a, c) - pad, min(b, d) - pad, max(a, c) + pad, max(b, d) + pad)
+
+    obstacles = []
+    for row in shown.itertuples(index=False):
+        obstacles.append(box(row.importance, row.performance, row.importance, row.performance, half_marker))
+        if np.isfinite(row.ci_low) and np.isfinite(row.ci_high):
+            obstacles.append(box(row.ci_low, row.performance, row.ci_high, row.performance, half_bar))
+        if np.isfinite(row.performance_low) and np.isfinite(row.performance_high):
+            obstacles.append(box(row.importance, row.performance_low, row.importance, row.performance_high, half_bar))
+    frame = ax.get_window_extent(renderer)
+
+    def covered(a, b) -> float:
+        width = min(a.x1, b.x1) - max(a.x0, b.x0)
+        height = min(a.y1, b.y1) - max(a.y0, b.y0)
+        return width * height if width > 0 and height > 0 else 0.0
+
+    placed = []
+    for row in shown.sort_values("importance", ascending=False).itertuples(index=False):
+        best = None
+        for dx, dy, ha in LABEL_SPOTS:
+            label = ax.annotate(name(row.construct), (row.importance, row.performance), textcoords="offset points",
+                                xytext=(dx, dy), ha=ha, fontsize=9, zorder=4)
+            extent = label.get_window_extent(renderer)
+            outside = extent.width * extent.height - covered(extent, frame)
+            cost = (2 * sum(covered(extent, other) for other in placed)
+                    + sum(covered(extent, other) for other in obstacles) + 4 * outside)
+            if best is None or cost < best[0]:
+                if best is not None:
+                    best[1].remove()
+                best = (cost, label, extent)
+            else:
+                label.remove()
+            if cost == 0:
+                break
+        placed.append(best[2])
 
 
 def _wrap(label: str, width: int) -> str:

@@ -207,7 +207,25 @@ def test_ipma_labels_of_close_drivers_do_not_overlap():
     figure = ipma_chart(table, "satisfaction")
     figure.canvas.draw()
     renderer = figure.canvas.get_renderer()
-    boxes = [t.get_window_extent(renderer) for t in figure.axes[0].texts if t.get_text() in set(table["construct"])]
+    ax = figure.axes[0]
+    boxes = [t.get_window_extent(renderer) for t in ax.texts if t.get_text() in set(table["construct"])]
     assert len(boxes) == 4
     assert not any(a.overlaps(b) for k, a in enumerate(boxes) for b in boxes[k + 1:])
+    import numpy as np
+
+    # Nor does a label sit on an error bar or a marker: every drawn bar, sampled at each
+    # pixel along its length in display coordinates, stays out of every label.
+    from matplotlib.container import ErrorbarContainer
+    segments = [segment for container in ax.containers if isinstance(container, ErrorbarContainer)
+                for lines in container.lines[2] for segment in lines.get_segments()]
+    assert len(segments) == 8
+    for segment in segments:
+        (x0, y0), (x1, y1) = ax.transData.transform(segment)
+        steps = int(max(abs(x1 - x0), abs(y1 - y0))) + 2
+        for x, y in zip(np.linspace(x0, x1, steps), np.linspace(y0, y1, steps)):
+            assert not any(box.x0 < x < box.x1 and box.y0 < y < box.y1 for box in boxes), (segment, x, y)
+    for x, y in ax.transData.transform(table[["importance", "performance"]].to_numpy()):
+        assert not any(box.x0 - 5 < x < box.x1 + 5 and box.y0 - 5 < y < box.y1 + 5 for box in boxes)
+    frame = ax.get_window_extent(renderer)
+    assert all(frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1 for box in boxes)
     plt.close(figure)
