@@ -148,23 +148,27 @@ def _place_labels(ax, shown, name) -> None:
 
     placed = []
     for row in shown.sort_values("importance", ascending=False).itertuples(index=False):
+        # The label is measured once, at the first spot; every other spot's box is that box
+        # moved (laying text out again per spot cost half the figure's drawing time).
+        first_dx, first_dy, _ = LABEL_SPOTS[0]
+        label = ax.annotate(name(row.construct), (row.importance, row.performance), textcoords="offset points",
+                            xytext=(first_dx, first_dy), ha="left", fontsize=9, zorder=4)
+        measured = label.get_window_extent(renderer)
         best = None
         for dx, dy, ha in LABEL_SPOTS:
-            label = ax.annotate(name(row.construct), (row.importance, row.performance), textcoords="offset points",
-                                xytext=(dx, dy), ha=ha, fontsize=9, zorder=4)
-            extent = label.get_window_extent(renderer)
+            shift_x = (dx - first_dx) * pixels - (measured.width if ha == "right" else 0.0)
+            extent = measured.translated(shift_x, (dy - first_dy) * pixels)
             outside = extent.width * extent.height - covered(extent, frame)
             cost = (2 * sum(covered(extent, other) for other in placed)
                     + sum(covered(extent, other) for other in obstacles) + 4 * outside)
             if best is None or cost < best[0]:
-                if best is not None:
-                    best[1].remove()
-                best = (cost, label, extent)
-            else:
-                label.remove()
+                best = (cost, dx, dy, ha, extent)
             if cost == 0:
                 break
-        placed.append(best[2])
+        _, dx, dy, ha, extent = best
+        label.set_position((dx, dy))
+        label.set_horizontalalignment(ha)
+        placed.append(extent)
 
 
 def _wrap(label: str, width: int) -> str:
