@@ -33,6 +33,7 @@ from models.storage.repository import (load_response_attributes, load_wave_frame
 from .bootstrap import single_blas_thread
 from .drivers import ipma, priorities
 from .loyalty import loyalty_items, satisfaction_loyalty
+from .pdf_text import repair_cjk_text_layer
 from .plots import path_diagram
 from .report_plots import ipma_chart, loyalty_chart, segment_chart, svg, trend_chart
 from .report_tables import reviewer_tables
@@ -122,6 +123,7 @@ class Report:
             done = subprocess.run(command, capture_output=True, text=True, timeout=120)
         if done.returncode != 0 or not path.exists():
             raise ReportError(f"Chromium could not print the PDF: {done.stderr.strip().splitlines()[-1:] or done.returncode}")
+        repair_cjk_text_layer(path)  # Chinese that searches and copies as it reads (analysis.pdf_text)
         return path
 
 
