@@ -136,7 +136,11 @@ def repair_cjk_text_layer(path: str | Path) -> int:
                 changed += 1
         if changed:
             partial = path.with_name(path.name + ".partial")
-            pdf.save(partial)
+            try:
+                pdf.save(partial)
+            except BaseException:
+                partial.unlink(missing_ok=True)
+                raise
     if changed:
         os.replace(partial, path)
     return changed
