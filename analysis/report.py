@@ -39,7 +39,7 @@ from .report_plots import ipma_chart, loyalty_chart, segment_chart, svg, trend_c
 from .report_tables import reviewer_tables
 from .second_process import Kept, Later, SecondProcess, warm_figures
 from .report_text import (ACTIONS, CONSTRUCT_NAMES, DROPPED, INVARIANCE, SCHEMES, SEGMENT_VARIABLES, TEXT, Names,
-                          localize_note, text_for)
+                          construct_label, localize_note, text_for)
 from .segments import analyse_segments, segment_changes
 from .stored import ReportInputs
 from .value import MEASURE_NAMES_ZH, delivered_value
@@ -582,12 +582,11 @@ def _box_label(cname, language: str):
 
 def _names(questionnaire, language: str) -> Names:
     """Construct names, segment variable names and segment levels (option labels, not codes)."""
-    constructs = CONSTRUCT_NAMES.get(language, {})
     variables = SEGMENT_VARIABLES.get(language, SEGMENT_VARIABLES["en"])
     questions = {q.id: q for q in questionnaire.questions}
 
     def construct(name: str) -> str:
-        return constructs.get(name, name.replace("_", " "))
+        return construct_label(name, language, questionnaire)
 
     def variable(name: str) -> str:
         if name in variables:

@@ -177,6 +177,18 @@ CONSTRUCT_NAMES = {
               "loyalty": "顾客忠诚", "total_customer_value": "顾客总价值", "total_customer_cost": "顾客总成本",
               "brand_image": "品牌形象", "expected_quality": "预期质量", "trust": "信任", "commitment": "承诺"},
 }
+
+def construct_label(name: str, language: str, questionnaire=None) -> str:
+    """The name readers see for construct ``name`` in ``language``: the questionnaire's own
+    (``model.names``) when it gives one, else the report's (:data:`CONSTRUCT_NAMES`), else
+    the id read as words ("perceived_value" -> "perceived value")."""
+    spec = getattr(questionnaire, "model_spec", None)
+    own = getattr(spec, "names", None) or {}
+    if name in own:
+        return own[name].get(language)
+    return CONSTRUCT_NAMES.get(language, {}).get(name, name.replace("_", " "))
+
+
 SEGMENT_VARIABLES = {
     "en": {"tier": "Customer tier", "customer_tier": "Customer tier", "region": "Region", "channel": "Channel",
            "segment": "Segment"},

@@ -178,6 +178,9 @@ class ModelSpec:
     formative: tuple[str, ...]
     min_items: int
     single_item: tuple[str, ...]
+    # Reader-facing construct names (report, console), e.g. {"complaints": "Complaint handling"}:
+    # a template's construct measured by what this questionnaire asks may deserve a plainer name.
+    names: Mapping[str, Text] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -730,8 +733,9 @@ class _SemanticChecker:
         if ("template" in spec) == ("text" in spec):
             self.problem(path, "give exactly one of 'template' (acsi, ecsi, ecsi_hoc, ccsi, scsb) or 'text' (a custom model)")
             return None
+        names = {name: self.text(text, path + ("names", name)) for name, text in (spec.get("names") or {}).items()}
         result = ModelSpec(spec.get("template"), spec.get("text"), tuple(spec.get("formative", ())),
-                           spec.get("min_items", DEFAULT_MIN_ITEMS), tuple(spec.get("single_item", ())))
+                           spec.get("min_items", DEFAULT_MIN_ITEMS), tuple(spec.get("single_item", ())), names)
         ratings = {q.id: q for page in pages for q in page.questions if ANSWER_TYPES[q.type].model_item}
         items: dict[str, list[str]] = {}
         for q in ratings.values():
@@ -765,6 +769,10 @@ class _SemanticChecker:
         for name in result.formative:
             if name not in in_model:
                 self.problem(path + ("formative",), f"formative construct {name!r} is not in the model")
+        for name in result.names:
+            if name not in in_model:
+                self.problem(path + ("names", name), f"construct {name!r} is not in the model; "
+                                                    f"its constructs: {', '.join(sorted(in_model))}")
         for name, count in needed.items():
             if count < result.min_items and name not in result.single_item:
                 self.problem(path, f"construct {name!r} has {count} item{'s' if count != 1 else ''}; the model needs at least "

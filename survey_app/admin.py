@@ -44,10 +44,11 @@ bp.add_app_template_global(lt, "lt")
 
 
 @bp.app_template_global("construct_name")
-def _construct_name(construct: str) -> str:
-    """A construct's name as the report writes it in the console's language (its id in English, as before)."""
-    from analysis.report_text import CONSTRUCT_NAMES
-    return CONSTRUCT_NAMES.get(console_language(), {}).get(construct, construct)
+def _construct_name(construct: str, questionnaire=None) -> str:
+    """A construct's name as the report writes it in the console's language (the
+    questionnaire's own ``model.names`` first, when the page has the questionnaire)."""
+    from analysis.report_text import construct_label
+    return construct_label(construct, console_language(), questionnaire)
 
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
               "base-uri 'none'; form-action 'none'")

@@ -34,10 +34,11 @@ def default_sla_hours() -> float:
     return float(current_app.config.get("FOLLOW_UP_OVERDUE_HOURS", 48))
 
 
-def construct_name(name: str) -> str:
-    """A construct's name in the console's language (the report's names; ids read as words in English)."""
-    from analysis.report_text import CONSTRUCT_NAMES
-    return CONSTRUCT_NAMES.get(console_language(), {}).get(name, name.replace("_", " "))
+def construct_name(name: str, questionnaire=None) -> str:
+    """A construct's name in the console's language, as the report writes it (the
+    questionnaire's own ``model.names`` first)."""
+    from analysis.report_text import construct_label
+    return construct_label(name, console_language(), questionnaire)
 
 
 def variable_name(name: str) -> str:
@@ -71,11 +72,12 @@ def _figures(data: dict, questionnaire) -> dict:
         points.append({"label": wave["name"], "estimate": row.get("estimate"), "ci_low": row.get("ci_low"),
                        "ci_high": row.get("ci_high"), "current": wave["analysis"].get("current", True)})
     if points:
-        figures["trend"] = charts.trend_chart(points, ct("dash_chart_trend", construct=construct_name(headline)),
+        trend_title = ct("dash_chart_trend", construct=construct_name(headline, questionnaire))
+        figures["trend"] = charts.trend_chart(points, trend_title,
                                               missing=ct("dash_chart_not_computed"), axis_word=axis)
     this = next((w for w in data["waves"] if w["name"] == data["wave"]), None)
     if this is not None and this["analysis"].get("index"):
-        rows = [{"label": construct_name(r["construct"]), "estimate": r.get("estimate"), "ci_low": r.get("ci_low"),
+        rows = [{"label": construct_name(r["construct"], questionnaire), "estimate": r.get("estimate"), "ci_low": r.get("ci_low"),
                  "ci_high": r.get("ci_high")} for r in this["analysis"]["index"]]
         figures["indices"] = charts.interval_chart(rows, ct("dash_chart_indices", wave=data["wave"]), axis_word=axis)
     figures["segments"] = []
@@ -85,7 +87,8 @@ def _figures(data: dict, questionnaire) -> dict:
                  "ci_low": r.get("ci_low"), "ci_high": r.get("ci_high")}
                 for r in block["rows"] if r.get("construct") in (headline, None)]
         if rows:
-            title = ct("dash_chart_segment", construct=construct_name(headline), variable=variable_name(block["variable"]))
+            title = ct("dash_chart_segment", construct=construct_name(headline, questionnaire),
+                       variable=variable_name(block["variable"]))
             figures["segments"].append((block, charts.interval_chart(rows, title, missing=ct("dash_too_few"),
                                                                      axis_word=axis)))
     days = data["completions_per_day"][-CHART_DAYS:]
@@ -114,7 +117,7 @@ def dashboard(questionnaire_id: str):
     questionnaire = service().questionnaire(latest)
     title = questionnaire.title.get(console_language())  # the title in the console's language
     return render_template("admin/dashboard.html", d=data, figures=_figures(data, questionnaire), chart_days=CHART_DAYS,
-                           headline=construct_name(data["headline"]), variable_name=variable_name, title=title)
+                           headline=construct_name(data["headline"], questionnaire), variable_name=variable_name, title=title)
 
 
 @bp.route("/surveys/<questionnaire_id>/follow-up-sla", methods=["POST"])

@@ -81,6 +81,22 @@ def chinese(engine):
     return report, [str(w.message) for w in caught]
 
 
+def test_constructs_carry_the_questionnaires_own_names(english):
+    """acsi_retail names ACSI's complaints construct "complaint handling" (model.names): the
+    report writes that name, in the path diagram too, in both languages."""
+    from analysis.report_text import construct_label
+    q = load_questionnaire(questionnaires.path("acsi_retail"))
+    assert construct_label("complaints", "en", q) == "complaint handling"
+    assert construct_label("complaints", "zh-CN", q) == "投诉处理"
+    assert construct_label("complaints", "zh-CN") == "顾客抱怨"  # a questionnaire with no name of its own
+    assert construct_label("perceived_value", "en", q) == "perceived value"
+    html = english.html()
+    paths = re.search(r'<svg[^>]*aria-label="[^"]*path[^"]*".*?</svg>', html, re.S | re.I).group(0)
+    # (English box labels put a word on a line)
+    assert re.search(r">complaint<", paths) and re.search(r">handling", paths) and "complaints" not in paths
+    assert "complaint handling" in re.sub(r"<svg.*?</svg>", "", html, flags=re.S)
+
+
 def test_chinese_report_and_legible_figures(chinese):
     report, caught = chinese
     # The CJK font ships with the toolkit: no machine draws boxes, whatever fonts it has.

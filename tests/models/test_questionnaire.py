@@ -171,6 +171,16 @@ def test_model_section_checks_construct_sizes():
     assert "q.yaml:39: model: construct 'satisfaction' has 2 items; the model needs at least 3 (or list it under model.single_item)" in problems
 
 
+def test_model_names_are_texts_per_language_of_constructs_in_the_model():
+    text = BASE + ("model:\n  text: |\n    satisfaction =~ sat1 + sat2\n  min_items: 2\n"
+                   "  names:\n    satisfaction: {en: overall satisfaction, zh-CN: 总体满意度}\n")
+    names = load(text).model_spec.names
+    assert (names["satisfaction"].get("en"), names["satisfaction"].get("zh-CN")) == ("overall satisfaction", "总体满意度")
+    problems = problems_of(text.replace("    satisfaction: {en: overall", "    loyalty: {en: overall"))
+    assert problems == ["q.yaml:44: model.names.loyalty: construct 'loyalty' is not in the model; "
+                        "its constructs: satisfaction"], problems
+
+
 @pytest.mark.parametrize("content, expected", [
     ("", "q.yaml:1: the file is empty"),
     ("- a\n- b\n", "q.yaml:1: the top level must be a mapping"),
