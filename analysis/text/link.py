@@ -51,17 +51,23 @@ class ThemeScoreLink:
     confidence: float
 
     def summary(self) -> str:
+        """For people; a number that cannot be estimated (a group of fewer than two) reads "–"."""
         pct = f"{self.confidence:.0%}"
-        lines = [f"scores of {self.n:,} respondents with an answer; {pct} intervals"]
+        lines = [f"scores of {self.n:,} respondents with an answer; {pct} intervals (– : too few to estimate)"]
         for s in self.scores:
-            lines.append(f"  {s.label}: {s.mean_with:.1f} (n={s.n_with}) vs {s.mean_without:.1f} "
-                         f"(n={s.n_without}), difference {s.difference:+.1f} [{s.ci_difference[0]:+.1f}, "
-                         f"{s.ci_difference[1]:+.1f}]")
+            lines.append(f"  {s.label}: {_shown(s.mean_with, '.1f')} (n={s.n_with}) vs {_shown(s.mean_without, '.1f')} "
+                         f"(n={s.n_without}), difference {_shown(s.difference, '+.1f')} "
+                         f"[{_shown(s.ci_difference[0], '+.1f')}, {_shown(s.ci_difference[1], '+.1f')}]")
         lines.append(f"dissatisfied (< {self.dissatisfied_below:g}) vs satisfied (> {self.satisfied_above:g}):")
         for s in self.separation:
-            lines.append(f"  {s.label}: {s.share_dissatisfied:.1%} vs {s.share_satisfied:.1%}, "
-                         f"{s.difference:+.1%} [{s.ci_difference[0]:+.1%}, {s.ci_difference[1]:+.1%}]")
+            lines.append(f"  {s.label}: {_shown(s.share_dissatisfied, '.1%')} vs {_shown(s.share_satisfied, '.1%')}, "
+                         f"{_shown(s.difference, '+.1%')} [{_shown(s.ci_difference[0], '+.1%')}, "
+                         f"{_shown(s.ci_difference[1], '+.1%')}]")
         return "\n".join(lines)
+
+
+def _shown(value: float, spec: str) -> str:
+    return "–" if value is None or not np.isfinite(value) else format(value, spec)
 
 
 def _t_interval(x: np.ndarray, confidence: float) -> tuple[float, float]:

@@ -129,12 +129,21 @@ class ThemeModel:
             vectorizer = TfidfVectorizer(analyzer=lambda d: d, min_df=1, max_features=self.max_features,
                                          sublinear_tf=True)
             X = vectorizer.fit_transform(docs)
-        k = max(1, min(self.k, X.shape[1], n_nonempty))
-        nmf = NMF(n_components=k, init="nndsvda", random_state=self.random_state, max_iter=400)
-        W = nmf.fit_transform(X)
+        # No more themes than distinct answers: repeated answers would split into copies.
+        distinct = len({tuple(d) for d in docs if d})
+        k = max(1, min(self.k, X.shape[1], distinct))
+        while True:
+            nmf = NMF(n_components=k, init="nndsvda", random_state=self.random_state, max_iter=400)
+            W = nmf.fit_transform(X)
+            mentions, dominant, part = self._mentions(W)
+            # A theme no answer mentions (few or repeated answers give fewer distinct themes
+            # than asked for) is a copy of another: ask for as many as were mentioned.
+            mentioned = int(mentions.any(axis=0).sum())
+            if mentioned >= k or k == 1:
+                break
+            k = max(1, mentioned)
         H = nmf.components_
         vocab = vectorizer.get_feature_names_out()
-        mentions, dominant, part = self._mentions(W)
         themes = []
         for j in range(k):
             top = tuple(str(vocab[i]) for i in np.argsort(-H[j])[: self.top_words] if H[j, i] > 0)

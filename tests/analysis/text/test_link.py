@@ -89,3 +89,14 @@ def test_sentiment_share_per_theme_and_change_between_waves():
     assert q.difference == pytest.approx(-0.25) and q.ci_difference[0] < -0.25 < q.ci_difference[1] < 0
     with pytest.raises(ValueError, match="3 sentiments for 60 answers"):
         sentiment_by_theme(results, sentiments[:3])
+
+
+def test_summary_writes_a_dash_for_what_two_answers_cannot_estimate():
+    import pandas as pd
+
+    from analysis.text.wave import analyse_wave_text
+    answers = pd.Series(["Great store", "checkout slow and staff rude"], index=[1, 2])
+    scores = pd.Series([90.0, 30.0], index=[1, 2], name="satisfaction")
+    text = analyse_wave_text(answers, scores=scores, k=6, lang="en").summary()
+    assert "nan" not in text
+    assert "great / store: 90.0 (n=1) vs 30.0 (n=1), difference +60.0 [–, –]" in text

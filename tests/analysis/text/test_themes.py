@@ -106,3 +106,14 @@ def test_mixed_language_corpus():
     # Chinese app theme.
     app = next(j for j, t in enumerate(results.themes) if "手机银行" in t.top_words or "闪退" in t.top_words)
     assert results.mentions[: len(zh)][zh_truth == 3, app].all()
+
+
+@pytest.mark.parametrize("texts, expected_labels", [
+    (["Great store", "Great store"], ["great / store"]),  # one distinct answer: one theme, not a copy
+    (["Great store"] * 5 + ["Slow checkout"] * 5, ["checkout / slow", "great / store"]),
+])
+def test_no_theme_is_a_copy_no_answer_mentions(texts, expected_labels):
+    results = ThemeModel(k=6).fit(texts)
+    assert sorted(t.label for t in results.themes) == expected_labels
+    assert all(t.n_answers > 0 for t in results.themes)
+    assert sum(t.n_answers for t in results.themes) == len(texts)
