@@ -83,6 +83,9 @@ def test_cards_clear_the_header_and_the_follow_up_form_has_room(app, live_server
     gaps["done"] = page.evaluate(HEADER_GAP)
     label_gaps = page.evaluate(LABEL_GAPS)
     heading_gap = page.evaluate(HEADING_GAP)
+    # The consent reads as a checkbox before it is ticked: an empty box drawn beside its text.
+    consent_box = page.evaluate("""() => { const s = getComputedStyle(document.querySelector('label[for=consent] span'), '::before');
+        return [parseFloat(s.width), parseFloat(s.borderTopWidth), s.content]; }""")
     # A wrong e-mail address and no consent: errors under the fields.
     page.fill("#email", "not an address")
     with page.expect_navigation():
@@ -99,6 +102,7 @@ def test_cards_clear_the_header_and_the_follow_up_form_has_room(app, live_server
     assert abs(heading_gap) <= 1, heading_gap  # no empty band above the heading
     assert "loy_repurchase" in room and all(space >= 3 for space in room.values()), room  # "10" not edge to edge
     assert overflow <= 0
+    assert consent_box[0] >= 14 and consent_box[1] >= 2 and consent_box[2] == '""', consent_box
 
 
 @pytest.fixture
