@@ -229,3 +229,95 @@ def test_ipma_labels_of_close_drivers_do_not_overlap():
     frame = ax.get_window_extent(renderer)
     assert all(frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1 for box in boxes)
     plt.close(figure)
+
+
+# ---- The path diagram: routes and labels clear of boxes ----------------------------------
+def _diagram_geometry(figure):
+    """In display coordinates: {construct: box}, [(source, target, arrow points)],
+    [(source, target, label box)], found by the artists' labels ("_path:a->b", ...).
+    Each arrow, curves flattened, is sampled every pixel."""
+    import numpy as np
+
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    ax = figure.axes[0]
+    boxes = {t.get_label().split(":", 1)[1]: t.get_bbox_patch().get_window_extent(renderer)
+             for t in ax.texts if t.get_label().startswith("_construct:")}
+    labels = [(*t.get_label().split(":", 1)[1].split("->"), t.get_bbox_patch().get_window_extent(renderer))
+              for t in ax.texts if t.get_label().startswith("_coefficient:")]
+    arrows = []
+    for patch in ax.patches:
+        if not patch.get_label().startswith("_path:"):
+            continue
+        path = patch.get_transform().transform_path(patch.get_path())
+        points = []
+        for polygon in path.to_polygons(closed_only=False):
+            for (x0, y0), (x1, y1) in zip(polygon[:-1], polygon[1:]):
+                steps = int(max(abs(x1 - x0), abs(y1 - y0))) + 2
+                points.append(np.column_stack([np.linspace(x0, x1, steps), np.linspace(y0, y1, steps)]))
+        arrows.append((*patch.get_label().split(":", 1)[1].split("->"), np.concatenate(points)))
+    return boxes, arrows, labels
+
+
+def _assert_readable_diagram(figure, results):
+    import numpy as np
+
+    boxes, arrows, labels = _diagram_geometry(figure)
+    paths = {(row[0], row[1]) for row in results.path_coefficients.itertuples(index=False)}
+    assert set(boxes) == set(results.structure.constructs)
+    assert {(s, t) for s, t, _ in arrows} == paths and len(arrows) == len(paths)
+    assert {(s, t) for s, t, _ in labels} == paths and len(labels) == len(paths)
+    tips = {}
+    for source, target, points in arrows:
+        for construct, box in boxes.items():
+            if construct in (source, target):
+                continue
+            inside = (points[:, 0] > box.x0) & (points[:, 0] < box.x1) & (points[:, 1] > box.y0) & (points[:, 1] < box.y1)
+            assert not inside.any(), f"{source} -> {target} runs through the box of {construct}"
+        box = boxes[target]
+        gap = np.hypot(np.maximum(0, np.maximum(box.x0 - points[:, 0], points[:, 0] - box.x1)),
+                       np.maximum(0, np.maximum(box.y0 - points[:, 1], points[:, 1] - box.y1)))
+        assert gap.min() < 8, f"{source} -> {target} stops short of its target's box"  # a stroked tip: lw/2/sin
+        tips.setdefault(target, []).append((source, points[int(np.argmin(gap))]))
+    for target, ends in tips.items():  # arrowheads of different sources arrive at distinct points
+        for k, (source, tip) in enumerate(ends):
+            for other, other_tip in ends[k + 1:]:
+                assert np.hypot(*(tip - other_tip)) > 15, f"{source} and {other} arrive at one point of {target}"
+    for k, (source, target, label) in enumerate(labels):
+        for construct, box in boxes.items():
+            assert not label.overlaps(box), f"the label of {source} -> {target} covers the box of {construct}"
+        for other_source, other_target, other in labels[k + 1:]:
+            assert not label.overlaps(other), f"labels of {source} -> {target} and {other_source} -> {other_target} overlap"
+
+
+@pytest.fixture(scope="module")
+def shipped_fits():
+    import questionnaires
+    from analysis.simulate import simulate_responses
+    from models import load_questionnaire
+
+    out = {}
+    for name in ("acsi_retail", "ccsi_mobile"):
+        q = load_questionnaire(questionnaires.path(name))
+        out[name] = q, fit(q.csi_model(), simulate_responses(q, 300, seed=5), questionnaire=q, n_boot=30, workers=1,
+                           progress=False, seed=1)
+    return out
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+@pytest.mark.parametrize("questionnaire", ["acsi_retail", "ccsi_mobile"])
+def test_path_diagram_arrows_avoid_other_boxes_and_labels_stay_readable(shipped_fits, questionnaire, language):
+    """The defect: expectations -> satisfaction ran behind the perceived value box, its label hidden."""
+    from analysis.plots import path_diagram
+    from analysis.report import _box_label, _names
+
+    q, results = shipped_fits[questionnaire]
+    figure = path_diagram(results, name=_box_label(_names(q, language).construct, language))
+    _assert_readable_diagram(figure, results)
+    plt.close(figure)
+
+
+def test_path_diagram_of_a_model_in_lavaan_syntax_is_readable(results):
+    figure = results.plot_paths()  # what `csi fit --model M --plot P` draws
+    _assert_readable_diagram(figure, results)
+    plt.close(figure)
