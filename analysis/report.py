@@ -39,6 +39,7 @@ from .report_tables import reviewer_tables
 from .second_process import Kept, Later, SecondProcess, warm_figures
 from .report_text import (ACTIONS, CONSTRUCT_NAMES, DROPPED, INVARIANCE, SCHEMES, SEGMENT_VARIABLES, TEXT, Names,
                           localize_note, text_for)
+from .groups import change_reading, with_reading
 from .segments import analyse_segments, segment_changes
 from .stored import ReportInputs
 from .value import MEASURE_NAMES_ZH, delivered_value
@@ -258,7 +259,7 @@ class _Comparisons:
 
 
 def _choose_comparisons(trend, wave: str) -> _Comparisons:
-    changes = trend.changes_for(wave)
+    changes = with_reading(trend.changes_for(wave))
     return _Comparisons(changes, changes[changes["construct"] == HEADLINE], _previous(trend, wave))
 
 
@@ -537,7 +538,10 @@ def _context(questionnaire, wave: str, language: str, text, words: Names, inputs
         record["invariance_text"] = invariance.get(record["invariance"], record["invariance"])
     notes = list(trend.notes) + [n for n in results.notes if n not in trend.notes]
     dropped_names = DROPPED.get(language, {})
-    segment_change = inputs.segment_change
+    # Each segment's change read as the wave's are (rows stored before ``reading`` existed get it here).
+    segment_change = {variable: {segment: {**row, "reading": row.get("reading") or change_reading(
+                          row.get("significant"), row.get("invariance"))} for segment, row in rows.items()}
+                      for variable, rows in inputs.segment_change.items()}
     return {
         "t": text, "cname": words.construct, "lang": language, "questionnaire": questionnaire,
         "title": questionnaire.title.get(language), "wave": wave, "waves": list(trend.waves),
