@@ -76,32 +76,42 @@ def with_reading(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-_PARTIAL_NOTE = re.compile(r"MICOM: partial invariance for (?P<constructs>.+?) in (?P<comparisons>.+?) "
-                           r"\(composites differ in mean or variance\): (?P<rest>.*)\Z")
-
-
-def merge_micom_notes(notes) -> list[str]:
-    """``notes`` without repeats, the partial-invariance notes of several comparisons that
-    name the same constructs merged into one that names every comparison (in the first's place)."""
-    out: list = []
-    slots: dict[str, int] = {}
-    for note in dict.fromkeys(notes):
-        match = _PARTIAL_NOTE.match(note)
-        if not match:
-            out.append(note)
-            continue
-        constructs = match["constructs"]
-        if constructs not in slots:
-            slots[constructs] = len(out)
-            out.append((constructs, []))
-        comparisons = out[slots[constructs]][1]
-        comparisons += [c for c in match["comparisons"].split("; ") if c not in comparisons]
-    return [partial_note(item[0].split(", "), item[1]) if isinstance(item, tuple) else item for item in out]
-
-
 def partial_note(constructs, comparisons) -> str:
     return (f"MICOM: partial invariance for {', '.join(constructs)} in {'; '.join(comparisons)} (composites differ "
             "in mean or variance): compare the estimates with care, do not pool the groups")
+
+
+def not_comparable_note(constructs, comparisons) -> str:
+    return (f"MICOM: compositional invariance fails for {', '.join(constructs)} in {'; '.join(comparisons)}: the "
+            "items weigh differently in the two groups, so these indices' levels are not comparable and their "
+            "changes are not read as significant, whatever p")
+
+
+# The MICOM notes (pattern, builder): the constructs and the comparisons ("B vs A; D vs C") they name.
+_MICOM_NOTES = ((re.compile(r"MICOM: compositional invariance fails for (?P<constructs>.+?) in (?P<comparisons>.+?): "
+                            r"the items weigh .*\Z"), not_comparable_note),
+                (re.compile(r"MICOM: partial invariance for (?P<constructs>.+?) in (?P<comparisons>.+?) "
+                            r"\(composites differ in mean or variance\): .*\Z"), partial_note))
+
+
+def merge_micom_notes(notes) -> list[str]:
+    """``notes`` without repeats, the MICOM notes of several comparisons with the same verdict
+    for the same constructs merged into one that names every comparison (in the first's place)."""
+    out: list = []
+    slots: dict[tuple, int] = {}
+    for note in dict.fromkeys(notes):
+        found = next(((build, match) for pattern, build in _MICOM_NOTES if (match := pattern.match(note))), None)
+        if found is None:
+            out.append(note)
+            continue
+        build, match = found
+        key = (build, match["constructs"])
+        if key not in slots:
+            slots[key] = len(out)
+            out.append((build, match["constructs"], []))
+        comparisons = out[slots[key]][2]
+        comparisons += [c for c in match["comparisons"].split("; ") if c not in comparisons]
+    return [item[0](item[1].split(", "), item[2]) if isinstance(item, tuple) else item for item in out]
 
 
 PERMUTATION_METHOD = ("permutation test: respondents reshuffled between the two groups {n} times, both groups "
@@ -131,9 +141,7 @@ class Micom:
         notes = []
         bad = self.not_comparable
         if bad:
-            notes.append(f"MICOM: compositional invariance fails for {', '.join(bad)} in {name_b} vs {name_a}: "
-                         "the items weigh differently in the two groups, so these indices' levels are not "
-                         "comparable and their changes are not read as significant, whatever p")
+            notes.append(not_comparable_note(bad, [f"{name_b} vs {name_a}"]))
         partial = list(self.table.loc[self.table["invariance"] == "partial", "construct"])
         if partial:
             notes.append(partial_note(partial, [f"{name_b} vs {name_a}"]))
