@@ -18,6 +18,7 @@ multiplicity vector, so hundreds of permuted fits run as one numpy batch.
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Sequence
@@ -43,6 +44,76 @@ ALPHA = 0.05
 ADJUSTMENT = ("Holm-adjusted p (Holm 1979) within each family of one comparison: the 0-100 indices, the path "
               "coefficients, the total effects, the R² values; 'significant' means adjusted p < 0.05, so the "
               "chance of at least one false 'significant' change per family is at most 5%")
+# How a change may be read (Henseler, Ringle & Sarstedt 2016, MICOM). Without compositional
+# invariance (step 2, verdict "none") the two groups' composites are different weighted sums
+# of the items, so their levels are not comparable: the permutation test of the difference
+# is kept (``significant``) but the change is read as "not comparable", whatever its p. With
+# full or partial invariance (step 2 holds; partial: step 3's means or variances differ) the
+# Holm-adjusted test decides. Partial needs no caveat for a change of level: step 3a tests
+# whether the composites' means are equal, so a real change fails it by being one.
+READINGS = ("significant", "not significant", "not comparable")
+READING_RULE = ("'reading': 'not comparable' when MICOM finds no compositional invariance (the levels are not "
+                "comparable, whatever p); otherwise 'significant' when Holm-adjusted p < 0.05, else 'not significant'")
+
+
+def change_reading(significant, invariance) -> str:
+    """The reading of one change (see ``READINGS``): "not comparable" without compositional
+    invariance, else "significant" or "not significant" by the Holm-adjusted test."""
+    if invariance == "none":
+        return "not comparable"
+    tested = significant is not None and not (isinstance(significant, float) and np.isnan(significant))
+    return "significant" if tested and bool(significant) else "not significant"
+
+
+def with_reading(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (changes with significant and invariance) with its ``reading`` column, added
+    when absent (changes stored before the column existed)."""
+    if "reading" in frame.columns or "significant" not in frame.columns:
+        return frame
+    frame = frame.copy()
+    invariance = frame["invariance"] if "invariance" in frame.columns else pd.Series(None, index=frame.index)
+    frame["reading"] = [change_reading(s, i) for s, i in zip(frame["significant"], invariance)]
+    return frame
+
+
+def partial_note(constructs, comparisons) -> str:
+    return (f"MICOM: partial invariance for {', '.join(constructs)} in {'; '.join(comparisons)} (composites differ "
+            "in mean or variance, as a change of level does): changes can be compared; do not pool the groups")
+
+
+def not_comparable_note(constructs, comparisons) -> str:
+    return (f"MICOM: compositional invariance fails for {', '.join(constructs)} in {'; '.join(comparisons)}: the "
+            "items weigh differently in the two groups, so these indices' levels are not comparable and their "
+            "changes are not read as significant, whatever p")
+
+
+# The MICOM notes (pattern, builder): the constructs and the comparisons ("B vs A; D vs C") they name.
+_MICOM_NOTES = ((re.compile(r"MICOM: compositional invariance fails for (?P<constructs>.+?) in (?P<comparisons>.+?): "
+                            r"the items weigh .*\Z"), not_comparable_note),
+                (re.compile(r"MICOM: partial invariance for (?P<constructs>.+?) in (?P<comparisons>.+?) "
+                            r"\(composites differ in mean or variance, as a change of level does\): .*\Z"), partial_note))
+
+
+def merge_micom_notes(notes) -> list[str]:
+    """``notes`` without repeats, the MICOM notes of several comparisons with the same verdict
+    for the same constructs merged into one that names every comparison (in the first's place)."""
+    out: list = []
+    slots: dict[tuple, int] = {}
+    for note in dict.fromkeys(notes):
+        found = next(((build, match) for pattern, build in _MICOM_NOTES if (match := pattern.match(note))), None)
+        if found is None:
+            out.append(note)
+            continue
+        build, match = found
+        key = (build, match["constructs"])
+        if key not in slots:
+            slots[key] = len(out)
+            out.append((build, match["constructs"], []))
+        comparisons = out[slots[key]][2]
+        comparisons += [c for c in match["comparisons"].split("; ") if c not in comparisons]
+    return [item[0](item[1].split(", "), item[2]) if isinstance(item, tuple) else item for item in out]
+
+
 PERMUTATION_METHOD = ("permutation test: respondents reshuffled between the two groups {n} times, both groups "
                       "re-estimated each time; two-sided p = share of reshuffled |differences| at least as large as "
                       "observed (Chin & Dibbern 2010)")
@@ -66,16 +137,14 @@ class Micom:
         return list(self.table.loc[self.table["invariance"] == "none", "construct"])
 
     def notes(self, name_a: str, name_b: str) -> list[str]:
+        """The MICOM findings of the comparison of ``name_b`` with ``name_a``, each naming it."""
         notes = []
         bad = self.not_comparable
         if bad:
-            notes.append(f"MICOM: compositional invariance fails for {', '.join(bad)} between {name_a} and {name_b}: "
-                         "the items weigh differently in the two groups, so a change in these indices may reflect "
-                         "how they were measured, not satisfaction; compare them with caution")
+            notes.append(not_comparable_note(bad, [f"{name_b} vs {name_a}"]))
         partial = list(self.table.loc[self.table["invariance"] == "partial", "construct"])
         if partial:
-            notes.append(f"MICOM: partial invariance for {', '.join(partial)} (composites differ in mean or variance): "
-                         "compare group estimates, do not pool the groups")
+            notes.append(partial_note(partial, [f"{name_b} vs {name_a}"]))
         return notes
 
 
@@ -112,6 +181,7 @@ class GroupComparison:
         frame = self.differences[self.differences["kind"] == "index"].copy()
         verdicts = self.micom.table.set_index("construct")["invariance"]
         frame["invariance"] = frame["a"].map(verdicts)
+        frame = with_reading(frame)
         return frame.rename(columns={"a": "construct"}).drop(columns=["kind", "b"]).reset_index(drop=True)
 
     def summary(self) -> str:

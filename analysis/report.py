@@ -32,6 +32,7 @@ from models.storage.repository import (load_response_attributes, load_wave_frame
 
 from .bootstrap import single_blas_thread
 from .drivers import ipma, priorities
+from .groups import change_reading, with_reading
 from .loyalty import loyalty_items, satisfaction_loyalty
 from .pdf_text import repair_cjk_text_layer
 from .plots import path_diagram
@@ -260,7 +261,7 @@ class _Comparisons:
 
 
 def _choose_comparisons(trend, wave: str) -> _Comparisons:
-    changes = trend.changes_for(wave)
+    changes = with_reading(trend.changes_for(wave))
     return _Comparisons(changes, changes[changes["construct"] == HEADLINE], _previous(trend, wave))
 
 
@@ -539,7 +540,10 @@ def _context(questionnaire, wave: str, language: str, text, words: Names, inputs
         record["invariance_text"] = invariance.get(record["invariance"], record["invariance"])
     notes = list(trend.notes) + [n for n in results.notes if n not in trend.notes]
     dropped_names = DROPPED.get(language, {})
-    segment_change = inputs.segment_change
+    # Each segment's change read as the wave's are (rows stored before ``reading`` existed get it here).
+    segment_change = {variable: {segment: {**row, "reading": row.get("reading") or change_reading(
+                          row.get("significant"), row.get("invariance"))} for segment, row in rows.items()}
+                      for variable, rows in inputs.segment_change.items()}
     return {
         "t": text, "cname": words.construct, "lang": language, "questionnaire": questionnaire,
         "title": questionnaire.title.get(language), "wave": wave, "waves": list(trend.waves),

@@ -17,10 +17,13 @@ TEXT = {
         "title": "Customer satisfaction report", "wave": "Wave", "headline": "Satisfaction index",
         "change_prev": "change from {ref}", "change_year": "change from a year earlier ({ref})",
         "significant": "significant", "not_significant": "not significant", "trend": "Trend across waves",
+        "not_comparable": "not comparable (MICOM: no compositional invariance)",
         "index_table": "Index per construct", "construct": "Construct", "index": "Index", "interval": "95% interval",
         "change_vs": "Change from {ref}", "p": "p", "p_adj": "Holm p", "invariance": "Measurement invariance (MICOM)",
         "invariance_note": "MICOM: measurement invariance against that wave (full, partial, none; see Method notes). "
-                           "Changes in orange are significant at 5% after Holm's adjustment across constructs (permutation test).",
+                           "Changes in orange are significant at 5% after Holm's adjustment across constructs (permutation test). "
+                           "Where MICOM finds no compositional invariance (none) a change is never marked significant, "
+                           "whatever its p: the two waves' indices are not comparable.",
         "paths": "Path model", "quality": "Measurement quality", "drivers": "Drivers and priorities",
         "target": "Effect on", "importance": "Importance", "performance": "Performance", "action": "What to do",
         "segments": "Segments", "segment": "Segment", "small": "small sample",
@@ -85,8 +88,10 @@ TEXT = {
             "& Dibbern 2010); intervals of a change from the two waves' independent bootstraps. \"Significant\" "
             "means Holm-adjusted p (Holm 1979) < 0.05 within each family of one comparison (the indices, the paths).",
             "Measurement invariance by MICOM (Henseler, Ringle & Sarstedt 2016): full = equal weights, means and "
-            "variances; partial = equal weights only; none = the items weigh differently, so levels are not "
-            "comparable.",
+            "variances; partial = equal weights, different means or variances (as any change of level gives; changes "
+            "can be compared, the waves not pooled); none = the items weigh differently, so "
+            "levels are not comparable and a change is not read as significant, whatever its p (its test is kept in "
+            "the data as significant, its reading is \"not comparable\").",
             "Measurement quality: loadings ≥ 0.708; α, ρA and ρC ≥ 0.7 (ρC ≤ 0.95); AVE ≥ 0.5; HTMT ≤ 0.85; "
             "VIF ≤ 5 (Hair et al. 2022).",
             "Drivers: importance = unstandardized total effect on 0–100 scores (IPMA, Ringle & Sarstedt 2016); "
@@ -100,10 +105,12 @@ TEXT = {
         "title": "顾客满意度报告", "wave": "调查期", "headline": "顾客满意度指数",
         "change_prev": "较{ref}变化", "change_year": "较去年同期（{ref}）变化",
         "significant": "显著", "not_significant": "不显著", "trend": "各期趋势",
+        "not_comparable": "不可比较（MICOM：不具组成不变性）",
         "index_table": "各潜变量指数", "construct": "潜变量", "index": "指数", "interval": "95%置信区间",
         "change_vs": "较{ref}变化", "p": "p值", "p_adj": "Holm校正p", "invariance": "测量不变性（MICOM）", "paths": "路径模型",
         "invariance_note": "MICOM：与该期相比的测量不变性（完全不变、部分不变、不具组成不变性；见方法说明）。"
-                           "橙色的变化经Holm校正后在5%水平上显著（置换检验）。",
+                           "橙色的变化经Holm校正后在5%水平上显著（置换检验）。MICOM显示不具组成不变性时，无论p值多少，变化都不标为显著："
+                           "两期的指数不可比较。",
         "quality": "测量质量", "drivers": "驱动因素与改进优先级", "target": "影响对象",
         "importance": "重要性", "performance": "表现", "action": "建议",
         "segments": "细分群体", "segment": "群体", "small": "样本偏小",
@@ -160,7 +167,8 @@ TEXT = {
             "实际差异的比例；Chin & Dibbern 2010）；变化的置信区间来自两期各自独立的自助法。"
             "“显著”指在同一比较的每一族检验（各指数、各路径）内经Holm校正（Holm 1979）后p < 0.05。",
             "测量不变性按MICOM检验（Henseler, Ringle & Sarstedt 2016）：完全不变 = 权重、均值与方差均相同；"
-            "部分不变 = 仅权重相同；不具组成不变性 = 题目权重不同，指数水平不可比较。",
+            "部分不变 = 权重相同、均值或方差不同（水平变化即如此；变化可以比较，但不宜合并各期数据）；不具组成不变性 = 题目权重不同，指数水平不可比较，"
+            "无论p值多少，变化都不视为显著（数据中保留检验结果，其解读为“不可比较”）。",
             "测量质量标准：载荷 ≥ 0.708；α、ρA、ρC ≥ 0.7（ρC ≤ 0.95）；AVE ≥ 0.5；HTMT ≤ 0.85；VIF ≤ 5"
             "（Hair et al. 2022）。",
             "驱动因素：重要性 = 以0–100分计的非标准化总效应（IPMA，Ringle & Sarstedt 2016）；"
@@ -263,16 +271,18 @@ _NOTES = [
      "index interval for {construct} uses {a} of {b} resamples: in {c} an outer weight turned negative, where the "
      "ACSI index is not defined",
      "{construct}指数的区间基于{b}次重抽样中的{a}次：其余{c}次中出现负的外部权重，此时ACSI指数无定义"),
-    (r"MICOM: compositional invariance fails for (?P<constructs>.+) between (?P<a>\S+) and (?P<b>\S+): .*",
-     "MICOM: compositional invariance fails for {constructs} between {a} and {b}: the items weigh differently in "
-     "the two groups, so a change in these indices may reflect how they were measured, not satisfaction; compare "
-     "them with caution",
-     "MICOM：{a}与{b}之间，{constructs}不满足组成不变性：两组中各题目的权重不同，这些指数的变化可能源于测量方式"
-     "而非满意度本身，比较时需谨慎"),
-    (r"MICOM: partial invariance for (?P<constructs>.+) \(composites differ in mean or variance\): .*",
-     "MICOM: partial invariance for {constructs} (composites differ in mean or variance): compare group estimates, "
-     "do not pool the groups",
-     "MICOM：{constructs}仅具部分不变性（合成变量的均值或方差不同）：可比较各组估计值，但不宜合并各组数据"),
+    (r"MICOM: compositional invariance fails for (?P<constructs>.+?) in (?P<comparisons>.+?): the items weigh .*",
+     "MICOM: compositional invariance fails for {constructs} in {comparisons}: the items weigh differently in the "
+     "two groups, so these indices' levels are not comparable and their changes are not read as significant, "
+     "whatever p",
+     "MICOM：{comparisons}，{constructs}不满足组成不变性：两组中各题目的权重不同，这些指数的水平不可比较，"
+     "无论p值多少，其变化都不视为显著"),
+    (r"MICOM: partial invariance for (?P<constructs>.+?) in (?P<comparisons>.+?) \(composites differ in mean or "
+     r"variance, as a change of level does\): .*",
+     "MICOM: partial invariance for {constructs} in {comparisons} (composites differ in mean or variance, as a "
+     "change of level does): changes can be compared; do not pool the groups",
+     "MICOM：{comparisons}，{constructs}具部分不变性（合成变量的均值或方差不同，水平变化即如此）：变化可以比较；"
+     "不宜合并各组数据"),
     (r"(?P<k>\d+) of (?P<n>\d+) permutations could not be estimated and were left out",
      "{k} of {n} permutations could not be estimated and were left out", "{n}次置换中{k}次无法估计，已剔除"),
     (r"(?P<var>[^:=]+?): (?P<n>\d+) levels; only the (?P<m>\d+) largest are analysed",
@@ -312,6 +322,9 @@ def localize_note(note: str, names: Names, waves: tuple[str, ...] = ()) -> str:
             parts["var"] = names.variable(variable)
         if "constructs" in parts:
             parts["constructs"] = names.constructs(parts["constructs"])
+        if "comparisons" in parts and names.language == "zh-CN":  # "2026Q4 vs 2025Q4; ..." -> "2026Q4与2025Q4相比、..."
+            parts["comparisons"] = "、".join(f"{b}与{a}相比" if a else b for b, _, a in
+                                            (c.partition(" vs ") for c in parts["comparisons"].split("; ")))
         if "construct" in parts:
             parts["construct"] = names.construct(parts["construct"])
         if "why" in parts and names.language in FAILURES:

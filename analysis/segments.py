@@ -122,12 +122,12 @@ def segment_changes(model: Model, previous: pd.DataFrame, current: pd.DataFrame,
 
     Columns: segment, n_previous, n, construct, previous, estimate, change, p_value (raw),
     p_adjusted (Holm across the indices of that segment), significant (p_adjusted < 0.05),
-    invariance. Segments too small in either wave are left out.
+    invariance, reading (``analysis.groups.change_reading``). Segments too small in either wave are left out.
     """
     rows = []
     if variable not in previous.columns or variable not in current.columns:
         return pd.DataFrame(rows, columns=["segment", "n_previous", "n", "construct", "previous", "estimate",
-                                           "change", "p_value", "p_adjusted", "significant", "invariance"])
+                                           "change", "p_value", "p_adjusted", "significant", "invariance", "reading"])
     levels = sorted(set(current[variable].dropna().astype(str)) & set(previous[variable].dropna().astype(str)))
     seeds = np.random.SeedSequence(seed).spawn(max(1, len(levels)))
     for k, level in enumerate(levels):
@@ -148,6 +148,7 @@ def segment_changes(model: Model, previous: pd.DataFrame, current: pd.DataFrame,
                          "construct": record["construct"], "previous": record["estimate_a"],
                          "estimate": record["estimate_b"], "change": record["difference"],
                          "p_value": record["p_value"], "p_adjusted": record["p_adjusted"],
-                         "significant": bool(record["significant"]), "invariance": record["invariance"]})
+                         "significant": bool(record["significant"]), "invariance": record["invariance"],
+                         "reading": record["reading"]})
     return pd.DataFrame(rows, columns=["segment", "n_previous", "n", "construct", "previous", "estimate", "change",
-                                       "p_value", "p_adjusted", "significant", "invariance"])
+                                       "p_value", "p_adjusted", "significant", "invariance", "reading"])

@@ -35,6 +35,7 @@ import pandas as pd
 from models.storage.analyses import data_version, load_stored, save_stored, wave_record
 from models.storage.repository import load_wave_frame, questionnaire_of_wave, wave_names
 
+from .groups import READING_RULE, merge_micom_notes, with_reading
 from .results import PLSResults
 from .second_process import SecondProcess, warm_figures
 from .waves import WaveTrend, wave_trend, year_ago
@@ -113,7 +114,8 @@ class StoredAnalysis:
                 "seed": self.seed, "bootstrap": self.n_boot, "permutations": self.n_perm,
                 "data_version": self.data_version,
                 "computed_at": self.computed_at.isoformat() if self.computed_at else None,
-                "index": records(self.fit.index_table), "changes": records(self.changes),
+                "index": records(self.fit.index_table), "changes": records(with_reading(self.changes)),
+                "reading_rule": READING_RULE,
                 "method": ("PLS path modeling, ACSI 0-100 index, percentile bootstrap intervals "
                            f"({self.n_boot} resamples, seed {self.seed})" + (f"; {self.method}" if self.method else "")),
                 "notes": list(self.notes),
@@ -342,7 +344,7 @@ def compute_analysis(engine, questionnaire_id: str, wave: str, *, n_boot: int = 
     comparison_notes = [n for n in trend.notes if not any(n.startswith(f"{r}: ") for r in references)]
     result = StoredAnalysis(questionnaire_id, wave, version.version, wave_seed(questionnaire_id, wave), n_boot, n_perm,
                             fit, trend.changes_for(wave), trend.method,
-                            tuple(dict.fromkeys(own_notes + comparison_notes)), segments, segment_change,
+                            tuple(merge_micom_notes(own_notes + comparison_notes)), segments, segment_change,
                             datetime.now(timezone.utc), time.perf_counter() - started, texts)
     if store:
         say("storing", 0.95)
@@ -487,11 +489,11 @@ def stored_report_inputs(engine, questionnaire_id: str, wave: str, *, compare: s
                          "ci_low": record.get("ci_low", np.nan), "ci_high": record.get("ci_high", np.nan),
                          "n": fits[name].n_used})
     index_table = pd.DataFrame(rows, columns=["wave", "construct", "estimate", "ci_low", "ci_high", "n"])
-    change_table = pd.concat(changes, ignore_index=True) if changes else pd.DataFrame(
+    change_table = pd.concat([with_reading(c) for c in changes], ignore_index=True) if changes else pd.DataFrame(
         columns=["wave", "reference", "relation", "construct", "reference_estimate", "estimate", "change", "ci_low",
-                 "ci_high", "p_value", "significant", "invariance"])
+                 "ci_high", "p_value", "p_adjusted", "significant", "invariance", "reading"])
     method = next((a.method for a in analyses.values() if a.method), "")
-    trend = WaveTrend(tuple(names), fits, {}, index_table, change_table, method, tuple(dict.fromkeys(notes)))
+    trend = WaveTrend(tuple(names), fits, {}, index_table, change_table, method, tuple(merge_micom_notes(notes)))
     stamps = [(name, a.data_version, a.computed_at.isoformat() if a.computed_at else "", a.seed, a.n_boot, a.n_perm)
               for name, a in sorted(analyses.items())]
     inputs_key = hashlib.sha256(repr((CODE_VERSION, wave, compare, stamps)).encode()).hexdigest()

@@ -18,7 +18,7 @@ from models.csi_model import Model
 from models.errors import CSIError
 
 from .data import DataError, items_from_questionnaire
-from .groups import ADJUSTMENT, GroupComparison, _shared_prepare, compare_groups
+from .groups import ADJUSTMENT, READING_RULE, GroupComparison, _shared_prepare, compare_groups, merge_micom_notes
 from .pls import PLSPM
 from .results import PLSResults
 
@@ -53,7 +53,9 @@ class WaveTrend:
     ``index_table``: wave, construct, estimate, ci_low, ci_high, n (one row per wave and construct).
     ``changes``: wave, reference, relation ("previous" or "year ago"), construct, reference_estimate,
     estimate, change, ci_low, ci_high, p_value (raw), p_adjusted (Holm across the indices of that
-    comparison), significant (p_adjusted < 0.05), invariance.
+    comparison), significant (p_adjusted < 0.05: the test alone), invariance (MICOM: full, partial,
+    none), reading ("significant", "not significant", or "not comparable" when invariance is none:
+    what the report, console, API and dashboard show; see ``analysis.groups.READING_RULE``).
     """
 
     waves: tuple[str, ...]
@@ -74,9 +76,9 @@ class WaveTrend:
         lines = ["CSI index (0-100) per wave", _table(wide, "{:.1f}")]
         if not self.changes.empty:
             shown = self.changes[["wave", "reference", "construct", "change", "ci_low", "ci_high", "p_value",
-                                  "p_adjusted", "significant", "invariance"]]
+                                  "p_adjusted", "significant", "invariance", "reading"]]
             lines += ["", "Changes", _table(shown, "{:.3f}"), "", f"method: {self.method}",
-                      f"multiple testing: {ADJUSTMENT}"]
+                      f"multiple testing: {ADJUSTMENT}", f"reading: {READING_RULE}"]
         if self.notes:
             lines += ["", "Notes"] + [f"  - {n}" for n in self.notes]
         return "\n".join(lines) + "\n"
@@ -87,7 +89,8 @@ class WaveTrend:
                          (bool(v) if isinstance(v, (bool, np.bool_)) else v)) for k, v in row.items()}
                     for row in frame.to_dict("records")]
         return {"waves": list(self.waves), "index": records(self.index_table), "changes": records(self.changes),
-                "method": self.method, "multiple_testing": ADJUSTMENT, "notes": list(self.notes)}
+                "method": self.method, "multiple_testing": ADJUSTMENT,
+                "reading_rule": READING_RULE, "notes": list(self.notes)}
 
 
 def wave_trend(model: Model, waves: Mapping[str, pd.DataFrame], *, questionnaire=None, scheme: str = "path",
@@ -174,10 +177,11 @@ def wave_trend(model: Model, waves: Mapping[str, pd.DataFrame], *, questionnaire
                                 "estimate": record["estimate_b"], "change": record["difference"],
                                 "ci_low": record["ci_low"], "ci_high": record["ci_high"],
                                 "p_value": record["p_value"], "p_adjusted": record["p_adjusted"],
-                                "significant": bool(record["significant"]), "invariance": record["invariance"]})
+                                "significant": bool(record["significant"]), "invariance": record["invariance"],
+                                "reading": record["reading"]})
     changes = pd.DataFrame(change_rows, columns=["wave", "reference", "relation", "construct", "reference_estimate",
                                                  "estimate", "change", "ci_low", "ci_high", "p_value", "p_adjusted",
-                                                 "significant", "invariance"])
+                                                 "significant", "invariance", "reading"])
     notes = []
     for name in names:
         notes += [f"{name}: {note}" for note in fits[name].notes if "reverse-coded" not in note]
@@ -189,4 +193,4 @@ def wave_trend(model: Model, waves: Mapping[str, pd.DataFrame], *, questionnaire
         method = (f"{first.method}; intervals of a change are percentile intervals of the difference of the two "
                   f"waves' independent bootstraps ({n_boot} resamples each); measurement invariance by MICOM "
                   f"(Henseler, Ringle & Sarstedt 2016); {ADJUSTMENT}")
-    return WaveTrend(tuple(names), fits, comparisons, index_table, changes, method, tuple(dict.fromkeys(notes)))
+    return WaveTrend(tuple(names), fits, comparisons, index_table, changes, method, tuple(merge_micom_notes(notes)))

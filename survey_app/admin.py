@@ -537,3 +537,4 @@ def revoke_token(token_id: int):
 # Routes on ``bp`` kept in modules of their own (imported last: they use the helpers above).
 from . import admin_dashboard, admin_fieldwork, admin_follow_up, admin_jobs, admin_preview, admin_quotas  # noqa: E402,F401
 from . import preview_strings  # noqa: E402,F401  (registers the preview's and the version changes' texts)
+from . import wave_change_strings  # noqa: E402,F401  (registers the wave page's change texts)

@@ -483,10 +483,12 @@ def _fit_stored(survey: str, wave: str, database_url: str | None, as_json: bool,
     if not stored.changes.empty:
         click.echo("Changes (permutation tests, "
                    f"{stored.n_perm} permutations)")
-        for row in stored.changes.to_dict("records"):
+        from analysis.groups import with_reading
+        for row in with_reading(stored.changes).to_dict("records"):
             click.echo(f"  {row['construct']:<22} vs {row['reference']:<8} {row['change']:+6.2f} "
                        f"[{row['ci_low']:+.2f}, {row['ci_high']:+.2f}]  p = {row['p_value']:.3f}"
-                       + (f", Holm p = {row['p_adjusted']:.3f}" if row.get("p_adjusted") is not None else ""))
+                       + (f", Holm p = {row['p_adjusted']:.3f}" if row.get("p_adjusted") is not None else "")
+                       + f", {row['reading']}")
 
 
 def _write_plots(results, prefix: str) -> None:

@@ -91,7 +91,6 @@ PAIRS: dict[str, tuple[str, str]] = {
     "th_construct": ("Construct", "潜变量"),
     "th_index": ("Index", "指数"),
     "th_interval": ("95% interval", "95% 区间"),
-    "th_change_from": ("change from {ref} (p)", "较 {ref} 的变化 (p)"),
     "analysis_method": ("Intervals: percentile bootstrap, {n_boot} resamples, seed {seed} (derived from survey and wave); "
                         "changes: permutation tests ({n_perm}).",
                         "区间：百分位 bootstrap，{n_boot} 次重抽样，随机种子 {seed}（由调查和波次导出）；"

@@ -166,7 +166,9 @@ def print_wave_table(engine, questionnaire_id: str, echo: Callable[[str], None])
         change = changes.get(construct)
         tail = ""
         if change and change["p_value"] is not None:
-            mark = "significant" if change["significant"] else "n.s."
+            reading = change.get("reading") or ("not comparable" if change.get("invariance") == "none"
+                                                  else "significant" if change["significant"] else "not significant")
+            mark = {"significant": "significant", "not significant": "n.s."}.get(reading, reading)
             holm = f", Holm p={change['p_adjusted']:.3f}" if change.get("p_adjusted") is not None else ""
             tail = f"        {change['change']:+5.1f} (p={change['p_value']:.3f}{holm}, {mark})"
         interval = (f"[{row['ci_low']:4.1f}, {row['ci_high']:4.1f}]" if row.get("ci_low") is not None else "")
@@ -174,7 +176,8 @@ def print_wave_table(engine, questionnaire_id: str, echo: Callable[[str], None])
     sizes = ", ".join(f"{w}: n={stored[w].n_used}{' (open)' if not c else ''}" for w, _, c in WAVES)
     echo(f"  respondents {sizes}")
     echo(f"  95% bootstrap intervals ({latest['bootstrap']:,} resamples, seed {latest['seed']}); change tested by "
-         f"permutation ({latest['permutations']:,}); 'significant' = Holm-adjusted p < 0.05 across the indices")
+         f"permutation ({latest['permutations']:,}); 'significant' = Holm-adjusted p < 0.05 across the indices; "
+         "'not comparable' = no MICOM compositional invariance, whatever p")
 
 
 def _report_lines(job) -> list[str]:

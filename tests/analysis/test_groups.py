@@ -285,3 +285,33 @@ def test_permuted_groups_compute_only_what_the_test_reads():
     assert {kind for kind, _, _ in layout.labels} - PERMUTED_KINDS == {"loading", "htmt", "importance"}
     assert np.array_equal(full[:, read], lean[:, read], equal_nan=True)
     assert np.isnan(lean[:, ~read]).all() and np.isfinite(full[:, ~read]).all()
+
+
+def test_micom_notes_name_their_comparison_and_a_change_without_invariance_is_not_comparable():
+    """Group B's v1 measures something else (value: "none") and every level moved (the rest:
+    "partial"); each MICOM note names "B vs A", and notes of two comparisons with the same
+    constructs merge into one naming both."""
+    from analysis.groups import change_reading, merge_micom_notes
+
+    a, b = draw(400, 21), draw(400, 22, center=0.72)
+    rng = np.random.default_rng(4)
+    b["v1"] = np.clip(np.rint(1 + 9 * (0.72 + 0.2 * rng.standard_normal(len(b)))), 1, 10).astype(int)
+    result = compare_groups(MODEL, a, b, names=("2025Q4", "2026Q4"), n_perm=199, n_boot=0, seed=2, scales=SCALES)
+    change = result.index_change().set_index("construct")
+    assert change.loc["value", "invariance"] == "none" and change.loc["value", "reading"] == "not comparable"
+    for construct in ("quality", "satisfaction"):
+        row = change.loc[construct]
+        assert row["invariance"] == "partial" and row["significant"]
+        assert row["reading"] == "significant"
+    assert [n.split(":")[1].strip() for n in result.notes if n.startswith("MICOM")] == [
+        "compositional invariance fails for value in 2026Q4 vs 2025Q4",
+        "partial invariance for quality, satisfaction in 2026Q4 vs 2025Q4 (composites differ in mean or variance, as a change of level does)"]
+    other = result.micom.notes("2026Q3", "2026Q4")  # the same verdicts against another wave
+    merged = merge_micom_notes(list(result.notes) + other + list(result.notes))
+    assert [n for n in merged if "partial" in n] == [
+        "MICOM: partial invariance for quality, satisfaction in 2026Q4 vs 2025Q4; 2026Q4 vs 2026Q3 (composites differ "
+        "in mean or variance, as a change of level does): changes can be compared; do not pool the groups"]
+    assert [n.split(":")[1].strip() for n in merged if "fails" in n] == [
+        "compositional invariance fails for value in 2026Q4 vs 2025Q4; 2026Q4 vs 2026Q3"]
+    assert [change_reading(s, i) for s, i in ((True, "full"), (False, "partial"), (True, "none"), (None, None))] == [
+        "significant", "not significant", "not comparable", "not significant"]

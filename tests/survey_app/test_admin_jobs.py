@@ -111,8 +111,10 @@ def test_one_stored_analysis_everywhere(queued_app, app, admin_client, engine, f
     report_p = {c: row["p_value"] for (c, ref), row in report.context["changes"].items() if ref == "2026Q3"}
     assert api_p == report_p and len(api_p) >= 6  # the same p-values, not merely close
     assert report.context["seed"] == seed and report.context["n_boot"] == 150
-    # Each p-value is shown on the wave page too.
-    assert f"({api_p['satisfaction']:.3f})" in page
+    # Each Holm-adjusted p-value is shown on the wave page too, with its reading.
+    api_holm = {row["construct"]: row for row in stored["changes"] if row["reference"] == "2026Q3"}
+    satisfaction = api_holm["satisfaction"]
+    assert f"({satisfaction['p_adjusted']:.3f}, {satisfaction['reading']}" in page
     fitted = subprocess.run([sys.executable, "-m", "survey_app.cli", "fit", "--database", database_url, "--survey",
                              "acsi-retail", "--wave", "2026Q4", "--json"], capture_output=True, text=True, timeout=300)
     assert fitted.returncode == 0, fitted.stderr
