@@ -169,6 +169,7 @@ def import_responses(wave_id: int):
         mapping_target = folder / f"{stem}-mapping.yaml"
         mapping.save(mapping_target)
         params["mapping"] = str(mapping_target)
+        params["mapping_name"] = mapping.filename.replace("\\", "/").rsplit("/", 1)[-1][:200]  # shown, never a path
     job_id = _queue_job("import", params)
     if job_id is None:
         target.unlink(missing_ok=True)
