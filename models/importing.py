@@ -106,10 +106,11 @@ class ImportMapping:
 _MAPPING_KEYS = {"columns", "respondent_id", "dont_know", "labels", "ignore"}
 
 
-def load_mapping(path: str | Path, questionnaire: Questionnaire) -> ImportMapping:
-    """Read and check a mapping file; raise :class:`DataImportError` with ``FILE:LINE`` problems."""
+def load_mapping(path: str | Path, questionnaire: Questionnaire, name: str | None = None) -> ImportMapping:
+    """Read and check a mapping file; raise :class:`DataImportError` with ``FILE:LINE`` problems
+    (``name``: the file's name in them, when it was saved under another, e.g. an upload)."""
     path = Path(path)
-    name = str(path)
+    name = name or str(path)
     try:
         if path.stat().st_size > 2_000_000:
             raise DataImportError([Problem(name, 0, "", "a mapping file is at most 2 MB")])
@@ -629,7 +630,8 @@ class ImportResult:
 
 
 def import_table(engine: Engine, questionnaire_id: str, wave_name: str, table: SourceTable,
-                 mapping_path: str | Path | None = None, skip_bad_rows: bool = False) -> ImportResult:
+                 mapping_path: str | Path | None = None, skip_bad_rows: bool = False,
+                 mapping_name: str | None = None) -> ImportResult:
     """Check ``table`` and store its rows as imported responses of the wave, all or none."""
     with Session(engine) as session:
         wave = find_wave(session, questionnaire_id, wave_name)
@@ -637,7 +639,7 @@ def import_table(engine: Engine, questionnaire_id: str, wave_name: str, table: S
         session.expunge_all()
     from .storage.repository import stored_questionnaire
     questionnaire = stored_questionnaire(survey)
-    mapping = load_mapping(mapping_path, questionnaire) if mapping_path is not None else None
+    mapping = load_mapping(mapping_path, questionnaire, mapping_name) if mapping_path is not None else None
     plan = plan_import(table, questionnaire, mapping)
     if plan.problems and not skip_bad_rows:
         raise DataImportError(list(plan.problems))
@@ -717,6 +719,7 @@ def imported_quota_counts(questionnaire: Questionnaire, answers: pd.DataFrame, s
 
 def import_file(engine: Engine, questionnaire_id: str, wave_name: str, path: str | Path,
                 mapping_path: str | Path | None = None, skip_bad_rows: bool = False,
-                name: str | None = None) -> ImportResult:
+                name: str | None = None, mapping_name: str | None = None) -> ImportResult:
     """Read ``path`` (.csv, .xlsx, .sav) and import it (:func:`import_table`)."""
-    return import_table(engine, questionnaire_id, wave_name, read_table(path, name), mapping_path, skip_bad_rows)
+    return import_table(engine, questionnaire_id, wave_name, read_table(path, name), mapping_path, skip_bad_rows,
+                        mapping_name)

@@ -10,6 +10,8 @@ as JSON by the API (``/api/v1/surveys/<id>/dashboard``) and printed by ``csi das
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
@@ -20,6 +22,7 @@ from models.storage.tables import QuestionnaireVersion
 from . import dashboard_charts as charts
 from . import dashboard_strings  # noqa: F401  (registers the dashboard's texts)
 from .admin import _db, bp, current_user, login_required
+from .console_errors import console_error
 from .console_i18n import console_language, ct
 
 
@@ -59,6 +62,19 @@ def level_name(questionnaire, variable: str, level: str) -> str:
         return level
     labels = {str(o.value): o.label.get(console_language()) for o in question.options or ()}
     return labels.get(str(level), level)
+
+
+def segment_note(questionnaire) -> Callable[[str], str]:
+    """A segment's warning from the stored analysis (English, as the estimator wrote it) in the
+    console's language: the report's own translation (``analysis.report_text.localize_note``),
+    with the dashboard's names for constructs, segment variables and levels."""
+    language = console_language()
+    if language == "en":
+        return lambda note: note
+    from analysis.report_text import Names, localize_note
+    names = Names(language, lambda construct: construct_name(construct, questionnaire), variable_name,
+                  lambda variable, level: level_name(questionnaire, variable, level))
+    return lambda note: localize_note(note, names)
 
 
 def _figures(data: dict, questionnaire) -> dict:
@@ -110,14 +126,15 @@ def dashboard(questionnaire_id: str):
     try:
         data = dashboard_for(_db(), questionnaire_id, request.args.get("wave") or None, default_sla_hours())
     except StorageError as exc:
-        return render_template("admin/message.html", title=ct("dash_not_found"), body=str(exc)), 404
+        return render_template("admin/message.html", title=ct("dash_not_found"), body=console_error(exc)), 404
     from survey_app.respondent import service
     latest = _db().scalar(select(QuestionnaireVersion.id).where(QuestionnaireVersion.questionnaire_id == questionnaire_id)
                           .order_by(QuestionnaireVersion.id.desc()).limit(1))
     questionnaire = service().questionnaire(latest)
     title = questionnaire.title.get(console_language())  # the title in the console's language
     return render_template("admin/dashboard.html", d=data, figures=_figures(data, questionnaire), chart_days=CHART_DAYS,
-                           headline=construct_name(data["headline"], questionnaire), variable_name=variable_name, title=title)
+                           headline=construct_name(data["headline"], questionnaire), variable_name=variable_name,
+                           title=title, segment_note=segment_note(questionnaire))
 
 
 @bp.route("/surveys/<questionnaire_id>/follow-up-sla", methods=["POST"])

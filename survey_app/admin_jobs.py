@@ -17,8 +17,13 @@ from models.storage import jobs as job_store
 from .admin import REPORT_CSP, _wave, bp, current_user, login_required
 from .console_errors import console_error
 from .console_i18n import ct
+from .console_job_texts import job_progress, job_text
 from .jobs import enqueue, queue_of_app, retry
 from .state import current_state
+
+# A job's error and progress (stored in English) in the console's language.
+bp.add_app_template_global(job_text, "job_text")
+bp.add_app_template_global(job_progress, "job_progress")
 
 OUTPUT_TYPES = {"html": "text/html", "pdf": "application/pdf", "csv": "text/csv",
                 "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -151,11 +156,10 @@ def import_responses(wave_id: int):
     name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1][:200] if upload is not None else ""
     suffix = Path(name).suffix.lower()
     if not name:
-        flash("Choose the file to import (.csv, .xlsx or .sav).", "error")
+        flash(ct("import_choose_file"), "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
     if suffix not in IMPORT_SUFFIXES:
-        flash(f"{name}: cannot import {suffix or 'a file without an extension'}; choose a .csv, .xlsx or .sav file.",
-              "error")
+        flash(ct("import_wrong_type", name=name, suffix=suffix) if suffix else ct("import_no_suffix", name=name), "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
     folder = imports_folder()
     folder.mkdir(parents=True, exist_ok=True)
@@ -169,6 +173,7 @@ def import_responses(wave_id: int):
         mapping_target = folder / f"{stem}-mapping.yaml"
         mapping.save(mapping_target)
         params["mapping"] = str(mapping_target)
+        params["mapping_name"] = mapping.filename.replace("\\", "/").rsplit("/", 1)[-1][:200]  # shown, never a path
     job_id = _queue_job("import", params)
     if job_id is None:
         target.unlink(missing_ok=True)

@@ -145,6 +145,11 @@ PAIRS: dict[str, tuple[str, str]] = {
     "import_skip_bad_rows": ("Skip bad rows (default: nothing is imported unless every row passes)",
                              "跳过有问题的行（默认：只有全部行通过检查才会导入）"),
     "import_button": ("Import responses", "导入答卷"),
+    "import_choose_file": ("Choose the file to import (.csv, .xlsx or .sav).", "请选择要导入的文件（.csv、.xlsx 或 .sav）。"),
+    "import_wrong_type": ("{name}: cannot import {suffix}; choose a .csv, .xlsx or .sav file.",
+                          "{name}：无法导入 {suffix} 文件；请选择 .csv、.xlsx 或 .sav 文件。"),
+    "import_no_suffix": ("{name}: cannot import a file without an extension; choose a .csv, .xlsx or .sav file.",
+                         "{name}：无法导入没有扩展名的文件；请选择 .csv、.xlsx 或 .sav 文件。"),
     "import_note": ("Imported responses are marked imported in exports and in the report; importing the same file "
                     "again adds nothing.", "导入的答卷在导出和报告中标记为“导入”；重复导入同一文件不会新增答卷。"),
     "mail_link": ("E-mail invitations and reminders", "邮件邀请与提醒"),
@@ -221,8 +226,6 @@ PAIRS: dict[str, tuple[str, str]] = {
     "job_status.running": ("running", "运行中"),
     "job_status.done": ("done", "已完成"),
     "job_status.failed": ("failed", "失败"),
-    "job_message.done": ("done", "已完成"),
-    "job_message.failed": ("failed", "失败"),
     "job_kind.analysis": ("analysis", "分析"),
     "job_kind.report": ("report", "报告"),
     "job_kind.export": ("export", "导出"),
@@ -230,6 +233,7 @@ PAIRS: dict[str, tuple[str, str]] = {
     "job_kind.send_invitations": ("send_invitations", "发送邀请"),
     "job_kind.send_reminders": ("send_reminders", "发送提醒"),
     "job_kind.webhook": ("webhook", "Webhook 投递"),
+    "job_kind.import": ("import", "导入答卷"),
     # follow-up
     "follow_up_heading": ("Follow-up queue", "回访队列"),
     "follow_up_order": ("Callable customers first by value (revenue, else tier), then the least satisfied, then the oldest.",

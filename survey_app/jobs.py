@@ -470,7 +470,8 @@ def import_job(context: JobContext) -> dict:
         context.progress(0.1, "checking every row")
         try:
             result = import_file(context.engine, params["survey"], params["wave"], path, mapping,
-                                 skip_bad_rows=bool(params.get("skip_bad_rows")), name=params.get("name"))
+                                 skip_bad_rows=bool(params.get("skip_bad_rows")), name=params.get("name"),
+                                 mapping_name=params.get("mapping_name"))
         except DataImportError as exc:
             shown = [str(p) for p in exc.problems[:MAX_PROBLEMS_IN_JOB]]
             more = len(exc.problems) - len(shown)

@@ -350,18 +350,26 @@ def test_storage_refusals_in_chinese(app, engine, acsi):
     from models.storage import invitations as mail
     from models.storage import webhooks as hooks
     from models.storage.tables import AdminUser, Response, QuestionnaireVersion
-    from survey_app.console_errors import ERRORS_ZH, _compile, translate_error
+    import csv
+
+    from models.errors import CSIError
+    from models.exports import export_wave
+    from models.storage import find_wave
+    from models.storage import jobs as job_store
+    from models.storage.dashboard import survey_dashboard
+    from survey_app.console_errors import _STORAGE, ERRORS_ZH, translate_error
 
     from .test_follow_up import answer_and_leave_contact
 
     answer_and_leave_contact(app, acsi, 2, name="Li Lei")
     good = "correct horse battery"
     messages = []
+
+    def refused(action):
+        with pytest.raises(CSIError) as caught:  # StorageError, and the export's ExportError
+            action()
+        messages.append(str(caught.value))
     with Session(engine) as session:
-        def refused(action):
-            with pytest.raises(StorageError) as caught:
-                action()
-            messages.append(str(caught.value))
 
         acc.create_admin(session, "dora", good, "admin")
         acc.create_admin(session, "ed", good, "viewer")
@@ -406,13 +414,43 @@ def test_storage_refusals_in_chinese(app, engine, acsi):
         refused(lambda: mail.read_invitation_csv(b"email\na\x00b\n", "list.csv"))
         refused(lambda: mail.read_invitation_csv(b"name\nLi\n", "list.csv"))
         refused(lambda: mail.read_invitation_csv(b"email\na@example.com,extra\n", "list.csv"))
+        refused(lambda: mail.read_invitation_csv(b"x" * (mail.MAX_LIST_BYTES + 1), "list.csv"))
+        refused(lambda: mail.read_invitation_csv(b'email\n"' + b"x" * 140_000 + b'"\n', "list.csv"))
+        wave = find_wave(session, "acsi-retail", "2026Q4")
+        rows = [{"email": ""}, {"email": "not-an-address"}, {"email": "li@example.com"}, {"email": "LI@example.com"},
+                {"email": "wang@example.com", "language": "fr"}] + [{"email": f"bad{k}"} for k in range(50)]
+        refused(lambda: mail.import_email_invitations(session, wave, rows, "secret", languages=("en", "zh-CN"),
+                                                      default_language="en", source="list.csv"))
+        refused(lambda: mail.import_email_invitations(session, wave, [], "secret", languages=("en",),
+                                                      default_language="en", source="list.csv"))
+        refused(lambda: find_wave(session, "acsi-retail", "1999Q1"))
+        refused(lambda: find_wave(session, "nobody", "1999Q1"))
+        refused(lambda: survey_dashboard(session, "nobody", None, code_version="x", default_sla_hours=48))
+        refused(lambda: hooks.get_webhook(session, 987654))
+        refused(lambda: hooks.add_webhook(session, "acsi-retail", "https://crm.example.com/", ["response.completed"],
+                                          secret="short"))
+        refused(lambda: export_wave(engine, acsi, "2026Q4", "csv", "wide", language="fr"))
+    queued, _ = job_store.create_job(engine, "report", {"survey": "acsi-retail", "wave": "2026Q4"})
+    refused(lambda: job_store.retry_job(engine, 987654))
+    refused(lambda: job_store.retry_job(engine, queued))
+    # Python's csv module on a bare carriage return, as the console reads an invitation list (line by line).
+    with pytest.raises(csv.Error) as caught:
+        list(csv.DictReader(iter(["region\n", "north\rsouth\n"])))
+    messages.append(f"list.csv:2: {caught.value}")
     assert token  # (the token made above was real)
+    def first_template(text):
+        return next((english for (pattern, _), english in zip(_STORAGE.entries, _STORAGE.pairs) if pattern.match(text)),
+                    None)
+
     matched = set()
     for message in messages:
         chinese = translate_error(message, "zh-CN")
         assert chinese != message and has_cjk(chinese), message
+        assert not [line for line in chinese.splitlines() if not has_cjk(line)], chinese  # every line
         assert translate_error(message, "en") == message
-        matched |= {english for english in ERRORS_ZH if _compile(english)[0].match(message)}
+        for line in message.splitlines():  # the template that wrote it: on the whole line, else after a FILE:LINE:
+            parts = [line] + [line[cut + 2:] for cut in range(len(line)) if line.startswith(": ", cut)]
+            matched.add(next(t for t in map(first_template, parts) if t is not None))
     assert matched == set(ERRORS_ZH), set(ERRORS_ZH) - matched  # no template is dead
     assert translate_error("the disk is full", "zh-CN") == "the disk is full"  # unknown: shown as it is
     assert translate_error("password too short: at least 10 characters", "zh-CN") == "密码太短：至少 10 个字符"
