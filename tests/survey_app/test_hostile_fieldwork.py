@@ -1,0 +1,122 @@
+"""Fieldwork under attack and faults, with the real components: webhook receivers on loopback
+that answer a byte at a time or without end, SMTP servers (aiosmtpd) that refuse the sender,
+downloads of waves with Chinese names through a real waitress server."""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import pytest
+from sqlalchemy.orm import Session
+
+from models.storage.tables import WebhookDelivery
+from survey_app.webhooks import attempt
+
+from .test_webhooks import bare_engine, completed_event  # noqa: F401  (fixtures)
+
+
+class RawReceiver:
+    """A webhook receiver on a raw loopback socket that reads the request and then runs
+    ``answer(connection, stop)``; it stops (and closes every connection) at ``close``."""
+
+    def __init__(self, answer):
+        self.answer = answer
+        self.stop = threading.Event()
+        self.sent = 0
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.listener.settimeout(0.2)
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._handle, args=(connection,), daemon=True).start()
+
+    def _handle(self, connection):
+        with connection:
+            connection.settimeout(5)
+            try:
+                connection.recv(65536)
+                self.answer(self, connection)
+            except OSError:  # the client gave up: what the tests want
+                pass
+
+    def send(self, connection, data: bytes):
+        connection.sendall(data)
+        self.sent += len(data)
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)
+        self.listener.close()
+
+
+def endless_body(status: str):
+    """The status line at once, then a chunked body without end: 64 MiB fast, then a chunk
+    every 0.3 s (each read well inside the client's timeout)."""
+    def answer(receiver, connection):
+        receiver.send(connection, f"HTTP/1.1 {status}\r\nContent-Type: text/plain\r\n"
+                                  "Transfer-Encoding: chunked\r\n\r\n".encode())
+        chunk = b"x" * 65536
+        while not receiver.stop.is_set():
+            receiver.send(connection, b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            if receiver.sent > 64 * 2 ** 20:
+                time.sleep(0.3)
+    return answer
+
+
+def trickled_headers(receiver, connection):
+    """A status line and then a header a byte every 0.3 s, never finished."""
+    receiver.send(connection, b"HTTP/1.1 200 OK\r\nX-Slow: ")
+    while not receiver.stop.is_set():
+        receiver.send(connection, b"a")
+        time.sleep(0.3)
+
+
+def timed_attempt(engine, url, timeout=2.0, wait=10.0):
+    """attempt() in a thread: (seconds taken, the delivery), or fail if it is still going after ``wait``."""
+    with Session(engine) as session:
+        _, (delivery_id,) = completed_event(session, url)
+    result = {}
+
+    def run():
+        with Session(engine, expire_on_commit=False) as session:
+            result["delivery"] = attempt(session, delivery_id, timeout=timeout)
+
+    started = time.perf_counter()
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(wait)
+    assert not thread.is_alive(), f"the webhook attempt was still running after {wait} s (timeout={timeout} s)"
+    return time.perf_counter() - started, result["delivery"]
+
+
+@pytest.mark.parametrize("answer, status, code, error", [
+    (endless_body("200 OK"), "delivered", 200, None),
+    (endless_body("500 Internal Server Error"), "pending", 500, "HTTP 500: xxxx"),
+    (trickled_headers, "pending", None, "Timeout: no answer from the receiver within 2 s"),
+])
+def test_a_receiver_that_never_finishes_answering_cannot_hold_the_worker(bare_engine, answer, status, code, error):
+    """requests' timeout bounds each read, not the exchange: a receiver sending its headers a
+    byte at a time, or a body without end (gigabytes, all kept in memory), held the worker's
+    thread for ever, and with it every later job. Now an attempt ends within its timeout, and
+    at most 64 KiB of a refusal's body is read."""
+    receiver = RawReceiver(answer)
+    try:
+        seconds, delivery = timed_attempt(bare_engine, receiver.url)
+        assert seconds < 2 + 1.5
+        assert (delivery.status, delivery.last_status_code) == (status, code)
+        assert (delivery.last_error or None) == error or delivery.last_error.startswith(error)
+        assert len(delivery.last_error or "") <= 300
+    finally:
+        receiver.close()
+    with Session(bare_engine) as session:
+        assert session.get(WebhookDelivery, delivery.id).attempts == 1
