@@ -188,6 +188,10 @@ def send_round(session: Session, wave: Wave, questionnaire: Questionnaire, setti
             last = time.monotonic()
             try:
                 client = _send(client, settings, message)
+            except smtplib.SMTPSenderRefused as exc:  # the server refuses us (MAIL FROM), not this invitee
+                raise MailError(f"the SMTP server refused the sender {settings.sender}: {exc.smtp_code} "
+                                f"{_decode(exc.smtp_error)}; the round stopped after {result.sent} sent, and the "
+                                "invitees not yet sent stay due (check CSI_MAIL_SENDER and the SMTP account)") from None
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
                 outcome = record_refusal(session, invitation, code, _decode(text), kind)

@@ -8,11 +8,14 @@ import threading
 import time
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.storage.tables import WebhookDelivery
+from models.storage.tables import Invitation, WebhookDelivery
+from survey_app.state import state_of
 from survey_app.webhooks import attempt
 
+from .test_mail import WAVE, Mailbox, csi, invitation_list, mail_app, smtp  # noqa: F401  (fixtures)
 from .test_webhooks import bare_engine, completed_event  # noqa: F401  (fixtures)
 
 
@@ -120,3 +123,41 @@ def test_a_receiver_that_never_finishes_answering_cannot_hold_the_worker(bare_en
         receiver.close()
     with Session(bare_engine) as session:
         assert session.get(WebhookDelivery, delivery.id).attempts == 1
+
+
+# --- E-mail -------------------------------------------------------------------------------
+
+class SenderRefusingMailbox(Mailbox):
+    """A relay that refuses our sender address (MAIL FROM) while ``refuse`` says so, as one
+    does when CSI_MAIL_SENDER is not an address the account may send as, or when it throttles."""
+
+    refuse = "553 5.7.1 <survey@shop.example>: Sender address rejected: not owned by user"
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.refuse:
+            return self.refuse
+        envelope.mail_from = address
+        return "250 OK"
+
+
+@pytest.mark.parametrize("refusal", ["553 5.7.1 Sender address rejected: not owned by user",
+                                     "451 4.7.1 Too many messages from this sender, slow down"])
+def test_a_refused_sender_stops_the_round_and_bounces_nobody(mail_app, smtp, tmp_path, refusal):
+    """A refused MAIL FROM is the server refusing us, not the invitee: it was recorded as each
+    invitee's refusal, so one wrong CSI_MAIL_SENDER marked the whole list bounced (5xx), never to
+    be mailed again even once the setting was right, or used up their five attempts (4xx)."""
+    smtp.__class__ = SenderRefusingMailbox
+    smtp.refuse = refusal
+    people = invitation_list(tmp_path, "ann@example.com,en,Ann,gold\nbob@example.com,en,Bob,gold\n")
+    assert csi("invitations", "import", *WAVE, people).exit_code == 0
+    refused = csi("invitations", "send", *WAVE)
+    assert refused.exit_code == 1
+    assert (f"error: the SMTP server refused the sender survey@shop.example: {refusal}; the round stopped after "
+            "0 sent") in refused.output
+    with Session(state_of(mail_app).engine) as session:
+        stored = session.scalars(select(Invitation).order_by(Invitation.id)).all()
+        assert [(i.mail_status, i.send_attempts, i.bounce_message) for i in stored] == [("queued", 0, None)] * 2
+    smtp.refuse = None  # the sender fixed: everyone is mailed
+    sent = csi("invitations", "send", *WAVE)
+    assert "2 sent, 0 bounced, 0 deferred" in sent.output
+    assert sorted(m["To"] for m in smtp.messages) == ["ann@example.com", "bob@example.com"]
