@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import select
@@ -15,6 +16,8 @@ from models.storage.tables import Invitation, WebhookDelivery
 from survey_app.state import state_of
 from survey_app.webhooks import attempt
 
+from .test_admin import accounts, admin_client  # noqa: F401  (fixtures)
+from .test_downloads import WAVE as CHINESE_WAVE, chinese_wave  # noqa: F401  (fixtures)
 from .test_mail import WAVE, Mailbox, csi, invitation_list, mail_app, smtp  # noqa: F401  (fixtures)
 from .test_webhooks import bare_engine, completed_event  # noqa: F401  (fixtures)
 
@@ -161,3 +164,30 @@ def test_a_refused_sender_stops_the_round_and_bounces_nobody(mail_app, smtp, tmp
     sent = csi("invitations", "send", *WAVE)
     assert "2 sent, 0 bounced, 0 deferred" in sent.output
     assert sorted(m["To"] for m in smtp.messages) == ["ann@example.com", "bob@example.com"]
+
+
+# --- Downloads ------------------------------------------------------------------------------
+
+def test_downloads_of_a_wave_with_a_chinese_name_through_a_real_server(admin_client, chinese_wave, engine,
+                                                                        live_server, tmp_path, monkeypatch):
+    """The invitee-status CSV and a job's output put the wave's name raw into
+    Content-Disposition: the test client takes any text, but a real server must send headers
+    as Latin-1, and waitress answered 500 for a wave named 2026年第四季度 (as the console
+    allows). Both now name the file as every other download does (RFC 5987 and an ASCII fallback)."""
+    import requests
+
+    from models.storage import jobs as job_store
+    from survey_app.jobs import run_job
+
+    monkeypatch.setenv("CSI_REPORTS_DIR", str(tmp_path / "reports"))
+    job_id, _ = job_store.create_job(engine, "export", {"survey": "acsi-retail", "wave": CHINESE_WAVE, "format": "csv"})
+    run_job(engine, job_id, "test")
+    assert job_store.get_job(engine, job_id).status == "done"
+    cookies = {c.key: c.value for c in admin_client._cookies.values()}
+    for path, name in [(f"/admin/waves/{chinese_wave}/mail?format=csv", f"invitees-acsi-retail-{CHINESE_WAVE}.csv"),
+                       (f"/admin/jobs/{job_id}/output/csv", f"acsi-retail-{CHINESE_WAVE}-wide-job{job_id}.csv")]:
+        answer = requests.get(live_server + path, cookies=cookies, allow_redirects=False, timeout=30)
+        assert answer.status_code == 200, (path, answer.status_code)
+        disposition = answer.headers["Content-Disposition"]
+        assert unquote(disposition.split("filename*=UTF-8''")[1]) == name
+        assert answer.content.startswith(b"\xef\xbb\xbf")
