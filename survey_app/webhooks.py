@@ -49,7 +49,9 @@ def verify_signature(secret: str, header: str, body: bytes, now: float | None = 
         return False
     if abs((now if now is not None else time.time()) - timestamp) > tolerance:
         return False
-    return hmac.compare_digest(sign(secret, timestamp, body), f"t={timestamp},v1={parts.get('v1', '')}")
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, not False).
+    return hmac.compare_digest(sign(secret, timestamp, body).encode("utf-8"),
+                               f"t={timestamp},v1={parts.get('v1', '')}".encode("utf-8", "surrogatepass"))
 
 
 def body_of(delivery: WebhookDelivery) -> bytes:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from models.storage.tables import Invitation, WebhookDelivery
 from survey_app.state import state_of
-from survey_app.webhooks import attempt
+from survey_app.webhooks import attempt, sign, verify_signature
 
 from .test_admin import accounts, admin_client  # noqa: F401  (fixtures)
 from .test_downloads import WAVE as CHINESE_WAVE, chinese_wave  # noqa: F401  (fixtures)
@@ -126,6 +126,18 @@ def test_a_receiver_that_never_finishes_answering_cannot_hold_the_worker(bare_en
         receiver.close()
     with Session(bare_engine) as session:
         assert session.get(WebhookDelivery, delivery.id).attempts == 1
+
+
+
+@pytest.mark.parametrize("forged", ["v1=é", "v1=" + "\u0661" * 64, "v1=\udc80", "v1=" + "a" * 64 + "\u2028"])
+def test_a_forged_signature_with_non_ascii_characters_is_refused_not_a_crash(forged):
+    """verify_signature is what a receiver runs on the header it got: hmac.compare_digest
+    raised TypeError on a str with non-ASCII characters, so a forged header made the
+    receiver fail (a 500) instead of refusing it."""
+    now = int(time.time())
+    body = b'{"event":"response.completed"}'
+    assert verify_signature("s" * 32, sign("s" * 32, now, body), body, now=now)
+    assert verify_signature("s" * 32, f"t={now},{forged}", body, now=now) is False
 
 
 # --- E-mail -------------------------------------------------------------------------------
