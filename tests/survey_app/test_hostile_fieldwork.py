@@ -3,16 +3,18 @@ that answer a byte at a time or without end, SMTP servers (aiosmtpd) that refuse
 downloads of waves with Chinese names through a real waitress server."""
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
+from datetime import timedelta
 from urllib.parse import unquote
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models.storage.tables import Invitation, WebhookDelivery
+from models.storage.tables import Invitation, WebhookDelivery, utcnow
 from survey_app.state import state_of
 from survey_app.webhooks import attempt, sign, verify_signature
 
@@ -203,3 +205,98 @@ def test_downloads_of_a_wave_with_a_chinese_name_through_a_real_server(admin_cli
         disposition = answer.headers["Content-Disposition"]
         assert unquote(disposition.split("filename*=UTF-8''")[1]) == name
         assert answer.content.startswith(b"\xef\xbb\xbf")
+
+
+class SlowMailbox(Mailbox):
+    """A relay that takes ``delay`` seconds to accept each message."""
+
+    delay = 0.05
+
+    async def handle_DATA(self, server, session, envelope):
+        await asyncio.sleep(self.delay)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def concurrent_rounds(app, kind: str, rounds: int = 2, **options):
+    from models.storage import find_wave
+    from models.storage.repository import stored_questionnaire
+    from survey_app.mailer import MailSettings, send_round
+
+    engine, settings = state_of(app).engine, MailSettings.from_config(app.config)
+    start, results = threading.Barrier(rounds), []
+
+    def run():
+        with Session(engine) as session:
+            wave = find_wave(session, "acsi-retail", "2026Q4")
+            questionnaire = stored_questionnaire(wave.questionnaire_version)
+            start.wait()
+            results.append(send_round(session, wave, questionnaire, settings, kind, **options))
+
+    threads = [threading.Thread(target=run) for _ in range(rounds)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return results
+
+
+def test_two_rounds_at_once_mail_nobody_twice(mail_app, smtp, tmp_path):
+    """`csi invitations send` beside the worker's round (or two operators' commands) each
+    chose the same due invitees and mailed every one of them twice; the same with reminders.
+    Now each invitee is claimed, committed, before its message goes out."""
+    smtp.__class__ = SlowMailbox
+    people = [f"p{i}@example.com" for i in range(12)]
+    assert csi("invitations", "import", *WAVE, invitation_list(tmp_path, "".join(f"{p},en,,\n" for p in people))
+               ).exit_code == 0
+    results = concurrent_rounds(mail_app, "invitation")
+    assert sorted(m["To"] for m in smtp.messages) == sorted(people)
+    assert sum(r.sent for r in results) == len(people)
+    first = len(smtp.messages)
+    results = concurrent_rounds(mail_app, "reminder", reminder_interval=timedelta(0), max_reminders=2)
+    assert sorted(m["To"] for m in smtp.messages[first:]) == sorted(people)
+    with Session(state_of(mail_app).engine) as session:
+        assert {(i.mail_status, i.reminders_sent) for i in session.scalars(select(Invitation))} == {("sent", 1)}
+
+
+def test_a_round_killed_mid_send_loses_nobody(mail_app, smtp, tmp_path):
+    """SIGKILL a real `csi invitations send` while the relay is accepting its fourth message:
+    the next send mails everyone not yet mailed, the invitee in flight is due again once its
+    claim lapses, and at most that one message goes out twice."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    smtp.__class__ = SlowMailbox
+    smtp.delay = 0.4
+    people = [f"p{i}@example.com" for i in range(8)]
+    assert csi("invitations", "import", *WAVE, invitation_list(tmp_path, "".join(f"{p},en,,\n" for p in people))
+               ).exit_code == 0
+    process = subprocess.Popen([sys.executable, "-m", "survey_app.cli", "invitations", "send", *WAVE],
+                               env={**os.environ, "PYTHONPATH": os.getcwd()}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while len(smtp.messages) < 3 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    time.sleep(0.2)  # inside the fourth message
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(10)
+    assert process.returncode == -signal.SIGKILL, process.stderr.read()
+    killed_at = len(smtp.messages)
+    assert 3 <= killed_at < len(people)
+
+    smtp.delay = 0
+    assert csi("invitations", "send", *WAVE).exit_code == 0
+    engine = state_of(mail_app).engine
+    with Session(engine) as session:
+        in_flight = session.scalars(select(Invitation.email).where(Invitation.mail_status == "sending")).all()
+        assert len(in_flight) <= 1
+        # Ten minutes later the claim has lapsed (the clock moved by hand): the next send takes it.
+        session.execute(update(Invitation).where(Invitation.mail_status == "sending")
+                        .values(send_after=utcnow() - timedelta(seconds=1)))
+        session.commit()
+    assert csi("invitations", "send", *WAVE).exit_code == 0
+    received = [m["To"] for m in smtp.messages]
+    assert set(received) == set(people) and len(received) - len(people) <= 1
+    with Session(engine) as session:
+        assert set(session.scalars(select(Invitation.mail_status))) == {"sent"}
