@@ -11,7 +11,8 @@ secret (:func:`verify_signature` does it), compares in constant time, and refuse
 timestamp older than a few minutes, so a captured request cannot be replayed later.
 Redirects are not followed (a receiver that moved must be updated, not guessed), and an
 attempt gives up after ``timeout`` seconds in all, however the receiver answers (a byte at a
-time, or a body without end, of which only the first ``MAX_ANSWER_BYTES`` are read), so a
+time, or a body without end, of which only the first ``MAX_ANSWER_BYTES`` are read), and
+leaves no thread or socket behind, so a
 receiver that is down or hostile only delays its own deliveries, never the worker's other
 jobs; respondents never wait for one (deliveries run in the job queue).
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import threading
 import time
 from datetime import datetime
@@ -87,36 +89,63 @@ def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tup
     a receiver sending its headers a byte every few seconds, or a body without end, would hold
     the worker for ever (and the whole body in memory). So the request runs in a thread
     (streamed, at most ``MAX_ANSWER_BYTES`` of the body read) that this one waits for until
-    the deadline; then it closes the answer, if one began, and leaves the thread to end."""
+    the deadline; then it shuts the request's socket, which ends the thread at once."""
     import requests
 
     outcome: dict = {}
+    sockets: list[socket.socket] = []
 
     def run() -> None:
-        try:
-            answer = requests.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False,
-                                   stream=True)
-        except requests.RequestException as exc:
-            outcome["error"] = f"{exc.__class__.__name__}: {str(exc)[:300]}"
-            return
-        outcome["answer"], outcome["status"] = answer, answer.status_code
-        try:
-            if not 200 <= answer.status_code < 300:
-                text = answer.raw.read(MAX_ANSWER_BYTES, decode_content=True) or b""
-                outcome["text"] = text.decode("utf-8", "replace")
-        except Exception:  # closed at the deadline, or a broken body: the status stands
-            pass
-        finally:
-            answer.close()
+        with _recording_session(sockets) as session:
+            try:
+                answer = session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False,
+                                      stream=True)
+            except requests.RequestException as exc:
+                outcome["error"] = f"{exc.__class__.__name__}: {str(exc)[:300]}"
+                return
+            outcome["status"] = answer.status_code
+            try:
+                if not 200 <= answer.status_code < 300:
+                    text = answer.raw.read(MAX_ANSWER_BYTES, decode_content=True) or b""
+                    outcome["text"] = text.decode("utf-8", "replace")
+            except Exception:  # shut at the deadline, or a broken body: the status stands
+                pass
+            finally:
+                answer.close()
 
     thread = threading.Thread(target=run, name="csi-webhook-post", daemon=True)
     thread.start()
     thread.join(timeout)
-    if thread.is_alive() and outcome.get("answer") is not None:
-        outcome["answer"].close()
+    for sock in list(sockets) if thread.is_alive() else ():
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
     status = outcome.get("status")
     if status is None:
         return None, outcome.get("error") or f"Timeout: no answer from the receiver within {timeout:g} s"
     if 200 <= status < 300:
         return status, None
     return status, f"HTTP {status}: {outcome.get('text', '')[:200]}"
+
+
+def _recording_session(sockets: list):
+    """A requests session that appends the socket of each connection it opens to ``sockets``."""
+    import requests
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    def recording(connection_class):
+        class Recording(connection_class):
+            def _new_conn(self):
+                sock = super()._new_conn()
+                sockets.append(sock)
+                return sock
+        return Recording
+
+    pools = {"http": type("Pool", (HTTPConnectionPool,), {"ConnectionCls": recording(HTTPConnection)}),
+             "https": type("Pool", (HTTPSConnectionPool,), {"ConnectionCls": recording(HTTPSConnection)})}
+    session = requests.Session()
+    for prefix in ("http://", "https://"):
+        session.get_adapter(prefix).poolmanager.pool_classes_by_scheme = pools
+    return session
