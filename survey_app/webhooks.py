@@ -143,8 +143,9 @@ def _recording_session(sockets: list):
                 return sock
         return Recording
 
-    pools = {"http": type("Pool", (HTTPConnectionPool,), {"ConnectionCls": recording(HTTPConnection)}),
-             "https": type("Pool", (HTTPSConnectionPool,), {"ConnectionCls": recording(HTTPSConnection)})}
+    pools = {scheme: type(pool.__name__, (pool,), {"ConnectionCls": recording(connection)})
+             for scheme, pool, connection in (("http", HTTPConnectionPool, HTTPConnection),
+                                              ("https", HTTPSConnectionPool, HTTPSConnection))}
     session = requests.Session()
     for prefix in ("http://", "https://"):
         session.get_adapter(prefix).poolmanager.pool_classes_by_scheme = pools

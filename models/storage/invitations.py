@@ -197,8 +197,8 @@ def reminder_candidates(session: Session, wave: Wave, *, max_reminders: int, int
 
 
 def _sent_or_lapsed(now: datetime):
-    return or_(Invitation.mail_status == "sent", and_(Invitation.mail_status == "sending", Invitation.sent_at.is_not(None),
-                                                      Invitation.send_after <= now))
+    lapsed = and_(Invitation.mail_status == "sending", Invitation.sent_at.is_not(None), Invitation.send_after <= now)
+    return or_(Invitation.mail_status == "sent", lapsed)
 
 
 def claim_for_sending(session: Session, invitation_id: int, kind: str, reminders_seen: int,
