@@ -116,17 +116,18 @@ def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tup
     thread = threading.Thread(target=run, name="csi-webhook-post", daemon=True)
     thread.start()
     thread.join(timeout)
+    arrived = dict(outcome)  # in time; after the shutdown, http.client takes the cut headers for complete ones
     for sock in list(sockets) if thread.is_alive() else ():
         try:
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-    status = outcome.get("status")
+    status = arrived.get("status")
     if status is None:
-        return None, outcome.get("error") or f"Timeout: no answer from the receiver within {timeout:g} s"
+        return None, arrived.get("error") or f"Timeout: no answer from the receiver within {timeout:g} s"
     if 200 <= status < 300:
         return status, None
-    return status, f"HTTP {status}: {outcome.get('text', '')[:200]}"
+    return status, f"HTTP {status}: {arrived.get('text', '')[:200]}"
 
 
 def _recording_session(sockets: list):
