@@ -213,6 +213,30 @@ def test_downloads_of_a_wave_with_a_chinese_name_through_a_real_server(admin_cli
         assert answer.content.startswith(b"\xef\xbb\xbf")
 
 
+
+def test_only_a_post_opts_out_never_a_head(mail_app, smtp, tmp_path):
+    """Flask answers HEAD with the GET view, and the view opted out on any method but GET: a
+    link scanner or a preview fetching the opt-out link with HEAD stopped the invitee's
+    e-mails. GET and HEAD now only show the page; the one-click POST (RFC 8058) opts out."""
+    from .conftest import https_client
+    from .test_mail import link_in, path_of
+
+    people = invitation_list(tmp_path, "ann@example.com,en,Ann,gold\n")
+    assert csi("invitations", "import", *WAVE, people).exit_code == 0
+    assert csi("invitations", "send", *WAVE).exit_code == 0
+    opt_out_path = path_of(link_in(smtp.messages[0], "o"))
+    client = https_client(mail_app)
+    assert client.head(opt_out_path).status_code == 200
+    assert client.get(opt_out_path).status_code == 200
+    with Session(state_of(mail_app).engine) as session:
+        assert session.scalar(select(Invitation.opted_out_at)) is None
+    assert "1 sent" in csi("invitations", "remind", *WAVE, "--after-days", "0").output
+    assert client.post(opt_out_path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    with Session(state_of(mail_app).engine) as session:
+        assert session.scalar(select(Invitation.opted_out_at)) is not None
+    assert "0 sent" in csi("invitations", "remind", *WAVE, "--after-days", "0").output
+
+
 class SlowMailbox(Mailbox):
     """A relay that takes ``delay`` seconds to accept each message."""
 
