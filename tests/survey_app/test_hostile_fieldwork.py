@@ -137,6 +137,28 @@ def test_a_receiver_that_never_finishes_answering_cannot_hold_the_worker(bare_en
 
 
 
+
+def test_a_redirect_to_another_host_is_not_followed(bare_engine):
+    """A receiver answering 307 to another address (an internal one, say) gets a failed
+    attempt; the other address never sees the signed answers."""
+    from .test_webhooks import Receiver
+
+    other = Receiver()
+
+    def redirect(receiver, connection):
+        receiver.send(connection, f"HTTP/1.1 307 Temporary Redirect\r\nLocation: {other.url}\r\n"
+                                  "Content-Length: 0\r\n\r\n".encode())
+
+    receiver = RawReceiver(redirect)
+    try:
+        _, delivery = timed_attempt(bare_engine, receiver.url)
+        assert (delivery.status, delivery.last_status_code, delivery.last_error) == ("pending", 307, "HTTP 307: ")
+        assert other.requests == []
+    finally:
+        receiver.close()
+        other.close()
+
+
 @pytest.mark.parametrize("forged", ["v1=é", "v1=" + "\u0661" * 64, "v1=\udc80", "v1=" + "a" * 64 + "\u2028"])
 def test_a_forged_signature_with_non_ascii_characters_is_refused_not_a_crash(forged):
     """verify_signature is what a receiver runs on the header it got: hmac.compare_digest
