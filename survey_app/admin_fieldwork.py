@@ -18,6 +18,7 @@ from models.storage.tables import Wave, Webhook
 from .admin import _db, _wave, bp, login_required
 from .console_errors import console_error
 from .console_i18n import ct
+from .downloads import attachment
 
 
 @bp.route("/waves/<int:wave_id>/mail")
@@ -26,8 +27,7 @@ def wave_mail(wave_id: int):
     wave = _wave(wave_id)
     if request.args.get("format") == "csv":
         return FlaskResponse("\ufeff" + mail_store.status_csv_text(mail_store.status_rows(_db(), wave)), mimetype="text/csv",
-                             headers={"Content-Disposition":
-                                      f'attachment; filename="invitees-{wave.questionnaire_id}-{wave.name}.csv"'})
+                             headers=attachment(f"invitees-{wave.questionnaire_id}-{wave.name}.csv"))
     questionnaire = stored_questionnaire(wave.questionnaire_version)
     smtp_ready = bool(current_app.config.get("SMTP_URL") and current_app.config.get("MAIL_SENDER"))
     return render_template("admin/wave_mail.html", wave=wave, q=questionnaire,

@@ -18,6 +18,7 @@ from .admin import REPORT_CSP, _wave, bp, current_user, login_required
 from .console_errors import console_error
 from .console_i18n import ct
 from .console_job_texts import job_progress, job_text
+from .downloads import attachment
 from .jobs import enqueue, queue_of_app, retry
 from .state import current_state
 
@@ -95,7 +96,7 @@ def job_output(job_id: int, kind: str):
     else:
         params = found.params or {}
         name = f"report-{params.get('survey')}-{params.get('wave')}" if found.kind == "report" else path.stem
-        headers["Content-Disposition"] = f'attachment; filename="{name}.{kind}"'
+        headers.update(attachment(f"{name}.{kind}"))
     return FlaskResponse(data, mimetype=OUTPUT_TYPES[kind], headers=headers)
 
 

@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from models.email_templates import fill
 from models.questionnaire import Questionnaire
-from models.storage.invitations import (derive_token, due_invitations, record_refusal, record_sent,
-                                        reminder_candidates)
+from models.storage.invitations import (claim_for_sending, derive_token, due_invitations, record_refusal,
+                                        record_sent, release_claim, reminder_candidates)
 from models.storage.repository import StorageError, hash_token
 from models.storage.tables import Invitation, Wave, utcnow
 
@@ -164,9 +164,11 @@ def send_round(session: Session, wave: Wave, questionnaire: Questionnaire, setti
     (``kind="reminder"``), at most ``settings.rate`` per second and ``limit`` in all
     (``scheduled_only``: see ``due_invitations``).
 
-    Each message's outcome is committed as soon as the server answers, so a round that is
-    stopped half-way (killed worker, lost connection) resumes where it stopped; a message the
-    server accepted just before a kill may be sent twice, never lost.
+    Each invitee is claimed (committed) before its message goes out, so two rounds at once
+    mail nobody twice, and each outcome is committed as soon as the server answers, so a round
+    that is stopped half-way (killed worker, lost connection) resumes where it stopped; the
+    claim of the message in flight at a kill lapses after ``SENDING_LEASE`` and it is due
+    again: a message the server accepted just before a kill may be sent twice, never lost.
     """
     if kind == "invitation":
         batch = due_invitations(session, wave, limit=limit, scheduled_only=scheduled_only)
@@ -176,6 +178,8 @@ def send_round(session: Session, wave: Wave, questionnaire: Questionnaire, setti
     result = RoundResult(kind)
     if not batch:
         return result
+    # As chosen (each commit below reloads them): to claim each, and to undo a claim.
+    chosen = {i.id: (i.mail_status, i.send_after, i.reminders_sent or 0) for i in batch}
     client = settings.connect()
     spacing = 1.0 / settings.rate if settings.rate > 0 else 0.0
     last = 0.0
@@ -186,8 +190,19 @@ def send_round(session: Session, wave: Wave, questionnaire: Questionnaire, setti
             if wait > 0:
                 time.sleep(wait)
             last = time.monotonic()
+            if not claim_for_sending(session, invitation.id, kind, chosen[invitation.id][2]):
+                session.rollback()  # another round took it, or sent it, since this one chose it
+                if progress:
+                    progress(number, len(batch))
+                continue
+            session.commit()
             try:
                 client = _send(client, settings, message)
+            except smtplib.SMTPSenderRefused as exc:  # the server refuses us (MAIL FROM), not this invitee
+                _unclaim(session, invitation.id, chosen)
+                raise MailError(f"the SMTP server refused the sender {settings.sender}: {exc.smtp_code} "
+                                f"{_decode(exc.smtp_error)}; the round stopped after {result.sent} sent, and the "
+                                "invitees not yet sent stay due (check CSI_MAIL_SENDER and the SMTP account)") from None
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
                 outcome = record_refusal(session, invitation, code, _decode(text), kind)
@@ -197,6 +212,9 @@ def send_round(session: Session, wave: Wave, questionnaire: Questionnaire, setti
                 outcome = record_refusal(session, invitation, exc.smtp_code, _decode(exc.smtp_error), kind)
                 result.bounced += outcome == "bounced"
                 result.deferred += outcome != "bounced"
+            except BaseException:  # the round stops (reconnecting failed, Ctrl-C) before the server answered
+                _unclaim(session, invitation.id, chosen)
+                raise
             else:
                 record_sent(session, invitation, kind)
                 result.sent += 1
@@ -209,6 +227,15 @@ def send_round(session: Session, wave: Wave, questionnaire: Questionnaire, setti
         except (OSError, smtplib.SMTPException):
             pass
     return result
+
+
+def _unclaim(session: Session, invitation_id: int, chosen: dict) -> None:
+    try:
+        session.rollback()
+        release_claim(session, invitation_id, *chosen[invitation_id][:2])
+        session.commit()
+    except Exception:  # the database is gone too: the claim lapses on its own
+        pass
 
 
 def _send(client: smtplib.SMTP, settings: MailSettings, message: EmailMessage) -> smtplib.SMTP:

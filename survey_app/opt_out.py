@@ -33,7 +33,9 @@ def opt_out_page(token: str):
     if not 16 <= len(token) <= 128:
         raise FriendlyError(404, "invalid_link_title", "invalid_link_body")
     with Session(current_state().engine) as session:
-        invitation = find_by_token(session, token) if request.method == "GET" else opt_out(session, token)
+        # Only a POST opts out: a GET or a HEAD (Flask answers HEAD with this view, and link
+        # scanners and previews send it) only shows the page.
+        invitation = opt_out(session, token) if request.method == "POST" else find_by_token(session, token)
         if invitation is None or not invitation.email:
             raise FriendlyError(404, "invalid_link_title", "invalid_link_body")
         wave = session.get(Wave, invitation.wave_id)

@@ -9,15 +9,20 @@ Each request carries
 A receiver recomputes the HMAC over the timestamp and the raw body with the webhook's
 secret (:func:`verify_signature` does it), compares in constant time, and refuses a
 timestamp older than a few minutes, so a captured request cannot be replayed later.
-Redirects are not followed (a receiver that moved must be updated, not guessed), and a
-request gives up after ``timeout`` seconds, so a receiver that is down only delays its own
-deliveries: respondents never wait for one (deliveries run in the job queue).
+Redirects are not followed (a receiver that moved must be updated, not guessed), and an
+attempt gives up after ``timeout`` seconds in all, however the receiver answers (a byte at a
+time, or a body without end, of which only the first ``MAX_ANSWER_BYTES`` are read), and
+leaves no thread or socket behind, so a
+receiver that is down or hostile only delays its own deliveries, never the worker's other
+jobs; respondents never wait for one (deliveries run in the job queue).
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import socket
+import threading
 import time
 from datetime import datetime
 
@@ -28,6 +33,7 @@ from models.storage.webhooks import record_attempt
 
 USER_AGENT = "csi-toolkit-webhooks/1"
 SIGNATURE_TOLERANCE = 300  # seconds
+MAX_ANSWER_BYTES = 64 * 1024  # of a refusal's body, read for the log; the rest is never read
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -45,7 +51,9 @@ def verify_signature(secret: str, header: str, body: bytes, now: float | None = 
         return False
     if abs((now if now is not None else time.time()) - timestamp) > tolerance:
         return False
-    return hmac.compare_digest(sign(secret, timestamp, body), f"t={timestamp},v1={parts.get('v1', '')}")
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, not False).
+    return hmac.compare_digest(sign(secret, timestamp, body).encode("utf-8"),
+                               f"t={timestamp},v1={parts.get('v1', '')}".encode("utf-8", "surrogatepass"))
 
 
 def body_of(delivery: WebhookDelivery) -> bytes:
@@ -59,8 +67,6 @@ def attempt(session: Session, delivery_id: int, *, timeout: float = 10.0, now: d
     """One attempt at one delivery; records the outcome and commits. Returns the delivery
     (``status`` delivered, pending with ``next_attempt_at``, or failed), or None when it is
     gone or no longer pending (delivered meanwhile, webhook removed)."""
-    import requests
-
     delivery = session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.status != "pending":
         return None
@@ -71,14 +77,77 @@ def attempt(session: Session, delivery_id: int, *, timeout: float = 10.0, now: d
     headers = {"Content-Type": "application/json; charset=utf-8", "User-Agent": USER_AGENT,
                "X-CSI-Event": delivery.event, "X-CSI-Delivery": str(delivery.id),
                "X-CSI-Signature": sign(webhook.secret, int(time.time()), body)}
-    status_code, error = None, None
-    try:
-        answer = requests.post(webhook.url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
-        status_code = answer.status_code
-        if not 200 <= status_code < 300:
-            error = f"HTTP {status_code}: {answer.text[:200]}"
-    except requests.RequestException as exc:
-        error = f"{exc.__class__.__name__}: {str(exc)[:300]}"
+    status_code, error = _post(webhook.url, body, headers, timeout)
     record_attempt(session, delivery, status_code, error, now or utcnow())
     session.commit()
     return delivery
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int | None, str | None]:
+    """POST ``body`` to ``url``: (status code or None, error or None), within ``timeout``
+    seconds in all. requests' own timeout bounds each read from the socket, not the exchange:
+    a receiver sending its headers a byte every few seconds, or a body without end, would hold
+    the worker for ever (and the whole body in memory). So the request runs in a thread
+    (streamed, at most ``MAX_ANSWER_BYTES`` of the body read) that this one waits for until
+    the deadline; then it shuts the request's socket, which ends the thread at once."""
+    import requests
+
+    outcome: dict = {}
+    sockets: list[socket.socket] = []
+
+    def run() -> None:
+        with _recording_session(sockets) as session:
+            try:
+                answer = session.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False,
+                                      stream=True)
+            except requests.RequestException as exc:
+                outcome["error"] = f"{exc.__class__.__name__}: {str(exc)[:300]}"
+                return
+            outcome["status"] = answer.status_code
+            try:
+                if not 200 <= answer.status_code < 300:
+                    text = answer.raw.read(MAX_ANSWER_BYTES, decode_content=True) or b""
+                    outcome["text"] = text.decode("utf-8", "replace")
+            except Exception:  # shut at the deadline, or a broken body: the status stands
+                pass
+            finally:
+                answer.close()
+
+    thread = threading.Thread(target=run, name="csi-webhook-post", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    arrived = dict(outcome)  # in time; after the shutdown, http.client takes the cut headers for complete ones
+    for sock in list(sockets) if thread.is_alive() else ():
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    status = arrived.get("status")
+    if status is None:
+        return None, arrived.get("error") or f"Timeout: no answer from the receiver within {timeout:g} s"
+    if 200 <= status < 300:
+        return status, None
+    return status, f"HTTP {status}: {arrived.get('text', '')[:200]}"
+
+
+def _recording_session(sockets: list):
+    """A requests session that appends the socket of each connection it opens to ``sockets``."""
+    import requests
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    def recording(connection_class):
+        class Recording(connection_class):
+            def _new_conn(self):
+                sock = super()._new_conn()
+                sockets.append(sock)
+                return sock
+        return Recording
+
+    pools = {scheme: type(pool.__name__, (pool,), {"ConnectionCls": recording(connection)})
+             for scheme, pool, connection in (("http", HTTPConnectionPool, HTTPConnection),
+                                              ("https", HTTPSConnectionPool, HTTPSConnection))}
+    session = requests.Session()
+    for prefix in ("http://", "https://"):
+        session.get_adapter(prefix).poolmanager.pool_classes_by_scheme = pools
+    return session

@@ -31,6 +31,9 @@ MAX_EMAIL_LENGTH = 254
 # A temporary refusal (SMTP 4xx) is retried this many times before the address counts as bounced.
 MAX_SEND_ATTEMPTS = 5
 RETRY_STEP = timedelta(minutes=15)
+# A claim (mail_status "sending", until send_after) not followed by the server's answer (the
+# round was killed) lapses after this, and the invitee is due again.
+SENDING_LEASE = timedelta(minutes=10)
 STATUSES = ("queued", "deferred", "sent", "bounced", "opened", "started", "completed", "opted out")
 
 
@@ -168,10 +171,11 @@ def due_invitations(session: Session, wave: Wave, now: datetime | None = None, l
     now = now or utcnow()
     queued, deferred = Invitation.mail_status == "queued", Invitation.mail_status == "deferred"
     come = and_(Invitation.send_after.is_not(None), Invitation.send_after <= now)
+    lapsed = and_(Invitation.mail_status == "sending", Invitation.sent_at.is_(None), come)
     if scheduled_only:
-        due = or_(and_(queued, come), and_(deferred, come))
+        due = or_(and_(queued, come), and_(deferred, come), lapsed)
     else:
-        due = or_(and_(queued, or_(Invitation.send_after.is_(None), Invitation.send_after <= now)), deferred)
+        due = or_(and_(queued, or_(Invitation.send_after.is_(None), Invitation.send_after <= now)), deferred, lapsed)
     query = (select(Invitation)
              .where(Invitation.wave_id == wave.id, _reachable(), due,
                     Invitation.id.not_in(_completed_invitations(wave.id)))
@@ -185,11 +189,41 @@ def reminder_candidates(session: Session, wave: Wave, *, max_reminders: int, int
     reminders so far, not completed, not opted out, not bounced."""
     now = now or utcnow()
     query = (select(Invitation)
-             .where(Invitation.wave_id == wave.id, _reachable(), Invitation.mail_status == "sent",
+             .where(Invitation.wave_id == wave.id, _reachable(), _sent_or_lapsed(now),
                     Invitation.reminders_sent < max_reminders, Invitation.last_sent_at <= now - interval,
                     Invitation.id.not_in(_completed_invitations(wave.id)))
              .order_by(Invitation.id))
     return list(session.scalars(query.limit(limit) if limit else query))
+
+
+def _sent_or_lapsed(now: datetime):
+    lapsed = and_(Invitation.mail_status == "sending", Invitation.sent_at.is_not(None), Invitation.send_after <= now)
+    return or_(Invitation.mail_status == "sent", lapsed)
+
+
+def claim_for_sending(session: Session, invitation_id: int, kind: str, reminders_seen: int,
+                      now: datetime | None = None) -> bool:
+    """Take one invitee for one message of ``kind`` (the caller commits before sending): False
+    when another round took it or sent it meanwhile, so two rounds at once (``csi invitations
+    send`` beside the worker's) never mail anyone twice. ``reminders_seen``: its reminder count
+    when the round chose it."""
+    now = now or utcnow()
+    lapsed = and_(Invitation.mail_status == "sending", Invitation.send_after <= now)
+    if kind == "invitation":
+        free = or_(Invitation.mail_status.in_(("queued", "deferred")), and_(lapsed, Invitation.sent_at.is_(None)))
+    else:
+        free = and_(or_(Invitation.mail_status == "sent", and_(lapsed, Invitation.sent_at.is_not(None))),
+                    Invitation.reminders_sent == reminders_seen)
+    return session.execute(update(Invitation).where(Invitation.id == invitation_id, free)
+                           .values(mail_status="sending", send_after=now + SENDING_LEASE)
+                           .execution_options(synchronize_session=False)).rowcount == 1
+
+
+def release_claim(session: Session, invitation_id: int, mail_status: str, send_after: datetime | None) -> None:
+    """Undo :func:`claim_for_sending` when no message went out (the round stopped first)."""
+    session.execute(update(Invitation).where(Invitation.id == invitation_id, Invitation.mail_status == "sending")
+                    .values(mail_status=mail_status, send_after=send_after)
+                    .execution_options(synchronize_session=False))
 
 
 def record_sent(session: Session, invitation: Invitation, kind: str, now: datetime | None = None) -> None:
@@ -215,6 +249,8 @@ def record_refusal(session: Session, invitation: Invitation, code: int, message:
         invitation.mail_status = "deferred"
         # The worker retries it after 15 minutes, 30, 45, ... (greylisting asks for minutes).
         invitation.send_after = utcnow() + RETRY_STEP * invitation.send_attempts
+    else:
+        invitation.mail_status = "sent"  # a reminder refused for now: left to the next round
     return invitation.mail_status
 
 
@@ -262,6 +298,8 @@ def invitee_status(invitation: Invitation, response_status: str | None) -> str:
         return "started"
     if invitation.opened_at is not None:
         return "opened"
+    if invitation.mail_status == "sending":
+        return "sent" if invitation.sent_at is not None else "queued"
     return invitation.mail_status or "link"
 
 

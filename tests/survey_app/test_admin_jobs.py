@@ -60,7 +60,8 @@ def test_report_button_queues_a_job_followed_to_its_download(queued_app, admin_c
     assert "done" in page and 'http-equiv="refresh"' not in page and "download HTML" in page
     download = admin_client.get(f"/admin/jobs/{job_id}/output/html")
     assert download.status_code == 200
-    assert download.headers["Content-Disposition"] == 'attachment; filename="report-acsi-retail-2026Q4.html"'
+    assert download.headers["Content-Disposition"] == ('attachment; filename="report-acsi-retail-2026Q4.html"; '
+                                                       "filename*=UTF-8''report-acsi-retail-2026Q4.html")
     html = download.get_data(as_text=True)
     assert "Satisfaction index" in html and "change from 2026Q3" in html and len(re.findall(r"<svg[^>]*class=\"figure\"", html)) >= 4  # figures inline as SVG
     shown = admin_client.get(f"/admin/jobs/{job_id}/output/html?view=1")
