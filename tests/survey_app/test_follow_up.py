@@ -106,6 +106,8 @@ def test_console_queue_case_history_and_csv(app, engine, acsi, staff):
     queue = client.get("/admin/follow-up").get_data(as_text=True)
     assert f"#{case}" in queue and "without contact consent" in queue
     item = client.get(f"/admin/follow-up/{case}").get_data(as_text=True)
+    # The consent reads Yes, not the stored value ("True").
+    assert "<dt>consent</dt><dd>Yes</dd>" in item and "True" not in item
     saved = client.post(f"/admin/follow-up/{case}", data={"csrf_token": csrf_of(item), "assignee": "agent",
                                                            "status": "called", "note": "First try: voicemail."},
                         follow_redirects=True).get_data(as_text=True)
