@@ -822,7 +822,7 @@ def jobs() -> None:
 
 def _job_line(job) -> str:
     when = (job.finished_at or job.started_at or job.created_at).strftime("%Y-%m-%d %H:%M:%S")
-    params = " ".join(f"{k}={v}" for k, v in (job.params or {}).items() if k not in ("folder",))
+    params = " ".join(f"{k}={v}" for k, v in (job.params or {}).items() if k not in ("folder",) and v is not None)
     state = f"{job.status} {100 * (job.progress or 0):3.0f}%" if job.status == "running" else job.status
     detail = job.error.splitlines()[0] if job.status == "failed" and job.error else (job.message or "")
     return f"{job.id:>6}  {job.kind:<9} {state:<12} {when}  {params}  {detail}"
