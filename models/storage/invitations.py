@@ -157,7 +157,9 @@ def import_invitations(session: Session, wave: Wave, rows: Iterable[Mapping[str,
             problems.append(RowProblem(number, "language", "language_unknown",
                                        {"value": repr(language), "choices": ", ".join(languages)}))
             continue
-        attributes = {k: v for k, v in row.items() if k not in ("email", "language") and v not in (None, "")}
+        # A link's e-mail cell stays an attribute too (attr_email in the exports, as it always was).
+        dropped = ("language",) if not mail else ("email", "language")
+        attributes = {k: v for k, v in row.items() if k not in dropped and v not in (None, "")}
         prepared.append((key, language, attributes, row))
     if problems:
         raise InvitationListError(source, problems)

@@ -249,6 +249,7 @@ def test_invitation_upload_checks_and_skips_like_the_cli(admin_client, engine):
     assert len(list(csv.DictReader(io.StringIO(first.get_data(as_text=True).lstrip("\ufeff"))))) == 3
     assert sorted(i.email for i in stored()) == ["a@example.com", "b@example.com", "c@example.com"]
     assert {i.mail_status for i in stored()} == {None}  # links handed out, never e-mailed
+    assert "B@example.com" in {i.attributes["email"] for i in stored()}  # attr_email in exports, as before
     again = upload(people, follow_redirects=True)
     assert again.mimetype == "text/html"
     assert "No new invitations: all 3 people in the file were already invited" in again.get_data(as_text=True)
