@@ -352,6 +352,35 @@ def _text_times(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _whole_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """Whole-valued numbers as integers for CSV ("7", a multiple choice's "1"/"0", as the
+    documentation and the Excel file have them, not pandas' "7.0"); other numbers and missing
+    values unchanged. A float column whose values are all whole becomes nullable Int64; a
+    mixed one (or a text column holding numbers, the long layout's ``value``) per cell."""
+    import numpy as np
+
+    out = frame.copy()
+
+    def cell(value):
+        if isinstance(value, (float, np.floating)) and np.isfinite(value) and float(value).is_integer():
+            return int(value)
+        return value
+
+    for column in out.columns:
+        series = out[column]
+        if pd.api.types.is_float_dtype(series.dtype):
+            values = series.to_numpy(dtype=float, na_value=np.nan)
+            present = values[~np.isnan(values)]
+            if np.isfinite(present).all() and (present == np.floor(present)).all() \
+                    and (np.abs(present) < 2 ** 53).all():
+                out[column] = series.astype("Int64")
+            else:  # (Series.map would turn the mix back into floats)
+                out[column] = pd.Series([cell(v) for v in series.astype(object)], index=series.index, dtype=object)
+        elif series.dtype == object:
+            out[column] = pd.Series([cell(v) for v in series], index=series.index, dtype=object)
+    return out
+
+
 def export_wave(engine: Engine, questionnaire: Questionnaire, wave: str, fmt: str = "csv", layout: str = "wide",
                 language: str | None = None, include_partial: bool = False) -> tuple[bytes, str]:
     """The file's bytes and its MIME type.
@@ -377,7 +406,7 @@ def export_wave(engine: Engine, questionnaire: Questionnaire, wave: str, fmt: st
         # CRLF rows (RFC 4180): with pandas' default "\n" a cell holding a bare "\r" is left
         # unquoted and a spreadsheet starts a new row there, so "x\r=1+1" would smuggle a
         # formula cell past neutralize().
-        text = neutralize_frame(_text_times(frame)).to_csv(index=layout == "wide", lineterminator="\r\n")
+        text = _whole_numbers(neutralize_frame(_text_times(frame))).to_csv(index=layout == "wide", lineterminator="\r\n")
         return text.encode("utf-8-sig"), EXPORT_FORMATS[fmt]
     if fmt == "xlsx":
         variable, _ = labels(questionnaire, ["response_id", *wide.columns], language)

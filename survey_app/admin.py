@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from models.answers import answer_type
 from models.errors import QuestionnaireError
 from models.questionnaire import parse_questionnaire
-from models.storage import StorageError, create_invitations, create_wave, register_questionnaire
+from models.storage import StorageError, create_wave, register_questionnaire
 from models.storage import accounts, console, follow_up
 from models.storage.tables import QuestionnaireVersion, Wave, _aware
 from survey_app.downloads import attachment
@@ -325,13 +325,13 @@ def wave_state(wave_id: int):
 
 
 MAX_INVITATIONS_PER_FILE = 200_000  # with INVITATION_UPLOAD_LIMIT (16 MiB): about 80 bytes a row
-INVITATION_BATCH = 5_000            # rows inserted per statement batch while the upload is read
 
 
-def _attribute_rows(upload) -> Iterator[dict]:
-    """Rows of the respondents CSV as attribute dicts, read from the uploaded stream line by line
-    (a 100,000-row file is never held as one string); the first item is the list of column
-    names. Errors name the file and line."""
+def _attribute_rows(upload) -> Iterator:
+    """Rows of the respondents CSV as (line, attribute dict), read from the uploaded stream line
+    by line (a 100,000-row file is never held as one string); the first item is the list of
+    column names (lower-cased, as ``csi invitations import`` reads them). Errors name the file
+    and line."""
     name = upload.filename
 
     def lines():
@@ -346,7 +346,7 @@ def _attribute_rows(upload) -> Iterator[dict]:
     try:
         if not reader.fieldnames:
             raise StorageError(ct("csv_empty", name=name))
-        names = [n.strip() for n in reader.fieldnames]
+        names = [n.strip().lower() for n in reader.fieldnames]  # as csi invitations import reads them
         if len(set(names)) != len(names) or any(not n for n in names):
             raise StorageError(ct("csv_bad_header", name=name, names=", ".join(names)))
         yield names
@@ -354,14 +354,14 @@ def _attribute_rows(upload) -> Iterator[dict]:
         for record in reader:
             if None in record:
                 raise StorageError(ct("csv_more_cells", name=name, line=reader.line_num))
-            attributes = {k.strip(): (v or "").strip()[:200] for k, v in record.items()}
+            attributes = {k.strip().lower(): (v or "").strip()[:200] for k, v in record.items()}
             if any("\x00" in k or "\x00" in v for k, v in attributes.items()):  # PostgreSQL cannot store it
                 raise StorageError(ct("csv_nul", name=name, line=reader.line_num))
             if any(attributes.values()):
                 count += 1
                 if count > MAX_INVITATIONS_PER_FILE:
                     raise StorageError(ct("csv_too_many", name=name, limit=f"{MAX_INVITATIONS_PER_FILE:,}"))
-                yield attributes
+                yield reader.line_num, attributes
     except csv.Error as exc:
         raise StorageError(f"{name}:{reader.line_num}: {exc}") from None
     if count == 0:
@@ -371,6 +371,13 @@ def _attribute_rows(upload) -> Iterator[dict]:
 @bp.route("/waves/<int:wave_id>/invitations", methods=["POST"])
 @login_required("admin")
 def invitations(wave_id: int):
+    """Issue personal links from a respondents CSV and download them: the import of ``csi
+    invitations import`` (models.storage.invitations.import_invitations: the same checks of
+    every row, addresses already invited to this wave skipped), the links not e-mailed."""
+    from models.storage.invitations import InvitationListError, import_invitations
+    from models.storage.repository import stored_questionnaire
+
+    from .admin_invitations import invitation_problems
     wave = _wave(wave_id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -378,34 +385,41 @@ def invitations(wave_id: int):
         return redirect(url_for("admin.wave", wave_id=wave_id))
     from models.exports import neutralize_row
     base = request.host_url.rstrip("/")
-    # The links file is written as the upload is read, into memory up to 1 MiB and to a
-    # temporary file beyond; nothing is committed until the whole upload has been read.
-    out = tempfile.SpooledTemporaryFile(max_size=1024 * 1024, mode="w+", encoding="utf-8", newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    out.write("\ufeff")  # the BOM by which Excel reads a CSV as UTF-8 (Chinese names, links)
-
-    def issue(batch: list[dict]) -> None:
-        # The uploaded cells are echoed back: a "=..." cell must not become a formula here either.
-        for attributes, token in zip(batch, create_invitations(_db(), wave, batch)):
-            writer.writerow(neutralize_row([attributes.get(c, "") for c in columns] + [f"{base}/i/{token}"]))
-        batch.clear()
-
     try:
         rows = _attribute_rows(upload)
         columns = next(rows)
-        writer.writerow(neutralize_row(columns + ["link"]))
-        batch: list[dict] = []
-        for attributes in rows:
-            batch.append(attributes)
-            if len(batch) >= INVITATION_BATCH:
-                issue(batch)
-        issue(batch)
+        lines, people = [], []
+        for line, attributes in rows:
+            lines.append(line)
+            people.append(attributes)
+        questionnaire = stored_questionnaire(wave.questionnaire_version)
+        result = import_invitations(_db(), wave, people, current_app.config["SECRET_KEY"],
+                                    languages=questionnaire.languages,
+                                    default_language=questionnaire.default_language,
+                                    source=upload.filename, mail=False, lines=lines)
+    except InvitationListError as exc:
+        _db().rollback()
+        for message in invitation_problems(exc):
+            flash(message, "error")
+        return redirect(url_for("admin.wave", wave_id=wave_id))
     except StorageError as exc:
         _db().rollback()
-        out.close()
         flash(console_error(exc), "error")
         return redirect(url_for("admin.wave", wave_id=wave_id))
     _db().commit()
+    if not result.created:
+        flash(ct("invlinks.none_new", already=result.already_invited), "ok")
+        return redirect(url_for("admin.wave", wave_id=wave_id))
+    if result.already_invited:  # shown on the next page: the answer to this post is the file
+        flash(ct("invlinks.some_skipped", created=result.created, already=result.already_invited), "ok")
+    # The links file: into memory up to 1 MiB and to a temporary file beyond.
+    out = tempfile.SpooledTemporaryFile(max_size=1024 * 1024, mode="w+", encoding="utf-8", newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    out.write("\ufeff")  # the BOM by which Excel reads a CSV as UTF-8 (Chinese names, links)
+    # The uploaded cells are echoed back: a "=..." cell must not become a formula here either.
+    writer.writerow(neutralize_row(columns + ["link"]))
+    for attributes, token in result.issued:
+        writer.writerow(neutralize_row([attributes.get(c, "") for c in columns] + [f"{base}/i/{token}"]))
     out.seek(0)
     filename = f"invitations-{wave.questionnaire_id}-{wave.name}.csv"
     # The links are shown this once: only their hashes are stored.

@@ -16,6 +16,7 @@ from models.storage.repository import stored_questionnaire
 from models.storage.tables import Wave, Webhook
 
 from .admin import _db, _wave, bp, login_required
+from .admin_invitations import invitation_problems
 from .console_errors import console_error
 from .console_i18n import ct
 from .downloads import attachment
@@ -56,6 +57,11 @@ def wave_mail_import(wave_id: int):
             _db(), wave, rows, current_app.config["SECRET_KEY"], languages=questionnaire.languages,
             default_language=questionnaire.default_language, send_after=send_at, source=upload.filename)
         _db().commit()
+    except mail_store.InvitationListError as exc:
+        _db().rollback()
+        for message in invitation_problems(exc):
+            flash(message, "error")
+        return redirect(url_for("admin.wave_mail", wave_id=wave_id))
     except StorageError as exc:
         _db().rollback()
         flash(console_error(exc), "error")

@@ -221,7 +221,26 @@ def _load_model(spec: str, questionnaire):
         _fail(f"model file {spec} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})")
     except OSError as exc:
         _fail(f"cannot read model file {spec}: {exc.strerror}")
+    questionnaire_id = _questionnaire_id(text)
+    if questionnaire_id is not None:
+        _fail(f"--model {spec} is a questionnaire file ({questionnaire_id}), not a model; give it with "
+              f"--questionnaire and choose --model {', '.join(TEMPLATES)} or a model file (docs/model-syntax.md)")
     return parse_model(text, source=str(path), name=path.stem)
+
+
+def _questionnaire_id(text: str) -> str | None:
+    """The id of ``text`` when it is a questionnaire (YAML or JSON with ``id`` and ``pages``), else None."""
+    if "pages" not in text:  # cheap: a model file is not parsed as YAML
+        return None
+    import yaml
+
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+    if isinstance(document, dict) and "pages" in document and isinstance(document.get("id"), str):
+        return document["id"]
+    return None
 
 
 @main.command()
@@ -805,7 +824,7 @@ def jobs() -> None:
 
 def _job_line(job) -> str:
     when = (job.finished_at or job.started_at or job.created_at).strftime("%Y-%m-%d %H:%M:%S")
-    params = " ".join(f"{k}={v}" for k, v in (job.params or {}).items() if k not in ("folder",))
+    params = " ".join(f"{k}={v}" for k, v in (job.params or {}).items() if k not in ("folder",) and v is not None)
     state = f"{job.status} {100 * (job.progress or 0):3.0f}%" if job.status == "running" else job.status
     detail = job.error.splitlines()[0] if job.status == "failed" and job.error else (job.message or "")
     return f"{job.id:>6}  {job.kind:<9} {state:<12} {when}  {params}  {detail}"

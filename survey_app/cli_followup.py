@@ -39,7 +39,8 @@ def followup() -> None:
 @click.option("--wave", help="Wave name (with --survey).")
 @click.option("--status", default="open", show_default=True, type=click.Choice(["open", "called", "resolved", "all"]))
 @click.option("--assignee", help="A user name, or 'none' for unassigned cases.")
-@click.option("--segment", help="key=value over the invitation's attributes, e.g. tier=gold.")
+@click.option("--segment", help="key=value: the invitation's attribute (tier=gold), else the link's hidden value, "
+              "else the answer to that question (channel=store).")
 @click.option("--search", help="Text in the contact, notes or attributes.")
 @click.option("--theme", help="Only customers whose open answer mentions a theme whose label contains this "
               "(themes of the wave's stored analysis).")

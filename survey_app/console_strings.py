@@ -310,8 +310,8 @@ PAIRS: dict[str, tuple[str, str]] = {
     "contact_field.phone": ("phone", "电话"),
     "contact_field.email": ("email", "电子邮箱"),
     "contact_field.consent": ("consent", "同意联系"),
-    "yes": ("True", "是"),
-    "no": ("False", "否"),
+    "yes": ("Yes", "是"),
+    "no": ("No", "否"),
     # webhooks
     "webhooks_intro": ("Another system (a CRM, a ticket queue) is told when a response completes, a dissatisfied customer "
                        "is flagged, a follow-up changes or an analysis is ready: a JSON POST signed with HMAC-SHA256 (header",

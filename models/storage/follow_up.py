@@ -41,7 +41,8 @@ MAX_SLA_HOURS = 24 * 366
 @dataclass(frozen=True)
 class QueueFilter:
     """What the queue shows. ``assignee``: a user name, ``"none"`` (unassigned) or None (all);
-    ``segment``: ``key=value`` over the invitation's attributes; ``search``: text in the
+    ``segment``: ``key=value``: the invitation's attribute ``key``, else the hidden value the
+    link carried, else the answer to question ``key`` (tier=gold, channel=store); ``search``: text in the
     contact, notes or attributes; ``older_than_hours``: only cases at least that old;
     ``theme``: only customers whose open answer mentions a theme whose label contains it
     (themes of the wave's stored analysis)."""
@@ -163,12 +164,17 @@ def follow_up_queue(session: Session, wanted: QueueFilter = QueueFilter(), *, sl
     found = session.execute(query).all()
 
     segment_key, _, segment_value = (wanted.segment or "").partition("=")
+    segment_key, segment_value = segment_key.strip(), segment_value.strip()
+    answered = _answers_to(session, segment_key, [r.id for r, _, attributes, _ in found
+                                                  if segment_key not in (attributes or {})
+                                                  and segment_key not in (r.hidden or {})]) if segment_key else {}
     needle = (wanted.search or "").strip().lower()
     notes = _notes_by_response(session, [r.id for r, *_ in found]) if needle else {}
     candidates, no_contact = [], 0
     for response, wave, attributes, assignee in found:
         attributes = dict(attributes or {})
-        if segment_key and str(attributes.get(segment_key.strip(), "")) != segment_value.strip():
+        if segment_key and segment_value not in _segment_values(segment_key, attributes, response.hidden or {},
+                                                                answered.get(response.id)):
             continue
         age = (now - _aware(response.completed_at or response.updated_at)).total_seconds() / 3600
         if wanted.older_than_hours is not None and age < wanted.older_than_hours:
@@ -202,6 +208,42 @@ def follow_up_queue(session: Session, wanted: QueueFilter = QueueFilter(), *, sl
         rows.sort(key=lambda r: (r.age_hours, r.response.id), reverse=wanted.order == "oldest")
     start = (wanted.page - 1) * wanted.per_page
     return Queue(rows[start:start + wanted.per_page], len(rows), no_contact, sum(r.overdue for r in rows), wanted)
+
+
+def _answers_to(session: Session, question_id: str, response_ids: list[int]) -> dict[int, tuple]:
+    """Response id -> (value_text, value_num) of its answer to ``question_id``."""
+    out: dict[int, tuple] = {}
+    for start in range(0, len(response_ids), 500):
+        for response_id, text, number in session.execute(
+                select(Answer.response_id, Answer.value_text, Answer.value_num)
+                .where(Answer.response_id.in_(response_ids[start:start + 500]), Answer.question_id == question_id)):
+            out[response_id] = (text, number)
+    return out
+
+
+def _segment_values(key: str, attributes: dict, hidden: dict, answer: tuple | None) -> set[str]:
+    """What a case has for segment ``key``: its invitation's attribute, else the hidden value
+    its link carried, else its answer to the question ``key`` (each option of a multiple choice)."""
+    import json
+    import math
+
+    if key in attributes:
+        return {str(attributes[key])}
+    if key in hidden:
+        return {str(hidden[key])}
+    if answer is None:
+        return set()
+    text, number = answer
+    if text is not None:
+        if text.startswith("["):
+            try:
+                return {str(v) for v in json.loads(text)}
+            except ValueError:
+                pass
+        return {text}
+    if number is None or (isinstance(number, float) and math.isnan(number)):
+        return set()
+    return {str(int(number)) if float(number).is_integer() else str(number)}
 
 
 def _satisfaction_by_response(session: Session, pairs: list[tuple[Response, Wave]]) -> dict[int, float | None]:

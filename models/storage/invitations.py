@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
-from sqlalchemy import and_, case, exists, or_, select, update
+from sqlalchemy import and_, case, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -83,67 +83,123 @@ def valid_email(address: str) -> bool:
 class ImportResult:
     created: int
     already_invited: int
+    # (row, token) for each invitation created, in list order: the links the console hands out.
+    issued: tuple = ()
 
 
-def import_email_invitations(session: Session, wave: Wave, rows: Iterable[Mapping[str, Any]], secret: str, *,
-                             languages: tuple[str, ...], default_language: str,
-                             send_after: datetime | None = None, source: str = "<list>") -> ImportResult:
-    """Queue one e-mail invitation per row (``email``, optional ``language``, the rest kept as
-    segment attributes). Every bad row is reported at once as ``SOURCE:ROW: column: message``
-    (rows counted from 2, below the header) and nothing is stored; an address already invited
-    to this wave is skipped, so importing the same list twice invites nobody twice."""
-    problems: list[str] = []
+# What can be wrong with a row of an invitation list, by code: the English text (the CLI's
+# words; the console shows each code in its own language).
+ROW_PROBLEMS = {
+    "email_empty": "empty; every row needs an e-mail address",
+    "email_invalid": "{value} is not a valid e-mail address",
+    "email_repeated": "{value} is also on row {other}",
+    "language_unknown": "{value} is not one of the questionnaire's languages ({choices})",
+}
+MAX_PROBLEMS_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    line: int
+    field: str
+    code: str
+    values: dict
+
+    def text(self, source: str) -> str:
+        return f"{source}:{self.line}: {self.field}: " + ROW_PROBLEMS[self.code].format(**self.values)
+
+
+class InvitationListError(StorageError):
+    """Every bad row of an invitation list at once (``problems``); its message is the CLI's."""
+
+    def __init__(self, source: str, problems: list[RowProblem]):
+        self.source = source
+        self.problems = problems
+        shown = [problem.text(source) for problem in problems[:MAX_PROBLEMS_SHOWN]]
+        more = (f"\n... and {len(problems) - MAX_PROBLEMS_SHOWN} more"
+                if len(problems) > MAX_PROBLEMS_SHOWN else "")
+        super().__init__("\n".join(shown) + more)
+
+
+def import_invitations(session: Session, wave: Wave, rows: Iterable[Mapping[str, Any]], secret: str, *,
+                       languages: tuple[str, ...], default_language: str, send_after: datetime | None = None,
+                       source: str = "<list>", mail: bool = True, lines: list[int] | None = None) -> ImportResult:
+    """Create one invitation per row (``email``, optional ``language``, the rest kept as segment
+    attributes): the one import behind ``csi invitations import``, the console's e-mail list
+    and the console's "issue invitations and download links".
+
+    Every bad row is reported at once (``InvitationListError``, each problem with its line:
+    ``lines[i]`` for row ``i`` when given, else rows counted from 2, below the header) and
+    nothing is stored; an address already invited to this wave is skipped, so importing the
+    same list twice invites nobody twice. ``mail=True`` queues each for e-mail; ``mail=False``
+    only issues the links (handed out by other means, never mailed), and then a list without an
+    ``email`` column is allowed (each row one anonymous link)."""
+    problems: list[RowProblem] = []
     seen: dict[str, int] = {}
     prepared = []
-    for number, row in enumerate(rows, start=2):
+    rows = list(rows)
+    needs_email = mail or any("email" in row for row in rows)
+    for index, row in enumerate(rows):
+        number = lines[index] if lines is not None else index + 2
         address = str(row.get("email") or "").strip()
-        if not address:
-            problems.append(f"{source}:{number}: email: empty; every row needs an e-mail address")
-            continue
-        if not valid_email(address):
-            problems.append(f"{source}:{number}: email: {address[:80]!r} is not a valid e-mail address")
-            continue
-        key = address.lower()
-        if key in seen:
-            problems.append(f"{source}:{number}: email: {address} is also on row {seen[key]}")
-            continue
-        seen[key] = number
+        key = None
+        if needs_email:
+            if not address:
+                problems.append(RowProblem(number, "email", "email_empty", {}))
+                continue
+            if not valid_email(address):
+                problems.append(RowProblem(number, "email", "email_invalid", {"value": repr(address[:80])}))
+                continue
+            key = address.lower()
+            if key in seen:
+                problems.append(RowProblem(number, "email", "email_repeated", {"value": address, "other": seen[key]}))
+                continue
+            seen[key] = number
         language = str(row.get("language") or "").strip() or default_language
         if language not in languages:
-            problems.append(f"{source}:{number}: language: {language!r} is not one of the questionnaire's "
-                            f"languages ({', '.join(languages)})")
+            problems.append(RowProblem(number, "language", "language_unknown",
+                                       {"value": repr(language), "choices": ", ".join(languages)}))
             continue
-        attributes = {k: v for k, v in row.items() if k not in ("email", "language") and v not in (None, "")}
-        prepared.append((key, language, attributes))
+        # A link's e-mail cell stays an attribute too (attr_email in the exports, as it always was).
+        dropped = ("language",) if not mail else ("email", "language")
+        attributes = {k: v for k, v in row.items() if k not in dropped and v not in (None, "")}
+        prepared.append((key, language, attributes, row))
     if problems:
-        shown = problems[:50]
-        more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
-        raise StorageError("\n".join(shown) + more)
+        raise InvitationListError(source, problems)
     if not prepared:
         raise StorageError(f"{source}: no invitees below the header")
     existing = set(session.scalars(select(Invitation.email).where(Invitation.wave_id == wave.id,
                                                                    Invitation.email.is_not(None))))
     # Whoever opted out of this questionnaire's e-mails in any wave stays out of the new list.
-    opted_out = opted_out_addresses(session, wave.questionnaire_id)
+    opted_out = opted_out_addresses(session, wave.questionnaire_id) if seen else set()
     now = utcnow()
-    created = 0
-    for address, language, attributes in prepared:
-        if address in existing:
+    values, issued = [], []
+    for address, language, attributes, row in prepared:
+        if address is not None and address in existing:
             continue
         nonce = secrets.token_hex(16)
-        session.add(Invitation(wave_id=wave.id, token_hash=hash_token(derive_token(secret, nonce)),
-                               attributes=attributes, created_at=now, email=address, language=language,
-                               token_nonce=nonce, mail_status="queued", send_after=send_after,
-                               reminders_sent=0, send_attempts=0,
-                               opted_out_at=now if address in opted_out else None))
-        created += 1
+        token = derive_token(secret, nonce)
+        issued.append((row, token))
+        values.append({"wave_id": wave.id, "token_hash": hash_token(token), "attributes": attributes,
+                       "created_at": now, "email": address, "language": language, "token_nonce": nonce,
+                       "mail_status": "queued" if mail else None, "send_after": send_after if mail else None,
+                       "reminders_sent": 0, "send_attempts": 0,
+                       "opted_out_at": now if address is not None and address in opted_out else None})
     try:
+        for start in range(0, len(values), 5_000):
+            session.execute(insert(Invitation), values[start:start + 5_000])
         session.flush()
     except IntegrityError as exc:  # a second import of the same list ran at the same moment
         session.rollback()
         raise StorageError(f"{source}: another import into wave {wave.name!r} ran at the same time; "
                            "run this one again (addresses already invited are skipped)") from exc
-    return ImportResult(created=created, already_invited=len(prepared) - created)
+    return ImportResult(created=len(values), already_invited=len(prepared) - len(values), issued=tuple(issued))
+
+
+def import_email_invitations(session: Session, wave: Wave, rows: Iterable[Mapping[str, Any]], secret: str,
+                             **options) -> ImportResult:
+    """``import_invitations`` queueing each invitee for e-mail (the CLI's and bench's name)."""
+    return import_invitations(session, wave, rows, secret, mail=True, **options)
 
 
 def _reachable():

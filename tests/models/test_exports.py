@@ -114,6 +114,26 @@ def test_csv_export_neutralizes_text_and_keeps_numbers(wave, layout):
         assert sorted(spend.unique()) == [-5.0, 12.5]
 
 
+@pytest.mark.parametrize("layout", ["wide", "long"])
+def test_csv_writes_whole_numbers_as_integers(wave, layout):
+    # Before: every number as a decimal ("3.0", a chosen option "1.0"), against docs/exports.md.
+    engine, questionnaire = wave
+    rows = list(csv.DictReader(io.StringIO(export_wave(engine, questionnaire, "W1", "csv", layout)[0]
+                                           .decode("utf-8-sig"), newline="")))
+    if layout == "wide":
+        assert [r["sat"] for r in rows] == ["1", "2", "3", "4", "5", "1", "2", "3"]
+        assert [r["spend"] for r in rows] == ["-5", "12.5"] * 4  # a fraction stays as it is
+        assert [r[f"{LONG_ID}__x y"] for r in rows] == ["0", "1", "", "1"] * 2  # "" = not answered
+        assert [r[f"{LONG_ID}__x-y"] for r in rows] == ["1", "0", "", "1"] * 2
+        assert not [cell for r in rows for cell in r.values() if cell.endswith(".0")]
+    else:
+        values = {(r["response_id"], r["question_id"]): r["value"] for r in rows}
+        first = rows[0]["response_id"]
+        assert values[(first, "sat")] == "1" and values[(first, "spend")] == "-5"
+        assert sorted({v for (_, q), v in values.items() if q == "spend"}) == ["-5", "12.5"]
+        assert not [v for v in values.values() if re.fullmatch(r"-?\d+\.0", v)]
+
+
 def xlsx_parts(data: bytes) -> dict[str, str]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         return {name: archive.read(name).decode("utf-8") for name in archive.namelist() if name.endswith(".xml")}

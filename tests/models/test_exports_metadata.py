@@ -111,7 +111,7 @@ def test_wide_csv_has_every_metadata_column(fielded):
     assert (first["attr_tier"], first["attr_region"], first["attr_等级"]) == ("gold", "north", "")
     assert (second["attr_tier"], second["attr_region"], second["attr_等级"]) == ("basic", "", "甲")
     assert third["attr_tier"] == ""  # a public-link response has no attributes
-    assert first["comments"] == "'=HYPERLINK(\"x\")" and first["sat"] == "9.0" and second["sat"] == "99.0"
+    assert first["comments"] == "'=HYPERLINK(\"x\")" and first["sat"] == "9" and second["sat"] == "99"
 
 
 def test_partial_responses_on_request(fielded):
@@ -119,7 +119,7 @@ def test_partial_responses_on_request(fielded):
     rows = read_csv(export_wave(engine, questionnaire, "2026年第四季度", "csv", include_partial=True)[0])
     assert [int(r["response_id"]) for r in rows] == ids + [partial]
     last = rows[-1]
-    assert (last["status"], last["submitted_at"], last["duration_seconds"], last["sat"]) == ("partial", "", "", "7.0")
+    assert (last["status"], last["submitted_at"], last["duration_seconds"], last["sat"]) == ("partial", "", "", "7")
     assert last["started_at"] == "2026-11-30T13:00:00Z"
     long = read_csv(export_wave(engine, questionnaire, "2026年第四季度", "csv", "long", include_partial=True)[0])
     assert list(long[0]) == ["response_id", "status", "question_id", "value"]

@@ -223,6 +223,48 @@ def test_bulk_invitations_with_segments(admin_client, engine, client):
     assert "bad.csv:2: more cells than header columns" in bad.get_data(as_text=True)
 
 
+def test_invitation_upload_checks_and_skips_like_the_cli(admin_client, engine):
+    """The wave page's upload is csi invitations import's import: a bad address is refused with
+    its file line and column (and nothing stored), a second upload of the same people issues
+    no new link, and the funnel counts each person once."""
+    with Session(engine) as session:
+        wave_id = find_wave(session, "acsi-retail", "2026Q4").id
+    token = csrf_of(admin_client.get(f"/admin/waves/{wave_id}").get_data(as_text=True))
+
+    def upload(content: str, name="people.csv", **options):
+        return admin_client.post(f"/admin/waves/{wave_id}/invitations", content_type="multipart/form-data",
+                                 data={"csrf_token": token, "file": (io.BytesIO(content.encode()), name)}, **options)
+
+    def stored():
+        with Session(engine) as session:
+            return session.scalars(select(Invitation).where(Invitation.wave_id == wave_id)).all()
+
+    bad = upload("email,tier\na@example.com,gold\nb@example.com,basic\nbad-email,gold\n", follow_redirects=True)
+    page = bad.get_data(as_text=True)
+    assert "people.csv, line 4, email: &#39;bad-email&#39; is not a valid e-mail address" in page
+    assert "Nothing was stored" in page and stored() == []
+    people = "email,tier\na@example.com,gold\nB@example.com,basic\nc@example.com,gold\n"
+    first = upload(people)
+    assert first.status_code == 200 and first.mimetype == "text/csv"
+    assert len(list(csv.DictReader(io.StringIO(first.get_data(as_text=True).lstrip("\ufeff"))))) == 3
+    assert sorted(i.email for i in stored()) == ["a@example.com", "b@example.com", "c@example.com"]
+    assert {i.mail_status for i in stored()} == {None}  # links handed out, never e-mailed
+    assert "B@example.com" in {i.attributes["email"] for i in stored()}  # attr_email in exports, as before
+    again = upload(people, follow_redirects=True)
+    assert again.mimetype == "text/html"
+    assert "No new invitations: all 3 people in the file were already invited" in again.get_data(as_text=True)
+    more = upload(people + "d@example.com,basic\n")
+    rows = list(csv.DictReader(io.StringIO(more.get_data(as_text=True).lstrip("\ufeff"))))
+    assert [r["email"] for r in rows] == ["d@example.com"] and len(stored()) == 4
+    wave_page = admin_client.get(f"/admin/waves/{wave_id}").get_data(as_text=True)
+    assert "1 invitations issued (in the download); 3 people already invited to this wave were skipped." in wave_page
+    # In Chinese, the same refusal in Chinese, with its line.
+    admin_client.set_cookie("csi_console_lang", "zh-CN", path="/admin")
+    chinese = upload("email\nx@example.com\nx@example.com\n", name="名单.csv", follow_redirects=True)
+    assert "名单.csv，第 3 行，email：x@example.com 也出现在第 2 行" in chinese.get_data(as_text=True)
+    assert len(stored()) == 4
+
+
 def test_live_view_and_follow_up_queue(app, admin_client, engine, acsi):
     # One satisfied and one dissatisfied customer answer through the web survey.
     for satisfaction in (9, 2):

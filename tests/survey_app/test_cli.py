@@ -187,6 +187,7 @@ def fit_files(tmp_path):
     (tmp_path / "d.csv").write_text("a1,a2,b1\n1,2,3\n2,3,4\n3,3,5\n")  # lacks b2: fitting would fail
     (tmp_path / "m.model").write_text("A =~ a1 + a2\nB =~ b1 + b2\nB ~ A\n")
     (tmp_path / "gbk.model").write_bytes("满意 =~ a1 + a2\n".encode("gbk"))
+    (tmp_path / "acsi_retail.yaml").write_bytes(open(questionnaires.path("acsi_retail"), "rb").read())
     return tmp_path
 
 
@@ -202,6 +203,10 @@ def fit_files(tmp_path):
      r"^error: --plot nowhere/fig-paths.png: the folder nowhere does not exist$"),
     (["--model", "m.model", "--data", "d.csv", "--plot", "fig", "--method", "cbsem"], r"--plot draws PLS results"),
     (["--survey", "acsi-retail"], r"^error: --survey needs --wave$"),
+    # Before: "no operator in 'id: acsi-retail'".
+    (["--model", "acsi_retail.yaml", "--data", "d.csv"],
+     r"^error: --model acsi_retail.yaml is a questionnaire file \(acsi-retail\), not a model; give it with "
+     r"--questionnaire and choose --model acsi, ecsi, "),
 ])
 def test_fit_rejects_bad_input_in_one_line(fit_files, args, expected):
     one_line_error(csi("fit", *args, cwd=fit_files), expected)

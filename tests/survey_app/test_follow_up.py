@@ -71,6 +71,21 @@ def test_queue_calls_valuable_and_unhappy_customers_first_and_never_the_unconsen
         assert follow_up_queue(session, QueueFilter(), sla_hours=48, now=utcnow() + timedelta(hours=49)).overdue == 3
 
 
+def test_segment_filters_answers_too(app, engine, acsi, invitations):
+    # Before: --segment channel=store found nobody: it looked only at invitation attributes.
+    answer_and_leave_contact(app, acsi, 2, None, "In a store", extra={"channel": "store"})
+    answer_and_leave_contact(app, acsi, 3, None, "Online", extra={"channel": "online", "categories": ["home", "electronics"]})
+    answer_and_leave_contact(app, acsi, 2, f"/i/{invitations[0]}", "Gold online", extra={"channel": "online"})
+    with Session(engine) as session:
+        by_name = {r.contact["name"]: r.id for r in session.scalars(select(Response).where(Response.contact.is_not(None)))}
+        assert ids_in(follow_up_queue(session, QueueFilter(segment="channel=store"))) == [by_name["In a store"]]
+        assert sorted(ids_in(follow_up_queue(session, QueueFilter(segment="channel = online")))) == \
+            sorted([by_name["Online"], by_name["Gold online"]])
+        assert ids_in(follow_up_queue(session, QueueFilter(segment="categories=electronics"))) == [by_name["Online"]]
+        assert ids_in(follow_up_queue(session, QueueFilter(segment="tier=gold"))) == [by_name["Gold online"]]
+        assert follow_up_queue(session, QueueFilter(segment="channel=phone")).total == 0
+
+
 def test_every_change_is_history_and_closing_needs_an_outcome(app, engine, acsi, staff):
     answer_and_leave_contact(app, acsi, 2, name="Wang")
     with Session(engine) as session:
@@ -106,6 +121,8 @@ def test_console_queue_case_history_and_csv(app, engine, acsi, staff):
     queue = client.get("/admin/follow-up").get_data(as_text=True)
     assert f"#{case}" in queue and "without contact consent" in queue
     item = client.get(f"/admin/follow-up/{case}").get_data(as_text=True)
+    # The consent reads Yes, not the stored value ("True").
+    assert "<dt>consent</dt><dd>Yes</dd>" in item and "True" not in item
     saved = client.post(f"/admin/follow-up/{case}", data={"csrf_token": csrf_of(item), "assignee": "agent",
                                                            "status": "called", "note": "First try: voicemail."},
                         follow_redirects=True).get_data(as_text=True)

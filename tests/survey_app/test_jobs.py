@@ -297,3 +297,18 @@ def test_analyse_names_the_waves_of_an_unknown_one(sqlite_url):
                            "1999Q1", "--database", sqlite_url], capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert done.stderr.strip() == "error: no wave '1999Q1' for questionnaire 'acsi-retail'; its waves: 2026Q4"
+
+
+def test_jobs_list_line_leaves_out_unset_params():
+    # Before: "compare=None" for an analysis without a comparison wave.
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from survey_app.cli import _job_line
+
+    at = datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
+    job = SimpleNamespace(id=7, kind="analysis", status="done", progress=1.0, error=None, message="ok",
+                          created_at=at, started_at=at, finished_at=at,
+                          params={"survey": "acsi-retail", "wave": "2026Q4", "compare": None, "n_boot": 0,
+                                  "folder": "/tmp/x"})
+    assert _job_line(job) == "     7  analysis  done         2026-12-01 09:30:00  survey=acsi-retail wave=2026Q4 n_boot=0  ok"

@@ -81,6 +81,10 @@ def test_incomplete_share_never_shows_100_percent(admin_client, engine, acsi):
     insert(engine, answers.iloc[403:][["exp_overall"]], status="partial")
     view = admin_client.get(f"/admin/waves/{wave_id}").get_data(as_text=True)
     assert re.search(r'id="completion-rate">99\.7%<', view)
+    # The console's home shows the same figure (it showed "100%" for 403 of 404).
+    home = admin_client.get("/admin/").get_data(as_text=True)
+    assert re.search(r'data-label="Completion">99\.7%<', home), home
+    assert not re.search(r'data-label="Completion">100%<', home)
 
 
 @pytest.mark.parametrize("part, whole, shown", [(403, 404, "99.7%"), (404, 404, "100%"), (29, 100, "29.0%"),
