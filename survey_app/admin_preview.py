@@ -83,7 +83,7 @@ def preview_page(survey_id: int, number: int):
     language = _language(questionnaire)
     state = preview.read_state(questionnaire, request.args)
     index = number - 1
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return _show(survey, questionnaire, language, state, index)
     parts = preview.page_parts(questionnaire, index, language, state)
     try:

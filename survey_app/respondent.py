@@ -147,7 +147,7 @@ def page(questionnaire_id: str, wave_name: str, number: int):
     wave, questionnaire = _wave_or_fail(questionnaire_id, wave_name)
     language = language_for(questionnaire)
     key = session.get("responses", {}).get(str(wave.id))
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):  # HEAD is a GET without its body (a link checker), never a post
         response, answers = service().response_and_answers(key)
         return _page(wave, questionnaire, language, number, response, answers, None)
     # A post is read, checked and saved in one transaction under the response's lock

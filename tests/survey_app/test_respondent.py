@@ -128,6 +128,17 @@ def test_leave_and_resume_where_one_left_off(app, client, acsi, engine):
     assert len(stored(engine)) == 1
 
 
+def test_head_of_a_page_is_a_get_without_body_and_changes_nothing(client, acsi, engine):
+    """A link checker's HEAD is answered as GET is (200, no body), never read as a page post
+    (which refused it with 422 for its missing token)."""
+    person = Respondent(client, acsi)
+    person.start()
+    before = (len(stored(engine)), count_answers(engine))
+    head = client.head("/s/acsi-retail/2026Q4/p/1")
+    assert head.status_code == 200 and head.data == b""
+    assert (len(stored(engine)), count_answers(engine)) == before
+
+
 def test_cannot_skip_ahead(client, acsi):
     person = Respondent(client, acsi)
     person.start()
