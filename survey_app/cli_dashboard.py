@@ -77,8 +77,10 @@ def dashboard(survey, wave, as_json, database_url):
         echo(f"\nsegments of {data['wave']}: not computed yet")
     days = data["completions_per_day"]
     if days:
-        echo(f"\ncompletions per day (UTC), {sum(d['completed'] for d in days):,} in {len(days)} days:")
-        for day in days[-14:]:
+        shown = days[-14:]
+        echo(f"\ncompletions per day (UTC), {sum(d['completed'] for d in days):,} in {len(days)} days"
+             + (f"; the last {len(shown)}:" if len(shown) < len(days) else ":"))
+        for day in shown:
             echo(f"  {day['date']}  {day['completed']:>6,}")
     funnel = data["funnel"]
     if funnel is not None:

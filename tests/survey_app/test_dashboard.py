@@ -125,6 +125,9 @@ def test_dashboard_shows_the_stored_analysis_and_offers_the_missing_one(queued_a
     assert json.loads(out.output)["waves"] == data["waves"]
     text = run_cli(app, "dashboard", "--survey", "acsi-retail").output
     assert f"2026Q4     {shown}  n = 300" in text and "2026Q3     not computed yet" in text
+    # The daily list says when it shows only the last 14 of the days it counts.
+    header = re.search(r"completions per day \(UTC\), [\d,]+ in (\d+) days(?:; the last (\d+))?:", text)
+    assert header and (header.group(2) == "14") == (int(header.group(1)) > 14), text
 
 
 def find_wave_id(engine, name, survey="acsi-retail"):
