@@ -14,7 +14,7 @@ from models.errors import CSIError
 from models.storage import StorageError
 from models.storage import jobs as job_store
 
-from .admin import REPORT_CSP, _wave, bp, current_user, login_required
+from .admin import REPORT_CSP, _db, _wave, bp, current_user, login_required
 from .console_errors import console_error
 from .console_i18n import ct
 from .console_job_texts import job_progress, job_text
@@ -33,6 +33,29 @@ OUTPUT_TYPES = {"html": "text/html", "pdf": "application/pdf", "csv": "text/csv"
 
 def _engine():
     return current_state().engine
+
+
+def analysis_shortfall(wave) -> tuple[int, int] | None:
+    """(complete responses, responses the model needs) when ``wave`` has too few to be
+    analysed, else None: the console says so instead of queuing a job bound to fail."""
+    from analysis.report import minimum_sample
+    from models.storage import console
+    from survey_app.respondent import service
+    questionnaire = service().questionnaire(wave.survey_id)
+    if questionnaire.model_spec is None:
+        return None  # no model: the job's own message says so
+    needed = minimum_sample(questionnaire.csi_model())
+    completed = console.wave_progress(_db(), wave).completed
+    return (completed, needed) if completed < needed else None
+
+
+def _refuse_if_too_few(wave):
+    """A redirect to the wave page with the reason when the wave is too small to analyse."""
+    shortfall = analysis_shortfall(wave)
+    if shortfall is None:
+        return None
+    flash(ct("analysis_too_few", n=shortfall[0], needed=shortfall[1]), "error")
+    return redirect(url_for("admin.wave", wave_id=wave.id))
 
 
 def _queue_job(kind: str, params: dict, dedupe_key: str | None = None):
@@ -104,6 +127,9 @@ def job_output(job_id: int, kind: str):
 @login_required()
 def report_job(wave_id: int):
     wave = _wave(wave_id)
+    refused = _refuse_if_too_few(wave)
+    if refused is not None:
+        return refused
     compare = request.form.get("compare") or None
     language = request.form.get("lang") or None
     params = {"survey": wave.questionnaire_id, "wave": wave.name, "compare": compare, "language": language,
@@ -118,6 +144,9 @@ def report_job(wave_id: int):
 @login_required()
 def analysis_job(wave_id: int):
     wave = _wave(wave_id)
+    refused = _refuse_if_too_few(wave)
+    if refused is not None:
+        return refused
     config = current_app.config
     params = {"survey": wave.questionnaire_id, "wave": wave.name, "n_boot": int(config.get("REPORT_BOOTSTRAP", 1000)),
               "n_perm": int(config.get("REPORT_PERMUTATIONS", 1000))}

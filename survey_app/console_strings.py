@@ -101,6 +101,8 @@ PAIRS: dict[str, tuple[str, str]] = {
                     "or now with the button.",
                     "暂无已存储的分析：波次答卷足够后会在后台自动计算，也可点击按钮立即计算。"),
     "recompute": ("Recompute the analysis", "重新计算分析"),
+    "analysis_too_few": ("The model can be estimated from {needed} complete responses; this wave has {n} so far.",
+                         "模型至少需要 {needed} 份完整答卷才能估计；本波次目前有 {n} 份。"),
     "report_heading": ("Report and data", "报告与数据"),
     "compare_with": ("Compare with", "对比"),
     "compare_default": ("previous wave and a year earlier", "上一波次和一年前"),

@@ -75,9 +75,17 @@ def test_report_button_queues_a_job_followed_to_its_download(queued_app, admin_c
 
 
 def test_failed_job_shows_its_error_and_an_administrator_retries_it(queued_app, app, admin_client, engine, accounts):
-    wave_id = wave_id_of(engine)  # no responses yet
-    response = post_form(admin_client, f"/admin/waves/{wave_id}", f"/admin/waves/{wave_id}/analysis", {})
-    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    wave_id = wave_id_of(engine)  # no responses yet: the console says so and queues nothing ...
+    wave_page = admin_client.get(f"/admin/waves/{wave_id}").get_data(as_text=True)
+    too_few = "The model can be estimated from 19 complete responses; this wave has 0 so far."
+    assert too_few in wave_page and re.search(r'id="recompute" disabled', wave_page)
+    for action in ("analysis", "report"):
+        refused = post_form(admin_client, f"/admin/waves/{wave_id}", f"/admin/waves/{wave_id}/{action}", {})
+        assert refused.headers["Location"].endswith(f"/admin/waves/{wave_id}")
+        assert too_few in admin_client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert job_store.list_jobs(engine) == []
+    # ... and the same job queued elsewhere (the API, a schedule) fails, shows why, and is retried.
+    job_id, _ = job_store.create_job(engine, "analysis", {"survey": "acsi-retail", "wave": "2026Q4"}, created_by="alice")
     run_queued(engine)
     page = admin_client.get("/admin/jobs").get_data(as_text=True)
     assert "failed" in page and "wave &#39;2026Q4&#39; has 0 complete responses" in page and ">Retry<" in page

@@ -265,8 +265,12 @@ def zh_console(app, engine, accounts, fielded, acsi, tmp_path, monkeypatch):  # 
     data += ["fieldwork.csv", "map.yaml"]
     # Jobs that fail: no responses to analyse or report, an unknown wave to compare with, an
     # unknown kind, a file gone, no mail server; and the ones that work, with their progress.
-    post("analysis empty", f"/admin/waves/{ccsi_q4}/analysis", {})
+    post("analysis empty", f"/admin/waves/{ccsi_q4}/analysis", {})  # refused at once: too few responses
     post("report empty", f"/admin/waves/{ccsi_q4}/report", {"lang": "zh-CN"})
+    # The same jobs queued elsewhere (the API, a schedule) fail with the estimator's message.
+    job_store.create_job(engine, "analysis", {"survey": "ccsi-mobile", "wave": "2026Q4"}, created_by="alice")
+    job_store.create_job(engine, "report", {"survey": "ccsi-mobile", "wave": "2026Q4", "language": "zh-CN"},
+                         created_by="alice")
     post("report compare", f"/admin/waves/{acsi_q4}/report", {"lang": "zh-CN", "compare": "1999Q1"})
     post("export ok", f"/admin/waves/{acsi_q4}/export-job", {"format": "csv"})
     post("mail send", f"/admin/waves/{acsi_q4}/mail/send", {"what": "invitations"})
@@ -351,7 +355,7 @@ def test_no_english_sentence_on_the_chinese_console(zh_console):
         "upload show-if.yaml": "show_if：意外的字符 '='（第 11 个字符处）", "upload model.yaml": "两个 '+' 之间没有内容",
         "upload email.yaml": "正文中没有 {opt_out_link}", "upload blocks.yaml": "至少需要 2 项",
         "upload changes": "保存这个新版本吗？", "invitations huge.csv": "单元格内容超过长度上限（131072 个字符）",
-        "mail list mail2.csv": "'not-an-address' 不是有效的电子邮箱地址", "import no file": "请选择要导入的文件",
+        "mail list mail2.csv": "mail2.csv，第 2 行，email：'not-an-address' 不是有效的电子邮件地址", "import no file": "请选择要导入的文件",
         "import docx": "answers.docx：无法导入 .docx 文件", "export language": "问卷 'acsi-retail' 没有语言 'fr'",
         "dashboard unknown wave": "问卷 'acsi-retail' 没有波次 '1999Q1'；现有波次：2026Q3, 2026Q4",
         "dashboard acsi-retail": "（< 100），估计不稳定，检验效力低，解读需谨慎",
