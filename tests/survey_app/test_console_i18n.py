@@ -106,7 +106,11 @@ SHOWN_ATTRIBUTES = ("aria-label", "placeholder", "data-label", "title", "alt")
 
 class _Page(HTMLParser):
     """The text a reader sees (text nodes and labelling attributes) outside <code>/<pre>, and not
-    inside an element marked with another language (the switch's "English" button)."""
+    inside an element marked with another language (the switch's "English" button).
+    ``SKIPPED``: elements whose text is not the interface's; ``LINES``: a text node's lines
+    kept apart (one reading each)."""
+    SKIPPED = SKIPPED_TAGS
+    LINES = False
     VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
     def __init__(self):
@@ -123,7 +127,7 @@ class _Page(HTMLParser):
         if tag == "html":
             self.lang = attrs.get("lang")
         foreign = attrs.get("lang") not in (None, self.lang)
-        skipped = self._skipped() or tag in SKIPPED_TAGS or foreign
+        skipped = self._skipped() or tag in self.SKIPPED or foreign
         if not skipped:
             self.texts += [attrs[name] for name in SHOWN_ATTRIBUTES if attrs.get(name)]
             if tag == "input" and attrs.get("type") in ("submit", "button") and attrs.get("value"):
@@ -138,7 +142,10 @@ class _Page(HTMLParser):
 
     def handle_data(self, data):
         if data.strip() and not self._skipped():
-            self.texts.append(data.strip())
+            if self.LINES:
+                self.texts.extend(line.strip() for line in data.splitlines() if line.strip())
+            else:
+                self.texts.append(data.strip())
 
 
 def read_page(html: str) -> _Page:

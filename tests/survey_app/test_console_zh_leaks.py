@@ -16,7 +16,6 @@ import functools
 import io
 import json
 import re
-from html.parser import HTMLParser
 
 import pytest
 import yaml
@@ -31,6 +30,7 @@ from survey_app.jobs import run_job
 
 from .conftest import https_client
 from .test_admin import accounts, csrf_of, fielded, login  # noqa: F401  (fixtures)
+from .test_console_i18n import _Page
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # words do not depend on the backend
 
@@ -57,41 +57,12 @@ ALLOWED: list[tuple[str, str]] = [
 ]
 
 
-class _Texts(HTMLParser):
+class _Texts(_Page):
     """What a reader sees: text nodes and labelling attributes, outside <code>, <q>, scripts,
-    and outside an element marked with another language (the switch's "English")."""
-    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.lang = None
-        self.stack: list[tuple[str, bool]] = []
-        self.texts: list[str] = []
-
-    def _skipped(self) -> bool:
-        return bool(self.stack) and self.stack[-1][1]
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "html":
-            self.lang = attrs.get("lang")
-        foreign = attrs.get("lang") not in (None, self.lang)
-        skipped = self._skipped() or tag in SKIPPED_TAGS or foreign
-        if not skipped:
-            self.texts += [attrs[name] for name in SHOWN_ATTRIBUTES if attrs.get(name)]
-            if tag == "input" and attrs.get("type") in ("submit", "button") and attrs.get("value"):
-                self.texts.append(attrs["value"])
-        if tag not in self.VOID:
-            self.stack.append((tag, skipped))
-
-    def handle_endtag(self, tag):
-        while self.stack:
-            if self.stack.pop()[0] == tag:
-                break
-
-    def handle_data(self, data):
-        if data.strip() and not self._skipped():
-            self.texts.extend(line.strip() for line in data.splitlines() if line.strip())
+    and outside an element marked with another language (the switch's "English"); a
+    message's lines one by one."""
+    SKIPPED = SKIPPED_TAGS
+    LINES = True
 
 
 def shown_texts(html: str) -> tuple[str | None, list[str]]:
