@@ -203,3 +203,20 @@ def live_server(app):
     yield f"http://localhost:{server.effective_port}"
     stop.set()
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def used(monkeypatch):
+    """The English templates of survey_app.console_errors that matched a message, at any depth
+    (a spy on the real Catalogue): each test of the Chinese texts shows none is dead."""
+    from survey_app import console_errors
+    found: set[str] = set()
+    real = console_errors.Catalogue.__call__
+
+    def spy(self, message):
+        chinese = real(self, message)
+        if chinese is not None:
+            found.add(next(english for (pattern, _), english in zip(self.entries, self.pairs) if pattern.match(message)))
+        return chinese
+    monkeypatch.setattr(console_errors.Catalogue, "__call__", spy)
+    return found

@@ -20,7 +20,6 @@ from models.errors import CSIError
 from models.storage import bulk_insert_responses, create_wave, find_wave, register_questionnaire
 from models.storage import jobs as job_store
 from models.storage.tables import Invitation, QuestionnaireVersion, WebhookDelivery
-from survey_app import console_errors
 from survey_app.console_job_texts import (IMPORT_ZH, JOB_ERRORS_ZH, LIBRARIES_ZH, PROGRESS_ZH, QUOTA_ZH,
                                           translate_job_text, translate_progress)
 from survey_app.jobs import Queue, enqueue, run_job
@@ -52,21 +51,6 @@ pages:
 quotas:
   - {id: fives, when: "rate == 5", limit: 1, text: Full}
 """
-
-
-@pytest.fixture
-def used(monkeypatch):
-    """The English templates that matched, at any depth (a spy on the real Catalogue)."""
-    found: set[str] = set()
-    real = console_errors.Catalogue.__call__
-
-    def spy(self, message):
-        chinese = real(self, message)
-        if chinese is not None:
-            found.add(next(english for (pattern, _), english in zip(self.entries, self.pairs) if pattern.match(message)))
-        return chinese
-    monkeypatch.setattr(console_errors.Catalogue, "__call__", spy)
-    return found
 
 
 def import_problems(engine, survey, wave, tmp_path, name, data: bytes, mapping: str | None = None, **options):

@@ -16,7 +16,6 @@ import yaml
 import questionnaires
 from models.errors import QuestionnaireError
 from models.questionnaire import MAX_FILE_BYTES, load_questionnaire, parse_questionnaire
-from survey_app import console_errors
 from survey_app.console_errors import (EXPRESSIONS_ZH, MODEL_ZH, PROBLEMS_ZH, REGEX_ZH, VALUES_ZH, YAML_ZH,
                                        translate_problem)
 from tests.matrix_questionnaire import QUESTIONNAIRE
@@ -184,21 +183,6 @@ def messages(tmp_path) -> list[str]:
 
 TABLES = {"problems": PROBLEMS_ZH, "expressions": EXPRESSIONS_ZH, "model": MODEL_ZH, "yaml": YAML_ZH, "regex": REGEX_ZH,
           "values": VALUES_ZH}
-
-
-@pytest.fixture
-def used(monkeypatch):
-    """The English templates that matched, at any depth (a spy on the real Catalogue)."""
-    found: set[str] = set()
-    real = console_errors.Catalogue.__call__
-
-    def spy(self, message):
-        chinese = real(self, message)
-        if chinese is not None:
-            found.add(next(english for (pattern, _), english in zip(self.entries, self.pairs) if pattern.match(message)))
-        return chinese
-    monkeypatch.setattr(console_errors.Catalogue, "__call__", spy)
-    return found
 
 
 def test_every_validator_message_in_chinese_and_every_template_used(tmp_path, used):
