@@ -220,3 +220,17 @@ def used(monkeypatch):
         return chinese
     monkeypatch.setattr(console_errors.Catalogue, "__call__", spy)
     return found
+
+
+@pytest.fixture
+def grid(app, engine):
+    """The matrix test questionnaire (tests/matrix_questionnaire.py) with its wave W1."""
+    from models.questionnaire import parse_questionnaire
+    from models.storage import create_wave, register_questionnaire
+
+    from ..matrix_questionnaire import QUESTIONNAIRE
+    questionnaire = parse_questionnaire(QUESTIONNAIRE, "grid.yaml")
+    with Session(engine) as session:
+        create_wave(session, register_questionnaire(session, questionnaire), "W1")
+        session.commit()
+    return questionnaire

@@ -3,27 +3,16 @@ and stored as an ordinary rating answer."""
 import re
 from html.parser import HTMLParser
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.questionnaire import parse_questionnaire
-from models.storage import create_wave, load_wave_frame, register_questionnaire
+from models.storage import load_wave_frame
 from models.storage.tables import Answer, Response
 
 from ..matrix_questionnaire import QUESTIONNAIRE
 from .conftest import Respondent
 
 ROWS = ["q_staff", "q_advice", "q_range", "q_clean", "q_wait", "q_returns", "q_parking"]
-
-
-@pytest.fixture
-def grid(app, engine):
-    questionnaire = parse_questionnaire(QUESTIONNAIRE, "grid.yaml")
-    with Session(engine) as session:
-        create_wave(session, register_questionnaire(session, questionnaire), "W1")
-        session.commit()
-    return questionnaire
 
 
 class Structure(HTMLParser):

@@ -2,25 +2,13 @@
 table on a desktop, in English and Chinese; answered with the keyboard and the mouse.
 Screenshots go to $CSI_SCREENSHOTS (default: the test's tmp folder)."""
 import pytest
-from sqlalchemy.orm import Session
 
-from models.questionnaire import parse_questionnaire
-from models.storage import create_wave, load_wave_frame, register_questionnaire
+from models.storage import load_wave_frame
 
-from ..matrix_questionnaire import QUESTIONNAIRE
 from .test_browser import PHONE, browser, database_url, shots  # noqa: F401 (fixtures)
 
 ROWS = ["q_staff", "q_advice", "q_range", "q_clean", "q_wait", "q_returns", "q_parking"]
 OVERFLOW = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-
-
-@pytest.fixture
-def grid(app, engine):
-    questionnaire = parse_questionnaire(QUESTIONNAIRE, "grid.yaml")
-    with Session(engine) as session:
-        create_wave(session, register_questionnaire(session, questionnaire), "W1")
-        session.commit()
-    return questionnaire
 
 
 def start(page, live_server, language):

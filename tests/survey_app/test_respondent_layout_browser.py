@@ -3,12 +3,7 @@ in English and Chinese: cards clear the header, the follow-up contact form's fie
 apart, a matrix's error rows stay under their column heads, and a rating button's "10" has
 room inside its button. Screenshots go to $CSI_SCREENSHOTS (default: the test's tmp folder)."""
 import pytest
-from sqlalchemy.orm import Session
 
-from models.questionnaire import parse_questionnaire
-from models.storage import create_wave, register_questionnaire
-
-from ..matrix_questionnaire import QUESTIONNAIRE
 from .test_browser import PHONE, Person, browser, database_url, phone_answers, shots  # noqa: F401 (fixtures)
 
 DEVICES = {"phone": PHONE, "desktop": {"viewport": {"width": 1280, "height": 900}}}
@@ -103,15 +98,6 @@ def test_cards_clear_the_header_and_the_follow_up_form_has_room(app, live_server
     assert "loy_repurchase" in room and all(space >= 3 for space in room.values()), room  # "10" not edge to edge
     assert overflow <= 0
     assert consent_box[0] >= 14 and consent_box[1] >= 2 and consent_box[2] == '""', consent_box
-
-
-@pytest.fixture
-def grid(app, engine):
-    questionnaire = parse_questionnaire(QUESTIONNAIRE, "grid.yaml")
-    with Session(engine) as session:
-        create_wave(session, register_questionnaire(session, questionnaire), "W1")
-        session.commit()
-    return questionnaire
 
 
 @pytest.mark.parametrize("device", ["phone", "desktop"])
