@@ -91,7 +91,7 @@ def test_every_job_text_in_chinese_and_every_template_used(app, engine, acsi, cc
     from models.storage import invitations as mail_store
     from models.storage import webhooks as hook_store
     from models.storage.quotas import QuotaOverrun, set_wave_limits
-    from survey_app.mailer import MailError, MailSettings, compose
+    from survey_app.mailer import MailSettings, compose
 
     for name, value in {"CSI_SECRET_KEY": SECRET, "CSI_SMTP_URL": smtp.url, "CSI_MAIL_SENDER": "survey@shop.example",
                         "CSI_MAIL_RATE": "0", "CSI_REPORTS_DIR": str(tmp_path / "reports"),
