@@ -14,8 +14,8 @@ from .console_i18n import ct, register_strings
 PAIRS = {
     "invlist.row": ("{source}, line {line}, {field}: {problem}", "{source}，第 {line} 行，{field}：{problem}"),
     "invlist.more": ("... and {n} more problems.", "……另有 {n} 个问题。"),
-    "invlist.email_empty": ("empty; every row needs an e-mail address", "为空；每一行都需要电子邮件地址"),
-    "invlist.email_invalid": ("{value} is not a valid e-mail address", "{value} 不是有效的电子邮件地址"),
+    "invlist.email_empty": ("empty; every row needs an e-mail address", "为空；每一行都需要电子邮箱地址"),
+    "invlist.email_invalid": ("{value} is not a valid e-mail address", "{value} 不是有效的电子邮箱地址"),
     "invlist.email_repeated": ("{value} is also on line {other}", "{value} 也出现在第 {other} 行"),
     "invlist.language_unknown": ("{value} is not one of the questionnaire's languages ({choices})",
                                  "{value} 不是问卷的语言之一（{choices}）"),

@@ -326,7 +326,7 @@ def test_no_english_sentence_on_the_chinese_console(zh_console):
         "upload show-if.yaml": "show_if：意外的字符 '='（第 11 个字符处）", "upload model.yaml": "两个 '+' 之间没有内容",
         "upload email.yaml": "正文中没有 {opt_out_link}", "upload blocks.yaml": "至少需要 2 项",
         "upload changes": "保存这个新版本吗？", "invitations huge.csv": "单元格内容超过长度上限（131072 个字符）",
-        "mail list mail2.csv": "mail2.csv，第 2 行，email：'not-an-address' 不是有效的电子邮件地址", "import no file": "请选择要导入的文件",
+        "mail list mail2.csv": "mail2.csv，第 2 行，email：'not-an-address' 不是有效的电子邮箱地址", "import no file": "请选择要导入的文件",
         "import docx": "answers.docx：无法导入 .docx 文件", "export language": "问卷 'acsi-retail' 没有语言 'fr'",
         "dashboard unknown wave": "问卷 'acsi-retail' 没有波次 '1999Q1'；现有波次：2026Q3, 2026Q4",
         "dashboard acsi-retail": "（< 100），估计不稳定，检验效力低，解读需谨慎",
