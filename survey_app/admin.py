@@ -9,6 +9,7 @@ the id is replaced at every login (no session fixation). Roles: "viewer" reads,
 from __future__ import annotations
 
 import csv
+import re
 import tempfile
 from dataclasses import replace
 from collections.abc import Iterator
@@ -325,6 +326,7 @@ def wave_state(wave_id: int):
     return redirect(url_for("admin.wave", wave_id=wave_id))
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")  # a line with its ending, or the last without one
 MAX_INVITATIONS_PER_FILE = 200_000  # with INVITATION_UPLOAD_LIMIT (16 MiB): about 80 bytes a row
 
 
@@ -336,12 +338,15 @@ def _attribute_rows(upload) -> Iterator:
     name = upload.filename
 
     def lines():
-        # Decoded one physical line at a time, so a bad byte is reported on its own line.
+        # Decoded one physical line at a time, so a bad byte is reported on its own line; a
+        # bare carriage return ends a line too (CSV saved as "Macintosh" by Excel), as in
+        # models.storage.invitations (newline="": the csv module's own rule).
         for number, raw in enumerate(upload.stream, start=1):
             try:
-                yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
             except UnicodeDecodeError as exc:
                 raise StorageError(ct("csv_not_utf8", name=name, line=number, byte=exc.start + 1)) from None
+            yield from _LINE.findall(text)
 
     reader = csv.DictReader(lines())
     try:

@@ -54,7 +54,9 @@ def read_invitation_csv(data: bytes, source: str) -> list[dict[str, str]]:
         raise StorageError(f"{source}: not UTF-8 text (byte {exc.start}); save the list as CSV UTF-8") from None
     if "\x00" in text:
         raise StorageError(f"{source}: contains NUL bytes; is it really a CSV file?")
-    reader = csv.DictReader(io.StringIO(text))
+    # newline="": any of \r\n, \n and a bare \r ends a record (Excel's "CSV (Macintosh)"),
+    # and a line break inside a quoted cell is kept as written.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [name.strip().lower() for name in reader.fieldnames or []]
     if "email" not in header:
         raise StorageError(f"{source}:1: the header has no 'email' column (found: {', '.join(header) or 'nothing'})")

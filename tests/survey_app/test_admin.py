@@ -265,6 +265,34 @@ def test_invitation_upload_checks_and_skips_like_the_cli(admin_client, engine):
     assert len(stored()) == 4
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r\n", "\r"], ids=["LF", "CRLF", "CR"])
+def test_invitation_lists_end_lines_as_spreadsheets_save_them(admin_client, engine, ending):
+    """A list saved with bare carriage returns (Excel's "CSV (Macintosh)") reads as the same
+    rows as one with LF or CRLF, on the console and in csi invitations import, with the same
+    line numbers; a line break inside a quoted cell stays in the cell."""
+    from models.storage import StorageError
+    from models.storage.invitations import read_invitation_csv
+    lines = ["email,tier,note", "a@example.com,gold,", 'b@example.com,basic,"two\nlines"', "bad-email,gold,"]
+    content = (ending.join(lines) + ending).encode()
+    good = (ending.join(lines[:3]) + ending).encode()
+    assert [(r["email"], r["tier"], r["note"]) for r in read_invitation_csv(good, "people.csv")] == [
+        ("a@example.com", "gold", ""), ("b@example.com", "basic", "two\nlines")]
+    with pytest.raises(StorageError, match=r"\Apeople.csv:3: more cells than header columns"):
+        read_invitation_csv((ending.join(lines[:2] + ["b@example.com,basic,x,y"]) + ending).encode(), "people.csv")
+    with Session(engine) as session:
+        wave_id = find_wave(session, "acsi-retail", "2026Q4").id
+    token = csrf_of(admin_client.get(f"/admin/waves/{wave_id}").get_data(as_text=True))
+
+    def upload(data: bytes, **options):
+        return admin_client.post(f"/admin/waves/{wave_id}/invitations", content_type="multipart/form-data",
+                                 data={"csrf_token": token, "file": (io.BytesIO(data), "people.csv")}, **options)
+    refused = upload(content, follow_redirects=True).get_data(as_text=True)
+    assert "people.csv, line 5, email: &#39;bad-email&#39; is not a valid e-mail address" in refused  # (b's note: 2 lines)
+    issued = upload(good)
+    rows = list(csv.DictReader(io.StringIO(issued.get_data(as_text=True).lstrip("\ufeff"))))
+    assert [(r["email"], r["tier"]) for r in rows] == [("a@example.com", "gold"), ("b@example.com", "basic")]
+
+
 def test_live_view_and_follow_up_queue(app, admin_client, engine, acsi):
     # One satisfied and one dissatisfied customer answer through the web survey.
     for satisfaction in (9, 2):
