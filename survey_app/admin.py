@@ -310,9 +310,9 @@ def wave(wave_id: int):
     from analysis.stored import stored_status
     analysis = stored_status(current_state().engine, wave.questionnaire_id, wave.name)
     from models.storage.quotas import quota_status
-    from .admin_jobs import analysis_shortfall
+    from .admin_jobs import wave_analysis_refusal
     return render_template("admin/wave.html", wave=wave, q=questionnaire, progress=progress, items=items, others=others,
-                           analysis=analysis, quotas=quota_status(_db(), wave), shortfall=analysis_shortfall(wave),
+                           analysis=analysis, quotas=quota_status(_db(), wave), refusal=wave_analysis_refusal(wave),
                            closes_at=_aware(wave.closes_at).astimezone(timezone.utc) if wave.closes_at else None)
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from models.storage import StorageError, follow_up
 from models.storage.dashboard import CHART_DAYS, survey_dashboard
-from models.storage.tables import QuestionnaireVersion
+from models.storage.tables import QuestionnaireVersion, Wave
 
 from . import dashboard_charts as charts
 from . import dashboard_strings  # noqa: F401  (registers the dashboard's texts)
@@ -132,7 +132,11 @@ def dashboard(questionnaire_id: str):
                           .order_by(QuestionnaireVersion.id.desc()).limit(1))
     questionnaire = service().questionnaire(latest)
     title = questionnaire.title.get(console_language())  # the title in the console's language
+    from .admin_jobs import wave_analysis_refusal
+    refusals = {w["wave_id"]: wave_analysis_refusal(_db().get(Wave, w["wave_id"])) for w in data["waves"]
+                if w["analysis"].get("status") != "stored" or not w["analysis"].get("current", True)}
     return render_template("admin/dashboard.html", d=data, figures=_figures(data, questionnaire), chart_days=CHART_DAYS,
+                           refusals=refusals,
                            headline=construct_name(data["headline"], questionnaire), variable_name=variable_name,
                            title=title, segment_note=segment_note(questionnaire))
 

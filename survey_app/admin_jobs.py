@@ -35,26 +35,30 @@ def _engine():
     return current_state().engine
 
 
-def analysis_shortfall(wave) -> tuple[int, int] | None:
-    """(complete responses, responses the model needs) when ``wave`` has too few to be
-    analysed, else None: the console says so instead of queuing a job bound to fail."""
+def analysis_refusal(questionnaire, completed: int) -> str | None:
+    """Why a wave of ``questionnaire`` with ``completed`` complete responses cannot be
+    analysed (nor reported) yet, in the console's language; None when it can. The console
+    says so and offers no button, instead of queuing a job bound to fail."""
     from analysis.report import minimum_sample
+    if questionnaire.model_spec is None:
+        return ct("analysis_no_model")
+    needed = minimum_sample(questionnaire.csi_model())
+    return ct("analysis_too_few", n=completed, needed=needed) if completed < needed else None
+
+
+def wave_analysis_refusal(wave) -> str | None:
+    """:func:`analysis_refusal` for a stored wave (its own questionnaire version, its count)."""
     from models.storage import console
     from survey_app.respondent import service
-    questionnaire = service().questionnaire(wave.survey_id)
-    if questionnaire.model_spec is None:
-        return None  # no model: the job's own message says so
-    needed = minimum_sample(questionnaire.csi_model())
-    completed = console.wave_progress(_db(), wave).completed
-    return (completed, needed) if completed < needed else None
+    return analysis_refusal(service().questionnaire(wave.survey_id), console.wave_progress(_db(), wave).completed)
 
 
-def _refuse_if_too_few(wave):
-    """A redirect to the wave page with the reason when the wave is too small to analyse."""
-    shortfall = analysis_shortfall(wave)
-    if shortfall is None:
+def _refuse_if_not_analysable(wave):
+    """A redirect to the wave page with the reason when the wave cannot be analysed yet."""
+    reason = wave_analysis_refusal(wave)
+    if reason is None:
         return None
-    flash(ct("analysis_too_few", n=shortfall[0], needed=shortfall[1]), "error")
+    flash(reason, "error")
     return redirect(url_for("admin.wave", wave_id=wave.id))
 
 
@@ -127,7 +131,7 @@ def job_output(job_id: int, kind: str):
 @login_required()
 def report_job(wave_id: int):
     wave = _wave(wave_id)
-    refused = _refuse_if_too_few(wave)
+    refused = _refuse_if_not_analysable(wave)
     if refused is not None:
         return refused
     compare = request.form.get("compare") or None
@@ -144,7 +148,7 @@ def report_job(wave_id: int):
 @login_required()
 def analysis_job(wave_id: int):
     wave = _wave(wave_id)
-    refused = _refuse_if_too_few(wave)
+    refused = _refuse_if_not_analysable(wave)
     if refused is not None:
         return refused
     config = current_app.config

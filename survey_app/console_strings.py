@@ -101,6 +101,9 @@ PAIRS: dict[str, tuple[str, str]] = {
                     "or now with the button.",
                     "暂无已存储的分析：波次答卷足够后会在后台自动计算，也可点击按钮立即计算。"),
     "recompute": ("Recompute the analysis", "重新计算分析"),
+    "analysis_no_model": ("This questionnaire declares no model, so there is nothing to estimate or report: add a "
+                          "model section (docs/questionnaire-format.md).",
+                          "本问卷未声明模型，没有可估计或报告的内容：请添加 model 部分（见 docs/questionnaire-format.md）。"),
     "analysis_too_few": ("The model can be estimated from {needed} complete responses; this wave has {n} so far.",
                          "模型至少需要 {needed} 份完整答卷才能估计；本波次目前有 {n} 份。"),
     "report_heading": ("Report and data", "报告与数据"),

@@ -100,6 +100,21 @@ def test_failed_job_shows_its_error_and_an_administrator_retries_it(queued_app, 
     assert "only a failed job can be retried" in admin_client.get(again.headers["Location"]).get_data(as_text=True)
 
 
+def test_a_questionnaire_without_a_model_is_not_offered_analysis_or_report(queued_app, admin_client, engine, grid):
+    """The matrix test questionnaire declares no model: its wave page says so, both buttons are
+    off, and a forced post queues nothing."""
+    with Session(engine) as session:
+        wave_id = find_wave(session, "grid-retail", "W1").id
+    page = admin_client.get(f"/admin/waves/{wave_id}").get_data(as_text=True)
+    reason = "This questionnaire declares no model, so there is nothing to estimate or report"
+    assert reason in page and re.search(r'id="recompute" disabled', page) and re.search(r'id="create-report" disabled', page)
+    assert "once the wave has enough responses" not in page
+    for action in ("analysis", "report"):
+        refused = post_form(admin_client, f"/admin/waves/{wave_id}", f"/admin/waves/{wave_id}/{action}", {})
+        assert reason in admin_client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert job_store.list_jobs(engine) == []
+
+
 def test_one_stored_analysis_everywhere(queued_app, app, admin_client, engine, fielded, accounts, database_url):
     from analysis.report import build_report
     from analysis.stored import compute_analysis, wave_seed

@@ -417,3 +417,11 @@ def test_what_customers_wrote_from_the_stored_analysis(app, admin_client, engine
     assert "What customers wrote" in section and stored["themes"][0]["label"] in section
     chinese = admin_client.get(DASHBOARD, headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "顾客留言" in chinese
+
+
+def test_a_wave_too_small_to_analyse_gets_its_reason_not_a_button(app, admin_client, engine):
+    """Waves with no responses yet: the dashboard says how many the model needs where the
+    compute button would be (the wave page refuses that job too)."""
+    page = admin_client.get(DASHBOARD).get_data(as_text=True)
+    assert page.count("The model can be estimated from 19 complete responses; this wave has 0 so far.") >= 2
+    assert 'class="recompute"' not in page
