@@ -17,7 +17,7 @@ TEXT = {
         "title": "Customer satisfaction report", "wave": "Wave", "headline": "Satisfaction index",
         "change_prev": "change from {ref}", "change_year": "change from a year earlier ({ref})",
         "significant": "significant", "not_significant": "not significant", "trend": "Trend across waves",
-        "not_comparable": "not comparable (MICOM: no compositional invariance)",
+        "not_comparable": "not comparable (MICOM: no compositional invariance)", "not_comparable_short": "not comparable",
         "index_table": "Index per construct", "construct": "Construct", "index": "Index", "interval": "95% interval",
         "change_vs": "Change from {ref}", "p": "p", "p_adj": "Holm p", "invariance": "Measurement invariance (MICOM)",
         "invariance_note": "MICOM: measurement invariance against that wave (full, partial, none; see Method notes). "
@@ -105,7 +105,7 @@ TEXT = {
         "title": "顾客满意度报告", "wave": "调查期", "headline": "顾客满意度指数",
         "change_prev": "较{ref}变化", "change_year": "较去年同期（{ref}）变化",
         "significant": "显著", "not_significant": "不显著", "trend": "各期趋势",
-        "not_comparable": "不可比较（MICOM：不具组成不变性）",
+        "not_comparable": "不可比较（MICOM：不具组成不变性）", "not_comparable_short": "不可比较",
         "index_table": "各潜变量指数", "construct": "潜变量", "index": "指数", "interval": "95%置信区间",
         "change_vs": "较{ref}变化", "p": "p值", "p_adj": "Holm校正p", "invariance": "测量不变性（MICOM）", "paths": "路径模型",
         "invariance_note": "MICOM：与该期相比的测量不变性（完全不变、部分不变、不具组成不变性；见方法说明）。"

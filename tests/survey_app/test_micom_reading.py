@@ -78,9 +78,16 @@ def test_the_report_does_not_colour_a_change_whose_levels_are_not_comparable(eng
     table = html[html.index('id="index-table"'):html.index("</table>", html.index('id="index-table"'))]
     name = report.context["cname"]
     value_row = next(r for r in table.split("<tr>") if f'"name">{name("perceived_value")}<' in r)
-    cells = re.findall(r'<td class="num ?([a-z]*)"[^>]*>([+-]\d+\.\d)</td>', value_row)
-    assert cells == [("", f"{report.context['changes'][('perceived_value', ref)]['change']:+.1f}")
-                     for ref in report.context["references"]]  # no change of perceived value in orange
+    cells = re.findall(r'<td class="num ?([a-z]*)"[^>]*>([+-]\d+\.\d)(<br><span class="muted not-comparable">'
+                       r'not comparable</span>)?</td>', value_row)
+    changes = report.context["changes"]
+    # no change of perceived value in orange; the one against 2025Q4 says in the cell (printed
+    # too, not only on hover) that it is not comparable
+    assert cells == [("", f"{changes[('perceived_value', ref)]['change']:+.1f}",
+                      '<br><span class="muted not-comparable">not comparable</span>'
+                      if changes[("perceived_value", ref)]["reading"] == "not comparable" else "")
+                     for ref in report.context["references"]]
+    assert any(cell[2] for cell in cells)
     sat_row = next(r for r in table.split("<tr>") if f'"name">{name("satisfaction")}<' in r)
     assert re.findall(r'<td class="num ([a-z]*)"[^>]*>[+-]\d+\.\d</td>', sat_row) == ["sig", "sig"]
     assert "not comparable (MICOM: no compositional invariance)" in title_of(value_row)
