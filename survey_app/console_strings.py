@@ -85,6 +85,7 @@ PAIRS: dict[str, tuple[str, str]] = {
                         "已存储的分析计算于 {at}，n = {n}（{n_boot} 次 bootstrap 重抽样，{n_perm} 次置换，"
                         "随机种子 {seed}；用时 {seconds} 秒）。"),
     "out_of_date": ("Out of date:", "结果已非最新："),
+    "job_analysis_result": ("n = {n}, {seconds} s", "n = {n}，用时 {seconds} 秒"),
     "out_of_date_body": ("the wave now has {count} completed responses (it is recomputed in the background a few minutes "
                          "after the last one, or now with the button).",
                          "该波次现有 {count} 份完成的答卷（最后一份答卷几分钟后会在后台重新计算，也可点击按钮立即计算）。"),
