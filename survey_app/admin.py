@@ -13,7 +13,7 @@ import re
 import tempfile
 from dataclasses import replace
 from collections.abc import Iterator
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -42,6 +42,18 @@ bp.add_app_template_global(ct, "ct")
 bp.add_app_template_global(console_language, "console_language")
 bp.add_app_template_global(cv, "cv")
 bp.add_app_template_global(lt, "lt")
+
+
+@bp.app_template_global("next_wave_name")
+def next_wave_name(names, today=None) -> str:
+    """The quarter after the latest wave named "YYYYQn" (the new-wave field's example), else
+    this quarter: a placeholder never names a wave that exists."""
+    quarters = [(int(m[1]), int(m[2])) for name in names if (m := re.fullmatch(r"(\d{4})Q([1-4])", str(name)))]
+    if not quarters:
+        today = today or datetime.now(timezone.utc).date()
+        return f"{today.year}Q{(today.month - 1) // 3 + 1}"
+    year, quarter = max(quarters)
+    return f"{year + quarter // 4}Q{quarter % 4 + 1}"
 
 
 @bp.app_template_global("construct_name")

@@ -425,3 +425,24 @@ def test_headers_and_cookie_flags_on_admin_api_and_download_responses(app, admin
     login(fresh)
     cookie = fresh.get_cookie("csi_session")
     assert cookie.secure and cookie.http_only and cookie.same_site == "Lax"
+
+
+@pytest.mark.parametrize("names, expected", [
+    (["2026Q3", "2026Q4"], "2027Q1"), (["2026Q4", "2025Q1", "pilot"], "2027Q1"), (["2026Q1"], "2026Q2"),
+    (["pilot"], "2026Q4"), ([], "2026Q4"),
+])
+def test_new_wave_example_is_the_quarter_after_the_latest(names, expected):
+    from datetime import date
+
+    from survey_app.admin import next_wave_name
+    assert next_wave_name(names, today=date(2026, 12, 2)) == expected
+
+
+def test_home_page_suggests_a_wave_that_does_not_exist_yet(admin_client, engine):
+    from models.storage import create_wave
+    with Session(engine) as session:
+        version = find_wave(session, "acsi-retail", "2026Q4").survey_id
+        create_wave(session, session.get(QuestionnaireVersion, version), "2027Q1")
+        session.commit()
+    page = admin_client.get("/admin/").get_data(as_text=True)
+    assert 'placeholder="2027Q2"' in page and 'placeholder="2027Q1"' not in page.split("acsi-retail v")[1].split("</section>")[0]
