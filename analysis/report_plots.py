@@ -102,8 +102,8 @@ def ipma_chart(table, target, name=lambda c: c,
     ax.set_title(title or f"{labels[2]}: {name(target)}")
     figure.tight_layout()  # the axes' final place, so the labels below are placed in it
     _place_labels(ax, shown, name)
-    ax.text(0.99, 0.02, labels[3] if len(labels) > 3 else "", transform=ax.transAxes, ha="right", fontsize=8,
-            color=OKABE_ITO[3])
+    if len(labels) > 3 and (shown["quadrant"] == "Concentrate here").any():  # the key only where a red diamond is
+        ax.text(0.99, 0.02, labels[3], transform=ax.transAxes, ha="right", fontsize=8, color=OKABE_ITO[3])
     return figure
 
 

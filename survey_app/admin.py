@@ -44,6 +44,12 @@ bp.add_app_template_global(cv, "cv")
 bp.add_app_template_global(lt, "lt")
 
 
+@bp.app_template_global("language_name")
+def _language_name(code: str) -> str:
+    """A language as its readers name it (English, 中文), not its code."""
+    return LANGUAGE_NAMES.get(code, code)
+
+
 @bp.app_template_global("next_wave_name")
 def next_wave_name(names, today=None) -> str:
     """The quarter after the latest wave named "YYYYQn" (the new-wave field's example), else

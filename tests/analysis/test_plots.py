@@ -321,3 +321,19 @@ def test_path_diagram_of_a_model_in_lavaan_syntax_is_readable(results):
     figure = results.plot_paths()  # what `csi fit --model M --plot P` draws
     _assert_readable_diagram(figure, results)
     plt.close(figure)
+
+
+@pytest.mark.parametrize("quadrants, keyed", [
+    (["Concentrate here", "Keep up the good work"], True), (["About average", "Low priority"], False)])
+def test_ipma_key_to_red_diamonds_only_where_one_is_drawn(quadrants, keyed):
+    import pandas as pd
+
+    from analysis.report_plots import ipma_chart
+    table = pd.DataFrame({"construct": ["a", "b"], "importance": [0.6, 0.3], "performance": [70.0, 75.0],
+                          "quadrant": quadrants, "ci_low": [0.5, 0.2], "ci_high": [0.7, 0.4],
+                          "performance_low": [69.0, 74.0], "performance_high": [71.0, 76.0]})
+    key = "red diamonds: concentrate here"
+    figure = ipma_chart(table, "satisfaction", labels=("x", "y", "IPMA", key))
+    assert (key in [t.get_text() for t in figure.axes[0].texts]) is keyed
+    plt.close(figure)
+
