@@ -222,15 +222,19 @@ def used(monkeypatch):
     return found
 
 
+def registered_with_wave(engine, text: str, filename: str, wave: str = "W1"):
+    """The questionnaire in ``text`` stored with one wave (for tests of a special questionnaire)."""
+    from models.questionnaire import parse_questionnaire
+    from models.storage import create_wave, register_questionnaire
+    questionnaire = parse_questionnaire(text, filename)
+    with Session(engine) as session:
+        create_wave(session, register_questionnaire(session, questionnaire), wave)
+        session.commit()
+    return questionnaire
+
+
 @pytest.fixture
 def grid(app, engine):
     """The matrix test questionnaire (tests/matrix_questionnaire.py) with its wave W1."""
-    from models.questionnaire import parse_questionnaire
-    from models.storage import create_wave, register_questionnaire
-
     from ..matrix_questionnaire import QUESTIONNAIRE
-    questionnaire = parse_questionnaire(QUESTIONNAIRE, "grid.yaml")
-    with Session(engine) as session:
-        create_wave(session, register_questionnaire(session, questionnaire), "W1")
-        session.commit()
-    return questionnaire
+    return registered_with_wave(engine, QUESTIONNAIRE, "grid.yaml")

@@ -11,22 +11,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.exports import export_wave
-from models.questionnaire import parse_questionnaire
 from models.randomization import page_sequence
-from models.storage import create_wave, register_questionnaire
 from models.storage.tables import Response
 
 from ..block_questionnaire import BLOCK_YAML
-from .conftest import Respondent, https_client
+from .conftest import Respondent, https_client, registered_with_wave
 
 
 @pytest.fixture
 def blocks(app, engine):
-    questionnaire = parse_questionnaire(BLOCK_YAML, "blocks.yaml")
-    with Session(engine) as session:
-        create_wave(session, register_questionnaire(session, questionnaire), "W1")
-        session.commit()
-    return questionnaire
+    return registered_with_wave(engine, BLOCK_YAML, "blocks.yaml")
 
 
 def page_number(page) -> int:
