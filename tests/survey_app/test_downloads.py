@@ -51,7 +51,7 @@ def chinese_wave(engine, acsi):
 
 def test_export_download_names_and_options(admin_client, chinese_wave):
     page = admin_client.get(f"/admin/waves/{chinese_wave}").get_data(as_text=True)
-    assert 'name="partial" value="1"' in page and '<option value="zh-CN">' in page
+    assert 'name="partial" value="1"' in page and '<option value="zh-CN" lang="zh-CN">中文</option>' in page
     response = admin_client.get(f"/admin/waves/{chinese_wave}/export?format=csv&partial=1&lang=zh-CN")
     assert response.status_code == 200
     disposition = response.headers["Content-Disposition"]
