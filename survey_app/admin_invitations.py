@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from models.storage.invitations import MAX_PROBLEMS_SHOWN, ROW_PROBLEMS, InvitationListError
 
-from .console_i18n import ct, register_strings
+from .console_i18n import ct, register_pairs
 
 # key: (English, Simplified Chinese)
 PAIRS = {
@@ -31,8 +31,7 @@ PAIRS = {
 assert {key.split(".", 1)[1] for key in PAIRS if key.startswith("invlist.") and key.split(".", 1)[1] in ROW_PROBLEMS} \
     == set(ROW_PROBLEMS), "every row problem needs its console text"
 
-register_strings({"en": {key: pair[0] for key, pair in PAIRS.items()},
-                  "zh-CN": {key: pair[1] for key, pair in PAIRS.items()}})
+register_pairs(PAIRS)
 
 
 def invitation_problems(error: InvitationListError) -> list[str]:

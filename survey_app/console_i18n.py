@@ -59,6 +59,13 @@ def register_strings(table: dict[str, dict[str, str]]) -> None:
         _STRINGS[language].update(table[language])
 
 
+def register_pairs(pairs: dict[str, tuple[str, str]]) -> None:
+    """:func:`register_strings` for a table written as ``{key: (English, Chinese)}``, the form
+    the console's string modules keep their texts in (each key's two texts side by side)."""
+    register_strings({"en": {key: en for key, (en, _) in pairs.items()},
+                      "zh-CN": {key: zh for key, (_, zh) in pairs.items()}})
+
+
 def registered_keys() -> frozenset[str]:
     return frozenset(_STRINGS["en"])
 

@@ -7,7 +7,7 @@ SMTP, URL, HMAC, CLI commands) stay as they are in Chinese, as a Chinese service
 """
 from __future__ import annotations
 
-from .console_i18n import register_strings
+from .console_i18n import register_pairs
 
 # (English, 简体中文) per key: a pair cannot lose one of its languages.
 PAIRS: dict[str, tuple[str, str]] = {
@@ -472,5 +472,4 @@ PAIRS: dict[str, tuple[str, str]] = {
     "limit_bad_time": ("{value} is not a date and time.", "{value} 不是有效的日期时间。"),
 }
 
-register_strings({"en": {key: pair[0] for key, pair in PAIRS.items()},
-                  "zh-CN": {key: pair[1] for key, pair in PAIRS.items()}})
+register_pairs(PAIRS)

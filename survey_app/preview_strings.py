@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from models.questionnaire_diff import CHANGE_TEXTS
 
-from .console_i18n import register_strings
+from .console_i18n import register_pairs
 
 CHANGE_TEXTS_ZH: dict[str, str] = {
     "question_added": "新增题目 {id}（{type}），位于页面 {page}",
@@ -120,7 +120,4 @@ PAIRS: dict[str, tuple[str, str]] = {
                       "请在文件中改正这些问题后重新上传；`csi validate FILE` 会报告同样的问题。"),
 }
 
-register_strings({
-    "en": {**{key: en for key, (en, _) in PAIRS.items()}, **{f"diff.{kind}": text for kind, text in CHANGE_TEXTS.items()}},
-    "zh-CN": {**{key: zh for key, (_, zh) in PAIRS.items()}, **{f"diff.{kind}": CHANGE_TEXTS_ZH[kind] for kind in CHANGE_TEXTS}},
-})
+register_pairs({**PAIRS, **{f"diff.{kind}": (text, CHANGE_TEXTS_ZH[kind]) for kind, text in CHANGE_TEXTS.items()}})

@@ -1,6 +1,6 @@
 """The console wave page's change columns: Holm-adjusted p and the change's reading, as the
 report, API and ``csi demo`` show them (``analysis.groups.change_reading``)."""
-from .console_i18n import register_strings
+from .console_i18n import register_pairs
 
 PAIRS = {
     "wc_th_change_from": ("change from {ref} (Holm-adjusted p)", "较 {ref} 的变化（Holm 校正 p）"),
@@ -12,5 +12,4 @@ PAIRS = {
                 "p 值经 Holm 校正（同一比较的各指数之间）；显著 = Holm 校正 p < 0.05。MICOM 显示不具组成不变性时，"
                 "无论 p 值多少，变化都不可比较。"),
 }
-register_strings({"en": {key: pair[0] for key, pair in PAIRS.items()},
-                  "zh-CN": {key: pair[1] for key, pair in PAIRS.items()}})
+register_pairs(PAIRS)
